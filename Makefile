@@ -1,0 +1,34 @@
+# OrderDesk. `make run` builds and serves the demo; `make test` is what CI runs.
+.PHONY: run build generate test vet fmt-check templ-check bench
+
+BIN := bin/orderdesk
+
+run: build
+	./$(BIN) serve
+
+build:
+	go build -o $(BIN) .
+
+# templ is pinned by go.mod's tool directive, so `go tool templ` is the library's version.
+generate:
+	go tool templ generate
+
+vet:
+	go vet ./...
+
+fmt-check:
+	@out=$$(gofmt -l $$(find . -name '*.go' -not -path './data/*')); \
+	if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+
+# The generated *_templ.go files are committed; regenerating must change nothing.
+templ-check:
+	@before=$$(find . -name '*_templ.go' -not -path './data/*' | sort | xargs sha256sum); \
+	go tool templ generate >/dev/null; \
+	after=$$(find . -name '*_templ.go' -not -path './data/*' | sort | xargs sha256sum); \
+	if [ "$$before" != "$$after" ]; then echo "templ generate changed the generated code: run 'make generate' and commit"; exit 1; fi
+
+test: vet fmt-check templ-check
+	go test -race -count=1 ./...
+
+bench:
+	go test -run '^$$' -bench . -benchmem ./...

@@ -1,0 +1,105 @@
+// Package handlers holds the HTTP side of OrderDesk: the routes (routes.go lists
+// them all), the middleware, and one file per resource. Handlers are thin: they
+// parse the request, call the model, and render a view or JSON.
+package handlers
+
+import (
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/alexedwards/scs/sqlite3store"
+	"github.com/alexedwards/scs/v2"
+	"github.com/labstack/echo/v4"
+
+	"orderdesk/model"
+)
+
+// Config is what the HTTP layer needs to know about its deployment.
+type Config struct {
+	// BaseURL is the public address of the bare host, e.g. http://localhost:8080.
+	// Tenants live on its subdomains.
+	BaseURL string
+	// DefaultTenant is the slug served on the bare host.
+	DefaultTenant string
+	// Logger receives the request and error logs.
+	Logger *slog.Logger
+}
+
+// App holds the dependencies of every handler.
+type App struct {
+	store    *model.Store
+	keys     *model.Keyring
+	sessions *scs.SessionManager
+	cfg      Config
+	baseHost string // the bare host without port, lower-case
+	secure   bool   // served over HTTPS: cookies get Secure
+	log      *slog.Logger
+	echo     *echo.Echo
+}
+
+// New builds the application and its router.
+func New(store *model.Store, keys *model.Keyring, cfg Config) (*App, error) {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.DefaultTenant == "" {
+		cfg.DefaultTenant = model.DemoTenantSlug
+	}
+	if cfg.BaseURL == "" {
+		cfg.BaseURL = "http://localhost:8080"
+	}
+	u, err := url.Parse(cfg.BaseURL)
+	if err != nil {
+		return nil, err
+	}
+	a := &App{
+		store:    store,
+		keys:     keys,
+		cfg:      cfg,
+		baseHost: strings.ToLower(u.Hostname()),
+		secure:   u.Scheme == "https",
+		log:      cfg.Logger,
+	}
+	a.sessions = a.newSessionManager()
+	a.echo = a.routes()
+	return a, nil
+}
+
+// Handler is the application as an http.Handler.
+func (a *App) Handler() http.Handler { return a.echo }
+
+// newSessionManager sets up the server-side sign-in sessions. Sessions are read from
+// the read pool and written through the one writer, like every other query.
+func (a *App) newSessionManager() *scs.SessionManager {
+	sm := scs.New()
+	sm.Store = &splitStore{
+		read:  sqlite3store.NewWithCleanupInterval(a.store.DB.R, 0),
+		write: sqlite3store.NewWithCleanupInterval(a.store.DB.W, 30*time.Minute),
+	}
+	sm.Lifetime = 12 * time.Hour   // absolute: sign in again every working day
+	sm.IdleTimeout = 2 * time.Hour // idle: a forgotten browser does not stay signed in
+	sm.Cookie.Name = "orderdesk_session"
+	sm.Cookie.HttpOnly = true
+	sm.Cookie.SameSite = http.SameSiteLaxMode
+	sm.Cookie.Secure = a.secure
+	sm.Cookie.Path = "/"
+	sm.ErrorFunc = func(w http.ResponseWriter, r *http.Request, err error) {
+		a.log.Error("session", "err", err, "path", r.URL.Path)
+		http.Error(w, "The server could not load your session.", http.StatusInternalServerError)
+	}
+	return sm
+}
+
+// splitStore reads sessions through the read pool and writes them through the writer.
+type splitStore struct {
+	read, write *sqlite3store.SQLite3Store
+}
+
+func (s *splitStore) Find(token string) ([]byte, bool, error) { return s.read.Find(token) }
+func (s *splitStore) Delete(token string) error               { return s.write.Delete(token) }
+func (s *splitStore) Commit(token string, b []byte, expiry time.Time) error {
+	return s.write.Commit(token, b, expiry)
+}

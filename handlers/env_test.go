@@ -1,0 +1,180 @@
+package handlers_test
+
+import (
+	"context"
+	"crypto/rand"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/PuerkitoBio/goquery"
+	"golang.org/x/crypto/bcrypt"
+
+	"orderdesk/handlers"
+	"orderdesk/model"
+)
+
+const demoPassword = "demo-password-1"
+
+func TestMain(m *testing.M) {
+	// The lowest bcrypt cost: the race detector makes the default take most of a
+	// second per sign-in, and the tests sign in often.
+	model.PasswordCost = bcrypt.MinCost
+	os.Exit(m.Run())
+}
+
+// env is the real application on a temp-file database behind an httptest server.
+type env struct {
+	t     *testing.T
+	srv   *httptest.Server
+	store *model.Store
+	demo  *model.Tenant
+}
+
+func newEnv(t *testing.T) *env {
+	t.Helper()
+	db, err := model.Open(filepath.Join(t.TempDir(), "orderdesk.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	if _, err := db.Migrate(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	store := model.NewStore(db)
+	if _, err := store.SeedDemo(context.Background(), demoPassword); err != nil {
+		t.Fatal(err)
+	}
+	demo, err := store.FindTenantBySlug(context.Background(), "demo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := make([]byte, 32)
+	rand.Read(key)
+	keys, _ := model.NewKeyring(key)
+	app, err := handlers.New(store, keys, handlers.Config{
+		BaseURL: "http://localhost", DefaultTenant: "demo",
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(app.Handler())
+	t.Cleanup(srv.Close)
+	return &env{t: t, srv: srv, store: store, demo: demo}
+}
+
+// client is a browser-like client of one host: it keeps cookies and does not follow
+// redirects, so tests see every 303.
+type client struct {
+	t    *testing.T
+	e    *env
+	host string // the Host header, e.g. "shop2.localhost"; "" for the bare address
+	http *http.Client
+}
+
+func (e *env) client(t *testing.T, host string) *client {
+	jar, _ := cookiejar.New(nil)
+	return &client{t: t, e: e, host: host, http: &http.Client{
+		Jar:           jar,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}}
+}
+
+// do sends a request and returns the response with its body read.
+func (c *client) do(method, path string, body io.Reader, header http.Header) (*http.Response, string) {
+	c.t.Helper()
+	req, err := http.NewRequest(method, c.e.srv.URL+path, body)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	for k, v := range header {
+		req.Header[k] = v
+	}
+	if c.host != "" {
+		req.Host = c.host
+	}
+	res, err := c.http.Do(req)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	return res, string(b)
+}
+
+func (c *client) get(path string) (*http.Response, *goquery.Document) {
+	c.t.Helper()
+	res, body := c.do("GET", path, nil, nil)
+	return res, parseHTML(c.t, body)
+}
+
+// csrf reads the form token from the sign-in page, as a browser would get it.
+func (c *client) csrf() string {
+	c.t.Helper()
+	res, doc := c.get("/admin/login")
+	if res.StatusCode == http.StatusSeeOther { // signed in already: any page has it
+		_, doc = c.get(res.Header.Get("Location"))
+	}
+	tok, ok := doc.Find(`input[name="_csrf"]`).Attr("value")
+	if !ok || tok == "" {
+		c.t.Fatal("no CSRF token on the sign-in page")
+	}
+	return tok
+}
+
+// postForm posts a form with the CSRF token added.
+func (c *client) postForm(path string, v url.Values) (*http.Response, *goquery.Document) {
+	c.t.Helper()
+	if v == nil {
+		v = url.Values{}
+	}
+	if _, ok := v["_csrf"]; !ok {
+		v.Set("_csrf", c.csrf())
+	}
+	res, body := c.do("POST", path, strings.NewReader(v.Encode()), http.Header{"Content-Type": {"application/x-www-form-urlencoded"}})
+	return res, parseHTML(c.t, body)
+}
+
+// login signs in through the real form and fails the test unless it worked.
+func (c *client) login(email, password string) {
+	c.t.Helper()
+	res, _ := c.postForm("/admin/login", url.Values{"email": {email}, "password": {password}})
+	if res.StatusCode != http.StatusSeeOther || res.Header.Get("Location") != "/admin/" {
+		c.t.Fatalf("sign-in as %s: got %d to %q, want 303 to /admin/", email, res.StatusCode, res.Header.Get("Location"))
+	}
+}
+
+// cookie returns the value of the named cookie the client holds.
+func (c *client) cookie(name string) string {
+	u, _ := url.Parse(c.e.srv.URL)
+	for _, ck := range c.http.Jar.Cookies(u) {
+		if ck.Name == name {
+			return ck.Value
+		}
+	}
+	return ""
+}
+
+func parseHTML(t *testing.T, body string) *goquery.Document {
+	t.Helper()
+	doc, err := goquery.NewDocumentFromReader(strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return doc
+}
+
+func wantStatus(t *testing.T, res *http.Response, want int) {
+	t.Helper()
+	if res.StatusCode != want {
+		t.Fatalf("%s %s: got status %d, want %d", res.Request.Method, res.Request.URL.Path, res.StatusCode, want)
+	}
+}

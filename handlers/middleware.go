@@ -1,0 +1,144 @@
+package handlers
+
+import (
+	"errors"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"orderdesk/model"
+)
+
+// Context keys set by the middleware.
+const (
+	ctxTenant = "tenant"
+	ctxUser   = "user"
+)
+
+// Session keys.
+const (
+	sessTenantID = "tenant_id"
+	sessUserID   = "staff_user_id"
+)
+
+// requestLog logs one line per request with log/slog.
+func (a *App) requestLog(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		start := time.Now()
+		err := next(c)
+		if err != nil {
+			c.Error(err)
+		}
+		status := c.Response().Status
+		if status >= 500 {
+			a.log.Error("request", "method", c.Request().Method, "path", c.Request().URL.Path, "status", status, "dur", time.Since(start), "err", err)
+		} else {
+			a.log.Debug("request", "method", c.Request().Method, "path", c.Request().URL.Path, "status", status, "dur", time.Since(start))
+		}
+		return nil
+	}
+}
+
+// tenantSlug finds the tenant's slug in the request's host: `shop2.localhost:8080`
+// is shop2 when the base host is localhost. The bare host, an IP address, or a host
+// that is not under the base host is the default tenant.
+func (a *App) tenantSlug(host string) string {
+	h := strings.ToLower(host)
+	if hh, _, err := net.SplitHostPort(h); err == nil {
+		h = hh
+	}
+	h = strings.TrimSuffix(h, ".")
+	if net.ParseIP(strings.Trim(h, "[]")) != nil || h == a.baseHost {
+		return a.cfg.DefaultTenant
+	}
+	if sub, ok := strings.CutSuffix(h, "."+a.baseHost); ok && sub != "" {
+		if i := strings.LastIndexByte(sub, '.'); i >= 0 {
+			sub = sub[i+1:] // www.shop2.localhost is shop2
+		}
+		return sub
+	}
+	return a.cfg.DefaultTenant
+}
+
+// resolveTenant finds the tenant once per request; an unknown one is a 404 page.
+func (a *App) resolveTenant(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		t, err := a.store.FindTenantBySlug(c.Request().Context(), a.tenantSlug(c.Request().Host))
+		if errors.Is(err, model.ErrNotFound) {
+			return echo.NewHTTPError(http.StatusNotFound, "There is no shop at this address.")
+		}
+		if err != nil {
+			return err
+		}
+		c.Set(ctxTenant, t)
+		return next(c)
+	}
+}
+
+// tenant is the request's tenant; only valid behind resolveTenant.
+func tenant(c echo.Context) *model.Tenant { return c.Get(ctxTenant).(*model.Tenant) }
+
+// currentUser is the signed-in staff user, or nil.
+func currentUser(c echo.Context) *model.User {
+	u, _ := c.Get(ctxUser).(*model.User)
+	return u
+}
+
+// loadUser reads the signed-in staff user from the session. A session of another
+// tenant, or of a deactivated or deleted user, counts as signed out.
+func (a *App) loadUser(c echo.Context) (*model.User, error) {
+	ctx := c.Request().Context()
+	id := a.sessions.GetInt64(ctx, sessUserID)
+	if id == 0 || a.sessions.GetInt64(ctx, sessTenantID) != tenant(c).ID {
+		return nil, nil
+	}
+	u, err := a.store.FindUserByID(ctx, tenant(c).ID, id)
+	if errors.Is(err, model.ErrNotFound) || (err == nil && !u.Active) {
+		return nil, nil
+	}
+	return u, err
+}
+
+// requireStaff lets signed-in staff through and sends everybody else to sign in.
+func (a *App) requireStaff(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		u, err := a.loadUser(c)
+		if err != nil {
+			return err
+		}
+		if u == nil {
+			if isAPI(c) {
+				return echo.NewHTTPError(http.StatusUnauthorized, "Sign in first.")
+			}
+			return a.redirect(c, "/admin/login?next="+url.QueryEscape(c.Request().URL.RequestURI()))
+		}
+		c.Set(ctxUser, u)
+		return next(c)
+	}
+}
+
+// requireRole refuses (403) staff whose role fails allowed.
+func (a *App) requireRole(allowed func(model.Role) bool) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			if u := currentUser(c); u == nil || !allowed(u.Role) {
+				return echo.NewHTTPError(http.StatusForbidden, "Your role does not allow this. Ask an owner or admin of the shop.")
+			}
+			return next(c)
+		}
+	}
+}
+
+// clientIP is the address the throttle counts. Behind a proxy, Echo's IPExtractor
+// would be configured; we serve directly, so the peer address is the truth.
+func clientIP(c echo.Context) string {
+	host, _, err := net.SplitHostPort(c.Request().RemoteAddr)
+	if err != nil {
+		return c.Request().RemoteAddr
+	}
+	return host
+}

@@ -1,0 +1,55 @@
+package handlers
+
+import (
+	"bytes"
+	"net/http"
+
+	"github.com/a-h/templ"
+	"github.com/labstack/echo/v4"
+
+	"orderdesk/views"
+)
+
+// isFragment reports whether htmx asked for a fragment: an htmx request that is
+// neither boosted (which wants the whole page) nor a history restore (which needs
+// the whole page after a cache miss).
+func isFragment(c echo.Context) bool {
+	h := c.Request().Header
+	return h.Get("HX-Request") == "true" && h.Get("HX-Boosted") != "true" && h.Get("HX-History-Restore-Request") != "true"
+}
+
+// page builds the layout data of the current request.
+func (a *App) page(c echo.Context, title string, section views.Section) views.Page {
+	csrf, _ := c.Get("csrf").(string)
+	return views.Page{Title: title, Section: section, Tenant: tenant(c), User: currentUser(c), CSRF: csrf}
+}
+
+// render writes content alone to htmx and inside the layout to everybody else.
+// It renders into a buffer first so that a template error becomes a clean 500
+// instead of half a page.
+func (a *App) render(c echo.Context, status int, p views.Page, content templ.Component) error {
+	c.Response().Header().Add("Vary", "HX-Request")
+	comp := content
+	if !isFragment(c) {
+		comp = views.Layout(p, content)
+	}
+	return a.renderComponent(c, status, comp)
+}
+
+// renderComponent writes one component as it is (a fragment for htmx, say).
+func (a *App) renderComponent(c echo.Context, status int, comp templ.Component) error {
+	var buf bytes.Buffer
+	if err := comp.Render(c.Request().Context(), &buf); err != nil {
+		return err
+	}
+	return c.HTMLBlob(status, buf.Bytes())
+}
+
+// redirect sends htmx an HX-Redirect and everybody else a 303 See Other.
+func (a *App) redirect(c echo.Context, to string) error {
+	if c.Request().Header.Get("HX-Request") == "true" {
+		c.Response().Header().Set("HX-Redirect", to)
+		return c.NoContent(http.StatusOK)
+	}
+	return c.Redirect(http.StatusSeeOther, to)
+}

@@ -1,0 +1,314 @@
+// Command orderdesk is the back office of a small cross-border shop: one binary on
+// one SQLite file. `orderdesk` (or `orderdesk serve`) serves it; the other
+// subcommands run the same code once from the shell.
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"orderdesk/handlers"
+	"orderdesk/model"
+)
+
+// config is the process configuration: environment first, flags override.
+type config struct {
+	Addr, Data, BaseURL, SecretKey, DemoPassword, DefaultTenant string
+}
+
+func envOr(name, def string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return def
+}
+
+// addConfigFlags registers the configuration flags on fs, defaulting to the env.
+func addConfigFlags(fs *flag.FlagSet, c *config) {
+	fs.StringVar(&c.Addr, "addr", envOr("ORDERDESK_ADDR", ":8080"), "listen address (ORDERDESK_ADDR)")
+	fs.StringVar(&c.Data, "data", envOr("ORDERDESK_DATA", "./data"), "data folder: database, key file, backups (ORDERDESK_DATA)")
+	fs.StringVar(&c.BaseURL, "base-url", envOr("ORDERDESK_BASE_URL", "http://localhost:8080"), "public address of the bare host; tenants are its subdomains (ORDERDESK_BASE_URL)")
+	fs.StringVar(&c.SecretKey, "secret-key", os.Getenv("ORDERDESK_SECRET_KEY"), "instance secret key, 64 hex characters; default: the key file in the data folder (ORDERDESK_SECRET_KEY)")
+	fs.StringVar(&c.DemoPassword, "demo-password", os.Getenv("ORDERDESK_DEMO_PASSWORD"), "password of the demo users; default: random, printed once (ORDERDESK_DEMO_PASSWORD)")
+	fs.StringVar(&c.DefaultTenant, "default-tenant", envOr("ORDERDESK_DEFAULT_TENANT", model.DemoTenantSlug), "tenant served on the bare host (ORDERDESK_DEFAULT_TENANT)")
+}
+
+const usage = `orderdesk: the back office of a cross-border shop.
+
+Usage:
+  orderdesk [serve] [flags]                       serve the back office (default)
+  orderdesk migrate [flags]                       apply database migrations
+  orderdesk tenant create --slug=S --name=N       create a tenant (shop)
+  orderdesk user create --tenant=S --email=E --role=R [--password=P]
+                                                  create a staff user
+
+Roles: owner, admin, staff, operator. Run 'orderdesk <command> -h' for flags.
+`
+
+func main() {
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	slog.SetDefault(log)
+	if err := run(os.Args[1:], os.Stdout, log); err != nil {
+		fmt.Fprintln(os.Stderr, "orderdesk:", err)
+		os.Exit(1)
+	}
+}
+
+// run dispatches a command line; it is main without the exit, for tests.
+func run(args []string, out io.Writer, log *slog.Logger) error {
+	cmd := "serve"
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		cmd, args = args[0], args[1:]
+	}
+	switch cmd {
+	case "serve":
+		return cmdServe(args, out, log)
+	case "migrate":
+		return cmdMigrate(args, out)
+	case "tenant":
+		if len(args) > 0 && args[0] == "create" {
+			return cmdTenantCreate(args[1:], out)
+		}
+	case "user":
+		if len(args) > 0 && args[0] == "create" {
+			return cmdUserCreate(args[1:], out)
+		}
+	case "help", "-h", "--help":
+		fmt.Fprint(out, usage)
+		return nil
+	}
+	fmt.Fprint(os.Stderr, usage)
+	return fmt.Errorf("unknown command %q", strings.Join(append([]string{cmd}, args...), " "))
+}
+
+// openStore opens and migrates the database in the data folder.
+func openStore(ctx context.Context, c config) (*model.Store, []string, error) {
+	if err := os.MkdirAll(c.Data, 0o700); err != nil {
+		return nil, nil, err
+	}
+	db, err := model.Open(filepath.Join(c.Data, "orderdesk.db"))
+	if err != nil {
+		return nil, nil, err
+	}
+	applied, err := db.Migrate(ctx)
+	if err != nil {
+		db.Close()
+		return nil, nil, err
+	}
+	return model.NewStore(db), applied, nil
+}
+
+// loadKey returns the instance secret key: ORDERDESK_SECRET_KEY (hex) when given,
+// else the key file of the data folder, created with mode 0600 on first start.
+func loadKey(c config) (*model.Keyring, error) {
+	if c.SecretKey != "" {
+		key, err := hex.DecodeString(c.SecretKey)
+		if err != nil || len(key) < 32 {
+			return nil, errors.New("ORDERDESK_SECRET_KEY must be at least 64 hex characters (32 bytes)")
+		}
+		return model.NewKeyring(key)
+	}
+	path := filepath.Join(c.Data, "secret.key")
+	b, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		key := make([]byte, 32)
+		rand.Read(key)
+		b = []byte(hex.EncodeToString(key))
+		// O_EXCL: two processes starting at once cannot both write a key.
+		f, ferr := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+		if ferr != nil {
+			return nil, ferr
+		}
+		if _, werr := f.Write(append(b, '\n')); werr != nil {
+			f.Close()
+			return nil, werr
+		}
+		if err := f.Close(); err != nil {
+			return nil, err
+		}
+	} else if err != nil {
+		return nil, err
+	}
+	key, err := hex.DecodeString(strings.TrimSpace(string(b)))
+	if err != nil {
+		return nil, fmt.Errorf("key file %s: %w", path, err)
+	}
+	return model.NewKeyring(key)
+}
+
+func cmdServe(args []string, out io.Writer, log *slog.Logger) error {
+	var c config
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	addConfigFlags(fs, &c)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	store, applied, err := openStore(ctx, c)
+	if err != nil {
+		return err
+	}
+	defer store.DB.Close()
+	for _, m := range applied {
+		log.Info("migration applied", "version", m)
+	}
+	keys, err := loadKey(c)
+	if err != nil {
+		return err
+	}
+	if err := seedDemo(ctx, store, c, out); err != nil {
+		return err
+	}
+	app, err := handlers.New(store, keys, handlers.Config{BaseURL: c.BaseURL, DefaultTenant: c.DefaultTenant, Logger: log})
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{
+		Addr:              c.Addr,
+		Handler:           app.Handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.ListenAndServe() }()
+	log.Info("serving", "addr", c.Addr, "base_url", c.BaseURL, "data", c.Data)
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down")
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	return srv.Shutdown(shutdownCtx)
+}
+
+// seedDemo creates the demo tenant on first start and prints how to sign in.
+func seedDemo(ctx context.Context, store *model.Store, c config, out io.Writer) error {
+	password := c.DemoPassword
+	generated := password == ""
+	if generated {
+		b := make([]byte, 9)
+		rand.Read(b)
+		password = hex.EncodeToString(b)
+	}
+	created, err := store.SeedDemo(ctx, password)
+	if err != nil {
+		return fmt.Errorf("seed demo tenant: %w", err)
+	}
+	if !created {
+		fmt.Fprintf(out, "Demo tenant %q exists; sign in at %s/admin/login as %s with the password printed at its first start.\n",
+			model.DemoTenantSlug, c.BaseURL, model.DemoOwnerEmail)
+		return nil
+	}
+	fmt.Fprintf(out, "\nCreated the demo tenant %q.\nSign in at %s/admin/login\n  e-mail:   %s\n  password: %s\n",
+		model.DemoTenantSlug, c.BaseURL, model.DemoOwnerEmail, password)
+	if generated {
+		fmt.Fprintln(out, "  (random; shown only this once. Set ORDERDESK_DEMO_PASSWORD to choose it.)")
+	}
+	fmt.Fprintln(out)
+	return nil
+}
+
+func cmdMigrate(args []string, out io.Writer) error {
+	var c config
+	fs := flag.NewFlagSet("migrate", flag.ContinueOnError)
+	addConfigFlags(fs, &c)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	store, applied, err := openStore(context.Background(), c)
+	if err != nil {
+		return err
+	}
+	defer store.DB.Close()
+	if len(applied) == 0 {
+		fmt.Fprintln(out, "database is up to date")
+	}
+	for _, m := range applied {
+		fmt.Fprintln(out, "applied", m)
+	}
+	return nil
+}
+
+func cmdTenantCreate(args []string, out io.Writer) error {
+	var c config
+	var slug, name, currency, language, timezone string
+	fs := flag.NewFlagSet("tenant create", flag.ContinueOnError)
+	addConfigFlags(fs, &c)
+	fs.StringVar(&slug, "slug", "", "subdomain of the shop, e.g. shop2")
+	fs.StringVar(&name, "name", "", "name of the shop")
+	fs.StringVar(&currency, "currency", "USD", "ISO currency of the shop")
+	fs.StringVar(&language, "language", "en", "language of labels (en, tr)")
+	fs.StringVar(&timezone, "timezone", "UTC", "IANA time zone")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	store, _, err := openStore(context.Background(), c)
+	if err != nil {
+		return err
+	}
+	defer store.DB.Close()
+	t, err := store.CreateTenant(context.Background(), model.NewTenant{Slug: slug, Name: name, Currency: currency, Language: language, Timezone: timezone})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "created tenant %s (%s), id %d\n", t.Slug, t.Name, t.ID)
+	return nil
+}
+
+func cmdUserCreate(args []string, out io.Writer) error {
+	var c config
+	var slug, email, name, role, password string
+	fs := flag.NewFlagSet("user create", flag.ContinueOnError)
+	addConfigFlags(fs, &c)
+	fs.StringVar(&slug, "tenant", model.DemoTenantSlug, "tenant slug")
+	fs.StringVar(&email, "email", "", "e-mail of the user")
+	fs.StringVar(&name, "name", "", "name of the user")
+	fs.StringVar(&role, "role", "staff", "owner, admin, staff or operator")
+	fs.StringVar(&password, "password", os.Getenv("ORDERDESK_USER_PASSWORD"), "password; default: random, printed once (ORDERDESK_USER_PASSWORD)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	store, _, err := openStore(context.Background(), c)
+	if err != nil {
+		return err
+	}
+	defer store.DB.Close()
+	t, err := store.FindTenantBySlug(context.Background(), slug)
+	if err != nil {
+		return fmt.Errorf("tenant %q: %w", slug, err)
+	}
+	generated := password == ""
+	if generated {
+		b := make([]byte, 9)
+		rand.Read(b)
+		password = hex.EncodeToString(b)
+	}
+	u, err := store.CreateUser(context.Background(), t.ID, model.NewUser{Email: email, Name: name, Role: model.Role(role), Password: password})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "created %s user %s in tenant %s, id %d\n", u.Role, u.Email, t.Slug, u.ID)
+	if generated {
+		fmt.Fprintf(out, "password: %s (shown only this once)\n", password)
+	}
+	return nil
+}

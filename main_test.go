@@ -1,0 +1,120 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"orderdesk/model"
+)
+
+func runCLI(t *testing.T, args ...string) (string, error) {
+	t.Helper()
+	var out bytes.Buffer
+	err := run(args, &out, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	return out.String(), err
+}
+
+func TestCLI(t *testing.T) {
+	data := t.TempDir()
+
+	out, err := runCLI(t, "migrate", "--data", data)
+	if err != nil || !strings.Contains(out, "applied 0001_foundation") {
+		t.Fatalf("first migrate: %v\n%s", err, out)
+	}
+	out, err = runCLI(t, "migrate", "--data", data)
+	if err != nil || !strings.Contains(out, "up to date") {
+		t.Fatalf("second migrate: %v\n%s", err, out)
+	}
+
+	out, err = runCLI(t, "tenant", "create", "--data", data, "--slug=shop2", "--name=Shop Two")
+	if err != nil || !strings.Contains(out, "created tenant shop2") {
+		t.Fatalf("tenant create: %v\n%s", err, out)
+	}
+	if _, err := runCLI(t, "tenant", "create", "--data", data, "--slug=shop2", "--name=Again"); err == nil || !strings.Contains(err.Error(), "already exists") {
+		t.Errorf("duplicate tenant: got %v", err)
+	}
+
+	out, err = runCLI(t, "user", "create", "--data", data, "--tenant=shop2", "--email=ops@shop2.test", "--role=operator")
+	if err != nil || !strings.Contains(out, "created operator user ops@shop2.test") || !strings.Contains(out, "password: ") {
+		t.Fatalf("user create: %v\n%s", err, out)
+	}
+	password := strings.Fields(out[strings.Index(out, "password: "):])[1]
+
+	db, err := model.Open(filepath.Join(data, "orderdesk.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	store := model.NewStore(db)
+	shop2, err := store.FindTenantBySlug(context.Background(), "shop2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, err := store.Authenticate(context.Background(), shop2.ID, "ops@shop2.test", password, "127.0.0.1")
+	if err != nil || u.Role != model.RoleOperator {
+		t.Fatalf("the printed password does not sign in: %v", err)
+	}
+
+	if _, err := runCLI(t, "user", "create", "--data", data, "--tenant=shop2", "--email=x@shop2.test", "--role=boss"); err == nil {
+		t.Error("an unknown role was accepted")
+	}
+	if _, err := runCLI(t, "frobnicate"); err == nil {
+		t.Error("an unknown command was accepted")
+	}
+}
+
+func TestKeyFile(t *testing.T) {
+	data := t.TempDir()
+	c := config{Data: data}
+	k1, err := loadKey(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := os.Stat(filepath.Join(data, "secret.key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Mode().Perm() != 0o600 {
+		t.Errorf("key file mode %v, want 0600", st.Mode().Perm())
+	}
+	k2, err := loadKey(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sealed, _ := k1.Seal("test", []byte("secret"))
+	if got, err := k2.Open("test", sealed); err != nil || string(got) != "secret" {
+		t.Errorf("second start did not read the same key: %v", err)
+	}
+	if _, err := loadKey(config{Data: data, SecretKey: "tooshort"}); err == nil {
+		t.Error("a short ORDERDESK_SECRET_KEY was accepted")
+	}
+}
+
+func TestSeedDemoOnce(t *testing.T) {
+	data := t.TempDir()
+	store, _, err := openStore(context.Background(), config{Data: data})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.DB.Close()
+	var out bytes.Buffer
+	if err := seedDemo(context.Background(), store, config{Data: data, BaseURL: "http://localhost:8080"}, &out); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "owner@demo.test") || !strings.Contains(out.String(), "shown only this once") {
+		t.Errorf("first start output:\n%s", out.String())
+	}
+	out.Reset()
+	if err := seedDemo(context.Background(), store, config{Data: data, BaseURL: "http://localhost:8080"}, &out); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "exists") || strings.Contains(out.String(), "password: ") {
+		t.Errorf("second start re-seeded or re-printed:\n%s", out.String())
+	}
+}

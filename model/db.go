@@ -1,0 +1,105 @@
+package model
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"net/url"
+	"path/filepath"
+	"runtime"
+
+	// The SQLite driver, registered as "sqlite3".
+	_ "github.com/mattn/go-sqlite3"
+)
+
+// DB is the application's SQLite database: one writer connection and a pool of
+// readers on the same file.
+//
+// SQLite allows one writer at a time. With a single writer connection, writes queue
+// in Go instead of failing with SQLITE_BUSY, and `_txlock=immediate` takes the write
+// lock at BEGIN so that a transaction that reads then writes cannot deadlock against
+// another. Readers never block the writer in WAL mode, so they get their own pool.
+type DB struct {
+	W *sql.DB // the one writer connection; use InTx for writes
+	R *sql.DB // the read pool
+}
+
+// dsn builds the connection string. Pragmas go in the DSN so that every connection
+// the pool opens gets them (a plain `PRAGMA` statement reaches one connection only).
+func dsn(path string, write bool) string {
+	q := url.Values{}
+	q.Set("_journal_mode", "WAL")   // readers and the writer do not block each other
+	q.Set("_busy_timeout", "10000") // wait for a lock rather than fail at once
+	q.Set("_foreign_keys", "on")    // SQLite leaves them off unless asked, per connection
+	q.Set("_synchronous", "NORMAL") // safe in WAL mode, far fewer fsyncs than FULL
+	if write {
+		q.Set("_txlock", "immediate")
+	} else {
+		q.Set("_query_only", "true") // a stray write on the read pool fails loudly
+	}
+	return "file:" + filepath.ToSlash(path) + "?" + q.Encode()
+}
+
+// Open opens (and creates when missing) the database file at path.
+func Open(path string) (*DB, error) {
+	w, err := sql.Open("sqlite3", dsn(path, true))
+	if err != nil {
+		return nil, err
+	}
+	w.SetMaxOpenConns(1)
+	w.SetMaxIdleConns(1)
+	w.SetConnMaxLifetime(0)
+	// The first connection creates the file and switches it to WAL before readers
+	// open it.
+	if err := w.Ping(); err != nil {
+		w.Close()
+		return nil, fmt.Errorf("open database %s: %w", path, err)
+	}
+	r, err := sql.Open("sqlite3", dsn(path, false))
+	if err != nil {
+		w.Close()
+		return nil, err
+	}
+	n := max(4, runtime.NumCPU()*2)
+	r.SetMaxOpenConns(n)
+	r.SetMaxIdleConns(n)
+	return &DB{W: w, R: r}, nil
+}
+
+// Close closes both pools.
+func (db *DB) Close() error {
+	err1 := db.R.Close()
+	err2 := db.W.Close()
+	if err1 != nil {
+		return err1
+	}
+	return err2
+}
+
+// Ping checks that the database answers a query.
+func (db *DB) Ping(ctx context.Context) error {
+	var one int
+	return db.R.QueryRowContext(ctx, "SELECT 1").Scan(&one)
+}
+
+// InTx runs fn in a write transaction on the writer connection. It commits when fn
+// returns nil and rolls back on an error or a panic (the panic goes on).
+func (db *DB) InTx(ctx context.Context, fn func(tx *sql.Tx) error) (err error) {
+	tx, err := db.W.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if p := recover(); p != nil {
+			tx.Rollback()
+			panic(p)
+		}
+		if err != nil {
+			tx.Rollback()
+		}
+	}()
+	if err = fn(tx); err != nil {
+		return err
+	}
+	return tx.Commit()
+}

@@ -1,0 +1,30 @@
+package model
+
+import (
+	"database/sql"
+	"errors"
+	"time"
+)
+
+// Store is the application's data layer: every query of the application is a method
+// of Store, and every method on tenant-owned data takes the tenant id.
+type Store struct {
+	DB *DB
+	// Now is the clock; tests replace it.
+	Now func() time.Time
+}
+
+// NewStore wraps an opened, migrated database.
+func NewStore(db *DB) *Store {
+	return &Store{DB: db, Now: func() time.Time { return time.Now().UTC() }}
+}
+
+func (s *Store) now() time.Time { return s.Now().UTC() }
+
+// notFound turns sql.ErrNoRows into ErrNotFound and leaves other errors alone.
+func notFound(err error) error {
+	if errors.Is(err, sql.ErrNoRows) {
+		return ErrNotFound
+	}
+	return err
+}

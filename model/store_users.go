@@ -1,0 +1,238 @@
+package model
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"net/mail"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/crypto/bcrypt"
+)
+
+// MinPasswordLength is the shortest password accepted.
+const MinPasswordLength = 8
+
+// PasswordCost is the bcrypt cost of new password hashes. Tests lower it: the
+// race detector makes the default cost take most of a second per sign-in.
+var PasswordCost = bcrypt.DefaultCost
+
+// NewUser holds what is needed to create a staff user.
+type NewUser struct {
+	Email, Name, Password string
+	Role                  Role
+}
+
+// normalizeEmail trims and lower-cases an address, and checks its shape.
+func normalizeEmail(v *ValidationError, field, email string) string {
+	email = strings.ToLower(strings.TrimSpace(email))
+	if email == "" {
+		v.Add(field, "enter an e-mail address")
+	} else if a, err := mail.ParseAddress(email); err != nil || a.Address != email {
+		v.Add(field, "this is not an e-mail address")
+	}
+	return email
+}
+
+// CreateUser adds a staff user to the tenant.
+func (s *Store) CreateUser(ctx context.Context, tenantID int64, n NewUser) (*User, error) {
+	v := &ValidationError{}
+	n.Email = normalizeEmail(v, "email", n.Email)
+	n.Name = strings.TrimSpace(n.Name)
+	if !n.Role.Valid() {
+		v.Add("role", "choose a role")
+	}
+	if len(n.Password) < MinPasswordLength {
+		v.Add("password", "use at least 8 characters")
+	}
+	if err := v.OrNil(); err != nil {
+		return nil, err
+	}
+	hash, err := bcrypt.GenerateFromPassword([]byte(n.Password), PasswordCost)
+	if err != nil {
+		return nil, err
+	}
+	now := s.now()
+	res, err := s.DB.W.ExecContext(ctx, `INSERT INTO users (tenant_id, email, name, password_hash, role, active, created_at)
+		VALUES (?, ?, ?, ?, ?, 1, ?) ON CONFLICT (tenant_id, email) DO NOTHING`,
+		tenantID, n.Email, n.Name, string(hash), string(n.Role), now)
+	if err != nil {
+		return nil, err
+	}
+	if rows, _ := res.RowsAffected(); rows == 0 {
+		return nil, &ValidationError{Fields: map[string]string{"email": "a user with this e-mail already exists"}}
+	}
+	id, _ := res.LastInsertId()
+	return &User{ID: id, TenantID: tenantID, Email: n.Email, Name: n.Name, Role: n.Role, Active: true, CreatedAt: now}, nil
+}
+
+const userColumns = `id, tenant_id, email, name, role, active, created_at`
+
+func scanUser(row interface{ Scan(...any) error }) (*User, error) {
+	u := &User{}
+	var role string
+	if err := row.Scan(&u.ID, &u.TenantID, &u.Email, &u.Name, &role, &u.Active, &u.CreatedAt); err != nil {
+		return nil, notFound(err)
+	}
+	u.Role = Role(role)
+	return u, nil
+}
+
+// FindUserByID returns the tenant's user with this id, or ErrNotFound.
+func (s *Store) FindUserByID(ctx context.Context, tenantID, id int64) (*User, error) {
+	return scanUser(s.DB.R.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE tenant_id = ? AND id = ?`, tenantID, id))
+}
+
+// FindUsers lists the tenant's users, active first, then by e-mail.
+func (s *Store) FindUsers(ctx context.Context, tenantID int64) ([]*User, error) {
+	rows, err := s.DB.R.QueryContext(ctx, `SELECT `+userColumns+` FROM users WHERE tenant_id = ? ORDER BY active DESC, email`, tenantID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var users []*User
+	for rows.Next() {
+		u, err := scanUser(rows)
+		if err != nil {
+			return nil, err
+		}
+		users = append(users, u)
+	}
+	return users, rows.Err()
+}
+
+// UpdateUser changes a user's role and active flag on behalf of actor. The rules:
+// only managers change users, only owners touch owners, nobody demotes or
+// deactivates themselves, and a tenant always keeps one active owner.
+func (s *Store) UpdateUser(ctx context.Context, tenantID int64, actor *User, id int64, role Role, active bool) (*User, error) {
+	if !actor.Role.CanManageUsers() {
+		return nil, ErrForbidden
+	}
+	if !role.Valid() {
+		return nil, &ValidationError{Fields: map[string]string{"role": "choose a role"}}
+	}
+	var out *User
+	err := s.DB.InTx(ctx, func(tx *sql.Tx) error {
+		u, err := scanUser(tx.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE tenant_id = ? AND id = ?`, tenantID, id))
+		if err != nil {
+			return err
+		}
+		if !actor.Role.CanGrant(u.Role) || !actor.Role.CanGrant(role) {
+			return &ConflictError{Msg: "only an owner can make or change an owner"}
+		}
+		if u.ID == actor.ID && (role != u.Role || !active) {
+			return &ConflictError{Msg: "you cannot change your own role or deactivate yourself"}
+		}
+		if u.Role == RoleOwner && u.Active && (role != RoleOwner || !active) {
+			var owners int
+			if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM users WHERE tenant_id = ? AND role = 'owner' AND active = 1`, tenantID).Scan(&owners); err != nil {
+				return err
+			}
+			if owners <= 1 {
+				return &ConflictError{Msg: "the shop must keep at least one active owner"}
+			}
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE users SET role = ?, active = ? WHERE tenant_id = ? AND id = ?`, string(role), active, tenantID, id); err != nil {
+			return err
+		}
+		// A deactivated user is signed out everywhere at the next request: the
+		// session middleware reloads the user and refuses inactive ones.
+		u.Role, u.Active = role, active
+		out = u
+		return nil
+	})
+	return out, err
+}
+
+// The sign-in throttle: after throttleFree failures within throttleWindow for one
+// account (or throttleFreeIP for one address), each further attempt must wait
+// throttleBase, doubling with every failure, up to throttleMax.
+const (
+	throttleWindow = 15 * time.Minute
+	throttleFree   = 5
+	throttleFreeIP = 20
+	throttleBase   = 30 * time.Second
+	throttleMax    = 15 * time.Minute
+)
+
+// dummyHash is compared against when the e-mail is unknown, so that an unknown
+// account takes as long to refuse as a wrong password.
+var dummyHash = sync.OnceValue(func() []byte {
+	h, _ := bcrypt.GenerateFromPassword([]byte("not a password"), PasswordCost)
+	return h
+})
+
+// Authenticate checks a staff sign-in. It returns the user, ErrInvalidCredentials,
+// or a *ThrottledError when the account or the address has failed too often.
+func (s *Store) Authenticate(ctx context.Context, tenantID int64, email, password, ip string) (*User, error) {
+	email = strings.ToLower(strings.TrimSpace(email))
+	now := s.now()
+	if wait, err := s.throttleWait(ctx, tenantID, email, ip, now); err != nil {
+		return nil, err
+	} else if wait > 0 {
+		return nil, &ThrottledError{RetryAfterSeconds: int((wait + time.Second - 1) / time.Second)}
+	}
+	var hash string
+	u, err := scanUserWithHash(s.DB.R.QueryRowContext(ctx, `SELECT `+userColumns+`, password_hash FROM users WHERE tenant_id = ? AND email = ?`, tenantID, email), &hash)
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		return nil, err
+	}
+	if u == nil {
+		hash = string(dummyHash())
+	}
+	if bcrypt.CompareHashAndPassword([]byte(hash), []byte(password)) != nil || u == nil || !u.Active {
+		if _, err := s.DB.W.ExecContext(ctx, `INSERT INTO login_failures (tenant_id, email, ip, at) VALUES (?, ?, ?, ?)`, tenantID, email, ip, now); err != nil {
+			return nil, err
+		}
+		return nil, ErrInvalidCredentials
+	}
+	if _, err := s.DB.W.ExecContext(ctx, `DELETE FROM login_failures WHERE tenant_id = ? AND email = ?`, tenantID, email); err != nil {
+		return nil, err
+	}
+	return u, nil
+}
+
+func scanUserWithHash(row *sql.Row, hash *string) (*User, error) {
+	u := &User{}
+	var role string
+	if err := row.Scan(&u.ID, &u.TenantID, &u.Email, &u.Name, &role, &u.Active, &u.CreatedAt, hash); err != nil {
+		return nil, notFound(err)
+	}
+	u.Role = Role(role)
+	return u, nil
+}
+
+// throttleWait returns how long the next attempt for this account or address must
+// wait, zero when it may go ahead.
+func (s *Store) throttleWait(ctx context.Context, tenantID int64, email, ip string, now time.Time) (time.Duration, error) {
+	since := now.Add(-throttleWindow)
+	wait := time.Duration(0)
+	for _, k := range []struct {
+		col, val string
+		free     int
+	}{{"email", email, throttleFree}, {"ip", ip, throttleFreeIP}} {
+		var n int
+		var last sql.NullString
+		// col comes from the literal list above, never from input.
+		err := s.DB.R.QueryRowContext(ctx, `SELECT count(*), max(at) FROM login_failures WHERE tenant_id = ? AND `+k.col+` = ? AND at > ?`,
+			tenantID, k.val, since).Scan(&n, &last)
+		if err != nil {
+			return 0, err
+		}
+		if n < k.free || !last.Valid {
+			continue
+		}
+		lastAt, err := parseTime(last.String)
+		if err != nil {
+			return 0, err
+		}
+		d := throttleBase << min(n-k.free, 10)
+		d = min(d, throttleMax)
+		if w := lastAt.Add(d).Sub(now); w > wait {
+			wait = w
+		}
+	}
+	return wait, nil
+}

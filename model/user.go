@@ -1,0 +1,51 @@
+package model
+
+import (
+	"time"
+)
+
+// Role is what a staff user may do in the back office.
+type Role string
+
+// The staff roles.
+const (
+	RoleOwner    Role = "owner"    // everything, including other owners
+	RoleAdmin    Role = "admin"    // everything but making or changing owners
+	RoleStaff    Role = "staff"    // works orders
+	RoleOperator Role = "operator" // works procurement and Taobao sessions
+)
+
+// Roles lists the roles in the order forms show them.
+var Roles = []Role{RoleOwner, RoleAdmin, RoleStaff, RoleOperator}
+
+// Valid reports whether r is one of the roles.
+func (r Role) Valid() bool {
+	switch r {
+	case RoleOwner, RoleAdmin, RoleStaff, RoleOperator:
+		return true
+	}
+	return false
+}
+
+// CanManageUsers reports whether the role may create, change and deactivate users.
+func (r Role) CanManageUsers() bool { return r == RoleOwner || r == RoleAdmin }
+
+// CanGrant reports whether a user with role r may give (or take away) role target.
+// Only owners make owners, so an admin cannot lock the owner out.
+func (r Role) CanGrant(target Role) bool {
+	if !r.CanManageUsers() {
+		return false
+	}
+	return target != RoleOwner || r == RoleOwner
+}
+
+// User is a staff member of one tenant.
+type User struct {
+	ID        int64
+	TenantID  int64
+	Email     string
+	Name      string
+	Role      Role
+	Active    bool
+	CreatedAt time.Time
+}

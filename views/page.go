@@ -1,0 +1,64 @@
+// Package views holds the templ components: the layout, one file per page, and the
+// fragments that htmx swaps. Components get plain data; they never query the store.
+package views
+
+import (
+	"encoding/json"
+
+	"orderdesk/model"
+)
+
+// Section names the back-office sections of the navigation.
+type Section string
+
+// The back-office sections, in navigation order.
+const (
+	SectionDashboard    Section = "dashboard"
+	SectionOrders       Section = "orders"
+	SectionPayments     Section = "payments"
+	SectionIntegrations Section = "integrations"
+	SectionProcurement  Section = "procurement"
+	SectionJobs         Section = "jobs"
+	SectionSettings     Section = "settings"
+)
+
+// NavItem is one link of the back-office navigation.
+type NavItem struct {
+	Section Section
+	Label   string
+	Href    string
+}
+
+// Nav is the navigation of the whole back office.
+var Nav = []NavItem{
+	{SectionDashboard, "Dashboard", "/admin/"},
+	{SectionOrders, "Orders", "/admin/orders"},
+	{SectionPayments, "Payments", "/admin/payments"},
+	{SectionIntegrations, "Integrations", "/admin/integrations"},
+	{SectionProcurement, "Procurement", "/admin/procurement"},
+	{SectionJobs, "Jobs", "/admin/jobs"},
+	{SectionSettings, "Settings", "/admin/settings"},
+}
+
+// Page is what the layout needs to frame any page.
+type Page struct {
+	Title   string
+	Section Section
+	Tenant  *model.Tenant
+	User    *model.User // nil on public pages
+	CSRF    string
+}
+
+// CSRFHeaders is the hx-headers value that makes htmx send the CSRF token.
+func (p Page) CSRFHeaders() string {
+	b, _ := json.Marshal(map[string]string{"X-CSRF-Token": p.CSRF})
+	return string(b)
+}
+
+// FullTitle is the document title.
+func (p Page) FullTitle() string {
+	if p.Tenant != nil {
+		return p.Title + " · " + p.Tenant.Name + " · OrderDesk"
+	}
+	return p.Title + " · OrderDesk"
+}
