@@ -1,0 +1,1133 @@
+package dolyami
+
+import (
+	"bytes"
+	"context"
+	"crypto/subtle"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"html/template"
+	"io"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Demo credentials the sandbox accepts when SandboxConfig leaves them empty.
+const (
+	DemoLogin    = "orderdesk-demo"
+	DemoPassword = "orderdesk-sandbox"
+)
+
+// installments is how many parts Dolyami splits the price into, two weeks
+// apart ("pay in four").
+const installments = 4
+
+// ErrNotFound is returned by the sandbox helpers for an unknown order.
+var ErrNotFound = errors.New("dolyami sandbox: order not found")
+
+// FailMode selects how the sandbox fails the next API call.
+type FailMode int
+
+// Fail modes for FailNext.
+const (
+	FailNone    FailMode = iota
+	FailHTTP500          // answer HTTP 500 with {code: internal_error}
+)
+
+// SandboxConfig configures NewSandbox.
+type SandboxConfig struct {
+	// Login and Password are the Basic credentials the sandbox accepts
+	// (default DemoLogin / DemoPassword).
+	Login    string
+	Password string
+	// BaseURL is where the sandbox is mounted, e.g.
+	// "http://localhost:8080/sandbox/dolyami"; it builds the order links.
+	BaseURL string
+	// HTTPClient delivers notifications (default: 10 s timeout).
+	HTTPClient *http.Client
+	// Now is the sandbox clock (default time.Now).
+	Now func() time.Time
+}
+
+// Sandbox plays Dolyami: the partner API, the buyer's form and the
+// notifications, with its state in SQLite tables named dolyami_*. It is an
+// http.Handler meant to be mounted with http.StripPrefix. It serves plain
+// HTTP; mTLS is not simulated.
+type Sandbox struct {
+	db  *sql.DB
+	cfg SandboxConfig
+	mux *http.ServeMux
+
+	// writeMu serialises state changes (check then update); it is never held
+	// while a notification is delivered, because the shop may call the API
+	// back from its notification handler.
+	writeMu sync.Mutex
+
+	mu          sync.Mutex // guards the fields below
+	baseURL     string
+	declineNext bool
+	failNext    FailMode
+	latency     time.Duration
+}
+
+// SandboxOrder is the sandbox's record of an order.
+type SandboxOrder struct {
+	ID              string
+	Amount          int64
+	PrepaidAmount   int64
+	ResidualAmount  int64
+	Items           []Item
+	ClientInfo      ClientInfo
+	NotificationURL string
+	FailURL         string
+	SuccessURL      string
+	Status          string
+	Schedule        []PaymentScheduleItem
+	Refunds         []Refund
+	CreatedAt       time.Time
+	UpdatedAt       time.Time
+}
+
+// RefundedAmount is the sum of the order's refunds, in kopecks.
+func (o *SandboxOrder) RefundedAmount() int64 {
+	var n int64
+	for _, r := range o.Refunds {
+		n += r.RefundedAmount
+	}
+	return n
+}
+
+// SandboxNotification is one notification the sandbox sent or tried to send.
+type SandboxNotification struct {
+	ID            int64
+	OrderID       string
+	Status        string
+	URL           string
+	Body          string
+	Attempts      int
+	Delivered     bool
+	LastError     string
+	CreatedAt     time.Time
+	LastAttemptAt time.Time
+}
+
+// SandboxSwitches is the state of the failure switches.
+type SandboxSwitches struct {
+	DeclineNext bool
+	FailNext    FailMode
+	Latency     time.Duration
+}
+
+const schema = `
+CREATE TABLE IF NOT EXISTS dolyami_orders (
+	id               TEXT    PRIMARY KEY,
+	amount           INTEGER NOT NULL,
+	prepaid_amount   INTEGER NOT NULL DEFAULT 0,
+	residual_amount  INTEGER NOT NULL,
+	items_json       TEXT    NOT NULL,
+	client_info_json TEXT    NOT NULL DEFAULT '{}',
+	notification_url TEXT    NOT NULL DEFAULT '',
+	fail_url         TEXT    NOT NULL DEFAULT '',
+	success_url      TEXT    NOT NULL DEFAULT '',
+	status           TEXT    NOT NULL,
+	schedule_json    TEXT    NOT NULL,
+	created_at       TEXT    NOT NULL,
+	updated_at       TEXT    NOT NULL
+);
+CREATE TABLE IF NOT EXISTS dolyami_refunds (
+	refund_id      TEXT    PRIMARY KEY,
+	order_id       TEXT    NOT NULL,
+	amount         INTEGER NOT NULL,
+	prepaid_amount INTEGER NOT NULL DEFAULT 0,
+	items_json     TEXT    NOT NULL DEFAULT '[]',
+	status         TEXT    NOT NULL,
+	created_at     TEXT    NOT NULL
+);
+-- Info lists an order's refunds.
+CREATE INDEX IF NOT EXISTS dolyami_refunds_order ON dolyami_refunds (order_id, created_at);
+CREATE TABLE IF NOT EXISTS dolyami_notifications (
+	id              INTEGER PRIMARY KEY AUTOINCREMENT,
+	order_id        TEXT    NOT NULL,
+	status          TEXT    NOT NULL,
+	url             TEXT    NOT NULL,
+	body            TEXT    NOT NULL,
+	attempts        INTEGER NOT NULL DEFAULT 0,
+	delivered       INTEGER NOT NULL DEFAULT 0,
+	last_error      TEXT    NOT NULL DEFAULT '',
+	created_at      TEXT    NOT NULL,
+	last_attempt_at TEXT    NOT NULL DEFAULT ''
+);
+-- ResendNotifications scans the undelivered ones in order.
+CREATE INDEX IF NOT EXISTS dolyami_notifications_pending ON dolyami_notifications (delivered, id);
+-- ResendNotification and the control page look up an order's latest ones.
+CREATE INDEX IF NOT EXISTS dolyami_notifications_order ON dolyami_notifications (order_id, id);
+`
+
+// NewSandbox creates the sandbox's tables in db (if missing) and returns it.
+func NewSandbox(db *sql.DB, cfg SandboxConfig) (*Sandbox, error) {
+	if cfg.Login == "" {
+		cfg.Login = DemoLogin
+	}
+	if cfg.Password == "" {
+		cfg.Password = DemoPassword
+	}
+	if cfg.HTTPClient == nil {
+		cfg.HTTPClient = &http.Client{Timeout: 10 * time.Second}
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if _, err := db.Exec(schema); err != nil {
+		return nil, fmt.Errorf("dolyami sandbox: create tables: %w", err)
+	}
+	s := &Sandbox{db: db, cfg: cfg, baseURL: strings.TrimRight(cfg.BaseURL, "/")}
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /v1/orders/create", s.api(s.apiCreate))
+	// The PHP client reads info with GET, the Go one with POST: accept both.
+	mux.HandleFunc("GET /v1/orders/{id}/info", s.api(s.apiInfo))
+	mux.HandleFunc("POST /v1/orders/{id}/info", s.api(s.apiInfo))
+	mux.HandleFunc("POST /v1/orders/{id}/commit", s.api(s.apiCommit))
+	mux.HandleFunc("POST /v1/orders/{id}/cancel", s.api(s.apiCancel))
+	mux.HandleFunc("POST /v1/orders/{id}/refund", s.api(s.apiRefund))
+	mux.HandleFunc("GET /pay/{id}", s.payPage)
+	mux.HandleFunc("POST /pay/{id}", s.payAction)
+	mux.HandleFunc("GET /{$}", s.controlPage)
+	mux.HandleFunc("POST /_control", s.controlAction)
+	s.mux = mux
+	return s, nil
+}
+
+// ServeHTTP serves the API, the buyer's form and the control page.
+func (s *Sandbox) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
+
+// SetBaseURL sets the public URL the sandbox is mounted at.
+func (s *Sandbox) SetBaseURL(u string) {
+	s.mu.Lock()
+	s.baseURL = strings.TrimRight(u, "/")
+	s.mu.Unlock()
+}
+
+// BaseURL returns the public URL the sandbox is mounted at.
+func (s *Sandbox) BaseURL() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.baseURL
+}
+
+// APIURL returns the BaseURL a client should use for this sandbox.
+func (s *Sandbox) APIURL() string { return s.BaseURL() + "/v1" }
+
+// DeclineNext makes Dolyami reject the next buyer who presses Pay.
+func (s *Sandbox) DeclineNext() {
+	s.mu.Lock()
+	s.declineNext = true
+	s.mu.Unlock()
+}
+
+// FailNext makes the next API call fail the given way (FailNone clears it).
+func (s *Sandbox) FailNext(mode FailMode) {
+	s.mu.Lock()
+	s.failNext = mode
+	s.mu.Unlock()
+}
+
+// SetLatency delays every API answer by d (0 turns it off).
+func (s *Sandbox) SetLatency(d time.Duration) {
+	s.mu.Lock()
+	s.latency = d
+	s.mu.Unlock()
+}
+
+// Switches returns the current state of the failure switches.
+func (s *Sandbox) Switches() SandboxSwitches {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return SandboxSwitches{DeclineNext: s.declineNext, FailNext: s.failNext, Latency: s.latency}
+}
+
+func (s *Sandbox) takeDeclineNext() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	d := s.declineNext
+	s.declineNext = false
+	return d
+}
+
+func (s *Sandbox) takeFailNext() FailMode {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	m := s.failNext
+	s.failNext = FailNone
+	return m
+}
+
+func (s *Sandbox) now() time.Time { return s.cfg.Now().UTC() }
+
+// ---------------------------------------------------------------- the API
+
+// apiError is an error answer: HTTP status plus the {code, type, description}
+// body.
+type apiError struct {
+	Status      int
+	Code        string
+	Description string
+}
+
+func (e *apiError) write(w http.ResponseWriter) {
+	writeJSON(w, e.Status, map[string]any{"code": e.Code, "type": "error", "description": e.Description})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(v)
+}
+
+var (
+	errInternal = &apiError{http.StatusInternalServerError, codeInternal, "Internal error."}
+	errNotFound = &apiError{http.StatusNotFound, codeOrderNotFound, "Order not found."}
+	errStatus   = &apiError{http.StatusConflict, codeWrongStatus, "The order status does not allow this operation."}
+)
+
+func badRequest(desc string) *apiError {
+	return &apiError{http.StatusBadRequest, codeBadRequest, desc}
+}
+
+var uuidRE = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
+
+type apiHandler func(r *http.Request) (any, *apiError)
+
+// api wraps a method with what every call goes through: the switches, Basic
+// authentication and the X-Correlation-ID header.
+func (s *Sandbox) api(h apiHandler) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		sw := s.Switches()
+		if sw.Latency > 0 {
+			t := time.NewTimer(sw.Latency)
+			select {
+			case <-t.C:
+			case <-r.Context().Done():
+				t.Stop()
+				return
+			}
+		}
+		if cid := r.Header.Get("X-Correlation-ID"); cid != "" {
+			w.Header().Set("X-Correlation-ID", cid)
+		}
+		if s.takeFailNext() == FailHTTP500 {
+			errInternal.write(w)
+			return
+		}
+		login, password, ok := r.BasicAuth()
+		if !ok || subtle.ConstantTimeCompare([]byte(login), []byte(s.cfg.Login)) != 1 ||
+			subtle.ConstantTimeCompare([]byte(password), []byte(s.cfg.Password)) != 1 {
+			w.Header().Set("WWW-Authenticate", `Basic realm="dolyame"`)
+			(&apiError{http.StatusUnauthorized, codeUnauthorized, "Authentication required."}).write(w)
+			return
+		}
+		if !uuidRE.MatchString(r.Header.Get("X-Correlation-ID")) {
+			(&apiError{http.StatusBadRequest, codeNoCorrelation, "X-Correlation-ID header must be a UUID."}).write(w)
+			return
+		}
+		out, aerr := h(r)
+		if aerr != nil {
+			aerr.write(w)
+			return
+		}
+		writeJSON(w, http.StatusOK, out)
+	}
+}
+
+func decodeBody(r *http.Request, v any) *apiError {
+	if err := json.NewDecoder(io.LimitReader(r.Body, 1<<20)).Decode(v); err != nil {
+		return badRequest("Malformed JSON body: " + err.Error())
+	}
+	return nil
+}
+
+func sumItems(items []wireItem) (int64, *apiError) {
+	var sum int64
+	for _, it := range items {
+		if it.Quantity <= 0 || it.Price < 0 || strings.TrimSpace(it.Name) == "" {
+			return 0, badRequest("Every item needs a name, a positive quantity and a price.")
+		}
+		sum += int64(it.Price) * int64(it.Quantity)
+	}
+	return sum, nil
+}
+
+// schedule splits base into the installments, two weeks apart from start;
+// the first is marked paid when the buyer has been approved. The remainder
+// of the division goes to the first part so the parts add up exactly.
+func schedule(base int64, start time.Time, firstPaid bool) []PaymentScheduleItem {
+	part := base / installments
+	out := make([]PaymentScheduleItem, installments)
+	for i := range out {
+		out[i] = PaymentScheduleItem{Amount: part, Date: start.AddDate(0, 0, 14*i).Format("2006-01-02"), Status: "scheduled"}
+	}
+	out[0].Amount = base - part*(installments-1)
+	if firstPaid {
+		out[0].Status = "paid"
+	}
+	return out
+}
+
+func residual(sched []PaymentScheduleItem) int64 {
+	var n int64
+	for _, p := range sched {
+		if p.Status != "paid" {
+			n += p.Amount
+		}
+	}
+	return n
+}
+
+func (s *Sandbox) apiCreate(r *http.Request) (any, *apiError) {
+	var req wireCreate
+	if aerr := decodeBody(r, &req); aerr != nil {
+		return nil, aerr
+	}
+	o := req.Order
+	if strings.TrimSpace(o.ID) == "" || len(o.ID) > 64 {
+		return nil, badRequest("order.id is required (at most 64 characters).")
+	}
+	if o.Amount <= 0 || len(o.Items) == 0 {
+		return nil, badRequest("order.amount and order.items are required.")
+	}
+	sum, aerr := sumItems(o.Items)
+	if aerr != nil {
+		return nil, aerr
+	}
+	// [U] the items are assumed to add up to order.amount, prepaid part
+	// included.
+	if sum != int64(o.Amount) || o.PrepaidAmount < 0 || o.PrepaidAmount >= o.Amount {
+		return nil, &apiError{http.StatusBadRequest, codeAmountMismatch, "Items must add up to order.amount; prepaid_amount must be less than it."}
+	}
+	ci := ClientInfo{}
+	if req.ClientInfo != nil {
+		c := req.ClientInfo
+		ci = ClientInfo{FirstName: c.FirstName, LastName: c.LastName, MiddleName: c.MiddleName, Phone: c.Phone, Email: c.Email, Birthdate: c.Birthdate}
+	}
+	now := s.now()
+	sched := schedule(int64(o.Amount-o.PrepaidAmount), now, false)
+	itemsJSON, _ := json.Marshal(fromWireItems(o.Items))
+	ciJSON, _ := json.Marshal(ci)
+	schedJSON, _ := json.Marshal(sched)
+	s.writeMu.Lock()
+	defer s.writeMu.Unlock()
+	res, err := s.db.ExecContext(r.Context(), `INSERT INTO dolyami_orders (id, amount, prepaid_amount, residual_amount,
+		items_json, client_info_json, notification_url, fail_url, success_url, status, schedule_json, created_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
+		o.ID, int64(o.Amount), int64(o.PrepaidAmount), residual(sched), string(itemsJSON), string(ciJSON),
+		req.NotificationURL, req.FailURL, req.SuccessURL, StatusNew, string(schedJSON),
+		now.Format(time.RFC3339Nano), now.Format(time.RFC3339Nano))
+	if err != nil {
+		return nil, errInternal
+	}
+	if n, err := res.RowsAffected(); err != nil || n == 0 {
+		return nil, &apiError{http.StatusConflict, codeOrderExists, "An order with this id already exists."}
+	}
+	ord, err := s.order(r.Context(), o.ID)
+	if err != nil {
+		return nil, errInternal
+	}
+	return s.infoOf(ord), nil
+}
+
+// infoOf renders an order as the API shows it.
+func (s *Sandbox) infoOf(o *SandboxOrder) wireInfo {
+	w := wireInfo{
+		ID:             flexString(o.ID),
+		Status:         o.Status,
+		Amount:         money(o.Amount),
+		ResidualAmount: money(o.ResidualAmount),
+		Link:           s.BaseURL() + "/pay/" + url.PathEscape(o.ID),
+	}
+	for _, p := range o.Schedule {
+		w.PaymentSchedule = append(w.PaymentSchedule, wireSchedule{Amount: money(p.Amount), Date: p.Date, Status: p.Status})
+	}
+	if len(o.Refunds) > 0 {
+		ri := &wireRefundInfo{Items: []wireRefundItem{}}
+		for _, r := range o.Refunds {
+			ri.TotalRefundedAmount += money(r.RefundedAmount)
+			ri.TotalRefundedPrepaidAmount += money(r.RefundedPrepaidAmount)
+			ri.Items = append(ri.Items, wireRefundItem{
+				RefundID: r.RefundID, RefundedAmount: money(r.RefundedAmount), RefundedPrepaidAmount: money(r.RefundedPrepaidAmount),
+				ReturnedItems: toWireItems(r.ReturnedItems), Status: r.Status,
+			})
+		}
+		w.RefundInfo = ri
+	}
+	return w
+}
+
+func (s *Sandbox) load(ctx context.Context, id string) (*SandboxOrder, *apiError) {
+	o, err := s.order(ctx, id)
+	if errors.Is(err, ErrNotFound) {
+		return nil, errNotFound
+	}
+	if err != nil {
+		return nil, errInternal
+	}
+	return o, nil
+}
+
+func (s *Sandbox) apiInfo(r *http.Request) (any, *apiError) {
+	o, aerr := s.load(r.Context(), r.PathValue("id"))
+	if aerr != nil {
+		return nil, aerr
+	}
+	return s.infoOf(o), nil
+}
+
+func (s *Sandbox) apiCommit(r *http.Request) (any, *apiError) {
+	var req wireCommit
+	if aerr := decodeBody(r, &req); aerr != nil {
+		return nil, aerr
+	}
+	id := r.PathValue("id")
+	var nid int64
+	var answer wireInfo
+	aerr := s.change(r.Context(), id, func(o *SandboxOrder) (string, *apiError) {
+		if !NeedsCommit(o.Status) {
+			return "", errStatus
+		}
+		if req.Amount <= 0 || int64(req.Amount) > o.Amount || req.PrepaidAmount < 0 || req.PrepaidAmount >= req.Amount {
+			return "", &apiError{http.StatusBadRequest, codeAmountMismatch, "Commit amount must be positive and at most the order amount."}
+		}
+		if len(req.Items) > 0 {
+			sum, aerr := sumItems(req.Items)
+			if aerr != nil {
+				return "", aerr
+			}
+			if sum != int64(req.Amount) {
+				return "", &apiError{http.StatusBadRequest, codeAmountMismatch, "Items must add up to amount."}
+			}
+			o.Items = fromWireItems(req.Items)
+		}
+		// A smaller final amount shrinks the installments; the first part
+		// stays paid.
+		o.Amount, o.PrepaidAmount = int64(req.Amount), int64(req.PrepaidAmount)
+		o.Schedule = schedule(o.Amount-o.PrepaidAmount, o.CreatedAt, true)
+		o.ResidualAmount = residual(o.Schedule)
+		return StatusCommitted, nil
+	}, &nid)
+	if aerr != nil {
+		return nil, aerr
+	}
+	o, _ := s.order(r.Context(), id)
+	answer = s.infoOf(o)
+	s.deliverQuiet(nid)
+	// Dolyami completes a committed order on its side; the sandbox does it at
+	// once and notifies it right after committed, like the bank's
+	// AUTHORIZED/CONFIRMED pair.
+	if s.change(r.Context(), id, func(o *SandboxOrder) (string, *apiError) {
+		if o.Status != StatusCommitted {
+			return "", errStatus
+		}
+		return StatusCompleted, nil
+	}, &nid) == nil {
+		s.deliverQuiet(nid)
+	}
+	return answer, nil
+}
+
+func (s *Sandbox) apiCancel(r *http.Request) (any, *apiError) {
+	id := r.PathValue("id")
+	var nid int64
+	aerr := s.change(r.Context(), id, func(o *SandboxOrder) (string, *apiError) {
+		if o.Status != StatusNew && !NeedsCommit(o.Status) {
+			return "", errStatus
+		}
+		return StatusCanceled, nil
+	}, &nid)
+	if aerr != nil {
+		return nil, aerr
+	}
+	o, _ := s.order(r.Context(), id)
+	s.deliverQuiet(nid)
+	return s.infoOf(o), nil
+}
+
+// apiRefund records a refund; it is "processed" at once (the real one may
+// stay "pending" for a while) and, as far as is known, not notified. [U]
+func (s *Sandbox) apiRefund(r *http.Request) (any, *apiError) {
+	var req wireRefund
+	if aerr := decodeBody(r, &req); aerr != nil {
+		return nil, aerr
+	}
+	id := r.PathValue("id")
+	s.writeMu.Lock()
+	defer s.writeMu.Unlock()
+	o, aerr := s.load(r.Context(), id)
+	if aerr != nil {
+		return nil, aerr
+	}
+	if o.Status != StatusCommitted && o.Status != StatusCompleted {
+		return nil, errStatus
+	}
+	if req.Amount <= 0 || int64(req.Amount) > o.Amount-o.RefundedAmount() || req.RefundedPrepaidAmount < 0 {
+		return nil, &apiError{http.StatusBadRequest, codeAmountMismatch, "Refund amount must be positive and at most what is left of the order."}
+	}
+	refundID := newUUID()
+	itemsJSON, _ := json.Marshal(fromWireItems(req.ReturnedItems))
+	_, err := s.db.ExecContext(r.Context(), `INSERT INTO dolyami_refunds (refund_id, order_id, amount, prepaid_amount, items_json, status, created_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?)`, refundID, id, int64(req.Amount), int64(req.RefundedPrepaidAmount), string(itemsJSON),
+		RefundProcessed, s.now().Format(time.RFC3339Nano))
+	if err != nil {
+		return nil, errInternal
+	}
+	return wireRefundAnswer{Amount: req.Amount, RefundID: refundID}, nil
+}
+
+// ---------------------------------------------------------------- state
+
+// change runs decide on the current order (which it may modify) and stores
+// the new status with the order and its notification, in one transaction
+// under writeMu. *nid receives the notification id (0: none).
+func (s *Sandbox) change(ctx context.Context, id string, decide func(*SandboxOrder) (string, *apiError), nid *int64) *apiError {
+	s.writeMu.Lock()
+	defer s.writeMu.Unlock()
+	o, aerr := s.load(ctx, id)
+	if aerr != nil {
+		return aerr
+	}
+	status, aerr := decide(o)
+	if aerr != nil {
+		return aerr
+	}
+	o.Status = status
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return errInternal
+	}
+	defer tx.Rollback()
+	itemsJSON, _ := json.Marshal(o.Items)
+	schedJSON, _ := json.Marshal(o.Schedule)
+	if _, err := tx.ExecContext(ctx, `UPDATE dolyami_orders SET status = ?, amount = ?, prepaid_amount = ?, residual_amount = ?,
+		items_json = ?, schedule_json = ?, updated_at = ? WHERE id = ?`,
+		o.Status, o.Amount, o.PrepaidAmount, o.ResidualAmount, string(itemsJSON), string(schedJSON),
+		s.now().Format(time.RFC3339Nano), o.ID); err != nil {
+		return errInternal
+	}
+	if o.NotificationURL != "" {
+		if *nid, err = s.queueNotification(ctx, tx, o, status); err != nil {
+			return errInternal
+		}
+	} else {
+		*nid = 0
+	}
+	if tx.Commit() != nil {
+		return errInternal
+	}
+	return nil
+}
+
+type execer interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+}
+
+// notificationBody is what the sandbox POSTs. [U] providers.md does not know
+// Dolyami's notification fields; these are the order fields of the API
+// answers plus client_info, with no signature and no authentication.
+type notificationBody struct {
+	ID              string          `json:"id"`
+	Status          string          `json:"status"`
+	Amount          money           `json:"amount"`
+	ResidualAmount  money           `json:"residual_amount"`
+	ClientInfo      *wireClientInfo `json:"client_info,omitempty"`
+	PaymentSchedule []wireSchedule  `json:"payment_schedule"`
+}
+
+// queueNotification stores the notification body for o in status; it is
+// fixed now so that a resend is byte-for-byte the same.
+func (s *Sandbox) queueNotification(ctx context.Context, ex execer, o *SandboxOrder, status string) (int64, error) {
+	nb := notificationBody{ID: o.ID, Status: status, Amount: money(o.Amount), ResidualAmount: money(o.ResidualAmount)}
+	if ci := o.ClientInfo; ci != (ClientInfo{}) {
+		nb.ClientInfo = &wireClientInfo{FirstName: ci.FirstName, LastName: ci.LastName, MiddleName: ci.MiddleName,
+			Phone: ci.Phone, Email: ci.Email, Birthdate: ci.Birthdate}
+	}
+	for _, p := range o.Schedule {
+		nb.PaymentSchedule = append(nb.PaymentSchedule, wireSchedule{Amount: money(p.Amount), Date: p.Date, Status: p.Status})
+	}
+	body, err := json.Marshal(nb)
+	if err != nil {
+		return 0, err
+	}
+	res, err := ex.ExecContext(ctx, `INSERT INTO dolyami_notifications (order_id, status, url, body, created_at) VALUES (?, ?, ?, ?, ?)`,
+		o.ID, status, o.NotificationURL, string(body), s.now().Format(time.RFC3339Nano))
+	if err != nil {
+		return 0, err
+	}
+	return res.LastInsertId()
+}
+
+// Order returns the sandbox's record of an order, or ErrNotFound.
+func (s *Sandbox) Order(id string) (*SandboxOrder, error) { return s.order(context.Background(), id) }
+
+const orderColumns = `id, amount, prepaid_amount, residual_amount, items_json, client_info_json, notification_url,
+	fail_url, success_url, status, schedule_json, created_at, updated_at`
+
+func scanOrder(row interface{ Scan(...any) error }) (*SandboxOrder, error) {
+	var o SandboxOrder
+	var items, ci, sched, created, updated string
+	if err := row.Scan(&o.ID, &o.Amount, &o.PrepaidAmount, &o.ResidualAmount, &items, &ci, &o.NotificationURL,
+		&o.FailURL, &o.SuccessURL, &o.Status, &sched, &created, &updated); err != nil {
+		return nil, err
+	}
+	json.Unmarshal([]byte(items), &o.Items)
+	json.Unmarshal([]byte(ci), &o.ClientInfo)
+	json.Unmarshal([]byte(sched), &o.Schedule)
+	o.CreatedAt, _ = time.Parse(time.RFC3339Nano, created)
+	o.UpdatedAt, _ = time.Parse(time.RFC3339Nano, updated)
+	return &o, nil
+}
+
+func (s *Sandbox) order(ctx context.Context, id string) (*SandboxOrder, error) {
+	o, err := scanOrder(s.db.QueryRowContext(ctx, `SELECT `+orderColumns+` FROM dolyami_orders WHERE id = ?`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, ErrNotFound
+	}
+	if err != nil {
+		return nil, err
+	}
+	rows, err := s.db.QueryContext(ctx, `SELECT refund_id, amount, prepaid_amount, items_json, status
+		FROM dolyami_refunds WHERE order_id = ? ORDER BY created_at, refund_id`, id)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var r Refund
+		var items string
+		if err := rows.Scan(&r.RefundID, &r.RefundedAmount, &r.RefundedPrepaidAmount, &items, &r.Status); err != nil {
+			return nil, err
+		}
+		json.Unmarshal([]byte(items), &r.ReturnedItems)
+		o.Refunds = append(o.Refunds, r)
+	}
+	return o, rows.Err()
+}
+
+// Orders returns the latest orders, newest first.
+func (s *Sandbox) Orders(limit int) ([]SandboxOrder, error) {
+	rows, err := s.db.Query(`SELECT `+orderColumns+` FROM dolyami_orders ORDER BY created_at DESC, id LIMIT ?`, limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []SandboxOrder
+	for rows.Next() {
+		o, err := scanOrder(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, *o)
+	}
+	return out, rows.Err()
+}
+
+// Notifications returns the notifications of an order, oldest first.
+func (s *Sandbox) Notifications(orderID string) ([]SandboxNotification, error) {
+	rows, err := s.db.Query(`SELECT id, order_id, status, url, body, attempts, delivered, last_error, created_at, last_attempt_at
+		FROM dolyami_notifications WHERE order_id = ? ORDER BY id`, orderID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []SandboxNotification
+	for rows.Next() {
+		n, err := scanNotification(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, *n)
+	}
+	return out, rows.Err()
+}
+
+func scanNotification(row interface{ Scan(...any) error }) (*SandboxNotification, error) {
+	var n SandboxNotification
+	var created, last string
+	if err := row.Scan(&n.ID, &n.OrderID, &n.Status, &n.URL, &n.Body, &n.Attempts, &n.Delivered, &n.LastError, &created, &last); err != nil {
+		return nil, err
+	}
+	n.CreatedAt, _ = time.Parse(time.RFC3339Nano, created)
+	n.LastAttemptAt, _ = time.Parse(time.RFC3339Nano, last)
+	return &n, nil
+}
+
+// ---------------------------------------------------------------- delivery
+
+// deliver POSTs notification nid and records the attempt; any 2xx answer
+// counts as received ([U]: Dolyami's expected answer is not documented).
+func (s *Sandbox) deliver(ctx context.Context, nid int64) error {
+	n, err := scanNotification(s.db.QueryRowContext(ctx, `SELECT id, order_id, status, url, body, attempts, delivered, last_error, created_at, last_attempt_at
+		FROM dolyami_notifications WHERE id = ?`, nid))
+	if err != nil {
+		return err
+	}
+	derr := s.post(ctx, n.URL, []byte(n.Body))
+	lastErr := ""
+	if derr != nil {
+		lastErr = derr.Error()
+	}
+	s.writeMu.Lock()
+	_, err = s.db.ExecContext(context.WithoutCancel(ctx), `UPDATE dolyami_notifications
+		SET attempts = attempts + 1, delivered = MAX(delivered, ?), last_error = ?, last_attempt_at = ? WHERE id = ?`,
+		derr == nil, lastErr, s.now().Format(time.RFC3339Nano), nid)
+	s.writeMu.Unlock()
+	if err != nil {
+		return err
+	}
+	return derr
+}
+
+// deliverQuiet delivers a fresh notification during a request; a failure is
+// recorded for ResendNotifications.
+func (s *Sandbox) deliverQuiet(nid int64) {
+	if nid != 0 {
+		_ = s.deliver(context.Background(), nid)
+	}
+}
+
+func (s *Sandbox) post(ctx context.Context, u string, body []byte) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := s.cfg.HTTPClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	io.Copy(io.Discard, io.LimitReader(resp.Body, 1024))
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		return fmt.Errorf("merchant answered HTTP %d", resp.StatusCode)
+	}
+	return nil
+}
+
+// ResendNotifications retries every notification the shop has not
+// acknowledged yet, oldest first, and returns how many got through.
+func (s *Sandbox) ResendNotifications(ctx context.Context) (int, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT id FROM dolyami_notifications WHERE delivered = 0 ORDER BY id`)
+	if err != nil {
+		return 0, err
+	}
+	var ids []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return 0, err
+		}
+		ids = append(ids, id)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return 0, err
+	}
+	ok := 0
+	for _, id := range ids {
+		if s.deliver(ctx, id) == nil {
+			ok++
+		}
+	}
+	return ok, nil
+}
+
+// ResendNotification sends the order's latest notification again, byte for
+// byte, for duplicate-notification tests. It returns the delivery error.
+func (s *Sandbox) ResendNotification(ctx context.Context, orderID string) error {
+	var nid int64
+	err := s.db.QueryRowContext(ctx, `SELECT id FROM dolyami_notifications WHERE order_id = ? ORDER BY id DESC LIMIT 1`, orderID).Scan(&nid)
+	if errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("dolyami sandbox: order %s has no notifications: %w", orderID, ErrNotFound)
+	}
+	if err != nil {
+		return err
+	}
+	return s.deliver(ctx, nid)
+}
+
+// SendNotification sends a notification claiming status for the order
+// without changing the sandbox's state, for stale and out-of-order tests. It
+// returns the delivery error.
+func (s *Sandbox) SendNotification(ctx context.Context, orderID, status string) error {
+	o, err := s.order(ctx, orderID)
+	if err != nil {
+		return err
+	}
+	if o.NotificationURL == "" {
+		return fmt.Errorf("dolyami sandbox: order %s has no notification_url", orderID)
+	}
+	s.writeMu.Lock()
+	nid, err := s.queueNotification(ctx, s.db, o, status)
+	s.writeMu.Unlock()
+	if err != nil {
+		return err
+	}
+	return s.deliver(ctx, nid)
+}
+
+// ---------------------------------------------------------------- buyer's form
+
+func (s *Sandbox) payPage(w http.ResponseWriter, r *http.Request) {
+	o, err := s.order(r.Context(), r.PathValue("id"))
+	if err != nil {
+		render(w, http.StatusNotFound, payTmpl, payView{Message: "Заказ не найден."})
+		return
+	}
+	v := payView{Order: o, Open: o.Status == StatusNew}
+	if !v.Open {
+		v.Message = "Этот заказ уже обработан: " + o.Status + "."
+	}
+	render(w, http.StatusOK, payTmpl, v)
+}
+
+// payAction handles the buyer's buttons. Pay: Dolyami approves the buyer and
+// takes the first part (approved, notified); the order then waits for the
+// shop's Commit. Decline: rejected. Abandon: the buyer gives up, and the
+// order is canceled at once ([U]: the real service lets an unfinished
+// application lapse; the end state is the same). Each is notified before the
+// browser is sent to success_url or fail_url.
+func (s *Sandbox) payAction(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	id := r.PathValue("id")
+	o, err := s.order(ctx, id)
+	if err != nil {
+		render(w, http.StatusNotFound, payTmpl, payView{Message: "Заказ не найден."})
+		return
+	}
+	action := r.FormValue("action")
+	if action == "pay" && s.takeDeclineNext() {
+		action = "decline"
+	}
+	var to string
+	switch action {
+	case "pay":
+		to = StatusApproved
+	case "decline":
+		to = StatusRejected
+	case "abandon":
+		to = StatusCanceled
+	default:
+		render(w, http.StatusBadRequest, payTmpl, payView{Order: o, Open: o.Status == StatusNew, Message: "Неизвестное действие."})
+		return
+	}
+	var nid int64
+	aerr := s.change(ctx, id, func(cur *SandboxOrder) (string, *apiError) {
+		if cur.Status != StatusNew {
+			return "", errStatus
+		}
+		if to == StatusApproved {
+			cur.Schedule = schedule(cur.Amount-cur.PrepaidAmount, s.now(), true)
+			cur.ResidualAmount = residual(cur.Schedule)
+		}
+		return to, nil
+	}, &nid)
+	if aerr != nil {
+		cur, _ := s.order(ctx, id)
+		render(w, http.StatusConflict, payTmpl, payView{Order: cur, Message: "Заказ уже обработан: " + cur.Status + "."})
+		return
+	}
+	s.deliverQuiet(nid)
+	target := o.FailURL
+	if to == StatusApproved {
+		target = o.SuccessURL
+	}
+	if target == "" {
+		msg := "Заявка не одобрена."
+		if to == StatusApproved {
+			msg = "Заявка одобрена: первый платеж списан."
+		}
+		cur, _ := s.order(ctx, id)
+		render(w, http.StatusOK, payTmpl, payView{Order: cur, Message: msg})
+		return
+	}
+	w.Header().Set("Location", target)
+	w.WriteHeader(http.StatusSeeOther)
+}
+
+type payView struct {
+	Order   *SandboxOrder
+	Open    bool
+	Message string
+}
+
+func render(w http.ResponseWriter, code int, t *template.Template, v any) {
+	// Render into a buffer first so a template error never leaves half a page
+	// behind a 200.
+	var buf bytes.Buffer
+	if err := t.Execute(&buf, v); err != nil {
+		http.Error(w, "template error", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(code)
+	buf.WriteTo(w)
+}
+
+// displayRubles renders kopecks as "1 500,50 ₽" for the sandbox pages.
+func displayRubles(k int64) string {
+	s := formatRubles(k)
+	sign := ""
+	if strings.HasPrefix(s, "-") {
+		sign, s = "-", s[1:]
+	}
+	whole, frac, _ := strings.Cut(s, ".")
+	var b strings.Builder
+	for i, c := range whole {
+		if i > 0 && (len(whole)-i)%3 == 0 {
+			b.WriteRune('\u00a0')
+		}
+		b.WriteRune(c)
+	}
+	return sign + b.String() + "," + frac + "\u00a0₽"
+}
+
+var funcs = template.FuncMap{"rubles": displayRubles}
+
+var payTmpl = template.Must(template.New("pay").Funcs(funcs).Parse(`<!doctype html>
+<html lang="ru"><head><meta charset="utf-8"><title>Долями (sandbox)</title>
+<style>body{font-family:sans-serif;max-width:30em;margin:2em auto}button{margin-right:.5em;padding:.5em 1em}</style></head>
+<body data-testid="sandbox-dolyami-pay-page">
+<h1>Долями (sandbox)</h1>
+{{with .Order}}
+<p>Заказ <span data-testid="sandbox-order-id">{{.ID}}</span> на <strong data-testid="sandbox-amount">{{rubles .Amount}}</strong>, статус <span data-testid="sandbox-status">{{.Status}}</span></p>
+<table data-testid="sandbox-schedule">
+{{range .Schedule}}<tr><td>{{.Date}}</td><td>{{rubles .Amount}}</td><td>{{.Status}}</td></tr>{{end}}
+</table>
+{{end}}
+{{if .Message}}<p data-testid="sandbox-message">{{.Message}}</p>{{end}}
+{{if .Open}}
+<form method="post" data-testid="sandbox-pay-form">
+<button type="submit" name="action" value="pay" data-testid="sandbox-pay">Оплатить первую часть</button>
+<button type="submit" name="action" value="decline" data-testid="sandbox-decline">Отказ</button>
+<button type="submit" name="action" value="abandon" data-testid="sandbox-abandon">Вернуться в магазин</button>
+</form>
+{{end}}
+</body></html>`))
+
+// ---------------------------------------------------------------- control page
+
+type controlView struct {
+	BaseURL  string
+	Switches SandboxSwitches
+	Orders   []controlRow
+	Error    string
+}
+
+type controlRow struct {
+	SandboxOrder
+	Sent, Pending int
+}
+
+func (s *Sandbox) controlPage(w http.ResponseWriter, r *http.Request) {
+	v := controlView{BaseURL: s.BaseURL(), Switches: s.Switches()}
+	orders, err := s.Orders(100)
+	if err != nil {
+		v.Error = err.Error()
+	}
+	for _, o := range orders {
+		row := controlRow{SandboxOrder: o}
+		ns, _ := s.Notifications(o.ID)
+		for _, n := range ns {
+			if n.Delivered {
+				row.Sent++
+			} else {
+				row.Pending++
+			}
+		}
+		v.Orders = append(v.Orders, row)
+	}
+	render(w, http.StatusOK, controlTmpl, v)
+}
+
+func (s *Sandbox) controlAction(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	switch r.FormValue("action") {
+	case "decline_next":
+		s.mu.Lock()
+		s.declineNext = r.FormValue("on") != "0"
+		s.mu.Unlock()
+	case "fail_next":
+		if r.FormValue("mode") == "500" {
+			s.FailNext(FailHTTP500)
+		} else {
+			s.FailNext(FailNone)
+		}
+	case "latency":
+		ms, err := strconv.Atoi(r.FormValue("ms"))
+		if err != nil || ms < 0 {
+			http.Error(w, "latency must be a whole number of milliseconds", http.StatusBadRequest)
+			return
+		}
+		s.SetLatency(time.Duration(ms) * time.Millisecond)
+	case "resend_pending":
+		_, _ = s.ResendNotifications(ctx)
+	case "resend":
+		_ = s.ResendNotification(ctx, r.FormValue("order_id"))
+	case "send":
+		_ = s.SendNotification(ctx, r.FormValue("order_id"), r.FormValue("status"))
+	default:
+		http.Error(w, "unknown action", http.StatusBadRequest)
+		return
+	}
+	// Relative, because the sandbox does not know the prefix it is mounted
+	// under (http.Redirect would resolve against the stripped path).
+	w.Header().Set("Location", "./")
+	w.WriteHeader(http.StatusSeeOther)
+}
+
+var controlTmpl = template.Must(template.New("control").Funcs(funcs).Parse(`<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Dolyami sandbox</title>
+<style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:.2em .5em}form{display:inline}</style></head>
+<body data-testid="sandbox-dolyami-control">
+<h1>Dolyami sandbox</h1>
+<p>API: <code>{{.BaseURL}}/v1</code> (Basic auth, X-Correlation-ID required)</p>
+{{if .Error}}<p>{{.Error}}</p>{{end}}
+<h2>Switches</h2>
+<p>
+<form method="post" action="_control"><input type="hidden" name="action" value="decline_next">
+{{if .Switches.DeclineNext}}<input type="hidden" name="on" value="0"><button data-testid="sandbox-decline-next">Decline next buyer: ON (turn off)</button>
+{{else}}<input type="hidden" name="on" value="1"><button data-testid="sandbox-decline-next">Decline next buyer</button>{{end}}
+</form>
+</p>
+<p>
+<form method="post" action="_control"><input type="hidden" name="action" value="fail_next">
+<select name="mode"><option value="">no failure</option><option value="500" {{if eq .Switches.FailNext 1}}selected{{end}}>HTTP 500</option></select>
+<button data-testid="sandbox-fail-next">Fail next API call</button></form>
+</p>
+<p>
+<form method="post" action="_control"><input type="hidden" name="action" value="latency">
+<input name="ms" type="number" min="0" value="{{.Switches.Latency.Milliseconds}}"> ms
+<button data-testid="sandbox-latency">Set latency</button></form>
+</p>
+<p>
+<form method="post" action="_control"><input type="hidden" name="action" value="resend_pending">
+<button data-testid="sandbox-resend-pending">Retry undelivered notifications</button></form>
+</p>
+<h2>Orders</h2>
+<table data-testid="sandbox-orders">
+<tr><th>Order</th><th>Amount</th><th>Residual</th><th>Status</th><th>Refunded</th><th>Notifications sent / pending</th><th></th></tr>
+{{range .Orders}}
+<tr data-testid="sandbox-order-row">
+<td><a href="pay/{{.ID}}">{{.ID}}</a></td><td>{{rubles .Amount}}</td><td>{{rubles .ResidualAmount}}</td><td>{{.Status}}</td><td>{{rubles .RefundedAmount}}</td><td>{{.Sent}} / {{.Pending}}</td>
+<td>
+<form method="post" action="_control"><input type="hidden" name="action" value="resend"><input type="hidden" name="order_id" value="{{.ID}}"><button>Resend last</button></form>
+<form method="post" action="_control"><input type="hidden" name="action" value="send"><input type="hidden" name="order_id" value="{{.ID}}">
+<select name="status"><option>approved</option><option>wait_for_commit</option><option>committed</option><option>completed</option><option>rejected</option><option>canceled</option></select><button>Send</button></form>
+</td></tr>
+{{end}}
+</table>
+</body></html>`))

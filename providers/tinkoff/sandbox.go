@@ -1,0 +1,1231 @@
+package tinkoff
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"html/template"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Demo credentials the sandbox accepts when SandboxConfig leaves them empty.
+// DEMO terminals of the real bank end in "DEMO" too.
+const (
+	DemoTerminalKey = "1700000000000DEMO"
+	DemoPassword    = "orderdesk-sandbox"
+)
+
+// Card data the sandbox reports in notifications (the bank's own test card).
+const (
+	sandboxCardID  = 475738102
+	sandboxPan     = "430000******0777"
+	sandboxExpDate = "1230"
+)
+
+// firstPaymentID makes sandbox payment ids as long as real ones (ten digits,
+// above 2^32), so code that stores them in an int32 breaks in tests, not in
+// production.
+const firstPaymentID = 7000000000
+
+// minAmount is the smallest amount Init accepts, in kopecks. [U] the bank's
+// error 251 names the minimum without stating it; one rouble is assumed.
+const minAmount = 100
+
+// defaultDueDate is how long a payment link lives without RedirectDueDate
+// (the bank's documented default is 24 hours).
+const defaultDueDate = 24 * time.Hour
+
+// ErrNotFound is returned by the sandbox helpers for an unknown payment.
+var ErrNotFound = errors.New("tinkoff sandbox: payment not found")
+
+// FailMode selects how the sandbox fails the next API call.
+type FailMode int
+
+// Fail modes for FailNext.
+const (
+	FailNone      FailMode = iota
+	FailHTTP500            // answer HTTP 500 with an HTML body, like a broken gateway
+	FailErrorCode          // answer HTTP 200 with Success=false, ErrorCode 9999
+)
+
+// SandboxConfig configures NewSandbox.
+type SandboxConfig struct {
+	// TerminalKey and Password are the one terminal the sandbox accepts
+	// (default DemoTerminalKey / DemoPassword).
+	TerminalKey string
+	Password    string
+	// BaseURL is where the sandbox is mounted, e.g.
+	// "http://localhost:8080/sandbox/tinkoff"; it builds PaymentURL. Tests set
+	// it with SetBaseURL once the httptest server has started.
+	BaseURL string
+	// HTTPClient delivers notifications (default: 10 s timeout, as the bank
+	// waits about 10 s per attempt).
+	HTTPClient *http.Client
+	// Now is the sandbox clock (default time.Now), for expiry tests.
+	Now func() time.Time
+}
+
+// Sandbox plays the bank: the v2 API, the payment form and the
+// notifications, with its state in SQLite tables named tinkoff_*. It is an
+// http.Handler meant to be mounted with http.StripPrefix.
+type Sandbox struct {
+	db  *sql.DB
+	cfg SandboxConfig
+	mux *http.ServeMux
+
+	// writeMu serialises state changes so that a status check and its update
+	// cannot interleave with another request's (double clicks, a merchant
+	// calling Cancel while the form is being paid). It is never held while a
+	// notification is delivered: the merchant may call the API back from its
+	// notification handler.
+	writeMu sync.Mutex
+
+	mu          sync.Mutex // guards the fields below
+	baseURL     string
+	declineNext bool
+	failNext    FailMode
+	latency     time.Duration
+}
+
+// SandboxPayment is the sandbox's record of a payment.
+type SandboxPayment struct {
+	PaymentID       string
+	TerminalKey     string
+	OrderID         string
+	Amount          int64 // current amount, after reversals and refunds
+	OriginalAmount  int64 // amount at Init
+	Description     string
+	CustomerKey     string
+	NotificationURL string
+	SuccessURL      string
+	FailURL         string
+	PayType         string
+	DATA            map[string]string
+	Status          string
+	ErrorCode       string
+	RedirectDueDate time.Time
+	CreatedAt       time.Time
+	UpdatedAt       time.Time
+}
+
+// SandboxNotification is one notification the sandbox sent or tried to send.
+type SandboxNotification struct {
+	ID            int64
+	PaymentID     string
+	Status        string
+	URL           string
+	Body          string
+	Attempts      int
+	Delivered     bool
+	LastError     string
+	CreatedAt     time.Time
+	LastAttemptAt time.Time
+}
+
+// SandboxSwitches is the state of the failure switches.
+type SandboxSwitches struct {
+	DeclineNext bool
+	FailNext    FailMode
+	Latency     time.Duration
+}
+
+const schema = `
+CREATE TABLE IF NOT EXISTS tinkoff_payments (
+	payment_id        INTEGER PRIMARY KEY,
+	terminal_key      TEXT    NOT NULL,
+	order_id          TEXT    NOT NULL,
+	amount            INTEGER NOT NULL,
+	original_amount   INTEGER NOT NULL,
+	description       TEXT    NOT NULL DEFAULT '',
+	customer_key      TEXT    NOT NULL DEFAULT '',
+	notification_url  TEXT    NOT NULL DEFAULT '',
+	success_url       TEXT    NOT NULL DEFAULT '',
+	fail_url          TEXT    NOT NULL DEFAULT '',
+	pay_type          TEXT    NOT NULL DEFAULT '',
+	data_json         TEXT    NOT NULL DEFAULT '',
+	status            TEXT    NOT NULL,
+	error_code        TEXT    NOT NULL DEFAULT '0',
+	redirect_due_date TEXT    NOT NULL,
+	created_at        TEXT    NOT NULL,
+	updated_at        TEXT    NOT NULL
+);
+CREATE TABLE IF NOT EXISTS tinkoff_notifications (
+	id              INTEGER PRIMARY KEY AUTOINCREMENT,
+	payment_id      INTEGER NOT NULL,
+	status          TEXT    NOT NULL,
+	url             TEXT    NOT NULL,
+	body            TEXT    NOT NULL,
+	attempts        INTEGER NOT NULL DEFAULT 0,
+	delivered       INTEGER NOT NULL DEFAULT 0,
+	last_error      TEXT    NOT NULL DEFAULT '',
+	created_at      TEXT    NOT NULL,
+	last_attempt_at TEXT    NOT NULL DEFAULT ''
+);
+-- ResendNotifications scans the undelivered ones in order.
+CREATE INDEX IF NOT EXISTS tinkoff_notifications_pending ON tinkoff_notifications (delivered, id);
+-- ResendNotification and the control page look up a payment's latest ones.
+CREATE INDEX IF NOT EXISTS tinkoff_notifications_payment ON tinkoff_notifications (payment_id, id);
+`
+
+// NewSandbox creates the sandbox's tables in db (if missing) and returns it.
+func NewSandbox(db *sql.DB, cfg SandboxConfig) (*Sandbox, error) {
+	if cfg.TerminalKey == "" {
+		cfg.TerminalKey = DemoTerminalKey
+	}
+	if cfg.Password == "" {
+		cfg.Password = DemoPassword
+	}
+	if cfg.HTTPClient == nil {
+		cfg.HTTPClient = &http.Client{Timeout: 10 * time.Second}
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if _, err := db.Exec(schema); err != nil {
+		return nil, fmt.Errorf("tinkoff sandbox: create tables: %w", err)
+	}
+	s := &Sandbox{db: db, cfg: cfg, baseURL: strings.TrimRight(cfg.BaseURL, "/")}
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /v2/Init", s.api(s.apiInit))
+	mux.HandleFunc("POST /v2/GetState", s.api(s.apiGetState))
+	mux.HandleFunc("POST /v2/Cancel", s.api(s.apiCancel))
+	mux.HandleFunc("POST /v2/Confirm", s.api(s.apiConfirm))
+	mux.HandleFunc("GET /pay/{id}", s.payPage)
+	mux.HandleFunc("POST /pay/{id}", s.payAction)
+	mux.HandleFunc("GET /{$}", s.controlPage)
+	mux.HandleFunc("POST /_control", s.controlAction)
+	s.mux = mux
+	return s, nil
+}
+
+// ServeHTTP serves the API, the payment form and the control page.
+func (s *Sandbox) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
+
+// SetBaseURL sets the public URL the sandbox is mounted at.
+func (s *Sandbox) SetBaseURL(u string) {
+	s.mu.Lock()
+	s.baseURL = strings.TrimRight(u, "/")
+	s.mu.Unlock()
+}
+
+// BaseURL returns the public URL the sandbox is mounted at.
+func (s *Sandbox) BaseURL() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.baseURL
+}
+
+// APIURL returns the BaseURL a client should use for this sandbox.
+func (s *Sandbox) APIURL() string { return s.BaseURL() + "/v2" }
+
+// DeclineNext makes the next payment attempt on the form be declined
+// (REJECTED, insufficient funds) even if the customer presses Pay.
+func (s *Sandbox) DeclineNext() {
+	s.mu.Lock()
+	s.declineNext = true
+	s.mu.Unlock()
+}
+
+// FailNext makes the next API call fail the given way (FailNone clears it).
+func (s *Sandbox) FailNext(mode FailMode) {
+	s.mu.Lock()
+	s.failNext = mode
+	s.mu.Unlock()
+}
+
+// SetLatency delays every API answer by d (0 turns it off).
+func (s *Sandbox) SetLatency(d time.Duration) {
+	s.mu.Lock()
+	s.latency = d
+	s.mu.Unlock()
+}
+
+// Switches returns the current state of the failure switches.
+func (s *Sandbox) Switches() SandboxSwitches {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return SandboxSwitches{DeclineNext: s.declineNext, FailNext: s.failNext, Latency: s.latency}
+}
+
+func (s *Sandbox) takeDeclineNext() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	d := s.declineNext
+	s.declineNext = false
+	return d
+}
+
+func (s *Sandbox) takeFailNext() FailMode {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	m := s.failNext
+	s.failNext = FailNone
+	return m
+}
+
+func (s *Sandbox) now() time.Time { return s.cfg.Now().UTC() }
+
+// ---------------------------------------------------------------- the API
+
+// apiError is a business error answered as Success=false.
+type apiError struct {
+	Code    ErrorCode
+	Message string
+	Details string
+}
+
+type apiHandler func(ctx context.Context, p map[string]any) (map[string]any, *apiError)
+
+// api wraps a method with what every bank call goes through: the switches,
+// JSON decoding, the terminal and the Token check.
+func (s *Sandbox) api(h apiHandler) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		sw := s.Switches()
+		if sw.Latency > 0 {
+			t := time.NewTimer(sw.Latency)
+			select {
+			case <-t.C:
+			case <-r.Context().Done():
+				t.Stop()
+				return
+			}
+		}
+		switch s.takeFailNext() {
+		case FailHTTP500:
+			w.Header().Set("Content-Type", "text/html; charset=utf-8")
+			w.WriteHeader(http.StatusInternalServerError)
+			io.WriteString(w, "<html><body><h1>500 Internal Server Error</h1></body></html>")
+			return
+		case FailErrorCode:
+			writeAPI(w, nil, &apiError{Code: CodeInternal, Message: "Внутренняя ошибка системы.", Details: "Sandbox: failure switch."})
+			return
+		}
+		dec := json.NewDecoder(io.LimitReader(r.Body, 1<<20))
+		dec.UseNumber()
+		var p map[string]any
+		if err := dec.Decode(&p); err != nil || p == nil {
+			writeAPI(w, nil, &apiError{Code: "1", Message: "Параметры не сопоставлены.", Details: "Тело запроса должно быть JSON-объектом."})
+			return
+		}
+		tk := str(p["TerminalKey"])
+		if tk != s.cfg.TerminalKey {
+			writeAPI(w, nil, &apiError{Code: CodeTerminalNotFound, Message: "Неверный токен. Проверьте пару TerminalKey/SecretKey.", Details: "Указанный терминал не найден."})
+			return
+		}
+		if str(p["Token"]) != Token(p, s.cfg.Password) {
+			writeAPI(w, nil, &apiError{Code: CodeBadToken, Message: "Неверные параметры.", Details: "Неверный токен. Проверьте пару TerminalKey/SecretKey."})
+			return
+		}
+		out, aerr := h(r.Context(), p)
+		if out == nil {
+			out = map[string]any{}
+		}
+		out["TerminalKey"] = tk
+		writeAPI(w, out, aerr)
+	}
+}
+
+func writeAPI(w http.ResponseWriter, out map[string]any, aerr *apiError) {
+	if out == nil {
+		out = map[string]any{}
+	}
+	if aerr != nil {
+		out["Success"] = false
+		out["ErrorCode"] = string(aerr.Code)
+		out["Message"] = aerr.Message
+		out["Details"] = aerr.Details
+	} else {
+		out["Success"] = true
+		out["ErrorCode"] = string(CodeOK)
+	}
+	w.Header().Set("Content-Type", "application/json")
+	json.NewEncoder(w).Encode(out)
+}
+
+var (
+	errInternal = &apiError{Code: CodeInternal, Message: "Внутренняя ошибка системы."}
+	errNotFound = &apiError{Code: CodePaymentNotFound, Message: "Платеж не найден."}
+	errNoID     = &apiError{Code: CodeEmptyPaymentID, Message: "Поле PaymentId не должно быть пустым."}
+	errStatus   = &apiError{Code: CodeBadTransStatus, Message: "Неверный статус транзакции."}
+)
+
+// intParam reads an integer parameter; present is false when it is absent.
+func intParam(p map[string]any, key string) (n int64, present bool, ok bool) {
+	v, has := p[key]
+	if !has || v == nil {
+		return 0, false, true
+	}
+	n, err := strconv.ParseInt(str(v), 10, 64)
+	return n, true, err == nil
+}
+
+func (s *Sandbox) apiInit(ctx context.Context, p map[string]any) (map[string]any, *apiError) {
+	amount, has, ok := intParam(p, "Amount")
+	if !has || str(p["OrderId"]) == "" {
+		return nil, &apiError{Code: CodeMissingParams, Message: "Отсутствуют обязательные параметры.", Details: "Amount и OrderId обязательны."}
+	}
+	if !ok || amount < minAmount {
+		return nil, &apiError{Code: CodeBadAmount, Message: "Неверная сумма.", Details: fmt.Sprintf("Сумма должна быть больше или равна %d копеек.", minAmount)}
+	}
+	orderID := str(p["OrderId"])
+	if len([]rune(orderID)) > 36 {
+		return nil, &apiError{Code: "212", Message: "Размер поля OrderId должен быть от 1 до 36."}
+	}
+	now := s.now()
+	due := now.Add(defaultDueDate)
+	if d := str(p["RedirectDueDate"]); d != "" {
+		t, err := time.Parse(time.RFC3339, d)
+		if err != nil {
+			return nil, &apiError{Code: "12", Message: "Неверный параметр RedirectDueDate."}
+		}
+		due = t.UTC()
+	}
+	var dataJSON string
+	if d, ok := p["DATA"].(map[string]any); ok && len(d) > 0 {
+		b, _ := json.Marshal(d)
+		dataJSON = string(b)
+	}
+	s.writeMu.Lock()
+	defer s.writeMu.Unlock()
+	var id int64
+	err := s.db.QueryRowContext(ctx, `
+		INSERT INTO tinkoff_payments (payment_id, terminal_key, order_id, amount, original_amount,
+			description, customer_key, notification_url, success_url, fail_url, pay_type, data_json,
+			status, redirect_due_date, created_at, updated_at)
+		SELECT COALESCE(MAX(payment_id), ?) + 1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?
+		FROM tinkoff_payments
+		RETURNING payment_id`,
+		firstPaymentID, s.cfg.TerminalKey, orderID, amount, amount,
+		str(p["Description"]), str(p["CustomerKey"]), str(p["NotificationURL"]),
+		str(p["SuccessURL"]), str(p["FailURL"]), str(p["PayType"]), dataJSON,
+		StatusNew, due.Format(time.RFC3339), now.Format(time.RFC3339Nano), now.Format(time.RFC3339Nano),
+	).Scan(&id)
+	if err != nil {
+		return nil, errInternal
+	}
+	pid := strconv.FormatInt(id, 10)
+	return map[string]any{
+		"Status":     StatusNew,
+		"PaymentId":  pid,
+		"OrderId":    orderID,
+		"Amount":     amount,
+		"PaymentURL": s.BaseURL() + "/pay/" + pid,
+	}, nil
+}
+
+func (s *Sandbox) apiGetState(ctx context.Context, p map[string]any) (map[string]any, *apiError) {
+	pid := str(p["PaymentId"])
+	if pid == "" {
+		return nil, errNoID
+	}
+	pay, aerr := s.loadForAPI(ctx, pid)
+	if aerr != nil {
+		return nil, aerr
+	}
+	if s.expireIfDue(ctx, pay) {
+		if pay, aerr = s.loadForAPI(ctx, pid); aerr != nil {
+			return nil, aerr
+		}
+	}
+	return map[string]any{
+		"Status":    pay.Status,
+		"PaymentId": pay.PaymentID,
+		"OrderId":   pay.OrderID,
+		"Amount":    pay.Amount,
+		"Message":   "OK",
+	}, nil
+}
+
+func (s *Sandbox) loadForAPI(ctx context.Context, pid string) (*SandboxPayment, *apiError) {
+	pay, err := s.payment(ctx, pid)
+	if errors.Is(err, ErrNotFound) || (err == nil && pay.TerminalKey != s.cfg.TerminalKey) {
+		return nil, errNotFound
+	}
+	if err != nil {
+		return nil, errInternal
+	}
+	return pay, nil
+}
+
+func (s *Sandbox) apiCancel(ctx context.Context, p map[string]any) (map[string]any, *apiError) {
+	pid := str(p["PaymentId"])
+	if pid == "" {
+		return nil, errNoID
+	}
+	amount, has, ok := intParam(p, "Amount")
+	if !ok || (has && amount <= 0) {
+		return nil, &apiError{Code: CodeBadAmount, Message: "Неверная сумма."}
+	}
+	var nid int64
+	var before, after int64
+	var status string
+	pay, aerr := s.change(ctx, pid, func(pay *SandboxPayment) (string, int64, *apiError) {
+		before = pay.Amount
+		x := pay.Amount
+		if has {
+			x = amount
+		}
+		if x > pay.Amount {
+			return "", 0, &apiError{Code: CodeBadAmount, Message: "Неверная сумма.", Details: "Сумма отмены больше остатка платежа."}
+		}
+		after = pay.Amount - x
+		switch pay.Status {
+		case StatusNew, StatusFormShowed:
+			// Nothing was charged: the payment can only be cancelled whole.
+			if after != 0 {
+				return "", 0, &apiError{Code: CodeBadAmount, Message: "Неверная сумма.", Details: "Неоплаченный платеж отменяется только целиком."}
+			}
+			status = StatusCanceled
+		case StatusAuthorized, StatusPartialReversed:
+			status = StatusPartialReversed
+			if after == 0 {
+				status = StatusReversed
+			}
+		case StatusConfirmed, StatusPartialRefunded:
+			status = StatusPartialRefunded
+			if after == 0 {
+				status = StatusRefunded
+			}
+		default:
+			return "", 0, errStatus
+		}
+		return status, after, nil
+	}, &nid)
+	if aerr != nil {
+		return nil, aerr
+	}
+	s.deliverQuiet(nid)
+	return map[string]any{
+		"Status":         status,
+		"PaymentId":      pid,
+		"OrderId":        pay.OrderID,
+		"OriginalAmount": before,
+		"NewAmount":      after,
+	}, nil
+}
+
+func (s *Sandbox) apiConfirm(ctx context.Context, p map[string]any) (map[string]any, *apiError) {
+	pid := str(p["PaymentId"])
+	if pid == "" {
+		return nil, errNoID
+	}
+	amount, has, ok := intParam(p, "Amount")
+	if !ok || (has && amount <= 0) {
+		return nil, &apiError{Code: CodeBadAmount, Message: "Неверная сумма."}
+	}
+	var nid int64
+	pay, aerr := s.change(ctx, pid, func(pay *SandboxPayment) (string, int64, *apiError) {
+		if pay.Status != StatusAuthorized && pay.Status != StatusPartialReversed {
+			return "", 0, errStatus
+		}
+		x := pay.Amount
+		if has {
+			if amount > pay.Amount {
+				return "", 0, &apiError{Code: CodeBadAmount, Message: "Неверная сумма.", Details: "Сумма подтверждения больше суммы блокировки."}
+			}
+			// Confirming less releases the rest of the hold.
+			x = amount
+		}
+		return StatusConfirmed, x, nil
+	}, &nid)
+	if aerr != nil {
+		return nil, aerr
+	}
+	s.deliverQuiet(nid)
+	return map[string]any{
+		"Status":    StatusConfirmed,
+		"PaymentId": pid,
+		"OrderId":   pay.OrderID,
+	}, nil
+}
+
+// ---------------------------------------------------------------- state
+
+// change runs decide on the current payment and, if it returns a new status,
+// stores it with the new amount and queues the notification, in one
+// transaction under writeMu. It returns the payment as stored; *nid receives
+// the notification id (0: none).
+func (s *Sandbox) change(ctx context.Context, pid string, decide func(*SandboxPayment) (string, int64, *apiError), nid *int64) (*SandboxPayment, *apiError) {
+	s.writeMu.Lock()
+	defer s.writeMu.Unlock()
+	pay, aerr := s.loadForAPI(ctx, pid)
+	if aerr != nil {
+		return nil, aerr
+	}
+	status, amount, aerr := decide(pay)
+	if aerr != nil {
+		return nil, aerr
+	}
+	code := string(CodeOK)
+	if status == StatusRejected {
+		code = string(CodeInsufficientFunds)
+	}
+	id, err := s.setStatus(ctx, pay, status, amount, code)
+	if err != nil {
+		return nil, errInternal
+	}
+	*nid = id
+	return pay, nil
+}
+
+// setStatus stores a new status and queues its notification; the caller
+// holds writeMu. It returns the notification id, 0 when none is sent.
+func (s *Sandbox) setStatus(ctx context.Context, pay *SandboxPayment, status string, amount int64, code string) (int64, error) {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return 0, err
+	}
+	defer tx.Rollback()
+	now := s.now()
+	if _, err := tx.ExecContext(ctx, `UPDATE tinkoff_payments SET status = ?, amount = ?, error_code = ?, updated_at = ? WHERE payment_id = ?`,
+		status, amount, code, now.Format(time.RFC3339Nano), pay.PaymentID); err != nil {
+		return 0, err
+	}
+	pay.Status, pay.Amount, pay.ErrorCode = status, amount, code
+	var nid int64
+	// The bank notifies every change that follows the customer's action or
+	// the shop's call; NEW and FORM_SHOWED are not notified.
+	if status != StatusNew && status != StatusFormShowed && pay.NotificationURL != "" {
+		nid, err = s.queueNotification(ctx, tx, pay, status)
+		if err != nil {
+			return 0, err
+		}
+	}
+	return nid, tx.Commit()
+}
+
+type execer interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+}
+
+// queueNotification stores the notification body for pay in status; the
+// body is fixed at this moment so that a resend is byte-for-byte the same.
+func (s *Sandbox) queueNotification(ctx context.Context, ex execer, pay *SandboxPayment, status string) (int64, error) {
+	pid, _ := strconv.ParseInt(pay.PaymentID, 10, 64)
+	success := true
+	code := string(CodeOK)
+	switch status {
+	case StatusRejected, StatusAuthFail, StatusDeadlineExpired:
+		success = false
+		if status == StatusRejected {
+			code = string(CodeInsufficientFunds)
+		}
+	}
+	n := map[string]any{
+		"TerminalKey": pay.TerminalKey,
+		"OrderId":     pay.OrderID,
+		"Success":     success,
+		"Status":      status,
+		"PaymentId":   pid, // a number here, unlike in API answers
+		"ErrorCode":   code,
+		"Amount":      pay.Amount,
+	}
+	if status != StatusDeadlineExpired && status != StatusCanceled {
+		n["CardId"] = sandboxCardID
+		n["Pan"] = sandboxPan
+		n["ExpDate"] = sandboxExpDate
+	}
+	if len(pay.DATA) > 0 {
+		n["DATA"] = pay.DATA
+	}
+	n["Token"] = Token(n, s.cfg.Password)
+	body, err := json.Marshal(n)
+	if err != nil {
+		return 0, err
+	}
+	res, err := ex.ExecContext(ctx, `INSERT INTO tinkoff_notifications (payment_id, status, url, body, created_at) VALUES (?, ?, ?, ?, ?)`,
+		pid, status, pay.NotificationURL, string(body), s.now().Format(time.RFC3339Nano))
+	if err != nil {
+		return 0, err
+	}
+	return res.LastInsertId()
+}
+
+// expireIfDue moves an unpaid payment whose link expired to
+// DEADLINE_EXPIRED (and notifies it); it reports whether it did.
+func (s *Sandbox) expireIfDue(ctx context.Context, pay *SandboxPayment) bool {
+	if (pay.Status != StatusNew && pay.Status != StatusFormShowed) || !s.now().After(pay.RedirectDueDate) {
+		return false
+	}
+	var nid int64
+	_, aerr := s.change(ctx, pay.PaymentID, func(cur *SandboxPayment) (string, int64, *apiError) {
+		if cur.Status != StatusNew && cur.Status != StatusFormShowed {
+			return "", 0, errStatus
+		}
+		return StatusDeadlineExpired, cur.Amount, nil
+	}, &nid)
+	if aerr != nil {
+		return false
+	}
+	s.deliverQuiet(nid)
+	return true
+}
+
+// Payment returns the sandbox's record of a payment, or ErrNotFound.
+func (s *Sandbox) Payment(paymentID string) (*SandboxPayment, error) {
+	return s.payment(context.Background(), paymentID)
+}
+
+const paymentColumns = `payment_id, terminal_key, order_id, amount, original_amount, description, customer_key,
+	notification_url, success_url, fail_url, pay_type, data_json, status, error_code, redirect_due_date, created_at, updated_at`
+
+func scanPayment(row interface{ Scan(...any) error }) (*SandboxPayment, error) {
+	var p SandboxPayment
+	var id int64
+	var dataJSON, due, created, updated string
+	if err := row.Scan(&id, &p.TerminalKey, &p.OrderID, &p.Amount, &p.OriginalAmount, &p.Description, &p.CustomerKey,
+		&p.NotificationURL, &p.SuccessURL, &p.FailURL, &p.PayType, &dataJSON, &p.Status, &p.ErrorCode, &due, &created, &updated); err != nil {
+		return nil, err
+	}
+	p.PaymentID = strconv.FormatInt(id, 10)
+	if dataJSON != "" {
+		p.DATA = parseDATA(dataJSON)
+	}
+	p.RedirectDueDate, _ = time.Parse(time.RFC3339, due)
+	p.CreatedAt, _ = time.Parse(time.RFC3339Nano, created)
+	p.UpdatedAt, _ = time.Parse(time.RFC3339Nano, updated)
+	return &p, nil
+}
+
+func (s *Sandbox) payment(ctx context.Context, pid string) (*SandboxPayment, error) {
+	id, err := strconv.ParseInt(pid, 10, 64)
+	if err != nil {
+		return nil, ErrNotFound
+	}
+	p, err := scanPayment(s.db.QueryRowContext(ctx, `SELECT `+paymentColumns+` FROM tinkoff_payments WHERE payment_id = ?`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, ErrNotFound
+	}
+	return p, err
+}
+
+// Payments returns the latest payments, newest first.
+func (s *Sandbox) Payments(limit int) ([]SandboxPayment, error) {
+	rows, err := s.db.Query(`SELECT `+paymentColumns+` FROM tinkoff_payments ORDER BY payment_id DESC LIMIT ?`, limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []SandboxPayment
+	for rows.Next() {
+		p, err := scanPayment(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, *p)
+	}
+	return out, rows.Err()
+}
+
+// Notifications returns the notifications of a payment, oldest first.
+func (s *Sandbox) Notifications(paymentID string) ([]SandboxNotification, error) {
+	id, err := strconv.ParseInt(paymentID, 10, 64)
+	if err != nil {
+		return nil, ErrNotFound
+	}
+	rows, err := s.db.Query(`SELECT id, payment_id, status, url, body, attempts, delivered, last_error, created_at, last_attempt_at
+		FROM tinkoff_notifications WHERE payment_id = ? ORDER BY id`, id)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []SandboxNotification
+	for rows.Next() {
+		n, err := scanNotification(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, *n)
+	}
+	return out, rows.Err()
+}
+
+func scanNotification(row interface{ Scan(...any) error }) (*SandboxNotification, error) {
+	var n SandboxNotification
+	var pid int64
+	var created, last string
+	if err := row.Scan(&n.ID, &pid, &n.Status, &n.URL, &n.Body, &n.Attempts, &n.Delivered, &n.LastError, &created, &last); err != nil {
+		return nil, err
+	}
+	n.PaymentID = strconv.FormatInt(pid, 10)
+	n.CreatedAt, _ = time.Parse(time.RFC3339Nano, created)
+	n.LastAttemptAt, _ = time.Parse(time.RFC3339Nano, last)
+	return &n, nil
+}
+
+// ---------------------------------------------------------------- delivery
+
+// deliver POSTs notification nid to the merchant and records the attempt.
+// The merchant must answer 200 with the body "OK" (surrounding whitespace
+// tolerated); anything else counts as a failure to be retried.
+func (s *Sandbox) deliver(ctx context.Context, nid int64) error {
+	n, err := scanNotification(s.db.QueryRowContext(ctx, `SELECT id, payment_id, status, url, body, attempts, delivered, last_error, created_at, last_attempt_at
+		FROM tinkoff_notifications WHERE id = ?`, nid))
+	if err != nil {
+		return err
+	}
+	derr := s.post(ctx, n.URL, []byte(n.Body))
+	lastErr := ""
+	if derr != nil {
+		lastErr = derr.Error()
+	}
+	s.writeMu.Lock()
+	_, err = s.db.ExecContext(context.WithoutCancel(ctx), `UPDATE tinkoff_notifications
+		SET attempts = attempts + 1, delivered = MAX(delivered, ?), last_error = ?, last_attempt_at = ? WHERE id = ?`,
+		derr == nil, lastErr, s.now().Format(time.RFC3339Nano), nid)
+	s.writeMu.Unlock()
+	if err != nil {
+		return err
+	}
+	return derr
+}
+
+// deliverQuiet delivers a fresh notification during a request; a failure is
+// recorded for ResendNotifications, as the bank would retry later.
+func (s *Sandbox) deliverQuiet(nid int64) {
+	if nid != 0 {
+		_ = s.deliver(context.Background(), nid)
+	}
+}
+
+func (s *Sandbox) post(ctx context.Context, u string, body []byte) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := s.cfg.HTTPClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(io.LimitReader(resp.Body, 1024))
+	if resp.StatusCode != http.StatusOK || strings.TrimSpace(string(b)) != NotificationOK {
+		return fmt.Errorf("merchant answered HTTP %d %q, want 200 %q", resp.StatusCode, snippet(b), NotificationOK)
+	}
+	return nil
+}
+
+// ResendNotifications retries every notification the merchant has not
+// acknowledged yet, oldest first, and returns how many got through.
+func (s *Sandbox) ResendNotifications(ctx context.Context) (int, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT id FROM tinkoff_notifications WHERE delivered = 0 ORDER BY id`)
+	if err != nil {
+		return 0, err
+	}
+	var ids []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return 0, err
+		}
+		ids = append(ids, id)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return 0, err
+	}
+	ok := 0
+	for _, id := range ids {
+		if s.deliver(ctx, id) == nil {
+			ok++
+		}
+	}
+	return ok, nil
+}
+
+// ResendNotification sends the payment's latest notification again, byte for
+// byte (the duplicate a real bank sends when an answer got lost). It returns
+// the delivery error, if any.
+func (s *Sandbox) ResendNotification(ctx context.Context, paymentID string) error {
+	id, err := strconv.ParseInt(paymentID, 10, 64)
+	if err != nil {
+		return ErrNotFound
+	}
+	var nid int64
+	err = s.db.QueryRowContext(ctx, `SELECT id FROM tinkoff_notifications WHERE payment_id = ? ORDER BY id DESC LIMIT 1`, id).Scan(&nid)
+	if errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("tinkoff sandbox: payment %s has no notifications: %w", paymentID, ErrNotFound)
+	}
+	if err != nil {
+		return err
+	}
+	return s.deliver(ctx, nid)
+}
+
+// SendNotification sends a correctly signed notification claiming status for
+// the payment, without changing the sandbox's state: for tests of stale or
+// out-of-order notifications. It returns the delivery error, if any.
+func (s *Sandbox) SendNotification(ctx context.Context, paymentID, status string) error {
+	pay, err := s.payment(ctx, paymentID)
+	if err != nil {
+		return err
+	}
+	if pay.NotificationURL == "" {
+		return fmt.Errorf("tinkoff sandbox: payment %s has no NotificationURL", paymentID)
+	}
+	s.writeMu.Lock()
+	nid, err := s.queueNotification(ctx, s.db, pay, status)
+	s.writeMu.Unlock()
+	if err != nil {
+		return err
+	}
+	return s.deliver(ctx, nid)
+}
+
+// ---------------------------------------------------------------- payment form
+
+// payPage shows the bank's payment form; opening it moves NEW to FORM_SHOWED.
+func (s *Sandbox) payPage(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	pid := r.PathValue("id")
+	pay, err := s.payment(ctx, pid)
+	if err != nil {
+		s.renderPay(w, http.StatusNotFound, payView{Message: "Платеж не найден."})
+		return
+	}
+	if s.expireIfDue(ctx, pay) {
+		pay, _ = s.payment(ctx, pid)
+	}
+	if pay.Status == StatusNew {
+		s.writeMu.Lock()
+		// Guarded by status so a concurrent payment is never overwritten.
+		_, err := s.db.ExecContext(ctx, `UPDATE tinkoff_payments SET status = ?, updated_at = ? WHERE payment_id = ? AND status = ?`,
+			StatusFormShowed, s.now().Format(time.RFC3339Nano), pay.PaymentID, StatusNew)
+		s.writeMu.Unlock()
+		if err == nil {
+			pay.Status = StatusFormShowed
+		}
+	}
+	v := payView{Payment: pay, Open: pay.Status == StatusFormShowed}
+	if !v.Open {
+		v.Message = "Этот платеж уже обработан: " + pay.Status + "."
+	}
+	s.renderPay(w, http.StatusOK, v)
+}
+
+// payAction handles the Pay, Decline and Abandon buttons of the form.
+//
+// Pay: AUTHORIZED is notified, then CONFIRMED right after (one-stage, as the
+// bank does); with PayType "T" the payment stays AUTHORIZED until Confirm.
+// Decline: REJECTED with ErrorCode 1051 (insufficient funds).
+// Abandon: the customer leaves the form; the sandbox treats it as the link's
+// deadline passing now, so the payment becomes DEADLINE_EXPIRED (notified,
+// Success=false) and the browser goes to FailURL. The real bank keeps the
+// payment in FORM_SHOWED until RedirectDueDate and then expires it; doing it
+// at once keeps tests deterministic and shows the app the same final state.
+// CANCELED is reserved for the shop's own Cancel call.
+func (s *Sandbox) payAction(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	pid := r.PathValue("id")
+	pay, err := s.payment(ctx, pid)
+	if err != nil {
+		s.renderPay(w, http.StatusNotFound, payView{Message: "Платеж не найден."})
+		return
+	}
+	if s.expireIfDue(ctx, pay) {
+		s.redirectResult(w, r, pid)
+		return
+	}
+	action := r.FormValue("action")
+	if action == "pay" && s.takeDeclineNext() {
+		action = "decline"
+	}
+	open := func(cur *SandboxPayment) *apiError {
+		if cur.Status != StatusNew && cur.Status != StatusFormShowed {
+			return errStatus
+		}
+		return nil
+	}
+	var nids []int64
+	var aerr *apiError
+	switch action {
+	case "pay":
+		var nid int64
+		_, aerr = s.change(ctx, pid, func(cur *SandboxPayment) (string, int64, *apiError) {
+			if e := open(cur); e != nil {
+				return "", 0, e
+			}
+			return StatusAuthorized, cur.Amount, nil
+		}, &nid)
+		if aerr == nil {
+			// Deliver AUTHORIZED before CONFIRMED exists, so a merchant that
+			// calls GetState from its handler sees the same order of events
+			// as with the bank.
+			s.deliverQuiet(nid)
+			if pay.PayType != "T" {
+				_, aerr = s.change(ctx, pid, func(cur *SandboxPayment) (string, int64, *apiError) {
+					if cur.Status != StatusAuthorized {
+						return "", 0, errStatus
+					}
+					return StatusConfirmed, cur.Amount, nil
+				}, &nid)
+				if aerr == nil {
+					nids = append(nids, nid)
+				}
+			}
+		}
+	case "decline":
+		var nid int64
+		_, aerr = s.change(ctx, pid, func(cur *SandboxPayment) (string, int64, *apiError) {
+			if e := open(cur); e != nil {
+				return "", 0, e
+			}
+			return StatusRejected, cur.Amount, nil
+		}, &nid)
+		nids = append(nids, nid)
+	case "abandon":
+		var nid int64
+		_, aerr = s.change(ctx, pid, func(cur *SandboxPayment) (string, int64, *apiError) {
+			if e := open(cur); e != nil {
+				return "", 0, e
+			}
+			return StatusDeadlineExpired, cur.Amount, nil
+		}, &nid)
+		nids = append(nids, nid)
+	default:
+		s.renderPay(w, http.StatusBadRequest, payView{Payment: pay, Open: true, Message: "Неизвестное действие."})
+		return
+	}
+	if aerr != nil {
+		cur, _ := s.payment(ctx, pid)
+		s.renderPay(w, http.StatusConflict, payView{Payment: cur, Message: "Платеж уже обработан: " + cur.Status + "."})
+		return
+	}
+	for _, nid := range nids {
+		s.deliverQuiet(nid)
+	}
+	s.redirectResult(w, r, pid)
+}
+
+// redirectResult sends the browser to SuccessURL or FailURL with the query
+// parameters the bank appends ([U]: Success, ErrorCode, OrderId, PaymentId,
+// Amount are the ones seen in public integrations), or shows a result page
+// when the shop gave no URL.
+func (s *Sandbox) redirectResult(w http.ResponseWriter, r *http.Request, pid string) {
+	pay, err := s.payment(r.Context(), pid)
+	if err != nil {
+		s.renderPay(w, http.StatusNotFound, payView{Message: "Платеж не найден."})
+		return
+	}
+	ok := pay.Status == StatusConfirmed || pay.Status == StatusAuthorized
+	target := pay.FailURL
+	if ok {
+		target = pay.SuccessURL
+	}
+	u, err := url.Parse(target)
+	if target == "" || err != nil {
+		msg := "Оплата не прошла."
+		if ok {
+			msg = "Оплата прошла успешно."
+		}
+		s.renderPay(w, http.StatusOK, payView{Payment: pay, Message: msg})
+		return
+	}
+	q := u.Query()
+	q.Set("Success", strconv.FormatBool(ok))
+	q.Set("ErrorCode", pay.ErrorCode)
+	q.Set("OrderId", pay.OrderID)
+	q.Set("PaymentId", pay.PaymentID)
+	q.Set("Amount", strconv.FormatInt(pay.Amount, 10))
+	u.RawQuery = q.Encode()
+	w.Header().Set("Location", u.String())
+	w.WriteHeader(http.StatusSeeOther)
+}
+
+type payView struct {
+	Payment *SandboxPayment
+	Open    bool
+	Message string
+}
+
+func (s *Sandbox) renderPay(w http.ResponseWriter, code int, v payView) {
+	render(w, code, payTmpl, v)
+}
+
+func render(w http.ResponseWriter, code int, t *template.Template, v any) {
+	// Render into a buffer first so a template error never leaves half a page
+	// behind a 200.
+	var buf bytes.Buffer
+	if err := t.Execute(&buf, v); err != nil {
+		http.Error(w, "template error", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(code)
+	buf.WriteTo(w)
+}
+
+// formatRubles renders kopecks as "1 500,50 ₽" for the sandbox pages.
+func formatRubles(k int64) string {
+	neg := k < 0
+	if neg {
+		k = -k
+	}
+	whole := strconv.FormatInt(k/100, 10)
+	var b strings.Builder
+	for i, c := range whole {
+		if i > 0 && (len(whole)-i)%3 == 0 {
+			b.WriteRune('\u00a0')
+		}
+		b.WriteRune(c)
+	}
+	s := fmt.Sprintf("%s,%02d\u00a0₽", b.String(), k%100)
+	if neg {
+		s = "-" + s
+	}
+	return s
+}
+
+var funcs = template.FuncMap{"rubles": formatRubles}
+
+var payTmpl = template.Must(template.New("pay").Funcs(funcs).Parse(`<!doctype html>
+<html lang="ru"><head><meta charset="utf-8"><title>T-Bank sandbox: оплата</title>
+<style>body{font-family:sans-serif;max-width:30em;margin:2em auto}button{margin-right:.5em;padding:.5em 1em}</style></head>
+<body data-testid="sandbox-tinkoff-pay-page">
+<h1>T-Bank (sandbox)</h1>
+{{with .Payment}}
+<p data-testid="sandbox-amount">К оплате: <strong>{{rubles .Amount}}</strong></p>
+<p>Заказ <span data-testid="sandbox-order-id">{{.OrderID}}</span>{{if .Description}}: {{.Description}}{{end}}</p>
+<p>Платеж <span data-testid="sandbox-payment-id">{{.PaymentID}}</span>, статус <span data-testid="sandbox-status">{{.Status}}</span></p>
+{{end}}
+{{if .Message}}<p data-testid="sandbox-message">{{.Message}}</p>{{end}}
+{{if .Open}}
+<form method="post" data-testid="sandbox-pay-form">
+<p>Карта 4300 0000 0000 0777, 12/30 (тестовая)</p>
+<button type="submit" name="action" value="pay" data-testid="sandbox-pay">Оплатить</button>
+<button type="submit" name="action" value="decline" data-testid="sandbox-decline">Отказ банка</button>
+<button type="submit" name="action" value="abandon" data-testid="sandbox-abandon">Вернуться в магазин</button>
+</form>
+{{end}}
+</body></html>`))
+
+// ---------------------------------------------------------------- control page
+
+type controlView struct {
+	BaseURL  string
+	Switches SandboxSwitches
+	Payments []controlRow
+	Error    string
+}
+
+type controlRow struct {
+	SandboxPayment
+	Sent, Pending int
+}
+
+// controlPage lists the payments and the failure switches.
+func (s *Sandbox) controlPage(w http.ResponseWriter, r *http.Request) {
+	v := controlView{BaseURL: s.BaseURL(), Switches: s.Switches()}
+	pays, err := s.Payments(100)
+	if err != nil {
+		v.Error = err.Error()
+	}
+	for _, p := range pays {
+		row := controlRow{SandboxPayment: p}
+		ns, _ := s.Notifications(p.PaymentID)
+		for _, n := range ns {
+			if n.Delivered {
+				row.Sent++
+			} else {
+				row.Pending++
+			}
+		}
+		v.Payments = append(v.Payments, row)
+	}
+	render(w, http.StatusOK, controlTmpl, v)
+}
+
+// controlAction applies one switch or helper from the control page, then
+// returns to it.
+func (s *Sandbox) controlAction(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	switch r.FormValue("action") {
+	case "decline_next":
+		s.mu.Lock()
+		s.declineNext = r.FormValue("on") != "0"
+		s.mu.Unlock()
+	case "fail_next":
+		switch r.FormValue("mode") {
+		case "500":
+			s.FailNext(FailHTTP500)
+		case "9999":
+			s.FailNext(FailErrorCode)
+		default:
+			s.FailNext(FailNone)
+		}
+	case "latency":
+		ms, err := strconv.Atoi(r.FormValue("ms"))
+		if err != nil || ms < 0 {
+			http.Error(w, "latency must be a whole number of milliseconds", http.StatusBadRequest)
+			return
+		}
+		s.SetLatency(time.Duration(ms) * time.Millisecond)
+	case "resend_pending":
+		_, _ = s.ResendNotifications(ctx)
+	case "resend":
+		_ = s.ResendNotification(ctx, r.FormValue("payment_id"))
+	case "send":
+		_ = s.SendNotification(ctx, r.FormValue("payment_id"), r.FormValue("status"))
+	default:
+		http.Error(w, "unknown action", http.StatusBadRequest)
+		return
+	}
+	// A relative Location: the sandbox does not know the prefix it is mounted
+	// under (http.Redirect would resolve against the stripped path).
+	w.Header().Set("Location", "./")
+	w.WriteHeader(http.StatusSeeOther)
+}
+
+var controlTmpl = template.Must(template.New("control").Funcs(funcs).Parse(`<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>T-Bank sandbox</title>
+<style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:.2em .5em}form{display:inline}</style></head>
+<body data-testid="sandbox-tinkoff-control">
+<h1>T-Bank (Tinkoff) sandbox</h1>
+<p>API: <code>{{.BaseURL}}/v2</code></p>
+{{if .Error}}<p>{{.Error}}</p>{{end}}
+<h2>Switches</h2>
+<p>
+<form method="post" action="_control"><input type="hidden" name="action" value="decline_next">
+{{if .Switches.DeclineNext}}<input type="hidden" name="on" value="0"><button data-testid="sandbox-decline-next">Decline next payment: ON (turn off)</button>
+{{else}}<input type="hidden" name="on" value="1"><button data-testid="sandbox-decline-next">Decline next payment</button>{{end}}
+</form>
+</p>
+<p>
+<form method="post" action="_control"><input type="hidden" name="action" value="fail_next">
+<select name="mode"><option value="">no failure</option><option value="500" {{if eq .Switches.FailNext 1}}selected{{end}}>HTTP 500</option><option value="9999" {{if eq .Switches.FailNext 2}}selected{{end}}>ErrorCode 9999</option></select>
+<button data-testid="sandbox-fail-next">Fail next API call</button></form>
+</p>
+<p>
+<form method="post" action="_control"><input type="hidden" name="action" value="latency">
+<input name="ms" type="number" min="0" value="{{.Switches.Latency.Milliseconds}}"> ms
+<button data-testid="sandbox-latency">Set latency</button></form>
+</p>
+<p>
+<form method="post" action="_control"><input type="hidden" name="action" value="resend_pending">
+<button data-testid="sandbox-resend-pending">Retry undelivered notifications</button></form>
+</p>
+<h2>Payments</h2>
+<table data-testid="sandbox-payments">
+<tr><th>PaymentId</th><th>OrderId</th><th>Amount</th><th>Status</th><th>Notifications sent / pending</th><th></th></tr>
+{{range .Payments}}
+<tr data-testid="sandbox-payment-row">
+<td><a href="pay/{{.PaymentID}}">{{.PaymentID}}</a></td><td>{{.OrderID}}</td><td>{{rubles .Amount}}</td><td>{{.Status}}</td><td>{{.Sent}} / {{.Pending}}</td>
+<td>
+<form method="post" action="_control"><input type="hidden" name="action" value="resend"><input type="hidden" name="payment_id" value="{{.PaymentID}}"><button>Resend last</button></form>
+<form method="post" action="_control"><input type="hidden" name="action" value="send"><input type="hidden" name="payment_id" value="{{.PaymentID}}">
+<select name="status"><option>AUTHORIZED</option><option>CONFIRMED</option><option>REJECTED</option><option>REFUNDED</option></select><button>Send</button></form>
+</td></tr>
+{{end}}
+</table>
+</body></html>`))
