@@ -12,6 +12,7 @@ import (
 
 	"github.com/alexedwards/scs/sqlite3store"
 	"github.com/alexedwards/scs/v2"
+	"github.com/gorilla/sessions"
 	"github.com/labstack/echo/v4"
 
 	"orderdesk/model"
@@ -26,6 +27,10 @@ type Config struct {
 	DefaultTenant string
 	// Logger receives the request and error logs.
 	Logger *slog.Logger
+	// TrackRate is how many public tracking requests per second one client
+	// address may make (default 1, with bursts of TrackBurst, default 20).
+	TrackRate  float64
+	TrackBurst int
 }
 
 // App holds the dependencies of every handler.
@@ -33,11 +38,13 @@ type App struct {
 	store    *model.Store
 	keys     *model.Keyring
 	sessions *scs.SessionManager
-	cfg      Config
-	baseHost string // the bare host without port, lower-case
-	secure   bool   // served over HTTPS: cookies get Secure
-	log      *slog.Logger
-	echo     *echo.Echo
+	// shopCookies holds the anonymous shopping state (cart id, promo, bonus).
+	shopCookies *sessions.CookieStore
+	cfg         Config
+	baseHost    string // the bare host without port, lower-case
+	secure      bool   // served over HTTPS: cookies get Secure
+	log         *slog.Logger
+	echo        *echo.Echo
 }
 
 // New builds the application and its router.
@@ -47,6 +54,12 @@ func New(store *model.Store, keys *model.Keyring, cfg Config) (*App, error) {
 	}
 	if cfg.DefaultTenant == "" {
 		cfg.DefaultTenant = model.DemoTenantSlug
+	}
+	if cfg.TrackRate <= 0 {
+		cfg.TrackRate = 1
+	}
+	if cfg.TrackBurst <= 0 {
+		cfg.TrackBurst = 20
 	}
 	if cfg.BaseURL == "" {
 		cfg.BaseURL = "http://localhost:8080"
@@ -64,6 +77,7 @@ func New(store *model.Store, keys *model.Keyring, cfg Config) (*App, error) {
 		log:      cfg.Logger,
 	}
 	a.sessions = a.newSessionManager()
+	a.shopCookies = newCookieStore(keys, a.secure)
 	a.echo = a.routes()
 	return a, nil
 }

@@ -1,7 +1,9 @@
 package handlers_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"crypto/rand"
 	"io"
 	"log/slog"
@@ -76,8 +78,9 @@ func newEnv(t *testing.T) *env {
 type client struct {
 	t    *testing.T
 	e    *env
-	host string // the Host header, e.g. "shop2.localhost"; "" for the bare address
-	http *http.Client
+	host  string // the Host header, e.g. "shop2.localhost"; "" for the bare address
+	http  *http.Client
+	token string // the CSRF token for API calls
 }
 
 func (e *env) client(t *testing.T, host string) *client {
@@ -177,4 +180,51 @@ func wantStatus(t *testing.T, res *http.Response, want int) {
 	if res.StatusCode != want {
 		t.Fatalf("%s %s: got status %d, want %d", res.Request.Method, res.Request.URL.Path, res.StatusCode, want)
 	}
+}
+
+// api sends a JSON request with the CSRF token (fetched once per client, as an
+// API client would) and decodes the JSON answer.
+func (c *client) api(method, path string, body any) (*http.Response, map[string]any) {
+	c.t.Helper()
+	if c.token == "" {
+		_, raw := c.do("GET", "/api/auth/csrf/", nil, nil)
+		var tok struct {
+			Token string `json:"csrf_token"`
+		}
+		json.Unmarshal([]byte(raw), &tok)
+		c.token = tok.Token
+	}
+	var r io.Reader
+	if body != nil {
+		b, _ := json.Marshal(body)
+		r = bytes.NewReader(b)
+	}
+	res, raw := c.do(method, path, r, http.Header{"Content-Type": {"application/json"}, "X-Csrf-Token": {c.token}})
+	out := map[string]any{}
+	if err := json.Unmarshal([]byte(raw), &out); err != nil {
+		c.t.Fatalf("%s %s: answer is not JSON (%d): %s", method, path, res.StatusCode, raw)
+	}
+	return res, out
+}
+
+// apiLogin signs a customer in through the API.
+func (c *client) apiLogin(email, password string) {
+	c.t.Helper()
+	res, body := c.api("POST", "/api/auth/login/", map[string]string{"email": email, "password": password})
+	if res.StatusCode != http.StatusOK {
+		c.t.Fatalf("customer sign-in: %d %v", res.StatusCode, body)
+	}
+}
+
+// get reads a nested value of a decoded JSON object: get(m, "order", "status").
+func get(m map[string]any, path ...string) any {
+	var v any = m
+	for _, p := range path {
+		mm, ok := v.(map[string]any)
+		if !ok {
+			return nil
+		}
+		v = mm[p]
+	}
+	return v
 }

@@ -3,9 +3,11 @@ package handlers
 import (
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
+	"golang.org/x/time/rate"
 
 	"orderdesk/model"
 	"orderdesk/static"
@@ -38,6 +40,25 @@ func (a *App) routes() *echo.Echo {
 	t := e.Group("", a.resolveTenant, echo.WrapMiddleware(a.sessions.LoadAndSave), a.csrf())
 	t.GET("/", func(c echo.Context) error { return c.Redirect(http.StatusSeeOther, "/admin/") })
 	t.GET("/api/auth/csrf/", a.APICSRF)
+
+	// The storefront API of seed 001.
+	t.GET("/api/public/products/", a.APIProducts)
+	t.GET("/api/public/shipping-methods/", a.APIShippingMethods)
+	t.POST("/api/auth/register/", a.APIRegister)
+	t.POST("/api/auth/login/", a.APILogin)
+	t.POST("/api/auth/logout/", a.APILogout)
+	t.POST("/api/cart/add/", a.APICartAdd)
+	t.POST("/api/cart/coupon/", a.APICartCoupon)
+	t.GET("/api/cart/", a.APICart)
+	t.POST("/api/orders/", a.APIOrderCreate)
+	t.GET("/api/orders/", a.APIOrders)
+	t.GET("/api/orders/:id/", a.APIOrder)
+	t.PATCH("/api/orders/:id/", a.APIOrderUpdate, a.requireStaff)
+
+	// Public tracking: rate-limited per client address, since order numbers are
+	// the only key.
+	track := t.Group("", a.trackLimiter())
+	track.GET("/api/orders/track/:number/", a.APITrack)
 
 	t.GET("/admin", func(c echo.Context) error { return c.Redirect(http.StatusMovedPermanently, "/admin/") })
 	t.GET("/admin/login", a.LoginPage)
@@ -74,6 +95,19 @@ func (a *App) csrf() echo.MiddlewareFunc {
 		ContextKey:     "csrf",
 		ErrorHandler: func(err error, c echo.Context) error {
 			return echo.NewHTTPError(http.StatusForbidden, "The form has expired or did not come from this site. Reload the page and try again.")
+		},
+	})
+}
+
+// trackLimiter limits public tracking requests per client address.
+func (a *App) trackLimiter() echo.MiddlewareFunc {
+	return middleware.RateLimiterWithConfig(middleware.RateLimiterConfig{
+		Store: middleware.NewRateLimiterMemoryStoreWithConfig(middleware.RateLimiterMemoryStoreConfig{
+			Rate: rate.Limit(a.cfg.TrackRate), Burst: a.cfg.TrackBurst, ExpiresIn: 3 * time.Minute,
+		}),
+		IdentifierExtractor: func(c echo.Context) (string, error) { return clientIP(c), nil },
+		DenyHandler: func(c echo.Context, _ string, _ error) error {
+			return echo.NewHTTPError(http.StatusTooManyRequests, "Too many tracking requests from your address. Wait a minute and try again.")
 		},
 	})
 }

@@ -16,6 +16,25 @@ type Tenant struct {
 	Currency  string
 	Timezone  string
 	CreatedAt time.Time
+	OrderSettings
+}
+
+// OrderSettings are the tenant's rules of the order flow.
+type OrderSettings struct {
+	// OrderIncrementStart is the first human order number (fecshop's increment_id).
+	OrderIncrementStart int64
+	// UnpaidExpiryMinutes: pending unpaid orders older than this are cancelled.
+	UnpaidExpiryMinutes int
+	// UnpaidExpiryBatch: at most this many are cancelled per run.
+	UnpaidExpiryBatch int
+	// ZeroStock: the shop buys to order and does not reserve stock.
+	ZeroStock bool
+	// RequiredAddressFields are the checkout fields that must be filled.
+	RequiredAddressFields []string
+	// BonusEarnPercent of a completed order's total is credited as bonus points.
+	BonusEarnPercent int
+	// BonusMaxSharePercent of an order's total may be paid with bonus points.
+	BonusMaxSharePercent int
 }
 
 var slugRe = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,38}[a-z0-9]$`)
@@ -60,30 +79,97 @@ func (s *Store) CreateTenant(ctx context.Context, n NewTenant) (*Tenant, error) 
 	if err := n.validate(); err != nil {
 		return nil, err
 	}
-	now := s.now()
 	res, err := s.DB.W.ExecContext(ctx, `INSERT INTO tenants (slug, name, language, currency, timezone, created_at)
 		VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (slug) DO NOTHING`,
-		n.Slug, n.Name, n.Language, n.Currency, n.Timezone, now)
+		n.Slug, n.Name, n.Language, n.Currency, n.Timezone, s.now())
 	if err != nil {
 		return nil, err
 	}
 	if rows, _ := res.RowsAffected(); rows == 0 {
 		return nil, &ValidationError{Fields: map[string]string{"slug": "a shop with this name already exists"}}
 	}
-	id, _ := res.LastInsertId()
-	return &Tenant{ID: id, Slug: n.Slug, Name: n.Name, Language: n.Language, Currency: n.Currency, Timezone: n.Timezone, CreatedAt: now}, nil
+	return s.FindTenantBySlug(ctx, n.Slug)
 }
 
 // FindTenantBySlug returns the tenant with this slug or ErrNotFound.
 func (s *Store) FindTenantBySlug(ctx context.Context, slug string) (*Tenant, error) {
+	return scanTenant(s.DB.R.QueryRowContext(ctx, `SELECT `+tenantColumns+` FROM tenants WHERE slug = ?`, strings.ToLower(slug)))
+}
+
+// FindTenants lists every tenant, for jobs that work across tenants.
+func (s *Store) FindTenants(ctx context.Context) ([]*Tenant, error) {
+	rows, err := s.DB.R.QueryContext(ctx, `SELECT `+tenantColumns+` FROM tenants ORDER BY id`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []*Tenant
+	for rows.Next() {
+		t, err := scanTenant(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, t)
+	}
+	return out, rows.Err()
+}
+
+const tenantColumns = `id, slug, name, language, currency, timezone, created_at, order_increment_start,
+	unpaid_expiry_minutes, unpaid_expiry_batch, zero_stock, required_address_fields, bonus_earn_percent, bonus_max_share_percent`
+
+func scanTenant(row interface{ Scan(...any) error }) (*Tenant, error) {
 	t := &Tenant{}
-	err := s.DB.R.QueryRowContext(ctx, `SELECT id, slug, name, language, currency, timezone, created_at
-		FROM tenants WHERE slug = ?`, strings.ToLower(slug)).
-		Scan(&t.ID, &t.Slug, &t.Name, &t.Language, &t.Currency, &t.Timezone, &t.CreatedAt)
+	var fields string
+	err := row.Scan(&t.ID, &t.Slug, &t.Name, &t.Language, &t.Currency, &t.Timezone, &t.CreatedAt, &t.OrderIncrementStart,
+		&t.UnpaidExpiryMinutes, &t.UnpaidExpiryBatch, &t.ZeroStock, &fields, &t.BonusEarnPercent, &t.BonusMaxSharePercent)
 	if err != nil {
 		return nil, notFound(err)
 	}
+	t.RequiredAddressFields = splitList(fields)
 	return t, nil
+}
+
+// AddressFields are the checkout fields a tenant may require, in form order.
+var AddressFields = []string{"first_name", "last_name", "email", "telephone", "street1", "street2", "country", "city", "state", "zip"}
+
+// UpdateOrderSettings saves the tenant's order settings.
+func (s *Store) UpdateOrderSettings(ctx context.Context, tenantID int64, o OrderSettings) error {
+	v := &ValidationError{}
+	if o.UnpaidExpiryMinutes < 1 {
+		v.Add("unpaid_expiry_minutes", "give at least 1 minute")
+	}
+	if o.UnpaidExpiryBatch < 1 || o.UnpaidExpiryBatch > 10000 {
+		v.Add("unpaid_expiry_batch", "give a number from 1 to 10000")
+	}
+	if o.BonusEarnPercent < 0 || o.BonusEarnPercent > 100 {
+		v.Add("bonus_earn_percent", "give a percentage from 0 to 100")
+	}
+	if o.BonusMaxSharePercent < 0 || o.BonusMaxSharePercent > 100 {
+		v.Add("bonus_max_share_percent", "give a percentage from 0 to 100")
+	}
+	for _, f := range o.RequiredAddressFields {
+		if !contains(AddressFields, f) {
+			v.Add("required_address_fields", "unknown field "+f)
+		}
+	}
+	if err := v.OrNil(); err != nil {
+		return err
+	}
+	_, err := s.DB.W.ExecContext(ctx, `UPDATE tenants SET unpaid_expiry_minutes = ?, unpaid_expiry_batch = ?, zero_stock = ?,
+		required_address_fields = ?, bonus_earn_percent = ?, bonus_max_share_percent = ? WHERE id = ?`,
+		o.UnpaidExpiryMinutes, o.UnpaidExpiryBatch, o.ZeroStock, strings.Join(o.RequiredAddressFields, ","),
+		o.BonusEarnPercent, o.BonusMaxSharePercent, tenantID)
+	return err
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, f := range strings.Split(s, ",") {
+		if f = strings.TrimSpace(f); f != "" {
+			out = append(out, f)
+		}
+	}
+	return out
 }
 
 // Location is the tenant's time zone, for showing times.

@@ -1,0 +1,158 @@
+package handlers
+
+import (
+	"bytes"
+	"encoding/json"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"orderdesk/model"
+)
+
+// flexID reads an id sent as a JSON number or a string ("12" or 12): seed 001's
+// clients send string ids.
+type flexID int64
+
+func (f *flexID) UnmarshalJSON(b []byte) error {
+	b = bytes.Trim(b, `"`)
+	if len(b) == 0 || string(b) == "null" {
+		*f = 0
+		return nil
+	}
+	n, err := strconv.ParseInt(string(b), 10, 64)
+	if err != nil {
+		return &model.ValidationError{Fields: map[string]string{"id": "ids are whole numbers"}}
+	}
+	*f = flexID(n)
+	return nil
+}
+
+// bindJSON decodes a JSON body; a malformed one is a 400 with a message.
+func bindJSON(c echo.Context, v any) error {
+	dec := json.NewDecoder(http.MaxBytesReader(c.Response(), c.Request().Body, 1<<20))
+	if err := dec.Decode(v); err != nil {
+		if ve, ok := err.(*model.ValidationError); ok {
+			return ve
+		}
+		return echo.NewHTTPError(http.StatusBadRequest, "The request body is not valid JSON: "+err.Error())
+	}
+	return nil
+}
+
+// ok answers the API envelope with success and extra fields.
+func ok(c echo.Context, status int, message string, fields map[string]any) error {
+	body := map[string]any{"success": true, "message": message}
+	for k, v := range fields {
+		body[k] = v
+	}
+	return c.JSON(status, body)
+}
+
+// orderJSON is an order as seed 001's API shows it.
+func orderJSON(o *model.Order, lang string, detail bool) map[string]any {
+	m := map[string]any{
+		"id":                         o.ID,
+		"order_number":               o.Number,
+		"increment_id":               o.IncrementID,
+		"status":                     o.Status,
+		"status_display":             o.Status.Label(lang),
+		"payment_status":             o.PaymentStatus,
+		"payment_status_display":     o.PaymentStatus.Label(lang),
+		"procurement_status":         o.ProcurementStatus,
+		"procurement_status_display": o.ProcurementStatus.Label(lang),
+		"total":                      model.FormatAmount(o.Total),
+		"currency":                   o.Currency,
+		"created_at":                 o.CreatedAt.UTC().Format(time.RFC3339),
+		"item_count":                 o.ItemCount,
+		"tracking_number":            nullString(o.TrackingNumber),
+		"tracking_url":               nullString(o.TrackingURL),
+		"shipped_at":                 nullTime(o.ShippedAt),
+		"delivered_at":               nullTime(o.DeliveredAt),
+	}
+	if detail {
+		lines := make([]map[string]any, 0, len(o.Lines))
+		for _, l := range o.Lines {
+			lines = append(lines, map[string]any{
+				"product_id": l.ProductID, "sku": l.SKU, "title": l.Title, "quantity": l.Quantity,
+				"unit_price": model.FormatAmount(l.UnitPrice), "line_total": model.FormatAmount(l.LineTotal),
+			})
+		}
+		m["items"] = lines
+		m["subtotal"] = model.FormatAmount(o.Subtotal)
+		m["discount"] = model.FormatAmount(o.Discount)
+		m["bonus_used"] = model.FormatAmount(o.BonusUsed)
+		m["shipping"] = model.FormatAmount(o.Shipping)
+		m["coupon_code"] = nullString(o.CouponCode)
+		m["shipping_method"] = o.ShippingName
+		m["customer_email"] = o.Address.Email
+		m["customer_first_name"] = o.Address.FirstName
+		m["customer_last_name"] = o.Address.LastName
+		m["customer_phone"] = o.Address.Telephone
+		m["shipping_address"] = map[string]string{
+			"address_line1": o.Address.Street1, "address_line2": o.Address.Street2, "city": o.Address.City,
+			"state": o.Address.State, "postal_code": o.Address.Zip, "country": o.Address.Country,
+		}
+	}
+	return m
+}
+
+// trackingJSON is what anybody with the order number may see: nothing personal.
+func trackingJSON(o *model.Order, lang string) map[string]any {
+	return map[string]any{
+		"order_number":           o.Number,
+		"status":                 o.Status,
+		"status_display":         o.Status.Label(lang),
+		"payment_status":         o.PaymentStatus,
+		"payment_status_display": o.PaymentStatus.Label(lang),
+		"tracking_number":        nullString(o.TrackingNumber),
+		"tracking_url":           nullString(o.TrackingURL),
+		"shipped_at":             nullTime(o.ShippedAt),
+		"delivered_at":           nullTime(o.DeliveredAt),
+		"created_at":             o.CreatedAt.UTC().Format(time.RFC3339),
+		"total":                  model.FormatAmount(o.Total),
+		"currency":               o.Currency,
+	}
+}
+
+func cartJSON(v *model.CartView, st *shopState) map[string]any {
+	items := make([]map[string]any, 0, len(v.Lines))
+	for _, l := range v.Lines {
+		items = append(items, map[string]any{
+			"product_id": l.Product.ID, "title": l.Product.Title, "quantity": l.Quantity,
+			"unit_price": model.FormatAmount(l.Product.Price), "line_total": model.FormatAmount(l.LineTotal),
+		})
+	}
+	return map[string]any{
+		"id":            v.ID,
+		"items":         items,
+		"item_count":    v.ItemCount(),
+		"subtotal":      model.FormatAmount(v.Totals.Subtotal),
+		"discount":      model.FormatAmount(v.Totals.Discount),
+		"bonus":         model.FormatAmount(v.Totals.Bonus),
+		"bonus_balance": model.FormatAmount(v.BonusBalance),
+		"total":         model.FormatAmount(v.Totals.Total),
+		"currency":      v.Currency,
+		// Seed 004's session state, as the storefront keeps it.
+		"promocode": st.PromoCode,
+		"isActive":  st.IsActive,
+		"message":   st.Message,
+		"useBonus":  st.UseBonus,
+	}
+}
+
+func nullString(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
+func nullTime(t *time.Time) any {
+	if t == nil {
+		return nil
+	}
+	return t.UTC().Format(time.RFC3339)
+}

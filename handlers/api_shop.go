@@ -1,0 +1,384 @@
+package handlers
+
+import (
+	"errors"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/gorilla/sessions"
+	"github.com/labstack/echo/v4"
+
+	"orderdesk/model"
+)
+
+// APIProducts lists the catalogue: GET /api/public/products/.
+func (a *App) APIProducts(c echo.Context) error {
+	products, err := a.store.FindProducts(c.Request().Context(), tenant(c).ID)
+	if err != nil {
+		return err
+	}
+	out := make([]map[string]any, 0, len(products))
+	for _, p := range products {
+		out = append(out, map[string]any{
+			"id": p.ID, "sku": p.SKU, "title": p.Title, "description": p.Description,
+			"price": model.FormatAmount(p.Price), "currency": tenant(c).Currency,
+			"in_stock": tenant(c).ZeroStock || p.Stock > 0, "stock": p.Stock,
+		})
+	}
+	return ok(c, http.StatusOK, "", map[string]any{"products": out})
+}
+
+// APIShippingMethods lists the delivery options: GET /api/public/shipping-methods/.
+func (a *App) APIShippingMethods(c echo.Context) error {
+	methods, err := a.store.FindShippingMethods(c.Request().Context(), tenant(c).ID)
+	if err != nil {
+		return err
+	}
+	out := make([]map[string]any, 0, len(methods))
+	for _, m := range methods {
+		out = append(out, map[string]any{"id": m.ID, "name": m.Name, "carrier": m.Carrier,
+			"price": model.FormatAmount(m.Price), "currency": tenant(c).Currency})
+	}
+	return ok(c, http.StatusOK, "", map[string]any{"shipping_methods": out})
+}
+
+// APICartAdd adds a product: POST /api/cart/add/ {product_id, quantity}.
+func (a *App) APICartAdd(c echo.Context) error {
+	var req struct {
+		ProductID flexID `json:"product_id"`
+		Quantity  int    `json:"quantity"`
+	}
+	if err := bindJSON(c, &req); err != nil {
+		return err
+	}
+	if req.Quantity == 0 {
+		req.Quantity = 1
+	}
+	customer, err := a.currentCustomer(c)
+	if err != nil {
+		return err
+	}
+	sess, st, err := a.cart(c, customer)
+	if err != nil {
+		return err
+	}
+	if err := a.store.AddToCart(c.Request().Context(), tenant(c).ID, st.CartID, int64(req.ProductID), req.Quantity); err != nil {
+		return err
+	}
+	return a.answerCart(c, customer, sess, st, "The product was added to the cart.")
+}
+
+// APICartCoupon applies (or with "" removes) a promo code: POST /api/cart/coupon/.
+func (a *App) APICartCoupon(c echo.Context) error {
+	var req struct {
+		CouponCode string `json:"coupon_code"`
+		UseBonus   *bool  `json:"use_bonus"`
+	}
+	if err := bindJSON(c, &req); err != nil {
+		return err
+	}
+	customer, err := a.currentCustomer(c)
+	if err != nil {
+		return err
+	}
+	sess, st, err := a.cart(c, customer)
+	if err != nil {
+		return err
+	}
+	st.PromoCode = strings.ToUpper(strings.TrimSpace(req.CouponCode))
+	if req.UseBonus != nil {
+		st.UseBonus = *req.UseBonus
+	}
+	view, err := a.priceShopCart(c, customer, st, 0)
+	if err != nil {
+		return err
+	}
+	if err := a.saveShop(c, sess, st); err != nil {
+		return err
+	}
+	if st.PromoCode != "" && !st.IsActive {
+		// The code stays in the session so the shopper sees what they typed.
+		return c.JSON(http.StatusBadRequest, map[string]any{"success": false, "message": st.Message, "cart": cartJSON(view, st)})
+	}
+	return ok(c, http.StatusOK, st.Message, map[string]any{"cart": cartJSON(view, st)})
+}
+
+// APICart shows the cart: GET /api/cart/.
+func (a *App) APICart(c echo.Context) error {
+	customer, err := a.currentCustomer(c)
+	if err != nil {
+		return err
+	}
+	sess, st, err := a.cart(c, customer)
+	if err != nil {
+		return err
+	}
+	return a.answerCart(c, customer, sess, st, "")
+}
+
+func (a *App) answerCart(c echo.Context, customer *model.Customer, sess *sessions.Session, st *shopState, msg string) error {
+	view, err := a.priceShopCart(c, customer, st, 0)
+	if err != nil {
+		return err
+	}
+	if err := a.saveShop(c, sess, st); err != nil {
+		return err
+	}
+	return ok(c, http.StatusOK, msg, map[string]any{"cart": cartJSON(view, st)})
+}
+
+// apiFieldNames maps the model's address field names to the API's (seed 001).
+var apiFieldNames = map[string]string{
+	"first_name": "customer_first_name", "last_name": "customer_last_name", "email": "customer_email",
+	"telephone": "customer_phone", "street1": "shipping_address.address_line1", "street2": "shipping_address.address_line2",
+	"city": "shipping_address.city", "state": "shipping_address.state", "zip": "shipping_address.postal_code",
+	"country": "shipping_address.country",
+}
+
+// APIOrderCreate places an order from the cart: POST /api/orders/.
+func (a *App) APIOrderCreate(c echo.Context) error {
+	var req struct {
+		CartID          string `json:"cart_id"`
+		Email           string `json:"customer_email"`
+		FirstName       string `json:"customer_first_name"`
+		LastName        string `json:"customer_last_name"`
+		Phone           string `json:"customer_phone"`
+		ShippingAddress struct {
+			Line1      string `json:"address_line1"`
+			Line2      string `json:"address_line2"`
+			City       string `json:"city"`
+			State      string `json:"state"`
+			PostalCode string `json:"postal_code"`
+			Country    string `json:"country"`
+		} `json:"shipping_address"`
+		ShippingMethodID flexID  `json:"shipping_method_id"`
+		CouponCode       *string `json:"coupon_code"`
+		UseBonus         *bool   `json:"use_bonus"`
+	}
+	if err := bindJSON(c, &req); err != nil {
+		return err
+	}
+	customer, err := a.currentCustomer(c)
+	if err != nil {
+		return err
+	}
+	sess, st := a.loadShop(c)
+	if req.CartID != "" {
+		st.CartID = req.CartID
+	}
+	if req.CouponCode != nil {
+		st.PromoCode = strings.ToUpper(strings.TrimSpace(*req.CouponCode))
+	}
+	if req.UseBonus != nil {
+		st.UseBonus = *req.UseBonus
+	}
+	if st.CartID == "" {
+		return &model.ValidationError{Fields: map[string]string{"cart_id": "the cart is empty"}}
+	}
+	o, err := a.store.PlaceOrder(c.Request().Context(), tenant(c), model.PlaceOrderInput{
+		CartID: st.CartID, Customer: customer, ShippingMethodID: int64(req.ShippingMethodID),
+		Address: model.Address{
+			FirstName: req.FirstName, LastName: req.LastName, Email: req.Email, Telephone: req.Phone,
+			Street1: req.ShippingAddress.Line1, Street2: req.ShippingAddress.Line2, City: req.ShippingAddress.City,
+			State: req.ShippingAddress.State, Zip: req.ShippingAddress.PostalCode, Country: req.ShippingAddress.Country,
+		},
+		Pricing: model.CartPricing{PromoCode: st.PromoCode, UseBonus: st.UseBonus},
+	})
+	var ve *model.ValidationError
+	if errors.As(err, &ve) {
+		return renameFields(ve, apiFieldNames)
+	}
+	if err != nil {
+		return err
+	}
+	// The promo code is used up by this order; a guest's cart stays until paid.
+	st.PromoCode, st.IsActive, st.Message, st.UseBonus, st.Bonus = "", false, "", false, 0
+	if err := a.saveShop(c, sess, st); err != nil {
+		return err
+	}
+	return ok(c, http.StatusCreated, "The order was placed.", map[string]any{"order": orderJSON(o, tenant(c).Language, true)})
+}
+
+// renameFields returns a copy of a validation error with field names renamed.
+func renameFields(ve *model.ValidationError, names map[string]string) *model.ValidationError {
+	out := &model.ValidationError{}
+	for k, v := range ve.Fields {
+		if n, ok := names[k]; ok {
+			k = n
+		}
+		out.Add(k, v)
+	}
+	return out
+}
+
+// orderFilterFromQuery reads the list filters shared by the desk, the API and
+// the CSV export; unknown values are a validation error naming the parameter.
+func orderFilterFromQuery(c echo.Context) (model.OrderFilter, error) {
+	q := c.QueryParams()
+	f := model.OrderFilter{
+		Status: model.OrderStatus(q.Get("status")), PaymentStatus: model.OrderPaymentStatus(q.Get("payment_status")),
+		ProcurementStatus: model.ProcurementStatus(q.Get("procurement_status")), Email: q.Get("customer_email"),
+		Number: q.Get("order_number"), Sort: q.Get("sort"), After: q.Get("after"),
+	}
+	v := &model.ValidationError{}
+	if f.Status != "" && !f.Status.Valid() {
+		v.Add("status", "unknown order status")
+	}
+	if f.PaymentStatus != "" && !f.PaymentStatus.Valid() {
+		v.Add("payment_status", "unknown payment status")
+	}
+	if f.ProcurementStatus != "" && !f.ProcurementStatus.Valid() {
+		v.Add("procurement_status", "unknown procurement status")
+	}
+	if f.Sort != "" && !containsStr(model.OrderSorts, f.Sort) {
+		v.Add("sort", "sort by newest, oldest, total_desc or total_asc")
+	}
+	loc := tenant(c).Location()
+	if s := q.Get("created_from"); s != "" {
+		if d, err := parseDay(s, loc); err != nil {
+			v.Add("created_from", "use a date like 2026-01-31")
+		} else {
+			f.CreatedFrom = &d
+		}
+	}
+	if s := q.Get("created_to"); s != "" {
+		if d, err := parseDay(s, loc); err != nil {
+			v.Add("created_to", "use a date like 2026-01-31")
+		} else {
+			end := d.AddDate(0, 0, 1) // the whole "to" day is included
+			f.CreatedTo = &end
+		}
+	}
+	if s := q.Get("limit"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 || n > 500 {
+			v.Add("limit", "give a number from 1 to 500")
+		}
+		f.Limit = n
+	}
+	return f, v.OrNil()
+}
+
+func containsStr(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
+
+// APIOrders lists orders: staff see the tenant's orders with filters, a customer
+// sees only their own. GET /api/orders/.
+func (a *App) APIOrders(c echo.Context) error {
+	f, err := orderFilterFromQuery(c)
+	if err != nil {
+		return err
+	}
+	who, err := a.apiCaller(c)
+	if err != nil {
+		return err
+	}
+	if who.customer != nil {
+		f.CustomerID = who.customer.ID
+	}
+	page, err := a.store.FindOrders(c.Request().Context(), tenant(c).ID, f)
+	if err != nil {
+		return err
+	}
+	out := make([]map[string]any, 0, len(page.Orders))
+	for _, o := range page.Orders {
+		out = append(out, orderJSON(o, tenant(c).Language, false))
+	}
+	return ok(c, http.StatusOK, "", map[string]any{"orders": out, "next": nullString(page.Next)})
+}
+
+// apiCaller is who calls the order API: a staff user or a customer.
+type apiCaller struct {
+	staff    *model.User
+	customer *model.Customer
+}
+
+// apiCaller finds the signed-in staff user (who wins) or customer; neither is 401.
+func (a *App) apiCaller(c echo.Context) (apiCaller, error) {
+	u, err := a.loadUser(c)
+	if err != nil {
+		return apiCaller{}, err
+	}
+	if u != nil {
+		c.Set(ctxUser, u)
+		return apiCaller{staff: u}, nil
+	}
+	cu, err := a.currentCustomer(c)
+	if err != nil {
+		return apiCaller{}, err
+	}
+	if cu == nil {
+		return apiCaller{}, echo.NewHTTPError(http.StatusUnauthorized, "Sign in first.")
+	}
+	return apiCaller{customer: cu}, nil
+}
+
+// APIOrder shows one order: GET /api/orders/{id}/. A customer asking for an
+// order that is not theirs gets 404, as if it did not exist.
+func (a *App) APIOrder(c echo.Context) error {
+	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
+	if err != nil {
+		return model.ErrNotFound
+	}
+	who, err := a.apiCaller(c)
+	if err != nil {
+		return err
+	}
+	var o *model.Order
+	if who.customer != nil {
+		o, err = a.store.FindCustomerOrder(c.Request().Context(), tenant(c).ID, who.customer.ID, id)
+	} else {
+		o, err = a.store.FindOrderByID(c.Request().Context(), tenant(c).ID, id)
+	}
+	if err != nil {
+		return err
+	}
+	return ok(c, http.StatusOK, "", map[string]any{"order": orderJSON(o, tenant(c).Language, true)})
+}
+
+// APIOrderUpdate changes an order's status (staff only): PATCH /api/orders/{id}/
+// {status, tracking_number, tracking_carrier, note}. A forbidden change is 409.
+func (a *App) APIOrderUpdate(c echo.Context) error {
+	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
+	if err != nil {
+		return model.ErrNotFound
+	}
+	var req struct {
+		Status          string `json:"status"`
+		TrackingNumber  string `json:"tracking_number"`
+		TrackingCarrier string `json:"tracking_carrier"`
+		Note            string `json:"note"`
+	}
+	if err := bindJSON(c, &req); err != nil {
+		return err
+	}
+	if req.Status == "" {
+		return &model.ValidationError{Fields: map[string]string{"status": "give the new status"}}
+	}
+	o, err := a.store.TransitionOrder(c.Request().Context(), tenant(c), id, model.OrderStatus(req.Status), model.StaffActor(currentUser(c)),
+		model.TransitionInput{TrackingNumber: req.TrackingNumber, TrackingCarrier: req.TrackingCarrier, Note: req.Note})
+	if err != nil {
+		return err
+	}
+	return ok(c, http.StatusOK, "The order is now "+o.Status.Label(tenant(c).Language)+".", map[string]any{"order": orderJSON(o, tenant(c).Language, true)})
+}
+
+// APITrack is the public tracking of an order by its number:
+// GET /api/orders/track/{order_number}/. Nothing personal is shown.
+func (a *App) APITrack(c echo.Context) error {
+	o, err := a.store.FindOrderByNumber(c.Request().Context(), tenant(c).ID, c.Param("number"))
+	if errors.Is(err, model.ErrNotFound) {
+		return echo.NewHTTPError(http.StatusNotFound, "No order with this number.")
+	}
+	if err != nil {
+		return err
+	}
+	return ok(c, http.StatusOK, "", map[string]any{"order": trackingJSON(o, tenant(c).Language)})
+}

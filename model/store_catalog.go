@@ -1,0 +1,178 @@
+package model
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"strings"
+)
+
+// productColumns are read from "products p".
+const productColumns = `p.id, p.tenant_id, p.sku, p.title, p.description, p.price, p.stock, p.source,
+	coalesce(p.provider_item_id, ''), coalesce(p.provider_sku_id, ''), p.cost_fen, p.active`
+
+func scanProduct(row interface{ Scan(...any) error }) (*Product, error) {
+	p := &Product{}
+	err := row.Scan(&p.ID, &p.TenantID, &p.SKU, &p.Title, &p.Description, &p.Price, &p.Stock, &p.Source,
+		&p.ProviderItemID, &p.ProviderSKUID, &p.CostFen, &p.Active)
+	if err != nil {
+		return nil, notFound(err)
+	}
+	return p, nil
+}
+
+// CreateProduct adds a product to the tenant's catalogue.
+func (s *Store) CreateProduct(ctx context.Context, tenantID int64, p Product) (*Product, error) {
+	v := &ValidationError{}
+	if strings.TrimSpace(p.SKU) == "" {
+		v.Add("sku", "give the product a SKU")
+	}
+	if strings.TrimSpace(p.Title) == "" {
+		v.Add("title", "give the product a title")
+	}
+	if p.Price < 0 || p.Stock < 0 {
+		v.Add("price", "price and stock cannot be negative")
+	}
+	if p.Source == "" {
+		p.Source = "taobao"
+	}
+	if err := v.OrNil(); err != nil {
+		return nil, err
+	}
+	res, err := s.DB.W.ExecContext(ctx, `INSERT INTO products (tenant_id, sku, title, description, price, stock, source,
+		provider_item_id, provider_sku_id, cost_fen, active, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, nullif(?, ''), nullif(?, ''), ?, 1, ?)`,
+		tenantID, p.SKU, p.Title, p.Description, p.Price, p.Stock, p.Source, p.ProviderItemID, p.ProviderSKUID, p.CostFen, s.now())
+	if err != nil {
+		return nil, err
+	}
+	id, _ := res.LastInsertId()
+	return s.FindProductByID(ctx, tenantID, id)
+}
+
+// FindProductByID returns the tenant's product or ErrNotFound.
+func (s *Store) FindProductByID(ctx context.Context, tenantID, id int64) (*Product, error) {
+	return scanProduct(s.DB.R.QueryRowContext(ctx, `SELECT `+productColumns+` FROM products p WHERE p.tenant_id = ? AND p.id = ?`, tenantID, id))
+}
+
+// FindProducts lists the tenant's active products by title.
+func (s *Store) FindProducts(ctx context.Context, tenantID int64) ([]*Product, error) {
+	rows, err := s.DB.R.QueryContext(ctx, `SELECT `+productColumns+` FROM products p WHERE p.tenant_id = ? AND p.active = 1 ORDER BY p.title, p.id`, tenantID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []*Product
+	for rows.Next() {
+		p, err := scanProduct(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, p)
+	}
+	return out, rows.Err()
+}
+
+// CreateShippingMethod adds a delivery option.
+func (s *Store) CreateShippingMethod(ctx context.Context, tenantID int64, m ShippingMethod) (*ShippingMethod, error) {
+	res, err := s.DB.W.ExecContext(ctx, `INSERT INTO shipping_methods (tenant_id, name, carrier, price, tracking_url, active) VALUES (?, ?, ?, ?, ?, 1)`,
+		tenantID, m.Name, m.Carrier, m.Price, m.TrackingURL)
+	if err != nil {
+		return nil, err
+	}
+	m.ID, _ = res.LastInsertId()
+	m.TenantID, m.Active = tenantID, true
+	return &m, nil
+}
+
+const shippingColumns = `id, tenant_id, name, carrier, price, tracking_url, active`
+
+func scanShipping(row interface{ Scan(...any) error }) (*ShippingMethod, error) {
+	m := &ShippingMethod{}
+	if err := row.Scan(&m.ID, &m.TenantID, &m.Name, &m.Carrier, &m.Price, &m.TrackingURL, &m.Active); err != nil {
+		return nil, notFound(err)
+	}
+	return m, nil
+}
+
+// FindShippingMethods lists the tenant's active delivery options by price.
+func (s *Store) FindShippingMethods(ctx context.Context, tenantID int64) ([]*ShippingMethod, error) {
+	rows, err := s.DB.R.QueryContext(ctx, `SELECT `+shippingColumns+` FROM shipping_methods WHERE tenant_id = ? AND active = 1 ORDER BY price, id`, tenantID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []*ShippingMethod
+	for rows.Next() {
+		m, err := scanShipping(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, m)
+	}
+	return out, rows.Err()
+}
+
+// FindShippingMethodByID returns the tenant's delivery option or ErrNotFound.
+func (s *Store) FindShippingMethodByID(ctx context.Context, tenantID, id int64) (*ShippingMethod, error) {
+	return scanShipping(s.DB.R.QueryRowContext(ctx, `SELECT `+shippingColumns+` FROM shipping_methods WHERE tenant_id = ? AND id = ?`, tenantID, id))
+}
+
+// CreateCoupon adds a promo code.
+func (s *Store) CreateCoupon(ctx context.Context, tenantID int64, c Coupon) (*Coupon, error) {
+	v := &ValidationError{}
+	c.Code = strings.ToUpper(strings.TrimSpace(c.Code))
+	if c.Code == "" {
+		v.Add("code", "give the code")
+	}
+	if c.Kind != "percent" && c.Kind != "fixed" {
+		v.Add("kind", "choose percent or fixed")
+	}
+	if c.Value <= 0 || (c.Kind == "percent" && c.Value > 100) {
+		v.Add("value", "give a positive value (at most 100 for a percentage)")
+	}
+	if err := v.OrNil(); err != nil {
+		return nil, err
+	}
+	res, err := s.DB.W.ExecContext(ctx, `INSERT INTO coupons (tenant_id, code, kind, value, min_subtotal, starts_at, ends_at,
+		max_uses, max_uses_per_customer, active) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 1)`,
+		tenantID, c.Code, c.Kind, c.Value, c.MinSubtotal, c.StartsAt, c.EndsAt, c.MaxUses, c.MaxUsesPerCustomer)
+	if err != nil {
+		return nil, err
+	}
+	c.ID, _ = res.LastInsertId()
+	c.TenantID, c.Active = tenantID, true
+	return &c, nil
+}
+
+// queryer is what both a read pool and a write transaction can do.
+type queryer interface {
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}
+
+// findCouponByCode reads a coupon and its usage (by email when given).
+func findCouponByCode(ctx context.Context, q queryer, tenantID int64, code, email string) (*Coupon, CouponUsage, error) {
+	c := &Coupon{}
+	var u CouponUsage
+	var maxUses, maxPer sql.NullInt64
+	err := q.QueryRowContext(ctx, `SELECT id, tenant_id, code, kind, value, min_subtotal, starts_at, ends_at, max_uses, max_uses_per_customer, active,
+			(SELECT count(*) FROM coupon_redemptions r WHERE r.coupon_id = coupons.id),
+			(SELECT count(*) FROM coupon_redemptions r WHERE r.coupon_id = coupons.id AND r.customer_email = ?)
+		FROM coupons WHERE tenant_id = ? AND code = ?`, email, tenantID, strings.TrimSpace(code)).
+		Scan(&c.ID, &c.TenantID, &c.Code, &c.Kind, &c.Value, &c.MinSubtotal, &c.StartsAt, &c.EndsAt, &maxUses, &maxPer, &c.Active, &u.Total, &u.ByCustomer)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, u, &CouponRefusal{"There is no promo code " + strings.ToUpper(strings.TrimSpace(code)) + "."}
+	}
+	if err != nil {
+		return nil, u, err
+	}
+	if maxUses.Valid {
+		n := int(maxUses.Int64)
+		c.MaxUses = &n
+	}
+	if maxPer.Valid {
+		n := int(maxPer.Int64)
+		c.MaxUsesPerCustomer = &n
+	}
+	return c, u, nil
+}

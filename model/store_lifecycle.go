@@ -1,0 +1,306 @@
+package model
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// TransitionError refuses a status change that the transition table forbids.
+type TransitionError struct {
+	Lifecycle string // order, payment, procurement
+	From, To  string
+	Lang      string
+}
+
+func (e *TransitionError) Error() string {
+	return fmt.Sprintf("An order whose %s status is %q cannot change to %q.", e.Lifecycle,
+		Label(e.Lang, e.Lifecycle+"."+e.From), Label(e.Lang, e.Lifecycle+"."+e.To))
+}
+
+// Unwrap makes a refused transition a conflict (409).
+func (e *TransitionError) Unwrap() error { return ErrConflict }
+
+// TransitionInput is what some changes need besides the new status.
+type TransitionInput struct {
+	TrackingNumber  string // required for shipped
+	TrackingCarrier string
+	Note            string
+}
+
+// TransitionOrder is the one way an order's status changes, for pages, the API,
+// jobs and the CLI alike. In one write transaction it checks the transition table,
+// updates the row only if nobody changed it meanwhile, applies what the new status
+// implies (stock released and bonus returned on cancel, dates and tracking on
+// shipped and delivered, bonus earned on completed), recomputes the payment
+// status, and writes the order_events row.
+func (s *Store) TransitionOrder(ctx context.Context, t *Tenant, orderID int64, to OrderStatus, actor Actor, in TransitionInput) (*Order, error) {
+	if !to.Valid() {
+		return nil, &ValidationError{Fields: map[string]string{"status": "unknown status " + string(to)}}
+	}
+	err := s.DB.InTx(ctx, func(tx *sql.Tx) error {
+		return s.transitionOrderTx(ctx, tx, t, orderID, to, actor, in)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return s.FindOrderByID(ctx, t.ID, orderID)
+}
+
+func (s *Store) transitionOrderTx(ctx context.Context, tx *sql.Tx, t *Tenant, orderID int64, to OrderStatus, actor Actor, in TransitionInput) error {
+	now := s.now()
+	var from OrderStatus
+	var stockReserved bool
+	var customerID sql.NullInt64
+	var total int64
+	err := tx.QueryRowContext(ctx, `SELECT status, stock_reserved, customer_id, total FROM orders WHERE tenant_id = ? AND id = ?`, t.ID, orderID).
+		Scan(&from, &stockReserved, &customerID, &total)
+	if err != nil {
+		return notFound(err)
+	}
+	if !from.CanTransitionTo(to) {
+		return &TransitionError{Lifecycle: "order", From: string(from), To: string(to), Lang: t.Language}
+	}
+	set := []string{"status = ?", "updated_at = ?"}
+	args := []any{string(to), now}
+	switch to {
+	case OrderShipped:
+		in.TrackingNumber = strings.TrimSpace(in.TrackingNumber)
+		if in.TrackingNumber == "" {
+			return &ValidationError{Fields: map[string]string{"tracking_number": "a shipped order needs its tracking number"}}
+		}
+		set = append(set, "tracking_number = ?", "tracking_carrier = ?", "shipped_at = ?")
+		args = append(args, in.TrackingNumber, strings.TrimSpace(in.TrackingCarrier), now)
+	case OrderDelivered:
+		set = append(set, "delivered_at = ?")
+		args = append(args, now)
+	case OrderCancelled:
+		set = append(set, "stock_reserved = 0")
+	}
+	args = append(args, t.ID, orderID, string(from))
+	res, err := tx.ExecContext(ctx, `UPDATE orders SET `+strings.Join(set, ", ")+` WHERE tenant_id = ? AND id = ? AND status = ?`, args...)
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return &ConflictError{Msg: "The order changed meanwhile; reload it and try again."}
+	}
+	note := in.Note
+	if to == OrderShipped {
+		note = strings.TrimSpace(note + " Tracking number " + in.TrackingNumber)
+	}
+	if err := insertEvent(ctx, tx, t.ID, orderID, EventOrderStatus, actor, string(from), string(to), note, now); err != nil {
+		return err
+	}
+
+	switch to {
+	case OrderCancelled:
+		if stockReserved {
+			if _, err := tx.ExecContext(ctx, `UPDATE products SET stock = stock + (SELECT sum(quantity) FROM order_lines l
+				WHERE l.order_id = ? AND l.product_id = products.id)
+				WHERE id IN (SELECT product_id FROM order_lines WHERE order_id = ?)`, orderID, orderID); err != nil {
+				return err
+			}
+		}
+		// The coupon use and the bonus spent come back with a cancelled order.
+		if _, err := tx.ExecContext(ctx, `DELETE FROM coupon_redemptions WHERE order_id = ?`, orderID); err != nil {
+			return err
+		}
+		if err := returnSpentBonus(ctx, tx, t.ID, orderID, now); err != nil {
+			return err
+		}
+	case OrderRefunded:
+		if err := returnSpentBonus(ctx, tx, t.ID, orderID, now); err != nil {
+			return err
+		}
+		// Points earned on a completed order go when its money goes back.
+		if _, err := tx.ExecContext(ctx, `INSERT INTO bonus_ledger (tenant_id, customer_id, order_id, delta, reason, created_at)
+			SELECT tenant_id, customer_id, order_id, -delta, 'adjusted', ? FROM bonus_ledger WHERE order_id = ? AND reason = 'earned'
+			ON CONFLICT (order_id, reason) DO NOTHING`, now, orderID); err != nil {
+			return err
+		}
+	case OrderCompleted:
+		if customerID.Valid && t.BonusEarnPercent > 0 {
+			if earned := percentOf(total, int64(t.BonusEarnPercent)); earned > 0 {
+				if _, err := tx.ExecContext(ctx, `INSERT INTO bonus_ledger (tenant_id, customer_id, order_id, delta, reason, created_at)
+					VALUES (?, ?, ?, ?, 'earned', ?) ON CONFLICT (order_id, reason) DO NOTHING`, t.ID, customerID.Int64, orderID, earned, now); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	return recomputePaymentStatus(ctx, tx, t.ID, orderID, actor, now)
+}
+
+func returnSpentBonus(ctx context.Context, tx *sql.Tx, tenantID, orderID int64, now time.Time) error {
+	_, err := tx.ExecContext(ctx, `INSERT INTO bonus_ledger (tenant_id, customer_id, order_id, delta, reason, created_at)
+		SELECT tenant_id, customer_id, order_id, -delta, 'returned', ? FROM bonus_ledger WHERE order_id = ? AND reason = 'spent'
+		ON CONFLICT (order_id, reason) DO NOTHING`, now, orderID)
+	return err
+}
+
+// paymentRecordStatuses reads the statuses of an order's payment records. The
+// payment records arrive with the payments work; until then an order has none.
+func paymentRecordStatuses(ctx context.Context, tx *sql.Tx, orderID int64) ([]PaymentStatus, error) {
+	return nil, nil
+}
+
+// recomputePaymentStatus derives the order's payment status from its payments and
+// records the change. Becoming paid moves a pending order to confirmed.
+func recomputePaymentStatus(ctx context.Context, tx *sql.Tx, tenantID, orderID int64, actor Actor, now time.Time) error {
+	var current OrderPaymentStatus
+	var status OrderStatus
+	if err := tx.QueryRowContext(ctx, `SELECT payment_status, status FROM orders WHERE tenant_id = ? AND id = ?`, tenantID, orderID).
+		Scan(&current, &status); err != nil {
+		return notFound(err)
+	}
+	payments, err := paymentRecordStatuses(ctx, tx, orderID)
+	if err != nil {
+		return err
+	}
+	next := DerivePaymentStatus(payments, status == OrderCancelled)
+	if next == current {
+		return nil
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE orders SET payment_status = ?, updated_at = ? WHERE id = ?`, string(next), now, orderID); err != nil {
+		return err
+	}
+	if err := insertEvent(ctx, tx, tenantID, orderID, EventPaymentStatus, actor, string(current), string(next), "", now); err != nil {
+		return err
+	}
+	if next == PayPaid && status == OrderPending {
+		if _, err := tx.ExecContext(ctx, `UPDATE orders SET status = 'confirmed', updated_at = ? WHERE id = ?`, now, orderID); err != nil {
+			return err
+		}
+		return insertEvent(ctx, tx, tenantID, orderID, EventOrderStatus, SystemActor, string(OrderPending), string(OrderConfirmed), "Paid", now)
+	}
+	return nil
+}
+
+// SetLineProcurement is the one way an order line's procurement status changes.
+// It checks the transition table, records the supplier's data, rolls the status
+// up to the order (the least advanced line) and writes the events. errMsg sets
+// or clears the line's error flag without changing the status when to is the
+// current status.
+func (s *Store) SetLineProcurement(ctx context.Context, t *Tenant, lineID int64, to ProcurementStatus, actor Actor, purchaseID, supplierTrack, raw, errMsg string) error {
+	return s.DB.InTx(ctx, func(tx *sql.Tx) error {
+		now := s.now()
+		var orderID int64
+		var from ProcurementStatus
+		if err := tx.QueryRowContext(ctx, `SELECT order_id, procurement_status FROM order_lines WHERE tenant_id = ? AND id = ?`, t.ID, lineID).
+			Scan(&orderID, &from); err != nil {
+			return notFound(err)
+		}
+		if from != to && !from.CanTransitionTo(to) {
+			return &TransitionError{Lifecycle: "procurement", From: string(from), To: string(to), Lang: t.Language}
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE order_lines SET procurement_status = ?, procurement_error = ?,
+			purchase_id = coalesce(nullif(?, ''), purchase_id), supplier_track = coalesce(nullif(?, ''), supplier_track),
+			supplier_status_raw = coalesce(nullif(?, ''), supplier_status_raw) WHERE id = ?`,
+			string(to), errMsg, purchaseID, supplierTrack, raw, lineID); err != nil {
+			return err
+		}
+		return rollUpProcurement(ctx, tx, t.ID, orderID, actor, now)
+	})
+}
+
+// rollUpProcurement sets the order's procurement status and error from its lines.
+func rollUpProcurement(ctx context.Context, tx *sql.Tx, tenantID, orderID int64, actor Actor, now time.Time) error {
+	rows, err := tx.QueryContext(ctx, `SELECT procurement_status, procurement_error FROM order_lines WHERE order_id = ?`, orderID)
+	if err != nil {
+		return err
+	}
+	var statuses []ProcurementStatus
+	var errs []string
+	for rows.Next() {
+		var st ProcurementStatus
+		var e string
+		if err := rows.Scan(&st, &e); err != nil {
+			rows.Close()
+			return err
+		}
+		statuses = append(statuses, st)
+		if e != "" && !contains(errs, e) {
+			errs = append(errs, e)
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	next := RollUpProcurement(statuses)
+	var current ProcurementStatus
+	var currentErr string
+	if err := tx.QueryRowContext(ctx, `SELECT procurement_status, procurement_error FROM orders WHERE id = ?`, orderID).Scan(&current, &currentErr); err != nil {
+		return err
+	}
+	errText := strings.Join(errs, "; ")
+	if next == current && errText == currentErr {
+		return nil
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE orders SET procurement_status = ?, procurement_error = ?, updated_at = ? WHERE id = ?`,
+		string(next), errText, now, orderID); err != nil {
+		return err
+	}
+	if next != current || errText != "" {
+		return insertEvent(ctx, tx, tenantID, orderID, EventProcurementStatus, actor, string(current), string(next), errText, now)
+	}
+	return nil
+}
+
+// ExpireUnpaidOrders cancels the tenant's pending orders whose payment is still
+// pending after the tenant's expiry minutes, at most the tenant's batch size per
+// call, oldest first. Each goes through TransitionOrder's path (stock released,
+// payment status canceled, events written). It returns the orders cancelled.
+func (s *Store) ExpireUnpaidOrders(ctx context.Context, t *Tenant, actor Actor) ([]string, error) {
+	cutoff := s.now().Add(-time.Duration(t.UnpaidExpiryMinutes) * time.Minute)
+	rows, err := s.DB.R.QueryContext(ctx, `SELECT id, number FROM orders WHERE tenant_id = ? AND payment_status = 'pending' AND status = 'pending'
+		AND created_at < ? ORDER BY created_at, id LIMIT ?`, t.ID, cutoff, t.UnpaidExpiryBatch)
+	if err != nil {
+		return nil, err
+	}
+	type due struct {
+		id     int64
+		number string
+	}
+	var list []due
+	for rows.Next() {
+		var d due
+		if err := rows.Scan(&d.id, &d.number); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		list = append(list, d)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	var done []string
+	note := fmt.Sprintf("Not paid within %d minutes", t.UnpaidExpiryMinutes)
+	for _, d := range list {
+		cancelled := false
+		err := s.DB.InTx(ctx, func(tx *sql.Tx) error {
+			// Paid or changed by a person since the list was read: not ours to
+			// cancel any more.
+			var st, pst string
+			if err := tx.QueryRowContext(ctx, `SELECT status, payment_status FROM orders WHERE id = ?`, d.id).Scan(&st, &pst); err != nil {
+				return err
+			}
+			if st != string(OrderPending) || pst != string(PayPending) {
+				return nil
+			}
+			cancelled = true
+			return s.transitionOrderTx(ctx, tx, t, d.id, OrderCancelled, actor, TransitionInput{Note: note})
+		})
+		if err != nil {
+			return done, err
+		}
+		if cancelled {
+			done = append(done, d.number)
+		}
+	}
+	return done, nil
+}

@@ -1,0 +1,174 @@
+package model
+
+import (
+	"context"
+	"encoding/base64"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// OrderFilter selects orders for the desk, the API and the CSV export. Every
+// field is optional.
+type OrderFilter struct {
+	Status            OrderStatus
+	PaymentStatus     OrderPaymentStatus
+	ProcurementStatus ProcurementStatus
+	Email             string // prefix of the customer's e-mail
+	Number            string // the order number, or its increment id
+	CustomerID        int64  // a customer's own orders
+	CreatedFrom       *time.Time
+	CreatedTo         *time.Time // exclusive
+	Sort              string     // newest (default), oldest, total_desc, total_asc
+	After             string     // the cursor of the previous page
+	Limit             int        // default 50, at most 500
+}
+
+// OrderSorts are the sort orders the list offers.
+var OrderSorts = []string{"newest", "oldest", "total_desc", "total_asc"}
+
+// OrderPage is one page of orders and the cursor of the next ("" at the end).
+type OrderPage struct {
+	Orders []*Order
+	Next   string
+}
+
+// where builds the filter's conditions; status is left out when withoutStatus, for
+// the per-status counts of the tabs.
+func (f OrderFilter) where(tenantID int64, withoutStatus bool) (string, []any) {
+	conds := []string{"o.tenant_id = ?"}
+	args := []any{tenantID}
+	if f.Status != "" && !withoutStatus {
+		conds, args = append(conds, "o.status = ?"), append(args, string(f.Status))
+	}
+	if f.PaymentStatus != "" {
+		conds, args = append(conds, "o.payment_status = ?"), append(args, string(f.PaymentStatus))
+	}
+	if f.ProcurementStatus != "" {
+		conds, args = append(conds, "o.procurement_status = ?"), append(args, string(f.ProcurementStatus))
+	}
+	if e := strings.ToLower(strings.TrimSpace(f.Email)); e != "" {
+		// A range instead of LIKE so that the (tenant_id, customer_email) index is
+		// used; the column is NOCASE and the value lower-cased.
+		conds, args = append(conds, "o.customer_email >= ? AND o.customer_email < ?"), append(args, e, e+"\U0010FFFF")
+	}
+	if n := strings.ToUpper(strings.TrimSpace(f.Number)); n != "" {
+		if incr, err := strconv.ParseInt(n, 10, 64); err == nil {
+			conds, args = append(conds, "o.increment_id = ?"), append(args, incr)
+		} else {
+			conds, args = append(conds, "o.number = ?"), append(args, n)
+		}
+	}
+	if f.CustomerID != 0 {
+		conds, args = append(conds, "o.customer_id = ?"), append(args, f.CustomerID)
+	}
+	if f.CreatedFrom != nil {
+		conds, args = append(conds, "o.created_at >= ?"), append(args, f.CreatedFrom.UTC())
+	}
+	if f.CreatedTo != nil {
+		conds, args = append(conds, "o.created_at < ?"), append(args, f.CreatedTo.UTC())
+	}
+	return strings.Join(conds, " AND "), args
+}
+
+// FindOrders lists the tenant's orders matching the filter, a page at a time.
+// Pages are keyset-paginated: the cursor holds the sort key and id of the last
+// row, so page 2000 costs what page 1 costs.
+func (s *Store) FindOrders(ctx context.Context, tenantID int64, f OrderFilter) (*OrderPage, error) {
+	if f.Limit <= 0 {
+		f.Limit = 50
+	}
+	f.Limit = min(f.Limit, 500)
+	where, args := f.where(tenantID, false)
+	var order string
+	byTotal := strings.HasPrefix(f.Sort, "total")
+	desc := f.Sort != "oldest" && f.Sort != "total_asc"
+	cmp, dir := "<", "DESC"
+	if !desc {
+		cmp, dir = ">", "ASC"
+	}
+	if byTotal {
+		order = "o.total " + dir + ", o.id " + dir
+	} else {
+		order = "o.id " + dir
+	}
+	if f.After != "" {
+		total, id, err := decodeCursor(f.After)
+		if err != nil {
+			return nil, &ValidationError{Fields: map[string]string{"after": "the page link is damaged; start from the first page"}}
+		}
+		if byTotal {
+			where += fmt.Sprintf(" AND (o.total, o.id) %s (?, ?)", cmp)
+			args = append(args, total, id)
+		} else {
+			where += " AND o.id " + cmp + " ?"
+			args = append(args, id)
+		}
+	}
+	args = append(args, f.Limit+1)
+	rows, err := s.DB.R.QueryContext(ctx, `SELECT `+orderColumns+orderFrom+`WHERE `+where+` ORDER BY `+order+` LIMIT ?`, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	page := &OrderPage{}
+	for rows.Next() {
+		o, err := scanOrder(rows)
+		if err != nil {
+			return nil, err
+		}
+		page.Orders = append(page.Orders, o)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	if len(page.Orders) > f.Limit {
+		page.Orders = page.Orders[:f.Limit]
+		last := page.Orders[f.Limit-1]
+		page.Next = encodeCursor(last.Total, last.ID)
+	}
+	return page, nil
+}
+
+func encodeCursor(total, id int64) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(total, 10) + "." + strconv.FormatInt(id, 10)))
+}
+
+func decodeCursor(c string) (int64, int64, error) {
+	b, err := base64.RawURLEncoding.DecodeString(c)
+	if err != nil {
+		return 0, 0, err
+	}
+	a, bb, ok := strings.Cut(string(b), ".")
+	if !ok {
+		return 0, 0, fmt.Errorf("bad cursor")
+	}
+	total, err1 := strconv.ParseInt(a, 10, 64)
+	id, err2 := strconv.ParseInt(bb, 10, 64)
+	if err1 != nil || err2 != nil {
+		return 0, 0, fmt.Errorf("bad cursor")
+	}
+	return total, id, nil
+}
+
+// CountOrdersByStatus counts the orders matching the filter (its status aside)
+// per order status, for the tabs of the desk.
+func (s *Store) CountOrdersByStatus(ctx context.Context, tenantID int64, f OrderFilter) (map[OrderStatus]int, error) {
+	where, args := f.where(tenantID, true)
+	rows, err := s.DB.R.QueryContext(ctx, `SELECT o.status, count(*) FROM orders o WHERE `+where+` GROUP BY o.status`, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[OrderStatus]int{}
+	for rows.Next() {
+		var st OrderStatus
+		var n int
+		if err := rows.Scan(&st, &n); err != nil {
+			return nil, err
+		}
+		out[st] = n
+	}
+	return out, rows.Err()
+}

@@ -1,0 +1,303 @@
+package model
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// PlaceOrderInput is a checkout: the cart, who orders, where it goes.
+type PlaceOrderInput struct {
+	CartID           string
+	Customer         *Customer // nil for a guest
+	Address          Address
+	ShippingMethodID int64
+	Pricing          CartPricing // promo code and bonus choice
+}
+
+// OutOfStockError says a product does not have the quantity ordered.
+type OutOfStockError struct {
+	Title     string
+	Available int
+}
+
+func (e *OutOfStockError) Error() string {
+	if e.Available <= 0 {
+		return fmt.Sprintf("%s is sold out.", e.Title)
+	}
+	return fmt.Sprintf("Only %d of %s left in stock.", e.Available, e.Title)
+}
+
+// Unwrap makes an out-of-stock error a conflict (409).
+func (e *OutOfStockError) Unwrap() error { return ErrConflict }
+
+// PlaceOrder turns a cart into an order in one write transaction: it checks the
+// tenant's required address fields, prices the cart (coupon and bonus checked
+// again), reserves the stock so that the last unit cannot be sold twice, records
+// the coupon use and the bonus spent, and empties a signed-in customer's cart. A
+// guest's cart is emptied only when the payment succeeds.
+func (s *Store) PlaceOrder(ctx context.Context, t *Tenant, in PlaceOrderInput) (*Order, error) {
+	a := in.Address
+	a.Email = strings.ToLower(strings.TrimSpace(a.Email))
+	if in.Customer != nil && a.Email == "" {
+		a.Email = in.Customer.Email
+	}
+	v := &ValidationError{}
+	for _, f := range t.RequiredAddressFields {
+		if strings.TrimSpace(a.field(f)) == "" {
+			v.Add(f, "this field is required")
+		}
+	}
+	if a.Email != "" {
+		normalizeEmail(v, "email", a.Email)
+	}
+	if in.ShippingMethodID == 0 {
+		v.Add("shipping_method_id", "choose a shipping method")
+	}
+	if err := v.OrNil(); err != nil {
+		return nil, err
+	}
+	in.Pricing.Email = a.Email
+	in.Pricing.ShippingMethodID = in.ShippingMethodID
+
+	var orderID int64
+	err := s.DB.InTx(ctx, func(tx *sql.Tx) error {
+		now := s.now()
+		ship, err := scanShipping(tx.QueryRowContext(ctx, `SELECT `+shippingColumns+` FROM shipping_methods WHERE tenant_id = ? AND id = ? AND active = 1`, t.ID, in.ShippingMethodID))
+		if errors.Is(err, ErrNotFound) {
+			return &ValidationError{Fields: map[string]string{"shipping_method_id": "there is no such shipping method"}}
+		} else if err != nil {
+			return err
+		}
+		cart, err := priceCart(ctx, tx, t, in.CartID, in.Customer, in.Pricing, now)
+		if err != nil {
+			return err
+		}
+		if len(cart.Lines) == 0 {
+			return &ValidationError{Fields: map[string]string{"cart_id": "the cart is empty"}}
+		}
+		if in.Pricing.PromoCode != "" && cart.Coupon == nil {
+			return &ValidationError{Fields: map[string]string{"coupon_code": cart.CouponMessage}}
+		}
+		for _, l := range cart.Lines {
+			if !l.Product.Active {
+				return &ConflictError{Msg: l.Product.Title + " is no longer on sale."}
+			}
+			if t.ZeroStock {
+				continue
+			}
+			// The condition stock >= quantity makes the reservation atomic: of two
+			// checkouts racing for the last unit, the second updates no row.
+			res, err := tx.ExecContext(ctx, `UPDATE products SET stock = stock - ? WHERE tenant_id = ? AND id = ? AND stock >= ?`,
+				l.Quantity, t.ID, l.Product.ID, l.Quantity)
+			if err != nil {
+				return err
+			}
+			if n, _ := res.RowsAffected(); n == 0 {
+				var left int
+				tx.QueryRowContext(ctx, `SELECT stock FROM products WHERE id = ?`, l.Product.ID).Scan(&left)
+				return &OutOfStockError{Title: l.Product.Title, Available: left}
+			}
+		}
+
+		var incr int64
+		if err := tx.QueryRowContext(ctx, `UPDATE tenants SET order_increment_next = coalesce(order_increment_next, order_increment_start) + 1
+			WHERE id = ? RETURNING order_increment_next - 1`, t.ID).Scan(&incr); err != nil {
+			return err
+		}
+		var customerID any
+		if in.Customer != nil {
+			customerID = in.Customer.ID
+		}
+		var couponID any
+		couponCode := ""
+		if cart.Coupon != nil {
+			couponID, couponCode = cart.Coupon.ID, cart.Coupon.Code
+		}
+		res, err := tx.ExecContext(ctx, `INSERT INTO orders (tenant_id, number, increment_id, customer_id, cart_id, customer_email,
+			first_name, last_name, phone, street1, street2, city, state, zip, country, shipping_method_id, shipping_name,
+			currency, subtotal, discount, bonus_used, shipping, total, item_count, coupon_id, coupon_code, stock_reserved,
+			created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			t.ID, newOrderNumber(t.Slug, now), incr, customerID, in.CartID, a.Email,
+			strings.TrimSpace(a.FirstName), strings.TrimSpace(a.LastName), strings.TrimSpace(a.Telephone),
+			strings.TrimSpace(a.Street1), strings.TrimSpace(a.Street2), strings.TrimSpace(a.City), strings.TrimSpace(a.State),
+			strings.TrimSpace(a.Zip), strings.ToUpper(strings.TrimSpace(a.Country)), ship.ID, ship.Name,
+			t.Currency, cart.Totals.Subtotal, cart.Totals.Discount, cart.Totals.Bonus, cart.Totals.Shipping, cart.Totals.Total,
+			cart.ItemCount(), couponID, couponCode, !t.ZeroStock, now, now)
+		if err != nil {
+			return err
+		}
+		orderID, _ = res.LastInsertId()
+		for _, l := range cart.Lines {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO order_lines (tenant_id, order_id, product_id, sku, title, quantity, unit_price,
+				line_total, provider_item_id, provider_sku_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, nullif(?, ''), nullif(?, ''))`,
+				t.ID, orderID, l.Product.ID, l.Product.SKU, l.Product.Title, l.Quantity, l.Product.Price, l.LineTotal,
+				l.Product.ProviderItemID, l.Product.ProviderSKUID); err != nil {
+				return err
+			}
+		}
+		actor := CustomerActor(a.Email)
+		if err := insertEvent(ctx, tx, t.ID, orderID, EventCreated, actor, "", string(OrderPending), "Order placed", now); err != nil {
+			return err
+		}
+		if cart.Coupon != nil {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO coupon_redemptions (tenant_id, coupon_id, order_id, customer_email, created_at) VALUES (?, ?, ?, ?, ?)`,
+				t.ID, cart.Coupon.ID, orderID, a.Email, now); err != nil {
+				return err
+			}
+		}
+		if cart.Totals.Bonus > 0 {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO bonus_ledger (tenant_id, customer_id, order_id, delta, reason, created_at) VALUES (?, ?, ?, ?, 'spent', ?)`,
+				t.ID, in.Customer.ID, orderID, -cart.Totals.Bonus, now); err != nil {
+				return err
+			}
+		}
+		if in.Customer != nil {
+			if _, err := tx.ExecContext(ctx, `DELETE FROM cart_lines WHERE tenant_id = ? AND cart_id = ?`, t.ID, in.CartID); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return s.FindOrderByID(ctx, t.ID, orderID)
+}
+
+// newOrderNumber makes ORD-{TENANT}-{YYYYMMDD}-{8 hex}: the date for people, 32
+// random bits so that the number can key the public tracking page.
+func newOrderNumber(slug string, now time.Time) string {
+	b := make([]byte, 4)
+	rand.Read(b)
+	return "ORD-" + strings.ToUpper(slug) + "-" + now.Format("20060102") + "-" + strings.ToUpper(hex.EncodeToString(b))
+}
+
+func insertEvent(ctx context.Context, tx *sql.Tx, tenantID, orderID int64, kind string, actor Actor, from, to, note string, now time.Time) error {
+	_, err := tx.ExecContext(ctx, `INSERT INTO order_events (tenant_id, order_id, kind, actor, from_value, to_value, note, created_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, tenantID, orderID, kind, string(actor), from, to, note, now)
+	return err
+}
+
+const orderColumns = `o.id, o.tenant_id, o.number, o.increment_id, coalesce(o.customer_id, 0), coalesce(o.cart_id, ''), o.customer_email,
+	o.first_name, o.last_name, o.phone, o.street1, o.street2, o.city, o.state, o.zip, o.country,
+	coalesce(o.shipping_method_id, 0), o.shipping_name, o.status, o.payment_status, o.procurement_status, o.procurement_error,
+	o.currency, o.subtotal, o.discount, o.bonus_used, o.shipping, o.total, o.item_count, o.coupon_code, o.stock_reserved,
+	o.tracking_number, o.tracking_carrier, coalesce(sm.tracking_url, ''), o.shipped_at, o.delivered_at, o.created_at, o.updated_at`
+
+const orderFrom = ` FROM orders o LEFT JOIN shipping_methods sm ON sm.id = o.shipping_method_id `
+
+func scanOrder(row interface{ Scan(...any) error }) (*Order, error) {
+	o := &Order{}
+	var trackingTemplate string
+	var shipped, delivered sql.NullTime
+	err := row.Scan(&o.ID, &o.TenantID, &o.Number, &o.IncrementID, &o.CustomerID, &o.CartID, &o.Address.Email,
+		&o.Address.FirstName, &o.Address.LastName, &o.Address.Telephone, &o.Address.Street1, &o.Address.Street2,
+		&o.Address.City, &o.Address.State, &o.Address.Zip, &o.Address.Country,
+		&o.ShippingMethodID, &o.ShippingName, &o.Status, &o.PaymentStatus, &o.ProcurementStatus, &o.ProcurementError,
+		&o.Currency, &o.Subtotal, &o.Discount, &o.BonusUsed, &o.Shipping, &o.Total, &o.ItemCount, &o.CouponCode, &o.StockReserved,
+		&o.TrackingNumber, &o.TrackingCarrier, &trackingTemplate, &shipped, &delivered, &o.CreatedAt, &o.UpdatedAt)
+	if err != nil {
+		return nil, notFound(err)
+	}
+	if shipped.Valid {
+		o.ShippedAt = &shipped.Time
+	}
+	if delivered.Valid {
+		o.DeliveredAt = &delivered.Time
+	}
+	o.TrackingURL = TrackingLink(trackingTemplate, o.TrackingNumber)
+	return o, nil
+}
+
+// FindOrderByID returns the tenant's order with its lines, or ErrNotFound.
+func (s *Store) FindOrderByID(ctx context.Context, tenantID, id int64) (*Order, error) {
+	o, err := scanOrder(s.DB.R.QueryRowContext(ctx, `SELECT `+orderColumns+orderFrom+`WHERE o.tenant_id = ? AND o.id = ?`, tenantID, id))
+	if err != nil {
+		return nil, err
+	}
+	o.Lines, err = s.findOrderLines(ctx, tenantID, id)
+	return o, err
+}
+
+// FindCustomerOrder returns an order only when it belongs to the customer: another
+// customer's order is ErrNotFound, never a refusal that confirms it exists.
+func (s *Store) FindCustomerOrder(ctx context.Context, tenantID, customerID, id int64) (*Order, error) {
+	o, err := s.FindOrderByID(ctx, tenantID, id)
+	if err != nil {
+		return nil, err
+	}
+	if o.CustomerID == 0 || o.CustomerID != customerID {
+		return nil, ErrNotFound
+	}
+	return o, nil
+}
+
+// FindOrderByNumber returns the tenant's order with this number, or ErrNotFound.
+func (s *Store) FindOrderByNumber(ctx context.Context, tenantID int64, number string) (*Order, error) {
+	return scanOrder(s.DB.R.QueryRowContext(ctx, `SELECT `+orderColumns+orderFrom+`WHERE o.number = ? AND o.tenant_id = ?`,
+		strings.ToUpper(strings.TrimSpace(number)), tenantID))
+}
+
+func (s *Store) findOrderLines(ctx context.Context, tenantID, orderID int64) ([]OrderLine, error) {
+	rows, err := s.DB.R.QueryContext(ctx, `SELECT id, coalesce(product_id, 0), sku, title, quantity, unit_price, line_total,
+		coalesce(provider_item_id, ''), coalesce(provider_sku_id, ''), procurement_status, procurement_error,
+		coalesce(purchase_id, ''), supplier_track, supplier_status_raw
+		FROM order_lines WHERE tenant_id = ? AND order_id = ? ORDER BY id`, tenantID, orderID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []OrderLine
+	for rows.Next() {
+		var l OrderLine
+		if err := rows.Scan(&l.ID, &l.ProductID, &l.SKU, &l.Title, &l.Quantity, &l.UnitPrice, &l.LineTotal, &l.ProviderItemID,
+			&l.ProviderSKUID, &l.ProcurementStatus, &l.ProcurementError, &l.PurchaseID, &l.SupplierTrack, &l.SupplierStatusRaw); err != nil {
+			return nil, err
+		}
+		out = append(out, l)
+	}
+	return out, rows.Err()
+}
+
+// FindOrderEvents is the order's timeline, oldest first.
+func (s *Store) FindOrderEvents(ctx context.Context, tenantID, orderID int64) ([]OrderEvent, error) {
+	rows, err := s.DB.R.QueryContext(ctx, `SELECT id, kind, actor, from_value, to_value, note, created_at
+		FROM order_events WHERE tenant_id = ? AND order_id = ? ORDER BY id`, tenantID, orderID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []OrderEvent
+	for rows.Next() {
+		var e OrderEvent
+		if err := rows.Scan(&e.ID, &e.Kind, &e.Actor, &e.From, &e.To, &e.Note, &e.CreatedAt); err != nil {
+			return nil, err
+		}
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}
+
+// AddOrderNote writes an internal note on the order's timeline.
+func (s *Store) AddOrderNote(ctx context.Context, tenantID, orderID int64, actor Actor, note string) error {
+	note = strings.TrimSpace(note)
+	if note == "" {
+		return &ValidationError{Fields: map[string]string{"note": "write a note"}}
+	}
+	return s.DB.InTx(ctx, func(tx *sql.Tx) error {
+		var n int
+		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM orders WHERE tenant_id = ? AND id = ?`, tenantID, orderID).Scan(&n); err != nil {
+			return err
+		}
+		if n == 0 {
+			return ErrNotFound
+		}
+		return insertEvent(ctx, tx, tenantID, orderID, EventNote, actor, "", "", note, s.now())
+	})
+}
