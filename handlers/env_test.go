@@ -3,8 +3,8 @@ package handlers_test
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"crypto/rand"
+	"encoding/json"
 	"io"
 	"log/slog"
 	"net/http"
@@ -76,8 +76,8 @@ func newEnv(t *testing.T) *env {
 // client is a browser-like client of one host: it keeps cookies and does not follow
 // redirects, so tests see every 303.
 type client struct {
-	t    *testing.T
-	e    *env
+	t     *testing.T
+	e     *env
 	host  string // the Host header, e.g. "shop2.localhost"; "" for the bare address
 	http  *http.Client
 	token string // the CSRF token for API calls

@@ -85,7 +85,9 @@ var paymentTransitions = map[PaymentStatus][]PaymentStatus{
 func (s PaymentStatus) Valid() bool { _, ok := paymentTransitions[s]; return ok }
 
 // CanTransitionTo reports whether the table allows s → to.
-func (s PaymentStatus) CanTransitionTo(to PaymentStatus) bool { return contains(paymentTransitions[s], to) }
+func (s PaymentStatus) CanTransitionTo(to PaymentStatus) bool {
+	return contains(paymentTransitions[s], to)
+}
 
 // OrderPaymentStatus is the order's payment status, computed from its payments.
 type OrderPaymentStatus string

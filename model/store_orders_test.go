@@ -1,0 +1,305 @@
+package model_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"golang.org/x/crypto/bcrypt"
+
+	"orderdesk/model"
+)
+
+type shop struct {
+	store    *model.Store
+	tenant   *model.Tenant
+	product  *model.Product
+	shipping *model.ShippingMethod
+	clock    time.Time
+}
+
+func newShop(t *testing.T, stock int) *shop {
+	t.Helper()
+	model.PasswordCost = bcrypt.MinCost
+	db, err := model.Open(filepath.Join(t.TempDir(), "orderdesk.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	if _, err := db.Migrate(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	s := &shop{store: model.NewStore(db), clock: time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)}
+	s.store.Now = func() time.Time { return s.clock }
+	ctx := context.Background()
+	if s.tenant, err = s.store.CreateTenant(ctx, model.NewTenant{Slug: "shop", Name: "Shop"}); err != nil {
+		t.Fatal(err)
+	}
+	if s.product, err = s.store.CreateProduct(ctx, s.tenant.ID, model.Product{SKU: "P1", Title: "Tea set", Price: 2500, Stock: stock}); err != nil {
+		t.Fatal(err)
+	}
+	if s.shipping, err = s.store.CreateShippingMethod(ctx, s.tenant.ID, model.ShippingMethod{Name: "Post", Price: 500}); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func (s *shop) addr(email string) model.Address {
+	return model.Address{FirstName: "A", LastName: "B", Email: email, Telephone: "1", Street1: "S", Country: "TR", City: "C", State: "St", Zip: "1"}
+}
+
+// order places an order of qty units as a guest (or customer).
+func (s *shop) order(t *testing.T, qty int, customer *model.Customer, pricing model.CartPricing) (*model.Order, error) {
+	t.Helper()
+	ctx := context.Background()
+	var cid int64
+	if customer != nil {
+		cid = customer.ID
+	}
+	cart, err := s.store.EnsureCart(ctx, s.tenant.ID, "", cid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.store.AddToCart(ctx, s.tenant.ID, cart, s.product.ID, qty); err != nil {
+		t.Fatal(err)
+	}
+	email := "guest@example.com"
+	if customer != nil {
+		email = customer.Email
+	}
+	return s.store.PlaceOrder(ctx, s.tenant, model.PlaceOrderInput{CartID: cart, Customer: customer, Address: s.addr(email), ShippingMethodID: s.shipping.ID, Pricing: pricing})
+}
+
+func (s *shop) stock(t *testing.T) int {
+	p, err := s.store.FindProductByID(context.Background(), s.tenant.ID, s.product.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p.Stock
+}
+
+func TestLastUnitCannotBeSoldTwice(t *testing.T) {
+	s := newShop(t, 1)
+	ctx := context.Background()
+	// Two carts ready before the race, so that the race is only the checkout.
+	var carts [2]string
+	for i := range carts {
+		carts[i], _ = s.store.EnsureCart(ctx, s.tenant.ID, "", 0)
+		if err := s.store.AddToCart(ctx, s.tenant.ID, carts[i], s.product.ID, 1); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var wg sync.WaitGroup
+	errs := make([]error, 2)
+	start := make(chan struct{})
+	for i := range carts {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			<-start
+			_, errs[i] = s.store.PlaceOrder(ctx, s.tenant, model.PlaceOrderInput{CartID: carts[i], Address: s.addr(fmt.Sprintf("g%d@example.com", i)), ShippingMethodID: s.shipping.ID})
+		}(i)
+	}
+	close(start)
+	wg.Wait()
+	okCount, soldOut := 0, 0
+	for _, err := range errs {
+		var oos *model.OutOfStockError
+		switch {
+		case err == nil:
+			okCount++
+		case errors.As(err, &oos) && errors.Is(err, model.ErrConflict):
+			soldOut++
+		default:
+			t.Fatalf("unexpected error: %v", err)
+		}
+	}
+	if okCount != 1 || soldOut != 1 {
+		t.Fatalf("got %d orders and %d sold-out refusals, want 1 and 1", okCount, soldOut)
+	}
+	if got := s.stock(t); got != 0 {
+		t.Errorf("stock after the race: %d, want 0", got)
+	}
+}
+
+func TestZeroStockModeSkipsReservation(t *testing.T) {
+	s := newShop(t, 0)
+	ctx := context.Background()
+	o := s.tenant.OrderSettings
+	o.ZeroStock = true
+	if err := s.store.UpdateOrderSettings(ctx, s.tenant.ID, o); err != nil {
+		t.Fatal(err)
+	}
+	s.tenant, _ = s.store.FindTenantBySlug(ctx, "shop")
+	if _, err := s.order(t, 3, nil, model.CartPricing{}); err != nil {
+		t.Fatalf("zero-stock shop refused an order: %v", err)
+	}
+	if got := s.stock(t); got != 0 {
+		t.Errorf("stock changed in zero-stock mode: %d", got)
+	}
+}
+
+func TestExpireUnpaidOrders(t *testing.T) {
+	s := newShop(t, 100)
+	ctx := context.Background()
+	o := s.tenant.OrderSettings
+	o.UnpaidExpiryMinutes, o.UnpaidExpiryBatch = 60, 2
+	if err := s.store.UpdateOrderSettings(ctx, s.tenant.ID, o); err != nil {
+		t.Fatal(err)
+	}
+	s.tenant, _ = s.store.FindTenantBySlug(ctx, "shop")
+
+	var old []*model.Order
+	for i := 0; i < 3; i++ {
+		ord, err := s.order(t, 2, nil, model.CartPricing{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		old = append(old, ord)
+		s.clock = s.clock.Add(time.Minute)
+	}
+	paidish, _ := s.order(t, 1, nil, model.CartPricing{})
+	if _, err := s.store.TransitionOrder(ctx, s.tenant, paidish.ID, model.OrderConfirmed, model.SystemActor, model.TransitionInput{}); err != nil {
+		t.Fatal(err)
+	}
+	s.clock = s.clock.Add(50 * time.Minute)
+	fresh, _ := s.order(t, 1, nil, model.CartPricing{})
+	if got := s.stock(t); got != 100-2*3-1-1 {
+		t.Fatalf("stock before expiry: %d", got)
+	}
+
+	s.clock = s.clock.Add(15 * time.Minute) // the three old ones are now over an hour old
+	done, err := s.store.ExpireUnpaidOrders(ctx, s.tenant, model.JobActor("expire-unpaid"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(done) != 2 || done[0] != old[0].Number || done[1] != old[1].Number {
+		t.Fatalf("first run cancelled %v, want the two oldest (batch of 2)", done)
+	}
+	if got := s.stock(t); got != 100-2-1-1 {
+		t.Errorf("stock after the first run: %d, want 96 (4 units released)", got)
+	}
+	first, _ := s.store.FindOrderByID(ctx, s.tenant.ID, old[0].ID)
+	if first.Status != model.OrderCancelled || first.PaymentStatus != model.PayCanceled {
+		t.Errorf("expired order: status %s, payment %s", first.Status, first.PaymentStatus)
+	}
+	events, _ := s.store.FindOrderEvents(ctx, s.tenant.ID, old[0].ID)
+	var sawCancel, sawPayment bool
+	for _, e := range events {
+		if e.Kind == model.EventOrderStatus && e.To == "cancelled" && e.Actor == "job:expire-unpaid" && e.Note == "Not paid within 60 minutes" {
+			sawCancel = true
+		}
+		if e.Kind == model.EventPaymentStatus && e.From == "pending" && e.To == "canceled" {
+			sawPayment = true
+		}
+	}
+	if !sawCancel || !sawPayment {
+		t.Errorf("expiry events missing: %+v", events)
+	}
+
+	done, err = s.store.ExpireUnpaidOrders(ctx, s.tenant, model.JobActor("expire-unpaid"))
+	if err != nil || len(done) != 1 || done[0] != old[2].Number {
+		t.Fatalf("second run: %v %v, want only the third old order", done, err)
+	}
+	done, _ = s.store.ExpireUnpaidOrders(ctx, s.tenant, model.JobActor("expire-unpaid"))
+	if len(done) != 0 {
+		t.Errorf("third run cancelled %v; the confirmed and the fresh order must stay", done)
+	}
+	for _, id := range []int64{paidish.ID, fresh.ID} {
+		o, _ := s.store.FindOrderByID(ctx, s.tenant.ID, id)
+		if o.Status == model.OrderCancelled {
+			t.Errorf("order %s was cancelled", o.Number)
+		}
+	}
+}
+
+func TestCouponLimitsAndBonusLedger(t *testing.T) {
+	s := newShop(t, 100)
+	ctx := context.Background()
+	one := 1
+	if _, err := s.store.CreateCoupon(ctx, s.tenant.ID, model.Coupon{Code: "ONCE", Kind: "fixed", Value: 300, MinSubtotal: 5000, MaxUsesPerCustomer: &one}); err != nil {
+		t.Fatal(err)
+	}
+	cu, err := s.store.RegisterCustomer(ctx, s.tenant.ID, model.NewCustomer{Email: "c@example.com", Password: "password1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.store.AdjustBonus(ctx, s.tenant.ID, cu.ID, 5000)
+
+	// Below the minimum subtotal the coupon says why.
+	_, err = s.order(t, 1, cu, model.CartPricing{PromoCode: "ONCE"})
+	var ve *model.ValidationError
+	if !errors.As(err, &ve) || ve.Fields["coupon_code"] == "" {
+		t.Fatalf("coupon under minimum: %v", err)
+	}
+	// Two units reach the minimum; bonus pays 30% of (5000-300+500).
+	o, err := s.order(t, 2, cu, model.CartPricing{PromoCode: "once", UseBonus: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o.Discount != 300 || o.BonusUsed != 1560 || o.Total != 5000-300+500-1560 {
+		t.Errorf("totals: discount %d bonus %d total %d", o.Discount, o.BonusUsed, o.Total)
+	}
+	if bal, _ := s.store.BonusBalance(ctx, s.tenant.ID, cu.ID); bal != 5000-1560 {
+		t.Errorf("balance after spending: %d", bal)
+	}
+	// Used once: the second use by the same customer is refused.
+	if _, err := s.order(t, 2, cu, model.CartPricing{PromoCode: "ONCE"}); !errors.As(err, &ve) || ve.Fields["coupon_code"] != "You have already used this promo code." {
+		t.Errorf("second use: %v", err)
+	}
+	// Cancelling returns the bonus and the coupon use.
+	if _, err := s.store.TransitionOrder(ctx, s.tenant, o.ID, model.OrderCancelled, model.SystemActor, model.TransitionInput{}); err != nil {
+		t.Fatal(err)
+	}
+	if bal, _ := s.store.BonusBalance(ctx, s.tenant.ID, cu.ID); bal != 5000 {
+		t.Errorf("balance after cancel: %d, want 5000", bal)
+	}
+	o2, err := s.order(t, 2, cu, model.CartPricing{PromoCode: "ONCE"})
+	if err != nil {
+		t.Fatalf("coupon not returned by the cancel: %v", err)
+	}
+	// Completing earns 5% of the total.
+	for _, st := range []model.OrderStatus{model.OrderConfirmed, model.OrderShipped, model.OrderDelivered, model.OrderCompleted} {
+		if _, err := s.store.TransitionOrder(ctx, s.tenant, o2.ID, st, model.SystemActor, model.TransitionInput{TrackingNumber: "T1"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if bal, _ := s.store.BonusBalance(ctx, s.tenant.ID, cu.ID); bal != 5000+o2.Total*5/100 {
+		t.Errorf("balance after completion: %d, want %d", bal, 5000+o2.Total*5/100)
+	}
+	// A second completion cannot happen, and a refund takes the earned points back.
+	if _, err := s.store.TransitionOrder(ctx, s.tenant, o2.ID, model.OrderRefunded, model.SystemActor, model.TransitionInput{}); err != nil {
+		t.Fatal(err)
+	}
+	if bal, _ := s.store.BonusBalance(ctx, s.tenant.ID, cu.ID); bal != 5000 {
+		t.Errorf("balance after refund: %d, want 5000", bal)
+	}
+}
+
+func TestTransitionRefusedAndRecorded(t *testing.T) {
+	s := newShop(t, 10)
+	ctx := context.Background()
+	o, err := s.order(t, 1, nil, model.CartPricing{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = s.store.TransitionOrder(ctx, s.tenant, o.ID, model.OrderDelivered, model.SystemActor, model.TransitionInput{})
+	var te *model.TransitionError
+	if !errors.As(err, &te) || !errors.Is(err, model.ErrConflict) {
+		t.Fatalf("pending → delivered: %v", err)
+	}
+	if got := err.Error(); got != `An order whose order status is "Pending" cannot change to "Delivered".` {
+		t.Errorf("message: %q", got)
+	}
+	events, _ := s.store.FindOrderEvents(ctx, s.tenant.ID, o.ID)
+	if len(events) != 1 || events[0].Kind != model.EventCreated {
+		t.Errorf("a refused change wrote events: %+v", events)
+	}
+	if _, err := s.store.TransitionOrder(ctx, s.tenant, o.ID+999, model.OrderConfirmed, model.SystemActor, model.TransitionInput{}); !errors.Is(err, model.ErrNotFound) {
+		t.Errorf("unknown order: %v", err)
+	}
+}
