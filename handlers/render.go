@@ -28,12 +28,17 @@ func (a *App) page(c echo.Context, title string, section views.Section) views.Pa
 // It renders into a buffer first so that a template error becomes a clean 500
 // instead of half a page.
 func (a *App) render(c echo.Context, status int, p views.Page, content templ.Component) error {
+	return a.renderParts(c, status, p, content, content)
+}
+
+// renderParts is render for pages whose htmx fragment is a part of the content
+// (the order list's results, say) rather than all of it.
+func (a *App) renderParts(c echo.Context, status int, p views.Page, content, fragment templ.Component) error {
 	c.Response().Header().Add("Vary", "HX-Request")
-	comp := content
-	if !isFragment(c) {
-		comp = views.Layout(p, content)
+	if isFragment(c) {
+		return a.renderComponent(c, status, fragment)
 	}
-	return a.renderComponent(c, status, comp)
+	return a.renderComponent(c, status, views.Layout(p, content))
 }
 
 // renderComponent writes one component as it is (a fragment for htmx, say).

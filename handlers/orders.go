@@ -1,0 +1,263 @@
+package handlers
+
+import (
+	"encoding/csv"
+	"errors"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+
+	"orderdesk/model"
+	"orderdesk/views"
+)
+
+// ordersList loads what the desk shows for the request's filters.
+func (a *App) ordersList(c echo.Context) (views.OrdersList, error) {
+	t := tenant(c)
+	l := views.OrdersList{Query: c.QueryParams(), Lang: t.Language, Loc: t.Location()}
+	if c.Request().Method == http.MethodPost {
+		// A bulk change posts the filters along, to list the same view after it.
+		form, _ := c.FormParams()
+		l.Query = form
+		c.Request().URL.RawQuery = form.Encode()
+	}
+	f, err := orderFilterFromQuery(c)
+	var ve *model.ValidationError
+	if errors.As(err, &ve) {
+		// Bad filters are shown by their fields; the rest of the filters still apply.
+		l.Errors = ve.Fields
+	} else if err != nil {
+		return l, err
+	}
+	l.Filter = f
+	ctx := c.Request().Context()
+	page, err := a.store.FindOrders(ctx, t.ID, f)
+	if errors.As(err, &ve) {
+		l.Errors = ve.Fields
+		f.After = ""
+		page, err = a.store.FindOrders(ctx, t.ID, f)
+	}
+	if err != nil {
+		return l, err
+	}
+	l.Orders, l.Next = page.Orders, page.Next
+	if l.Counts, err = a.store.CountOrdersByStatus(ctx, t.ID, f); err != nil {
+		return l, err
+	}
+	return l, nil
+}
+
+// OrdersIndex is the order desk. htmx filter changes get only the results part.
+func (a *App) OrdersIndex(c echo.Context) error {
+	l, err := a.ordersList(c)
+	if err != nil {
+		return err
+	}
+	p := a.page(c, "Orders", views.SectionOrders)
+	return a.renderParts(c, http.StatusOK, p, views.Orders(p, l), views.OrdersResults(p, l))
+}
+
+// OrdersBulk changes the status of the selected orders, each through the
+// transition table, and says which succeeded and which were refused and why.
+func (a *App) OrdersBulk(c echo.Context) error {
+	ctx := c.Request().Context()
+	t := tenant(c)
+	to := model.OrderStatus(c.FormValue("to"))
+	form, _ := c.FormParams()
+	var results []views.BulkResult
+	changed := 0
+	for _, raw := range form["ids"] {
+		id, err := strconv.ParseInt(raw, 10, 64)
+		if err != nil {
+			continue
+		}
+		o, err := a.store.FindOrderByID(ctx, t.ID, id)
+		if errors.Is(err, model.ErrNotFound) {
+			continue
+		} else if err != nil {
+			return err
+		}
+		_, err = a.store.TransitionOrder(ctx, t, id, to, model.StaffActor(currentUser(c)), model.TransitionInput{})
+		r := views.BulkResult{Number: o.Number, OK: err == nil}
+		if err != nil {
+			_, r.Reason, _ = statusOf(err)
+			var ve *model.ValidationError
+			if errors.As(err, &ve) {
+				r.Reason = ve.Error()
+			}
+			if code, _, _ := statusOf(err); code >= 500 {
+				return err
+			}
+		} else {
+			changed++
+		}
+		results = append(results, r)
+	}
+	l, err := a.ordersList(c)
+	if err != nil {
+		return err
+	}
+	l.Bulk = results
+	l.BulkNote = strconv.Itoa(changed) + " of " + strconv.Itoa(len(results)) + " selected orders changed to " + to.Label(t.Language) + "."
+	if len(results) == 0 {
+		l.BulkNote = "Select at least one order."
+		l.Bulk = []views.BulkResult{}
+	}
+	p := a.page(c, "Orders", views.SectionOrders)
+	return a.renderParts(c, http.StatusOK, p, views.Orders(p, l), views.OrdersResults(p, l))
+}
+
+// OrdersExport writes the filtered list as CSV, every page of it.
+func (a *App) OrdersExport(c echo.Context) error {
+	f, err := orderFilterFromQuery(c)
+	if err != nil {
+		return err
+	}
+	t := tenant(c)
+	f.Limit, f.After = 500, ""
+	h := c.Response().Header()
+	h.Set("Content-Type", "text/csv; charset=utf-8")
+	h.Set("Content-Disposition", `attachment; filename="orders-`+t.Slug+`.csv"`)
+	c.Response().WriteHeader(http.StatusOK)
+	w := csv.NewWriter(c.Response())
+	w.Write([]string{"order_number", "increment_id", "created_at", "status", "payment_status", "procurement_status",
+		"customer_email", "first_name", "last_name", "country", "item_count", "total", "currency", "tracking_number"})
+	for {
+		page, err := a.store.FindOrders(c.Request().Context(), t.ID, f)
+		if err != nil {
+			// The header is out: the best we can do is end the file visibly.
+			w.Write([]string{"# export stopped: " + err.Error()})
+			w.Flush()
+			return nil
+		}
+		for _, o := range page.Orders {
+			w.Write([]string{o.Number, strconv.FormatInt(o.IncrementID, 10), o.CreatedAt.UTC().Format("2006-01-02T15:04:05Z"),
+				string(o.Status), string(o.PaymentStatus), string(o.ProcurementStatus), o.Address.Email, csvSafe(o.Address.FirstName),
+				csvSafe(o.Address.LastName), o.Address.Country, strconv.Itoa(o.ItemCount), model.FormatAmount(o.Total), o.Currency, o.TrackingNumber})
+		}
+		w.Flush()
+		if page.Next == "" {
+			return w.Error()
+		}
+		f.After = page.Next
+	}
+}
+
+// csvSafe keeps a spreadsheet from reading a customer's text as a formula.
+func csvSafe(s string) string {
+	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
+		return "'" + s
+	}
+	return s
+}
+
+// orderDetail loads an order with its timeline.
+func (a *App) orderDetail(c echo.Context) (views.OrderDetail, error) {
+	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
+	if err != nil {
+		return views.OrderDetail{}, model.ErrNotFound
+	}
+	t := tenant(c)
+	o, err := a.store.FindOrderByID(c.Request().Context(), t.ID, id)
+	if err != nil {
+		return views.OrderDetail{}, err
+	}
+	events, err := a.store.FindOrderEvents(c.Request().Context(), t.ID, id)
+	if err != nil {
+		return views.OrderDetail{}, err
+	}
+	return views.OrderDetail{Order: o, Events: events, Lang: t.Language, Loc: t.Location()}, nil
+}
+
+// OrderShow is one order's page.
+func (a *App) OrderShow(c echo.Context) error {
+	d, err := a.orderDetail(c)
+	if err != nil {
+		return err
+	}
+	p := a.page(c, "Order "+d.Order.Number, views.SectionOrders)
+	return a.renderParts(c, http.StatusOK, p, views.OrderPage(p, d), views.OrderDetailPart(p, d))
+}
+
+// OrderTransition changes an order's status from its page. A refused change
+// comes back inline with what was typed; htmx gets the detail part with 200
+// (htmx does not swap error answers), a plain form the whole page with the status.
+func (a *App) OrderTransition(c echo.Context) error {
+	d, err := a.orderDetail(c)
+	if err != nil {
+		return err
+	}
+	typed := map[string]string{"status": c.FormValue("status"), "tracking_number": c.FormValue("tracking_number"),
+		"tracking_carrier": c.FormValue("tracking_carrier"), "note": c.FormValue("note")}
+	_, err = a.store.TransitionOrder(c.Request().Context(), tenant(c), d.Order.ID, model.OrderStatus(typed["status"]),
+		model.StaffActor(currentUser(c)), model.TransitionInput{TrackingNumber: typed["tracking_number"], TrackingCarrier: typed["tracking_carrier"], Note: typed["note"]})
+	return a.afterOrderChange(c, err, typed)
+}
+
+// OrderNote adds an internal note to the order's timeline.
+func (a *App) OrderNote(c echo.Context) error {
+	d, err := a.orderDetail(c)
+	if err != nil {
+		return err
+	}
+	err = a.store.AddOrderNote(c.Request().Context(), tenant(c).ID, d.Order.ID, model.StaffActor(currentUser(c)), c.FormValue("note"))
+	return a.afterOrderChange(c, err, nil)
+}
+
+// afterOrderChange answers a change made on the order page.
+func (a *App) afterOrderChange(c echo.Context, changeErr error, typed map[string]string) error {
+	status, msg, fields := http.StatusOK, "", views.FormErrors(nil)
+	if changeErr != nil {
+		status, msg, fields = statusOf(changeErr)
+		if status >= 500 {
+			return changeErr
+		}
+		if fields != nil {
+			msg = "Please correct the fields below."
+		}
+	} else if !isFragment(c) {
+		return a.redirect(c, "/admin/orders/"+c.Param("id"))
+	}
+	d, err := a.orderDetail(c)
+	if err != nil {
+		return err
+	}
+	d.Error, d.Errors = msg, fields
+	if changeErr != nil {
+		d.Typed = typed
+	}
+	p := a.page(c, "Order "+d.Order.Number, views.SectionOrders)
+	if isFragment(c) {
+		status = http.StatusOK
+	}
+	return a.renderParts(c, status, p, views.OrderPage(p, d), views.OrderDetailPart(p, d))
+}
+
+// OrderSettingsPage shows the tenant's order rules.
+func (a *App) OrderSettingsPage(c echo.Context) error {
+	p := a.page(c, "Order settings", views.SectionSettings)
+	return a.render(c, http.StatusOK, p, views.OrderSettings(p, views.OrderSettingsForm{Settings: tenant(c).OrderSettings, Saved: c.QueryParam("saved") == "1"}))
+}
+
+// OrderSettingsSave saves them; errors come back by the fields.
+func (a *App) OrderSettingsSave(c echo.Context) error {
+	o := tenant(c).OrderSettings
+	num := func(name string) int { n, _ := strconv.Atoi(c.FormValue(name)); return n }
+	o.UnpaidExpiryMinutes, o.UnpaidExpiryBatch = num("unpaid_expiry_minutes"), num("unpaid_expiry_batch")
+	o.BonusEarnPercent, o.BonusMaxSharePercent = num("bonus_earn_percent"), num("bonus_max_share_percent")
+	o.ZeroStock = c.FormValue("zero_stock") == "1"
+	form, _ := c.FormParams()
+	o.RequiredAddressFields = form["required"]
+	err := a.store.UpdateOrderSettings(c.Request().Context(), tenant(c).ID, o)
+	var ve *model.ValidationError
+	if errors.As(err, &ve) {
+		p := a.page(c, "Order settings", views.SectionSettings)
+		return a.render(c, http.StatusUnprocessableEntity, p, views.OrderSettings(p, views.OrderSettingsForm{Settings: o, Errors: ve.Fields}))
+	}
+	if err != nil {
+		return err
+	}
+	return a.redirect(c, "/admin/settings/orders?saved=1")
+}

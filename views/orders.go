@@ -1,0 +1,123 @@
+package views
+
+import (
+	"net/url"
+	"strconv"
+	"time"
+
+	"orderdesk/model"
+)
+
+// Fragment ids of the order desk, shared by the templates, handlers and tests.
+const (
+	OrdersResultsID = "orders-results"
+	OrderDetailID   = "order-detail"
+)
+
+// OrdersList is what the order desk shows.
+type OrdersList struct {
+	Query    url.Values // the filters as given, for links that keep them
+	Filter   model.OrderFilter
+	Orders   []*model.Order
+	Counts   map[model.OrderStatus]int
+	Next     string
+	Lang     string
+	Loc      *time.Location
+	Errors   FormErrors
+	Bulk     []BulkResult // outcome of a bulk status change, if one was just made
+	BulkNote string
+}
+
+// BulkResult is the outcome of a bulk status change for one order.
+type BulkResult struct {
+	Number string
+	OK     bool
+	Reason string
+}
+
+// AllCount is the number of orders over every status.
+func (l OrdersList) AllCount() int {
+	n := 0
+	for _, c := range l.Counts {
+		n += c
+	}
+	return n
+}
+
+// Link is the desk's address with one parameter set (or removed when value is
+// ""), keeping the other filters; the page cursor is dropped unless it is the
+// parameter set.
+func (l OrdersList) Link(key, value string) string {
+	q := url.Values{}
+	for k, v := range l.Query {
+		if k != "after" && k != "_csrf" && k != "ids" && k != "to" && k != "tracking_number" {
+			q[k] = v
+		}
+	}
+	if value == "" {
+		q.Del(key)
+	} else {
+		q.Set(key, value)
+	}
+	if len(q) == 0 {
+		return "/admin/orders"
+	}
+	return "/admin/orders?" + q.Encode()
+}
+
+// ExportLink is the CSV of the current filters.
+func (l OrdersList) ExportLink() string {
+	q := url.Values{}
+	for k, v := range l.Query {
+		if k != "after" && k != "_csrf" && k != "ids" && k != "to" && k != "tracking_number" {
+			q[k] = v
+		}
+	}
+	return "/admin/orders/export.csv?" + q.Encode()
+}
+
+// OrderDetail is what the order page shows.
+type OrderDetail struct {
+	Order  *model.Order
+	Events []model.OrderEvent
+	Lang   string
+	Loc    *time.Location
+	Error  string     // a refused change, shown by the form
+	Errors FormErrors // field errors of the status form
+	Typed  map[string]string
+}
+
+func idStr(id int64) string { return strconv.FormatInt(id, 10) }
+
+func money(minor int64, currency string) string { return model.FormatMoney(minor, currency) }
+
+func when(t time.Time, loc *time.Location) string {
+	if loc == nil {
+		loc = time.UTC
+	}
+	return t.In(loc).Format("2006-01-02 15:04")
+}
+
+func whenPtr(t *time.Time, loc *time.Location) string {
+	if t == nil {
+		return "—"
+	}
+	return when(*t, loc)
+}
+
+// eventText says what an event was, in words.
+func eventText(e model.OrderEvent, lang string) string {
+	switch e.Kind {
+	case model.EventCreated:
+		return "Order placed"
+	case model.EventOrderStatus:
+		return "Status: " + model.Label(lang, "order."+e.From) + " → " + model.Label(lang, "order."+e.To)
+	case model.EventPaymentStatus:
+		return "Payment: " + model.Label(lang, "payment."+e.From) + " → " + model.Label(lang, "payment."+e.To)
+	case model.EventProcurementStatus:
+		return "Procurement: " + model.Label(lang, "procurement."+e.From) + " → " + model.Label(lang, "procurement."+e.To)
+	case model.EventNote:
+		return "Note"
+	}
+	return e.Kind
+}
