@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"orderdesk/handlers"
+	"orderdesk/jobs"
 	"orderdesk/model"
 )
 
@@ -54,6 +55,7 @@ Usage:
   orderdesk tenant create --slug=S --name=N       create a tenant (shop)
   orderdesk user create --tenant=S --email=E --role=R [--password=P]
                                                   create a staff user
+  orderdesk orders expire-unpaid                  cancel unpaid orders past the tenant's limit, once
 
 Roles: owner, admin, staff, operator. Run 'orderdesk <command> -h' for flags.
 `
@@ -81,6 +83,10 @@ func run(args []string, out io.Writer, log *slog.Logger) error {
 	case "tenant":
 		if len(args) > 0 && args[0] == "create" {
 			return cmdTenantCreate(args[1:], out)
+		}
+	case "orders":
+		if len(args) > 0 && args[0] == "expire-unpaid" {
+			return cmdRunJob(args[1:], out, log, "orders expire-unpaid", jobs.ExpireUnpaid)
 		}
 	case "user":
 		if len(args) > 0 && args[0] == "create" {
@@ -178,6 +184,9 @@ func cmdServe(args []string, out io.Writer, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
+	sched := jobs.New(store, log, jobs.ExpireUnpaid(store))
+	sched.Start(ctx)
+
 	srv := &http.Server{
 		Addr:              c.Addr,
 		Handler:           app.Handler(),
@@ -225,6 +234,33 @@ func seedDemo(ctx context.Context, store *model.Store, c config, out io.Writer) 
 	}
 	fmt.Fprintln(out)
 	return nil
+}
+
+// cmdRunJob runs one background job once in the foreground, printing a line per
+// thing it did, and records the run like the scheduler does.
+func cmdRunJob(args []string, out io.Writer, log *slog.Logger, name string, job func(*model.Store) *jobs.Job) error {
+	var c config
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	addConfigFlags(fs, &c)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	store, _, err := openStore(ctx, c)
+	if err != nil {
+		return err
+	}
+	defer store.DB.Close()
+	j := job(store)
+	run, err := jobs.New(store, log, j).RunOnce(ctx, j)
+	if run != nil {
+		for _, m := range run.Messages {
+			fmt.Fprintln(out, m)
+		}
+		fmt.Fprintf(out, "%s: %d processed, %d failed\n", j.Name, run.Processed, run.Failed)
+	}
+	return err
 }
 
 func cmdMigrate(args []string, out io.Writer) error {

@@ -118,3 +118,32 @@ func TestSeedDemoOnce(t *testing.T) {
 		t.Errorf("second start re-seeded or re-printed:\n%s", out.String())
 	}
 }
+
+func TestCLIExpireUnpaid(t *testing.T) {
+	data := t.TempDir()
+	store, _, err := openStore(context.Background(), config{Data: data})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := store.SeedDemo(context.Background(), "demo-password"); err != nil {
+		t.Fatal(err)
+	}
+	demo, _ := store.FindTenantBySlug(context.Background(), "demo")
+	settings := demo.OrderSettings
+	settings.UnpaidExpiryMinutes, settings.UnpaidExpiryBatch = 1, 4 // the demo's pending orders are 5+ minutes old
+	if err := store.UpdateOrderSettings(context.Background(), demo.ID, settings); err != nil {
+		t.Fatal(err)
+	}
+	store.DB.Close()
+
+	out, err := runCLI(t, "orders", "expire-unpaid", "--data", data)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	if got := strings.Count(out, "demo: cancelled ORD-DEMO-"); got != 4 {
+		t.Errorf("cancelled %d orders, want the batch of 4:\n%s", got, out)
+	}
+	if !strings.Contains(out, "expire-unpaid: 4 processed, 0 failed") {
+		t.Errorf("summary line missing:\n%s", out)
+	}
+}
