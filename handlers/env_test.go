@@ -34,13 +34,13 @@ func TestMain(m *testing.M) {
 
 // env is the real application on a temp-file database behind an httptest server.
 type env struct {
-	t     *testing.T
+	t     testing.TB
 	srv   *httptest.Server
 	store *model.Store
 	demo  *model.Tenant
 }
 
-func newEnv(t *testing.T) *env {
+func newEnv(t testing.TB) *env {
 	t.Helper()
 	db, err := model.Open(filepath.Join(t.TempDir(), "orderdesk.db"))
 	if err != nil {
@@ -76,14 +76,14 @@ func newEnv(t *testing.T) *env {
 // client is a browser-like client of one host: it keeps cookies and does not follow
 // redirects, so tests see every 303.
 type client struct {
-	t     *testing.T
+	t     testing.TB
 	e     *env
 	host  string // the Host header, e.g. "shop2.localhost"; "" for the bare address
 	http  *http.Client
 	token string // the CSRF token for API calls
 }
 
-func (e *env) client(t *testing.T, host string) *client {
+func (e *env) client(t testing.TB, host string) *client {
 	jar, _ := cookiejar.New(nil)
 	return &client{t: t, e: e, host: host, http: &http.Client{
 		Jar:           jar,
@@ -166,7 +166,7 @@ func (c *client) cookie(name string) string {
 	return ""
 }
 
-func parseHTML(t *testing.T, body string) *goquery.Document {
+func parseHTML(t testing.TB, body string) *goquery.Document {
 	t.Helper()
 	doc, err := goquery.NewDocumentFromReader(strings.NewReader(body))
 	if err != nil {

@@ -303,3 +303,32 @@ func TestTransitionRefusedAndRecorded(t *testing.T) {
 		t.Errorf("unknown order: %v", err)
 	}
 }
+
+func TestStatusCountsFollowEveryChange(t *testing.T) {
+	s := newShop(t, 100)
+	ctx := context.Background()
+	var ids []int64
+	for i := 0; i < 4; i++ {
+		o, err := s.order(t, 1, nil, model.CartPricing{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, o.ID)
+	}
+	s.store.TransitionOrder(ctx, s.tenant, ids[0], model.OrderConfirmed, model.SystemActor, model.TransitionInput{})
+	s.store.TransitionOrder(ctx, s.tenant, ids[1], model.OrderCancelled, model.SystemActor, model.TransitionInput{})
+	kept, err := s.store.CountOrdersByStatus(ctx, s.tenant.ID, model.OrderFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The same counts computed the slow way, through a filter that forces GROUP BY.
+	counted, _ := s.store.CountOrdersByStatus(ctx, s.tenant.ID, model.OrderFilter{Email: "guest"})
+	for _, st := range model.OrderStatuses {
+		if kept[st] != counted[st] {
+			t.Errorf("%s: trigger count %d, real count %d", st, kept[st], counted[st])
+		}
+	}
+	if kept[model.OrderPending] != 2 || kept[model.OrderConfirmed] != 1 || kept[model.OrderCancelled] != 1 {
+		t.Errorf("counts: %v", kept)
+	}
+}
