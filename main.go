@@ -56,6 +56,8 @@ Usage:
   orderdesk user create --tenant=S --email=E --role=R [--password=P]
                                                   create a staff user
   orderdesk orders expire-unpaid                  cancel unpaid orders past the tenant's limit, once
+  orderdesk demo bulk-orders --count=N [--tenant=S]
+                                                  add N synthetic orders (load tests)
 
 Roles: owner, admin, staff, operator. Run 'orderdesk <command> -h' for flags.
 `
@@ -87,6 +89,10 @@ func run(args []string, out io.Writer, log *slog.Logger) error {
 	case "orders":
 		if len(args) > 0 && args[0] == "expire-unpaid" {
 			return cmdRunJob(args[1:], out, log, "orders expire-unpaid", jobs.ExpireUnpaid)
+		}
+	case "demo":
+		if len(args) > 0 && args[0] == "bulk-orders" {
+			return cmdBulkOrders(args[1:], out)
 		}
 	case "user":
 		if len(args) > 0 && args[0] == "create" {
@@ -261,6 +267,34 @@ func cmdRunJob(args []string, out io.Writer, log *slog.Logger, name string, job 
 		fmt.Fprintf(out, "%s: %d processed, %d failed\n", j.Name, run.Processed, run.Failed)
 	}
 	return err
+}
+
+func cmdBulkOrders(args []string, out io.Writer) error {
+	var c config
+	var slug string
+	var count int
+	fs := flag.NewFlagSet("demo bulk-orders", flag.ContinueOnError)
+	addConfigFlags(fs, &c)
+	fs.StringVar(&slug, "tenant", model.DemoTenantSlug, "tenant slug")
+	fs.IntVar(&count, "count", 100000, "number of orders to add")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	store, _, err := openStore(context.Background(), c)
+	if err != nil {
+		return err
+	}
+	defer store.DB.Close()
+	t, err := store.FindTenantBySlug(context.Background(), slug)
+	if err != nil {
+		return fmt.Errorf("tenant %q: %w", slug, err)
+	}
+	start := time.Now()
+	if err := store.SeedBulkOrders(context.Background(), t, count); err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "added %d orders to %s in %s\n", count, t.Slug, time.Since(start).Round(time.Millisecond))
+	return nil
 }
 
 func cmdMigrate(args []string, out io.Writer) error {
