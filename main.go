@@ -16,6 +16,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -28,6 +29,7 @@ import (
 // config is the process configuration: environment first, flags override.
 type config struct {
 	Addr, Data, BaseURL, SecretKey, DemoPassword, DefaultTenant string
+	TrackRate                                                   float64
 }
 
 func envOr(name, def string) string {
@@ -44,6 +46,8 @@ func addConfigFlags(fs *flag.FlagSet, c *config) {
 	fs.StringVar(&c.BaseURL, "base-url", envOr("ORDERDESK_BASE_URL", "http://localhost:8080"), "public address of the bare host; tenants are its subdomains (ORDERDESK_BASE_URL)")
 	fs.StringVar(&c.SecretKey, "secret-key", os.Getenv("ORDERDESK_SECRET_KEY"), "instance secret key, 64 hex characters; default: the key file in the data folder (ORDERDESK_SECRET_KEY)")
 	fs.StringVar(&c.DemoPassword, "demo-password", os.Getenv("ORDERDESK_DEMO_PASSWORD"), "password of the demo users; default: random, printed once (ORDERDESK_DEMO_PASSWORD)")
+	rate, _ := strconv.ParseFloat(envOr("ORDERDESK_TRACK_RATE", "1"), 64)
+	fs.Float64Var(&c.TrackRate, "track-rate", rate, "public tracking requests per second per client address, bursts of 20 (ORDERDESK_TRACK_RATE)")
 	fs.StringVar(&c.DefaultTenant, "default-tenant", envOr("ORDERDESK_DEFAULT_TENANT", model.DemoTenantSlug), "tenant served on the bare host (ORDERDESK_DEFAULT_TENANT)")
 }
 
@@ -186,7 +190,7 @@ func cmdServe(args []string, out io.Writer, log *slog.Logger) error {
 	if err := seedDemo(ctx, store, c, out); err != nil {
 		return err
 	}
-	app, err := handlers.New(store, keys, handlers.Config{BaseURL: c.BaseURL, DefaultTenant: c.DefaultTenant, Logger: log})
+	app, err := handlers.New(store, keys, handlers.Config{BaseURL: c.BaseURL, DefaultTenant: c.DefaultTenant, Logger: log, TrackRate: c.TrackRate})
 	if err != nil {
 		return err
 	}
