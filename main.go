@@ -124,7 +124,12 @@ func openStore(ctx context.Context, c config) (*model.Store, []string, error) {
 		db.Close()
 		return nil, nil, err
 	}
-	return model.NewStore(db), applied, nil
+	keys, err := loadKey(c)
+	if err != nil {
+		db.Close()
+		return nil, nil, err
+	}
+	return model.NewStore(db, keys), applied, nil
 }
 
 // loadKey returns the instance secret key: ORDERDESK_SECRET_KEY (hex) when given,
@@ -183,14 +188,10 @@ func cmdServe(args []string, out io.Writer, log *slog.Logger) error {
 	for _, m := range applied {
 		log.Info("migration applied", "version", m)
 	}
-	keys, err := loadKey(c)
-	if err != nil {
-		return err
-	}
 	if err := seedDemo(ctx, store, c, out); err != nil {
 		return err
 	}
-	app, err := handlers.New(store, keys, handlers.Config{BaseURL: c.BaseURL, DefaultTenant: c.DefaultTenant, Logger: log, TrackRate: c.TrackRate})
+	app, err := handlers.New(store, handlers.Config{BaseURL: c.BaseURL, DefaultTenant: c.DefaultTenant, Logger: log, TrackRate: c.TrackRate})
 	if err != nil {
 		return err
 	}

@@ -51,7 +51,7 @@ func TestCLI(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	store := model.NewStore(db)
+	store := model.NewStore(db, nil)
 	shop2, err := store.FindTenantBySlug(context.Background(), "shop2")
 	if err != nil {
 		t.Fatal(err)

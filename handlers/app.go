@@ -48,7 +48,7 @@ type App struct {
 }
 
 // New builds the application and its router.
-func New(store *model.Store, keys *model.Keyring, cfg Config) (*App, error) {
+func New(store *model.Store, cfg Config) (*App, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
@@ -70,14 +70,14 @@ func New(store *model.Store, keys *model.Keyring, cfg Config) (*App, error) {
 	}
 	a := &App{
 		store:    store,
-		keys:     keys,
+		keys:     store.Keys,
 		cfg:      cfg,
 		baseHost: strings.ToLower(u.Hostname()),
 		secure:   u.Scheme == "https",
 		log:      cfg.Logger,
 	}
 	a.sessions = a.newSessionManager()
-	a.shopCookies = newCookieStore(keys, a.secure)
+	a.shopCookies = newCookieStore(store.Keys, a.secure)
 	a.echo = a.routes()
 	return a, nil
 }

@@ -50,7 +50,10 @@ func newEnv(t testing.TB) *env {
 	if _, err := db.Migrate(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	store := model.NewStore(db)
+	key := make([]byte, 32)
+	rand.Read(key)
+	keys, _ := model.NewKeyring(key)
+	store := model.NewStore(db, keys)
 	if _, err := store.SeedDemo(context.Background(), demoPassword); err != nil {
 		t.Fatal(err)
 	}
@@ -58,10 +61,7 @@ func newEnv(t testing.TB) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	key := make([]byte, 32)
-	rand.Read(key)
-	keys, _ := model.NewKeyring(key)
-	app, err := handlers.New(store, keys, handlers.Config{
+	app, err := handlers.New(store, handlers.Config{
 		BaseURL: "http://localhost", DefaultTenant: "demo",
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 	})

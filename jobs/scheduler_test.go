@@ -24,7 +24,7 @@ func newStore(t *testing.T) *model.Store {
 	if _, err := db.Migrate(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	return model.NewStore(db)
+	return model.NewStore(db, testKeys())
 }
 
 var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))

@@ -18,7 +18,7 @@ func BenchmarkFindOrders(b *testing.B) {
 	defer db.Close()
 	ctx := context.Background()
 	db.Migrate(ctx)
-	store := model.NewStore(db)
+	store := model.NewStore(db, testKeys())
 	if _, err := store.SeedDemo(ctx, "bench-password"); err != nil {
 		b.Fatal(err)
 	}

@@ -10,13 +10,15 @@ import (
 // of Store, and every method on tenant-owned data takes the tenant id.
 type Store struct {
 	DB *DB
+	// Keys seals and opens the secrets kept in the database (integration keys).
+	Keys *Keyring
 	// Now is the clock; tests replace it.
 	Now func() time.Time
 }
 
-// NewStore wraps an opened, migrated database.
-func NewStore(db *DB) *Store {
-	return &Store{DB: db, Now: func() time.Time { return time.Now().UTC() }}
+// NewStore wraps an opened, migrated database and the instance's keys.
+func NewStore(db *DB, keys *Keyring) *Store {
+	return &Store{DB: db, Keys: keys, Now: func() time.Time { return time.Now().UTC() }}
 }
 
 func (s *Store) now() time.Time { return s.Now().UTC() }

@@ -33,7 +33,7 @@ func newShop(t *testing.T, stock int) *shop {
 	if _, err := db.Migrate(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	s := &shop{store: model.NewStore(db), clock: time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)}
+	s := &shop{store: model.NewStore(db, testKeys()), clock: time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)}
 	s.store.Now = func() time.Time { return s.clock }
 	ctx := context.Background()
 	if s.tenant, err = s.store.CreateTenant(ctx, model.NewTenant{Slug: "shop", Name: "Shop"}); err != nil {

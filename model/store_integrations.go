@@ -1,0 +1,344 @@
+package model
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"net/url"
+	"strings"
+)
+
+// sealPurpose binds sealed integration secrets to their use.
+const sealPurpose = "integration-secret"
+
+// IntegrationInput creates an integration or, through pointers, changes one.
+// A nil field is left as it is; an empty key or secret keeps the stored one.
+type IntegrationInput struct {
+	Provider     *ProviderType
+	Name         *string
+	Description  *string
+	Status       *IntegrationStatus
+	APIKey       *string
+	APISecret    *string
+	APIEndpoint  *string
+	TestEndpoint *string
+	Config       map[string]string
+}
+
+func last4(s string) string {
+	if len(s) <= 4 {
+		return strings.Repeat("•", len(s))
+	}
+	return s[len(s)-4:]
+}
+
+func validEndpoint(s string) bool {
+	u, err := url.Parse(s)
+	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != ""
+}
+
+// CreateIntegration adds an integration. Only owners and admins may, and only
+// they may create one that is live at once.
+func (s *Store) CreateIntegration(ctx context.Context, tenantID int64, actor *User, in IntegrationInput) (*Integration, error) {
+	if actor != nil && !actor.Role.CanManageUsers() {
+		return nil, ErrForbidden
+	}
+	str := func(p *string) string {
+		if p == nil {
+			return ""
+		}
+		return strings.TrimSpace(*p)
+	}
+	v := &ValidationError{}
+	var provider ProviderType
+	if in.Provider != nil {
+		provider = *in.Provider
+	}
+	if _, ok := provider.Info(); !ok {
+		v.Add("provider_type", "choose a provider")
+	}
+	status := IntegrationTest
+	if in.Status != nil {
+		status = *in.Status
+	}
+	if !status.Valid() {
+		v.Add("status", "choose test_mode, active or disabled")
+	}
+	name := str(in.Name)
+	if name == "" {
+		v.Add("name", "give the integration a name")
+	}
+	key, secret := str(in.APIKey), str(in.APISecret)
+	if key == "" {
+		v.Add("api_key", "enter the key")
+	}
+	apiEP, testEP := str(in.APIEndpoint), str(in.TestEndpoint)
+	if apiEP != "" && !validEndpoint(apiEP) {
+		v.Add("api_endpoint", "enter an http(s) address")
+	}
+	if testEP != "" && !validEndpoint(testEP) {
+		v.Add("test_endpoint", "enter an http(s) address")
+	}
+	if status == IntegrationTest && testEP == "" {
+		v.Add("test_endpoint", "test mode needs the test endpoint")
+	}
+	if status == IntegrationActive && apiEP == "" {
+		v.Add("api_endpoint", "live mode needs the live endpoint")
+	}
+	if err := v.OrNil(); err != nil {
+		return nil, err
+	}
+	keyEnc, err := s.Keys.Seal(sealPurpose, []byte(key))
+	if err != nil {
+		return nil, err
+	}
+	secretEnc := ""
+	if secret != "" {
+		if secretEnc, err = s.Keys.Seal(sealPurpose, []byte(secret)); err != nil {
+			return nil, err
+		}
+	}
+	cfg, _ := json.Marshal(orEmpty(in.Config))
+	var id int64
+	err = s.DB.InTx(ctx, func(tx *sql.Tx) error {
+		now := s.now()
+		res, err := tx.ExecContext(ctx, `INSERT INTO integrations (tenant_id, provider_type, name, description, status, api_key_enc,
+			api_key_last4, api_secret_enc, api_secret_last4, api_endpoint, test_endpoint, config, created_at, updated_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, tenantID, string(provider), name, str(in.Description), string(status),
+			keyEnc, last4(key), secretEnc, last4(secret), apiEP, testEP, string(cfg), now, now)
+		if err != nil {
+			return err
+		}
+		id, _ = res.LastInsertId()
+		return insertIntegrationChange(ctx, tx, tenantID, id, actorName(actor), "", status, true, "created", now)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return s.FindIntegrationByID(ctx, tenantID, id)
+}
+
+func orEmpty(m map[string]string) map[string]string {
+	if m == nil {
+		return map[string]string{}
+	}
+	return m
+}
+
+func actorName(u *User) string {
+	if u == nil {
+		return string(SystemActor)
+	}
+	return string(StaffActor(u))
+}
+
+func insertIntegrationChange(ctx context.Context, tx *sql.Tx, tenantID, id int64, actor string, from, to IntegrationStatus, keys bool, note string, now any) error {
+	_, err := tx.ExecContext(ctx, `INSERT INTO integration_changes (tenant_id, integration_id, actor, from_status, to_status, keys_replaced, note, created_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, tenantID, id, actor, string(from), string(to), keys, note, now)
+	return err
+}
+
+// UpdateIntegration changes an integration. Going live (or leaving live) is for
+// owners and admins; new production keys can come in the same step (seed 001,
+// step 3). Every change of status or keys is recorded with who made it.
+func (s *Store) UpdateIntegration(ctx context.Context, tenantID int64, actor *User, id int64, in IntegrationInput) (*Integration, error) {
+	if actor != nil && !actor.Role.CanManageUsers() {
+		return nil, ErrForbidden
+	}
+	cur, err := s.FindIntegrationByID(ctx, tenantID, id)
+	if err != nil {
+		return nil, err
+	}
+	v := &ValidationError{}
+	if in.Provider != nil && *in.Provider != cur.Provider {
+		v.Add("provider_type", "the provider of an integration cannot change; create another one")
+	}
+	next := *cur
+	if in.Name != nil {
+		if next.Name = strings.TrimSpace(*in.Name); next.Name == "" {
+			v.Add("name", "give the integration a name")
+		}
+	}
+	if in.Description != nil {
+		next.Description = strings.TrimSpace(*in.Description)
+	}
+	if in.Status != nil {
+		if next.Status = *in.Status; !next.Status.Valid() {
+			v.Add("status", "choose test_mode, active or disabled")
+		}
+	}
+	if in.APIEndpoint != nil {
+		if next.APIEndpoint = strings.TrimSpace(*in.APIEndpoint); next.APIEndpoint != "" && !validEndpoint(next.APIEndpoint) {
+			v.Add("api_endpoint", "enter an http(s) address")
+		}
+	}
+	if in.TestEndpoint != nil {
+		if next.TestEndpoint = strings.TrimSpace(*in.TestEndpoint); next.TestEndpoint != "" && !validEndpoint(next.TestEndpoint) {
+			v.Add("test_endpoint", "enter an http(s) address")
+		}
+	}
+	if next.Status == IntegrationActive && next.APIEndpoint == "" {
+		v.Add("api_endpoint", "live mode needs the live endpoint")
+	}
+	if next.Status == IntegrationTest && next.TestEndpoint == "" {
+		v.Add("test_endpoint", "test mode needs the test endpoint")
+	}
+	if err := v.OrNil(); err != nil {
+		return nil, err
+	}
+	sets := []string{"name = ?", "description = ?", "status = ?", "api_endpoint = ?", "test_endpoint = ?", "updated_at = ?"}
+	now := s.now()
+	args := []any{next.Name, next.Description, string(next.Status), next.APIEndpoint, next.TestEndpoint, now}
+	keysReplaced := false
+	for _, kv := range []struct {
+		val        *string
+		enc, last4 string
+	}{{in.APIKey, "api_key_enc", "api_key_last4"}, {in.APISecret, "api_secret_enc", "api_secret_last4"}} {
+		if kv.val == nil || strings.TrimSpace(*kv.val) == "" {
+			continue // empty keeps the stored secret
+		}
+		plain := strings.TrimSpace(*kv.val)
+		sealed, err := s.Keys.Seal(sealPurpose, []byte(plain))
+		if err != nil {
+			return nil, err
+		}
+		sets = append(sets, kv.enc+" = ?", kv.last4+" = ?")
+		args = append(args, sealed, last4(plain))
+		keysReplaced = true
+	}
+	if in.Config != nil {
+		cfg, _ := json.Marshal(in.Config)
+		sets = append(sets, "config = ?")
+		args = append(args, string(cfg))
+	}
+	args = append(args, tenantID, id)
+	err = s.DB.InTx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `UPDATE integrations SET `+strings.Join(sets, ", ")+` WHERE tenant_id = ? AND id = ?`, args...); err != nil {
+			return err
+		}
+		if next.Status != cur.Status || keysReplaced {
+			note := ""
+			if next.Status == IntegrationActive && cur.Status != IntegrationActive {
+				note = "now live: calls go to " + next.APIEndpoint
+			} else if cur.Status == IntegrationActive && next.Status != IntegrationActive {
+				note = "no longer live"
+			}
+			return insertIntegrationChange(ctx, tx, tenantID, id, actorName(actor), cur.Status, next.Status, keysReplaced, note, now)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return s.FindIntegrationByID(ctx, tenantID, id)
+}
+
+const integrationColumns = `id, tenant_id, provider_type, name, description, status, api_key_last4, api_secret_last4,
+	api_endpoint, test_endpoint, config, last_test_at, coalesce(last_test_ok, 0), last_test_message, created_at, updated_at`
+
+func scanIntegration(row interface{ Scan(...any) error }) (*Integration, error) {
+	i := &Integration{}
+	var cfg string
+	var tested sql.NullTime
+	err := row.Scan(&i.ID, &i.TenantID, &i.Provider, &i.Name, &i.Description, &i.Status, &i.APIKeyLast4, &i.APISecretLast4,
+		&i.APIEndpoint, &i.TestEndpoint, &cfg, &tested, &i.LastTestOK, &i.LastTestMessage, &i.CreatedAt, &i.UpdatedAt)
+	if err != nil {
+		return nil, notFound(err)
+	}
+	if tested.Valid {
+		i.LastTestAt = &tested.Time
+	}
+	i.Config = map[string]string{}
+	json.Unmarshal([]byte(cfg), &i.Config)
+	return i, nil
+}
+
+// FindIntegrationByID returns the tenant's integration or ErrNotFound.
+func (s *Store) FindIntegrationByID(ctx context.Context, tenantID, id int64) (*Integration, error) {
+	return scanIntegration(s.DB.R.QueryRowContext(ctx, `SELECT `+integrationColumns+` FROM integrations WHERE tenant_id = ? AND id = ?`, tenantID, id))
+}
+
+// FindIntegrationForWebhook returns an integration by id alone: a provider's
+// webhook names the integration in its URL, and the tenant follows from it.
+func (s *Store) FindIntegrationForWebhook(ctx context.Context, provider ProviderType, id int64) (*Integration, error) {
+	return scanIntegration(s.DB.R.QueryRowContext(ctx, `SELECT `+integrationColumns+` FROM integrations WHERE id = ? AND provider_type = ?`, id, string(provider)))
+}
+
+// FindIntegrations lists the tenant's integrations by provider and name.
+func (s *Store) FindIntegrations(ctx context.Context, tenantID int64) ([]*Integration, error) {
+	rows, err := s.DB.R.QueryContext(ctx, `SELECT `+integrationColumns+` FROM integrations WHERE tenant_id = ? ORDER BY provider_type, name, id`, tenantID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []*Integration
+	for rows.Next() {
+		i, err := scanIntegration(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, i)
+	}
+	return out, rows.Err()
+}
+
+// UsableIntegration returns the tenant's integration for a provider that calls may
+// go through: a live one first, else one in test mode.
+func (s *Store) UsableIntegration(ctx context.Context, tenantID int64, provider ProviderType) (*Integration, error) {
+	return scanIntegration(s.DB.R.QueryRowContext(ctx, `SELECT `+integrationColumns+` FROM integrations
+		WHERE tenant_id = ? AND provider_type = ? AND status IN ('active', 'test_mode')
+		ORDER BY status = 'active' DESC, updated_at DESC, id DESC LIMIT 1`, tenantID, string(provider)))
+}
+
+// OpenIntegrationSecrets decrypts an integration's keys for the call about to
+// be made.
+func (s *Store) OpenIntegrationSecrets(ctx context.Context, tenantID, id int64) (IntegrationSecrets, error) {
+	var keyEnc, secretEnc string
+	err := s.DB.R.QueryRowContext(ctx, `SELECT api_key_enc, api_secret_enc FROM integrations WHERE tenant_id = ? AND id = ?`, tenantID, id).Scan(&keyEnc, &secretEnc)
+	if err != nil {
+		return IntegrationSecrets{}, notFound(err)
+	}
+	var out IntegrationSecrets
+	if keyEnc != "" {
+		b, err := s.Keys.Open(sealPurpose, keyEnc)
+		if err != nil {
+			return out, errors.New("the integration's key cannot be decrypted: was ORDERDESK_SECRET_KEY changed?")
+		}
+		out.APIKey = string(b)
+	}
+	if secretEnc != "" {
+		b, err := s.Keys.Open(sealPurpose, secretEnc)
+		if err != nil {
+			return out, errors.New("the integration's secret cannot be decrypted: was ORDERDESK_SECRET_KEY changed?")
+		}
+		out.APISecret = string(b)
+	}
+	return out, nil
+}
+
+// RecordIntegrationTest keeps the result of the last "Test connection".
+func (s *Store) RecordIntegrationTest(ctx context.Context, tenantID, id int64, ok bool, message string) error {
+	_, err := s.DB.W.ExecContext(ctx, `UPDATE integrations SET last_test_at = ?, last_test_ok = ?, last_test_message = ? WHERE tenant_id = ? AND id = ?`,
+		s.now(), ok, message, tenantID, id)
+	return err
+}
+
+// FindIntegrationChanges lists an integration's recorded changes, newest first.
+func (s *Store) FindIntegrationChanges(ctx context.Context, tenantID, id int64) ([]IntegrationChange, error) {
+	rows, err := s.DB.R.QueryContext(ctx, `SELECT actor, from_status, to_status, keys_replaced, note, created_at FROM integration_changes
+		WHERE tenant_id = ? AND integration_id = ? ORDER BY id DESC`, tenantID, id)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []IntegrationChange
+	for rows.Next() {
+		var c IntegrationChange
+		if err := rows.Scan(&c.Actor, &c.From, &c.To, &c.KeysReplaced, &c.Note, &c.CreatedAt); err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
