@@ -116,7 +116,9 @@ func (i *Integration) Mode() string {
 }
 
 // Usable reports whether payments and calls may go through it.
-func (i *Integration) Usable() bool { return i.Status == IntegrationTest || i.Status == IntegrationActive }
+func (i *Integration) Usable() bool {
+	return i.Status == IntegrationTest || i.Status == IntegrationActive
+}
 
 // IntegrationSecrets are an integration's opened credentials, for the one call
 // that needs them; never rendered, never logged.
