@@ -153,6 +153,7 @@ const (
 	EventPaymentStatus     = "payment_status"
 	EventProcurementStatus = "procurement_status"
 	EventNote              = "note"
+	EventPayment           = "payment" // a payment record's own change
 )
 
 // Actor names who made a change, as the timeline shows it.

@@ -141,10 +141,22 @@ func returnSpentBonus(ctx context.Context, tx *sql.Tx, tenantID, orderID int64, 
 	return err
 }
 
-// paymentRecordStatuses reads the statuses of an order's payment records. The
-// payment records arrive with the payments work; until then an order has none.
+// paymentRecordStatuses reads the statuses of an order's payment records.
 func paymentRecordStatuses(ctx context.Context, tx *sql.Tx, orderID int64) ([]PaymentStatus, error) {
-	return nil, nil
+	rows, err := tx.QueryContext(ctx, `SELECT status FROM payments WHERE order_id = ?`, orderID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []PaymentStatus
+	for rows.Next() {
+		var st PaymentStatus
+		if err := rows.Scan(&st); err != nil {
+			return nil, err
+		}
+		out = append(out, st)
+	}
+	return out, rows.Err()
 }
 
 // recomputePaymentStatus derives the order's payment status from its payments and
@@ -170,11 +182,50 @@ func recomputePaymentStatus(ctx context.Context, tx *sql.Tx, tenantID, orderID i
 	if err := insertEvent(ctx, tx, tenantID, orderID, EventPaymentStatus, actor, string(current), string(next), "", now); err != nil {
 		return err
 	}
-	if next == PayPaid && status == OrderPending {
-		if _, err := tx.ExecContext(ctx, `UPDATE orders SET status = 'confirmed', updated_at = ? WHERE id = ?`, now, orderID); err != nil {
+	if next == PayPaid {
+		if err := onPaidTx(ctx, tx, tenantID, orderID, now); err != nil {
 			return err
 		}
-		return insertEvent(ctx, tx, tenantID, orderID, EventOrderStatus, SystemActor, string(OrderPending), string(OrderConfirmed), "Paid", now)
+		if status == OrderPending {
+			if _, err := tx.ExecContext(ctx, `UPDATE orders SET status = 'confirmed', updated_at = ? WHERE id = ?`, now, orderID); err != nil {
+				return err
+			}
+			return insertEvent(ctx, tx, tenantID, orderID, EventOrderStatus, SystemActor, string(OrderPending), string(OrderConfirmed), "Paid", now)
+		}
+	}
+	return nil
+}
+
+// onPaidTx does what becoming paid implies besides the status (seed 004): the
+// guest's cart is emptied now (fecshop), and the confirmation e-mail, the WhatsApp
+// message and the CDEK track fetch are queued in the outbox.
+func onPaidTx(ctx context.Context, tx *sql.Tx, tenantID, orderID int64, now time.Time) error {
+	var cartID, email, phone, carrier string
+	var customer sql.NullInt64
+	if err := tx.QueryRowContext(ctx, `SELECT coalesce(o.cart_id, ''), o.customer_email, o.phone, coalesce(sm.carrier, ''), o.customer_id
+		FROM orders o LEFT JOIN shipping_methods sm ON sm.id = o.shipping_method_id WHERE o.id = ?`, orderID).
+		Scan(&cartID, &email, &phone, &carrier, &customer); err != nil {
+		return err
+	}
+	if !customer.Valid && cartID != "" {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM cart_lines WHERE cart_id = ?`, cartID); err != nil {
+			return err
+		}
+	}
+	if err := queueOutboxTx(ctx, tx, tenantID, orderID, "email_confirmation", map[string]string{"to": email}, now); err != nil {
+		return err
+	}
+	if carrier == "cdek" {
+		if err := queueOutboxTx(ctx, tx, tenantID, orderID, "cdek_track", map[string]string{}, now); err != nil {
+			return err
+		}
+	}
+	if phone != "" && (carrier == "cdek" || carrier == "dostavista") {
+		// The WhatsApp message carries the track number (seed 004), so it waits
+		// for the delivery's track; the outbox job sends it once the track is known.
+		if err := queueOutboxTx(ctx, tx, tenantID, orderID, "whatsapp_message", map[string]string{"phone": phone}, now); err != nil {
+			return err
+		}
 	}
 	return nil
 }
@@ -250,56 +301,86 @@ func rollUpProcurement(ctx context.Context, tx *sql.Tx, tenantID, orderID int64,
 	return nil
 }
 
-// ExpireUnpaidOrders cancels the tenant's pending orders whose payment is still
-// pending after the tenant's expiry minutes, at most the tenant's batch size per
-// call, oldest first. Each goes through TransitionOrder's path (stock released,
-// payment status canceled, events written). It returns the orders cancelled.
-func (s *Store) ExpireUnpaidOrders(ctx context.Context, t *Tenant, actor Actor) ([]string, error) {
+// ExpiryCandidate is a pending order whose payment did not come in time.
+type ExpiryCandidate struct {
+	OrderID int64
+	Number  string
+	// OpenPayments are its payments still pending or processing: before the
+	// order is cancelled, the provider is asked about each (late money is never
+	// lost).
+	OpenPayments []*Payment
+}
+
+// FindExpiredUnpaid lists the tenant's pending orders still unpaid after the
+// tenant's expiry minutes, oldest first, at most the tenant's batch size.
+func (s *Store) FindExpiredUnpaid(ctx context.Context, t *Tenant) ([]ExpiryCandidate, error) {
 	cutoff := s.now().Add(-time.Duration(t.UnpaidExpiryMinutes) * time.Minute)
 	rows, err := s.DB.R.QueryContext(ctx, `SELECT id, number FROM orders WHERE tenant_id = ? AND payment_status = 'pending' AND status = 'pending'
 		AND created_at < ? ORDER BY created_at, id LIMIT ?`, t.ID, cutoff, t.UnpaidExpiryBatch)
 	if err != nil {
 		return nil, err
 	}
-	type due struct {
-		id     int64
-		number string
-	}
-	var list []due
+	var list []ExpiryCandidate
 	for rows.Next() {
-		var d due
-		if err := rows.Scan(&d.id, &d.number); err != nil {
+		var c ExpiryCandidate
+		if err := rows.Scan(&c.OrderID, &c.Number); err != nil {
 			rows.Close()
 			return nil, err
 		}
-		list = append(list, d)
+		list = append(list, c)
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
 		return nil, err
 	}
+	for i := range list {
+		if list[i].OpenPayments, err = s.FindPayments(ctx, t.ID, PaymentFilter{OrderID: list[i].OrderID, Open: true}); err != nil {
+			return nil, err
+		}
+	}
+	return list, nil
+}
+
+// ExpireOrder cancels an unpaid pending order (stock released, payment status
+// canceled, open payments canceled, events written). It reports false when the
+// order was paid or changed meanwhile: then it is not ours to cancel.
+func (s *Store) ExpireOrder(ctx context.Context, t *Tenant, orderID int64, actor Actor) (bool, error) {
+	cancelled := false
+	err := s.DB.InTx(ctx, func(tx *sql.Tx) error {
+		var st, pst string
+		if err := tx.QueryRowContext(ctx, `SELECT status, payment_status FROM orders WHERE tenant_id = ? AND id = ?`, t.ID, orderID).Scan(&st, &pst); err != nil {
+			return notFound(err)
+		}
+		if st != string(OrderPending) || pst != string(PayPending) {
+			return nil
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE payments SET status = 'canceled', failure_reason = 'Order expired unpaid', updated_at = ?
+			WHERE order_id = ? AND status IN ('pending', 'processing')`, s.now(), orderID); err != nil {
+			return err
+		}
+		cancelled = true
+		return s.transitionOrderTx(ctx, tx, t, orderID, OrderCancelled, actor,
+			TransitionInput{Note: fmt.Sprintf("Not paid within %d minutes", t.UnpaidExpiryMinutes)})
+	})
+	return cancelled && err == nil, err
+}
+
+// ExpireUnpaidOrders cancels the tenant's expired unpaid orders without asking
+// any provider (the expiry job asks first; see jobs.ExpireUnpaid) and returns the
+// numbers of the orders it cancelled.
+func (s *Store) ExpireUnpaidOrders(ctx context.Context, t *Tenant, actor Actor) ([]string, error) {
+	list, err := s.FindExpiredUnpaid(ctx, t)
+	if err != nil {
+		return nil, err
+	}
 	var done []string
-	note := fmt.Sprintf("Not paid within %d minutes", t.UnpaidExpiryMinutes)
-	for _, d := range list {
-		cancelled := false
-		err := s.DB.InTx(ctx, func(tx *sql.Tx) error {
-			// Paid or changed by a person since the list was read: not ours to
-			// cancel any more.
-			var st, pst string
-			if err := tx.QueryRowContext(ctx, `SELECT status, payment_status FROM orders WHERE id = ?`, d.id).Scan(&st, &pst); err != nil {
-				return err
-			}
-			if st != string(OrderPending) || pst != string(PayPending) {
-				return nil
-			}
-			cancelled = true
-			return s.transitionOrderTx(ctx, tx, t, d.id, OrderCancelled, actor, TransitionInput{Note: note})
-		})
+	for _, c := range list {
+		ok, err := s.ExpireOrder(ctx, t, c.OrderID, actor)
 		if err != nil {
 			return done, err
 		}
-		if cancelled {
-			done = append(done, d.number)
+		if ok {
+			done = append(done, c.Number)
 		}
 	}
 	return done, nil

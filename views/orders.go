@@ -118,6 +118,8 @@ func eventText(e model.OrderEvent, lang string) string {
 		return "Procurement: " + model.Label(lang, "procurement."+e.From) + " → " + model.Label(lang, "procurement."+e.To)
 	case model.EventNote:
 		return "Note"
+	case model.EventPayment:
+		return "Payment: " + e.From + " → " + e.To
 	}
 	return e.Kind
 }
