@@ -5,6 +5,7 @@ package main
 
 import (
 	"context"
+	"database/sql"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
@@ -132,6 +133,16 @@ func openStore(ctx context.Context, c config) (*model.Store, []string, error) {
 	return model.NewStore(db, keys), applied, nil
 }
 
+// openSandboxDB opens the sandboxes' own database in the data folder: their
+// state (payments, balances, tokens) is the outside world's, not the shop's.
+func openSandboxDB(c config) (*sql.DB, error) {
+	db, err := sql.Open("sqlite3", "file:"+filepath.Join(c.Data, "sandbox.db")+"?_journal_mode=WAL&_busy_timeout=10000&_foreign_keys=on")
+	if err != nil {
+		return nil, err
+	}
+	return db, db.Ping()
+}
+
 // loadKey returns the instance secret key: ORDERDESK_SECRET_KEY (hex) when given,
 // else the key file of the data folder, created with mode 0600 on first start.
 func loadKey(c config) (*model.Keyring, error) {
@@ -188,10 +199,20 @@ func cmdServe(args []string, out io.Writer, log *slog.Logger) error {
 	for _, m := range applied {
 		log.Info("migration applied", "version", m)
 	}
+	sandboxDB, err := openSandboxDB(c)
+	if err != nil {
+		return err
+	}
+	defer sandboxDB.Close()
+	sandboxes, err := handlers.NewSandboxes(sandboxDB, c.BaseURL)
+	if err != nil {
+		return fmt.Errorf("sandboxes: %w", err)
+	}
 	if err := seedDemo(ctx, store, c, out); err != nil {
 		return err
 	}
-	app, err := handlers.New(store, handlers.Config{BaseURL: c.BaseURL, DefaultTenant: c.DefaultTenant, Logger: log, TrackRate: c.TrackRate})
+	app, err := handlers.New(store, handlers.Config{BaseURL: c.BaseURL, DefaultTenant: c.DefaultTenant, Logger: log,
+		TrackRate: c.TrackRate, Sandboxes: sandboxes})
 	if err != nil {
 		return err
 	}
@@ -232,6 +253,17 @@ func seedDemo(ctx context.Context, store *model.Store, c config, out io.Writer) 
 	created, err := store.SeedDemo(ctx, password)
 	if err != nil {
 		return fmt.Errorf("seed demo tenant: %w", err)
+	}
+	if created {
+		t, err := store.FindTenantBySlug(ctx, model.DemoTenantSlug)
+		if err != nil {
+			return err
+		}
+		for _, in := range handlers.DemoIntegrations(c.BaseURL) {
+			if _, err := store.CreateIntegration(ctx, t.ID, nil, in); err != nil {
+				return fmt.Errorf("demo integration: %w", err)
+			}
+		}
 	}
 	if !created {
 		fmt.Fprintf(out, "Demo tenant %q exists; sign in at %s/admin/login as %s with the password printed at its first start.\n",

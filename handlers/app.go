@@ -31,6 +31,11 @@ type Config struct {
 	// address may make (default 1, with bursts of TrackBurst, default 20).
 	TrackRate  float64
 	TrackBurst int
+	// Sandboxes, when set, are served under /sandbox/.
+	Sandboxes *Sandboxes
+	// CallbackBaseURL is where providers reach this server's webhooks; default
+	// BaseURL.
+	CallbackBaseURL string
 }
 
 // App holds the dependencies of every handler.
@@ -54,6 +59,9 @@ func New(store *model.Store, cfg Config) (*App, error) {
 	}
 	if cfg.DefaultTenant == "" {
 		cfg.DefaultTenant = model.DemoTenantSlug
+	}
+	if cfg.CallbackBaseURL == "" {
+		cfg.CallbackBaseURL = cfg.BaseURL
 	}
 	if cfg.TrackRate <= 0 {
 		cfg.TrackRate = 1

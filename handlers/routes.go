@@ -35,6 +35,9 @@ func (a *App) routes() *echo.Echo {
 	e.GET("/healthz", a.Healthz)
 	e.GET("/readyz", a.Readyz)
 	e.GET("/static/*", echo.WrapHandler(static.Handler()))
+	if a.cfg.Sandboxes != nil {
+		a.cfg.Sandboxes.mount(e)
+	}
 
 	// Everything else belongs to the tenant of the host.
 	t := e.Group("", a.resolveTenant, echo.WrapMiddleware(a.sessions.LoadAndSave), a.csrf())
@@ -54,6 +57,11 @@ func (a *App) routes() *echo.Echo {
 	t.GET("/api/orders/", a.APIOrders)
 	t.GET("/api/orders/:id/", a.APIOrder)
 	t.PATCH("/api/orders/:id/", a.APIOrderUpdate, a.requireStaff)
+	apiManage := t.Group("/api/integrations", a.requireStaff, a.requireRole(model.Role.CanManageUsers))
+	apiManage.GET("/", a.APIIntegrations)
+	apiManage.POST("/", a.APIIntegrationCreate)
+	apiManage.PATCH("/:id/", a.APIIntegrationUpdate)
+	apiManage.POST("/:id/test/", a.APIIntegrationTest)
 
 	// Public tracking: rate-limited per client address, since order numbers are
 	// the only key.
@@ -95,7 +103,15 @@ func (a *App) routes() *echo.Echo {
 	admin.GET("/settings/orders", a.OrderSettingsPage, a.requireRole(model.Role.CanManageUsers))
 	admin.POST("/settings/orders", a.OrderSettingsSave, a.requireRole(model.Role.CanManageUsers))
 	admin.GET("/payments", a.comingSoon(views.SectionPayments, "Payments", "Payments, their review queue and refunds come with the payments work."))
-	admin.GET("/integrations", a.comingSoon(views.SectionIntegrations, "Integrations", "Payment, delivery and messaging integrations in test and live mode come with the payments work."))
+	admin.GET("/integrations", a.IntegrationsIndex)
+	manage := admin.Group("/integrations", a.requireRole(model.Role.CanManageUsers))
+	manage.GET("/new", a.IntegrationNew)
+	manage.POST("", a.IntegrationCreate)
+	manage.GET("/:id/edit", a.IntegrationEditPage)
+	manage.POST("/:id", a.IntegrationUpdate)
+	manage.POST("/:id/test", a.IntegrationTest)
+	manage.GET("/:id/live", a.IntegrationLiveConfirm)
+	manage.POST("/:id/status", a.IntegrationSetStatus)
 	admin.GET("/procurement", a.comingSoon(views.SectionProcurement, "Procurement", "Purchases from Taobao and the daily renewal of account sessions come with the procurement work."))
 	admin.GET("/jobs", a.comingSoon(views.SectionJobs, "Jobs", "Background jobs and their runs come with the procurement work."))
 	admin.GET("/settings", a.SettingsIndex)

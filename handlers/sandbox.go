@@ -1,0 +1,123 @@
+package handlers
+
+import (
+	"database/sql"
+	"html/template"
+	"net/http"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+
+	"orderdesk/model"
+	"orderdesk/providers/dolyami"
+	"orderdesk/providers/kuveyt"
+	"orderdesk/providers/paypal"
+	"orderdesk/providers/taobao"
+	"orderdesk/providers/tinkoff"
+	"orderdesk/providers/yandexpay"
+)
+
+// Sandboxes are the built-in stand-ins of the outside systems, served by this
+// binary under /sandbox/{provider}/ with their own state in their own database,
+// so that the demo and the tests run the real clients with no internet.
+type Sandboxes struct {
+	Tinkoff   *tinkoff.Sandbox
+	Dolyami   *dolyami.Sandbox
+	YandexPay *yandexpay.Sandbox
+	PayPal    *paypal.Sandbox
+	Kuveyt    *kuveyt.Sandbox
+	Taobao    *taobao.Sandbox
+	handlers  map[string]http.Handler
+}
+
+// sandboxSetter is what every sandbox can do with its public address.
+type sandboxSetter interface{ SetBaseURL(string) }
+
+// NewSandboxes opens every sandbox on db; baseURL is where this server is
+// reached (each sandbox lives at baseURL/sandbox/{provider}).
+func NewSandboxes(db *sql.DB, baseURL string) (*Sandboxes, error) {
+	s := &Sandboxes{}
+	var err error
+	if s.Tinkoff, err = tinkoff.NewSandbox(db, tinkoff.SandboxConfig{TerminalKey: tinkoff.DemoTerminalKey, Password: tinkoff.DemoPassword}); err != nil {
+		return nil, err
+	}
+	if s.Dolyami, err = dolyami.NewSandbox(db, dolyami.SandboxConfig{Login: dolyami.DemoLogin, Password: dolyami.DemoPassword}); err != nil {
+		return nil, err
+	}
+	if s.YandexPay, err = yandexpay.NewSandbox(db, yandexpay.SandboxConfig{MerchantID: yandexpay.DemoMerchantID, APIKey: yandexpay.DemoAPIKey}); err != nil {
+		return nil, err
+	}
+	if s.PayPal, err = paypal.NewSandbox(db, paypal.SandboxConfig{Business: paypal.DemoBusiness, APIUsername: paypal.DemoAPIUsername,
+		APIPassword: paypal.DemoAPIPassword, APISignature: paypal.DemoAPISignature}); err != nil {
+		return nil, err
+	}
+	if s.Kuveyt, err = kuveyt.NewSandbox(db, kuveyt.SandboxConfig{MerchantID: kuveyt.DemoMerchantID, CustomerID: kuveyt.DemoCustomerID,
+		UserName: kuveyt.DemoUserName, Password: kuveyt.DemoPassword}); err != nil {
+		return nil, err
+	}
+	if s.Taobao, err = taobao.NewSandbox(db, taobao.SandboxConfig{AppKey: taobao.DemoAppKey, AppSecret: taobao.DemoAppSecret}); err != nil {
+		return nil, err
+	}
+	s.handlers = map[string]http.Handler{
+		"tinkoff": s.Tinkoff, "dolyami": s.Dolyami, "yandexpay": s.YandexPay, "paypal": s.PayPal, "kuveyt": s.Kuveyt, "taobao": s.Taobao,
+	}
+	s.SetBaseURL(baseURL)
+	return s, nil
+}
+
+// SetBaseURL tells every sandbox where this server is reached.
+func (s *Sandboxes) SetBaseURL(baseURL string) {
+	baseURL = strings.TrimSuffix(baseURL, "/")
+	for name, h := range s.handlers {
+		if set, ok := h.(sandboxSetter); ok {
+			set.SetBaseURL(baseURL + "/sandbox/" + name)
+		}
+	}
+}
+
+// mount serves each sandbox under /sandbox/{name}/ and an index at /sandbox/.
+func (s *Sandboxes) mount(e *echo.Echo) {
+	for name, h := range s.handlers {
+		prefix := "/sandbox/" + name
+		e.Any(prefix+"/*", echo.WrapHandler(http.StripPrefix(prefix, h)))
+		e.GET(prefix, func(c echo.Context) error { return c.Redirect(http.StatusMovedPermanently, prefix+"/") })
+	}
+	e.GET("/sandbox/", func(c echo.Context) error {
+		return sandboxIndex.Execute(c.Response(), sandboxNames)
+	})
+	e.GET("/sandbox", func(c echo.Context) error { return c.Redirect(http.StatusMovedPermanently, "/sandbox/") })
+}
+
+var sandboxNames = []string{"kuveyt", "tinkoff", "dolyami", "yandexpay", "paypal", "taobao"}
+
+var sandboxIndex = template.Must(template.New("sandbox").Parse(`<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>Sandboxes · OrderDesk</title>
+<style>body{font-family:system-ui,sans-serif;max-width:720px;margin:2rem auto;padding:0 1rem}</style></head>
+<body><h1>Provider sandboxes</h1>
+<p>Each outside system has a built-in stand-in that speaks its real wire format. Their pages show their state
+and the switches for failure cases (decline the next payment, insufficient balance, expired tokens, slow or failing answers).</p>
+<ul>{{range .}}<li><a href="/sandbox/{{.}}/">{{.}}</a></li>{{end}}</ul></body></html>`))
+
+// DemoIntegrations are the demo tenant's integrations: one per provider, in test
+// mode, pointing at the built-in sandboxes of the server at baseURL.
+func DemoIntegrations(baseURL string) []model.IntegrationInput {
+	base := strings.TrimSuffix(baseURL, "/") + "/sandbox/"
+	mk := func(p model.ProviderType, name, key, secret, testPath, live string, cfg map[string]string) model.IntegrationInput {
+		st := model.IntegrationTest
+		desc := "Demo: the built-in sandbox"
+		test := base + string(p) + testPath
+		return model.IntegrationInput{Provider: &p, Name: &name, Description: &desc, Status: &st, APIKey: &key, APISecret: &secret,
+			TestEndpoint: &test, APIEndpoint: &live, Config: cfg}
+	}
+	return []model.IntegrationInput{
+		mk(model.ProviderKuveyt, "Kuveyt Türk VPOS", kuveyt.DemoMerchantID+":"+kuveyt.DemoCustomerID+":"+kuveyt.DemoUserName, kuveyt.DemoPassword,
+			"", "https://sanalpos.kuveytturk.com.tr/ServiceGateWay", nil),
+		mk(model.ProviderTinkoff, "T-Bank card payments", tinkoff.DemoTerminalKey, tinkoff.DemoPassword, "/v2", tinkoff.ProductionURL, nil),
+		mk(model.ProviderDolyami, "Dolyami (pay in 4 parts)", dolyami.DemoLogin, dolyami.DemoPassword, "/v1", dolyami.ProductionURL, nil),
+		mk(model.ProviderYandexPay, "Yandex Pay", yandexpay.DemoAPIKey, yandexpay.DemoMerchantID, "/api/merchant", yandexpay.ProductionBaseURL,
+			map[string]string{"merchant_id": yandexpay.DemoMerchantID}),
+		mk(model.ProviderPayPal, "PayPal", paypal.DemoBusiness, paypal.DemoAPIUsername+":"+paypal.DemoAPIPassword+":"+paypal.DemoAPISignature,
+			"", paypal.LiveIPNBaseURL, map[string]string{"receiver_email": paypal.DemoBusiness}),
+		mk(model.ProviderTaobao, "Taobao Global", taobao.DemoAppKey, taobao.DemoAppSecret, "/rest", taobao.LiveBaseURL, nil),
+	}
+}
