@@ -93,7 +93,9 @@ func run(args []string, out io.Writer, log *slog.Logger) error {
 		}
 	case "orders":
 		if len(args) > 0 && args[0] == "expire-unpaid" {
-			return cmdRunJob(args[1:], out, log, "orders expire-unpaid", jobs.ExpireUnpaid)
+			return cmdRunJob(args[1:], out, log, "orders expire-unpaid", func(s *model.Store, refresh jobs.RefreshFunc) *jobs.Job {
+				return jobs.ExpireUnpaid(s, refresh)
+			})
 		}
 	case "demo":
 		if len(args) > 0 && args[0] == "bulk-orders" {
@@ -216,7 +218,10 @@ func cmdServe(args []string, out io.Writer, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	sched := jobs.New(store, log, jobs.ExpireUnpaid(store))
+	sched := jobs.New(store, log,
+		jobs.ExpireUnpaid(store, app.RefreshPayment),
+		jobs.PollPayments(store, app.RefreshPayment, 3*time.Second, 30*time.Minute),
+	)
 	sched.Start(ctx)
 
 	srv := &http.Server{
@@ -281,7 +286,7 @@ func seedDemo(ctx context.Context, store *model.Store, c config, out io.Writer) 
 
 // cmdRunJob runs one background job once in the foreground, printing a line per
 // thing it did, and records the run like the scheduler does.
-func cmdRunJob(args []string, out io.Writer, log *slog.Logger, name string, job func(*model.Store) *jobs.Job) error {
+func cmdRunJob(args []string, out io.Writer, log *slog.Logger, name string, job func(*model.Store, jobs.RefreshFunc) *jobs.Job) error {
 	var c config
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	addConfigFlags(fs, &c)
@@ -295,7 +300,12 @@ func cmdRunJob(args []string, out io.Writer, log *slog.Logger, name string, job 
 		return err
 	}
 	defer store.DB.Close()
-	j := job(store)
+	// The same payment flow as the server, to ask providers before acting.
+	app, err := handlers.New(store, handlers.Config{BaseURL: c.BaseURL, DefaultTenant: c.DefaultTenant, Logger: log})
+	if err != nil {
+		return err
+	}
+	j := job(store, app.RefreshPayment)
 	run, err := jobs.New(store, log, j).RunOnce(ctx, j)
 	if run != nil {
 		for _, m := range run.Messages {

@@ -50,6 +50,7 @@ type App struct {
 	secure      bool   // served over HTTPS: cookies get Secure
 	log         *slog.Logger
 	echo        *echo.Echo
+	gw          gateways // one payment gateway per integration version
 }
 
 // New builds the application and its router.

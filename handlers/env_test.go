@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"database/sql"
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -32,12 +33,15 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-// env is the real application on a temp-file database behind an httptest server.
+// env is the real application on a temp-file database behind an httptest server,
+// with the providers' sandboxes served by the same server, as in the demo.
 type env struct {
-	t     testing.TB
-	srv   *httptest.Server
-	store *model.Store
-	demo  *model.Tenant
+	t         testing.TB
+	srv       *httptest.Server
+	store     *model.Store
+	demo      *model.Tenant
+	sandboxes *handlers.Sandboxes
+	app       *handlers.App
 }
 
 func newEnv(t testing.TB) *env {
@@ -61,16 +65,34 @@ func newEnv(t testing.TB) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The listener first, so that the sandboxes and the webhooks know the address.
+	srv := httptest.NewUnstartedServer(nil)
+	addr := "http://" + srv.Listener.Addr().String()
+	sdb, err := sql.Open("sqlite3", "file:"+filepath.Join(t.TempDir(), "sandbox.db")+"?_journal_mode=WAL&_busy_timeout=10000")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sdb.Close() })
+	sandboxes, err := handlers.NewSandboxes(sdb, addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, in := range handlers.DemoIntegrations(addr) {
+		if _, err := store.CreateIntegration(context.Background(), demo.ID, nil, in); err != nil {
+			t.Fatal(err)
+		}
+	}
 	app, err := handlers.New(store, handlers.Config{
-		BaseURL: "http://localhost", DefaultTenant: "demo",
+		BaseURL: "http://localhost", DefaultTenant: "demo", CallbackBaseURL: addr, Sandboxes: sandboxes,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(app.Handler())
+	srv.Config.Handler = app.Handler()
+	srv.Start()
 	t.Cleanup(srv.Close)
-	return &env{t: t, srv: srv, store: store, demo: demo}
+	return &env{t: t, srv: srv, store: store, demo: demo, sandboxes: sandboxes, app: app}
 }
 
 // client is a browser-like client of one host: it keeps cookies and does not follow

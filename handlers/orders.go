@@ -168,7 +168,11 @@ func (a *App) orderDetail(c echo.Context) (views.OrderDetail, error) {
 	if err != nil {
 		return views.OrderDetail{}, err
 	}
-	return views.OrderDetail{Order: o, Events: events, Lang: t.Language, Loc: t.Location()}, nil
+	payments, err := a.store.FindPayments(c.Request().Context(), t.ID, model.PaymentFilter{OrderID: id})
+	if err != nil {
+		return views.OrderDetail{}, err
+	}
+	return views.OrderDetail{Order: o, Events: events, Lang: t.Language, Loc: t.Location(), Payments: payments}, nil
 }
 
 // OrderShow is one order's page.

@@ -38,6 +38,15 @@ func (a *App) routes() *echo.Echo {
 	if a.cfg.Sandboxes != nil {
 		a.cfg.Sandboxes.mount(e)
 	}
+	// Providers' notifications: no tenant host, no session, no CSRF token; the
+	// integration in the URL names the tenant and the signature proves the sender.
+	e.POST("/webhooks/:provider/:integration", a.PaymentWebhook)
+	e.POST("/webhooks/:provider/:integration/v1/webhook", a.PaymentWebhook) // Yandex Pay appends /v1/webhook
+	// The bank's 3-D Secure answer comes back through the browser as a cross-site
+	// POST: the tenant's host, but neither its session nor a CSRF token.
+	bank := e.Group("", a.resolveTenant)
+	bank.POST("/pay/kuveyt/:number/ok", a.KuveytReturn)
+	bank.POST("/pay/kuveyt/:number/fail", a.KuveytReturn)
 
 	// Everything else belongs to the tenant of the host.
 	t := e.Group("", a.resolveTenant, echo.WrapMiddleware(a.sessions.LoadAndSave), a.csrf())
@@ -57,6 +66,12 @@ func (a *App) routes() *echo.Echo {
 	t.GET("/api/orders/", a.APIOrders)
 	t.GET("/api/orders/:id/", a.APIOrder)
 	t.PATCH("/api/orders/:id/", a.APIOrderUpdate, a.requireStaff)
+	t.POST("/api/payments/create/", a.APIPaymentCreate)
+	t.POST("/api/payments/verify/", a.APIPaymentVerify)
+	t.GET("/api/payments/", a.APIPayments, a.requireStaff)
+	t.GET("/pay/return/:number", a.PaymentReturn)
+	t.GET("/pay/kuveyt/:number", a.KuveytCardPage)
+	t.POST("/pay/kuveyt/:number", a.KuveytCardSubmit)
 	apiManage := t.Group("/api/integrations", a.requireStaff, a.requireRole(model.Role.CanManageUsers))
 	apiManage.GET("/", a.APIIntegrations)
 	apiManage.POST("/", a.APIIntegrationCreate)
@@ -102,7 +117,11 @@ func (a *App) routes() *echo.Echo {
 	admin.POST("/orders/:id/notes", a.OrderNote)
 	admin.GET("/settings/orders", a.OrderSettingsPage, a.requireRole(model.Role.CanManageUsers))
 	admin.POST("/settings/orders", a.OrderSettingsSave, a.requireRole(model.Role.CanManageUsers))
-	admin.GET("/payments", a.comingSoon(views.SectionPayments, "Payments", "Payments, their review queue and refunds come with the payments work."))
+	admin.GET("/payments", a.PaymentsIndex)
+	admin.GET("/payments/:id", a.PaymentShow)
+	admin.POST("/payments/:id/refund", a.PaymentRefund, a.requireRole(model.Role.CanManageUsers))
+	admin.POST("/payments/reviews/:id", a.PaymentReviewResolve, a.requireRole(model.Role.CanManageUsers))
+	admin.POST("/payments/reconcile", a.PaymentsReconcile, a.requireRole(model.Role.CanManageUsers))
 	admin.GET("/integrations", a.IntegrationsIndex)
 	manage := admin.Group("/integrations", a.requireRole(model.Role.CanManageUsers))
 	manage.GET("/new", a.IntegrationNew)

@@ -10,10 +10,17 @@ import (
 // ExpireUnpaidName is the name of the unpaid-order expiry job.
 const ExpireUnpaidName = "expire-unpaid"
 
+// RefreshFunc asks a payment's provider for its real state and applies it (the
+// handlers' payment flow; main passes it in, so that jobs need not know how each
+// provider is called).
+type RefreshFunc func(ctx context.Context, t *model.Tenant, p *model.Payment) (*model.Payment, error)
+
 // ExpireUnpaid cancels, in every tenant, the pending orders whose payment did not
 // come within the tenant's expiry minutes, a tenant's batch size per run, and
-// releases their stock (fecshop's pending-order script).
-func ExpireUnpaid(store *model.Store) *Job {
+// releases their stock (fecshop's pending-order script). Before cancelling an
+// order with an open payment it asks the provider, so that a late confirmation is
+// never lost. refresh may be nil (no provider to ask).
+func ExpireUnpaid(store *model.Store, refresh RefreshFunc) *Job {
 	return &Job{
 		Name:     ExpireUnpaidName,
 		Interval: 5 * time.Minute,
@@ -23,14 +30,40 @@ func ExpireUnpaid(store *model.Store) *Job {
 				return err
 			}
 			for _, t := range tenants {
-				done, err := store.ExpireUnpaidOrders(ctx, t, model.JobActor(ExpireUnpaidName))
-				for _, number := range done {
-					run.Processed++
-					run.Logf("%s: cancelled %s (not paid within %d minutes)", t.Slug, number, t.UnpaidExpiryMinutes)
-				}
+				list, err := store.FindExpiredUnpaid(ctx, t)
 				if err != nil {
 					run.Failed++
 					run.Logf("%s: %v", t.Slug, err)
+					continue
+				}
+			orders:
+				for _, c := range list {
+					for _, p := range c.OpenPayments {
+						if refresh == nil {
+							break
+						}
+						fresh, err := refresh(ctx, t, p)
+						if err != nil {
+							// Money may be on its way: never cancel blind.
+							run.Failed++
+							run.Logf("%s: kept %s: could not ask %s about %s: %v", t.Slug, c.Number, p.Provider, p.Number, err)
+							continue orders
+						}
+						if !fresh.Open() {
+							run.Logf("%s: %s: %s says %s", t.Slug, c.Number, p.Provider, fresh.Status)
+						}
+					}
+					ok, err := store.ExpireOrder(ctx, t, c.OrderID, model.JobActor(ExpireUnpaidName))
+					switch {
+					case err != nil:
+						run.Failed++
+						run.Logf("%s: %s: %v", t.Slug, c.Number, err)
+					case ok:
+						run.Processed++
+						run.Logf("%s: cancelled %s (not paid within %d minutes)", t.Slug, c.Number, t.UnpaidExpiryMinutes)
+					default:
+						run.Logf("%s: kept %s: paid or changed meanwhile", t.Slug, c.Number)
+					}
 				}
 			}
 			return nil

@@ -16,18 +16,19 @@ const DemoOwnerEmail = "owner@demo.test"
 // DemoCustomerEmail is the demo customer's sign-in on the storefront.
 const DemoCustomerEmail = "customer@demo.test"
 
-// DemoCatalogue is the demo shop's catalogue. The supplier item and SKU ids are
+// DemoCatalogue is the demo shop's catalogue, in roubles: three of the five
+// payment providers (T-Bank, Dolyami, Yandex Pay) take roubles only. The supplier item and SKU ids are
 // those of the Taobao sandbox's catalogue (providers/taobao DemoItems), so that
 // the demo's purchases go through; one product has no SKU to show that error.
 var DemoCatalogue = []Product{
-	{SKU: "TS-WHITE-M", Title: "Cotton T-shirt, white, M", Price: 1290, Stock: 40, Source: "taobao", ProviderItemID: "652871233140", ProviderSKUID: "4893019283744", CostFen: 3900},
-	{SKU: "JK-DENIM-L", Title: "Denim jacket, blue, L", Price: 4990, Stock: 12, Source: "taobao", ProviderItemID: "652871233141", ProviderSKUID: "4893019283745", CostFen: 15900},
-	{SKU: "BAG-TOTE", Title: "Canvas tote bag, beige", Price: 890, Stock: 60, Source: "taobao", ProviderItemID: "652871233142", ProviderSKUID: "4893019283746", CostFen: 2500},
-	{SKU: "TEA-SET6", Title: "Ceramic tea set, 6 cups", Price: 2990, Stock: 8, Source: "taobao", ProviderItemID: "701245560311", ProviderSKUID: "5012238871101", CostFen: 8800},
-	{SKU: "STAND-BAMBOO", Title: "Bamboo phone stand", Price: 590, Stock: 100, Source: "taobao", ProviderItemID: "701245560312", ProviderSKUID: "5012238871102", CostFen: 1200},
-	{SKU: "LAMP-LED", Title: "LED desk lamp, USB", Price: 2190, Stock: 25, Source: "taobao", ProviderItemID: "701245560313", ProviderSKUID: "5012238871103", CostFen: 6500},
-	{SKU: "EARBUDS-TM", Title: "Wireless earbuds (Tmall)", Price: 5990, Stock: 5, Source: "tmall", ProviderItemID: "612093384455", ProviderSKUID: "4421097735501", CostFen: 19900},
-	{SKU: "SCARF-SILK", Title: "Silk scarf (supplier SKU missing)", Price: 1590, Stock: 15, Source: "taobao", ProviderItemID: "652871239999", CostFen: 4200},
+	{SKU: "TS-WHITE-M", Title: "Cotton T-shirt, white, M", Price: 99000, Stock: 40, Source: "taobao", ProviderItemID: "652871233140", ProviderSKUID: "4893019283744", CostFen: 3900},
+	{SKU: "JK-DENIM-L", Title: "Denim jacket, blue, L", Price: 459000, Stock: 12, Source: "taobao", ProviderItemID: "652871233141", ProviderSKUID: "4893019283745", CostFen: 15900},
+	{SKU: "BAG-TOTE", Title: "Canvas tote bag, beige", Price: 69000, Stock: 60, Source: "taobao", ProviderItemID: "652871233142", ProviderSKUID: "4893019283746", CostFen: 2500},
+	{SKU: "TEA-SET6", Title: "Ceramic tea set, 6 cups", Price: 249000, Stock: 8, Source: "taobao", ProviderItemID: "701245560311", ProviderSKUID: "5012238871101", CostFen: 8800},
+	{SKU: "STAND-BAMBOO", Title: "Bamboo phone stand", Price: 39000, Stock: 100, Source: "taobao", ProviderItemID: "701245560312", ProviderSKUID: "5012238871102", CostFen: 1200},
+	{SKU: "LAMP-LED", Title: "LED desk lamp, USB", Price: 179000, Stock: 25, Source: "taobao", ProviderItemID: "701245560313", ProviderSKUID: "5012238871103", CostFen: 6500},
+	{SKU: "EARBUDS-TM", Title: "Wireless earbuds (Tmall)", Price: 549000, Stock: 5, Source: "tmall", ProviderItemID: "612093384455", ProviderSKUID: "4421097735501", CostFen: 19900},
+	{SKU: "SCARF-SILK", Title: "Silk scarf (supplier SKU missing)", Price: 129000, Stock: 15, Source: "taobao", ProviderItemID: "652871239999", CostFen: 4200},
 }
 
 // SeedDemo creates the demo tenant when it does not exist yet: its staff, a
@@ -40,7 +41,7 @@ func (s *Store) SeedDemo(ctx context.Context, password string) (bool, error) {
 	} else if !errors.Is(err, ErrNotFound) {
 		return false, err
 	}
-	t, err := s.CreateTenant(ctx, NewTenant{Slug: DemoTenantSlug, Name: "Demo Shop", Currency: "USD"})
+	t, err := s.CreateTenant(ctx, NewTenant{Slug: DemoTenantSlug, Name: "Demo Shop", Currency: "RUB", Timezone: "Europe/Moscow"})
 	if err != nil {
 		return false, err
 	}
@@ -77,9 +78,9 @@ func (s *Store) seedDemoShop(ctx context.Context, t *Tenant, owner *User, passwo
 	}
 	var methods []*ShippingMethod
 	for _, m := range []ShippingMethod{
-		{Name: "Standard (Aras Kargo)", Carrier: "aras", Price: 499, TrackingURL: "https://kargotakip.araskargo.com.tr/mainpage.aspx?code={number}"},
-		{Name: "Express (CDEK)", Carrier: "cdek", Price: 1299, TrackingURL: "https://www.cdek.ru/ru/tracking?order_id={number}"},
-		{Name: "Courier (Dostavista)", Carrier: "dostavista", Price: 899, TrackingURL: "https://dostavista.ru/track?order={number}"},
+		{Name: "Standard (Aras Kargo)", Carrier: "aras", Price: 49900, TrackingURL: "https://kargotakip.araskargo.com.tr/mainpage.aspx?code={number}"},
+		{Name: "Express (CDEK)", Carrier: "cdek", Price: 129900, TrackingURL: "https://www.cdek.ru/ru/tracking?order_id={number}"},
+		{Name: "Courier (Dostavista)", Carrier: "dostavista", Price: 89900, TrackingURL: "https://dostavista.ru/track?order={number}"},
 	} {
 		created, err := s.CreateShippingMethod(ctx, t.ID, m)
 		if err != nil {
@@ -90,14 +91,14 @@ func (s *Store) seedDemoShop(ctx context.Context, t *Tenant, owner *User, passwo
 	if _, err := s.CreateCoupon(ctx, t.ID, Coupon{Code: "DEMO10", Kind: "percent", Value: 10}); err != nil {
 		return err
 	}
-	if _, err := s.CreateCoupon(ctx, t.ID, Coupon{Code: "WELCOME5", Kind: "fixed", Value: 500, MinSubtotal: 2500, MaxUsesPerCustomer: ptr(1)}); err != nil {
+	if _, err := s.CreateCoupon(ctx, t.ID, Coupon{Code: "WELCOME500", Kind: "fixed", Value: 50000, MinSubtotal: 250000, MaxUsesPerCustomer: ptr(1)}); err != nil {
 		return err
 	}
 	customer, err := s.RegisterCustomer(ctx, t.ID, NewCustomer{Email: DemoCustomerEmail, Password: password, FirstName: "Ayşe", LastName: "Demir", Phone: "+905551234567"})
 	if err != nil {
 		return err
 	}
-	if err := s.AdjustBonus(ctx, t.ID, customer.ID, 2000); err != nil {
+	if err := s.AdjustBonus(ctx, t.ID, customer.ID, 50000); err != nil {
 		return err
 	}
 

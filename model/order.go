@@ -110,6 +110,7 @@ type Order struct {
 	TrackingNumber    string
 	TrackingCarrier   string
 	TrackingURL       string // the carrier's page for the number, when known
+	NeedsAttention    string // why a person must look at this order ("" when all is well)
 	ShippedAt         *time.Time
 	DeliveredAt       *time.Time
 	CreatedAt         time.Time

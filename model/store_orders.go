@@ -188,7 +188,8 @@ const orderColumns = `o.id, o.tenant_id, o.number, o.increment_id, coalesce(o.cu
 	o.first_name, o.last_name, o.phone, o.street1, o.street2, o.city, o.state, o.zip, o.country,
 	coalesce(o.shipping_method_id, 0), o.shipping_name, o.status, o.payment_status, o.procurement_status, o.procurement_error,
 	o.currency, o.subtotal, o.discount, o.bonus_used, o.shipping, o.total, o.item_count, o.coupon_code, o.stock_reserved,
-	o.tracking_number, o.tracking_carrier, coalesce(sm.tracking_url, ''), o.shipped_at, o.delivered_at, o.created_at, o.updated_at`
+	o.tracking_number, o.tracking_carrier, coalesce(sm.tracking_url, ''), o.shipped_at, o.delivered_at, o.created_at, o.updated_at,
+	o.needs_attention`
 
 const orderFrom = ` FROM orders o LEFT JOIN shipping_methods sm ON sm.id = o.shipping_method_id `
 
@@ -201,7 +202,7 @@ func scanOrder(row interface{ Scan(...any) error }) (*Order, error) {
 		&o.Address.City, &o.Address.State, &o.Address.Zip, &o.Address.Country,
 		&o.ShippingMethodID, &o.ShippingName, &o.Status, &o.PaymentStatus, &o.ProcurementStatus, &o.ProcurementError,
 		&o.Currency, &o.Subtotal, &o.Discount, &o.BonusUsed, &o.Shipping, &o.Total, &o.ItemCount, &o.CouponCode, &o.StockReserved,
-		&o.TrackingNumber, &o.TrackingCarrier, &trackingTemplate, &shipped, &delivered, &o.CreatedAt, &o.UpdatedAt)
+		&o.TrackingNumber, &o.TrackingCarrier, &trackingTemplate, &shipped, &delivered, &o.CreatedAt, &o.UpdatedAt, &o.NeedsAttention)
 	if err != nil {
 		return nil, notFound(err)
 	}

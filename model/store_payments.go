@@ -123,7 +123,10 @@ type PaymentFilter struct {
 	Status   PaymentStatus
 	Provider ProviderType
 	Open     bool // pending or processing only (for pollers)
-	Limit    int
+	// CreatedAfter keeps payments created after this time (pollers give up on
+	// older ones).
+	CreatedAfter time.Time
+	Limit        int
 }
 
 // FindPayments lists the tenant's payments, newest first; tenantID 0 lists every
@@ -144,6 +147,9 @@ func (s *Store) FindPayments(ctx context.Context, tenantID int64, f PaymentFilte
 	}
 	if f.Open {
 		conds = append(conds, "p.status IN ('pending', 'processing')")
+	}
+	if !f.CreatedAfter.IsZero() {
+		conds, args = append(conds, "p.created_at > ?"), append(args, f.CreatedAfter.UTC())
 	}
 	if f.Limit <= 0 || f.Limit > 500 {
 		f.Limit = 100
@@ -225,6 +231,29 @@ func (s *Store) ApplyPayment(ctx context.Context, t *Tenant, paymentID int64, ob
 		return err
 	})
 	return out, err
+}
+
+// ApplyNotification records a provider's notification and applies it in the same
+// transaction, so that a notification is either recorded and applied or neither:
+// its dedup key then makes a second delivery a no-op (dup true).
+func (s *Store) ApplyNotification(ctx context.Context, t *Tenant, ev PaymentEvent, obs Observation) (Applied, bool, error) {
+	var out Applied
+	dup := false
+	err := s.DB.InTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `INSERT INTO payment_events (tenant_id, payment_id, integration_id, direction, kind, body, verified, result, dedup_key, created_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (dedup_key) DO NOTHING`,
+			t.ID, ev.PaymentID, ev.IntegrationID, ev.Direction, ev.Kind, ev.Body, ev.Verified, ev.Result, ev.DedupKey, s.now())
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			dup = true
+			return nil
+		}
+		out, err = s.applyPaymentTx(ctx, tx, t, ev.PaymentID, obs)
+		return err
+	})
+	return out, dup, err
 }
 
 func (s *Store) applyPaymentTx(ctx context.Context, tx *sql.Tx, t *Tenant, paymentID int64, obs Observation) (Applied, error) {

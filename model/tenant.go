@@ -179,3 +179,8 @@ func (t *Tenant) Location() *time.Location {
 	}
 	return time.UTC
 }
+
+// FindTenantByID returns the tenant with this id or ErrNotFound.
+func (s *Store) FindTenantByID(ctx context.Context, id int64) (*Tenant, error) {
+	return scanTenant(s.DB.R.QueryRowContext(ctx, `SELECT `+tenantColumns+` FROM tenants WHERE id = ?`, id))
+}

@@ -85,6 +85,9 @@ type OrderDetail struct {
 	Error  string     // a refused change, shown by the form
 	Errors FormErrors // field errors of the status form
 	Typed  map[string]string
+	// Payments of the order, with a refused payment action's message.
+	Payments     []*model.Payment
+	PaymentError string
 }
 
 func idStr(id int64) string { return strconv.FormatInt(id, 10) }

@@ -1,0 +1,70 @@
+package handlers
+
+import (
+	"errors"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+
+	"orderdesk/model"
+	"orderdesk/views"
+)
+
+// Public tracking: anybody with an order number sees where the order is, and
+// nothing personal. The routes are rate-limited per client address (routes.go),
+// since the number is the only key.
+
+// TrackForm asks for an order number: GET /track. With ?number=… it sends the
+// browser on to that order's page.
+func (a *App) TrackForm(c echo.Context) error {
+	if number := strings.ToUpper(strings.TrimSpace(c.QueryParam("number"))); number != "" {
+		return a.redirect(c, "/track/"+url.PathEscape(number))
+	}
+	return a.renderTrackForm(c, http.StatusOK, views.TrackLookup{})
+}
+
+func (a *App) renderTrackForm(c echo.Context, status int, f views.TrackLookup) error {
+	customer, err := a.currentCustomer(c)
+	if err != nil {
+		return err
+	}
+	p, h, err := a.shopFrame(c, "Track an order", "track", customer, nil)
+	if err != nil {
+		return err
+	}
+	return a.render(c, status, p, views.TrackForm(h, f))
+}
+
+// TrackPage shows an order's progress by its number: GET /track/{number}
+// [?placed=1 right after checkout]. An unknown number and another shop's order
+// get the same 404, since the look-up is by tenant.
+func (a *App) TrackPage(c echo.Context) error {
+	number := c.Param("number")
+	if n, err := url.PathUnescape(number); err == nil {
+		number = n
+	}
+	number = strings.ToUpper(strings.TrimSpace(number))
+	o, err := a.store.FindOrderByNumber(c.Request().Context(), tenant(c).ID, number)
+	if errors.Is(err, model.ErrNotFound) {
+		return a.renderTrackForm(c, http.StatusNotFound, views.TrackLookup{
+			Number: number,
+			Error:  "There is no order with the number " + number + " in this shop. Check the number in your order confirmation and try again.",
+		})
+	}
+	if err != nil {
+		return err
+	}
+	customer, err := a.currentCustomer(c)
+	if err != nil {
+		return err
+	}
+	p, h, err := a.shopFrame(c, "Order "+o.Number, "track", customer, nil)
+	if err != nil {
+		return err
+	}
+	return a.render(c, http.StatusOK, p, views.TrackOrder(h, views.TrackView{
+		Tenant: tenant(c), Order: o, Placed: c.QueryParam("placed") == "1",
+	}))
+}

@@ -1,0 +1,216 @@
+package gateway
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"orderdesk/providers/dolyami"
+)
+
+// dolyamiGateway: Create = orders/create (order id = Reference, the buyer
+// goes to Link), State = Info, Refund = refund, Notification = take the
+// order id only, re-read the order with Info (the notification is not
+// signed) and, when Dolyami approved the buyer (approved or
+// wait_for_commit), Commit it before answering: only a committed order is
+// paid. State commits too, so a poller covers a lost notification. The
+// commit is for the amount Dolyami approved.
+//
+// Endpoint: the API root ending in /v1 (https://partner.dolyame.ru/v1);
+// "/v1" is added when missing. Production needs the client certificate:
+// Settings client_cert_pem and client_key_pem.
+//
+// Ref is the order id (= Reference). EventID is id:status:amount:residual
+// of the notification as sent (a resend is byte-identical). Stages are from
+// Info, never from the notification's claim: new pending; approved and
+// wait_for_commit processing (until committed here); committed, completed
+// completed; rejected failed; canceled canceled (the buyer left the form);
+// refunds partially_refunded / refunded. Reply: empty 200.
+type dolyamiGateway struct {
+	c *dolyami.Client
+}
+
+func newDolyami(cfg Config) (Gateway, error) {
+	if cfg.APIKey == "" {
+		return nil, &FieldError{Provider: Dolyami, Field: "api_key", Problem: "is missing (the Dolyami login)"}
+	}
+	if cfg.APISecret == "" {
+		return nil, &FieldError{Provider: Dolyami, Field: "api_secret", Problem: "is missing (the Dolyami password)"}
+	}
+	dc := dolyami.Config{BaseURL: withSuffix(endpointRoot(cfg), "/v1"), Login: cfg.APIKey, Password: cfg.APISecret}
+	cert, key := cfg.Settings["client_cert_pem"], cfg.Settings["client_key_pem"]
+	if (cert == "") != (key == "") {
+		return nil, &FieldError{Provider: Dolyami, Field: "settings.client_cert_pem", Problem: "and settings.client_key_pem must be given together"}
+	}
+	if cert != "" {
+		// The dolyami client uses an HTTPClient as is and would drop the
+		// certificate, so it builds its own transport here.
+		dc.CertPEM, dc.KeyPEM = []byte(cert), []byte(key)
+	} else {
+		dc.HTTPClient = cfg.HTTPClient
+	}
+	c, err := dolyami.New(dc)
+	if err != nil {
+		return nil, &FieldError{Provider: Dolyami, Field: "settings.client_cert_pem", Problem: "is not a usable certificate and key: " + err.Error()}
+	}
+	return &dolyamiGateway{c: c}, nil
+}
+
+func (g *dolyamiGateway) Provider() string { return Dolyami }
+
+func (g *dolyamiGateway) Create(ctx context.Context, req CreateRequest) (*Created, error) {
+	if err := checkCreate(req); err != nil {
+		return nil, wrap(Dolyami, "create", err)
+	}
+	if err := requireRUB(Dolyami, req.Currency); err != nil {
+		return nil, wrap(Dolyami, "create", err)
+	}
+	if len(req.Reference) > 64 {
+		return nil, wrap(Dolyami, "create", badRequest("the payment reference %q is longer than the 64 characters Dolyami accepts", req.Reference))
+	}
+	var items []dolyami.Item
+	if itemsAddUp(req.Items, req.AmountMinor) {
+		for _, it := range req.Items {
+			items = append(items, dolyami.Item{Name: it.Name, Quantity: it.Quantity, Price: it.UnitMinor, SKU: it.SKU})
+		}
+	} else {
+		items = []dolyami.Item{{Name: description(req), Quantity: 1, Price: req.AmountMinor}}
+	}
+	first, last, _ := strings.Cut(strings.TrimSpace(req.Customer.Name), " ")
+	res, err := g.c.CreateOrder(ctx, dolyami.CreateRequest{
+		Order:           dolyami.Order{ID: req.Reference, Amount: req.AmountMinor, Items: items},
+		ClientInfo:      dolyami.ClientInfo{FirstName: first, LastName: strings.TrimSpace(last), Phone: req.Customer.Phone, Email: req.Customer.Email},
+		NotificationURL: req.NotifyURL, FailURL: req.FailURL, SuccessURL: req.ReturnURL,
+	})
+	if err != nil {
+		return nil, wrap(Dolyami, "create", err)
+	}
+	return &Created{Ref: cmpStr(res.ID, req.Reference), PaymentURL: res.Link, Stage: res.Stage(), Raw: rawJSON(res)}, nil
+}
+
+// State reads the order and commits it when Dolyami approved the buyer.
+func (g *dolyamiGateway) State(ctx context.Context, ref string) (*State, error) {
+	info, err := g.infoCommitted(ctx, ref)
+	if err != nil {
+		return nil, wrap(Dolyami, "state", err)
+	}
+	return dolyamiState(ref, info), nil
+}
+
+// infoCommitted is Info, followed by Commit when the order waits for it.
+func (g *dolyamiGateway) infoCommitted(ctx context.Context, id string) (*dolyami.OrderInfo, error) {
+	info, err := g.c.Info(ctx, id)
+	if err != nil || !dolyami.NeedsCommit(info.Status) {
+		return info, err
+	}
+	committed, err := g.c.Commit(ctx, id, dolyami.CommitRequest{Amount: info.Amount})
+	var de *dolyami.Error
+	if errors.As(err, &de) && de.HTTPStatus == http.StatusConflict {
+		// Committed meanwhile (a duplicate notification, a poller): what
+		// the order is now is the answer.
+		return g.c.Info(ctx, id)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if committed.RefundInfo == nil {
+		committed.RefundInfo = info.RefundInfo
+	}
+	return committed, nil
+}
+
+func dolyamiState(ref string, info *dolyami.OrderInfo) *State {
+	s := &State{
+		Ref: cmpStr(info.ID, ref), Stage: info.Stage(), AmountMinor: info.Amount, Currency: "RUB",
+		ProviderStatus: info.Status, Raw: rawJSON(info),
+	}
+	if info.RefundInfo != nil {
+		s.RefundedMinor = info.RefundInfo.TotalRefundedAmount
+	}
+	switch info.Status {
+	case dolyami.StatusRejected, dolyami.StatusCanceled, dolyami.StatusCommitted, dolyami.StatusCompleted:
+		s.Final = true
+	}
+	switch info.Status {
+	case dolyami.StatusRejected:
+		s.Reason = "Dolyami declined the buyer."
+	case dolyami.StatusCanceled:
+		s.Reason = "The Dolyami order was cancelled before it was committed (the buyer left the form, or the shop cancelled it)."
+	}
+	return s
+}
+
+func (g *dolyamiGateway) Refund(ctx context.Context, ref string, amountMinor int64, currency string) (*State, error) {
+	if amountMinor < 0 {
+		return nil, wrap(Dolyami, "refund", badRequest("a refund amount cannot be negative"))
+	}
+	if err := requireRUB(Dolyami, currency); err != nil {
+		return nil, wrap(Dolyami, "refund", err)
+	}
+	if amountMinor == 0 {
+		info, err := g.c.Info(ctx, ref)
+		if err != nil {
+			return nil, wrap(Dolyami, "refund", err)
+		}
+		amountMinor = info.Amount
+		if info.RefundInfo != nil {
+			amountMinor -= info.RefundInfo.TotalRefundedAmount
+		}
+		if amountMinor <= 0 {
+			return nil, wrap(Dolyami, "refund", badRequest("nothing is left to refund of this Dolyami order"))
+		}
+	}
+	res, err := g.c.Refund(ctx, ref, dolyami.RefundRequest{Amount: amountMinor})
+	if err != nil {
+		return nil, wrap(Dolyami, "refund", err)
+	}
+	info, err := g.c.Info(ctx, ref)
+	if err != nil {
+		// The refund was made; only the re-read failed.
+		return &State{Ref: ref, Stage: StagePartiallyRefunded, RefundMinor: res.Amount, RefundRef: res.RefundID,
+			Currency: "RUB", Raw: rawJSON(res)}, nil
+	}
+	s := dolyamiState(ref, info)
+	s.RefundMinor, s.RefundRef = res.Amount, res.RefundID
+	return s, nil
+}
+
+func (g *dolyamiGateway) Notification(ctx context.Context, body []byte, header http.Header) (*Notification, error) {
+	n, err := dolyami.ParseNotification(body)
+	if err != nil {
+		return nil, wrap(Dolyami, "notification", badSignature(err))
+	}
+	info, err := g.infoCommitted(ctx, n.ID)
+	var de *dolyami.Error
+	if errors.As(err, &de) && de.HTTPStatus == http.StatusNotFound {
+		return nil, wrap(Dolyami, "notification", badSignature(fmt.Errorf("Dolyami does not know order %q: %w", n.ID, err)))
+	}
+	if err != nil {
+		// Dolyami could not be asked: answer an error so it sends again.
+		return nil, wrap(Dolyami, "notification", err)
+	}
+	s := dolyamiState(n.ID, info)
+	return &Notification{
+		Ref: s.Ref, Reference: s.Ref, Stage: s.Stage, AmountMinor: info.Amount, Currency: "RUB",
+		ProviderStatus: info.Status, ReceiverOK: true,
+		EventID: "dolyami:" + n.ID + ":" + n.Status + ":" + strconv.FormatInt(n.Amount, 10) + ":" + strconv.FormatInt(n.ResidualAmount, 10),
+		Reason:  s.Reason, Reply: []byte{}, ReplyType: "text/plain; charset=utf-8", Raw: string(body),
+	}, nil
+}
+
+// Test reads an order that does not exist: Dolyami checks the login and
+// password first, so "no such order" means they are right.
+func (g *dolyamiGateway) Test(ctx context.Context) (string, error) {
+	_, err := g.c.Info(ctx, "orderdesk-connection-test")
+	var de *dolyami.Error
+	switch {
+	case err == nil:
+		return "Dolyami accepted the login and password (an order lookup answered).", nil
+	case errors.As(err, &de) && de.HTTPStatus == http.StatusNotFound:
+		return "Dolyami accepted the login and password (a lookup of a test order answered: no such order).", nil
+	}
+	return "", wrap(Dolyami, "test", err)
+}
