@@ -116,7 +116,7 @@ func (a *App) KuveytReturn(c echo.Context) error {
 	}
 	applied, dup, err := a.store.ApplyNotification(ctx, t, model.PaymentEvent{TenantID: t.ID, PaymentID: p.ID, IntegrationID: in.ID,
 		Direction: "in", Kind: "3ds-return", Body: st.Raw, Verified: true, Result: st.ProviderStatus, DedupKey: "kuveyt:" + p.Number + ":" + st.Stage},
-		model.Observation{Stage: stageStatus(st.Stage), AmountMinor: st.AmountMinor, Currency: st.Currency, Reason: st.ProviderStatus,
+		model.Observation{Stage: stageStatus(st.Stage), AmountMinor: st.AmountMinor, Currency: st.Currency, Reason: st.Reason,
 			Actor: model.Actor("provider:kuveyt")})
 	if err != nil {
 		return err

@@ -134,7 +134,7 @@ func (a *App) RefreshPayment(ctx context.Context, t *model.Tenant, p *model.Paym
 		return nil, &model.ConflictError{Msg: "The provider could not be asked: " + gateway.Explain(err)}
 	}
 	applied, err := a.store.ApplyPayment(ctx, t, p.ID, model.Observation{Stage: stageStatus(st.Stage), AmountMinor: st.AmountMinor,
-		Currency: st.Currency, RefundedMinor: st.RefundedMinor, Reason: st.ProviderStatus, Actor: model.Actor("provider:" + string(p.Provider))})
+		Currency: st.Currency, RefundedMinor: st.RefundedMinor, Reason: st.Reason, Actor: model.Actor("provider:" + string(p.Provider))})
 	if err != nil {
 		return nil, err
 	}

@@ -76,26 +76,50 @@ func (a *App) APIPaymentCreate(c echo.Context) error {
 		return err
 	}
 	cust := gateway.Customer{Email: req.CustomerInfo.Email, Name: req.CustomerInfo.Name, Phone: req.CustomerInfo.Phone}
-	if provider == model.ProviderKuveyt {
-		// Kuveyt takes the card on the shop's own page, which then goes to the bank.
-		in, err := a.store.UsableIntegration(c.Request().Context(), tenant(c).ID, provider)
-		if err != nil {
-			return &model.ConflictError{Msg: "The shop does not accept kuveyt payments: it has no integration for it in test or live mode."}
-		}
-		p, err := a.store.NewPayment(c.Request().Context(), tenant(c), o.ID, in)
-		if err != nil {
-			return err
-		}
-		url := shopBase(c) + "/pay/kuveyt/" + p.Number
-		a.store.AttachProviderPayment(c.Request().Context(), tenant(c).ID, p.ID, p.Number, url)
-		p.PaymentURL, p.ProviderRef = url, p.Number
-		return ok(c, http.StatusCreated, "Ödeme oluşturuldu.", map[string]any{"payment": paymentJSON(p), "payment_url": url, "transaction_id": p.Number})
-	}
-	p, _, err := a.StartPayment(c.Request().Context(), tenant(c), o.ID, provider, shopBase(c), cust, nil, clientIP(c))
+	p, err := a.beginPayment(c, o.ID, provider, cust)
 	if err != nil {
 		return err
 	}
 	return ok(c, http.StatusCreated, "The payment was created.", map[string]any{"payment": paymentJSON(p), "payment_url": p.PaymentURL, "transaction_id": p.ProviderRef})
+}
+
+// beginPayment starts a payment of an order and returns it with the address the
+// customer's browser goes to. Kuveyt takes the card on the shop's own page first.
+func (a *App) beginPayment(c echo.Context, orderID int64, provider model.ProviderType, cust gateway.Customer) (*model.Payment, error) {
+	ctx := c.Request().Context()
+	if provider == model.ProviderKuveyt {
+		in, err := a.store.UsableIntegration(ctx, tenant(c).ID, provider)
+		if err != nil {
+			return nil, &model.ConflictError{Msg: "The shop does not accept kuveyt payments: it has no integration for it in test or live mode."}
+		}
+		p, err := a.store.NewPayment(ctx, tenant(c), orderID, in)
+		if err != nil {
+			return nil, err
+		}
+		p.PaymentURL, p.ProviderRef = shopBase(c)+"/pay/kuveyt/"+p.Number, p.Number
+		return p, a.store.AttachProviderPayment(ctx, tenant(c).ID, p.ID, p.ProviderRef, p.PaymentURL)
+	}
+	p, _, err := a.StartPayment(ctx, tenant(c), orderID, provider, shopBase(c), cust, nil, clientIP(c))
+	return p, err
+}
+
+// paymentOptions are the payment methods the tenant offers now: its payment
+// integrations in test or live mode.
+func (a *App) paymentOptions(c echo.Context) ([]views.PaymentOption, error) {
+	list, err := a.store.FindIntegrations(c.Request().Context(), tenant(c).ID)
+	if err != nil {
+		return nil, err
+	}
+	var out []views.PaymentOption
+	seen := map[model.ProviderType]bool{}
+	for _, i := range list {
+		if i.Provider.IsPayment() && i.Usable() && !seen[i.Provider] {
+			seen[i.Provider] = true
+			info, _ := i.Provider.Info()
+			out = append(out, views.PaymentOption{Provider: string(i.Provider), Label: info.Label, Test: i.Status == model.IntegrationTest})
+		}
+	}
+	return out, nil
 }
 
 // APIPaymentVerify asks the provider for a payment's state and applies it:

@@ -11,6 +11,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"orderdesk/model"
+	"orderdesk/providers/gateway"
 	"orderdesk/views"
 )
 
@@ -351,8 +352,12 @@ func (a *App) renderCheckout(c echo.Context, status int, customer *model.Custome
 	if err != nil {
 		return err
 	}
+	payments, err := a.paymentOptions(c)
+	if err != nil {
+		return err
+	}
 	return a.render(c, status, p, views.ShopCheckout(h, views.ShopCheckoutPage{
-		Tenant: tenant(c), Form: form, Methods: methods, CSRF: p.CSRF,
+		Tenant: tenant(c), Form: form, Methods: methods, CSRF: p.CSRF, Payments: payments,
 		Totals: checkoutTotals(view, st, customer, form.ShippingMethodID),
 	}))
 }
@@ -383,6 +388,7 @@ func (a *App) ShopCheckoutSubmit(c echo.Context) error {
 		City: c.FormValue("city"), State: c.FormValue("state"), Zip: c.FormValue("zip"), Country: c.FormValue("country"),
 	}}
 	form.ShippingMethodID, _ = strconv.ParseInt(c.FormValue("shipping_method_id"), 10, 64)
+	form.PaymentProvider = c.FormValue("payment_provider")
 	view, err := a.priceShopCart(c, customer, st, knownShipping(methods, form.ShippingMethodID))
 	if err != nil {
 		return err
@@ -434,6 +440,23 @@ func (a *App) ShopCheckoutSubmit(c echo.Context) error {
 	st.PromoCode, st.IsActive, st.Message, st.UseBonus, st.Bonus = "", false, "", false, 0
 	if err := a.saveShop(c, sess, st); err != nil {
 		return err
+	}
+	if form.PaymentProvider != "" {
+		// On to the provider's payment page; a payment that cannot start shows
+		// its reason on the return page, and the order waits to be paid.
+		p, err := a.beginPayment(c, o.ID, model.ProviderType(form.PaymentProvider), gateway.Customer{})
+		if err == nil {
+			return a.redirect(c, p.PaymentURL)
+		}
+		if p == nil {
+			if list, _ := a.store.FindPayments(ctx, tenant(c).ID, model.PaymentFilter{OrderID: o.ID, Limit: 1}); len(list) > 0 {
+				p = list[0]
+			}
+		}
+		if p != nil {
+			return a.redirect(c, "/pay/return/"+p.Number)
+		}
+		a.log.Warn("payment could not start", "order", o.Number, "err", err)
 	}
 	if customer != nil {
 		return a.redirect(c, "/shop/orders/"+strconv.FormatInt(o.ID, 10))

@@ -45,6 +45,12 @@ func (a *App) PaymentWebhook(c echo.Context) error {
 		return err
 	}
 	n, err := g.Notification(ctx, body, c.Request().Header)
+	if err != nil && gateway.ReplyStatus(err) == http.StatusServiceUnavailable {
+		// The provider could not be asked back (Dolyami's Info, PayPal's
+		// verification): not a forgery; the provider will deliver it again.
+		a.log.Warn("webhook deferred", "provider", provider, "integration", in.ID, "err", err)
+		return echo.NewHTTPError(http.StatusServiceUnavailable, "Try again later.")
+	}
 	if err != nil {
 		// Refused and recorded; nothing changes. A forged or garbled notification
 		// goes to the review queue so that a person sees it.
@@ -78,8 +84,21 @@ func (a *App) PaymentWebhook(c echo.Context) error {
 	} else if err != nil {
 		return err
 	}
-	obs := model.Observation{Stage: stageStatus(n.Stage), AmountMinor: n.AmountMinor, Currency: n.Currency, Reason: n.ProviderStatus,
+	if n.Ref != "" && n.Ref != p.ProviderRef {
+		// PayPal names the payment by its invoice until the IPN brings the
+		// transaction id; later calls (refunds) need the transaction id.
+		if err := a.store.AttachProviderPayment(ctx, in.TenantID, p.ID, n.Ref, p.PaymentURL); err != nil {
+			return err
+		}
+		p.ProviderRef = n.Ref
+	}
+	obs := model.Observation{Stage: stageStatus(n.Stage), AmountMinor: n.AmountMinor, Currency: n.Currency, Reason: n.Reason,
 		Actor: model.Actor("provider:" + string(provider))}
+	if n.RefundMinor > 0 {
+		// A refund notification carries this refund's amount; the payment keeps
+		// the total refunded (a duplicate never gets here).
+		obs.RefundedMinor = p.RefundedAmount + n.RefundMinor
+	}
 	if !n.ReceiverOK {
 		// Money sent to someone else is not this shop's payment (PayPal's
 		// receiver_email check): held for a person like any mismatch.
