@@ -1,0 +1,127 @@
+package handlers_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+
+	"orderdesk/model"
+	"orderdesk/providers/tinkoff"
+)
+
+func TestIntegrationsAPI(t *testing.T) {
+	e := newEnv(t)
+	owner := e.client(t, "")
+	owner.login("owner@demo.test", demoPassword)
+	sandbox := e.srv.URL + "/sandbox/tinkoff/v2"
+
+	// Seed 001, step 1: create in test mode. Secrets never come back.
+	res, body := owner.api("POST", "/api/integrations/", map[string]any{
+		"provider_type": "tinkoff", "name": "T-Bank - Test", "description": "Test ortamı için", "status": "test_mode",
+		"api_key": tinkoff.DemoTerminalKey, "api_secret": tinkoff.DemoPassword,
+		"api_endpoint": sandbox, "test_endpoint": sandbox,
+		"config": map[string]any{"return_url": "https://yoursite.com/payment/return", "cancel_url": "https://yoursite.com/payment/cancel"},
+	})
+	wantStatus(t, res, http.StatusCreated)
+	raw := fmt.Sprint(body)
+	if strings.Contains(raw, tinkoff.DemoPassword) || strings.Contains(raw, tinkoff.DemoTerminalKey) {
+		t.Errorf("the create answer contains a secret: %s", raw)
+	}
+	if get(body, "integration", "api_secret_last4") != tinkoff.DemoPassword[len(tinkoff.DemoPassword)-4:] ||
+		get(body, "integration", "config", "return_url") != "https://yoursite.com/payment/return" {
+		t.Errorf("created: %v", body["integration"])
+	}
+	id := fmt.Sprint(get(body, "integration", "id"))
+
+	// Step 2: test it: a real call to the sandbox.
+	res, body = owner.api("POST", "/api/integrations/"+id+"/test/", nil)
+	wantStatus(t, res, http.StatusOK)
+	if body["success"] != true || body["message"] == "" {
+		t.Errorf("test: %v", body)
+	}
+
+	// Step 3: live, with production keys in the same step. A wrong key makes
+	// the next test fail in words.
+	res, body = owner.api("PATCH", "/api/integrations/"+id+"/", map[string]any{"status": "active", "api_key": "production-api-key", "api_secret": "production-api-secret"})
+	wantStatus(t, res, http.StatusOK)
+	if get(body, "integration", "status") != "active" || strings.Contains(fmt.Sprint(body), "production-api-secret") {
+		t.Errorf("live: %v", body)
+	}
+	res, body = owner.api("POST", "/api/integrations/"+id+"/test/", nil)
+	wantStatus(t, res, http.StatusOK)
+	if body["success"] != false || !strings.Contains(strings.ToLower(body["message"].(string)), "terminal") {
+		t.Errorf("test with wrong production keys: %v", body)
+	}
+
+	// Bad input: 400 naming the fields.
+	res, body = owner.api("POST", "/api/integrations/", map[string]any{"provider_type": "nope", "test_endpoint": "ftp://x"})
+	wantStatus(t, res, http.StatusBadRequest)
+	for _, f := range []string{"provider_type", "name", "api_key", "test_endpoint"} {
+		if get(body, "errors", f) == nil {
+			t.Errorf("no error for %s: %v", f, body)
+		}
+	}
+
+	// Staff may not create or flip integrations.
+	staff := e.client(t, "")
+	staff.login("staff@demo.test", demoPassword)
+	res, _ = staff.api("PATCH", "/api/integrations/"+id+"/", map[string]any{"status": "test_mode"})
+	wantStatus(t, res, http.StatusForbidden)
+	res, _ = staff.postForm("/admin/integrations/"+id+"/status", url.Values{"status": {"test_mode"}})
+	wantStatus(t, res, http.StatusForbidden)
+	res, doc := staff.get("/admin/integrations")
+	wantStatus(t, res, http.StatusOK)
+	if doc.Find(`[data-testid="integration-go-live"]`).Length() != 0 || doc.Find(`[data-testid="integration-row"]`).Length() == 0 {
+		t.Error("staff see the live toggle, or no integrations")
+	}
+
+	// Another tenant's owner cannot see or change it.
+	ctx := context.Background()
+	shop2, _ := e.store.CreateTenant(ctx, model.NewTenant{Slug: "shop2", Name: "Shop Two"})
+	e.store.CreateUser(ctx, shop2.ID, model.NewUser{Email: "owner@shop2.test", Role: model.RoleOwner, Password: "shop2-password"})
+	s2 := e.client(t, "shop2.localhost")
+	s2.login("owner@shop2.test", "shop2-password")
+	res, _ = s2.api("PATCH", "/api/integrations/"+id+"/", map[string]any{"status": "disabled"})
+	wantStatus(t, res, http.StatusNotFound)
+}
+
+func TestIntegrationForm(t *testing.T) {
+	e := newEnv(t)
+	c := e.client(t, "")
+	c.login("owner@demo.test", demoPassword)
+
+	// Errors by the fields, typed values kept, secrets not echoed.
+	res, doc := c.postForm("/admin/integrations", url.Values{"provider_type": {"paypal"}, "name": {"My PayPal"},
+		"status": {"test_mode"}, "api_secret": {"typed-secret-value"}, "test_endpoint": {"not a url"}})
+	wantStatus(t, res, http.StatusUnprocessableEntity)
+	if doc.Find(`[data-testid="error-api_key"]`).Length() != 1 || doc.Find(`[data-testid="error-test_endpoint"]`).Length() != 1 {
+		t.Error("no errors by the fields")
+	}
+	if v, _ := doc.Find(`#name`).Attr("value"); v != "My PayPal" {
+		t.Errorf("name not kept: %q", v)
+	}
+	if html, _ := doc.Html(); strings.Contains(html, "typed-secret-value") {
+		t.Error("the form echoes the secret")
+	}
+
+	// The edit form shows only the last four characters, and an empty key keeps it.
+	in, _ := e.store.UsableIntegration(context.Background(), e.demo.ID, model.ProviderTinkoff)
+	res, doc = c.get(fmt.Sprintf("/admin/integrations/%d/edit", in.ID))
+	wantStatus(t, res, http.StatusOK)
+	if v, _ := doc.Find(`#api_key`).Attr("value"); v != "" {
+		t.Errorf("the key field is not empty: %q", v)
+	}
+	if ph, _ := doc.Find(`#api_key`).Attr("placeholder"); !strings.Contains(ph, in.APIKeyLast4) {
+		t.Errorf("placeholder %q lacks the last four", ph)
+	}
+	res, _ = c.postForm(fmt.Sprintf("/admin/integrations/%d", in.ID), url.Values{"name": {"Renamed"}, "status": {"test_mode"},
+		"test_endpoint": {in.TestEndpoint}, "api_endpoint": {in.APIEndpoint}, "config": {"{}"}})
+	wantStatus(t, res, http.StatusSeeOther)
+	sec, _ := e.store.OpenIntegrationSecrets(context.Background(), e.demo.ID, in.ID)
+	if sec.APIKey != tinkoff.DemoTerminalKey {
+		t.Errorf("saving with an empty key changed it: %q", sec.APIKey)
+	}
+}
