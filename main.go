@@ -61,6 +61,9 @@ Usage:
   orderdesk user create --tenant=S --email=E --role=R [--password=P]
                                                   create a staff user
   orderdesk orders expire-unpaid                  cancel unpaid orders past the tenant's limit, once
+  orderdesk sync orders-to-taobao [--order-id=N]  buy paid orders on Taobao (purchase orders)
+  orderdesk sync pay [--order-id=N]               pay created purchases from the account balance
+  orderdesk sync order-status [--purchase-id=X]   fetch purchase status and supplier tracking
   orderdesk demo bulk-orders --count=N [--tenant=S]
                                                   add N synthetic orders (load tests)
 
@@ -96,6 +99,10 @@ func run(args []string, out io.Writer, log *slog.Logger) error {
 			return cmdRunJob(args[1:], out, log, "orders expire-unpaid", func(s *model.Store, refresh jobs.RefreshFunc) *jobs.Job {
 				return jobs.ExpireUnpaid(s, refresh)
 			})
+		}
+	case "sync":
+		if len(args) > 0 {
+			return cmdSync(args[0], args[1:], out, log)
 		}
 	case "demo":
 		if len(args) > 0 && args[0] == "bulk-orders" {
@@ -213,15 +220,26 @@ func cmdServe(args []string, out io.Writer, log *slog.Logger) error {
 	if err := seedDemo(ctx, store, c, out); err != nil {
 		return err
 	}
+	proc := &jobs.Procurement{Store: store}
+	var sched *jobs.Scheduler // made below: its jobs need the app's payment flow
 	app, err := handlers.New(store, handlers.Config{BaseURL: c.BaseURL, DefaultTenant: c.DefaultTenant, Logger: log,
-		TrackRate: c.TrackRate, Sandboxes: sandboxes})
+		TrackRate: c.TrackRate, Sandboxes: sandboxes, Procurement: proc,
+		Jobs: func() []handlers.JobInfo {
+			var out []handlers.JobInfo
+			for _, j := range sched.Jobs() {
+				out = append(out, handlers.JobInfo{Name: j.Name, Interval: j.Interval})
+			}
+			return out
+		},
+		RunJob: func(name string) bool { return sched.Wake(name) },
+	})
 	if err != nil {
 		return err
 	}
-	sched := jobs.New(store, log,
+	sched = jobs.New(store, log, append([]*jobs.Job{
 		jobs.ExpireUnpaid(store, app.RefreshPayment),
 		jobs.PollPayments(store, app.RefreshPayment, 3*time.Second, 30*time.Minute),
-	)
+	}, proc.Jobs()...)...)
 	sched.Start(ctx)
 
 	srv := &http.Server{
@@ -312,6 +330,51 @@ func cmdRunJob(args []string, out io.Writer, log *slog.Logger, name string, job 
 			fmt.Fprintln(out, m)
 		}
 		fmt.Fprintf(out, "%s: %d processed, %d failed\n", j.Name, run.Processed, run.Failed)
+	}
+	return err
+}
+
+// cmdSync runs one procurement job once in the foreground, a line per order, as
+// seed 000's artisan commands did. It exits non-zero when the run could not run
+// (no usable Taobao account, the job running elsewhere).
+func cmdSync(what string, args []string, out io.Writer, log *slog.Logger) error {
+	var c config
+	var orderID int64
+	var purchaseID string
+	fs := flag.NewFlagSet("sync "+what, flag.ContinueOnError)
+	addConfigFlags(fs, &c)
+	fs.Int64Var(&orderID, "order-id", 0, "only this order")
+	fs.Int64Var(&orderID, "order_id", 0, "only this order (seed 000's spelling)")
+	fs.StringVar(&purchaseID, "purchase-id", "", "only this purchase (order-status)")
+	fs.StringVar(&purchaseID, "purchase_id", "", "only this purchase (seed 000's spelling)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	store, _, err := openStore(ctx, c)
+	if err != nil {
+		return err
+	}
+	defer store.DB.Close()
+	proc := &jobs.Procurement{Store: store}
+	var job *jobs.Job
+	switch what {
+	case "orders-to-taobao":
+		job = &jobs.Job{Name: jobs.PushOrdersName, Run: func(ctx context.Context, r *jobs.Run) error { return proc.PushOrders(ctx, r, orderID) }}
+	case "pay":
+		job = &jobs.Job{Name: jobs.PayPurchasesName, Run: func(ctx context.Context, r *jobs.Run) error { return proc.PayPurchases(ctx, r, orderID) }}
+	case "order-status":
+		job = &jobs.Job{Name: jobs.SyncStatusName, Run: func(ctx context.Context, r *jobs.Run) error { return proc.SyncStatuses(ctx, r, purchaseID, orderID) }}
+	default:
+		return fmt.Errorf("unknown command sync %s: use orders-to-taobao, pay or order-status", what)
+	}
+	run, err := jobs.New(store, log, job).RunOnce(ctx, job)
+	if run != nil {
+		for _, m := range run.Messages {
+			fmt.Fprintln(out, m)
+		}
+		fmt.Fprintf(out, "%s: %d processed, %d failed\n", job.Name, run.Processed, run.Failed)
 	}
 	return err
 }

@@ -4,6 +4,7 @@
 package handlers
 
 import (
+	"context"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -36,6 +37,26 @@ type Config struct {
 	// CallbackBaseURL is where providers reach this server's webhooks; default
 	// BaseURL.
 	CallbackBaseURL string
+	// Procurement runs the Taobao steps for one order (jobs.Procurement).
+	Procurement Procurement
+	// Jobs lists the background jobs with their intervals, and RunJob asks one
+	// to run now (the scheduler's).
+	Jobs   func() []JobInfo
+	RunJob func(name string) bool
+}
+
+// Procurement is what the pages need of the procurement work.
+type Procurement interface {
+	PushOrder(ctx context.Context, orderID int64) ([]string, error)
+	PayOrder(ctx context.Context, orderID int64) ([]string, error)
+	SyncOrder(ctx context.Context, orderID int64) ([]string, error)
+	SyncPurchase(ctx context.Context, purchaseID string) ([]string, error)
+}
+
+// JobInfo is a background job as /admin/jobs shows it.
+type JobInfo struct {
+	Name     string
+	Interval time.Duration
 }
 
 // App holds the dependencies of every handler.

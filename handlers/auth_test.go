@@ -28,18 +28,6 @@ func TestSignIn(t *testing.T) {
 		}
 	})
 
-	t.Run("sections not built yet say so instead of 404", func(t *testing.T) {
-		c := e.client(t, "")
-		c.login("owner@demo.test", demoPassword)
-		for _, p := range []string{"/admin/procurement", "/admin/jobs"} {
-			res, doc := c.get(p)
-			wantStatus(t, res, http.StatusOK)
-			if doc.Find(`[data-testid="coming-soon"]`).Length() != 1 {
-				t.Errorf("%s: no 'not built yet' notice", p)
-			}
-		}
-	})
-
 	t.Run("a wrong password shows an error by the form and keeps the e-mail", func(t *testing.T) {
 		c := e.client(t, "")
 		res, doc := c.postForm("/admin/login", url.Values{"email": {"owner@demo.test"}, "password": {"wrong-password"}})

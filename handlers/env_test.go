@@ -21,6 +21,7 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"orderdesk/handlers"
+	"orderdesk/jobs"
 	"orderdesk/model"
 )
 
@@ -82,9 +83,27 @@ func newEnv(t testing.TB) *env {
 			t.Fatal(err)
 		}
 	}
+	proc := &jobs.Procurement{Store: store}
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	sched := jobs.New(store, quiet, proc.Jobs()...)
 	app, err := handlers.New(store, handlers.Config{
 		BaseURL: "http://localhost", DefaultTenant: "demo", CallbackBaseURL: addr, Sandboxes: sandboxes,
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Logger: quiet, Procurement: proc,
+		Jobs: func() []handlers.JobInfo {
+			var out []handlers.JobInfo
+			for _, j := range sched.Jobs() {
+				out = append(out, handlers.JobInfo{Name: j.Name, Interval: j.Interval})
+			}
+			return out
+		},
+		// Tests run the job in the request, so that the page shows its run.
+		RunJob: func(name string) bool {
+			if j := sched.Job(name); j != nil {
+				sched.RunOnce(context.Background(), j)
+				return true
+			}
+			return false
+		},
 	})
 	if err != nil {
 		t.Fatal(err)

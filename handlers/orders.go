@@ -172,7 +172,11 @@ func (a *App) orderDetail(c echo.Context) (views.OrderDetail, error) {
 	if err != nil {
 		return views.OrderDetail{}, err
 	}
-	return views.OrderDetail{Order: o, Events: events, Lang: t.Language, Loc: t.Location(), Payments: payments}, nil
+	margin, err := a.store.FindOrderMargin(c.Request().Context(), t.ID, id)
+	if err != nil {
+		return views.OrderDetail{}, err
+	}
+	return views.OrderDetail{Order: o, Events: events, Lang: t.Language, Loc: t.Location(), Payments: payments, Margin: margin}, nil
 }
 
 // OrderShow is one order's page.

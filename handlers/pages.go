@@ -3,29 +3,46 @@ package handlers
 import (
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/labstack/echo/v4"
 
+	"orderdesk/model"
+	"orderdesk/providers/taobao"
 	"orderdesk/views"
 )
 
 // Dashboard is the back office's home page.
 func (a *App) Dashboard(c echo.Context) error {
+	ctx := c.Request().Context()
+	t := tenant(c)
+	d := views.DashboardData{Now: a.store.Now()}
+	accounts, err := a.store.FindTaobaoAccounts(ctx, t.ID)
+	if err != nil {
+		return err
+	}
+	for _, acct := range accounts {
+		// A session ending within a few hours, or over: the morning renewal.
+		if acct.Status != model.AccountActive || acct.RefreshExpiresAt.Sub(d.Now) < 4*time.Hour {
+			d.Expiring = append(d.Expiring, acct)
+		}
+	}
+	if d.Procurement, err = a.store.CountProcurement(ctx, t.ID, taobao.CodeInsufficientBalance); err != nil {
+		return err
+	}
+	reviews, err := a.store.FindPaymentReviews(ctx, t.ID, true, 100)
+	if err != nil {
+		return err
+	}
+	d.OpenReviews = len(reviews)
 	p := a.page(c, "Dashboard", views.SectionDashboard)
-	return a.render(c, http.StatusOK, p, views.Dashboard(p))
+	return a.render(c, http.StatusOK, p, views.Dashboard(p, d))
 }
 
 // SettingsIndex lists the settings pages.
 func (a *App) SettingsIndex(c echo.Context) error {
 	p := a.page(c, "Settings", views.SectionSettings)
 	return a.render(c, http.StatusOK, p, views.Settings(p))
-}
-
-// comingSoon answers a section that is not built yet with a page that says so.
-func (a *App) comingSoon(section views.Section, title, what string) echo.HandlerFunc {
-	return func(c echo.Context) error {
-		return a.render(c, http.StatusOK, a.page(c, title, section), views.ComingSoon(title, what))
-	}
 }
 
 // Healthz answers while the process lives.

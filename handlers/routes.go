@@ -11,7 +11,6 @@ import (
 
 	"orderdesk/model"
 	"orderdesk/static"
-	"orderdesk/views"
 )
 
 // routes lists every route of the application, in one place.
@@ -40,6 +39,7 @@ func (a *App) routes() *echo.Echo {
 	}
 	// Providers' notifications: no tenant host, no session, no CSRF token; the
 	// integration in the URL names the tenant and the signature proves the sender.
+	e.POST("/webhooks/taobao/:integration", a.TaobaoWebhook)
 	e.POST("/webhooks/:provider/:integration", a.PaymentWebhook)
 	e.POST("/webhooks/:provider/:integration/v1/webhook", a.PaymentWebhook) // Yandex Pay appends /v1/webhook
 	// The bank's 3-D Secure answer comes back through the browser as a cross-site
@@ -131,8 +131,15 @@ func (a *App) routes() *echo.Echo {
 	manage.POST("/:id/test", a.IntegrationTest)
 	manage.GET("/:id/live", a.IntegrationLiveConfirm)
 	manage.POST("/:id/status", a.IntegrationSetStatus)
-	admin.GET("/procurement", a.comingSoon(views.SectionProcurement, "Procurement", "Purchases from Taobao and the daily renewal of account sessions come with the procurement work."))
-	admin.GET("/jobs", a.comingSoon(views.SectionJobs, "Jobs", "Background jobs and their runs come with the procurement work."))
+	admin.GET("/procurement", a.ProcurementIndex)
+	buy := admin.Group("/procurement", a.requireRole(canBuy))
+	buy.POST("/orders/:id/:step", a.ProcurementStep)
+	buy.GET("/accounts", a.AccountsIndex)
+	buy.POST("/accounts/connect", a.AccountConnect)
+	t.GET("/oauth/taobao/callback", a.TaobaoCallback, a.requireStaff, a.requireRole(canBuy))
+	admin.GET("/jobs", a.JobsIndex)
+	admin.POST("/jobs/:name/run", a.JobRun, a.requireRole(canBuy))
+	admin.POST("/jobs/:name/pause", a.JobPause, a.requireRole(canBuy))
 	admin.GET("/settings", a.SettingsIndex)
 
 	users := admin.Group("/settings/users", a.requireRole(model.Role.CanManageUsers))

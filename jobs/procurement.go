@@ -713,3 +713,32 @@ func (p *Procurement) Jobs() []*Job {
 		{Name: RefreshTokensName, Interval: 10 * time.Minute, Run: func(ctx context.Context, r *Run) error { return p.RefreshTokens(ctx, r) }},
 	}
 }
+
+// PushOrder, PayOrder and SyncOrder run one step for one order now (the
+// buttons of the procurement page) and return the run's lines.
+func (p *Procurement) PushOrder(ctx context.Context, orderID int64) ([]string, error) {
+	r := &Run{}
+	err := p.PushOrders(ctx, r, orderID)
+	return r.Messages, err
+}
+
+// PayOrder pays the order's created purchases now.
+func (p *Procurement) PayOrder(ctx context.Context, orderID int64) ([]string, error) {
+	r := &Run{}
+	err := p.PayPurchases(ctx, r, orderID)
+	return r.Messages, err
+}
+
+// SyncOrder fetches the status of the order's purchases now.
+func (p *Procurement) SyncOrder(ctx context.Context, orderID int64) ([]string, error) {
+	r := &Run{}
+	err := p.SyncStatuses(ctx, r, "", orderID)
+	return r.Messages, err
+}
+
+// SyncPurchase fetches one purchase's status now (a push said it changed).
+func (p *Procurement) SyncPurchase(ctx context.Context, purchaseID string) ([]string, error) {
+	r := &Run{}
+	err := p.SyncStatuses(ctx, r, purchaseID, 0)
+	return r.Messages, err
+}

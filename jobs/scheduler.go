@@ -79,14 +79,17 @@ func (s *Scheduler) Start(ctx context.Context) {
 	}
 }
 
-// Wake asks the named job to run now instead of at its next tick.
-func (s *Scheduler) Wake(name string) {
-	if ch, ok := s.wake[name]; ok {
+// Wake asks the named job to run now instead of at its next tick; false for a
+// job the scheduler does not have.
+func (s *Scheduler) Wake(name string) bool {
+	ch, ok := s.wake[name]
+	if ok {
 		select {
 		case ch <- struct{}{}:
 		default:
 		}
 	}
+	return ok
 }
 
 func (s *Scheduler) loop(ctx context.Context, j *Job) {

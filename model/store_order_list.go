@@ -18,6 +18,7 @@ type OrderFilter struct {
 	Email             string // prefix of the customer's e-mail
 	Number            string // the order number, or its increment id
 	CustomerID        int64  // a customer's own orders
+	ProcurementError  bool   // only orders whose procurement needs a person
 	CreatedFrom       *time.Time
 	CreatedTo         *time.Time // exclusive
 	Sort              string     // newest (default), oldest, total_desc, total_asc
@@ -59,6 +60,9 @@ func (f OrderFilter) where(tenantID int64, withoutStatus bool) (string, []any) {
 		} else {
 			conds, args = append(conds, "o.number = ?"), append(args, n)
 		}
+	}
+	if f.ProcurementError {
+		conds = append(conds, "o.procurement_error <> ''")
 	}
 	if f.CustomerID != 0 {
 		conds, args = append(conds, "o.customer_id = ?"), append(args, f.CustomerID)

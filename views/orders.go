@@ -88,6 +88,8 @@ type OrderDetail struct {
 	// Payments of the order, with a refused payment action's message.
 	Payments     []*model.Payment
 	PaymentError string
+	// Margin is the order's cost at the supplier against its revenue.
+	Margin model.OrderMargin
 }
 
 func idStr(id int64) string { return strconv.FormatInt(id, 10) }

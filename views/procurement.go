@@ -1,0 +1,87 @@
+package views
+
+import (
+	"fmt"
+	"time"
+
+	"orderdesk/model"
+)
+
+// ProcurementView is what /admin/procurement shows.
+type ProcurementView struct {
+	Stage     string
+	Orders    []*model.Order // paid orders in the chosen procurement status
+	Errors    []*model.Order // orders whose procurement needs a person
+	Purchases []*model.Purchase
+	ByOrder   map[int64][]string // purchase ids per order
+	Counts    model.ProcurementCounts
+	Lang      string
+	Loc       *time.Location
+}
+
+// ProcurementResult is the outcome of a button on the procurement page.
+type ProcurementResult struct {
+	OrderID  int64
+	Messages []string
+	Error    string
+}
+
+// AccountsView is what /admin/procurement/accounts shows.
+type AccountsView struct {
+	Accounts     []*model.TaobaoAccount
+	Integrations []*model.Integration // the tenant's Taobao integrations
+	Now          time.Time
+	Loc          *time.Location
+	Message      string
+	Error        string
+}
+
+// JobRow is one background job with its latest runs.
+type JobRow struct {
+	Name     string
+	Interval time.Duration
+	Paused   bool
+	Runs     []*model.JobRun
+}
+
+// DashboardData is what the dashboard warns about.
+type DashboardData struct {
+	Expiring    []*model.TaobaoAccount // sessions ending within a few hours or over
+	Procurement model.ProcurementCounts
+	OpenReviews int
+	NeedsPerson int
+	Now         time.Time
+}
+
+// countdown says how long until t, in words: "5 h 20 min", or "ended".
+func countdown(now, t time.Time) string {
+	d := t.Sub(now)
+	if d <= 0 {
+		return "ended " + roughly(-d) + " ago"
+	}
+	return "in " + roughly(d)
+}
+
+func roughly(d time.Duration) string {
+	switch {
+	case d >= 48*time.Hour:
+		return fmt.Sprintf("%d days", int(d.Hours()/24))
+	case d >= time.Hour:
+		return fmt.Sprintf("%d h %02d min", int(d.Hours()), int(d.Minutes())%60)
+	case d >= time.Minute:
+		return fmt.Sprintf("%d min", int(d.Minutes()))
+	}
+	return "less than a minute"
+}
+
+func fen(v int64) string { return model.FormatMoney(v, "CNY") }
+
+func accountState(a *model.TaobaoAccount, now time.Time) string {
+	switch {
+	case a.Status == model.AccountNeedsAuthorization || !now.Before(a.RefreshExpiresAt):
+		return "needs authorization"
+	case a.RefreshExpiresAt.Sub(now) < 4*time.Hour:
+		return "ends soon"
+	}
+	return "active"
+}
