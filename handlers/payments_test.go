@@ -43,7 +43,7 @@ func (e *env) browse(t *testing.T, c *client, pageURL string, buttons ...string)
 		form.Find("input").Each(func(_ int, s *goquery.Selection) {
 			name, _ := s.Attr("name")
 			val, _ := s.Attr("value")
-			if typ, _ := s.Attr("type"); name != "" && typ != "submit" && (typ != "checkbox" || s.Is("[checked]")) {
+			if typ, _ := s.Attr("type"); name != "" && typ != "submit" && ((typ != "checkbox" && typ != "radio") || s.Is("[checked]")) {
 				v.Set(name, val)
 			}
 		})
