@@ -39,8 +39,8 @@ func (s *Store) SeedBulkOrders(ctx context.Context, t *Tenant, n int) error {
 				return err
 			}
 			defer insOrder.Close()
-			insLine, err := tx.PrepareContext(ctx, `INSERT INTO order_lines (tenant_id, order_id, product_id, sku, title, quantity, unit_price, line_total)
-				VALUES (?, ?, ?, ?, ?, ?, ?, ?)`)
+			insLine, err := tx.PrepareContext(ctx, `INSERT INTO order_lines (tenant_id, order_id, product_id, sku, title, quantity, unit_price, line_total,
+				provider_item_id, provider_sku_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, nullif(?, ''), nullif(?, ''))`)
 			if err != nil {
 				return err
 			}
@@ -71,7 +71,7 @@ func (s *Store) SeedBulkOrders(ctx context.Context, t *Tenant, n int) error {
 					return err
 				}
 				id, _ := res.LastInsertId()
-				if _, err := insLine.ExecContext(ctx, t.ID, id, p.ID, p.SKU, p.Title, qty, p.Price, p.Price*int64(qty)); err != nil {
+				if _, err := insLine.ExecContext(ctx, t.ID, id, p.ID, p.SKU, p.Title, qty, p.Price, p.Price*int64(qty), p.ProviderItemID, p.ProviderSKUID); err != nil {
 					return err
 				}
 			}
