@@ -31,6 +31,7 @@ import (
 type config struct {
 	Addr, Data, BaseURL, SecretKey, DemoPassword, DefaultTenant string
 	TrackRate                                                   float64
+	SMTPSandbox                                                 string
 }
 
 func envOr(name, def string) string {
@@ -47,6 +48,7 @@ func addConfigFlags(fs *flag.FlagSet, c *config) {
 	fs.StringVar(&c.BaseURL, "base-url", envOr("ORDERDESK_BASE_URL", "http://localhost:8080"), "public address of the bare host; tenants are its subdomains (ORDERDESK_BASE_URL)")
 	fs.StringVar(&c.SecretKey, "secret-key", os.Getenv("ORDERDESK_SECRET_KEY"), "instance secret key, 64 hex characters; default: the key file in the data folder (ORDERDESK_SECRET_KEY)")
 	fs.StringVar(&c.DemoPassword, "demo-password", os.Getenv("ORDERDESK_DEMO_PASSWORD"), "password of the demo users; default: random, printed once (ORDERDESK_DEMO_PASSWORD)")
+	fs.StringVar(&c.SMTPSandbox, "smtp-sandbox", envOr("ORDERDESK_SMTP_SANDBOX", "127.0.0.1:2525"), "address of the built-in e-mail sandbox (ORDERDESK_SMTP_SANDBOX)")
 	rate, _ := strconv.ParseFloat(envOr("ORDERDESK_TRACK_RATE", "1"), 64)
 	fs.Float64Var(&c.TrackRate, "track-rate", rate, "public tracking requests per second per client address, bursts of 20 (ORDERDESK_TRACK_RATE)")
 	fs.StringVar(&c.DefaultTenant, "default-tenant", envOr("ORDERDESK_DEFAULT_TENANT", model.DemoTenantSlug), "tenant served on the bare host (ORDERDESK_DEFAULT_TENANT)")
@@ -213,11 +215,12 @@ func cmdServe(args []string, out io.Writer, log *slog.Logger) error {
 		return err
 	}
 	defer sandboxDB.Close()
-	sandboxes, err := handlers.NewSandboxes(sandboxDB, c.BaseURL)
+	sandboxes, err := handlers.NewSandboxes(sandboxDB, c.BaseURL, c.SMTPSandbox)
 	if err != nil {
 		return fmt.Errorf("sandboxes: %w", err)
 	}
-	if err := seedDemo(ctx, store, c, out); err != nil {
+	defer sandboxes.Close()
+	if err := seedDemo(ctx, store, c, out, sandboxes.SMTPAddr()); err != nil {
 		return err
 	}
 	proc := &jobs.Procurement{Store: store}
@@ -265,7 +268,7 @@ func cmdServe(args []string, out io.Writer, log *slog.Logger) error {
 }
 
 // seedDemo creates the demo tenant on first start and prints how to sign in.
-func seedDemo(ctx context.Context, store *model.Store, c config, out io.Writer) error {
+func seedDemo(ctx context.Context, store *model.Store, c config, out io.Writer, smtpAddr string) error {
 	password := c.DemoPassword
 	generated := password == ""
 	if generated {
@@ -282,7 +285,7 @@ func seedDemo(ctx context.Context, store *model.Store, c config, out io.Writer) 
 		if err != nil {
 			return err
 		}
-		for _, in := range handlers.DemoIntegrations(c.BaseURL) {
+		for _, in := range handlers.DemoIntegrations(c.BaseURL, smtpAddr) {
 			if _, err := store.CreateIntegration(ctx, t.ID, nil, in); err != nil {
 				return fmt.Errorf("demo integration: %w", err)
 			}

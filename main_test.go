@@ -104,14 +104,14 @@ func TestSeedDemoOnce(t *testing.T) {
 	}
 	defer store.DB.Close()
 	var out bytes.Buffer
-	if err := seedDemo(context.Background(), store, config{Data: data, BaseURL: "http://localhost:8080"}, &out); err != nil {
+	if err := seedDemo(context.Background(), store, config{Data: data, BaseURL: "http://localhost:8080"}, &out, "127.0.0.1:2525"); err != nil {
 		t.Fatal(err)
 	}
 	if !strings.Contains(out.String(), "owner@demo.test") || !strings.Contains(out.String(), "shown only this once") {
 		t.Errorf("first start output:\n%s", out.String())
 	}
 	out.Reset()
-	if err := seedDemo(context.Background(), store, config{Data: data, BaseURL: "http://localhost:8080"}, &out); err != nil {
+	if err := seedDemo(context.Background(), store, config{Data: data, BaseURL: "http://localhost:8080"}, &out, "127.0.0.1:2525"); err != nil {
 		t.Fatal(err)
 	}
 	if !strings.Contains(out.String(), "exists") || strings.Contains(out.String(), "password: ") {

@@ -18,6 +18,8 @@ var testClient = &http.Client{Timeout: 15 * time.Second}
 // testConnection makes the cheapest real authenticated call to the integration's
 // provider (at its current endpoint) and says in words what came back.
 func testConnection(ctx context.Context, i *model.Integration, sec model.IntegrationSecrets) (string, error) {
+	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	defer cancel()
 	switch {
 	case i.Provider.IsPayment():
 		g, err := gateway.New(gateway.Config{Provider: string(i.Provider), Endpoint: i.Endpoint(), APIKey: sec.APIKey,
@@ -47,8 +49,15 @@ func testConnection(ctx context.Context, i *model.Integration, sec model.Integra
 // explainProviderError turns a provider's error into words for shop staff.
 func explainProviderError(err error) string {
 	var te *taobao.Error
-	if errors.As(err, &te) {
+	var ge *gateway.Error
+	switch {
+	case errors.As(err, &te):
 		return taobao.Explain(err)
+	case errors.As(err, &ge):
+		return gateway.Explain(err)
+	}
+	if msg := explainOther(err); msg != err.Error() {
+		return msg
 	}
 	if msg := gateway.Explain(err); msg != "" {
 		return msg

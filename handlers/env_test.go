@@ -74,11 +74,12 @@ func newEnv(t testing.TB) *env {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { sdb.Close() })
-	sandboxes, err := handlers.NewSandboxes(sdb, addr)
+	sandboxes, err := handlers.NewSandboxes(sdb, addr, "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, in := range handlers.DemoIntegrations(addr) {
+	t.Cleanup(func() { sandboxes.Close() })
+	for _, in := range handlers.DemoIntegrations(addr, sandboxes.SMTPAddr()) {
 		if _, err := store.CreateIntegration(context.Background(), demo.ID, nil, in); err != nil {
 			t.Fatal(err)
 		}

@@ -125,3 +125,22 @@ func TestIntegrationForm(t *testing.T) {
 		t.Errorf("saving with an empty key changed it: %q", sec.APIKey)
 	}
 }
+
+// Every demo integration answers "Test connection" against its sandbox.
+func TestEveryDemoIntegrationConnects(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	owner := e.client(t, "")
+	owner.login("owner@demo.test", demoPassword)
+	list, _ := e.store.FindIntegrations(ctx, e.demo.ID)
+	if len(list) != len(model.Providers) {
+		t.Errorf("demo integrations: %d, want one per provider (%d)", len(list), len(model.Providers))
+	}
+	for _, in := range list {
+		res, body := owner.api("POST", fmt.Sprintf("/api/integrations/%d/test/", in.ID), nil)
+		wantStatus(t, res, http.StatusOK)
+		if body["success"] != true {
+			t.Errorf("%s: %v", in.Provider, body["message"])
+		}
+	}
+}

@@ -2,18 +2,25 @@ package handlers
 
 import (
 	"database/sql"
+	"fmt"
 	"html/template"
+	"net"
 	"net/http"
 	"strings"
 
 	"github.com/labstack/echo/v4"
 
 	"orderdesk/model"
+	"orderdesk/providers/cdek"
 	"orderdesk/providers/dolyami"
+	"orderdesk/providers/dostavista"
 	"orderdesk/providers/kuveyt"
+	"orderdesk/providers/otapi"
 	"orderdesk/providers/paypal"
+	"orderdesk/providers/smtp"
 	"orderdesk/providers/taobao"
 	"orderdesk/providers/tinkoff"
+	"orderdesk/providers/wazzup"
 	"orderdesk/providers/yandexpay"
 )
 
@@ -21,21 +28,28 @@ import (
 // binary under /sandbox/{provider}/ with their own state in their own database,
 // so that the demo and the tests run the real clients with no internet.
 type Sandboxes struct {
-	Tinkoff   *tinkoff.Sandbox
-	Dolyami   *dolyami.Sandbox
-	YandexPay *yandexpay.Sandbox
-	PayPal    *paypal.Sandbox
-	Kuveyt    *kuveyt.Sandbox
-	Taobao    *taobao.Sandbox
-	handlers  map[string]http.Handler
+	Tinkoff    *tinkoff.Sandbox
+	Dolyami    *dolyami.Sandbox
+	YandexPay  *yandexpay.Sandbox
+	PayPal     *paypal.Sandbox
+	Kuveyt     *kuveyt.Sandbox
+	Taobao     *taobao.Sandbox
+	OTAPI      *otapi.Sandbox
+	CDEK       *cdek.Sandbox
+	Dostavista *dostavista.Sandbox
+	Wazzup     *wazzup.Sandbox
+	SMTP       *smtp.Sandbox
+	handlers   map[string]http.Handler
+	smtpAddr   string
 }
 
 // sandboxSetter is what every sandbox can do with its public address.
 type sandboxSetter interface{ SetBaseURL(string) }
 
 // NewSandboxes opens every sandbox on db; baseURL is where this server is
-// reached (each sandbox lives at baseURL/sandbox/{provider}).
-func NewSandboxes(db *sql.DB, baseURL string) (*Sandboxes, error) {
+// reached (each sandbox lives at baseURL/sandbox/{provider}), and the e-mail
+// sandbox listens for SMTP on smtpAddr (its outbox page is /sandbox/smtp/).
+func NewSandboxes(db *sql.DB, baseURL, smtpAddr string) (*Sandboxes, error) {
 	s := &Sandboxes{}
 	var err error
 	if s.Tinkoff, err = tinkoff.NewSandbox(db, tinkoff.SandboxConfig{TerminalKey: tinkoff.DemoTerminalKey, Password: tinkoff.DemoPassword}); err != nil {
@@ -58,12 +72,41 @@ func NewSandboxes(db *sql.DB, baseURL string) (*Sandboxes, error) {
 	if s.Taobao, err = taobao.NewSandbox(db, taobao.SandboxConfig{AppKey: taobao.DemoAppKey, AppSecret: taobao.DemoAppSecret}); err != nil {
 		return nil, err
 	}
+	if s.OTAPI, err = otapi.NewSandbox(db, otapi.SandboxConfig{InstanceKey: otapi.DemoInstanceKey, Secret: otapi.DemoSecret,
+		OperatorLogin: otapi.DemoOperatorLogin, OperatorPassword: otapi.DemoOperatorPassword, UserLogin: otapi.DemoUserLogin, UserPassword: otapi.DemoUserPassword}); err != nil {
+		return nil, err
+	}
+	if s.CDEK, err = cdek.NewSandbox(db, cdek.SandboxConfig{ClientID: cdek.DemoClientID, ClientSecret: cdek.DemoClientSecret}); err != nil {
+		return nil, err
+	}
+	if s.Dostavista, err = dostavista.NewSandbox(db, dostavista.SandboxConfig{AuthToken: dostavista.DemoAuthToken, CallbackSecret: dostavista.DemoCallbackSecret}); err != nil {
+		return nil, err
+	}
+	if s.Wazzup, err = wazzup.NewSandbox(db, wazzup.SandboxConfig{APIKey: wazzup.DemoAPIKey}); err != nil {
+		return nil, err
+	}
+	if s.SMTP, err = smtp.NewSandbox(db, smtp.SandboxConfig{Username: smtp.DemoUsername, Password: smtp.DemoPassword}); err != nil {
+		return nil, err
+	}
+	l, err := net.Listen("tcp", smtpAddr)
+	if err != nil {
+		return nil, fmt.Errorf("e-mail sandbox on %s: %w", smtpAddr, err)
+	}
+	s.smtpAddr = l.Addr().String()
+	go s.SMTP.Serve(l)
 	s.handlers = map[string]http.Handler{
 		"tinkoff": s.Tinkoff, "dolyami": s.Dolyami, "yandexpay": s.YandexPay, "paypal": s.PayPal, "kuveyt": s.Kuveyt, "taobao": s.Taobao,
+		"otapi": s.OTAPI, "cdek": s.CDEK, "dostavista": s.Dostavista, "wazzup": s.Wazzup, "smtp": s.SMTP,
 	}
 	s.SetBaseURL(baseURL)
 	return s, nil
 }
+
+// SMTPAddr is where the e-mail sandbox listens.
+func (s *Sandboxes) SMTPAddr() string { return s.smtpAddr }
+
+// Close stops the e-mail sandbox's listener.
+func (s *Sandboxes) Close() error { return s.SMTP.Close() }
 
 // SetBaseURL tells every sandbox where this server is reached.
 func (s *Sandboxes) SetBaseURL(baseURL string) {
@@ -88,7 +131,7 @@ func (s *Sandboxes) mount(e *echo.Echo) {
 	e.GET("/sandbox", func(c echo.Context) error { return c.Redirect(http.StatusMovedPermanently, "/sandbox/") })
 }
 
-var sandboxNames = []string{"kuveyt", "tinkoff", "dolyami", "yandexpay", "paypal", "taobao"}
+var sandboxNames = []string{"kuveyt", "tinkoff", "dolyami", "yandexpay", "paypal", "taobao", "otapi", "cdek", "dostavista", "wazzup", "smtp"}
 
 var sandboxIndex = template.Must(template.New("sandbox").Parse(`<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>Sandboxes · OrderDesk</title>
@@ -100,7 +143,7 @@ and the switches for failure cases (decline the next payment, insufficient balan
 
 // DemoIntegrations are the demo tenant's integrations: one per provider, in test
 // mode, pointing at the built-in sandboxes of the server at baseURL.
-func DemoIntegrations(baseURL string) []model.IntegrationInput {
+func DemoIntegrations(baseURL, smtpAddr string) []model.IntegrationInput {
 	base := strings.TrimSuffix(baseURL, "/") + "/sandbox/"
 	mk := func(p model.ProviderType, name, key, secret, testPath, live string, cfg map[string]string) model.IntegrationInput {
 		st := model.IntegrationTest
@@ -119,5 +162,21 @@ func DemoIntegrations(baseURL string) []model.IntegrationInput {
 		mk(model.ProviderPayPal, "PayPal", paypal.DemoBusiness, paypal.DemoAPIUsername+":"+paypal.DemoAPIPassword+":"+paypal.DemoAPISignature,
 			"", paypal.LiveIPNBaseURL, map[string]string{"receiver_email": paypal.DemoBusiness}),
 		mk(model.ProviderTaobao, "Taobao Global", taobao.DemoAppKey, taobao.DemoAppSecret, "/rest", taobao.LiveBaseURL, nil),
+		mk(model.ProviderOTAPI, "OT Platform autobuy", otapi.DemoInstanceKey, otapi.DemoSecret+":"+otapi.DemoOperatorPassword, "/service-json",
+			otapi.ProductionURL, map[string]string{"operator_login": otapi.DemoOperatorLogin}),
+		mk(model.ProviderCDEK, "CDEK", cdek.DemoClientID, cdek.DemoClientSecret, "/v2", cdek.ProductionURL, nil),
+		mk(model.ProviderDostavista, "Dostavista courier", dostavista.DemoAuthToken, dostavista.DemoCallbackSecret, "/api/business/1.5", dostavista.ProductionURL, nil),
+		mk(model.ProviderWazzup, "WhatsApp (Wazzup)", wazzup.DemoAPIKey, wazzup.DemoChannelID, "/v3", wazzup.ProductionURL, nil),
+		smtpIntegration(smtpAddr),
 	}
+}
+
+// smtpIntegration is the demo's e-mail: the e-mail sandbox, whose outbox page
+// is /sandbox/smtp/. It speaks SMTP on its own port, without TLS on loopback.
+func smtpIntegration(addr string) model.IntegrationInput {
+	p, st := model.ProviderSMTP, model.IntegrationTest
+	name, desc := "E-mail", "Demo: mail lands in the sandbox outbox (/sandbox/smtp/)"
+	user, pass, test, live := smtp.DemoUsername, smtp.DemoPassword, "smtp://"+addr, "smtp://smtp.example.com:587"
+	return model.IntegrationInput{Provider: &p, Name: &name, Description: &desc, Status: &st, APIKey: &user, APISecret: &pass,
+		TestEndpoint: &test, APIEndpoint: &live, Config: map[string]string{"tls": "off", "from": "shop@orderdesk.test"}}
 }

@@ -35,7 +35,8 @@ func last4(s string) string {
 
 func validEndpoint(s string) bool {
 	u, err := url.Parse(s)
-	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != ""
+	// smtp:// for the e-mail provider; every other provider speaks HTTP.
+	return err == nil && (u.Scheme == "http" || u.Scheme == "https" || u.Scheme == "smtp") && u.Host != ""
 }
 
 // CreateIntegration adds an integration. Only owners and admins may, and only

@@ -1,0 +1,294 @@
+package otapi
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// The self-computed vector of providers.md §9: it checks our code against
+// the official PHP client's algorithm, not against a published example.
+func TestSignMatchesTheSelfComputedVector(t *testing.T) {
+	p := map[string]string{"instanceKey": "key", "language": "en", "sessionId": "s1", "timestamp": "20240101120000"}
+	want := "9f8ead613fd12bd896e9aa55d2de3e7edb4fdf7b42323a0c29376f08563a3077"
+	if got := Sign("GetSalesOrderDetailsForOperator", p, "sec"); got != want {
+		t.Fatalf("Sign = %s, want %s", got, want)
+	}
+	p["signature"] = "anything"
+	if got := Sign("GetSalesOrderDetailsForOperator", p, "sec"); got != want {
+		t.Error("the signature parameter must not sign itself")
+	}
+}
+
+func TestSignSortsKeysByteWiseLikeKsort(t *testing.T) {
+	p := map[string]string{"xmlAddData": "<x/>", "Zeta": "Z", "alpha": "a", "sessionId": "s"}
+	sum := sha256.Sum256([]byte("AddOrder" + "Z" + "a" + "s" + "<x/>" + "sec"))
+	if got := Sign("AddOrder", p, "sec"); got != hex.EncodeToString(sum[:]) {
+		t.Errorf("Sign = %s: upper-case keys sort first, values are concatenated raw", got)
+	}
+}
+
+func TestOrderAddDataIsTheDocumentedXML(t *testing.T) {
+	d := OrderAddData{DeliveryModeID: "ext-1", Comment: "ORD-1001 & co", Items: []OrderItem{
+		{ID: "abc-123", Quantity: 2},
+		{ID: "def-456", ConfigurationID: "3215", Quantity: 1, PromotionID: "p9"},
+	}}
+	want := `<OrderAddData><DeliveryModeId>ext-1</DeliveryModeId><Comment>ORD-1001 &amp; co</Comment><Items>` +
+		`<Item><Id>abc-123</Id><ConfigurationId>0</ConfigurationId><Quantity>2</Quantity></Item>` +
+		`<Item><Id>def-456</Id><ConfigurationId>3215</ConfigurationId><Quantity>1</Quantity><PromotionId>p9</PromotionId></Item></Items></OrderAddData>`
+	if got := d.XML(); got != want {
+		t.Errorf("XML =\n%s\nwant\n%s", got, want)
+	}
+	ep := ExportParameters{OrderID: "ORD-0000000001", OrderLineIDs: []string{"101", "102"}}
+	if got := ep.XML(); got != `<Parameters><OrderId>ORD-0000000001</OrderId><OrderLineIds><Id>101</Id><Id>102</Id></OrderLineIds></Parameters>` {
+		t.Errorf("ExportParameters.XML = %s", got)
+	}
+	if got := (ExportParameters{OrderID: "O"}).XML(); got != `<Parameters><OrderId>O</OrderId></Parameters>` {
+		t.Errorf("whole order = %s", got)
+	}
+}
+
+func TestMoneyConvertsExactly(t *testing.T) {
+	for in, want := range map[string]int64{"1500.50": 150050, "1500.5": 150050, "1500": 150000, "0.01": 1, "-2.00": -200} {
+		if got, err := ParseMoney(in); err != nil || got != want {
+			t.Errorf("ParseMoney(%q) = %d, %v", in, got, err)
+		}
+	}
+	for _, bad := range []string{"", "1.001", "1.", "x", "1e5"} {
+		if _, err := ParseMoney(bad); err == nil {
+			t.Errorf("ParseMoney(%q) accepted it", bad)
+		}
+	}
+	if FormatMoney(150050) != "1500.50" || FormatMoney(-5) != "-0.05" {
+		t.Error("FormatMoney")
+	}
+}
+
+// stub answers each method with a canned Result and records the queries.
+func stub(t *testing.T, answers map[string]string) (*httptest.Server, func() []url.Values) {
+	var mu sync.Mutex
+	var seen []url.Values
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		seen = append(seen, r.URL.Query())
+		mu.Unlock()
+		a, ok := answers[strings.TrimPrefix(r.URL.Path, "/service-json/")]
+		if !ok {
+			w.WriteHeader(502)
+			io.WriteString(w, "<html>Bad gateway</html>")
+			return
+		}
+		io.WriteString(w, a)
+	}))
+	t.Cleanup(srv.Close)
+	return srv, func() []url.Values {
+		mu.Lock()
+		defer mu.Unlock()
+		return append([]url.Values(nil), seen...)
+	}
+}
+
+func fixed() time.Time { return time.Date(2024, 1, 1, 12, 0, 0, 0, time.UTC) }
+
+func TestClientSignsEveryCall(t *testing.T) {
+	srv, seen := stub(t, map[string]string{"AddOrder": `{"ErrorCode":"Ok","Result":{"Id":"ORD-0000000020","CustId":7,"TotalAmount":1500.5}}`})
+	c := New(Config{BaseURL: srv.URL + "/service-json/", InstanceKey: "key", Secret: "sec", Now: fixed})
+	o, err := c.AddOrder(context.Background(), "user-session", OrderAddData{DeliveryModeID: "d", Items: []OrderItem{{ID: "1", Quantity: 1}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o.ID != "ORD-0000000020" || o.CustomerID != "7" || o.TotalAmount != 150050 {
+		t.Errorf("order = %+v", o)
+	}
+	q := seen()[0]
+	if q.Get("instanceKey") != "key" || q.Get("language") != "en" || q.Get("timestamp") != "20240101120000" || q.Get("sessionId") != "user-session" ||
+		!strings.HasPrefix(q.Get("xmlAddData"), "<OrderAddData>") {
+		t.Errorf("query = %v", q)
+	}
+	flat := map[string]string{}
+	for k, v := range q {
+		flat[k] = v[0]
+	}
+	if q.Get("signature") != Sign("AddOrder", flat, "sec") {
+		t.Error("the signature does not cover the parameters sent")
+	}
+	unsigned := New(Config{BaseURL: srv.URL + "/service-json", InstanceKey: "key", Now: fixed})
+	unsigned.AddOrder(context.Background(), "s", OrderAddData{})
+	if _, has := seen()[1]["signature"]; has {
+		t.Error("a signature was sent without a secret")
+	}
+}
+
+func TestClientReadsTolerantShapes(t *testing.T) {
+	ctx := context.Background()
+	for _, res := range []string{`{"SessionId":"abc"}`, `{"SessionId":{"Value":"abc"}}`, `{"Value":"abc"}`, `"abc"`} {
+		srv, _ := stub(t, map[string]string{"AuthenticateInstanceOperator": `{"ErrorCode":"Ok","Result":` + res + `}`})
+		id, err := New(Config{BaseURL: srv.URL + "/service-json"}).AuthenticateInstanceOperator(ctx)
+		if err != nil || id != "abc" {
+			t.Errorf("session from %s = %q, %v", res, id, err)
+		}
+	}
+	srv, _ := stub(t, map[string]string{"AuthenticateInstanceOperator": `{"ErrorCode":"Ok","Result":{}}`})
+	if _, err := New(Config{BaseURL: srv.URL + "/service-json"}).AuthenticateInstanceOperator(ctx); err == nil {
+		t.Error("an answer without a session was accepted")
+	}
+	for _, res := range []string{`{"AuthenticationUrl":"https://tb/x"}`, `{"Url":"https://tb/x"}`, `"https://tb/x"`} {
+		srv, _ := stub(t, map[string]string{"GetProviderOrdersIntegrationSessionAuthenticationInfo": `{"ErrorCode":"Ok","Result":` + res + `}`})
+		u, err := New(Config{BaseURL: srv.URL + "/service-json"}).ProviderAuthURL(ctx, "s", ProviderTaobao, "https://shop/ret")
+		if err != nil || u != "https://tb/x" {
+			t.Errorf("auth URL from %s = %q, %v", res, u, err)
+		}
+	}
+	for _, res := range []string{`[{"Id":"p1","Name":"nick"}]`, `{"Content":[{"Id":"p1","Name":"nick"}],"TotalCount":1}`, `{"Content":{"Item":[{"Id":{"Value":"p1"},"Name":"nick"}]}}`} {
+		srv, _ := stub(t, map[string]string{"GetProviderOrdersIntegrationSessionInfoList": `{"ErrorCode":"Ok","Result":` + res + `}`})
+		l, err := New(Config{BaseURL: srv.URL + "/service-json"}).ProviderSessions(ctx, "s", ProviderTaobao)
+		if err != nil || len(l) != 1 || l[0].ID != "p1" || l[0].Name != "nick" {
+			t.Errorf("sessions from %s = %+v, %v", res, l, err)
+		}
+	}
+	srv, _ = stub(t, map[string]string{
+		"AddOrder": `{"ErrorCode":"Ok","Result":{"OrderInfo":{"Id":"ORD-2","CustId":"1","SalesAmount":"99.90"},"Lines":{"Item":[{"Id":5,"ItemId":"i","ConfigId":"0","Quantity":"3"}]}}}`,
+		"GetBackgroundActivityInfo": `{"ErrorCode":"Ok","Result":{"Id":{"Value":"9"},"Type":"ProviderOrdersIntegrationExporting","IsFinished":"true","ProgressPercent":100.0,
+			"Steps":{"Item":[{"Type":"Info","Message":"ok"},{"Type":"error","Message":"Limit exceeded","TimeFromStart":1.5}]},"Actions":[{"Id":"Skip","DisplayName":"Skip"}]}}`,
+		"RunOrderExportingToProvider": `{"ErrorCode":"Ok","Result":{"Type":"ProviderOrdersIntegrationExporting","Id":"9"}}`,
+	})
+	c := New(Config{BaseURL: srv.URL + "/service-json"})
+	o, err := c.AddOrder(ctx, "s", OrderAddData{})
+	if err != nil || o.ID != "ORD-2" || o.TotalAmount != 9990 || len(o.Lines) != 1 || o.Lines[0].Quantity != 3 || o.Lines[0].ItemID != "i" {
+		t.Errorf("nested order = %+v, %v", o, err)
+	}
+	aid, err := c.RunOrderExportingToProvider(ctx, "s", ProviderTaobao, "p", ExportParameters{OrderID: "ORD-2"})
+	if err != nil || aid.ID != "9" || aid.Type != ActivityExporting {
+		t.Fatalf("activity id = %+v, %v", aid, err)
+	}
+	a, err := c.BackgroundActivity(ctx, "s", *aid)
+	if err != nil || !a.IsFinished || a.ProgressPercent != 100 || len(a.Steps) != 2 || a.Steps[1].TimeFromStart != "1.5" || len(a.Actions) != 1 {
+		t.Fatalf("activity = %+v, %v", a, err)
+	}
+	if err := a.Err(); err == nil || !strings.Contains(Explain(err), "failed: Limit exceeded") {
+		t.Errorf("Err = %v / %q", err, Explain(err))
+	}
+	if (&Activity{IsFinished: false, Steps: []Step{{Type: "Error"}}}).Err() != nil {
+		t.Error("a running activity has no outcome yet")
+	}
+	if (&Activity{IsCancelled: true}).Err() == nil {
+		t.Error("a cancelled activity is a failure")
+	}
+}
+
+func TestClientReturnsEnvelopeErrors(t *testing.T) {
+	srv, _ := stub(t, map[string]string{
+		"AuthenticateInstanceOperator": `{"ErrorCode":"AccessDenied","ErrorDescription":"Invalid operator login or password","SubErrorCode":{"Value":"x"},"RequestId":"r1"}`,
+		"Authenticate":                 `{"ErrorCode":"SessionExpired","ErrorDescription":"Session has expired"}`,
+		"AddOrder":                     `{"ErrorCode":"InternalError","ErrorDescription":"boom"}`,
+	})
+	c := New(Config{BaseURL: srv.URL + "/service-json"})
+	ctx := context.Background()
+	_, err := c.TestConnection(ctx)
+	var e *Error
+	if !errors.As(err, &e) || e.Code != CodeAccessDenied || e.RequestID != "r1" || e.Method != "AuthenticateInstanceOperator" ||
+		!strings.HasPrefix(e.Error(), "otapi: AuthenticateInstanceOperator: AccessDenied") {
+		t.Fatalf("err = %#v", err)
+	}
+	if _, err := c.Authenticate(ctx, "u", "p", true); !errors.As(err, &e) || e.Code != CodeSessionExpired {
+		t.Errorf("Authenticate: %v", err)
+	}
+	if _, err := c.AddOrder(ctx, "s", OrderAddData{}); !errors.As(err, &e) || !e.Temporary() {
+		t.Errorf("AddOrder: %v", err)
+	}
+	_, err = c.ProviderSessions(ctx, "s", ProviderTaobao)
+	if !errors.As(err, &e) || e.Code != "" || e.HTTPStatus != 502 || !e.Temporary() || !strings.Contains(e.Description, "Bad gateway") {
+		t.Errorf("gateway: %#v", err)
+	}
+}
+
+func TestParseProviderReturn(t *testing.T) {
+	for _, q := range []string{"sessionId=tbs-1", "providerSessionId=tbs-1&x=1", "SessionId=tbs-1"} {
+		v, _ := url.ParseQuery(q)
+		if id, err := ParseProviderReturn(v); err != nil || id != "tbs-1" {
+			t.Errorf("ParseProviderReturn(%s) = %q, %v", q, id, err)
+		}
+	}
+	v, _ := url.ParseQuery("error=Taobao+refused&sessionId=ignored")
+	_, err := ParseProviderReturn(v)
+	var e *Error
+	if !errors.As(err, &e) || e.Code != CodeProviderAuthorization || !strings.Contains(Explain(err), "was not authorised: Taobao refused") {
+		t.Errorf("error return: %v / %q", err, Explain(err))
+	}
+	if _, err := ParseProviderReturn(url.Values{}); err == nil {
+		t.Error("an empty return was accepted")
+	}
+}
+
+func TestExplainSpeaksPlainEnglish(t *testing.T) {
+	tests := []struct {
+		err  error
+		want string
+	}{
+		{&Error{Code: CodeAccessDenied}, "refused access"},
+		{&Error{Code: CodeSessionExpired}, "session has expired"},
+		{&Error{Code: CodeInstanceKeyBan}, "blocked"},
+		{&Error{Code: CodeInternalError}, "internal error"},
+		{&Error{Code: CodeNotEnoughMoney}, "Top it up"},
+		{&Error{Code: CodeInvalidArgument, Description: "Delivery mode \"x\" is not found"}, "rejected the request data: Delivery mode"},
+		{&Error{HTTPStatus: 502}, "server is having trouble"},
+		{&Error{Code: "Brand new"}, "Brand new"},
+		{fmt.Errorf("x: %w", context.DeadlineExceeded), "did not answer in time"},
+		{errors.New("dial tcp: refused"), "network problem"},
+	}
+	for _, tt := range tests {
+		if got := Explain(tt.err); !strings.Contains(got, tt.want) {
+			t.Errorf("Explain(%v) = %q, want it to contain %q", tt.err, got, tt.want)
+		}
+	}
+	if Explain(nil) != "" {
+		t.Error("Explain(nil) is not empty")
+	}
+}
+
+// FuzzParseProviderReturn fuzzes the one callback of this provider: the
+// browser's return from the provider authorisation, whose query is
+// untrusted.
+func FuzzParseProviderReturn(f *testing.F) {
+	for _, s := range []string{"sessionId=tbs-1", "error=x", "providerSessionId=&sessionId=a", "%zz", "sessionId=a&sessionId=b", ""} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, raw string) {
+		q, err := url.ParseQuery(raw)
+		if err != nil {
+			return
+		}
+		id, err := ParseProviderReturn(q)
+		if (err == nil) == (id == "") {
+			t.Fatalf("ParseProviderReturn(%q) = %q, %v", raw, id, err)
+		}
+		if err == nil && q.Get("error") != "" {
+			t.Fatalf("an error return was taken as a session: %q", raw)
+		}
+	})
+}
+
+// FuzzParseSalesOrder fuzzes the tolerant reader of AddOrder answers.
+func FuzzParseSalesOrder(f *testing.F) {
+	f.Add([]byte(`{"SalesOrderInfo":{"Id":"ORD-1","CustId":"1","TotalAmount":1500.5},"SalesLinesList":[{"Id":"101","ItemTaobaoId":"x","Quantity":1}]}`))
+	f.Add([]byte(`{"Id":{"Value":"O"},"TotalAmount":"1.001"}`))
+	f.Add([]byte(`{"Order":{"Id":7},"Lines":{"Content":{"Item":[{}]}}}`))
+	f.Add([]byte(`[]`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		o, err := parseSalesOrder(json.RawMessage(b))
+		if err == nil && (o == nil || o.ID == "") {
+			t.Fatalf("accepted an order without id: %q", b)
+		}
+	})
+}
