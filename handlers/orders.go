@@ -256,6 +256,14 @@ func (a *App) OrderSettingsSave(c echo.Context) error {
 	o.UnpaidExpiryMinutes, o.UnpaidExpiryBatch = num("unpaid_expiry_minutes"), num("unpaid_expiry_batch")
 	o.BonusEarnPercent, o.BonusMaxSharePercent = num("bonus_earn_percent"), num("bonus_max_share_percent")
 	o.ZeroStock = c.FormValue("zero_stock") == "1"
+	start, _ := strconv.ParseInt(c.FormValue("order_increment_start"), 10, 64)
+	o.OrderIncrementStart = start
+	// "12.50" (the shop's currency per CNY) → millionths of a minor unit per fen.
+	if minor, ok := model.ParseAmount(c.FormValue("cny_rate")); ok {
+		o.CNYRateMicro = minor * 10_000
+	} else {
+		o.CNYRateMicro = 0
+	}
 	form, _ := c.FormParams()
 	o.RequiredAddressFields = form["required"]
 	err := a.store.UpdateOrderSettings(c.Request().Context(), tenant(c).ID, o)

@@ -206,3 +206,37 @@ func TestOrderDesk(t *testing.T) {
 		}
 	})
 }
+
+func TestOrderSettingsPage(t *testing.T) {
+	e := newEnv(t)
+	c := e.client(t, "")
+	c.login("owner@demo.test", demoPassword)
+	res, doc := c.get("/admin/settings/orders")
+	wantStatus(t, res, http.StatusOK)
+	if v, _ := doc.Find("#cny_rate").Attr("value"); v != "12.50" {
+		t.Errorf("rate shown as %q", v)
+	}
+	form := url.Values{"unpaid_expiry_minutes": {"90"}, "unpaid_expiry_batch": {"10"}, "bonus_earn_percent": {"3"},
+		"bonus_max_share_percent": {"20"}, "order_increment_start": {"1200000000"}, "cny_rate": {"13.10"},
+		"required": {"first_name", "email", "telephone", "city"}}
+	res, _ = c.postForm("/admin/settings/orders", form)
+	wantStatus(t, res, http.StatusSeeOther)
+	got, _ := e.store.FindTenantBySlug(context.Background(), "demo")
+	if got.UnpaidExpiryMinutes != 90 || got.UnpaidExpiryBatch != 10 || got.CNYRateMicro != 13_100_000 || len(got.RequiredAddressFields) != 4 {
+		t.Errorf("saved settings: %+v", got.OrderSettings)
+	}
+	// The next order gets a number from the new start.
+	shopper := e.client(t, "")
+	o := e.placeOrder(t, shopper)
+	if o.IncrementID != 1200000000 {
+		t.Errorf("increment id %d, want 1200000000", o.IncrementID)
+	}
+	// Bad values come back by their fields.
+	form.Set("unpaid_expiry_minutes", "0")
+	form.Set("cny_rate", "abc")
+	res, doc = c.postForm("/admin/settings/orders", form)
+	wantStatus(t, res, http.StatusUnprocessableEntity)
+	if doc.Find(`[data-testid="error-unpaid_expiry_minutes"]`).Length() != 1 || doc.Find(`[data-testid="error-cny_rate"]`).Length() != 1 {
+		t.Error("errors not shown by the fields")
+	}
+}

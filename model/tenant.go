@@ -35,6 +35,9 @@ type OrderSettings struct {
 	BonusEarnPercent int
 	// BonusMaxSharePercent of an order's total may be paid with bonus points.
 	BonusMaxSharePercent int
+	// CNYRateMicro is the supplier currency's rate: millionths of a minor unit
+	// of the tenant's currency per fen (12.5 RUB per CNY = 12_500_000).
+	CNYRateMicro int64
 }
 
 var slugRe = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,38}[a-z0-9]$`)
@@ -115,13 +118,13 @@ func (s *Store) FindTenants(ctx context.Context) ([]*Tenant, error) {
 }
 
 const tenantColumns = `id, slug, name, language, currency, timezone, created_at, order_increment_start,
-	unpaid_expiry_minutes, unpaid_expiry_batch, zero_stock, required_address_fields, bonus_earn_percent, bonus_max_share_percent`
+	unpaid_expiry_minutes, unpaid_expiry_batch, zero_stock, required_address_fields, bonus_earn_percent, bonus_max_share_percent, cny_rate_micro`
 
 func scanTenant(row interface{ Scan(...any) error }) (*Tenant, error) {
 	t := &Tenant{}
 	var fields string
 	err := row.Scan(&t.ID, &t.Slug, &t.Name, &t.Language, &t.Currency, &t.Timezone, &t.CreatedAt, &t.OrderIncrementStart,
-		&t.UnpaidExpiryMinutes, &t.UnpaidExpiryBatch, &t.ZeroStock, &fields, &t.BonusEarnPercent, &t.BonusMaxSharePercent)
+		&t.UnpaidExpiryMinutes, &t.UnpaidExpiryBatch, &t.ZeroStock, &fields, &t.BonusEarnPercent, &t.BonusMaxSharePercent, &t.CNYRateMicro)
 	if err != nil {
 		return nil, notFound(err)
 	}
@@ -147,6 +150,12 @@ func (s *Store) UpdateOrderSettings(ctx context.Context, tenantID int64, o Order
 	if o.BonusMaxSharePercent < 0 || o.BonusMaxSharePercent > 100 {
 		v.Add("bonus_max_share_percent", "give a percentage from 0 to 100")
 	}
+	if o.OrderIncrementStart < 1 || o.OrderIncrementStart > 9_000_000_000_000 {
+		v.Add("order_increment_start", "give a positive number")
+	}
+	if o.CNYRateMicro <= 0 {
+		v.Add("cny_rate", "give the price of 1 CNY in the shop's currency, e.g. 12.50")
+	}
 	for _, f := range o.RequiredAddressFields {
 		if !contains(AddressFields, f) {
 			v.Add("required_address_fields", "unknown field "+f)
@@ -155,10 +164,13 @@ func (s *Store) UpdateOrderSettings(ctx context.Context, tenantID int64, o Order
 	if err := v.OrNil(); err != nil {
 		return err
 	}
+	// The increment start matters only for the numbers not given yet: a new
+	// start below the next number would reuse numbers, so the next stays.
 	_, err := s.DB.W.ExecContext(ctx, `UPDATE tenants SET unpaid_expiry_minutes = ?, unpaid_expiry_batch = ?, zero_stock = ?,
-		required_address_fields = ?, bonus_earn_percent = ?, bonus_max_share_percent = ? WHERE id = ?`,
+		required_address_fields = ?, bonus_earn_percent = ?, bonus_max_share_percent = ?, order_increment_start = ?,
+		order_increment_next = max(coalesce(order_increment_next, 0), ?), cny_rate_micro = ? WHERE id = ?`,
 		o.UnpaidExpiryMinutes, o.UnpaidExpiryBatch, o.ZeroStock, strings.Join(o.RequiredAddressFields, ","),
-		o.BonusEarnPercent, o.BonusMaxSharePercent, tenantID)
+		o.BonusEarnPercent, o.BonusMaxSharePercent, o.OrderIncrementStart, o.OrderIncrementStart, o.CNYRateMicro, tenantID)
 	return err
 }
 

@@ -128,3 +128,7 @@ func eventText(e model.OrderEvent, lang string) string {
 	}
 	return e.Kind
 }
+
+// rateText shows a rate in millionths of a minor unit per fen as the price of
+// one CNY: 12_500_000 → "12.50".
+func rateText(micro int64) string { return model.FormatAmount((micro + 5_000) / 10_000) }
