@@ -1,6 +1,8 @@
 package views
 
 import (
+	"strings"
+
 	"orderdesk/model"
 )
 
@@ -44,7 +46,7 @@ func paymentStatusLabel(s model.PaymentStatus) string {
 	if s == "" {
 		return ""
 	}
-	return string(s[0]-32) + string(s[1:])
+	return strings.ToUpper(string(s[:1])) + string(s[1:])
 }
 
 func testValue(testMode bool, v string) string {
