@@ -281,13 +281,15 @@ func seedDemo(ctx context.Context, store *model.Store, c config, out io.Writer, 
 		return fmt.Errorf("seed demo tenant: %w", err)
 	}
 	if created {
-		t, err := store.FindTenantBySlug(ctx, model.DemoTenantSlug)
-		if err != nil {
-			return err
-		}
-		for _, in := range handlers.DemoIntegrations(c.BaseURL, smtpAddr) {
-			if _, err := store.CreateIntegration(ctx, t.ID, nil, in); err != nil {
-				return fmt.Errorf("demo integration: %w", err)
+		for _, slug := range model.DemoTenants {
+			t, err := store.FindTenantBySlug(ctx, slug)
+			if err != nil {
+				return err
+			}
+			for _, in := range handlers.DemoIntegrations(c.BaseURL, smtpAddr) {
+				if _, err := store.CreateIntegration(ctx, t.ID, nil, in); err != nil {
+					return fmt.Errorf("demo integration: %w", err)
+				}
 			}
 		}
 	}
@@ -296,8 +298,8 @@ func seedDemo(ctx context.Context, store *model.Store, c config, out io.Writer, 
 			model.DemoTenantSlug, c.BaseURL, model.DemoOwnerEmail)
 		return nil
 	}
-	fmt.Fprintf(out, "\nCreated the demo tenant %q.\nSign in at %s/admin/login\n  e-mail:   %s\n  password: %s\n",
-		model.DemoTenantSlug, c.BaseURL, model.DemoOwnerEmail, password)
+	fmt.Fprintf(out, "\nCreated the demo tenant %q (and the Turkish %q at %s).\nSign in at %s/admin/login\n  e-mail:   %s\n  password: %s\n",
+		model.DemoTenantSlug, model.DemoTurkishSlug, subdomainURL(c.BaseURL, model.DemoTurkishSlug), c.BaseURL, model.DemoOwnerEmail, password)
 	if generated {
 		fmt.Fprintln(out, "  (random; shown only this once. Set ORDERDESK_DEMO_PASSWORD to choose it.)")
 	}
@@ -408,6 +410,14 @@ func cmdBulkOrders(args []string, out io.Writer) error {
 	}
 	fmt.Fprintf(out, "added %d orders to %s in %s\n", count, t.Slug, time.Since(start).Round(time.Millisecond))
 	return nil
+}
+
+// subdomainURL is base with slug as a subdomain: http://demo-tr.localhost:8080.
+func subdomainURL(base, slug string) string {
+	if scheme, rest, ok := strings.Cut(base, "://"); ok {
+		return scheme + "://" + slug + "." + rest
+	}
+	return base
 }
 
 func cmdMigrate(args []string, out io.Writer) error {

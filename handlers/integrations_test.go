@@ -8,6 +8,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/PuerkitoBio/goquery"
+
+	"orderdesk/handlers"
 	"orderdesk/model"
 	"orderdesk/providers/tinkoff"
 )
@@ -141,6 +144,41 @@ func TestEveryDemoIntegrationConnects(t *testing.T) {
 		wantStatus(t, res, http.StatusOK)
 		if body["success"] != true {
 			t.Errorf("%s: %v", in.Provider, body["message"])
+		}
+	}
+}
+
+// The checkout offers only the methods that take the shop's currency: the
+// rouble demo shop T-Bank, Dolyami, Yandex Pay and PayPal; the Turkish one Kuveyt
+// Türk and PayPal.
+func TestCheckoutOffersMethodsOfTheShopsCurrency(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	tr, err := e.store.FindTenantBySlug(ctx, model.DemoTurkishSlug)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, in := range handlers.DemoIntegrations(e.srv.URL, e.sandboxes.SMTPAddr()) {
+		e.store.CreateIntegration(ctx, tr.ID, nil, in)
+	}
+	for _, tc := range []struct{ host, want string }{
+		{"", "dolyami,paypal,tinkoff,yandexpay"},
+		{model.DemoTurkishSlug + ".localhost", "kuveyt,paypal"},
+	} {
+		c := e.client(t, tc.host)
+		_, products := c.api("GET", "/api/public/products/", nil)
+		id := products["products"].([]any)[0].(map[string]any)["id"]
+		res, _ := c.api("POST", "/api/cart/add/", map[string]any{"product_id": id, "quantity": 1})
+		wantStatus(t, res, http.StatusOK)
+		res, doc := c.get("/shop/checkout")
+		wantStatus(t, res, http.StatusOK)
+		var got []string
+		doc.Find(`input[name="payment_provider"]`).Each(func(_ int, s *goquery.Selection) {
+			v, _ := s.Attr("value")
+			got = append(got, v)
+		})
+		if strings.Join(got, ",") != tc.want {
+			t.Errorf("%q offers %v, want %s", tc.host, got, tc.want)
 		}
 	}
 }

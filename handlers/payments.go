@@ -113,7 +113,8 @@ func (a *App) paymentOptions(c echo.Context) ([]views.PaymentOption, error) {
 	var out []views.PaymentOption
 	seen := map[model.ProviderType]bool{}
 	for _, i := range list {
-		if i.Provider.IsPayment() && i.Usable() && !seen[i.Provider] {
+		// Only methods that take the shop's currency (T-Bank takes roubles only).
+		if i.Provider.IsPayment() && i.Usable() && !seen[i.Provider] && gateway.Accepts(string(i.Provider), tenant(c).Currency) {
 			seen[i.Provider] = true
 			info, _ := i.Provider.Info()
 			out = append(out, views.PaymentOption{Provider: string(i.Provider), Label: info.Label, Test: i.Status == model.IntegrationTest})

@@ -16,6 +16,15 @@ const DemoOwnerEmail = "owner@demo.test"
 // DemoCustomerEmail is the demo customer's sign-in on the storefront.
 const DemoCustomerEmail = "customer@demo.test"
 
+// DemoTurkishSlug is the second demo shop: seed 001's Turkish shop, in lira and
+// Turkish, paid with Kuveyt Türk (which takes no roubles). It is reached at
+// demo-tr.localhost:8080.
+const DemoTurkishSlug = "demo-tr"
+
+// demoRate prices the demo catalogue in a tenant's currency: minor units of it
+// per 100 kopecks of the rouble catalogue.
+var demoRate = map[string]int64{"RUB": 100, "TRY": 40, "USD": 1}
+
 // DemoCatalogue is the demo shop's catalogue, in roubles: three of the five
 // payment providers (T-Bank, Dolyami, Yandex Pay) take roubles only. The supplier item and SKU ids are
 // those of the Taobao sandbox's catalogue (providers/taobao DemoItems), so that
@@ -63,12 +72,29 @@ func (s *Store) SeedDemo(ctx context.Context, password string) (bool, error) {
 	if err := s.seedDemoShop(ctx, t, owner, password); err != nil {
 		return false, fmt.Errorf("demo shop: %w", err)
 	}
+	tr, err := s.CreateTenant(ctx, NewTenant{Slug: DemoTurkishSlug, Name: "Demo Mağaza", Currency: "TRY", Language: "tr", Timezone: "Europe/Istanbul"})
+	if err != nil {
+		return false, err
+	}
+	trOwner, err := s.CreateUser(ctx, tr.ID, NewUser{Email: DemoOwnerEmail, Name: "Demo Sahibi", Role: RoleOwner, Password: password})
+	if err != nil {
+		return false, err
+	}
+	if err := s.seedDemoShop(ctx, tr, trOwner, password); err != nil {
+		return false, fmt.Errorf("Turkish demo shop: %w", err)
+	}
 	return true, nil
 }
 
+// DemoTenants are the slugs SeedDemo creates.
+var DemoTenants = []string{DemoTenantSlug, DemoTurkishSlug}
+
 func (s *Store) seedDemoShop(ctx context.Context, t *Tenant, owner *User, password string) error {
+	rate := demoRate[t.Currency]
+	price := func(rub int64) int64 { return rub * rate / 100 }
 	var products []*Product
 	for _, p := range DemoCatalogue {
+		p.Price = price(p.Price)
 		p.Stock += 40 // room for the demo orders below
 		created, err := s.CreateProduct(ctx, t.ID, p)
 		if err != nil {
@@ -78,9 +104,9 @@ func (s *Store) seedDemoShop(ctx context.Context, t *Tenant, owner *User, passwo
 	}
 	var methods []*ShippingMethod
 	for _, m := range []ShippingMethod{
-		{Name: "Standard (Aras Kargo)", Carrier: "aras", Price: 49900, TrackingURL: "https://kargotakip.araskargo.com.tr/mainpage.aspx?code={number}"},
-		{Name: "Express (CDEK)", Carrier: "cdek", Price: 129900, TrackingURL: "https://www.cdek.ru/ru/tracking?order_id={number}"},
-		{Name: "Courier (Dostavista)", Carrier: "dostavista", Price: 89900, TrackingURL: "https://dostavista.ru/track?order={number}"},
+		{Name: "Standard (Aras Kargo)", Carrier: "aras", Price: price(49900), TrackingURL: "https://kargotakip.araskargo.com.tr/mainpage.aspx?code={number}"},
+		{Name: "Express (CDEK)", Carrier: "cdek", Price: price(129900), TrackingURL: "https://www.cdek.ru/ru/tracking?order_id={number}"},
+		{Name: "Courier (Dostavista)", Carrier: "dostavista", Price: price(89900), TrackingURL: "https://dostavista.ru/track?order={number}"},
 	} {
 		created, err := s.CreateShippingMethod(ctx, t.ID, m)
 		if err != nil {
@@ -91,14 +117,14 @@ func (s *Store) seedDemoShop(ctx context.Context, t *Tenant, owner *User, passwo
 	if _, err := s.CreateCoupon(ctx, t.ID, Coupon{Code: "DEMO10", Kind: "percent", Value: 10}); err != nil {
 		return err
 	}
-	if _, err := s.CreateCoupon(ctx, t.ID, Coupon{Code: "WELCOME500", Kind: "fixed", Value: 50000, MinSubtotal: 250000, MaxUsesPerCustomer: ptr(1)}); err != nil {
+	if _, err := s.CreateCoupon(ctx, t.ID, Coupon{Code: "WELCOME500", Kind: "fixed", Value: price(50000), MinSubtotal: price(250000), MaxUsesPerCustomer: ptr(1)}); err != nil {
 		return err
 	}
 	customer, err := s.RegisterCustomer(ctx, t.ID, NewCustomer{Email: DemoCustomerEmail, Password: password, FirstName: "Ayşe", LastName: "Demir", Phone: "+905551234567"})
 	if err != nil {
 		return err
 	}
-	if err := s.AdjustBonus(ctx, t.ID, customer.ID, 50000); err != nil {
+	if err := s.AdjustBonus(ctx, t.ID, customer.ID, price(50000)); err != nil {
 		return err
 	}
 

@@ -1273,3 +1273,18 @@ func TestKuveytThroughTheGateway(t *testing.T) {
 		wantExplained(t, err, "HashData")
 	})
 }
+
+func TestAccepts(t *testing.T) {
+	cases := []struct {
+		provider, currency string
+		want               bool
+	}{
+		{Tinkoff, "RUB", true}, {Tinkoff, "TRY", false}, {Dolyami, "rub", true}, {YandexPay, "USD", false},
+		{Kuveyt, "TRY", true}, {Kuveyt, "RUB", false}, {PayPal, "USD", true}, {"nope", "RUB", false},
+	}
+	for _, c := range cases {
+		if got := Accepts(c.provider, c.currency); got != c.want {
+			t.Errorf("Accepts(%s, %s) = %v, want %v", c.provider, c.currency, got, c.want)
+		}
+	}
+}
