@@ -128,10 +128,9 @@ func DerivePaymentStatus(payments []PaymentStatus, orderCancelled bool) OrderPay
 		return PayProcessing
 	case orderCancelled:
 		return PayCanceled
-	case len(payments) > 0 && !has(PaymentPending):
-		// Every attempt failed or was abandoned: the order still waits for money.
-		return PayPending
 	}
+	// No payment yet, one pending, or every attempt failed or was abandoned: the
+	// order still waits for its money.
 	return PayPending
 }
 

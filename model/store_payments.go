@@ -444,12 +444,27 @@ func (s *Store) AddPaymentReview(ctx context.Context, tenantID, paymentID, order
 	})
 }
 
+const reviewSelect = `SELECT r.id, r.tenant_id, coalesce(r.payment_id, 0), coalesce(p.number, ''), coalesce(r.order_id, 0), coalesce(o.number, ''),
+	r.kind, r.reason, r.resolution, r.resolved_by, r.resolved_at, r.created_at
+	FROM payment_reviews r LEFT JOIN payments p ON p.id = r.payment_id LEFT JOIN orders o ON o.id = r.order_id
+	WHERE r.tenant_id = ?`
+
+func scanReview(row interface{ Scan(...any) error }) (*PaymentReview, error) {
+	r := &PaymentReview{}
+	var at sql.NullTime
+	if err := row.Scan(&r.ID, &r.TenantID, &r.PaymentID, &r.PaymentNumber, &r.OrderID, &r.OrderNumber, &r.Kind, &r.Reason,
+		&r.Resolution, &r.ResolvedBy, &at, &r.CreatedAt); err != nil {
+		return nil, notFound(err)
+	}
+	if at.Valid {
+		r.ResolvedAt = &at.Time
+	}
+	return r, nil
+}
+
 // FindPaymentReviews lists the tenant's review queue: open ones first.
 func (s *Store) FindPaymentReviews(ctx context.Context, tenantID int64, openOnly bool, limit int) ([]*PaymentReview, error) {
-	q := `SELECT r.id, r.tenant_id, coalesce(r.payment_id, 0), coalesce(p.number, ''), coalesce(r.order_id, 0), coalesce(o.number, ''),
-		r.kind, r.reason, r.resolution, r.resolved_by, r.resolved_at, r.created_at
-		FROM payment_reviews r LEFT JOIN payments p ON p.id = r.payment_id LEFT JOIN orders o ON o.id = r.order_id
-		WHERE r.tenant_id = ?`
+	q := reviewSelect
 	if openOnly {
 		q += ` AND r.resolution = ''`
 	}
@@ -461,14 +476,9 @@ func (s *Store) FindPaymentReviews(ctx context.Context, tenantID int64, openOnly
 	defer rows.Close()
 	var out []*PaymentReview
 	for rows.Next() {
-		r := &PaymentReview{}
-		var at sql.NullTime
-		if err := rows.Scan(&r.ID, &r.TenantID, &r.PaymentID, &r.PaymentNumber, &r.OrderID, &r.OrderNumber, &r.Kind, &r.Reason,
-			&r.Resolution, &r.ResolvedBy, &at, &r.CreatedAt); err != nil {
+		r, err := scanReview(rows)
+		if err != nil {
 			return nil, err
-		}
-		if at.Valid {
-			r.ResolvedAt = &at.Time
 		}
 		out = append(out, r)
 	}
@@ -477,16 +487,7 @@ func (s *Store) FindPaymentReviews(ctx context.Context, tenantID int64, openOnly
 
 // FindPaymentReview returns one review of the tenant.
 func (s *Store) FindPaymentReview(ctx context.Context, tenantID, id int64) (*PaymentReview, error) {
-	list, err := s.FindPaymentReviews(ctx, tenantID, false, 1_000_000)
-	if err != nil {
-		return nil, err
-	}
-	for _, r := range list {
-		if r.ID == id {
-			return r, nil
-		}
-	}
-	return nil, ErrNotFound
+	return scanReview(s.DB.R.QueryRowContext(ctx, reviewSelect+` AND r.id = ?`, tenantID, id))
 }
 
 // ResolvePaymentReview records a person's decision. "accepted" takes a payment
