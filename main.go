@@ -32,6 +32,7 @@ type config struct {
 	Addr, Data, BaseURL, SecretKey, DemoPassword, DefaultTenant string
 	TrackRate                                                   float64
 	SMTPSandbox                                                 string
+	Sandboxes                                                   bool
 }
 
 func envOr(name, def string) string {
@@ -48,6 +49,7 @@ func addConfigFlags(fs *flag.FlagSet, c *config) {
 	fs.StringVar(&c.BaseURL, "base-url", envOr("ORDERDESK_BASE_URL", "http://localhost:8080"), "public address of the bare host; tenants are its subdomains (ORDERDESK_BASE_URL)")
 	fs.StringVar(&c.SecretKey, "secret-key", os.Getenv("ORDERDESK_SECRET_KEY"), "instance secret key, 64 hex characters; default: the key file in the data folder (ORDERDESK_SECRET_KEY)")
 	fs.StringVar(&c.DemoPassword, "demo-password", os.Getenv("ORDERDESK_DEMO_PASSWORD"), "password of the demo users; default: random, printed once (ORDERDESK_DEMO_PASSWORD)")
+	fs.BoolVar(&c.Sandboxes, "sandboxes", envOr("ORDERDESK_SANDBOXES", "on") != "off", "serve the providers' built-in sandboxes under /sandbox/ (ORDERDESK_SANDBOXES=off to turn them off in production)")
 	fs.StringVar(&c.SMTPSandbox, "smtp-sandbox", envOr("ORDERDESK_SMTP_SANDBOX", "127.0.0.1:2525"), "address of the built-in e-mail sandbox (ORDERDESK_SMTP_SANDBOX)")
 	rate, _ := strconv.ParseFloat(envOr("ORDERDESK_TRACK_RATE", "1"), 64)
 	fs.Float64Var(&c.TrackRate, "track-rate", rate, "public tracking requests per second per client address, bursts of 20 (ORDERDESK_TRACK_RATE)")
@@ -210,17 +212,21 @@ func cmdServe(args []string, out io.Writer, log *slog.Logger) error {
 	for _, m := range applied {
 		log.Info("migration applied", "version", m)
 	}
-	sandboxDB, err := openSandboxDB(c)
-	if err != nil {
-		return err
+	var sandboxes *handlers.Sandboxes
+	smtpAddr := c.SMTPSandbox
+	if c.Sandboxes {
+		sandboxDB, err := openSandboxDB(c)
+		if err != nil {
+			return err
+		}
+		defer sandboxDB.Close()
+		if sandboxes, err = handlers.NewSandboxes(sandboxDB, c.BaseURL, c.SMTPSandbox); err != nil {
+			return fmt.Errorf("sandboxes: %w", err)
+		}
+		defer sandboxes.Close()
+		smtpAddr = sandboxes.SMTPAddr()
 	}
-	defer sandboxDB.Close()
-	sandboxes, err := handlers.NewSandboxes(sandboxDB, c.BaseURL, c.SMTPSandbox)
-	if err != nil {
-		return fmt.Errorf("sandboxes: %w", err)
-	}
-	defer sandboxes.Close()
-	if err := seedDemo(ctx, store, c, out, sandboxes.SMTPAddr()); err != nil {
+	if err := seedDemo(ctx, store, c, out, smtpAddr); err != nil {
 		return err
 	}
 	proc := &jobs.Procurement{Store: store}
