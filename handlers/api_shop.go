@@ -3,6 +3,7 @@ package handlers
 import (
 	"errors"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -231,7 +232,7 @@ func orderFilterFromQuery(c echo.Context) (model.OrderFilter, error) {
 	if f.ProcurementStatus != "" && !f.ProcurementStatus.Valid() {
 		v.Add("procurement_status", "unknown procurement status")
 	}
-	if f.Sort != "" && !containsStr(model.OrderSorts, f.Sort) {
+	if f.Sort != "" && !slices.Contains(model.OrderSorts, f.Sort) {
 		v.Add("sort", "sort by newest, oldest, total_desc or total_asc")
 	}
 	loc := tenant(c).Location()
@@ -258,15 +259,6 @@ func orderFilterFromQuery(c echo.Context) (model.OrderFilter, error) {
 		f.Limit = n
 	}
 	return f, v.OrNil()
-}
-
-func containsStr(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
 }
 
 // APIOrders lists orders: staff see the tenant's orders with filters, a customer

@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"database/sql"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -31,7 +32,14 @@ func TestMain(m *testing.M) {
 	// The lowest bcrypt cost: the race detector makes the default take most of a
 	// second per sign-in, and the tests sign in often.
 	model.PasswordCost = bcrypt.MinCost
-	os.Exit(m.Run())
+	code := m.Run()
+	// The flows assert each payment completes once; this only counts, for the
+	// closing note, what they fired.
+	if fired.duplicates+fired.outOfOrder > 0 {
+		fmt.Printf("webhooks fired by the payment flows: %d duplicates, %d out of order, %d applied twice\n",
+			fired.duplicates, fired.outOfOrder, fired.doubleApplied)
+	}
+	os.Exit(code)
 }
 
 // env is the real application on a temp-file database behind an httptest server,

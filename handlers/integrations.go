@@ -221,13 +221,13 @@ func (a *App) runIntegrationTest(ctx context.Context, i *model.Integration) erro
 	if err != nil {
 		return err
 	}
+	if i.Status == model.IntegrationDisabled {
+		return a.store.RecordIntegrationTest(ctx, i.TenantID, i.ID, false, "The integration is disabled: enable it in test or live mode first.")
+	}
 	msg, terr := testConnection(ctx, i, sec)
 	ok := terr == nil
 	if !ok {
 		msg = explainProviderError(terr)
-	}
-	if i.Status == model.IntegrationDisabled {
-		ok, msg = false, "The integration is disabled: enable it in test or live mode first."
 	}
 	return a.store.RecordIntegrationTest(ctx, i.TenantID, i.ID, ok, msg)
 }

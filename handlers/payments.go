@@ -364,7 +364,8 @@ func (a *App) PaymentsReconcile(c echo.Context) error {
 		l.Error = "The file could not be read as a settlement CSV: " + err.Error()
 		return a.render(c, http.StatusUnprocessableEntity, p, views.Payments(p, l))
 	}
-	ours, err := a.store.FindPayments(ctx, tenant(c).ID, model.PaymentFilter{Provider: model.ProviderPayPal, Limit: 500})
+	// Every PayPal payment: a payment left out would be reported as "not ours".
+	ours, err := a.store.FindPayments(ctx, tenant(c).ID, model.PaymentFilter{Provider: model.ProviderPayPal, Limit: 100_000})
 	if err != nil {
 		return err
 	}

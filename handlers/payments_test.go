@@ -533,11 +533,3 @@ func TestKuveytThreeDSecure(t *testing.T) {
 		t.Errorf("declined 3-D Secure: %s", p.Status)
 	}
 }
-
-func TestWebhookFiguresForTheNote(t *testing.T) {
-	// Runs after the flows above in file order; it only reports.
-	t.Logf("duplicate webhooks fired: %d, out-of-order: %d, double-applied: %d", fired.duplicates, fired.outOfOrder, fired.doubleApplied)
-	if fired.doubleApplied != 0 {
-		t.Errorf("%d notifications were applied twice", fired.doubleApplied)
-	}
-}

@@ -273,12 +273,9 @@ func (p *Procurement) parallel(ctx context.Context, ids []int64, fn func(int64))
 	wg.Wait()
 }
 
-// runLog guards a Run shared by workers.
-var runLog sync.Mutex
-
 func (r *Run) add(ok bool, format string, args ...any) {
-	runLog.Lock()
-	defer runLog.Unlock()
+	r.mu.Lock()
+	defer r.mu.Unlock()
 	if ok {
 		r.Processed++
 	} else {

@@ -29,6 +29,7 @@ type Job struct {
 type Run struct {
 	Processed, Failed int
 	Messages          []string
+	mu                sync.Mutex // workers of one run report concurrently (add)
 }
 
 // Logf adds a message line to the run.

@@ -1,5 +1,7 @@
 package model
 
+import "slices"
+
 // The three lifecycles of an order, each a typed enum with one transition table.
 // The database CHECKs in migrations/0002_orders.sql list the same values.
 
@@ -40,7 +42,9 @@ var orderTransitions = map[OrderStatus][]OrderStatus{
 func (s OrderStatus) Valid() bool { _, ok := orderTransitions[s]; return ok }
 
 // CanTransitionTo reports whether the table allows s → to.
-func (s OrderStatus) CanTransitionTo(to OrderStatus) bool { return contains(orderTransitions[s], to) }
+func (s OrderStatus) CanTransitionTo(to OrderStatus) bool {
+	return slices.Contains(orderTransitions[s], to)
+}
 
 // Next lists the statuses s may change to.
 func (s OrderStatus) Next() []OrderStatus { return orderTransitions[s] }
@@ -86,7 +90,7 @@ func (s PaymentStatus) Valid() bool { _, ok := paymentTransitions[s]; return ok 
 
 // CanTransitionTo reports whether the table allows s → to.
 func (s PaymentStatus) CanTransitionTo(to PaymentStatus) bool {
-	return contains(paymentTransitions[s], to)
+	return slices.Contains(paymentTransitions[s], to)
 }
 
 // OrderPaymentStatus is the order's payment status, computed from its payments.
@@ -108,13 +112,13 @@ var OrderPaymentStatuses = []OrderPaymentStatus{PayPending, PayProcessing, PayPa
 	PayPartiallyRefunded, PayRefunded, PayCanceled}
 
 // Valid reports whether s is an order payment status.
-func (s OrderPaymentStatus) Valid() bool { return contains(OrderPaymentStatuses, s) }
+func (s OrderPaymentStatus) Valid() bool { return slices.Contains(OrderPaymentStatuses, s) }
 
 // DerivePaymentStatus computes an order's payment status from the statuses of its
 // payment records. It is the only way an order's payment status is decided: it is
 // never set by hand. An order with no payment that was cancelled is "canceled".
 func DerivePaymentStatus(payments []PaymentStatus, orderCancelled bool) OrderPaymentStatus {
-	has := func(s PaymentStatus) bool { return contains(payments, s) }
+	has := func(s PaymentStatus) bool { return slices.Contains(payments, s) }
 	switch {
 	case has(PaymentSuspectedFraud):
 		return PaySuspectedFraud
@@ -165,7 +169,7 @@ func (s ProcurementStatus) Valid() bool { _, ok := procurementTransitions[s]; re
 
 // CanTransitionTo reports whether the table allows s → to.
 func (s ProcurementStatus) CanTransitionTo(to ProcurementStatus) bool {
-	return contains(procurementTransitions[s], to)
+	return slices.Contains(procurementTransitions[s], to)
 }
 
 // rank orders procurement statuses by progress, for the roll-up.
@@ -191,13 +195,4 @@ func RollUpProcurement(lines []ProcurementStatus) ProcurementStatus {
 		return ProcPending
 	}
 	return out
-}
-
-func contains[T comparable](list []T, v T) bool {
-	for _, x := range list {
-		if x == v {
-			return true
-		}
-	}
-	return false
 }

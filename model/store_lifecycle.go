@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 )
@@ -273,7 +274,7 @@ func rollUpProcurement(ctx context.Context, tx *sql.Tx, tenantID, orderID int64,
 			return err
 		}
 		statuses = append(statuses, st)
-		if e != "" && !contains(errs, e) {
+		if e != "" && !slices.Contains(errs, e) {
 			errs = append(errs, e)
 		}
 	}

@@ -151,9 +151,10 @@ func (s *Store) FindPayments(ctx context.Context, tenantID int64, f PaymentFilte
 	if !f.CreatedAfter.IsZero() {
 		conds, args = append(conds, "p.created_at > ?"), append(args, f.CreatedAfter.UTC())
 	}
-	if f.Limit <= 0 || f.Limit > 500 {
+	if f.Limit <= 0 {
 		f.Limit = 100
 	}
+	f.Limit = min(f.Limit, 100_000)
 	args = append(args, f.Limit)
 	rows, err := s.DB.R.QueryContext(ctx, `SELECT `+paymentColumns+paymentFrom+`WHERE `+strings.Join(conds, " AND ")+` ORDER BY p.id DESC LIMIT ?`, args...)
 	if err != nil {

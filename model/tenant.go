@@ -3,6 +3,7 @@ package model
 import (
 	"context"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 )
@@ -157,7 +158,7 @@ func (s *Store) UpdateOrderSettings(ctx context.Context, tenantID int64, o Order
 		v.Add("cny_rate", "give the price of 1 CNY in the shop's currency, e.g. 12.50")
 	}
 	for _, f := range o.RequiredAddressFields {
-		if !contains(AddressFields, f) {
+		if !slices.Contains(AddressFields, f) {
 			v.Add("required_address_fields", "unknown field "+f)
 		}
 	}

@@ -48,12 +48,8 @@ func (l OrdersList) AllCount() int {
 // ""), keeping the other filters; the page cursor is dropped unless it is the
 // parameter set.
 func (l OrdersList) Link(key, value string) string {
-	q := url.Values{}
-	for k, v := range l.Query {
-		if k != "after" && k != "_csrf" && k != "ids" && k != "to" && k != "tracking_number" {
-			q[k] = v
-		}
-	}
+	q := l.filters()
+	delete(q, "after")
 	if value == "" {
 		q.Del(key)
 	} else {
@@ -65,14 +61,24 @@ func (l OrdersList) Link(key, value string) string {
 	return "/admin/orders?" + q.Encode()
 }
 
-// ExportLink is the CSV of the current filters.
-func (l OrdersList) ExportLink() string {
+// filters are the request's parameters that are filters (and the page cursor),
+// without what a bulk change posts along.
+func (l OrdersList) filters() url.Values {
 	q := url.Values{}
 	for k, v := range l.Query {
-		if k != "after" && k != "_csrf" && k != "ids" && k != "to" && k != "tracking_number" {
+		switch k {
+		case "_csrf", "ids", "to", "tracking_number":
+		default:
 			q[k] = v
 		}
 	}
+	return q
+}
+
+// ExportLink is the CSV of the current filters.
+func (l OrdersList) ExportLink() string {
+	q := l.filters()
+	delete(q, "after")
 	return "/admin/orders/export.csv?" + q.Encode()
 }
 
