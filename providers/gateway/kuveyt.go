@@ -171,9 +171,11 @@ func (g *kuveytGateway) Complete3DS(ctx context.Context, authResponse, expectedR
 	s := &State{Ref: expectedReference, AmountMinor: amountMinor, Currency: kuveytISO(a.CurrencyCode),
 		ProviderStatus: a.ResponseCode, Final: true, Raw: kuveytAuthRaw(a)}
 	if !a.OK() {
-		s.Stage = StageFailed
-		s.Reason = kuveyt.Explain(&kuveyt.Error{Code: a.ResponseCode, Message: a.ResponseMessage})
-		return s, nil
+		// A decline in the 3-D Secure answer is not provisioned, so the bank
+		// never confirms it: anybody could post one. It is not a fact about the
+		// payment, only what the page says.
+		return nil, &UnverifiedError{Provider: Kuveyt, Code: a.ResponseCode,
+			Reason: kuveyt.Explain(&kuveyt.Error{Code: a.ResponseCode, Message: a.ResponseMessage})}
 	}
 	code := ""
 	if a.CurrencyCode != "" {
@@ -207,6 +209,21 @@ func (g *kuveytGateway) Complete3DS(ctx context.Context, authResponse, expectedR
 	// The shop's settings are wrong, or the outcome is unknown (the bank
 	// did not answer): the app must not call the payment failed.
 	return nil, wrap(Kuveyt, "3ds", err)
+}
+
+// UnverifiedError is an answer brought by the customer's browser that says the
+// payment failed, but that the provider cannot confirm (a Kuveyt Türk 3-D
+// Secure decline, which is never provisioned). Record it and change nothing:
+// the payment stays open, and a genuine approval that follows is still taken.
+type UnverifiedError struct {
+	Provider string
+	Code     string // the provider's code as the answer gives it
+	Reason   string // what the answer says, in words
+}
+
+// Error says what the answer claimed and that it was not believed.
+func (e *UnverifiedError) Error() string {
+	return "gateway: " + e.Provider + ": an unconfirmed answer says the payment failed (" + e.Code + "): " + e.Reason
 }
 
 // Test provisions a 3-D Secure session that does not exist: the bank checks
