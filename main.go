@@ -25,6 +25,7 @@ import (
 	"orderdesk/handlers"
 	"orderdesk/jobs"
 	"orderdesk/model"
+	"orderdesk/services/payments"
 )
 
 // config is the process configuration: environment first, flags override.
@@ -100,8 +101,8 @@ func run(args []string, out io.Writer, log *slog.Logger) error {
 		}
 	case "orders":
 		if len(args) > 0 && args[0] == "expire-unpaid" {
-			return cmdRunJob(args[1:], out, log, "orders expire-unpaid", func(s *model.Store, refresh jobs.RefreshFunc) *jobs.Job {
-				return jobs.ExpireUnpaid(s, refresh)
+			return cmdRunJob(args[1:], out, log, "orders expire-unpaid", func(s *model.Store, pay *payments.Service) *jobs.Job {
+				return jobs.ExpireUnpaid(s, pay)
 			})
 		}
 	case "sync":
@@ -230,9 +231,10 @@ func cmdServe(args []string, out io.Writer, log *slog.Logger) error {
 		return err
 	}
 	proc := &jobs.Procurement{Store: store}
-	var sched *jobs.Scheduler // made below: its jobs need the app's payment flow
+	pay := paymentFlow(store, c, log)
+	var sched *jobs.Scheduler // made below, after the app that shows its jobs
 	app, err := handlers.New(store, handlers.Config{BaseURL: c.BaseURL, DefaultTenant: c.DefaultTenant, Logger: log,
-		TrackRate: c.TrackRate, Sandboxes: sandboxes, Procurement: proc,
+		TrackRate: c.TrackRate, Sandboxes: sandboxes, Procurement: proc, Payments: pay,
 		Jobs: func() []handlers.JobInfo {
 			var out []handlers.JobInfo
 			for _, j := range sched.Jobs() {
@@ -246,8 +248,9 @@ func cmdServe(args []string, out io.Writer, log *slog.Logger) error {
 		return err
 	}
 	sched = jobs.New(store, log, append([]*jobs.Job{
-		jobs.ExpireUnpaid(store, app.RefreshPayment),
-		jobs.PollPayments(store, app.RefreshPayment, 3*time.Second, 30*time.Minute),
+		jobs.ExpireUnpaid(store, pay),
+		jobs.PollPayments(store, pay, 3*time.Second, 30*time.Minute),
+		jobs.Refunds(store, pay),
 	}, proc.Jobs()...)...)
 	sched.Start(ctx)
 
@@ -304,8 +307,12 @@ func seedDemo(ctx context.Context, store *model.Store, c config, out io.Writer, 
 			model.DemoTenantSlug, c.BaseURL, model.DemoOwnerEmail)
 		return nil
 	}
+	tr, err := store.FindTenantBySlug(ctx, model.DemoTurkishSlug)
+	if err != nil {
+		return err
+	}
 	fmt.Fprintf(out, "\nCreated the demo tenant %q (and the Turkish %q at %s).\nSign in at %s/admin/login\n  e-mail:   %s\n  password: %s\n",
-		model.DemoTenantSlug, model.DemoTurkishSlug, subdomainURL(c.BaseURL, model.DemoTurkishSlug), c.BaseURL, model.DemoOwnerEmail, password)
+		model.DemoTenantSlug, model.DemoTurkishSlug, model.ShopURL(c.BaseURL, tr, c.DefaultTenant), c.BaseURL, model.DemoOwnerEmail, password)
 	if generated {
 		fmt.Fprintln(out, "  (random; shown only this once. Set ORDERDESK_DEMO_PASSWORD to choose it.)")
 	}
@@ -313,9 +320,16 @@ func seedDemo(ctx context.Context, store *model.Store, c config, out io.Writer, 
 	return nil
 }
 
+// paymentFlow is the payment flow of the instance, for the server and the CLI
+// alike: return URLs from the configured base URL, never from a request.
+func paymentFlow(store *model.Store, c config, log *slog.Logger) *payments.Service {
+	return payments.New(payments.Config{Store: store, Log: log, CallbackBaseURL: c.BaseURL,
+		ShopURL: func(t *model.Tenant) string { return model.ShopURL(c.BaseURL, t, c.DefaultTenant) }})
+}
+
 // cmdRunJob runs one background job once in the foreground, printing a line per
 // thing it did, and records the run like the scheduler does.
-func cmdRunJob(args []string, out io.Writer, log *slog.Logger, name string, job func(*model.Store, jobs.RefreshFunc) *jobs.Job) error {
+func cmdRunJob(args []string, out io.Writer, log *slog.Logger, name string, job func(*model.Store, *payments.Service) *jobs.Job) error {
 	var c config
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	addConfigFlags(fs, &c)
@@ -330,11 +344,7 @@ func cmdRunJob(args []string, out io.Writer, log *slog.Logger, name string, job 
 	}
 	defer store.DB.Close()
 	// The same payment flow as the server, to ask providers before acting.
-	app, err := handlers.New(store, handlers.Config{BaseURL: c.BaseURL, DefaultTenant: c.DefaultTenant, Logger: log})
-	if err != nil {
-		return err
-	}
-	j := job(store, app.RefreshPayment)
+	j := job(store, paymentFlow(store, c, log))
 	run, err := jobs.New(store, log, j).RunOnce(ctx, j)
 	if run != nil {
 		for _, m := range run.Messages {
@@ -416,14 +426,6 @@ func cmdBulkOrders(args []string, out io.Writer) error {
 	}
 	fmt.Fprintf(out, "added %d orders to %s in %s\n", count, t.Slug, time.Since(start).Round(time.Millisecond))
 	return nil
-}
-
-// subdomainURL is base with slug as a subdomain: http://demo-tr.localhost:8080.
-func subdomainURL(base, slug string) string {
-	if scheme, rest, ok := strings.Cut(base, "://"); ok {
-		return scheme + "://" + slug + "." + rest
-	}
-	return base
 }
 
 func cmdMigrate(args []string, out io.Writer) error {

@@ -17,6 +17,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"orderdesk/model"
+	"orderdesk/services/payments"
 )
 
 // Config is what the HTTP layer needs to know about its deployment.
@@ -37,6 +38,9 @@ type Config struct {
 	// CallbackBaseURL is where providers reach this server's webhooks; default
 	// BaseURL.
 	CallbackBaseURL string
+	// Payments is the payment flow (services/payments); when nil, New makes
+	// one from BaseURL and CallbackBaseURL.
+	Payments *payments.Service
 	// Procurement runs the Taobao steps for one order (jobs.Procurement).
 	Procurement Procurement
 	// Jobs lists the background jobs with their intervals, and RunJob asks one
@@ -71,7 +75,7 @@ type App struct {
 	secure      bool   // served over HTTPS: cookies get Secure
 	log         *slog.Logger
 	echo        *echo.Echo
-	gw          gateways // one payment gateway per integration version
+	pay         *payments.Service
 }
 
 // New builds the application and its router.
@@ -105,6 +109,11 @@ func New(store *model.Store, cfg Config) (*App, error) {
 		baseHost: strings.ToLower(u.Hostname()),
 		secure:   u.Scheme == "https",
 		log:      cfg.Logger,
+	}
+	a.pay = cfg.Payments
+	if a.pay == nil {
+		a.pay = payments.New(payments.Config{Store: store, Log: cfg.Logger, CallbackBaseURL: cfg.CallbackBaseURL,
+			ShopURL: func(t *model.Tenant) string { return model.ShopURL(cfg.BaseURL, t, cfg.DefaultTenant) }})
 	}
 	a.sessions = a.newSessionManager()
 	a.shopCookies = newCookieStore(store.Keys, a.secure)

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
@@ -24,6 +25,7 @@ import (
 	"orderdesk/handlers"
 	"orderdesk/jobs"
 	"orderdesk/model"
+	"orderdesk/services/payments"
 )
 
 const demoPassword = "demo-password-1"
@@ -77,6 +79,8 @@ func newEnv(t testing.TB) *env {
 	// The listener first, so that the sandboxes and the webhooks know the address.
 	srv := httptest.NewUnstartedServer(nil)
 	addr := "http://" + srv.Listener.Addr().String()
+	_, port, _ := net.SplitHostPort(srv.Listener.Addr().String())
+	base := "http://localhost:" + port
 	sdb, err := sql.Open("sqlite3", "file:"+filepath.Join(t.TempDir(), "sandbox.db")+"?_journal_mode=WAL&_busy_timeout=10000")
 	if err != nil {
 		t.Fatal(err)
@@ -95,9 +99,11 @@ func newEnv(t testing.TB) *env {
 	proc := &jobs.Procurement{Store: store}
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 	sched := jobs.New(store, quiet, proc.Jobs()...)
+	pay := payments.New(payments.Config{Store: store, Log: quiet, CallbackBaseURL: addr,
+		ShopURL: func(t *model.Tenant) string { return model.ShopURL(base, t, "demo") }})
 	app, err := handlers.New(store, handlers.Config{
-		BaseURL: "http://localhost", DefaultTenant: "demo", CallbackBaseURL: addr, Sandboxes: sandboxes,
-		Logger: quiet, Procurement: proc,
+		BaseURL: base, DefaultTenant: "demo", CallbackBaseURL: addr, Sandboxes: sandboxes,
+		Logger: quiet, Procurement: proc, Payments: pay,
 		Jobs: func() []handlers.JobInfo {
 			var out []handlers.JobInfo
 			for _, j := range sched.Jobs() {
@@ -120,7 +126,7 @@ func newEnv(t testing.TB) *env {
 	srv.Config.Handler = app.Handler()
 	srv.Start()
 	t.Cleanup(srv.Close)
-	return &env{t: t, srv: srv, store: store, demo: demo, sandboxes: sandboxes, app: app}
+	return &env{t: t, srv: srv, store: store, demo: demo, sandboxes: sandboxes, app: app, pay: pay, base: base}
 }
 
 // client is a browser-like client of one host: it keeps cookies and does not follow
@@ -135,8 +141,19 @@ type client struct {
 
 func (e *env) client(t testing.TB, host string) *client {
 	jar, _ := cookiejar.New(nil)
+	listener := e.srv.Listener.Addr().String()
+	// localhost and its subdomains are this machine, as browsers take them
+	// (RFC 6761): every such address reaches the test server.
+	dial := func(ctx context.Context, network, addr string) (net.Conn, error) {
+		if h, _, err := net.SplitHostPort(addr); err == nil && (h == "localhost" || strings.HasSuffix(h, ".localhost")) {
+			addr = listener
+		}
+		var d net.Dialer
+		return d.DialContext(ctx, network, addr)
+	}
 	return &client{t: t, e: e, host: host, http: &http.Client{
 		Jar:           jar,
+		Transport:     &http.Transport{DialContext: dial},
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}}
 }

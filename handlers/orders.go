@@ -172,11 +172,16 @@ func (a *App) orderDetail(c echo.Context) (views.OrderDetail, error) {
 	if err != nil {
 		return views.OrderDetail{}, err
 	}
+	refunds, err := a.store.FindRefunds(c.Request().Context(), t.ID, id)
+	if err != nil {
+		return views.OrderDetail{}, err
+	}
 	margin, err := a.store.FindOrderMargin(c.Request().Context(), t.ID, id)
 	if err != nil {
 		return views.OrderDetail{}, err
 	}
-	return views.OrderDetail{Order: o, Events: events, Lang: t.Language, Loc: t.Location(), Payments: payments, Margin: margin}, nil
+	return views.OrderDetail{Order: o, Events: events, Lang: t.Language, Loc: t.Location(), Payments: payments, Refunds: refunds,
+		Margin: margin, CanRefund: canManage(c)}, nil
 }
 
 // OrderShow is one order's page.
@@ -199,6 +204,11 @@ func (a *App) OrderTransition(c echo.Context) error {
 	}
 	typed := map[string]string{"status": c.FormValue("status"), "tracking_number": c.FormValue("tracking_number"),
 		"tracking_carrier": c.FormValue("tracking_carrier"), "note": c.FormValue("note")}
+	if model.OrderStatus(typed["status"]) == model.OrderRefunded && canManage(c) {
+		// Refunded is where refunds lead: offer to refund all the order's
+		// money, with a confirmation, instead of a status that moves none.
+		return a.confirmOrderRefund(c, d.Order.ID)
+	}
 	_, err = a.store.TransitionOrder(c.Request().Context(), tenant(c), d.Order.ID, model.OrderStatus(typed["status"]),
 		model.StaffActor(currentUser(c)), model.TransitionInput{TrackingNumber: typed["tracking_number"], TrackingCarrier: typed["tracking_carrier"], Note: typed["note"]})
 	return a.afterOrderChange(c, err, typed)
@@ -256,6 +266,7 @@ func (a *App) OrderSettingsSave(c echo.Context) error {
 	o.UnpaidExpiryMinutes, o.UnpaidExpiryBatch = num("unpaid_expiry_minutes"), num("unpaid_expiry_batch")
 	o.BonusEarnPercent, o.BonusMaxSharePercent = num("bonus_earn_percent"), num("bonus_max_share_percent")
 	o.ZeroStock = c.FormValue("zero_stock") == "1"
+	o.RefundOverpayments = c.FormValue("refund_overpayments") == "1"
 	start, _ := strconv.ParseInt(c.FormValue("order_increment_start"), 10, 64)
 	o.OrderIncrementStart = start
 	// "12.50" (the shop's currency per CNY) → millionths of a minor unit per fen.

@@ -1,7 +1,9 @@
 package handlers
 
 import (
+	"errors"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -11,6 +13,7 @@ import (
 	"orderdesk/model"
 	"orderdesk/providers/gateway"
 	"orderdesk/providers/paypal"
+	"orderdesk/services/payments"
 	"orderdesk/views"
 )
 
@@ -23,36 +26,109 @@ func paymentJSON(p *model.Payment) map[string]any {
 	}
 }
 
-// shopBase is the shop's address as the customer's browser knows it: the return
-// pages must be on the tenant's host, where the shopper's cookies are.
-func shopBase(c echo.Context) string {
-	return c.Scheme() + "://" + c.Request().Host
+func refundJSON(r *model.Refund) map[string]any {
+	return map[string]any{
+		"id": r.ID, "refund_number": r.Number, "payment_number": r.PaymentNumber, "order_id": r.OrderID, "amount": model.FormatAmount(r.Amount),
+		"currency": r.Currency, "status": r.Status, "reason": r.Reason, "error": nullString(r.Error),
+	}
 }
 
-// paymentOrder finds the order a payment request is about: staff may pay any
-// order of the tenant, a customer only their own, a guest by its number.
+// sessPlacedOrders keeps, in the shopper's server-side session, the orders this
+// session placed: seed 001 pays an order by its id right after placing it, from
+// the same session, without signing in.
+const sessPlacedOrders = "placed_orders"
+
+// maxPlacedOrders bounds that list: a session places a handful of orders.
+const maxPlacedOrders = 20
+
+// rememberPlacedOrder notes that this session placed the order.
+func (a *App) rememberPlacedOrder(c echo.Context, orderID int64) {
+	ctx := c.Request().Context()
+	ids, _ := a.sessions.Get(ctx, sessPlacedOrders).([]int64)
+	ids = append(ids, orderID)
+	if len(ids) > maxPlacedOrders {
+		ids = ids[len(ids)-maxPlacedOrders:]
+	}
+	a.sessions.Put(ctx, sessTenantID, tenant(c).ID)
+	a.sessions.Put(ctx, sessPlacedOrders, ids)
+}
+
+// placedHere reports whether this session placed the order.
+func (a *App) placedHere(c echo.Context, orderID int64) bool {
+	ctx := c.Request().Context()
+	if a.sessions.GetInt64(ctx, sessTenantID) != tenant(c).ID {
+		return false
+	}
+	ids, _ := a.sessions.Get(ctx, sessPlacedOrders).([]int64)
+	return slices.Contains(ids, orderID)
+}
+
+// mayPay reports whether the request may see and pay the order: staff of the
+// shop, the signed-in customer who owns it, the session that placed it, or
+// whoever knows its order number (the unguessable tracking key).
+func (a *App) mayPay(c echo.Context, o *model.Order, orderNumber string) (bool, error) {
+	if u, err := a.loadUser(c); err != nil {
+		return false, err
+	} else if u != nil {
+		return true, nil
+	}
+	cu, err := a.currentCustomer(c)
+	if err != nil {
+		return false, err
+	}
+	switch {
+	case cu != nil && o.CustomerID == cu.ID:
+		return true, nil
+	case a.placedHere(c, o.ID):
+		return true, nil
+	case orderNumber != "" && strings.EqualFold(strings.TrimSpace(orderNumber), o.Number):
+		return true, nil
+	}
+	return false, nil
+}
+
+// errNotYourOrder is the answer for an order the request may not pay: the same
+// 404 as an order that does not exist, saying what would do.
+var errNotYourOrder = echo.NewHTTPError(http.StatusNotFound,
+	"No such order to pay here: pay from the session that placed it, sign in as its customer, or send its order_number.")
+
+// paymentOrder finds the order a payment request is about and checks that the
+// request may pay it.
 func (a *App) paymentOrder(c echo.Context, orderID int64, orderNumber string) (*model.Order, error) {
 	ctx := c.Request().Context()
 	t := tenant(c)
-	if u, _ := a.loadUser(c); u != nil {
-		return a.store.FindOrderByID(ctx, t.ID, orderID)
+	var o *model.Order
+	var err error
+	switch {
+	case orderID != 0:
+		o, err = a.store.FindOrderByID(ctx, t.ID, orderID)
+	case orderNumber != "":
+		o, err = a.store.FindOrderByNumber(ctx, t.ID, strings.TrimSpace(orderNumber))
+	default:
+		return nil, &model.ValidationError{Fields: map[string]string{"order_id": "give the order's id (or its order_number)"}}
 	}
-	if cu, _ := a.currentCustomer(c); cu != nil && orderID != 0 {
-		return a.store.FindCustomerOrder(ctx, t.ID, cu.ID, orderID)
+	if errors.Is(err, model.ErrNotFound) {
+		return nil, errNotYourOrder
+	} else if err != nil {
+		return nil, err
 	}
-	// A guest knows their order by its number: unguessable, the tracking key.
-	if orderNumber != "" {
-		o, err := a.store.FindOrderByNumber(ctx, t.ID, orderNumber)
-		if err == nil && (orderID == 0 || o.ID == orderID) {
-			return o, nil
-		}
+	if orderID != 0 && orderNumber != "" && !strings.EqualFold(strings.TrimSpace(orderNumber), o.Number) {
+		return nil, errNotYourOrder
 	}
-	return nil, model.ErrNotFound
+	ok, err := a.mayPay(c, o, orderNumber)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, errNotYourOrder
+	}
+	return o, nil
 }
 
 // APIPaymentCreate starts a payment: POST /api/payments/create/
-// {order_id, provider, customer_info}. The answer has payment_url and
-// transaction_id (seed 001).
+// {order_id, provider, customer_info} (seed 001), or order_number instead of
+// order_id for a guest in another session. The answer has payment_url and
+// transaction_id.
 func (a *App) APIPaymentCreate(c echo.Context) error {
 	var req struct {
 		OrderID      flexID `json:"order_id"`
@@ -75,76 +151,69 @@ func (a *App) APIPaymentCreate(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	cust := gateway.Customer{Email: req.CustomerInfo.Email, Name: req.CustomerInfo.Name, Phone: req.CustomerInfo.Phone}
-	p, err := a.beginPayment(c, o.ID, provider, cust)
+	p, err := a.pay.Start(c.Request().Context(), tenant(c), payments.StartInput{OrderID: o.ID, Provider: provider, ClientIP: clientIP(c),
+		Customer: gateway.Customer{Email: req.CustomerInfo.Email, Name: req.CustomerInfo.Name, Phone: req.CustomerInfo.Phone}})
 	if err != nil {
 		return err
 	}
 	return ok(c, http.StatusCreated, "The payment was created.", map[string]any{"payment": paymentJSON(p), "payment_url": p.PaymentURL, "transaction_id": p.ProviderRef})
 }
 
-// beginPayment starts a payment of an order and returns it with the address the
-// customer's browser goes to. Kuveyt takes the card on the shop's own page first.
-func (a *App) beginPayment(c echo.Context, orderID int64, provider model.ProviderType, cust gateway.Customer) (*model.Payment, error) {
-	ctx := c.Request().Context()
-	if provider == model.ProviderKuveyt {
-		in, err := a.store.UsableIntegration(ctx, tenant(c).ID, provider)
-		if err != nil {
-			return nil, &model.ConflictError{Msg: "The shop does not accept kuveyt payments: it has no integration for it in test or live mode."}
-		}
-		p, err := a.store.NewPayment(ctx, tenant(c), orderID, in)
-		if err != nil {
-			return nil, err
-		}
-		p.PaymentURL, p.ProviderRef = shopBase(c)+"/pay/kuveyt/"+p.Number, p.Number
-		return p, a.store.AttachProviderPayment(ctx, tenant(c).ID, p.ID, p.ProviderRef, p.PaymentURL)
-	}
-	p, _, err := a.StartPayment(ctx, tenant(c), orderID, provider, shopBase(c), cust, nil, clientIP(c))
-	return p, err
-}
-
-// paymentOptions are the payment methods the tenant offers now: its payment
-// integrations in test or live mode.
+// paymentOptions are the payment methods the shop offers now: its payment
+// integrations in test or live mode whose settings work and that take the
+// shop's currency.
 func (a *App) paymentOptions(c echo.Context) ([]views.PaymentOption, error) {
-	list, err := a.store.FindIntegrations(c.Request().Context(), tenant(c).ID)
+	ctx := c.Request().Context()
+	list, err := a.store.FindIntegrations(ctx, tenant(c).ID)
 	if err != nil {
 		return nil, err
 	}
 	var out []views.PaymentOption
 	seen := map[model.ProviderType]bool{}
 	for _, i := range list {
-		// Only methods that take the shop's currency (T-Bank takes roubles only).
-		if i.Provider.IsPayment() && i.Usable() && !seen[i.Provider] && gateway.Accepts(string(i.Provider), tenant(c).Currency) {
-			seen[i.Provider] = true
-			info, _ := i.Provider.Info()
-			out = append(out, views.PaymentOption{Provider: string(i.Provider), Label: info.Label, Test: i.Status == model.IntegrationTest})
+		if seen[i.Provider] || !a.pay.Usable(ctx, tenant(c), i) {
+			continue
 		}
+		seen[i.Provider] = true
+		info, _ := i.Provider.Info()
+		out = append(out, views.PaymentOption{Provider: string(i.Provider), Label: info.Label, Test: i.Status == model.IntegrationTest})
 	}
 	return out, nil
 }
 
 // APIPaymentVerify asks the provider for a payment's state and applies it:
-// POST /api/payments/verify/ {transaction_id, provider}. The caller's word is never
-// taken for the state.
+// POST /api/payments/verify/ {transaction_id, provider}. The caller's word is
+// never taken for the state, and only whoever may see the order (the session
+// that placed it, its signed-in customer, staff) learns anything: others get
+// the same 404 as for an unknown id.
 func (a *App) APIPaymentVerify(c echo.Context) error {
 	var req struct {
 		TransactionID string `json:"transaction_id"`
 		Provider      string `json:"provider"`
+		OrderNumber   string `json:"order_number"`
 	}
 	if err := bindJSON(c, &req); err != nil {
 		return err
 	}
 	ctx := c.Request().Context()
 	t := tenant(c)
-	in, err := a.store.UsableIntegration(ctx, t.ID, model.ProviderType(req.Provider))
-	if err != nil {
-		return echo.NewHTTPError(http.StatusNotFound, "No such payment.")
+	notFound := echo.NewHTTPError(http.StatusNotFound, "No such payment.")
+	p, err := a.pay.FindForVerify(ctx, t, model.ProviderType(req.Provider), strings.TrimSpace(req.TransactionID))
+	if errors.Is(err, model.ErrNotFound) {
+		return notFound
+	} else if err != nil {
+		return err
 	}
-	p, err := a.store.FindPaymentForNotification(ctx, in, req.TransactionID, req.TransactionID)
+	o, err := a.store.FindOrderByID(ctx, t.ID, p.OrderID)
 	if err != nil {
-		return echo.NewHTTPError(http.StatusNotFound, "No such payment.")
+		return err
 	}
-	if p, err = a.RefreshPayment(ctx, t, p); err != nil {
+	if may, err := a.mayPay(c, o, req.OrderNumber); err != nil {
+		return err
+	} else if !may {
+		return notFound
+	}
+	if p, err = a.pay.Refresh(ctx, t, p); err != nil {
 		return err
 	}
 	msg := "The payment is " + string(p.Status) + "."
@@ -152,6 +221,43 @@ func (a *App) APIPaymentVerify(c echo.Context) error {
 		msg = "The payment was verified and completed."
 	}
 	return ok(c, http.StatusOK, msg, map[string]any{"payment": paymentJSON(p)})
+}
+
+// APIPaymentRefund refunds a payment (owners and admins): POST
+// /api/payments/{id}/refund/ {amount} (empty: all that is left).
+func (a *App) APIPaymentRefund(c echo.Context) error {
+	var req struct {
+		Amount string `json:"amount"`
+	}
+	if err := bindJSON(c, &req); err != nil {
+		return err
+	}
+	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
+	if err != nil {
+		return model.ErrNotFound
+	}
+	amount, err := parseRefundAmount(req.Amount)
+	if err != nil {
+		return err
+	}
+	r, err := a.pay.Refund(c.Request().Context(), tenant(c), id, amount, model.StaffActor(currentUser(c)))
+	if err != nil {
+		return err
+	}
+	return ok(c, http.StatusOK, "Refunded "+model.FormatMoney(r.Amount, r.Currency)+".", map[string]any{"refund": refundJSON(r)})
+}
+
+// parseRefundAmount reads an amount like 12.50; empty means all that is left.
+func parseRefundAmount(s string) (int64, error) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return 0, nil
+	}
+	v, ok := model.ParseAmount(s)
+	if !ok || v <= 0 {
+		return 0, &model.ValidationError{Fields: map[string]string{"amount": "give the amount like 12.50, or leave it empty for all that is left"}}
+	}
+	return v, nil
 }
 
 // APIPayments lists payments (staff): GET /api/payments/?order_id=&status=&provider=.
@@ -188,7 +294,10 @@ func (a *App) PaymentReturn(c echo.Context) error {
 		return err
 	}
 	if p.Open() {
-		if fresh, err := a.RefreshPayment(ctx, t, p); err == nil {
+		// The page still shows what we know when the provider cannot be asked.
+		if fresh, err := a.pay.Refresh(ctx, t, p); err != nil {
+			a.log.Warn("payment return: provider not asked", "payment", p.Number, "err", err)
+		} else {
 			p = fresh
 		}
 	}
@@ -250,7 +359,9 @@ func (a *App) PaymentShow(c echo.Context) error {
 	return a.render(c, http.StatusOK, p, views.PaymentPage(p, pay, events))
 }
 
-// PaymentRefund refunds a payment in full or in part from the order page.
+// PaymentRefund refunds a payment in full or in part from the order page. The
+// first post shows what will be refunded and asks to confirm it; the confirmed
+// post (confirm=1) has the provider make it.
 func (a *App) PaymentRefund(c echo.Context) error {
 	ctx := c.Request().Context()
 	t := tenant(c)
@@ -262,41 +373,94 @@ func (a *App) PaymentRefund(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	var amount int64
-	if s := strings.TrimSpace(c.FormValue("amount")); s != "" {
-		v, ok := model.ParseAmount(s)
-		if !ok {
-			return a.orderWithPaymentError(c, pay.OrderID, "Give the amount like 12.50.")
-		}
-		amount = v
+	amount, err := parseRefundAmount(c.FormValue("amount"))
+	if err != nil {
+		return a.orderPayments(c, pay.OrderID, http.StatusUnprocessableEntity, "Refund amount: give it like 12.50, or leave it empty for all that is left.", nil)
 	}
-	if err := a.RefundPayment(ctx, t, pay, amount, model.StaffActor(currentUser(c))); err != nil {
-		status, msg, fields := statusOf(err)
-		if status >= 500 {
-			return err
+	if c.FormValue("confirm") != "1" {
+		left := pay.Amount - pay.RefundedAmount
+		if amount == 0 {
+			amount = left
 		}
-		if fields["amount"] != "" {
-			msg = "Refund amount: " + fields["amount"] + "."
+		if amount > left || left <= 0 {
+			return a.orderPayments(c, pay.OrderID, http.StatusUnprocessableEntity, "Refund amount: give an amount up to "+model.FormatMoney(left, pay.Currency)+".", nil)
 		}
-		return a.orderWithPaymentError(c, pay.OrderID, msg)
+		return a.orderPayments(c, pay.OrderID, http.StatusOK, "", &views.RefundConfirm{PaymentID: pay.ID, PaymentNumber: pay.Number,
+			Amount: amount, Of: pay.Amount, Currency: pay.Currency})
+	}
+	if _, err := a.pay.Refund(ctx, t, pay.ID, amount, model.StaffActor(currentUser(c))); err != nil {
+		return a.refundRefused(c, pay.OrderID, err)
 	}
 	return a.redirect(c, "/admin/orders/"+strconv.FormatInt(pay.OrderID, 10))
 }
 
-// orderWithPaymentError shows the order page with a refused payment action.
-func (a *App) orderWithPaymentError(c echo.Context, orderID int64, msg string) error {
+// OrderRefund refunds all the order's money (the order page's "Refunded"
+// choice), after the confirmation that OrderTransition shows.
+func (a *App) OrderRefund(c echo.Context) error {
+	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
+	if err != nil {
+		return model.ErrNotFound
+	}
+	if c.FormValue("confirm") != "1" {
+		return a.confirmOrderRefund(c, id)
+	}
+	if _, err := a.pay.RefundOrder(c.Request().Context(), tenant(c), id, model.StaffActor(currentUser(c))); err != nil {
+		return a.refundRefused(c, id, err)
+	}
+	return a.redirect(c, "/admin/orders/"+strconv.FormatInt(id, 10))
+}
+
+// confirmOrderRefund asks to confirm refunding all the order's money.
+func (a *App) confirmOrderRefund(c echo.Context, orderID int64) error {
+	list, err := a.store.FindPayments(c.Request().Context(), tenant(c).ID, model.PaymentFilter{OrderID: orderID})
+	if err != nil {
+		return err
+	}
+	conf := &views.RefundConfirm{}
+	for _, p := range list {
+		if p.Status == model.PaymentCompleted || p.Status == model.PaymentPartiallyRefunded {
+			conf.Amount += p.Amount - p.RefundedAmount
+			conf.Of += p.Amount
+			conf.Currency = p.Currency
+		}
+	}
+	if conf.Amount <= 0 {
+		return a.orderPayments(c, orderID, http.StatusConflict, "This order has no money left to refund.", nil)
+	}
+	return a.orderPayments(c, orderID, http.StatusOK, "", conf)
+}
+
+// refundRefused shows why a refund was not made, on the order page.
+func (a *App) refundRefused(c echo.Context, orderID int64, err error) error {
+	status, msg, fields := statusOf(err)
+	if status >= 500 {
+		return err
+	}
+	if fields["amount"] != "" {
+		msg = "Refund amount: " + fields["amount"] + "."
+	}
+	return a.orderPayments(c, orderID, status, msg, nil)
+}
+
+// orderPayments answers a refund step on the order page: htmx gets the
+// payments block (200: htmx swaps only successes), a plain form the whole page.
+func (a *App) orderPayments(c echo.Context, orderID int64, status int, msg string, conf *views.RefundConfirm) error {
 	c.SetParamNames("id")
 	c.SetParamValues(strconv.FormatInt(orderID, 10))
 	d, err := a.orderDetail(c)
 	if err != nil {
 		return err
 	}
-	d.PaymentError = msg
+	d.PaymentError, d.RefundConfirm = msg, conf
 	p := a.page(c, "Order "+d.Order.Number, views.SectionOrders)
-	return a.render(c, http.StatusConflict, p, views.OrderPage(p, d))
+	if isFragment(c) {
+		return a.renderComponent(c, http.StatusOK, views.OrderPaymentsPart(p, d))
+	}
+	return a.render(c, status, p, views.OrderPage(p, d))
 }
 
-// PaymentReviewResolve records a person's decision on a review.
+// PaymentReviewResolve records a person's decision on a review; "refunded"
+// has the provider refund what is left of the payment first.
 func (a *App) PaymentReviewResolve(c echo.Context) error {
 	ctx := c.Request().Context()
 	t := tenant(c)
@@ -309,28 +473,20 @@ func (a *App) PaymentReviewResolve(c echo.Context) error {
 		return err
 	}
 	resolution := c.FormValue("resolution")
+	actor := model.StaffActor(currentUser(c))
 	if resolution == "refunded" && r.PaymentID != 0 {
-		pay, err := a.store.FindPaymentByID(ctx, t.ID, r.PaymentID)
-		if err != nil {
-			return err
-		}
-		if pay.Status == model.PaymentSuspectedFraud {
-			// Money under review was received: accept it first, then give it back.
-			if _, err := a.store.ApplyPayment(ctx, t, pay.ID, model.Observation{Stage: model.PaymentCompleted, Actor: model.StaffActor(currentUser(c))}); err != nil {
+		if _, err := a.pay.RefundReviewed(ctx, t, r.PaymentID, actor); err != nil {
+			status, msg, _ := statusOf(err)
+			if status >= 500 {
 				return err
 			}
-			pay, _ = a.store.FindPaymentByID(ctx, t.ID, r.PaymentID)
-		}
-		if pay.Status == model.PaymentCompleted || pay.Status == model.PaymentPartiallyRefunded {
-			if err := a.RefundPayment(ctx, t, pay, 0, model.StaffActor(currentUser(c))); err != nil {
-				l, lerr := a.paymentsList(c)
-				if lerr != nil {
-					return lerr
-				}
-				_, l.Error, _ = statusOf(err)
-				p := a.page(c, "Payments", views.SectionPayments)
-				return a.render(c, http.StatusConflict, p, views.Payments(p, l))
+			l, lerr := a.paymentsList(c)
+			if lerr != nil {
+				return lerr
 			}
+			l.Error = msg
+			p := a.page(c, "Payments", views.SectionPayments)
+			return a.render(c, status, p, views.Payments(p, l))
 		}
 	}
 	if err := a.store.ResolvePaymentReview(ctx, t, id, currentUser(c), resolution); err != nil {

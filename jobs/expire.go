@@ -5,22 +5,19 @@ import (
 	"time"
 
 	"orderdesk/model"
+	"orderdesk/services/payments"
 )
 
 // ExpireUnpaidName is the name of the unpaid-order expiry job.
 const ExpireUnpaidName = "expire-unpaid"
 
-// RefreshFunc asks a payment's provider for its real state and applies it (the
-// handlers' payment flow; main passes it in, so that jobs need not know how each
-// provider is called).
-type RefreshFunc func(ctx context.Context, t *model.Tenant, p *model.Payment) (*model.Payment, error)
-
-// ExpireUnpaid cancels, in every tenant, the pending orders whose payment did not
-// come within the tenant's expiry minutes, a tenant's batch size per run, and
-// releases their stock (fecshop's pending-order script). Before cancelling an
-// order with an open payment it asks the provider, so that a late confirmation is
-// never lost. refresh may be nil (no provider to ask).
-func ExpireUnpaid(store *model.Store, refresh RefreshFunc) *Job {
+// ExpireUnpaid cancels, in every shop, the pending orders whose payment did not
+// come within the shop's expiry minutes, a shop's batch size per run, and
+// releases their stock (fecshop's pending-order script). The payment flow
+// closes an order's open payments at their providers first, so that a customer
+// can no longer pay an order that is gone, and keeps the order when a provider
+// reports the money.
+func ExpireUnpaid(store *model.Store, pay *payments.Service) *Job {
 	return &Job{
 		Name:     ExpireUnpaidName,
 		Interval: 5 * time.Minute,
@@ -30,43 +27,25 @@ func ExpireUnpaid(store *model.Store, refresh RefreshFunc) *Job {
 				return err
 			}
 			for _, t := range tenants {
-				list, err := store.FindExpiredUnpaid(ctx, t)
+				cancelled, failed, err := pay.ExpireUnpaid(ctx, t, model.JobActor(ExpireUnpaidName), shopLines{run, t.Slug})
+				run.Processed += cancelled
+				run.Failed += failed
 				if err != nil {
 					run.Failed++
 					run.Logf("%s: %v", t.Slug, err)
-					continue
-				}
-			orders:
-				for _, c := range list {
-					for _, p := range c.OpenPayments {
-						if refresh == nil {
-							break
-						}
-						fresh, err := refresh(ctx, t, p)
-						if err != nil {
-							// Money may be on its way: never cancel blind.
-							run.Failed++
-							run.Logf("%s: kept %s: could not ask %s about %s: %v", t.Slug, c.Number, p.Provider, p.Number, err)
-							continue orders
-						}
-						if !fresh.Open() {
-							run.Logf("%s: %s: %s says %s", t.Slug, c.Number, p.Provider, fresh.Status)
-						}
-					}
-					ok, err := store.ExpireOrder(ctx, t, c.OrderID, model.JobActor(ExpireUnpaidName))
-					switch {
-					case err != nil:
-						run.Failed++
-						run.Logf("%s: %s: %v", t.Slug, c.Number, err)
-					case ok:
-						run.Processed++
-						run.Logf("%s: cancelled %s (not paid within %d minutes)", t.Slug, c.Number, t.UnpaidExpiryMinutes)
-					default:
-						run.Logf("%s: kept %s: paid or changed meanwhile", t.Slug, c.Number)
-					}
 				}
 			}
 			return nil
 		},
 	}
+}
+
+// shopLines prefixes a run's lines with the shop they are about.
+type shopLines struct {
+	run  *Run
+	slug string
+}
+
+func (s shopLines) Logf(format string, args ...any) {
+	s.run.Logf(s.slug+": "+format, args...)
 }

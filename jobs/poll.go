@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"orderdesk/model"
+	"orderdesk/services/payments"
 )
 
 // PollPaymentsName is the name of the payment status poller.
@@ -13,34 +14,52 @@ const PollPaymentsName = "poll-payments"
 // PollPayments asks the provider every few seconds about open payments of
 // providers whose shops poll (Yandex Pay, seed 004: every 3 seconds), until the
 // payment is final or older than timeout. The customer's return page asks too.
-func PollPayments(store *model.Store, refresh RefreshFunc, interval, timeout time.Duration) *Job {
+func PollPayments(store *model.Store, pay *payments.Service, interval, timeout time.Duration) *Job {
 	return &Job{
 		Name:     PollPaymentsName,
 		Interval: interval,
 		Run: func(ctx context.Context, run *Run) error {
-			open, err := store.FindPayments(ctx, 0, model.PaymentFilter{Provider: model.ProviderYandexPay, Open: true,
-				CreatedAfter: store.Now().Add(-timeout), Limit: 200})
+			tenants, err := store.FindTenants(ctx)
 			if err != nil {
 				return err
 			}
-			tenants := map[int64]*model.Tenant{}
-			for _, p := range open {
-				t := tenants[p.TenantID]
-				if t == nil {
-					if t, err = store.FindTenantByID(ctx, p.TenantID); err != nil {
-						return err
-					}
-					tenants[p.TenantID] = t
-				}
-				fresh, err := refresh(ctx, t, p)
+			for _, t := range tenants {
+				processed, failed, err := pay.PollOpen(ctx, t, timeout, shopLines{run, t.Slug})
+				run.Processed += processed
+				run.Failed += failed
 				if err != nil {
-					run.Failed++
-					run.Logf("%s: %v", p.Number, err)
-					continue
+					return err
 				}
-				run.Processed++
-				if fresh.Status != p.Status {
-					run.Logf("%s: %s → %s", p.Number, p.Status, fresh.Status)
+			}
+			return nil
+		},
+	}
+}
+
+// RefundsName is the name of the job that finishes interrupted refunds.
+const RefundsName = "refunds"
+
+// Refunds asks the providers again about refunds whose call did not finish (a
+// crash, a timeout), with each refund's own idempotency key, so that each is
+// made once and none is forgotten.
+func Refunds(store *model.Store, pay *payments.Service) *Job {
+	return &Job{
+		Name:     RefundsName,
+		Interval: time.Minute,
+		Run: func(ctx context.Context, run *Run) error {
+			tenants, err := store.FindTenants(ctx)
+			if err != nil {
+				return err
+			}
+			for _, t := range tenants {
+				done, failed, err := pay.ResumeRefunds(ctx, t)
+				run.Processed += done
+				run.Failed += failed
+				if err != nil {
+					return err
+				}
+				if done+failed > 0 {
+					run.Logf("%s: %d pending refunds settled, %d still open", t.Slug, done, failed)
 				}
 			}
 			return nil

@@ -20,6 +20,10 @@ var (
 	ErrInvalidCredentials = errors.New("the e-mail or password is not correct")
 )
 
+// ErrRefundThroughRefunds refuses setting an order to refunded by hand: an order
+// becomes refunded when all its payments are refunded.
+var ErrRefundThroughRefunds = &ConflictError{Msg: "An order becomes refunded only through refunds: refund its payments (order page → Refund); once all its money is back, the order is refunded."}
+
 // ValidationError carries one message per field of a form or an API request.
 type ValidationError struct {
 	Fields map[string]string

@@ -155,6 +155,7 @@ const (
 	EventProcurementStatus = "procurement_status"
 	EventNote              = "note"
 	EventPayment           = "payment" // a payment record's own change
+	EventRefund            = "refund"  // a refund reserved, made or refused
 )
 
 // Actor names who made a change, as the timeline shows it.

@@ -49,6 +49,19 @@ func (s OrderStatus) CanTransitionTo(to OrderStatus) bool {
 // Next lists the statuses s may change to.
 func (s OrderStatus) Next() []OrderStatus { return orderTransitions[s] }
 
+// ManualNext lists the statuses a person may choose for an order in status s:
+// those the table allows but refunded, which an order reaches only when all its
+// money went back through refunds.
+func (s OrderStatus) ManualNext() []OrderStatus {
+	var out []OrderStatus
+	for _, to := range orderTransitions[s] {
+		if to != OrderRefunded {
+			out = append(out, to)
+		}
+	}
+	return out
+}
+
 // Final reports whether nothing can follow s.
 func (s OrderStatus) Final() bool { return len(orderTransitions[s]) == 0 }
 
@@ -73,15 +86,17 @@ var PaymentStatuses = []PaymentStatus{PaymentPending, PaymentProcessing, Payment
 
 // paymentTransitions is the one table of a payment record's changes. A completed
 // payment never goes back to pending or processing, whatever order the
-// provider's notifications arrive in.
+// provider's notifications arrive in. A failed or cancelled payment can still
+// become completed: the provider only reports money that was taken, and money
+// that arrives after we closed a payment is received late, never ignored.
 var paymentTransitions = map[PaymentStatus][]PaymentStatus{
 	PaymentPending:           {PaymentProcessing, PaymentCompleted, PaymentSuspectedFraud, PaymentFailed, PaymentCanceled},
 	PaymentProcessing:        {PaymentCompleted, PaymentSuspectedFraud, PaymentFailed, PaymentCanceled},
 	PaymentSuspectedFraud:    {PaymentCompleted, PaymentRefunded, PaymentCanceled},
 	PaymentCompleted:         {PaymentPartiallyRefunded, PaymentRefunded},
 	PaymentPartiallyRefunded: {PaymentPartiallyRefunded, PaymentRefunded},
-	PaymentFailed:            {},
-	PaymentCanceled:          {},
+	PaymentFailed:            {PaymentCompleted, PaymentSuspectedFraud},
+	PaymentCanceled:          {PaymentCompleted, PaymentSuspectedFraud},
 	PaymentRefunded:          {},
 }
 

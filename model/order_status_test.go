@@ -39,6 +39,8 @@ func TestPaymentTransitionsEveryPair(t *testing.T) {
 		"suspected_fraud>completed": true, "suspected_fraud>refunded": true, "suspected_fraud>canceled": true,
 		"completed>partially_refunded": true, "completed>refunded": true,
 		"partially_refunded>partially_refunded": true, "partially_refunded>refunded": true,
+		// Money for a payment we closed is received late, never ignored.
+		"failed>completed": true, "failed>suspected_fraud": true, "canceled>completed": true, "canceled>suspected_fraud": true,
 	}
 	for _, from := range PaymentStatuses {
 		for _, to := range PaymentStatuses {

@@ -60,9 +60,16 @@ type Applied struct {
 	// Ignored explains an observation that changed nothing (duplicate, late,
 	// out of order).
 	Ignored string
-	// RefundNeeded: money arrived for an order that could not be reinstated; the
-	// caller refunds it through the provider.
-	RefundNeeded bool
+	// Late: the money came for a payment we had closed (cancelled or failed).
+	Late bool
+	// Reinstated: the late money brought back the cancelled order.
+	Reinstated bool
+	// Overpaid is how much this payment brought beyond the order's total.
+	Overpaid int64
+	// Refunds are the refunds reserved by this change (late money for an order
+	// whose stock is gone, money beyond the total): the caller has the provider
+	// make them now; the refunds job retries what does not finish.
+	Refunds []*Refund
 }
 
 // PaymentReview is an item of the review queue: money that needs a person.
@@ -73,7 +80,7 @@ type PaymentReview struct {
 	PaymentNumber string
 	OrderID       int64
 	OrderNumber   string
-	Kind          string // amount_mismatch, currency_mismatch, bad_signature, unknown_payment, late_payment
+	Kind          string // amount_mismatch, currency_mismatch, bad_notification, unknown_payment, wrong_receiver, late_payment, overpaid
 	Reason        string
 	Resolution    string // "", accepted, refunded, dismissed
 	ResolvedBy    string

@@ -41,7 +41,22 @@ func (s *Store) TransitionOrder(ctx context.Context, t *Tenant, orderID int64, t
 	if !to.Valid() {
 		return nil, &ValidationError{Fields: map[string]string{"status": "unknown status " + string(to)}}
 	}
+	if to == OrderRefunded {
+		// A status that moved no money would leave the payment and the margin
+		// as they were: refunded follows from refunds only.
+		return nil, ErrRefundThroughRefunds
+	}
 	err := s.DB.InTx(ctx, func(tx *sql.Tx) error {
+		if to == OrderCancelled {
+			var pay OrderPaymentStatus
+			if err := tx.QueryRowContext(ctx, `SELECT payment_status FROM orders WHERE tenant_id = ? AND id = ?`, t.ID, orderID).Scan(&pay); err != nil {
+				return notFound(err)
+			}
+			if pay == PayPaid || pay == PayPartiallyRefunded || pay == PayProcessing || pay == PaySuspectedFraud {
+				return &ConflictError{Msg: "This order holds the customer's money (" + pay.Label(t.Language) +
+					"): refund its payments instead of cancelling it; once all its money is back, the order is refunded."}
+			}
+		}
 		return s.transitionOrderTx(ctx, tx, t, orderID, to, actor, in)
 	})
 	if err != nil {
@@ -118,15 +133,15 @@ func (s *Store) transitionOrderTx(ctx context.Context, tx *sql.Tx, t *Tenant, or
 		}
 		// Points earned on a completed order go when its money goes back.
 		if _, err := tx.ExecContext(ctx, `INSERT INTO bonus_ledger (tenant_id, customer_id, order_id, delta, reason, created_at)
-			SELECT tenant_id, customer_id, order_id, -delta, 'adjusted', ? FROM bonus_ledger WHERE order_id = ? AND reason = 'earned'
-			ON CONFLICT (order_id, reason) DO NOTHING`, now, orderID); err != nil {
+			SELECT tenant_id, customer_id, order_id, -delta, 'earned_reversed', ? FROM bonus_ledger WHERE order_id = ? AND reason = 'earned'
+			ON CONFLICT (order_id, reason) WHERE reason IN ('earned', 'earned_reversed') DO NOTHING`, now, orderID); err != nil {
 			return err
 		}
 	case OrderCompleted:
 		if customerID.Valid && t.BonusEarnPercent > 0 {
 			if earned := percentOf(total, int64(t.BonusEarnPercent)); earned > 0 {
 				if _, err := tx.ExecContext(ctx, `INSERT INTO bonus_ledger (tenant_id, customer_id, order_id, delta, reason, created_at)
-					VALUES (?, ?, ?, ?, 'earned', ?) ON CONFLICT (order_id, reason) DO NOTHING`, t.ID, customerID.Int64, orderID, earned, now); err != nil {
+					VALUES (?, ?, ?, ?, 'earned', ?) ON CONFLICT (order_id, reason) WHERE reason IN ('earned', 'earned_reversed') DO NOTHING`, t.ID, customerID.Int64, orderID, earned, now); err != nil {
 					return err
 				}
 			}
@@ -135,10 +150,13 @@ func (s *Store) transitionOrderTx(ctx context.Context, tx *sql.Tx, t *Tenant, or
 	return recomputePaymentStatus(ctx, tx, t.ID, orderID, actor, now)
 }
 
+// returnSpentBonus gives back the bonus an order still holds: what it spent less
+// what came back already. Spending and returning can repeat (cancelled, then
+// reinstated by late money, then cancelled again), so it goes by the sum.
 func returnSpentBonus(ctx context.Context, tx *sql.Tx, tenantID, orderID int64, now time.Time) error {
 	_, err := tx.ExecContext(ctx, `INSERT INTO bonus_ledger (tenant_id, customer_id, order_id, delta, reason, created_at)
-		SELECT tenant_id, customer_id, order_id, -delta, 'returned', ? FROM bonus_ledger WHERE order_id = ? AND reason = 'spent'
-		ON CONFLICT (order_id, reason) DO NOTHING`, now, orderID)
+		SELECT tenant_id, customer_id, order_id, -sum(delta), 'returned', ? FROM bonus_ledger WHERE order_id = ? AND reason IN ('spent', 'returned')
+		GROUP BY tenant_id, customer_id, order_id HAVING sum(delta) < 0`, now, orderID)
 	return err
 }
 
@@ -342,47 +360,26 @@ func (s *Store) FindExpiredUnpaid(ctx context.Context, t *Tenant) ([]ExpiryCandi
 	return list, nil
 }
 
-// ExpireOrder cancels an unpaid pending order (stock released, payment status
-// canceled, open payments canceled, events written). It reports false when the
-// order was paid or changed meanwhile: then it is not ours to cancel.
+// ExpireOrder cancels an unpaid pending order (stock released, coupon use and
+// bonus given back, payment status canceled, events written). It reports false
+// when the order was paid or changed meanwhile, or when a payment of it is
+// still open: the payment flow closes open payments at their providers first,
+// so that a customer can no longer pay an order that is gone.
 func (s *Store) ExpireOrder(ctx context.Context, t *Tenant, orderID int64, actor Actor) (bool, error) {
 	cancelled := false
 	err := s.DB.InTx(ctx, func(tx *sql.Tx) error {
 		var st, pst string
-		if err := tx.QueryRowContext(ctx, `SELECT status, payment_status FROM orders WHERE tenant_id = ? AND id = ?`, t.ID, orderID).Scan(&st, &pst); err != nil {
+		var open int
+		if err := tx.QueryRowContext(ctx, `SELECT status, payment_status, (SELECT count(*) FROM payments WHERE order_id = orders.id AND status IN ('pending', 'processing'))
+			FROM orders WHERE tenant_id = ? AND id = ?`, t.ID, orderID).Scan(&st, &pst, &open); err != nil {
 			return notFound(err)
 		}
-		if st != string(OrderPending) || pst != string(PayPending) {
+		if st != string(OrderPending) || pst != string(PayPending) || open > 0 {
 			return nil
-		}
-		if _, err := tx.ExecContext(ctx, `UPDATE payments SET status = 'canceled', failure_reason = 'Order expired unpaid', updated_at = ?
-			WHERE order_id = ? AND status IN ('pending', 'processing')`, s.now(), orderID); err != nil {
-			return err
 		}
 		cancelled = true
 		return s.transitionOrderTx(ctx, tx, t, orderID, OrderCancelled, actor,
 			TransitionInput{Note: fmt.Sprintf("Not paid within %d minutes", t.UnpaidExpiryMinutes)})
 	})
 	return cancelled && err == nil, err
-}
-
-// ExpireUnpaidOrders cancels the tenant's expired unpaid orders without asking
-// any provider (the expiry job asks first; see jobs.ExpireUnpaid) and returns the
-// numbers of the orders it cancelled.
-func (s *Store) ExpireUnpaidOrders(ctx context.Context, t *Tenant, actor Actor) ([]string, error) {
-	list, err := s.FindExpiredUnpaid(ctx, t)
-	if err != nil {
-		return nil, err
-	}
-	var done []string
-	for _, c := range list {
-		ok, err := s.ExpireOrder(ctx, t, c.OrderID, actor)
-		if err != nil {
-			return done, err
-		}
-		if ok {
-			done = append(done, c.Number)
-		}
-	}
-	return done, nil
 }

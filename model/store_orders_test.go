@@ -143,6 +143,28 @@ func TestZeroStockModeSkipsReservation(t *testing.T) {
 	}
 }
 
+// expireUnpaid runs one expiry round as the job does for orders without an
+// open payment, and returns the numbers of the orders it cancelled.
+func (s *shop) expireUnpaid(t *testing.T) []string {
+	t.Helper()
+	ctx := context.Background()
+	list, err := s.store.FindExpiredUnpaid(ctx, s.tenant)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var done []string
+	for _, c := range list {
+		ok, err := s.store.ExpireOrder(ctx, s.tenant, c.OrderID, model.JobActor("expire-unpaid"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ok {
+			done = append(done, c.Number)
+		}
+	}
+	return done
+}
+
 func TestExpireUnpaidOrders(t *testing.T) {
 	s := newShop(t, 100)
 	ctx := context.Background()
@@ -173,10 +195,7 @@ func TestExpireUnpaidOrders(t *testing.T) {
 	}
 
 	s.clock = s.clock.Add(15 * time.Minute) // the three old ones are now over an hour old
-	done, err := s.store.ExpireUnpaidOrders(ctx, s.tenant, model.JobActor("expire-unpaid"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	done := s.expireUnpaid(t)
 	if len(done) != 2 || done[0] != old[0].Number || done[1] != old[1].Number {
 		t.Fatalf("first run cancelled %v, want the two oldest (batch of 2)", done)
 	}
@@ -201,11 +220,11 @@ func TestExpireUnpaidOrders(t *testing.T) {
 		t.Errorf("expiry events missing: %+v", events)
 	}
 
-	done, err = s.store.ExpireUnpaidOrders(ctx, s.tenant, model.JobActor("expire-unpaid"))
-	if err != nil || len(done) != 1 || done[0] != old[2].Number {
-		t.Fatalf("second run: %v %v, want only the third old order", done, err)
+	done = s.expireUnpaid(t)
+	if len(done) != 1 || done[0] != old[2].Number {
+		t.Fatalf("second run: %v, want only the third old order", done)
 	}
-	done, _ = s.store.ExpireUnpaidOrders(ctx, s.tenant, model.JobActor("expire-unpaid"))
+	done = s.expireUnpaid(t)
 	if len(done) != 0 {
 		t.Errorf("third run cancelled %v; the confirmed and the fresh order must stay", done)
 	}
@@ -262,8 +281,9 @@ func TestCouponLimitsAndBonusLedger(t *testing.T) {
 	if err != nil {
 		t.Fatalf("coupon not returned by the cancel: %v", err)
 	}
-	// Completing earns 5% of the total.
-	for _, st := range []model.OrderStatus{model.OrderConfirmed, model.OrderShipped, model.OrderDelivered, model.OrderCompleted} {
+	// Paid, then completed: completing earns 5% of the total.
+	p2, _ := s.pay(t, o2, s.integration(t, model.ProviderTinkoff), model.Observation{Stage: model.PaymentCompleted, AmountMinor: o2.Total})
+	for _, st := range []model.OrderStatus{model.OrderShipped, model.OrderDelivered, model.OrderCompleted} {
 		if _, err := s.store.TransitionOrder(ctx, s.tenant, o2.ID, st, model.SystemActor, model.TransitionInput{TrackingNumber: "T1"}); err != nil {
 			t.Fatal(err)
 		}
@@ -271,9 +291,20 @@ func TestCouponLimitsAndBonusLedger(t *testing.T) {
 	if bal, _ := s.store.BonusBalance(ctx, s.tenant.ID, cu.ID); bal != 5000+o2.Total*5/100 {
 		t.Errorf("balance after completion: %d, want %d", bal, 5000+o2.Total*5/100)
 	}
-	// A second completion cannot happen, and a refund takes the earned points back.
-	if _, err := s.store.TransitionOrder(ctx, s.tenant, o2.ID, model.OrderRefunded, model.SystemActor, model.TransitionInput{}); err != nil {
+	// Refunded is not a status anybody sets: it follows from refunds, and the
+	// refund takes the earned points back.
+	if _, err := s.store.TransitionOrder(ctx, s.tenant, o2.ID, model.OrderRefunded, model.SystemActor, model.TransitionInput{}); !errors.Is(err, model.ErrRefundThroughRefunds) {
+		t.Fatalf("refunded set by hand: %v", err)
+	}
+	r, err := s.store.ReserveRefund(ctx, s.tenant, p2.ID, 0, model.SystemActor)
+	if err != nil {
 		t.Fatal(err)
+	}
+	if _, err := s.store.FinishRefund(ctx, s.tenant, r.ID, "R-1"); err != nil {
+		t.Fatal(err)
+	}
+	if got := s.reload(t, o2); got.Status != model.OrderRefunded {
+		t.Errorf("after the full refund the order is %s", got.Status)
 	}
 	if bal, _ := s.store.BonusBalance(ctx, s.tenant.ID, cu.ID); bal != 5000 {
 		t.Errorf("balance after refund: %d, want 5000", bal)

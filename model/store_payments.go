@@ -38,6 +38,8 @@ func payable(status OrderStatus, pay OrderPaymentStatus) string {
 		return "This order is already paid."
 	case pay == PaySuspectedFraud:
 		return "A payment of this order is under review; it cannot be paid again now."
+	case pay == PayProcessing:
+		return "A payment of this order is being processed; wait for its answer before paying again."
 	case status == OrderCancelled:
 		return "This order was cancelled; it cannot be paid any more."
 	case status == OrderRefunded || status == OrderCompleted || status == OrderDelivered || status == OrderShipped:
@@ -46,9 +48,44 @@ func payable(status OrderStatus, pay OrderPaymentStatus) string {
 	return ""
 }
 
+// OpenPaymentError refuses a new payment while another of the order is still
+// open at its provider: paying both would take the money twice.
+type OpenPaymentError struct {
+	Payment *Payment
+}
+
+func (e *OpenPaymentError) Error() string {
+	msg := "A " + string(e.Payment.Provider) + " payment of this order (" + e.Payment.Number + ") is still open"
+	if e.Payment.PaymentURL != "" {
+		msg += ": finish it at " + e.Payment.PaymentURL
+	}
+	return msg + ", or wait until it expires before paying another way."
+}
+
+// Unwrap makes it a conflict (409).
+func (e *OpenPaymentError) Unwrap() error { return ErrConflict }
+
+// CheckPayable says whether an order may take a new payment now (nil), or why
+// not (a *ConflictError). It does not look at the order's open payments: the
+// payment flow closes those first.
+func (s *Store) CheckPayable(ctx context.Context, t *Tenant, orderID int64) error {
+	var status OrderStatus
+	var pay OrderPaymentStatus
+	if err := s.DB.R.QueryRowContext(ctx, `SELECT status, payment_status FROM orders WHERE tenant_id = ? AND id = ?`, t.ID, orderID).
+		Scan(&status, &pay); err != nil {
+		return notFound(err)
+	}
+	if msg := payable(status, pay); msg != "" {
+		return &ConflictError{Msg: msg}
+	}
+	return nil
+}
+
 // NewPayment creates a pending payment of the order's outstanding amount through
 // an integration. It is refused with a clear message when the integration is not
-// usable, the order is not payable, or it is already paid.
+// usable, the order is not payable or already paid, or another payment of the
+// order is still open (an *OpenPaymentError): the caller closes open payments at
+// their providers first, and two payments started at once cannot both pass.
 func (s *Store) NewPayment(ctx context.Context, t *Tenant, orderID int64, in *Integration) (*Payment, error) {
 	if in == nil || !in.Usable() || !in.Provider.IsPayment() {
 		return nil, &ConflictError{Msg: "This payment method is not available: the shop has no integration for it in test or live mode."}
@@ -66,25 +103,34 @@ func (s *Store) NewPayment(ctx context.Context, t *Tenant, orderID int64, in *In
 		if msg := payable(status, pay); msg != "" {
 			return &ConflictError{Msg: msg}
 		}
+		open, err := scanPayment(tx.QueryRowContext(ctx, `SELECT `+paymentColumns+paymentFrom+`WHERE p.order_id = ? AND p.status IN ('pending', 'processing')
+			ORDER BY p.id DESC LIMIT 1`, orderID))
+		if err == nil {
+			return &OpenPaymentError{Payment: open}
+		} else if !errors.Is(err, ErrNotFound) {
+			return err
+		}
 		var paid int64
-		if err := tx.QueryRowContext(ctx, `SELECT coalesce(sum(amount), 0) FROM payments WHERE order_id = ? AND status IN ('completed', 'processing')`, orderID).Scan(&paid); err != nil {
+		if err := tx.QueryRowContext(ctx, `SELECT coalesce(sum(amount), 0) FROM payments WHERE order_id = ? AND status = 'completed'`, orderID).Scan(&paid); err != nil {
 			return err
 		}
 		due := total - paid
 		if due <= 0 {
-			return &ConflictError{Msg: "This order is already paid or a payment of it is being processed."}
+			return &ConflictError{Msg: "This order is already paid."}
 		}
 		now := s.now()
 		b := make([]byte, 4)
-		rand.Read(b)
+		if _, err := rand.Read(b); err != nil {
+			return err
+		}
 		number := "PAY-" + strings.ToUpper(t.Slug) + "-" + now.Format("20060102") + "-" + strings.ToUpper(hex.EncodeToString(b))
 		res, err := tx.ExecContext(ctx, `INSERT INTO payments (tenant_id, order_id, number, provider, integration_id, mode, status, amount, currency, created_at, updated_at)
 			VALUES (?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?)`, t.ID, orderID, number, string(in.Provider), in.ID, in.Mode(), due, currency, now, now)
 		if err != nil {
 			return err
 		}
-		id, _ = res.LastInsertId()
-		return nil
+		id, err = res.LastInsertId()
+		return err
 	})
 	if err != nil {
 		return nil, err
@@ -102,19 +148,28 @@ func (s *Store) FindPaymentByNumber(ctx context.Context, tenantID int64, number 
 	return scanPayment(s.DB.R.QueryRowContext(ctx, `SELECT `+paymentColumns+paymentFrom+`WHERE p.tenant_id = ? AND p.number = ?`, tenantID, strings.TrimSpace(number)))
 }
 
-// FindPaymentForNotification finds the payment a provider's notification is about:
-// by the provider's id within the integration, else by our reference.
-func (s *Store) FindPaymentForNotification(ctx context.Context, in *Integration, ref, reference string) (*Payment, error) {
+// findPaymentOfIntegration finds the payment a provider's message is about,
+// only among the payments of the integration that received it: by the
+// provider's id, else by our reference.
+func findPaymentOfIntegration(ctx context.Context, q queryer, in *Integration, ref, reference string) (*Payment, error) {
 	if ref != "" {
-		p, err := scanPayment(s.DB.R.QueryRowContext(ctx, `SELECT `+paymentColumns+paymentFrom+`WHERE p.integration_id = ? AND p.provider_ref = ?`, in.ID, ref))
+		p, err := scanPayment(q.QueryRowContext(ctx, `SELECT `+paymentColumns+paymentFrom+`WHERE p.tenant_id = ? AND p.integration_id = ? AND p.provider_ref = ?`,
+			in.TenantID, in.ID, ref))
 		if !errors.Is(err, ErrNotFound) {
 			return p, err
 		}
 	}
 	if reference != "" {
-		return scanPayment(s.DB.R.QueryRowContext(ctx, `SELECT `+paymentColumns+paymentFrom+`WHERE p.integration_id = ? AND p.number = ?`, in.ID, reference))
+		return scanPayment(q.QueryRowContext(ctx, `SELECT `+paymentColumns+paymentFrom+`WHERE p.tenant_id = ? AND p.integration_id = ? AND p.number = ?`,
+			in.TenantID, in.ID, reference))
 	}
 	return nil, ErrNotFound
+}
+
+// FindPaymentForNotification finds the payment a provider's message is about,
+// among the integration's payments: by the provider's id, else by our reference.
+func (s *Store) FindPaymentForNotification(ctx context.Context, in *Integration, ref, reference string) (*Payment, error) {
+	return findPaymentOfIntegration(ctx, s.DB.R, in, ref, reference)
 }
 
 // PaymentFilter selects payments for /admin/payments and the API.
@@ -180,21 +235,45 @@ func (s *Store) AttachProviderPayment(ctx context.Context, tenantID, paymentID i
 	return err
 }
 
-// RecordPaymentEvent keeps what a provider sent or answered. It reports a
-// duplicate (same dedup key seen before) without storing it twice.
-func (s *Store) RecordPaymentEvent(ctx context.Context, e PaymentEvent) (bool, error) {
+// insertPaymentEventTx keeps what a provider sent or answered. A dedup key is
+// unique per integration: it reports a duplicate (dup true) without storing it
+// twice.
+func insertPaymentEventTx(ctx context.Context, q interface {
+	ExecContext(context.Context, string, ...any) (sql.Result, error)
+}, e PaymentEvent, now time.Time) (dup bool, err error) {
 	var dedup any
 	if e.DedupKey != "" {
 		dedup = e.DedupKey
 	}
-	res, err := s.DB.W.ExecContext(ctx, `INSERT INTO payment_events (tenant_id, payment_id, integration_id, direction, kind, body, verified, result, dedup_key, created_at)
-		VALUES (?, nullif(?, 0), nullif(?, 0), ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (dedup_key) DO NOTHING`,
-		e.TenantID, e.PaymentID, e.IntegrationID, e.Direction, e.Kind, e.Body, e.Verified, e.Result, dedup, s.now())
+	res, err := q.ExecContext(ctx, `INSERT INTO payment_events (tenant_id, payment_id, integration_id, direction, kind, body, verified, result, dedup_key, created_at)
+		VALUES (?, nullif(?, 0), nullif(?, 0), ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (integration_id, dedup_key) WHERE dedup_key IS NOT NULL DO NOTHING`,
+		e.TenantID, e.PaymentID, e.IntegrationID, e.Direction, e.Kind, e.Body, e.Verified, e.Result, dedup, now)
 	if err != nil {
-		return false, err
+		return false, fmt.Errorf("record %s %s event: %w", e.Direction, e.Kind, err)
 	}
-	n, _ := res.RowsAffected()
-	return n == 0, nil
+	n, err := res.RowsAffected()
+	return n == 0, err
+}
+
+// RecordPaymentEvent keeps what a provider sent or answered, or a call we made.
+// It reports a duplicate (the same dedup key seen before by the same
+// integration) without storing it twice.
+func (s *Store) RecordPaymentEvent(ctx context.Context, e PaymentEvent) (bool, error) {
+	return insertPaymentEventTx(ctx, s.DB.W, e, s.now())
+}
+
+// RecordRefusedNotification keeps a notification that could not be verified
+// (or a 3-D Secure answer that cannot be checked with the bank) as an event,
+// and puts it in the review queue once: it changes nothing else.
+func (s *Store) RecordRefusedNotification(ctx context.Context, e PaymentEvent, orderID int64, reason string) error {
+	return s.DB.InTx(ctx, func(tx *sql.Tx) error {
+		now := s.now()
+		dup, err := insertPaymentEventTx(ctx, tx, e, now)
+		if err != nil || dup {
+			return err
+		}
+		return addReviewTx(ctx, tx, e.TenantID, e.PaymentID, orderID, "bad_notification", reason, now)
+	})
 }
 
 // FindPaymentEvents lists a payment's events, oldest first.
@@ -217,16 +296,26 @@ func (s *Store) FindPaymentEvents(ctx context.Context, tenantID, paymentID int64
 }
 
 // ApplyPayment is the one way a payment's status changes, whoever learned it (a
-// webhook, the return page, the poller, verify, a refund, a person). In one write
-// transaction it checks the payment's transition table (a late "pending" never
-// undoes "completed"), turns an amount or currency that differs from the payment
-// into suspected fraud with a review, reinstates an order cancelled before its
-// money came (or asks for a refund when its stock is gone), and recomputes the
-// order's payment status, which confirms a pending order and queues the side
-// effects of being paid.
-func (s *Store) ApplyPayment(ctx context.Context, t *Tenant, paymentID int64, obs Observation) (Applied, error) {
+// webhook, the return page, the poller, verify, a refund, a person), together
+// with an event row that says what was learned (ev; its Kind empty for none).
+// In one write transaction it checks the payment's transition table (a late
+// "pending" never undoes "completed"), turns an amount or currency that differs
+// from the payment into suspected fraud with a review, takes money reported for
+// a payment we had closed as received late (the order reinstated when its
+// stock is still there, else refunded, a review either way), reserves the
+// refund of money beyond the order's total when the shop's setting says so,
+// and recomputes the order's payment status, which confirms a pending order and
+// queues the side effects of being paid. Refunds it reserved are in
+// Applied.Refunds, for the caller to have made by the provider.
+func (s *Store) ApplyPayment(ctx context.Context, t *Tenant, paymentID int64, obs Observation, ev PaymentEvent) (Applied, error) {
 	var out Applied
 	err := s.DB.InTx(ctx, func(tx *sql.Tx) error {
+		if ev.Kind != "" {
+			ev.TenantID, ev.PaymentID = t.ID, paymentID
+			if _, err := insertPaymentEventTx(ctx, tx, ev, s.now()); err != nil {
+				return err
+			}
+		}
 		var err error
 		out, err = s.applyPaymentTx(ctx, tx, t, paymentID, obs)
 		return err
@@ -234,27 +323,109 @@ func (s *Store) ApplyPayment(ctx context.Context, t *Tenant, paymentID int64, ob
 	return out, err
 }
 
-// ApplyNotification records a provider's notification and applies it in the same
-// transaction, so that a notification is either recorded and applied or neither:
-// its dedup key then makes a second delivery a no-op (dup true).
-func (s *Store) ApplyNotification(ctx context.Context, t *Tenant, ev PaymentEvent, obs Observation) (Applied, bool, error) {
-	var out Applied
-	dup := false
+// Notice is a verified notification of a provider, to be recorded and applied.
+type Notice struct {
+	Integration *Integration
+	// Ref is the provider's payment id, Reference our payment number, as the
+	// notification names them.
+	Ref, Reference string
+	// Event is the notification as received; its DedupKey identifies it within
+	// the integration, so a second delivery changes nothing.
+	Event PaymentEvent
+	// Obs is what the notification says of the payment.
+	Obs Observation
+	// RefundRef and RefundMinor describe one refund the notification reports
+	// (its provider id and amount), when it is about a refund.
+	RefundRef   string
+	RefundMinor int64
+	// WrongReceiver: the money went to another account than the shop's
+	// (PayPal's receiver_email check).
+	WrongReceiver bool
+}
+
+// NoticeResult says what applying a notification did.
+type NoticeResult struct {
+	Payment   *Payment // nil when it named no payment of the integration
+	Applied   Applied
+	Duplicate bool // seen before: nothing changed
+	Unknown   bool // it names no payment of this integration: recorded for review
+}
+
+// ApplyNotification records a verified notification and applies it in one
+// write transaction: the event row (its key unique within the integration, so
+// a redelivery is a no-op), the payment it names among the integration's own
+// payments (one that names none is kept for review under a key of its own,
+// so that it never blocks a genuine notification), the status change, the
+// reviews and the outbox rows.
+func (s *Store) ApplyNotification(ctx context.Context, t *Tenant, n Notice) (NoticeResult, error) {
+	var out NoticeResult
+	if t.ID != n.Integration.TenantID {
+		return out, fmt.Errorf("notification of integration %d applied to tenant %d", n.Integration.ID, t.ID)
+	}
 	err := s.DB.InTx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `INSERT INTO payment_events (tenant_id, payment_id, integration_id, direction, kind, body, verified, result, dedup_key, created_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (dedup_key) DO NOTHING`,
-			t.ID, ev.PaymentID, ev.IntegrationID, ev.Direction, ev.Kind, ev.Body, ev.Verified, ev.Result, ev.DedupKey, s.now())
+		now := s.now()
+		ev := n.Event
+		ev.TenantID, ev.IntegrationID, ev.Direction = t.ID, n.Integration.ID, "in"
+		p, err := findPaymentOfIntegration(ctx, tx, n.Integration, n.Ref, n.Reference)
+		if errors.Is(err, ErrNotFound) {
+			out.Unknown = true
+			ev.Result = "unknown payment: " + ev.Result
+			if ev.DedupKey != "" {
+				ev.DedupKey = "unknown:" + ev.DedupKey
+			}
+			dup, err := insertPaymentEventTx(ctx, tx, ev, now)
+			if err != nil || dup {
+				out.Duplicate = dup
+				return err
+			}
+			return addReviewTx(ctx, tx, t.ID, 0, 0, "unknown_payment", fmt.Sprintf("A verified %s notification names a payment this integration does not know (%s %s).",
+				n.Integration.Provider, n.Ref, n.Reference), now)
+		} else if err != nil {
+			return err
+		}
+		out.Payment = p
+		ev.PaymentID = p.ID
+		if out.Duplicate, err = insertPaymentEventTx(ctx, tx, ev, now); err != nil || out.Duplicate {
+			return err
+		}
+		if n.Ref != "" && n.Ref != p.ProviderRef {
+			// PayPal names the payment by its invoice until the IPN brings the
+			// transaction id; later calls (refunds) need the transaction id.
+			if _, err := tx.ExecContext(ctx, `UPDATE payments SET provider_ref = ?, updated_at = ? WHERE id = ?`, n.Ref, now, p.ID); err != nil {
+				return err
+			}
+			p.ProviderRef = n.Ref
+		}
+		obs := n.Obs
+		if n.RefundMinor > 0 {
+			// A notification of one refund: ours (its provider id is recorded)
+			// changes nothing; any other adds to what was refunded.
+			var ours int
+			if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM refunds WHERE payment_id = ? AND provider_ref = ? AND provider_ref <> '' AND status = 'done'`,
+				p.ID, n.RefundRef).Scan(&ours); err != nil {
+				return err
+			}
+			if ours > 0 {
+				out.Applied.Ignored = "refund " + n.RefundRef + " is already recorded"
+				return nil
+			}
+			obs.RefundedMinor = p.RefundedAmount + n.RefundMinor
+		}
+		if n.WrongReceiver {
+			// Money sent to someone else is not this shop's payment: held for a
+			// person like any mismatch.
+			obs.Stage = PaymentSuspectedFraud
+		}
+		out.Applied, err = s.applyPaymentTx(ctx, tx, t, p.ID, obs)
 		if err != nil {
 			return err
 		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			dup = true
-			return nil
+		if n.WrongReceiver && out.Applied.Changed {
+			return addReviewTx(ctx, tx, t.ID, p.ID, p.OrderID, "wrong_receiver", "The payment was sent to another receiver than this shop.", now)
 		}
-		out, err = s.applyPaymentTx(ctx, tx, t, ev.PaymentID, obs)
-		return err
+		return nil
 	})
-	return out, dup, err
+	return out, err
 }
 
 func (s *Store) applyPaymentTx(ctx context.Context, tx *sql.Tx, t *Tenant, paymentID int64, obs Observation) (Applied, error) {
@@ -268,9 +439,24 @@ func (s *Store) applyPaymentTx(ctx context.Context, tx *sql.Tx, t *Tenant, payme
 		out.Ignored = "unknown status " + string(obs.Stage)
 		return out, nil
 	}
+	actor := obs.Actor
+	if actor == "" {
+		actor = SystemActor
+	}
 	to := obs.Stage
-	review := ""
-	kind := ""
+	if to == PaymentRefunded || to == PaymentPartiallyRefunded {
+		// What was refunded is the sum of the payment's refunds; the provider's
+		// report adds the refunds we did not know of.
+		total := obs.RefundedMinor
+		if to == PaymentRefunded && total == 0 {
+			total = p.Amount
+		}
+		if err := s.settleReportedRefundsTx(ctx, tx, t, p, total, actor, now); err != nil {
+			return out, err
+		}
+		return s.syncRefundedTx(ctx, tx, t, p.ID, actor, now)
+	}
+	review, kind := "", ""
 	if to == PaymentCompleted || to == PaymentProcessing {
 		switch {
 		case obs.AmountMinor != 0 && obs.AmountMinor != p.Amount:
@@ -285,23 +471,20 @@ func (s *Store) applyPaymentTx(ctx context.Context, tx *sql.Tx, t *Tenant, payme
 			out.To = to
 		}
 	}
-	refunded := p.RefundedAmount
-	if to == PaymentRefunded || to == PaymentPartiallyRefunded {
-		refunded = max(refunded, obs.RefundedMinor)
-		if to == PaymentRefunded && obs.RefundedMinor == 0 {
-			refunded = p.Amount
-		}
-	}
-	if to == p.Status && refunded == p.RefundedAmount {
+	if to == p.Status {
 		out.Ignored = "already " + string(to)
 		return out, nil
 	}
-	if to != p.Status && !p.Status.CanTransitionTo(to) {
+	if !p.Status.CanTransitionTo(to) {
 		out.Ignored = fmt.Sprintf("a %s payment cannot become %s (late or out-of-order notification)", p.Status, to)
 		return out, nil
 	}
-	sets := "status = ?, refunded_amount = ?, updated_at = ?"
-	args := []any{string(to), refunded, now}
+	// Money for a payment we had closed (cancelled on expiry or when another
+	// payment started, or failed on an answer we could not check) is money
+	// received late: never ignored.
+	out.Late = (p.Status == PaymentCanceled || p.Status == PaymentFailed) && (to == PaymentCompleted || to == PaymentSuspectedFraud)
+	sets := "status = ?, updated_at = ?"
+	args := []any{string(to), now}
 	if to == PaymentCompleted && p.PaidAt == nil {
 		sets += ", paid_at = ?"
 		args = append(args, now)
@@ -315,52 +498,82 @@ func (s *Store) applyPaymentTx(ctx context.Context, tx *sql.Tx, t *Tenant, payme
 	if err != nil {
 		return out, err
 	}
-	if n, _ := res.RowsAffected(); n == 0 {
+	if n, err := res.RowsAffected(); err != nil {
+		return out, err
+	} else if n == 0 {
 		return out, &ConflictError{Msg: "The payment changed meanwhile."}
 	}
 	out.Changed = true
-	actor := obs.Actor
-	if actor == "" {
-		actor = SystemActor
-	}
 	note := p.Number + ": " + string(p.Status) + " → " + string(to)
 	if obs.Reason != "" {
 		note += " (" + obs.Reason + ")"
 	}
+	if out.Late {
+		note += " (received late)"
+	}
 	if err := insertEvent(ctx, tx, t.ID, p.OrderID, EventPayment, actor, string(p.Status), string(to), note, now); err != nil {
 		return out, err
 	}
-
 	var orderStatus OrderStatus
-	if err := tx.QueryRowContext(ctx, `SELECT status FROM orders WHERE id = ?`, p.OrderID).Scan(&orderStatus); err != nil {
+	var total int64
+	if err := tx.QueryRowContext(ctx, `SELECT status, total FROM orders WHERE id = ?`, p.OrderID).Scan(&orderStatus, &total); err != nil {
 		return out, err
 	}
 	if review != "" {
-		if err := addReviewTx(ctx, tx, t.ID, p.ID, p.OrderID, kind, review, now); err != nil {
+		if err := s.holdForReviewTx(ctx, tx, t, p, orderStatus, kind, review, now); err != nil {
 			return out, err
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE orders SET needs_attention = ? WHERE id = ?`, review, p.OrderID); err != nil {
+	}
+	refundReason := ""
+	if out.Late {
+		what := "Money (" + FormatMoney(p.Amount, p.Currency) + ") arrived for payment " + p.Number + " after it was closed"
+		switch {
+		case to != PaymentCompleted:
+			what += "; it is held for review."
+		case orderStatus != OrderCancelled:
+			what += "; the order was still open, so it counts."
+		default:
+			ok, shortfall, err := s.reinstateOrderTx(ctx, tx, t, p.OrderID, now)
+			if err != nil {
+				return out, err
+			}
+			if ok {
+				out.Reinstated = true
+				what += " and the order was cancelled: the order was reinstated (its stock is still there)."
+				if shortfall != "" {
+					what += " " + shortfall
+				}
+			} else {
+				refundReason = RefundLate
+				what += " and the order was cancelled with its stock gone: the money is being refunded automatically."
+			}
+		}
+		if err := addReviewTx(ctx, tx, t.ID, p.ID, p.OrderID, "late_payment", what, now); err != nil {
 			return out, err
 		}
-		// Held for review (fecshop's suspected fraud), when the table allows it.
-		if orderStatus.CanTransitionTo(OrderHolded) {
-			if err := s.transitionOrderTx(ctx, tx, t, p.OrderID, OrderHolded, SystemActor, TransitionInput{Note: review}); err != nil {
+		if refundReason != "" {
+			if _, err := tx.ExecContext(ctx, `UPDATE orders SET needs_attention = ? WHERE id = ?`, what, p.OrderID); err != nil {
 				return out, err
 			}
 		}
 	}
-	if to == PaymentCompleted && orderStatus == OrderCancelled {
-		ok, err := s.reinstateOrderTx(ctx, tx, t, p.OrderID, now)
+	if to == PaymentCompleted && refundReason == "" {
+		// Money beyond the order's total: another payment already paid it.
+		excess, err := overpaymentTx(ctx, tx, p, total)
 		if err != nil {
 			return out, err
 		}
-		if !ok {
-			out.RefundNeeded = true
-			reason := "Money arrived after the order was cancelled and its stock is gone: the payment is being refunded."
-			if err := addReviewTx(ctx, tx, t.ID, p.ID, p.OrderID, "late_payment", reason, now); err != nil {
-				return out, err
+		if excess > 0 {
+			out.Overpaid = excess
+			what := fmt.Sprintf("Payment %s brought %s more than the order's total of %s (the order was already paid)",
+				p.Number, FormatMoney(excess, p.Currency), FormatMoney(total, p.Currency))
+			if t.RefundOverpayments {
+				what += ": the difference is being refunded automatically."
+				refundReason = RefundOverpaid
+			} else {
+				what += ": refund it from here if the customer should have it back (the shop's setting keeps it for a person)."
 			}
-			if _, err := tx.ExecContext(ctx, `UPDATE orders SET needs_attention = ? WHERE id = ?`, reason, p.OrderID); err != nil {
+			if err := addReviewTx(ctx, tx, t.ID, p.ID, p.OrderID, "overpaid", what, now); err != nil {
 				return out, err
 			}
 		}
@@ -368,18 +581,47 @@ func (s *Store) applyPaymentTx(ctx context.Context, tx *sql.Tx, t *Tenant, payme
 	if err := recomputePaymentStatus(ctx, tx, t.ID, p.OrderID, actor, now); err != nil {
 		return out, err
 	}
-	// A fully refunded payment of a paid order refunds the order.
-	if to == PaymentRefunded {
-		var st OrderStatus
-		var pst OrderPaymentStatus
-		tx.QueryRowContext(ctx, `SELECT status, payment_status FROM orders WHERE id = ?`, p.OrderID).Scan(&st, &pst)
-		if pst == PayRefunded && st.CanTransitionTo(OrderRefunded) {
-			if err := s.transitionOrderTx(ctx, tx, t, p.OrderID, OrderRefunded, actor, TransitionInput{Note: "Payment " + p.Number + " refunded"}); err != nil {
-				return out, err
-			}
+	if refundReason != "" {
+		amount := p.Amount
+		if refundReason == RefundOverpaid {
+			amount = out.Overpaid
 		}
+		p.Status = to
+		r, err := s.reserveRefundTx(ctx, tx, t, p, amount, refundReason, SystemActor)
+		if err != nil {
+			return out, err
+		}
+		out.Refunds = append(out.Refunds, r)
 	}
 	return out, nil
+}
+
+// holdForReviewTx puts a payment whose amount or currency differ from the
+// order's in the review queue and holds its order (fecshop's suspected fraud).
+func (s *Store) holdForReviewTx(ctx context.Context, tx *sql.Tx, t *Tenant, p *Payment, orderStatus OrderStatus, kind, review string, now time.Time) error {
+	if err := addReviewTx(ctx, tx, t.ID, p.ID, p.OrderID, kind, review, now); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE orders SET needs_attention = ? WHERE id = ?`, review, p.OrderID); err != nil {
+		return err
+	}
+	if orderStatus.CanTransitionTo(OrderHolded) {
+		return s.transitionOrderTx(ctx, tx, t, p.OrderID, OrderHolded, SystemActor, TransitionInput{Note: review})
+	}
+	return nil
+}
+
+// overpaymentTx is how much of payment p goes beyond the order's total, given
+// the money of the order's other payments. Their gross amounts count, refunds
+// or not: a refund a person made was meant, and does not make room for more.
+func overpaymentTx(ctx context.Context, tx *sql.Tx, p *Payment, total int64) (int64, error) {
+	var others int64
+	if err := tx.QueryRowContext(ctx, `SELECT coalesce(sum(amount), 0) FROM payments WHERE order_id = ? AND id <> ?
+		AND status IN ('completed', 'partially_refunded', 'refunded')`, p.OrderID, p.ID).Scan(&others); err != nil {
+		return 0, err
+	}
+	due := max(total-others, 0)
+	return max(p.Amount-due, 0), nil
 }
 
 func coalesce(a, b string) string {
@@ -390,11 +632,14 @@ func coalesce(a, b string) string {
 }
 
 // reinstateOrderTx brings back an order cancelled before its money arrived, if
-// its stock can be reserved again.
-func (s *Store) reinstateOrderTx(ctx context.Context, tx *sql.Tx, t *Tenant, orderID int64, now time.Time) (bool, error) {
+// its stock can be reserved again. It takes back what the cancellation gave
+// back: the coupon use and the bonus spent; what can no longer be taken (the
+// coupon used up meanwhile, the bonus spent elsewhere) is said in shortfall,
+// for the review.
+func (s *Store) reinstateOrderTx(ctx context.Context, tx *sql.Tx, t *Tenant, orderID int64, now time.Time) (ok bool, shortfall string, err error) {
 	rows, err := tx.QueryContext(ctx, `SELECT product_id, sum(quantity) FROM order_lines WHERE order_id = ? AND product_id IS NOT NULL GROUP BY product_id`, orderID)
 	if err != nil {
-		return false, err
+		return false, "", err
 	}
 	type need struct{ product, qty int64 }
 	var needs []need
@@ -402,33 +647,82 @@ func (s *Store) reinstateOrderTx(ctx context.Context, tx *sql.Tx, t *Tenant, ord
 		var n need
 		if err := rows.Scan(&n.product, &n.qty); err != nil {
 			rows.Close()
-			return false, err
+			return false, "", err
 		}
 		needs = append(needs, n)
 	}
 	rows.Close()
+	if err := rows.Err(); err != nil {
+		return false, "", err
+	}
 	if !t.ZeroStock {
 		for _, n := range needs {
 			var left int64
 			if err := tx.QueryRowContext(ctx, `SELECT stock FROM products WHERE id = ?`, n.product).Scan(&left); err != nil {
-				return false, err
+				return false, "", err
 			}
 			if left < n.qty {
-				return false, nil
+				return false, "", nil
 			}
 		}
 		for _, n := range needs {
 			if _, err := tx.ExecContext(ctx, `UPDATE products SET stock = stock - ? WHERE id = ?`, n.qty, n.product); err != nil {
-				return false, err
+				return false, "", err
 			}
 		}
 	}
 	if _, err := tx.ExecContext(ctx, `UPDATE orders SET status = 'confirmed', stock_reserved = ?, updated_at = ? WHERE id = ? AND status = 'cancelled'`,
 		!t.ZeroStock, now, orderID); err != nil {
-		return false, err
+		return false, "", err
 	}
-	return true, insertEvent(ctx, tx, t.ID, orderID, EventOrderStatus, SystemActor, string(OrderCancelled), string(OrderConfirmed),
+	if shortfall, err = retakeDiscountsTx(ctx, tx, t, orderID, now); err != nil {
+		return false, "", err
+	}
+	return true, shortfall, insertEvent(ctx, tx, t.ID, orderID, EventOrderStatus, SystemActor, string(OrderCancelled), string(OrderConfirmed),
 		"Reinstated: the payment arrived after the order was cancelled, and the stock is still there", now)
+}
+
+// retakeDiscountsTx takes again the coupon use and the bonus that an order's
+// cancellation gave back, now that the order is reinstated, so neither can be
+// spent twice. When the coupon's limit was reached meanwhile, or the bonus was
+// spent elsewhere, the order keeps its price (the customer paid it) and the
+// difference is said for the review.
+func retakeDiscountsTx(ctx context.Context, tx *sql.Tx, t *Tenant, orderID int64, now time.Time) (string, error) {
+	var couponID, customerID sql.NullInt64
+	var email, currency string
+	var discount, bonusUsed int64
+	if err := tx.QueryRowContext(ctx, `SELECT coupon_id, customer_id, customer_email, discount, bonus_used, currency FROM orders WHERE id = ?`, orderID).
+		Scan(&couponID, &customerID, &email, &discount, &bonusUsed, &currency); err != nil {
+		return "", err
+	}
+	var notes []string
+	if couponID.Valid {
+		taken, err := redeemCouponAgainTx(ctx, tx, t, couponID.Int64, orderID, customerID, email, now)
+		if err != nil {
+			return "", err
+		}
+		if !taken {
+			notes = append(notes, "Its coupon was used up meanwhile: the discount of "+FormatMoney(discount, currency)+" was given without a coupon use.")
+		}
+	}
+	if bonusUsed > 0 && customerID.Valid {
+		balance, err := bonusBalance(ctx, tx, t.ID, customerID.Int64)
+		if err != nil {
+			return "", err
+		}
+		take := min(bonusUsed, max(balance, 0))
+		if take > 0 {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO bonus_ledger (tenant_id, customer_id, order_id, delta, reason, created_at) VALUES (?, ?, ?, ?, 'spent', ?)`,
+				t.ID, customerID.Int64, orderID, -take, now); err != nil {
+				return "", err
+			}
+		}
+		if take < bonusUsed {
+			notes = append(notes, "The customer's bonus was spent elsewhere meanwhile: "+FormatMoney(bonusUsed-take, currency)+" of the "+
+				FormatMoney(bonusUsed, currency)+" bonus could not be taken again.")
+		}
+	}
+	return strings.Join(notes, " "), nil
 }
 
 func addReviewTx(ctx context.Context, tx *sql.Tx, tenantID, paymentID, orderID int64, kind, reason string, now time.Time) error {
@@ -516,7 +810,9 @@ func (s *Store) ResolvePaymentReview(ctx context.Context, t *Tenant, id int64, a
 		}
 		if resolution == "accepted" && paymentID.Valid {
 			var st PaymentStatus
-			tx.QueryRowContext(ctx, `SELECT status FROM payments WHERE id = ?`, paymentID.Int64).Scan(&st)
+			if err := tx.QueryRowContext(ctx, `SELECT status FROM payments WHERE id = ?`, paymentID.Int64).Scan(&st); err != nil {
+				return err
+			}
 			if st == PaymentSuspectedFraud {
 				if _, err := tx.ExecContext(ctx, `UPDATE payments SET status = 'completed', paid_at = coalesce(paid_at, ?), updated_at = ? WHERE id = ?`, now, now, paymentID.Int64); err != nil {
 					return err
@@ -534,7 +830,9 @@ func (s *Store) ResolvePaymentReview(ctx context.Context, t *Tenant, id int64, a
 				return err
 			}
 			var os OrderStatus
-			tx.QueryRowContext(ctx, `SELECT status FROM orders WHERE id = ?`, orderID.Int64).Scan(&os)
+			if err := tx.QueryRowContext(ctx, `SELECT status FROM orders WHERE id = ?`, orderID.Int64).Scan(&os); err != nil {
+				return err
+			}
 			if resolution == "accepted" && os == OrderHolded {
 				return s.transitionOrderTx(ctx, tx, t, orderID.Int64, OrderConfirmed, StaffActor(actor), TransitionInput{Note: "Payment accepted after review"})
 			}
@@ -545,8 +843,11 @@ func (s *Store) ResolvePaymentReview(ctx context.Context, t *Tenant, id int64, a
 
 // queueOutboxTx queues a side effect of a change, once per order and kind.
 func queueOutboxTx(ctx context.Context, tx *sql.Tx, tenantID, orderID int64, kind string, payload map[string]string, now time.Time) error {
-	b, _ := json.Marshal(payload)
-	_, err := tx.ExecContext(ctx, `INSERT INTO outbox (tenant_id, order_id, kind, payload, next_attempt_at, created_at) VALUES (?, ?, ?, ?, ?, ?)
+	b, err := json.Marshal(payload)
+	if err != nil {
+		return err
+	}
+	_, err = tx.ExecContext(ctx, `INSERT INTO outbox (tenant_id, order_id, kind, payload, next_attempt_at, created_at) VALUES (?, ?, ?, ?, ?, ?)
 		ON CONFLICT (order_id, kind) DO NOTHING`, tenantID, orderID, kind, string(b), now, now)
 	return err
 }
@@ -577,4 +878,23 @@ func (s *Store) FindOutbox(ctx context.Context, tenantID, orderID int64) ([]Outb
 		out = append(out, o)
 	}
 	return out, rows.Err()
+}
+
+// redeemCouponAgainTx records again the coupon use of an order reinstated after
+// its cancellation gave the use back, when the coupon's limits still allow it.
+func redeemCouponAgainTx(ctx context.Context, tx *sql.Tx, t *Tenant, couponID, orderID int64, customerID sql.NullInt64, email string, now time.Time) (bool, error) {
+	var maxUses, maxPer sql.NullInt64
+	var total, byCustomer int
+	if err := tx.QueryRowContext(ctx, `SELECT max_uses, max_uses_per_customer,
+			(SELECT count(*) FROM coupon_redemptions r WHERE r.coupon_id = coupons.id),
+			(SELECT count(*) FROM coupon_redemptions r WHERE r.coupon_id = coupons.id AND r.customer_email = ?)
+		FROM coupons WHERE tenant_id = ? AND id = ?`, email, t.ID, couponID).Scan(&maxUses, &maxPer, &total, &byCustomer); err != nil {
+		return false, notFound(err)
+	}
+	if (maxUses.Valid && int64(total) >= maxUses.Int64) || (maxPer.Valid && int64(byCustomer) >= maxPer.Int64) {
+		return false, nil
+	}
+	_, err := tx.ExecContext(ctx, `INSERT INTO coupon_redemptions (tenant_id, coupon_id, order_id, customer_email, created_at) VALUES (?, ?, ?, ?, ?)
+		ON CONFLICT (order_id) DO NOTHING`, t.ID, couponID, orderID, email, now)
+	return err == nil, err
 }

@@ -30,7 +30,7 @@ func (s *shop) pay(t *testing.T, o *model.Order, in *model.Integration, obs mode
 	if err != nil {
 		t.Fatal(err)
 	}
-	applied, err := s.store.ApplyPayment(ctx, s.tenant, p.ID, obs)
+	applied, err := s.store.ApplyPayment(ctx, s.tenant, p.ID, obs, model.PaymentEvent{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -66,7 +66,7 @@ func TestPaymentMakesOrderPaidOnce(t *testing.T) {
 	}
 	// A late "pending" and a duplicate "completed" change nothing.
 	for _, st := range []model.PaymentStatus{model.PaymentPending, model.PaymentProcessing, model.PaymentCompleted} {
-		a, err := s.store.ApplyPayment(ctx, s.tenant, p.ID, model.Observation{Stage: st})
+		a, err := s.store.ApplyPayment(ctx, s.tenant, p.ID, model.Observation{Stage: st}, model.PaymentEvent{})
 		if err != nil || a.Changed {
 			t.Errorf("late %s: changed=%v err=%v", st, a.Changed, err)
 		}
@@ -124,80 +124,123 @@ func TestLateMoneyReinstatesOrRefunds(t *testing.T) {
 	s := newShop(t, 3)
 	ctx := context.Background()
 	in := s.integration(t, model.ProviderTinkoff)
-	o, _ := s.order(t, 2, nil, model.CartPricing{})
-	p, err := s.store.NewPayment(ctx, s.tenant, o.ID, in)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if ok, err := s.store.ExpireOrder(ctx, s.tenant, o.ID, model.JobActor("expire-unpaid")); !ok || err != nil {
-		t.Fatalf("expire: %v %v", ok, err)
-	}
-	// The expiry cancelled the open payment too; the bank confirms it anyway.
-	got, _ := s.store.FindPaymentByID(ctx, s.tenant.ID, p.ID)
-	if got.Status != model.PaymentCanceled {
-		t.Fatalf("open payment after expiry: %s", got.Status)
+	closeAndExpire := func(o *model.Order) *model.Payment {
+		t.Helper()
+		p, err := s.store.NewPayment(ctx, s.tenant, o.ID, in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// The payment flow closes the payment first (at its provider); an order
+		// with an open payment is never expired.
+		if ok, _ := s.store.ExpireOrder(ctx, s.tenant, o.ID, model.JobActor("expire-unpaid")); ok {
+			t.Fatal("an order with an open payment was expired")
+		}
+		if _, err := s.store.ApplyPayment(ctx, s.tenant, p.ID, model.Observation{Stage: model.PaymentCanceled, Reason: "Order expired unpaid"}, model.PaymentEvent{}); err != nil {
+			t.Fatal(err)
+		}
+		if ok, err := s.store.ExpireOrder(ctx, s.tenant, o.ID, model.JobActor("expire-unpaid")); !ok || err != nil {
+			t.Fatalf("expire: %v %v", ok, err)
+		}
+		return p
 	}
 
-	// Money for a cancelled order with stock: a new payment completes and the
-	// order comes back.
-	o2, _ := s.order(t, 1, nil, model.CartPricing{})
-	p2, _ := s.store.NewPayment(ctx, s.tenant, o2.ID, in)
-	s.store.ExpireOrder(ctx, s.tenant, o2.ID, model.JobActor("expire-unpaid"))
-	// Simulate a bank confirming a payment we had not cancelled yet.
-	s.store.DB.W.Exec(`UPDATE payments SET status = 'pending' WHERE id = ?`, p2.ID)
-	a, err := s.store.ApplyPayment(ctx, s.tenant, p2.ID, model.Observation{Stage: model.PaymentCompleted, AmountMinor: o2.Total})
-	if err != nil || !a.Changed || a.RefundNeeded {
+	// Money for a cancelled order whose stock is still there: the order comes
+	// back, and a review says so.
+	o, _ := s.order(t, 1, nil, model.CartPricing{})
+	p := closeAndExpire(o)
+	a, err := s.store.ApplyPayment(ctx, s.tenant, p.ID, model.Observation{Stage: model.PaymentCompleted, AmountMinor: o.Total}, model.PaymentEvent{})
+	if err != nil || !a.Changed || !a.Late || !a.Reinstated || len(a.Refunds) != 0 {
 		t.Fatalf("late payment with stock: %+v %v", a, err)
 	}
-	if got := s.reload(t, o2); got.Status != model.OrderConfirmed || got.PaymentStatus != model.PayPaid {
+	if got := s.reload(t, o); got.Status != model.OrderConfirmed || got.PaymentStatus != model.PayPaid {
 		t.Errorf("reinstated order: %s / %s", got.Status, got.PaymentStatus)
 	}
 
-	// Without stock, the money must go back and a person is told.
+	// Without stock, the money goes back: a refund is reserved in the same
+	// transaction, and a review says what happened.
 	o3, _ := s.order(t, 2, nil, model.CartPricing{})
-	p3, _ := s.store.NewPayment(ctx, s.tenant, o3.ID, in)
-	s.store.ExpireOrder(ctx, s.tenant, o3.ID, model.JobActor("expire-unpaid"))
-	s.store.DB.W.Exec(`UPDATE products SET stock = 0`)
-	s.store.DB.W.Exec(`UPDATE payments SET status = 'pending' WHERE id = ?`, p3.ID)
-	a, err = s.store.ApplyPayment(ctx, s.tenant, p3.ID, model.Observation{Stage: model.PaymentCompleted, AmountMinor: o3.Total})
-	if err != nil || !a.RefundNeeded {
+	p3 := closeAndExpire(o3)
+	if _, err := s.store.DB.W.Exec(`UPDATE products SET stock = 0`); err != nil {
+		t.Fatal(err)
+	}
+	a, err = s.store.ApplyPayment(ctx, s.tenant, p3.ID, model.Observation{Stage: model.PaymentCompleted, AmountMinor: o3.Total}, model.PaymentEvent{})
+	if err != nil || !a.Late || a.Reinstated || len(a.Refunds) != 1 || a.Refunds[0].Amount != o3.Total || a.Refunds[0].Reason != model.RefundLate {
 		t.Fatalf("late payment without stock: %+v %v", a, err)
 	}
-	if got := s.reload(t, o3); got.Status != model.OrderCancelled {
-		t.Errorf("order without stock came back: %s", got.Status)
+	if got := s.reload(t, o3); got.Status != model.OrderCancelled || got.NeedsAttention == "" {
+		t.Errorf("order without stock: %s, attention %q", got.Status, got.NeedsAttention)
 	}
 	reviews, _ := s.store.FindPaymentReviews(ctx, s.tenant.ID, true, 10)
-	if len(reviews) != 1 || reviews[0].Kind != "late_payment" {
+	if len(reviews) != 2 || reviews[0].Kind != "late_payment" || reviews[1].Kind != "late_payment" {
 		t.Errorf("reviews: %+v", reviews)
 	}
-	// The refund goes through the same path.
-	a, _ = s.store.ApplyPayment(ctx, s.tenant, p3.ID, model.Observation{Stage: model.PaymentRefunded})
-	if !a.Changed {
-		t.Errorf("refund not applied: %+v", a)
+	// The provider made the refund: the payment is refunded.
+	if _, err := s.store.FinishRefund(ctx, s.tenant, a.Refunds[0].ID, "R-1"); err != nil {
+		t.Fatal(err)
 	}
 	if got := s.reload(t, o3); got.PaymentStatus != model.PayRefunded {
 		t.Errorf("refunded order's payment status: %s", got.PaymentStatus)
 	}
 }
 
-func TestPartialThenFullRefund(t *testing.T) {
+func TestRefundsNeverExceedWhatWasPaid(t *testing.T) {
 	s := newShop(t, 10)
 	ctx := context.Background()
 	in := s.integration(t, model.ProviderTinkoff)
 	o, _ := s.order(t, 2, nil, model.CartPricing{})
 	p, _ := s.pay(t, o, in, model.Observation{Stage: model.PaymentCompleted, AmountMinor: o.Total})
-	s.store.ApplyPayment(ctx, s.tenant, p.ID, model.Observation{Stage: model.PaymentPartiallyRefunded, RefundedMinor: 1000})
-	if got := s.reload(t, o); got.PaymentStatus != model.PayPartiallyRefunded || got.Status != model.OrderConfirmed {
-		t.Errorf("after partial refund: %s / %s", got.Status, got.PaymentStatus)
+	third := o.Total / 3
+	var reserved []*model.Refund
+	for i := 0; i < 5; i++ {
+		r, err := s.store.ReserveRefund(ctx, s.tenant, p.ID, third, model.SystemActor)
+		if err == nil {
+			reserved = append(reserved, r)
+		}
 	}
-	s.store.ApplyPayment(ctx, s.tenant, p.ID, model.Observation{Stage: model.PaymentRefunded, RefundedMinor: o.Total})
-	got := s.reload(t, o)
-	if got.PaymentStatus != model.PayRefunded || got.Status != model.OrderRefunded {
-		t.Errorf("after full refund: %s / %s", got.Status, got.PaymentStatus)
+	if len(reserved) != 3 {
+		t.Fatalf("%d refunds of a third reserved, want 3", len(reserved))
+	}
+	// A refused refund releases its reservation.
+	if err := s.store.FailRefund(ctx, s.tenant, reserved[2].ID, "refused"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.store.ReserveRefund(ctx, s.tenant, p.ID, third, model.SystemActor); err != nil {
+		t.Errorf("after a failed refund the amount is still reserved: %v", err)
+	}
+	if _, err := s.store.FinishRefund(ctx, s.tenant, reserved[0].ID, "R-1"); err != nil {
+		t.Fatal(err)
+	}
+	if got := s.reload(t, o); got.PaymentStatus != model.PayPartiallyRefunded || got.Status != model.OrderConfirmed {
+		t.Errorf("after a partial refund: %s / %s", got.Status, got.PaymentStatus)
+	}
+	// The provider reports what it refunded in all: our pending refunds are
+	// what it made, not refunds of its own.
+	if _, err := s.store.ApplyPayment(ctx, s.tenant, p.ID, model.Observation{Stage: model.PaymentPartiallyRefunded, RefundedMinor: 3 * third}, model.PaymentEvent{}); err != nil {
+		t.Fatal(err)
 	}
 	pp, _ := s.store.FindPaymentByID(ctx, s.tenant.ID, p.ID)
-	if pp.RefundedAmount != o.Total {
-		t.Errorf("refunded amount %d", pp.RefundedAmount)
+	if pp.RefundedAmount != 3*third {
+		t.Errorf("refunded amount %d, want %d", pp.RefundedAmount, 3*third)
+	}
+	refunds, _ := s.store.FindRefunds(ctx, s.tenant.ID, o.ID)
+	var done, byProvider int
+	for _, r := range refunds {
+		if r.Status == model.RefundDone {
+			done++
+		}
+		if r.Reason == model.RefundByProvider {
+			byProvider++
+		}
+	}
+	if done != 3 || byProvider != 0 {
+		t.Errorf("%d done refunds (%d the provider's own), want 3 of ours: %+v", done, byProvider, refunds)
+	}
+	// The rest, reported by the provider as a full refund, refunds the order.
+	if _, err := s.store.ApplyPayment(ctx, s.tenant, p.ID, model.Observation{Stage: model.PaymentRefunded}, model.PaymentEvent{}); err != nil {
+		t.Fatal(err)
+	}
+	if got := s.reload(t, o); got.PaymentStatus != model.PayRefunded || got.Status != model.OrderRefunded {
+		t.Errorf("after the full refund: %s / %s", got.Status, got.PaymentStatus)
 	}
 }
 

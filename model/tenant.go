@@ -36,6 +36,10 @@ type OrderSettings struct {
 	BonusEarnPercent int
 	// BonusMaxSharePercent of an order's total may be paid with bonus points.
 	BonusMaxSharePercent int
+	// RefundOverpayments: money beyond an order's total (two payments both
+	// completed) is refunded automatically; when false it waits in the review
+	// queue for a person.
+	RefundOverpayments bool
 	// CNYRateMicro is the supplier currency's rate: millionths of a minor unit
 	// of the tenant's currency per fen (12.5 RUB per CNY = 12_500_000).
 	CNYRateMicro int64
@@ -119,13 +123,13 @@ func (s *Store) FindTenants(ctx context.Context) ([]*Tenant, error) {
 }
 
 const tenantColumns = `id, slug, name, language, currency, timezone, created_at, order_increment_start,
-	unpaid_expiry_minutes, unpaid_expiry_batch, zero_stock, required_address_fields, bonus_earn_percent, bonus_max_share_percent, cny_rate_micro`
+	unpaid_expiry_minutes, unpaid_expiry_batch, zero_stock, required_address_fields, bonus_earn_percent, bonus_max_share_percent, cny_rate_micro, refund_overpayments`
 
 func scanTenant(row interface{ Scan(...any) error }) (*Tenant, error) {
 	t := &Tenant{}
 	var fields string
 	err := row.Scan(&t.ID, &t.Slug, &t.Name, &t.Language, &t.Currency, &t.Timezone, &t.CreatedAt, &t.OrderIncrementStart,
-		&t.UnpaidExpiryMinutes, &t.UnpaidExpiryBatch, &t.ZeroStock, &fields, &t.BonusEarnPercent, &t.BonusMaxSharePercent, &t.CNYRateMicro)
+		&t.UnpaidExpiryMinutes, &t.UnpaidExpiryBatch, &t.ZeroStock, &fields, &t.BonusEarnPercent, &t.BonusMaxSharePercent, &t.CNYRateMicro, &t.RefundOverpayments)
 	if err != nil {
 		return nil, notFound(err)
 	}
@@ -169,9 +173,9 @@ func (s *Store) UpdateOrderSettings(ctx context.Context, tenantID int64, o Order
 	// start below the next number would reuse numbers, so the next stays.
 	_, err := s.DB.W.ExecContext(ctx, `UPDATE tenants SET unpaid_expiry_minutes = ?, unpaid_expiry_batch = ?, zero_stock = ?,
 		required_address_fields = ?, bonus_earn_percent = ?, bonus_max_share_percent = ?, order_increment_start = ?,
-		order_increment_next = max(coalesce(order_increment_next, 0), ?), cny_rate_micro = ? WHERE id = ?`,
+		order_increment_next = max(coalesce(order_increment_next, 0), ?), cny_rate_micro = ?, refund_overpayments = ? WHERE id = ?`,
 		o.UnpaidExpiryMinutes, o.UnpaidExpiryBatch, o.ZeroStock, strings.Join(o.RequiredAddressFields, ","),
-		o.BonusEarnPercent, o.BonusMaxSharePercent, o.OrderIncrementStart, o.OrderIncrementStart, o.CNYRateMicro, tenantID)
+		o.BonusEarnPercent, o.BonusMaxSharePercent, o.OrderIncrementStart, o.OrderIncrementStart, o.CNYRateMicro, o.RefundOverpayments, tenantID)
 	return err
 }
 
@@ -196,4 +200,19 @@ func (t *Tenant) Location() *time.Location {
 // FindTenantByID returns the tenant with this id or ErrNotFound.
 func (s *Store) FindTenantByID(ctx context.Context, id int64) (*Tenant, error) {
 	return scanTenant(s.DB.R.QueryRowContext(ctx, `SELECT `+tenantColumns+` FROM tenants WHERE id = ?`, id))
+}
+
+// ShopURL is a shop's public address: the instance's base URL with the shop's
+// slug as a subdomain (http://demo-tr.localhost:8080), or the base URL itself
+// for the shop served on the bare host. Addresses handed to providers and put
+// in messages come from here, never from a request's Host header.
+func ShopURL(baseURL string, t *Tenant, bareHostSlug string) string {
+	base := strings.TrimSuffix(baseURL, "/")
+	if t.Slug == bareHostSlug {
+		return base
+	}
+	if scheme, rest, ok := strings.Cut(base, "://"); ok {
+		return scheme + "://" + t.Slug + "." + rest
+	}
+	return base
 }

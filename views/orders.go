@@ -91,11 +91,35 @@ type OrderDetail struct {
 	Error  string     // a refused change, shown by the form
 	Errors FormErrors // field errors of the status form
 	Typed  map[string]string
-	// Payments of the order, with a refused payment action's message.
+	// Payments of the order and their refunds, with a refused payment
+	// action's message.
 	Payments     []*model.Payment
+	Refunds      []*model.Refund
 	PaymentError string
+	// CanRefund: the user's role may refund.
+	CanRefund bool
+	// RefundConfirm asks the user to confirm a refund before it is made.
+	RefundConfirm *RefundConfirm
 	// Margin is the order's cost at the supplier against its revenue.
 	Margin model.OrderMargin
+}
+
+// RefundConfirm is a refund waiting for the user's confirmation: of one payment
+// (PaymentID) or of all the order's money (PaymentID 0).
+type RefundConfirm struct {
+	PaymentID     int64
+	PaymentNumber string
+	Amount        int64 // what will be refunded
+	Of            int64 // out of what was paid
+	Currency      string
+}
+
+// refundable is what may still be refunded of a payment.
+func refundable(p *model.Payment) int64 { return p.Amount - p.RefundedAmount }
+
+// holdsMoney reports whether an order has money a refund could give back.
+func holdsMoney(o *model.Order) bool {
+	return o.PaymentStatus == model.PayPaid || o.PaymentStatus == model.PayPartiallyRefunded
 }
 
 func idStr(id int64) string { return strconv.FormatInt(id, 10) }
@@ -131,6 +155,8 @@ func eventText(e model.OrderEvent, lang string) string {
 		return "Note"
 	case model.EventPayment:
 		return "Payment: " + e.From + " → " + e.To
+	case model.EventRefund:
+		return "Refund"
 	}
 	return e.Kind
 }

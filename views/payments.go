@@ -49,6 +49,23 @@ func paymentStatusLabel(s model.PaymentStatus) string {
 	return strings.ToUpper(string(s[:1])) + string(s[1:])
 }
 
+// OrderPaymentsID is the id of the order page's payments block, which the
+// refund form's htmx answer replaces.
+const OrderPaymentsID = "order-payments"
+
+// refundStatusText says where a refund stands and why it was made.
+func refundStatusText(r *model.Refund) string {
+	why := map[string]string{model.RefundByStaff: "asked by " + string(r.Actor), model.RefundLate: "money after cancellation",
+		model.RefundOverpaid: "money beyond the order's total", model.RefundByProvider: "made at the provider"}[r.Reason]
+	switch r.Status {
+	case model.RefundDone:
+		return "Refunded (" + why + ")"
+	case model.RefundFailed:
+		return "Failed (" + why + ")"
+	}
+	return "Being refunded (" + why + ")"
+}
+
 func testValue(testMode bool, v string) string {
 	if testMode {
 		return v
