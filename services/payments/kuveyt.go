@@ -82,8 +82,8 @@ func (s *Service) KuveytReturn(ctx context.Context, t *model.Tenant, p *model.Pa
 		// Closed (expired, or another payment started): never provisioned, so
 		// no money is taken by this answer.
 		return s.store.RecordRefusedNotification(ctx, model.PaymentEvent{TenantID: t.ID, PaymentID: p.ID, IntegrationID: p.IntegrationID, Direction: "in",
-				Kind: "3ds-return", Body: authResponse, Result: "not provisioned: the payment was closed"}, p.OrderID,
-				"A Kuveyt Türk 3-D Secure answer came for payment "+p.Number+" after it was closed; it was not provisioned, so nothing was charged.")
+			Kind: "3ds-return", Body: authResponse, Result: "not provisioned: the payment was closed"}, p.OrderID,
+			"A Kuveyt Türk 3-D Secure answer came for payment "+p.Number+" after it was closed; it was not provisioned, so nothing was charged.")
 	}
 	if p.Status == model.PaymentCompleted || p.Status == model.PaymentPartiallyRefunded || p.Status == model.PaymentRefunded {
 		return nil
@@ -106,7 +106,7 @@ func (s *Service) KuveytReturn(ctx context.Context, t *model.Tenant, p *model.Pa
 	case errors.Is(err, gateway.ErrBadSignature):
 		why := gateway.Explain(err)
 		return s.store.RecordRefusedNotification(ctx, model.PaymentEvent{TenantID: t.ID, PaymentID: p.ID, IntegrationID: integ.ID, Direction: "in",
-				Kind: "3ds-return", Body: authResponse, Result: "refused: " + why}, p.OrderID, "A Kuveyt Türk 3-D Secure answer was refused: "+why)
+			Kind: "3ds-return", Body: authResponse, Result: "refused: " + why}, p.OrderID, "A Kuveyt Türk 3-D Secure answer was refused: "+why)
 	case err != nil:
 		// The outcome is unknown (the bank did not answer the provision): the
 		// payment stays as it is and a person checks the bank's panel.
