@@ -106,7 +106,7 @@ func (g *tinkoffGateway) Refund(ctx context.Context, ref string, amountMinor int
 	if err := requireRUB(Tinkoff, currency); err != nil {
 		return nil, wrap(Tinkoff, "refund", err)
 	}
-	c, err := g.c.Cancel(ctx, ref, amountMinor)
+	c, err := g.c.Cancel(ctx, tinkoff.CancelRequest{PaymentID: ref, Amount: amountMinor})
 	if err != nil {
 		return nil, wrap(Tinkoff, "refund", err)
 	}
