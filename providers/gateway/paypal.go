@@ -131,7 +131,7 @@ func (g *paypalGateway) Refund(ctx context.Context, ref string, amountMinor int6
 	}
 	// amountMinor 0 is PayPal's Full refund, which PayPal refuses after a
 	// partial one: refund the rest by its amount then.
-	res, err := g.c.Refund(ctx, ref, amountMinor, cur)
+	res, err := g.c.Refund(ctx, paypal.RefundRequest{TxnID: ref, AmountMinor: amountMinor, Currency: cur})
 	if err != nil {
 		return nil, wrap(PayPal, "refund", err)
 	}

@@ -255,12 +255,14 @@ func (s *Sandbox) FailNextRefund(mode FailMode) error {
 }
 
 // takeMode reads a FailMode switch and clears it; the caller holds mu.
-func (s *Sandbox) takeMode(k string) FailMode {
+func (s *Sandbox) takeMode(k string) (FailMode, error) {
 	m := FailMode(s.setting(k))
 	if m != FailNone {
-		_ = s.setSetting(k, "")
+		if err := s.setSetting(k, ""); err != nil {
+			return FailNone, err
+		}
 	}
-	return m
+	return m, nil
 }
 
 // switchError is the answer of a FailMode that does nothing, nil for
@@ -869,7 +871,10 @@ func (s *Sandbox) handleRefund(r *http.Request) (any, error) {
 		default:
 			return nil, badRequest("INVALID_PAYMENT_STATUS", "refund is possible only for CAPTURED or PARTIALLY_REFUNDED payments, this one is "+string(o.Status))
 		}
-		mode = s.takeMode("fail_next_refund")
+		var err error
+		if mode, err = s.takeMode("fail_next_refund"); err != nil {
+			return nil, err
+		}
 		if err := switchError(mode); err != nil {
 			return nil, err
 		}
@@ -952,7 +957,10 @@ func (s *Sandbox) handleCancel(r *http.Request) (any, error) {
 		if o.Status != StatusAuthorized {
 			return nil, badRequest("INVALID_PAYMENT_STATUS", "cancel is possible only for AUTHORIZED payments, this one is "+string(o.Status))
 		}
-		mode = s.takeMode("fail_next_cancel")
+		var err error
+		if mode, err = s.takeMode("fail_next_cancel"); err != nil {
+			return nil, err
+		}
 		if err := switchError(mode); err != nil {
 			return nil, err
 		}
@@ -983,7 +991,10 @@ func (s *Sandbox) handleCancel(r *http.Request) (any, error) {
 func (s *Sandbox) handleRollback(r *http.Request) (any, error) {
 	var mode FailMode
 	_, err := s.mutate(r.Context(), r.PathValue("id"), func(o *SandboxOrder) (*Operation, error) {
-		mode = s.takeMode("fail_next_cancel")
+		var err error
+		if mode, err = s.takeMode("fail_next_cancel"); err != nil {
+			return nil, err
+		}
 		if err := switchError(mode); err != nil {
 			return nil, err
 		}
