@@ -163,7 +163,7 @@ func describeApplied(ap model.Applied) string {
 // refundLate returns money that arrived for an order that could not be
 // reinstated; the order stays flagged for a person.
 func (a *App) refundLate(ctx context.Context, t *model.Tenant, p *model.Payment, g gateway.Gateway) error {
-	st, err := g.Refund(ctx, p.ProviderRef, 0, p.Currency)
+	st, err := g.Refund(ctx, gateway.RefundRequest{Ref: p.ProviderRef, Currency: p.Currency, Key: refundKey(p, 0)})
 	if err != nil {
 		a.store.RecordPaymentEvent(ctx, model.PaymentEvent{TenantID: t.ID, PaymentID: p.ID, IntegrationID: p.IntegrationID, Direction: "out",
 			Kind: "refund", Verified: true, Result: "automatic refund failed: " + gateway.Explain(err)})
@@ -173,6 +173,13 @@ func (a *App) refundLate(ctx context.Context, t *model.Tenant, p *model.Payment,
 		Kind: "refund", Body: st.Raw, Verified: true, Result: "automatic refund of money after cancellation"})
 	_, err = a.store.ApplyPayment(ctx, t, p.ID, model.Observation{Stage: model.PaymentRefunded, RefundedMinor: p.Amount, Actor: model.SystemActor})
 	return err
+}
+
+// refundKey is the provider's idempotency key of a refund of amount (0: the
+// remainder) of p as it stands: a double click or a retry sends the same
+// key and the provider refunds once.
+func refundKey(p *model.Payment, amount int64) string {
+	return fmt.Sprintf("RF-%s-%d-%d", strings.TrimPrefix(p.Number, "PAY-"), p.RefundedAmount, amount)
 }
 
 // RefundPayment returns money through the provider: amount 0 is the remainder.
@@ -195,7 +202,7 @@ func (a *App) RefundPayment(ctx context.Context, t *model.Tenant, p *model.Payme
 	if err != nil {
 		return err
 	}
-	st, err := g.Refund(ctx, p.ProviderRef, amount, p.Currency)
+	st, err := g.Refund(ctx, gateway.RefundRequest{Ref: p.ProviderRef, AmountMinor: amount, Currency: p.Currency, Key: refundKey(p, amount)})
 	if errors.Is(err, gateway.ErrRefundUnsupported) {
 		return &model.ConflictError{Msg: string(p.Provider) + " has no refund API: refund in the provider's cabinet, then record it here."}
 	}

@@ -998,6 +998,8 @@ func (s *Sandbox) handleRollback(r *http.Request) (any, error) {
 		if err := switchError(mode); err != nil {
 			return nil, err
 		}
+		// The shop's own call shows the order as it is.
+		o.HiddenPolls = 0
 		switch o.Status {
 		case StatusPending:
 			o.Status, o.RolledBack = StatusFailed, true
