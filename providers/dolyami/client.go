@@ -28,6 +28,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"crypto/sha1"
 	"crypto/tls"
 	"encoding/json"
 	"errors"
@@ -126,6 +127,14 @@ type RefundRequest struct {
 	Amount        int64
 	PrepaidAmount int64
 	Items         []Item
+	// Key is the shop's idempotency key of this refund. It travels as the
+	// call's X-Correlation-ID (CorrelationID(Key)): Dolyami answers a
+	// repeated refund with the same X-Correlation-ID like the first one and
+	// refunds once. [U]: Dolyami's documentation is not public; the header
+	// is required on every call (VKolegov/dolyame-api-php sends a fresh
+	// UUID each time) and is assumed to be its idempotency key. Empty: a
+	// fresh UUID, no protection against a retry.
+	Key string
 }
 
 // RefundResponse is Dolyami's answer to Refund.
@@ -185,6 +194,9 @@ func (c *Client) Cancel(ctx context.Context, id string) (*OrderInfo, error) {
 // Refund returns req.Amount kopecks of a committed order to the buyer
 // (partial refunds allowed).
 func (c *Client) Refund(ctx context.Context, id string, req RefundRequest) (*RefundResponse, error) {
+	if req.Key != "" {
+		ctx = WithCorrelationID(ctx, CorrelationID(req.Key))
+	}
 	var out wireRefundAnswer
 	err := c.do(ctx, http.MethodPost, "orders/"+url.PathEscape(id)+"/refund", wireRefund{
 		Amount:                money(req.Amount),
@@ -216,6 +228,24 @@ type ctxKey struct{}
 // it to Dolyami's support.
 func WithCorrelationID(ctx context.Context, id string) context.Context {
 	return context.WithValue(ctx, ctxKey{}, id)
+}
+
+// correlationNamespace is the namespace of CorrelationID's name-based UUIDs
+// (a random one of this package's own).
+var correlationNamespace = [16]byte{0x6f, 0x72, 0x64, 0x65, 0x72, 0x64, 0x65, 0x73, 0x6b, 0x2d, 0x64, 0x6f, 0x6c, 0x79, 0x61, 0x6d}
+
+// CorrelationID turns an idempotency key of any shape ("RF-DEMO-…") into
+// the UUID Dolyami wants in X-Correlation-ID: a name-based UUID (version 5,
+// RFC 9562), so the same key always gives the same id.
+func CorrelationID(key string) string {
+	h := sha1.New()
+	h.Write(correlationNamespace[:])
+	h.Write([]byte(key))
+	var b [16]byte
+	copy(b[:], h.Sum(nil))
+	b[6] = b[6]&0x0f | 0x50
+	b[8] = b[8]&0x3f | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
 }
 
 // newUUID returns a random (version 4) UUID.
@@ -321,6 +351,13 @@ func (e *Error) Temporary() bool {
 	return e.HTTPStatus >= 500 || e.HTTPStatus == http.StatusTooManyRequests
 }
 
+// Refused reports whether Dolyami definitely refused the call: a 4xx
+// answer, so nothing was done. A 5xx, a timeout (408) or no answer at all
+// leave the outcome unknown.
+func (e *Error) Refused() bool {
+	return e.HTTPStatus >= 400 && e.HTTPStatus < 500 && e.HTTPStatus != http.StatusRequestTimeout
+}
+
 // Explain is the method form of the package-level Explain.
 func (e *Error) Explain() string { return Explain(e) }
 
@@ -349,6 +386,8 @@ func Explain(err error) string {
 		return "The Dolyami order is not in a state that allows this (for example already committed, cancelled or rejected)."
 	case codeAmountMismatch:
 		return "Dolyami refused the amounts: the items do not add up to the order total, or the refund is larger than what was paid."
+	case codeRejected:
+		return "Dolyami declined the operation. Nothing was changed; try again later or contact Dolyami."
 	}
 	switch {
 	case e.HTTPStatus == http.StatusUnauthorized:
@@ -380,5 +419,7 @@ const (
 	codeOrderExists    = "order_already_exists"
 	codeWrongStatus    = "wrong_order_status"
 	codeAmountMismatch = "amount_mismatch"
+	codeRejected       = "operation_rejected"
+	codeKeyReused      = "correlation_id_reused"
 	codeInternal       = "internal_error"
 )

@@ -35,10 +35,17 @@ var ErrNotFound = errors.New("dolyami sandbox: order not found")
 // FailMode selects how the sandbox fails the next API call.
 type FailMode int
 
-// Fail modes for FailNext.
+// Fail modes for FailNext, FailNextCancel and FailNextRefund.
 const (
 	FailNone    FailMode = iota
-	FailHTTP500          // answer HTTP 500 with {code: internal_error}
+	FailHTTP500          // answer HTTP 500 with {code: internal_error}; nothing is done
+	// FailRefused answers HTTP 422 {code: operation_rejected}: a definite
+	// refusal, nothing is done. FailNextCancel and FailNextRefund only.
+	FailRefused
+	// FailLostAnswer does the cancel or refund and then answers HTTP 500,
+	// as when the connection drops after Dolyami acted. FailNextCancel and
+	// FailNextRefund only.
+	FailLostAnswer
 )
 
 // SandboxConfig configures NewSandbox.
@@ -70,11 +77,13 @@ type Sandbox struct {
 	// back from its notification handler.
 	writeMu sync.Mutex
 
-	mu          sync.Mutex // guards the fields below
-	baseURL     string
-	declineNext bool
-	failNext    FailMode
-	latency     time.Duration
+	mu             sync.Mutex // guards the fields below
+	baseURL        string
+	declineNext    bool
+	failNext       FailMode
+	failNextCancel FailMode
+	failNextRefund FailMode
+	latency        time.Duration
 }
 
 // SandboxOrder is the sandbox's record of an order.
@@ -120,9 +129,11 @@ type SandboxNotification struct {
 
 // SandboxSwitches is the state of the failure switches.
 type SandboxSwitches struct {
-	DeclineNext bool
-	FailNext    FailMode
-	Latency     time.Duration
+	DeclineNext    bool
+	FailNext       FailMode
+	FailNextCancel FailMode
+	FailNextRefund FailMode
+	Latency        time.Duration
 }
 
 const schema = `
@@ -152,6 +163,14 @@ CREATE TABLE IF NOT EXISTS dolyami_refunds (
 );
 -- Info lists an order's refunds.
 CREATE INDEX IF NOT EXISTS dolyami_refunds_order ON dolyami_refunds (order_id, created_at);
+-- Refund calls by their X-Correlation-ID and what was answered: the same id
+-- gets the same answer, and the money is returned once.
+CREATE TABLE IF NOT EXISTS dolyami_refund_requests (
+	correlation_id TEXT PRIMARY KEY,
+	order_id       TEXT NOT NULL,
+	answer_json    TEXT NOT NULL,
+	created_at     TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS dolyami_notifications (
 	id              INTEGER PRIMARY KEY AUTOINCREMENT,
 	order_id        TEXT    NOT NULL,
@@ -238,6 +257,22 @@ func (s *Sandbox) FailNext(mode FailMode) {
 	s.mu.Unlock()
 }
 
+// FailNextCancel makes the next orders/{id}/cancel call fail the given way
+// (FailNone clears it).
+func (s *Sandbox) FailNextCancel(mode FailMode) {
+	s.mu.Lock()
+	s.failNextCancel = mode
+	s.mu.Unlock()
+}
+
+// FailNextRefund makes the next new refund (not the repeat of one already
+// made) fail the given way (FailNone clears it).
+func (s *Sandbox) FailNextRefund(mode FailMode) {
+	s.mu.Lock()
+	s.failNextRefund = mode
+	s.mu.Unlock()
+}
+
 // SetLatency delays every API answer by d (0 turns it off).
 func (s *Sandbox) SetLatency(d time.Duration) {
 	s.mu.Lock()
@@ -249,7 +284,8 @@ func (s *Sandbox) SetLatency(d time.Duration) {
 func (s *Sandbox) Switches() SandboxSwitches {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return SandboxSwitches{DeclineNext: s.declineNext, FailNext: s.failNext, Latency: s.latency}
+	return SandboxSwitches{DeclineNext: s.declineNext, FailNext: s.failNext,
+		FailNextCancel: s.failNextCancel, FailNextRefund: s.failNextRefund, Latency: s.latency}
 }
 
 func (s *Sandbox) takeDeclineNext() bool {
@@ -267,6 +303,19 @@ func (s *Sandbox) takeFailNext() FailMode {
 	s.failNext = FailNone
 	return m
 }
+
+// take returns a switch's mode and clears it.
+func (s *Sandbox) take(sw *FailMode) FailMode {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	m := *sw
+	*sw = FailNone
+	return m
+}
+
+// errRejected is the definite refusal FailRefused answers. [U] the code is
+// the sandbox's.
+var errRejected = &apiError{http.StatusUnprocessableEntity, codeRejected, "Dolyami declined the operation (sandbox: failure switch)."}
 
 func (s *Sandbox) now() time.Time { return s.cfg.Now().UTC() }
 
@@ -539,12 +588,23 @@ func (s *Sandbox) apiCommit(r *http.Request) (any, *apiError) {
 	return answer, nil
 }
 
+// apiCancel cancels an order that is not committed: new (the buyer has not
+// paid) or approved (Dolyami gives the buyer's first part back). A
+// committed or completed order is paid and is refused with
+// wrong_order_status: money goes back by refund only.
 func (s *Sandbox) apiCancel(r *http.Request) (any, *apiError) {
 	id := r.PathValue("id")
 	var nid int64
+	var mode FailMode
 	aerr := s.change(r.Context(), id, func(o *SandboxOrder) (string, *apiError) {
 		if o.Status != StatusNew && !NeedsCommit(o.Status) {
 			return "", errStatus
+		}
+		switch mode = s.take(&s.failNextCancel); mode {
+		case FailHTTP500:
+			return "", errInternal
+		case FailRefused:
+			return "", errRejected
 		}
 		return StatusCanceled, nil
 	}, &nid)
@@ -553,38 +613,93 @@ func (s *Sandbox) apiCancel(r *http.Request) (any, *apiError) {
 	}
 	o, _ := s.order(r.Context(), id)
 	s.deliverQuiet(nid)
+	if mode == FailLostAnswer {
+		return nil, errInternal
+	}
 	return s.infoOf(o), nil
 }
 
 // apiRefund records a refund; it is "processed" at once (the real one may
-// stay "pending" for a while) and, as far as is known, not notified. [U]
+// stay "pending" for a while) and, as far as is known, not notified. [U] A
+// refund repeated with the same X-Correlation-ID is answered like the first
+// one and returns nothing again (see RefundRequest.Key); the repeat is
+// recognised before anything else is checked, so it is answered even once
+// nothing is left to refund.
 func (s *Sandbox) apiRefund(r *http.Request) (any, *apiError) {
 	var req wireRefund
 	if aerr := decodeBody(r, &req); aerr != nil {
 		return nil, aerr
 	}
 	id := r.PathValue("id")
-	s.writeMu.Lock()
-	defer s.writeMu.Unlock()
-	o, aerr := s.load(r.Context(), id)
+	cid := r.Header.Get("X-Correlation-ID")
+	ans, mode, aerr := s.refund(r.Context(), id, cid, req)
 	if aerr != nil {
 		return nil, aerr
 	}
-	if o.Status != StatusCommitted && o.Status != StatusCompleted {
-		return nil, errStatus
-	}
-	if req.Amount <= 0 || int64(req.Amount) > o.Amount-o.RefundedAmount() || req.RefundedPrepaidAmount < 0 {
-		return nil, &apiError{http.StatusBadRequest, codeAmountMismatch, "Refund amount must be positive and at most what is left of the order."}
-	}
-	refundID := newUUID()
-	itemsJSON, _ := json.Marshal(fromWireItems(req.ReturnedItems))
-	_, err := s.db.ExecContext(r.Context(), `INSERT INTO dolyami_refunds (refund_id, order_id, amount, prepaid_amount, items_json, status, created_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?)`, refundID, id, int64(req.Amount), int64(req.RefundedPrepaidAmount), string(itemsJSON),
-		RefundProcessed, s.now().Format(time.RFC3339Nano))
-	if err != nil {
+	if mode == FailLostAnswer {
 		return nil, errInternal
 	}
-	return wireRefundAnswer{Amount: req.Amount, RefundID: refundID}, nil
+	return ans, nil
+}
+
+// refund is apiRefund's change, under writeMu.
+func (s *Sandbox) refund(ctx context.Context, id, cid string, req wireRefund) (any, FailMode, *apiError) {
+	s.writeMu.Lock()
+	defer s.writeMu.Unlock()
+	var storedOrder, stored string
+	err := s.db.QueryRowContext(ctx, `SELECT order_id, answer_json FROM dolyami_refund_requests WHERE correlation_id = ?`, cid).
+		Scan(&storedOrder, &stored)
+	switch {
+	case err == nil && storedOrder != id:
+		return nil, FailNone, &apiError{http.StatusConflict, codeKeyReused, "This X-Correlation-ID was used for a refund of another order."}
+	case err == nil:
+		var ans wireRefundAnswer
+		if json.Unmarshal([]byte(stored), &ans) != nil {
+			return nil, FailNone, errInternal
+		}
+		return ans, FailNone, nil
+	case !errors.Is(err, sql.ErrNoRows):
+		return nil, FailNone, errInternal
+	}
+	o, aerr := s.load(ctx, id)
+	if aerr != nil {
+		return nil, FailNone, aerr
+	}
+	if o.Status != StatusCommitted && o.Status != StatusCompleted {
+		return nil, FailNone, errStatus
+	}
+	mode := s.take(&s.failNextRefund)
+	switch mode {
+	case FailHTTP500:
+		return nil, mode, errInternal
+	case FailRefused:
+		return nil, mode, errRejected
+	}
+	if req.Amount <= 0 || int64(req.Amount) > o.Amount-o.RefundedAmount() || req.RefundedPrepaidAmount < 0 {
+		return nil, mode, &apiError{http.StatusBadRequest, codeAmountMismatch, "Refund amount must be positive and at most what is left of the order."}
+	}
+	ans := wireRefundAnswer{Amount: req.Amount, RefundID: newUUID()}
+	itemsJSON, _ := json.Marshal(fromWireItems(req.ReturnedItems))
+	ansJSON, _ := json.Marshal(ans)
+	now := s.now().Format(time.RFC3339Nano)
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, mode, errInternal
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, `INSERT INTO dolyami_refunds (refund_id, order_id, amount, prepaid_amount, items_json, status, created_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?)`, ans.RefundID, id, int64(req.Amount), int64(req.RefundedPrepaidAmount), string(itemsJSON),
+		RefundProcessed, now); err != nil {
+		return nil, mode, errInternal
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO dolyami_refund_requests (correlation_id, order_id, answer_json, created_at)
+		VALUES (?, ?, ?, ?)`, cid, id, string(ansJSON), now); err != nil {
+		return nil, mode, errInternal
+	}
+	if tx.Commit() != nil {
+		return nil, mode, errInternal
+	}
+	return ans, mode, nil
 }
 
 // ---------------------------------------------------------------- state
@@ -889,7 +1004,7 @@ func (s *Sandbox) payPage(w http.ResponseWriter, r *http.Request) {
 	}
 	v := payView{Order: o, Open: o.Status == StatusNew}
 	if !v.Open {
-		v.Message = "Этот заказ уже обработан: " + o.Status + "."
+		v.Message = closedMessage(o.Status)
 	}
 	render(w, http.StatusOK, payTmpl, v)
 }
@@ -937,7 +1052,7 @@ func (s *Sandbox) payAction(w http.ResponseWriter, r *http.Request) {
 	}, &nid)
 	if aerr != nil {
 		cur, _ := s.order(ctx, id)
-		render(w, http.StatusConflict, payTmpl, payView{Order: cur, Message: "Заказ уже обработан: " + cur.Status + "."})
+		render(w, http.StatusConflict, payTmpl, payView{Order: cur, Message: closedMessage(cur.Status)})
 		return
 	}
 	s.deliverQuiet(nid)
@@ -956,6 +1071,14 @@ func (s *Sandbox) payAction(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Location", target)
 	w.WriteHeader(http.StatusSeeOther)
+}
+
+// closedMessage is what the form says of an order that cannot be paid.
+func closedMessage(status string) string {
+	if status == StatusCanceled {
+		return "Заказ отменен: оплатить его нельзя."
+	}
+	return "Этот заказ уже обработан: " + status + "."
 }
 
 type payView struct {
@@ -1066,6 +1189,10 @@ func (s *Sandbox) controlAction(w http.ResponseWriter, r *http.Request) {
 		} else {
 			s.FailNext(FailNone)
 		}
+	case "fail_next_cancel":
+		s.FailNextCancel(failMode(r.FormValue("mode")))
+	case "fail_next_refund":
+		s.FailNextRefund(failMode(r.FormValue("mode")))
 	case "latency":
 		ms, err := strconv.Atoi(r.FormValue("ms"))
 		if err != nil || ms < 0 {
@@ -1089,6 +1216,19 @@ func (s *Sandbox) controlAction(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusSeeOther)
 }
 
+// failMode reads a mode of the control page's selects.
+func failMode(v string) FailMode {
+	switch v {
+	case "500":
+		return FailHTTP500
+	case "refused":
+		return FailRefused
+	case "lost":
+		return FailLostAnswer
+	}
+	return FailNone
+}
+
 var controlTmpl = template.Must(template.New("control").Funcs(funcs).Parse(`<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Dolyami sandbox</title>
 <style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:.2em .5em}form{display:inline}</style></head>
@@ -1107,6 +1247,16 @@ var controlTmpl = template.Must(template.New("control").Funcs(funcs).Parse(`<!do
 <form method="post" action="_control"><input type="hidden" name="action" value="fail_next">
 <select name="mode"><option value="">no failure</option><option value="500" {{if eq .Switches.FailNext 1}}selected{{end}}>HTTP 500</option></select>
 <button data-testid="sandbox-fail-next">Fail next API call</button></form>
+</p>
+<p>
+<form method="post" action="_control"><input type="hidden" name="action" value="fail_next_cancel">
+<select name="mode"><option value="">no failure</option><option value="refused" {{if eq .Switches.FailNextCancel 2}}selected{{end}}>refused (422)</option><option value="500" {{if eq .Switches.FailNextCancel 1}}selected{{end}}>HTTP 500, nothing done</option><option value="lost" {{if eq .Switches.FailNextCancel 3}}selected{{end}}>done, answer lost (HTTP 500)</option></select>
+<button data-testid="sandbox-fail-next-cancel">Fail next cancel</button></form>
+</p>
+<p>
+<form method="post" action="_control"><input type="hidden" name="action" value="fail_next_refund">
+<select name="mode"><option value="">no failure</option><option value="refused" {{if eq .Switches.FailNextRefund 2}}selected{{end}}>refused (422)</option><option value="500" {{if eq .Switches.FailNextRefund 1}}selected{{end}}>HTTP 500, nothing done</option><option value="lost" {{if eq .Switches.FailNextRefund 3}}selected{{end}}>refunded, answer lost (HTTP 500)</option></select>
+<button data-testid="sandbox-fail-next-refund">Fail next refund</button></form>
 </p>
 <p>
 <form method="post" action="_control"><input type="hidden" name="action" value="latency">

@@ -546,6 +546,8 @@ func TestControlPageShowsAndSetsSwitches(t *testing.T) {
 		{"action": {"decline_next"}, "on": {"1"}},
 		{"action": {"fail_next"}, "mode": {"500"}},
 		{"action": {"latency"}, "ms": {"7"}},
+		{"action": {"fail_next_cancel"}, "mode": {"refused"}},
+		{"action": {"fail_next_refund"}, "mode": {"lost"}},
 	} {
 		resp, err := e.browser.PostForm(e.sb.BaseURL()+"/_control", v)
 		if err != nil {
@@ -556,7 +558,8 @@ func TestControlPageShowsAndSetsSwitches(t *testing.T) {
 			t.Fatalf("POST %v: %d %q", v, resp.StatusCode, resp.Header.Get("Location"))
 		}
 	}
-	if sw := e.sb.Switches(); !sw.DeclineNext || sw.FailNext != FailHTTP500 || sw.Latency != 7*time.Millisecond {
+	if sw := e.sb.Switches(); !sw.DeclineNext || sw.FailNext != FailHTTP500 || sw.Latency != 7*time.Millisecond ||
+		sw.FailNextCancel != FailRefused || sw.FailNextRefund != FailLostAnswer {
 		t.Errorf("switches = %+v", sw)
 	}
 }

@@ -12,7 +12,9 @@ import (
 )
 
 // dolyamiGateway: Create = orders/create (order id = Reference, the buyer
-// goes to Link), State = Info, Refund = refund, Notification = take the
+// goes to Link), State = Info, Cancel = Info, then orders/{id}/cancel only
+// for a new order, Refund = refund with X-Correlation-ID made from the
+// refund's key, Notification = take the
 // order id only, re-read the order with Info (the notification is not
 // signed) and, when Dolyami approved the buyer (approved or
 // wait_for_commit), Commit it before answering: only a committed order is
@@ -143,27 +145,64 @@ func dolyamiState(ref string, info *dolyami.OrderInfo) *State {
 	return s
 }
 
-func (g *dolyamiGateway) Refund(ctx context.Context, ref string, amountMinor int64, currency string) (*State, error) {
-	if amountMinor < 0 {
-		return nil, wrap(Dolyami, "refund", badRequest("a refund amount cannot be negative"))
+// Cancel reads the order first and cancels only a new one (the buyer has
+// not been approved): Dolyami's cancel of an approved order would hand the
+// buyer's first part back instead of taking the money. approved and
+// wait_for_commit are answered as processing (the buyer has paid: State
+// commits it), committed and completed as completed, canceled and rejected
+// as closed.
+func (g *dolyamiGateway) Cancel(ctx context.Context, ref string) (*State, error) {
+	info, err := g.c.Info(ctx, ref)
+	if err != nil {
+		return nil, wrap(Dolyami, "cancel", notSent(err))
 	}
-	if err := requireRUB(Dolyami, currency); err != nil {
+	if info.Status != dolyami.StatusNew {
+		return dolyamiState(ref, info), nil
+	}
+	c, err := g.c.Cancel(ctx, ref)
+	if err != nil {
+		// Refused: the buyer may have been approved meanwhile.
+		if Refused(err) {
+			if now, ierr := g.c.Info(ctx, ref); ierr == nil && now.Status != dolyami.StatusNew {
+				return dolyamiState(ref, now), nil
+			}
+		}
+		return nil, wrap(Dolyami, "cancel", err)
+	}
+	s := dolyamiState(ref, c)
+	if c.Status == dolyami.StatusCanceled {
+		s.Reason = "The shop closed the Dolyami order before the buyer paid."
+	}
+	return s, nil
+}
+
+// Refund sends the refund with X-Correlation-ID made from its key, so a
+// repeat is answered like the first refund. With AmountMinor 0 the
+// remainder is read from Info; when nothing is left the refund is still
+// sent (for 0): a repeat of the refund that took the remainder is answered
+// like the first time, and anything else is refused by Dolyami ([U]: this
+// relies on Dolyami recognising the X-Correlation-ID before checking the
+// amount, as the sandbox does).
+func (g *dolyamiGateway) Refund(ctx context.Context, req RefundRequest) (*State, error) {
+	if err := checkRefund(req); err != nil {
 		return nil, wrap(Dolyami, "refund", err)
 	}
+	if err := requireRUB(Dolyami, req.Currency); err != nil {
+		return nil, wrap(Dolyami, "refund", err)
+	}
+	ref, amountMinor := req.Ref, req.AmountMinor
 	if amountMinor == 0 {
 		info, err := g.c.Info(ctx, ref)
 		if err != nil {
-			return nil, wrap(Dolyami, "refund", err)
+			return nil, wrap(Dolyami, "refund", notSent(err))
 		}
 		amountMinor = info.Amount
 		if info.RefundInfo != nil {
 			amountMinor -= info.RefundInfo.TotalRefundedAmount
 		}
-		if amountMinor <= 0 {
-			return nil, wrap(Dolyami, "refund", badRequest("nothing is left to refund of this Dolyami order"))
-		}
+		amountMinor = max(amountMinor, 0)
 	}
-	res, err := g.c.Refund(ctx, ref, dolyami.RefundRequest{Amount: amountMinor})
+	res, err := g.c.Refund(ctx, ref, dolyami.RefundRequest{Amount: amountMinor, Key: req.Key})
 	if err != nil {
 		return nil, wrap(Dolyami, "refund", err)
 	}

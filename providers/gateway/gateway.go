@@ -16,7 +16,19 @@
 //     ErrBadSignature (answer ReplyStatus(err), i.e. 400).
 //   - State asks the provider (polling, and before giving up on a payment);
 //     providers without a status query answer ErrNoStatusQuery.
-//   - Refund returns money; ErrRefundUnsupported where there is no refund API.
+//   - Cancel closes a payment that is not paid yet, at the provider, so the
+//     customer can no longer pay it there (the unpaid-order expiry, a
+//     second payment for the same order). It never refunds: a payment that
+//     turns out paid (or being paid) comes back as that State, nil error,
+//     for the caller to apply. ErrCancelUnsupported where the provider has
+//     no such call.
+//   - Refund returns money, once per RefundRequest.Key (the provider's
+//     idempotency key: a retry after a lost answer answers like the first
+//     call and refunds nothing more); ErrRefundUnsupported where there is
+//     no refund API.
+//   - Refused(err) tells a definite refusal (nothing happened: release what
+//     was reserved) from an unknown outcome (the money may have moved: ask
+//     the provider again later, with the same key).
 //   - Kuveyt's customer comes back through the browser with the bank's 3-D
 //     Secure answer: CompleteKuveyt (the ThreeDS interface) finishes it.
 //
@@ -119,9 +131,20 @@ type Gateway interface {
 	// a caller). Providers without a status query (paypal IPN, kuveyt) return
 	// ErrNoStatusQuery; the app then relies on recorded notifications.
 	State(ctx context.Context, ref string) (*State, error)
-	// Refund returns money; amountMinor 0 = the whole remainder.
-	// ErrRefundUnsupported where the provider has no refund API.
-	Refund(ctx context.Context, ref string, amountMinor int64, currency string) (*State, error)
+	// Cancel closes a payment that is not paid yet so that it can no longer
+	// be paid (T-Bank Cancel on NEW/FORM_SHOWED, Dolyami orders/{id}/cancel,
+	// Yandex Pay orders/{id}/rollback). It never refunds money: when the
+	// provider says the payment is already paid (or being paid), Cancel
+	// returns that State (Stage completed / processing) with a nil error,
+	// so the caller applies the money instead of closing. A payment already
+	// closed at the provider returns Stage canceled (failed when its card
+	// was declined: closed too). Providers without a cancel call (paypal
+	// IPN, kuveyt whose charge only happens when we call Provision) return
+	// ErrCancelUnsupported.
+	Cancel(ctx context.Context, ref string) (*State, error)
+	// Refund returns money; see RefundRequest. ErrRefundUnsupported where
+	// the provider has no refund API.
+	Refund(ctx context.Context, req RefundRequest) (*State, error)
 	// Notification verifies and parses a webhook/IPN (raw body + headers).
 	// Bad signatures give ErrBadSignature (wrapped with detail). For providers
 	// whose notifications cannot be trusted on their own (dolyami: re-read
@@ -156,6 +179,40 @@ func CompleteKuveyt(ctx context.Context, g Gateway, authResponseFormValue, expec
 		return nil, &Error{Provider: g.Provider(), Op: "3ds", Err: ErrUnsupported}
 	}
 	return t.Complete3DS(ctx, authResponseFormValue, expectedReference, amountMinor)
+}
+
+// RefundRequest is one refund to ask of the provider.
+type RefundRequest struct {
+	// Ref is the provider's payment id (payments.provider_ref).
+	Ref string
+	// AmountMinor 0 = the whole remainder.
+	AmountMinor int64
+	Currency    string
+	// Key is our refund's idempotency key, unique per refund (e.g.
+	// "RF-DEMO-20261202-1A2B3C4D"); required. It is sent where the provider
+	// has one: T-Bank Cancel ExternalRequestId, Dolyami X-Correlation-ID
+	// (a UUID made from the key), Yandex Pay refund externalOperationId,
+	// PayPal RefundTransaction MSGSUBID (the key itself up to 38
+	// characters, else a hash of it). Asking twice with the same key
+	// refunds once and answers like the first time, so keep the same
+	// AmountMinor for a retry: with 0, a retry after the remainder was
+	// refunded finds nothing left to compute, and only the providers that
+	// can look the key up (Yandex Pay) still answer it.
+	Key string
+}
+
+// checkRefund refuses, before sending, a refund the provider cannot make
+// safely.
+func checkRefund(req RefundRequest) error {
+	switch {
+	case strings.TrimSpace(req.Ref) == "":
+		return badRequest("the refund names no payment")
+	case req.AmountMinor < 0:
+		return badRequest("a refund amount cannot be negative")
+	case strings.TrimSpace(req.Key) == "":
+		return badRequest("the refund has no idempotency key")
+	}
+	return nil
 }
 
 // Customer is who pays, as far as the shop knows.
@@ -329,6 +386,10 @@ var (
 	// ErrRefundUnsupported means refunds cannot be made through the
 	// provider's API (kuveyt; paypal without classic API credentials).
 	ErrRefundUnsupported = errors.New("gateway: the provider has no refund API")
+	// ErrCancelUnsupported means the provider has no call that closes an
+	// unpaid payment (paypal IPN; kuveyt, which takes money only when we
+	// call Provision).
+	ErrCancelUnsupported = errors.New("gateway: the provider cannot close a payment")
 	// ErrConfig means the integration's settings are incomplete or invalid;
 	// the error is a *FieldError naming the field.
 	ErrConfig = errors.New("gateway: integration settings are incomplete")
@@ -363,7 +424,7 @@ func (e *FieldError) Is(target error) bool { return target == ErrConfig }
 // Explain can use that provider's words.
 type Error struct {
 	Provider string
-	// Op is create, state, refund, notification, test or 3ds.
+	// Op is create, state, cancel, refund, notification, test or 3ds.
 	Op  string
 	Err error
 }
@@ -373,6 +434,61 @@ func (e *Error) Error() string { return "gateway: " + e.Provider + " " + e.Op + 
 
 // Unwrap returns the provider's error.
 func (e *Error) Unwrap() error { return e.Err }
+
+// notSentError marks an error met before the call that closes a payment or
+// moves money was sent (reading the payment first failed): nothing can have
+// happened.
+type notSentError struct{ err error }
+
+func (e *notSentError) Error() string { return e.err.Error() }
+func (e *notSentError) Unwrap() error { return e.err }
+
+func notSent(err error) error {
+	if err == nil {
+		return nil
+	}
+	return &notSentError{err}
+}
+
+// Refused reports whether err is a definite refusal by the provider (it
+// answered, with an error code, and nothing happened: the refund/cancel did
+// not take place), as opposed to an unknown outcome (network error,
+// timeout, 5xx, unreadable answer) after which the money may or may not
+// have moved. It is also true for the errors of this package that mean
+// nothing was sent (ErrBadRequest, ErrConfig, ErrRefundUnsupported,
+// ErrCancelUnsupported, ErrUnsupported, ErrNoStatusQuery, or a failed read
+// before the call). The app releases a refund reservation only on a
+// definite refusal.
+func Refused(err error) bool {
+	if err == nil {
+		return false
+	}
+	var ns *notSentError
+	switch {
+	case errors.As(err, &ns), errors.Is(err, ErrBadRequest), errors.Is(err, ErrConfig),
+		errors.Is(err, ErrRefundUnsupported), errors.Is(err, ErrCancelUnsupported),
+		errors.Is(err, ErrUnsupported), errors.Is(err, ErrNoStatusQuery):
+		return true
+	}
+	// Each provider package knows which of its answers are refusals.
+	var (
+		te *tinkoff.Error
+		de *dolyami.Error
+		ye *yandexpay.Error
+		pe *paypal.Error
+	)
+	switch {
+	case errors.As(err, &te):
+		return te.Refused()
+	case errors.As(err, &de):
+		return de.Refused()
+	case errors.As(err, &ye):
+		return ye.Refused()
+	case errors.As(err, &pe):
+		return pe.Refused()
+	}
+	return false
+}
 
 // badRequest is an ErrBadRequest with a plain-English detail.
 func badRequest(format string, args ...any) error {
@@ -552,14 +668,22 @@ func Explain(err error) string {
 			return "Refunds through PayPal need the classic API credentials (USER:PWD:SIGNATURE) in the integration's secret; until then, refund in PayPal and record it here."
 		}
 		return name + " refunds cannot be made from OrderDesk: make the refund in the provider's merchant panel and record it here."
+	case errors.Is(err, ErrCancelUnsupported):
+		return name + " has no way to close a payment from OrderDesk: an unpaid " + name + " payment simply lapses (check the provider's merchant panel if in doubt)."
 	case errors.Is(err, ErrUnsupported):
 		return "This action does not apply to " + name + " payments."
 	case errors.Is(err, ErrBadRequest):
 		_, detail, _ := strings.Cut(err.Error(), ErrBadRequest.Error()+": ")
-		if detail == "" {
-			return "The payment could not be started: the request was incomplete."
+		what := "The payment could not be started"
+		if ge != nil && ge.Op == "refund" {
+			what = "The refund was not sent"
+		} else if ge != nil && ge.Op == "cancel" {
+			what = "The payment was not closed"
 		}
-		return "The payment could not be started: " + detail + "."
+		if detail == "" {
+			return what + ": the request was incomplete."
+		}
+		return what + ": " + detail + "."
 	}
 	switch provider {
 	case Tinkoff:

@@ -451,14 +451,14 @@ func TestTinkoffThroughTheGateway(t *testing.T) {
 	})
 
 	t.Run("a partial refund then the rest", func(t *testing.T) {
-		st, err := g.Refund(ctx, paid.Ref, 50050, "RUB")
+		st, err := g.Refund(ctx, RefundRequest{Ref: paid.Ref, AmountMinor: 50050, Currency: "RUB", Key: "RF-TEST-1"})
 		if err != nil {
 			t.Fatal(err)
 		}
 		if st.Stage != StagePartiallyRefunded || st.RefundMinor != 50050 || st.AmountMinor != 100000 {
 			t.Fatalf("partial = %+v", st)
 		}
-		st, err = g.Refund(ctx, paid.Ref, 0, "RUB")
+		st, err = g.Refund(ctx, RefundRequest{Ref: paid.Ref, Currency: "RUB", Key: "RF-TEST-2"})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -471,7 +471,7 @@ func TestTinkoffThroughTheGateway(t *testing.T) {
 		if ns[len(ns)-2].AmountMinor != 100000 || ns[len(ns)-1].AmountMinor != 0 {
 			t.Fatalf("refund notifications %+v %+v", ns[len(ns)-2], ns[len(ns)-1])
 		}
-		_, err = g.Refund(ctx, paid.Ref, 0, "RUB")
+		_, err = g.Refund(ctx, RefundRequest{Ref: paid.Ref, Currency: "RUB", Key: "RF-TEST-3"})
 		wantExplained(t, err, "not in a state")
 	})
 
@@ -612,14 +612,14 @@ func TestDolyamiThroughTheGateway(t *testing.T) {
 	})
 
 	t.Run("a partial refund then the rest", func(t *testing.T) {
-		st, err := g.Refund(ctx, paid.Ref, 50000, "RUB")
+		st, err := g.Refund(ctx, RefundRequest{Ref: paid.Ref, AmountMinor: 50000, Currency: "RUB", Key: "RF-TEST-4"})
 		if err != nil {
 			t.Fatal(err)
 		}
 		if st.Stage != StagePartiallyRefunded || st.RefundMinor != 50000 || st.RefundedMinor != 50000 || st.RefundRef == "" {
 			t.Fatalf("partial = %+v", st)
 		}
-		st, err = g.Refund(ctx, paid.Ref, 0, "")
+		st, err = g.Refund(ctx, RefundRequest{Ref: paid.Ref, Key: "RF-TEST-5"})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -801,14 +801,14 @@ func TestYandexPayThroughTheGateway(t *testing.T) {
 	})
 
 	t.Run("a partial refund then the rest", func(t *testing.T) {
-		st, err := g.Refund(ctx, paid.Ref, 2550, "RUB")
+		st, err := g.Refund(ctx, RefundRequest{Ref: paid.Ref, AmountMinor: 2550, Currency: "RUB", Key: "RF-TEST-6"})
 		if err != nil {
 			t.Fatal(err)
 		}
 		if st.Stage != StagePartiallyRefunded || st.RefundMinor != 2550 || st.RefundedMinor != 2550 || st.AmountMinor != 25000 || st.RefundRef == "" {
 			t.Fatalf("partial = %+v", st)
 		}
-		st, err = g.Refund(ctx, paid.Ref, 0, "RUB")
+		st, err = g.Refund(ctx, RefundRequest{Ref: paid.Ref, Currency: "RUB", Key: "RF-TEST-7"})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -979,7 +979,7 @@ func TestPayPalThroughTheGateway(t *testing.T) {
 	})
 
 	t.Run("a partial refund then the rest; a full refund", func(t *testing.T) {
-		st, err := g.Refund(ctx, paid.Ref, 2500, "USD")
+		st, err := g.Refund(ctx, RefundRequest{Ref: paid.Ref, AmountMinor: 2500, Currency: "USD", Key: "RF-TEST-8"})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -1001,7 +1001,7 @@ func TestPayPalThroughTheGateway(t *testing.T) {
 		}
 		// PayPal refuses a Full refund after a partial one: the rest goes by
 		// its amount, and StageFor knows the payment's amount.
-		st, err = g.Refund(ctx, paid.Ref, 7500, "USD")
+		st, err = g.Refund(ctx, RefundRequest{Ref: paid.Ref, AmountMinor: 7500, Currency: "USD", Key: "RF-TEST-9"})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -1009,7 +1009,7 @@ func TestPayPalThroughTheGateway(t *testing.T) {
 			t.Fatalf("rest = %+v", st)
 		}
 		card := byReference("PAY-DEMO-P-0002")[1]
-		st, err = g.Refund(ctx, card.Ref, 0, "")
+		st, err = g.Refund(ctx, RefundRequest{Ref: card.Ref, Key: "RF-TEST-10"})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -1018,7 +1018,7 @@ func TestPayPalThroughTheGateway(t *testing.T) {
 		}
 		noNVP := cfg
 		noNVP.APISecret = ""
-		_, err = mustNew(t, noNVP).Refund(ctx, card.Ref, 0, "")
+		_, err = mustNew(t, noNVP).Refund(ctx, RefundRequest{Ref: card.Ref, Key: "RF-TEST-11"})
 		wantErr(t, err, ErrRefundUnsupported, "classic API credentials")
 	})
 
@@ -1257,7 +1257,7 @@ func TestKuveytThroughTheGateway(t *testing.T) {
 	t.Run("no status query, no refunds, and no payment without a card", func(t *testing.T) {
 		_, err := g.State(ctx, "PAY-DEMO-K-0001")
 		wantErr(t, err, ErrNoStatusQuery, "Kuveyt Türk cannot be asked")
-		_, err = g.Refund(ctx, "PAY-DEMO-K-0001", 0, "TRY")
+		_, err = g.Refund(ctx, RefundRequest{Ref: "PAY-DEMO-K-0001", Currency: "TRY", Key: "RF-TEST-12"})
 		wantErr(t, err, ErrRefundUnsupported, "merchant panel")
 		_, err = g.Create(ctx, CreateRequest{Reference: "PAY-DEMO-K-0030", AmountMinor: 100, Currency: "TRY", ReturnURL: okURL, FailURL: failURL})
 		wantErr(t, err, ErrBadRequest, "needs the card")

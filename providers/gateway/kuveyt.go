@@ -18,8 +18,9 @@ import (
 // one of them; CompleteKuveyt (Complete3DS) reads it and calls Provision,
 // which is what takes the money. Notification only reads that form post
 // (for its EventID and reference); it does not call the bank. State:
-// ErrNoStatusQuery; Refund: ErrRefundUnsupported (refunds are made in the
-// bank's merchant panel).
+// ErrNoStatusQuery; Cancel: ErrCancelUnsupported (nothing to close: no
+// money is taken until the app calls Provision); Refund:
+// ErrRefundUnsupported (refunds are made in the bank's merchant panel).
 //
 // Endpoint: the gate's base (https://boatest.kuveytturk.com.tr/boa.virtualpos.services),
 // with or without "/Home/ThreeDModelPayGate". APIKey is
@@ -113,7 +114,14 @@ func (g *kuveytGateway) State(ctx context.Context, ref string) (*State, error) {
 	return nil, wrap(Kuveyt, "state", ErrNoStatusQuery)
 }
 
-func (g *kuveytGateway) Refund(ctx context.Context, ref string, amountMinor int64, currency string) (*State, error) {
+// Cancel is not needed and not possible: the bank takes the money only when
+// CompleteKuveyt calls Provision, so a payment the app gives up on is never
+// charged.
+func (g *kuveytGateway) Cancel(ctx context.Context, ref string) (*State, error) {
+	return nil, wrap(Kuveyt, "cancel", ErrCancelUnsupported)
+}
+
+func (g *kuveytGateway) Refund(ctx context.Context, req RefundRequest) (*State, error) {
 	return nil, wrap(Kuveyt, "refund", ErrRefundUnsupported)
 }
 

@@ -19,9 +19,10 @@ import (
 // FailURL) without calling PayPal. Notification verifies every IPN with
 // PayPal (VerifyIPN) before reading it, and reports mc_gross / mc_currency
 // as given: comparing them with the order (suspected fraud) is the app's
-// call. State: ErrNoStatusQuery (IPN only). Refund: the classic NVP
-// RefundTransaction, with APISecret "USER:PWD:SIGNATURE"; without it,
-// ErrRefundUnsupported.
+// call. State: ErrNoStatusQuery (IPN only). Cancel: ErrCancelUnsupported
+// (a checkout link cannot be withdrawn). Refund: the classic NVP
+// RefundTransaction with MSGSUBID from the refund's key, with APISecret
+// "USER:PWD:SIGNATURE"; without it, ErrRefundUnsupported.
 //
 // Endpoint: where IPNs are verified, https://ipnpb.paypal.com or
 // https://ipnpb.sandbox.paypal.com (www.paypal.com and www.sandbox.paypal.com
@@ -118,20 +119,27 @@ func (g *paypalGateway) State(ctx context.Context, ref string) (*State, error) {
 	return nil, wrap(PayPal, "state", ErrNoStatusQuery)
 }
 
-func (g *paypalGateway) Refund(ctx context.Context, ref string, amountMinor int64, currency string) (*State, error) {
+// Cancel is not possible: Website Payments Standard has no call that
+// withdraws a checkout link.
+func (g *paypalGateway) Cancel(ctx context.Context, ref string) (*State, error) {
+	return nil, wrap(PayPal, "cancel", ErrCancelUnsupported)
+}
+
+func (g *paypalGateway) Refund(ctx context.Context, req RefundRequest) (*State, error) {
 	if g.user == "" {
 		return nil, wrap(PayPal, "refund", ErrRefundUnsupported)
 	}
-	if amountMinor < 0 {
-		return nil, wrap(PayPal, "refund", badRequest("a refund amount cannot be negative"))
+	if err := checkRefund(req); err != nil {
+		return nil, wrap(PayPal, "refund", err)
 	}
-	cur := strings.ToUpper(strings.TrimSpace(currency))
+	ref, amountMinor := req.Ref, req.AmountMinor
+	cur := strings.ToUpper(strings.TrimSpace(req.Currency))
 	if amountMinor > 0 && len(cur) != 3 {
 		return nil, wrap(PayPal, "refund", badRequest("a partial PayPal refund needs the payment's currency"))
 	}
 	// amountMinor 0 is PayPal's Full refund, which PayPal refuses after a
 	// partial one: refund the rest by its amount then.
-	res, err := g.c.Refund(ctx, ref, amountMinor, cur)
+	res, err := g.c.Refund(ctx, paypal.RefundRequest{TxnID: ref, AmountMinor: amountMinor, Currency: cur, Key: req.Key})
 	if err != nil {
 		return nil, wrap(PayPal, "refund", err)
 	}

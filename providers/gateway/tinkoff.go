@@ -11,8 +11,10 @@ import (
 )
 
 // tinkoffGateway: Create = Init (OrderId = Reference, Amount in kopecks,
-// NotificationURL, SuccessURL, FailURL), State = GetState, Refund = Cancel
-// (partial allowed), Notification = ParseNotification with the terminal
+// NotificationURL, SuccessURL, FailURL), State = GetState, Cancel =
+// GetState, then Cancel only when the payment waits for the customer (NEW,
+// FORM_SHOWED), Refund = Cancel (partial allowed) with ExternalRequestId =
+// the refund's key, Notification = ParseNotification with the terminal
 // password plus a TerminalKey check.
 //
 // Endpoint: the API root ending in /v2 (https://securepay.tinkoff.ru/v2);
@@ -92,24 +94,54 @@ func (g *tinkoffGateway) State(ctx context.Context, ref string) (*State, error) 
 	if err != nil {
 		return nil, wrap(Tinkoff, "state", err)
 	}
+	return tinkoffState(ref, st), nil
+}
+
+func tinkoffState(ref string, st *tinkoff.StateResponse) *State {
 	return &State{
 		Ref: cmpStr(st.PaymentID, ref), Stage: tinkoff.Stage(st.Status), AmountMinor: st.Amount,
 		ProviderStatus: st.Status, Final: tinkoff.IsFinal(st.Status), Reason: tinkoffReason(st.Status, ""),
 		Raw: rawJSON(st),
-	}, nil
+	}
 }
 
-func (g *tinkoffGateway) Refund(ctx context.Context, ref string, amountMinor int64, currency string) (*State, error) {
-	if amountMinor < 0 {
-		return nil, wrap(Tinkoff, "refund", badRequest("a refund amount cannot be negative"))
-	}
-	if err := requireRUB(Tinkoff, currency); err != nil {
-		return nil, wrap(Tinkoff, "refund", err)
-	}
-	c, err := g.c.Cancel(ctx, ref, amountMinor)
+// Cancel asks GetState first, because the bank's Cancel refunds a paid
+// payment: only a payment still waiting for the customer (NEW, FORM_SHOWED)
+// is cancelled. Anything else is answered as it is: paid (CONFIRMED),
+// being paid (3-D Secure, AUTHORIZING…) or held (AUTHORIZED in two-stage:
+// money the shop can still take) is the money to apply; CANCELED,
+// DEADLINE_EXPIRED, REVERSED, REJECTED are closed already. If the customer
+// pays in the moment between the two calls the bank's Cancel refunds the
+// payment: the answer then says so (Stage refunded, RefundMinor), and no
+// money is kept without an order.
+func (g *tinkoffGateway) Cancel(ctx context.Context, ref string) (*State, error) {
+	st, err := g.c.GetState(ctx, ref)
 	if err != nil {
-		return nil, wrap(Tinkoff, "refund", err)
+		return nil, wrap(Tinkoff, "cancel", notSent(err))
 	}
+	if st.Status != tinkoff.StatusNew && st.Status != tinkoff.StatusFormShowed {
+		return tinkoffState(ref, st), nil
+	}
+	c, err := g.c.Cancel(ctx, tinkoff.CancelRequest{PaymentID: ref})
+	if err != nil {
+		// A refusal may mean the status moved on between the two calls:
+		// what it is now is the answer, unless it still waits.
+		if Refused(err) {
+			if now, serr := g.c.GetState(ctx, ref); serr == nil && tinkoff.Stage(now.Status) != StagePending {
+				return tinkoffState(ref, now), nil
+			}
+		}
+		return nil, wrap(Tinkoff, "cancel", err)
+	}
+	s := tinkoffCancelState(ref, c)
+	if c.Status == tinkoff.StatusCanceled {
+		s.AmountMinor = c.OriginalAmount
+		s.Reason = "The shop closed the payment before it was paid."
+	}
+	return s, nil
+}
+
+func tinkoffCancelState(ref string, c *tinkoff.CancelResponse) *State {
 	s := &State{
 		Ref: cmpStr(c.PaymentID, ref), Stage: tinkoff.Stage(c.Status), AmountMinor: c.NewAmount,
 		ProviderStatus: c.Status, Final: tinkoff.IsFinal(c.Status), Raw: rawJSON(c),
@@ -117,7 +149,27 @@ func (g *tinkoffGateway) Refund(ctx context.Context, ref string, amountMinor int
 	if s.Stage == StageRefunded || s.Stage == StagePartiallyRefunded {
 		s.RefundMinor = c.OriginalAmount - c.NewAmount
 	}
-	return s, nil
+	return s
+}
+
+// Refund is the bank's Cancel with the refund's key as ExternalRequestId:
+// the bank answers a repeated key with the first refund.
+func (g *tinkoffGateway) Refund(ctx context.Context, req RefundRequest) (*State, error) {
+	if err := checkRefund(req); err != nil {
+		return nil, wrap(Tinkoff, "refund", err)
+	}
+	if err := requireRUB(Tinkoff, req.Currency); err != nil {
+		return nil, wrap(Tinkoff, "refund", err)
+	}
+	// The bank's limit for ExternalRequestId.
+	if len(req.Key) > 255 {
+		return nil, wrap(Tinkoff, "refund", badRequest("the refund key is longer than the 255 characters T-Bank accepts"))
+	}
+	c, err := g.c.Cancel(ctx, tinkoff.CancelRequest{PaymentID: req.Ref, Amount: req.AmountMinor, ExternalRequestID: req.Key})
+	if err != nil {
+		return nil, wrap(Tinkoff, "refund", err)
+	}
+	return tinkoffCancelState(req.Ref, c), nil
 }
 
 func (g *tinkoffGateway) Notification(ctx context.Context, body []byte, header http.Header) (*Notification, error) {

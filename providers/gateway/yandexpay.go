@@ -3,7 +3,6 @@ package gateway
 import (
 	"context"
 	"errors"
-	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -15,7 +14,9 @@ import (
 // yandexGateway: Create = POST /v1/orders (orderId = Reference, redirect
 // URLs onSuccess = ReturnURL, onError and onAbort = FailURL), State =
 // GetOrder (the app polls it every 3 s until Final, and when the customer
-// comes back), Refund = refund, Notification = the ES256 JWT verified with
+// comes back), Cancel = GetOrder, then rollback only for a PENDING order,
+// Refund = refund with externalOperationId = the refund's key,
+// Notification = the ES256 JWT verified with
 // the JWKS of the endpoint's host (cached in the gateway) and checked for
 // our merchant id. Yandex sends webhooks to the callback URL set in its
 // console, not to CreateRequest.NotifyURL.
@@ -157,30 +158,98 @@ func yandexReason(code string) string {
 	return "Yandex Pay reports the payment failed (" + code + ")."
 }
 
-func (g *yandexGateway) Refund(ctx context.Context, ref string, amountMinor int64, currency string) (*State, error) {
-	if amountMinor < 0 {
-		return nil, wrap(YandexPay, "refund", badRequest("a refund amount cannot be negative"))
-	}
-	if err := requireRUB(YandexPay, currency); err != nil {
-		return nil, wrap(YandexPay, "refund", err)
-	}
+// Cancel reads the order first and rolls back only a PENDING one. Yandex
+// Pay's /cancel only releases an AUTHORIZED hold, and its /rollback (the
+// call that closes an unpaid payment link) refunds an order that is
+// already paid. AUTHORIZED (money held) is answered as processing and
+// CAPTURED as completed, for the caller to apply; FAILED and VOIDED are
+// closed. A FAILED order without a failed authorization (its link expired,
+// or it was rolled back) is canceled rather than failed: nobody's card was
+// declined. If the customer pays in the moment between the two calls,
+// Yandex Pay refunds the order: the answer then says so (Stage refunded).
+func (g *yandexGateway) Cancel(ctx context.Context, ref string) (*State, error) {
 	info, err := g.c.GetOrder(ctx, ref)
 	if err != nil {
+		return nil, wrap(YandexPay, "cancel", notSent(err))
+	}
+	if info.PaymentStatus != yandexpay.StatusPending {
+		return yandexClosedState(ref, info), nil
+	}
+	if err := g.c.Rollback(ctx, ref); err != nil {
+		if Refused(err) {
+			if now, gerr := g.c.GetOrder(ctx, ref); gerr == nil && now.PaymentStatus != yandexpay.StatusPending {
+				return yandexClosedState(ref, now), nil
+			}
+		}
+		return nil, wrap(YandexPay, "cancel", err)
+	}
+	after, err := g.c.GetOrder(ctx, ref)
+	if err != nil {
+		// Closed; only the re-read failed.
+		return &State{Ref: ref, Stage: StageCanceled, AmountMinor: info.OrderAmountMinor, Currency: info.Currency,
+			ProviderStatus: string(yandexpay.StatusFailed), Final: true, Reason: "The shop closed the payment link before the customer paid.",
+			Raw: "rollback answered success"}, nil
+	}
+	s := yandexClosedState(ref, after)
+	if s.Stage == StageCanceled {
+		s.Reason = "The shop closed the payment link before the customer paid."
+	}
+	return s, nil
+}
+
+// yandexClosedState is yandexState, with a FAILED order that nobody tried
+// to pay (expired or rolled back) reported as canceled.
+func yandexClosedState(ref string, info *yandexpay.OrderInfo) *State {
+	s := yandexState(ref, info)
+	if s.Stage != StageFailed {
+		return s
+	}
+	for _, op := range info.Operations {
+		if op.OperationType == "AUTHORIZE" && op.Status == "FAIL" {
+			return s
+		}
+	}
+	s.Stage, s.Reason = StageCanceled, "The payment link expired or was closed before the customer paid."
+	return s
+}
+
+// Refund reads the order, answers a key Yandex Pay already has with that
+// refund (a repeat), and otherwise refunds with the key as
+// externalOperationId and the order amount the read showed: a refund made
+// meanwhile by someone else makes Yandex Pay refuse this one rather than
+// refund from a stale total.
+func (g *yandexGateway) Refund(ctx context.Context, req RefundRequest) (*State, error) {
+	if err := checkRefund(req); err != nil {
 		return nil, wrap(YandexPay, "refund", err)
 	}
+	if err := requireRUB(YandexPay, req.Currency); err != nil {
+		return nil, wrap(YandexPay, "refund", err)
+	}
+	ref := req.Ref
+	info, err := g.c.GetOrder(ctx, ref)
+	if err != nil {
+		return nil, wrap(YandexPay, "refund", notSent(err))
+	}
+	for _, op := range info.Operations {
+		if op.ExternalOperationID != req.Key {
+			continue
+		}
+		if op.OperationType != "REFUND" {
+			return nil, wrap(YandexPay, "refund", badRequest("the refund key %q was used for a %s of this order", req.Key, op.OperationType))
+		}
+		s := yandexState(ref, info)
+		s.RefundMinor, s.RefundRef = op.AmountMinor, op.OperationID
+		return s, nil
+	}
+	amountMinor := req.AmountMinor
 	if amountMinor == 0 {
 		// Yandex's orderAmount is what is left after earlier refunds.
 		amountMinor = info.OrderAmountMinor
-	}
-	n := 1
-	for _, op := range info.Operations {
-		if op.OperationType == "REFUND" {
-			n++
+		if amountMinor <= 0 {
+			return nil, wrap(YandexPay, "refund", badRequest("nothing is left to refund of this Yandex Pay order"))
 		}
 	}
-	// A readable, per-order id: Yandex refuses the same id twice, so two
-	// clicks on one refund button cannot both go through.
-	op, err := g.c.Refund(ctx, ref, amountMinor, fmt.Sprintf("%s-refund-%d", ref, n))
+	op, err := g.c.RefundOrder(ctx, ref, amountMinor, info.OrderAmountMinor-amountMinor, req.Key)
 	if err != nil {
 		return nil, wrap(YandexPay, "refund", err)
 	}

@@ -14,6 +14,8 @@ package paypal
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -123,6 +125,18 @@ func (e *Error) Error() string {
 		msg += ": " + e.LongMessage
 	}
 	return msg
+}
+
+// Refused reports whether PayPal definitely refused the call: an NVP
+// Failure with an error code, so nothing was done. An internal error
+// (10001, 10003), an HTTP failure, an answer without an error code or no
+// answer at all leave the outcome unknown.
+func (e *Error) Refused() bool {
+	switch {
+	case e.Code == "", strings.HasPrefix(e.Code, "ACK="), e.Code == "10001", e.Code == "10003":
+		return false
+	}
+	return true
 }
 
 // Explain says in plain English what went wrong, for a shop assistant.
@@ -356,18 +370,53 @@ type RefundResult struct {
 	RefundStatus  string
 	PendingReason string
 	CorrelationID string
+	// MsgSubID echoes the request's MSGSUBID.
+	MsgSubID string
+}
+
+// RefundRequest is one RefundTransaction.
+type RefundRequest struct {
+	// TxnID is the payment's txn_id.
+	TxnID string
+	// AmountMinor <= 0 refunds in full (REFUNDTYPE=Full); otherwise
+	// REFUNDTYPE=Partial with AMT in Currency.
+	AmountMinor int64
+	Currency    string
+	// Key is the refund's idempotency key, sent as MSGSUBID (see MsgSubID):
+	// PayPal answers a request with a MSGSUBID it has seen with the result
+	// of the first one instead of refunding again. Empty: no protection
+	// against a retry.
+	Key string
+}
+
+// msgSubIDMax is the length limit of MSGSUBID (38 single-byte characters).
+const msgSubIDMax = 38
+
+// MsgSubID is the MSGSUBID sent for an idempotency key: the key itself when
+// it fits PayPal's 38 printable ASCII characters, else "OD-" and 35 hex
+// digits of its SHA-256, so the same key always gives the same MSGSUBID.
+func MsgSubID(key string) string {
+	fits := len(key) <= msgSubIDMax
+	for i := 0; fits && i < len(key); i++ {
+		fits = key[i] > ' ' && key[i] < 0x7f
+	}
+	if fits {
+		return key
+	}
+	sum := sha256.Sum256([]byte(key))
+	return "OD-" + hex.EncodeToString(sum[:])[:msgSubIDMax-3]
 }
 
 // Refund refunds a payment through the classic NVP API call
 // RefundTransaction (Website Payments Standard itself has no refund call).
-// amountMinor <= 0 refunds in full (REFUNDTYPE=Full); otherwise
-// REFUNDTYPE=Partial with AMT. PayPal then sends a Refunded IPN (with
-// parent_txn_id = txnID and a negative mc_gross).
-func (c *Client) Refund(ctx context.Context, txnID string, amountMinor int64, currency string) (*RefundResult, error) {
+// PayPal then sends a Refunded IPN (with parent_txn_id = TxnID and a
+// negative mc_gross).
+func (c *Client) Refund(ctx context.Context, r RefundRequest) (*RefundResult, error) {
+	txnID, amountMinor := r.TxnID, r.AmountMinor
 	if txnID == "" {
 		return nil, errors.New("paypal: transaction id is required")
 	}
-	cur := strings.ToUpper(currency)
+	cur := strings.ToUpper(r.Currency)
 	v := url.Values{}
 	v.Set("USER", c.cfg.APIUsername)
 	v.Set("PWD", c.cfg.APIPassword)
@@ -382,6 +431,9 @@ func (c *Client) Refund(ctx context.Context, txnID string, amountMinor int64, cu
 	} else {
 		v.Set("REFUNDTYPE", "Full")
 	}
+	if r.Key != "" {
+		v.Set("MSGSUBID", MsgSubID(r.Key))
+	}
 	ans, err := c.nvp(ctx, v)
 	if err != nil {
 		return nil, err
@@ -393,6 +445,7 @@ func (c *Client) Refund(ctx context.Context, txnID string, amountMinor int64, cu
 		RefundStatus:  ans.Get("REFUNDSTATUS"),
 		PendingReason: ans.Get("PENDINGREASON"),
 		CorrelationID: ans.Get("CORRELATIONID"),
+		MsgSubID:      ans.Get("MSGSUBID"),
 	}
 	for _, f := range []struct {
 		key string

@@ -150,6 +150,12 @@ func NewSandbox(db *sql.DB, cfg SandboxConfig) (*Sandbox, error) {
 			created_at TEXT NOT NULL)`,
 		// notify-validate looks messages up by their exact body.
 		`CREATE INDEX IF NOT EXISTS paypal_ipns_body ON paypal_ipns (body)`,
+		// RefundTransaction answers by MSGSUBID: the same MSGSUBID gets
+		// the same answer and nothing is refunded again.
+		`CREATE TABLE IF NOT EXISTS paypal_refund_requests (
+			msgsubid TEXT PRIMARY KEY,
+			answer TEXT NOT NULL,
+			created_at TEXT NOT NULL)`,
 		`CREATE TABLE IF NOT EXISTS paypal_settings (
 			key TEXT PRIMARY KEY,
 			value TEXT NOT NULL)`,
@@ -192,6 +198,28 @@ func (s *Sandbox) WrongAmountNext() error { return s.setFlag("wrong_amount_next"
 
 // WrongCurrencyNext makes the next payment arrive in another currency.
 func (s *Sandbox) WrongCurrencyNext() error { return s.setFlag("wrong_currency_next", "1") }
+
+// FailMode says how FailNextRefund fails the next refund.
+type FailMode string
+
+// The fail modes.
+const (
+	FailNone FailMode = ""
+	// FailRefused answers ACK=Failure, 10009 Transaction refused: a
+	// definite refusal, nothing is refunded.
+	FailRefused FailMode = "refused"
+	// FailHTTP500 answers HTTP 500; nothing is refunded.
+	FailHTTP500 FailMode = "500"
+	// FailLostAnswer refunds (and sends the IPN) and then answers HTTP
+	// 500, as when the connection drops after PayPal acted.
+	FailLostAnswer FailMode = "lost"
+)
+
+// FailNextRefund makes the next new refund (not the repeat of a MSGSUBID
+// already answered) fail the given way (FailNone clears it).
+func (s *Sandbox) FailNextRefund(mode FailMode) error {
+	return s.setFlag("fail_next_refund", string(mode))
+}
 
 // SetLatency delays every API answer by d (0 turns it off).
 func (s *Sandbox) SetLatency(d time.Duration) error {
@@ -829,45 +857,102 @@ func (s *Sandbox) handleNVP(w http.ResponseWriter, r *http.Request) {
 		writeNVP(w, nvpFailure("81002", "Unspecified Method", "Method Specified is not Supported"))
 		return
 	}
-	ans, ipn := s.refund(f)
-	writeNVP(w, ans)
+	ans, ipn, mode := s.refund(f)
+	if mode == FailHTTP500 {
+		http.Error(w, "Internal Server Error", http.StatusInternalServerError)
+		return
+	}
 	if ipn != 0 {
+		// Before answering, so that a lost answer still has its IPN.
 		_ = s.deliver(r.Context(), ipn)
 	}
+	if mode == FailLostAnswer {
+		http.Error(w, "Internal Server Error", http.StatusInternalServerError)
+		return
+	}
+	writeNVP(w, ans)
 }
 
-func (s *Sandbox) refund(f url.Values) (url.Values, int64) {
+// refund runs a RefundTransaction: it returns the answer, the IPN to send
+// (0: none) and the failure switch it used. A MSGSUBID seen before gets the
+// first answer again ([U]: PayPal documents MSGSUBID as the way "to request
+// the latest results for a previous request without generating a new
+// request"; only successful refunds are remembered here).
+func (s *Sandbox) refund(f url.Values) (url.Values, int64, FailMode) {
 	invalid := "Transaction refused because of an invalid argument. See additional error messages for details."
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	sub := f.Get("MSGSUBID")
+	if len(sub) > 38 {
+		return nvpFailure("10004", invalid, "MSGSUBID is longer than 38 characters"), 0, FailNone
+	}
+	if sub != "" {
+		var stored string
+		err := s.db.QueryRow(`SELECT answer FROM paypal_refund_requests WHERE msgsubid = ?`, sub).Scan(&stored)
+		if err == nil {
+			ans, perr := url.ParseQuery(stored)
+			if perr != nil {
+				return nvpFailure("10001", "Internal Error", perr.Error()), 0, FailNone
+			}
+			return ans, 0, FailNone
+		}
+		if !errors.Is(err, sql.ErrNoRows) {
+			return nvpFailure("10001", "Internal Error", err.Error()), 0, FailNone
+		}
+	}
+	ans, ipn, mode := s.newRefund(f, invalid)
+	if sub != "" && ans.Get("ACK") == "Success" {
+		ans.Set("MSGSUBID", sub)
+		if _, err := s.db.Exec(`INSERT INTO paypal_refund_requests (msgsubid, answer, created_at) VALUES (?, ?, ?)`,
+			sub, ans.Encode(), time.Now().UTC().Format(tsLayout)); err != nil {
+			return nvpFailure("10001", "Internal Error", err.Error()), ipn, mode
+		}
+	}
+	return ans, ipn, mode
+}
+
+// newRefund is a refund not seen before; the caller holds mu.
+func (s *Sandbox) newRefund(f url.Values, invalid string) (url.Values, int64, FailMode) {
 	t, err := s.loadTxn(f.Get("TRANSACTIONID"))
 	if err != nil || t.Kind != "payment" {
-		return nvpFailure("10004", invalid, "The transaction id is not valid"), 0
+		return nvpFailure("10004", invalid, "The transaction id is not valid"), 0, FailNone
 	}
 	if t.Status != "Completed" && t.Status != "Partially_Refunded" {
-		return nvpFailure("10009", "Transaction refused", "You can not refund this type of transaction"), 0
+		return nvpFailure("10009", "Transaction refused", "You can not refund this type of transaction"), 0, FailNone
+	}
+	mode := FailMode(s.setting("fail_next_refund"))
+	if mode != FailNone {
+		if err := s.setSetting("fail_next_refund", ""); err != nil {
+			return nvpFailure("10001", "Internal Error", err.Error()), 0, FailNone
+		}
+	}
+	switch mode {
+	case FailRefused:
+		return nvpFailure("10009", "Transaction refused", "The refund was refused (sandbox: failure switch)"), 0, mode
+	case FailHTTP500:
+		return nil, 0, mode
 	}
 	left := t.GrossMinor - t.RefundedMinor
 	amt := left
 	switch f.Get("REFUNDTYPE") {
 	case "", "Full":
 		if t.RefundedMinor > 0 {
-			return nvpFailure("10009", "Transaction refused", "Can not do a full refund after a partial refund"), 0
+			return nvpFailure("10009", "Transaction refused", "Can not do a full refund after a partial refund"), 0, FailNone
 		}
 	case "Partial":
 		if cur := f.Get("CURRENCYCODE"); cur == "" || !strings.EqualFold(cur, t.Currency) {
-			return nvpFailure("10009", "Transaction refused", "The currency code of the refund must be the currency of the transaction"), 0
+			return nvpFailure("10009", "Transaction refused", "The currency code of the refund must be the currency of the transaction"), 0, FailNone
 		}
 		a, err := ParseAmount(f.Get("AMT"), t.Currency)
 		if err != nil || a <= 0 {
-			return nvpFailure("10004", invalid, "The partial refund amount is not valid"), 0
+			return nvpFailure("10004", invalid, "The partial refund amount is not valid"), 0, FailNone
 		}
 		if a > left {
-			return nvpFailure("10009", "Transaction refused", "The partial refund amount must be less than or equal to the remaining amount"), 0
+			return nvpFailure("10009", "Transaction refused", "The partial refund amount must be less than or equal to the remaining amount"), 0, FailNone
 		}
 		amt = a
 	default:
-		return nvpFailure("10004", invalid, "The refund type is not valid"), 0
+		return nvpFailure("10004", invalid, "The refund type is not valid"), 0, FailNone
 	}
 	now := time.Now().UTC()
 	feeBack := t.FeeMinor * amt / t.GrossMinor
@@ -884,10 +969,10 @@ func (s *Sandbox) refund(f url.Values) (url.Values, int64) {
 		t.Status = "Partially_Refunded"
 	}
 	if err := s.saveTxn(t); err != nil {
-		return nvpFailure("10001", "Internal Error", err.Error()), 0
+		return nvpFailure("10001", "Internal Error", err.Error()), 0, mode
 	}
 	if err := s.saveTxn(rt); err != nil {
-		return nvpFailure("10001", "Internal Error", err.Error()), 0
+		return nvpFailure("10001", "Internal Error", err.Error()), 0, mode
 	}
 	ipn := s.queueIPN(rt.TxnID, rt.NotifyURL, ipnBody(rt, "Refunded", now))
 	ans := nvpCommon("Success")
@@ -899,7 +984,7 @@ func (s *Sandbox) refund(f url.Values) (url.Values, int64) {
 	ans.Set("TOTALREFUNDEDAMOUNT", FormatAmount(t.RefundedMinor, t.Currency))
 	ans.Set("REFUNDSTATUS", "Instant")
 	ans.Set("PENDINGREASON", "None")
-	return ans, ipn
+	return ans, ipn, mode
 }
 
 func nvpCommon(ack string) url.Values {
@@ -1029,6 +1114,9 @@ button{margin:.25rem}form.inline{display:inline}</style></head><body>
 <form method="post" action="_control" class="inline"><button name="action" value="wrong_amount_next" data-testid="sandbox-wrong-amount-next">Next payment with a wrong amount</button></form>
 <form method="post" action="_control" class="inline"><button name="action" value="wrong_currency_next" data-testid="sandbox-wrong-currency-next">Next payment in a wrong currency</button></form>
 <form method="post" action="_control" class="inline"><button name="action" value="fail_next" data-testid="sandbox-fail-next">Fail the next API call</button></form>
+<form method="post" action="_control"><input type="hidden" name="action" value="fail_next_refund">
+<select name="value"><option value="">no failure</option><option value="refused">refused (10009)</option><option value="500">HTTP 500, nothing done</option><option value="lost">refunded, answer lost (HTTP 500)</option></select>
+<button data-testid="sandbox-fail-next-refund">Fail the next refund</button> (now: {{.FailNextRefund}})</form>
 <form method="post" action="_control"><input type="hidden" name="action" value="latency">
 <label>Latency, ms <input name="value" value="{{.Latency}}" size="6"></label> <button data-testid="sandbox-latency">Set</button></form>
 <form method="post" action="_control" class="inline"><button name="action" value="resend_all">Retry undelivered IPNs</button></form>
@@ -1060,6 +1148,7 @@ type pageData struct {
 	WrongAmount    bool
 	WrongCurrency  bool
 	FailNext       bool
+	FailNextRefund FailMode
 	Latency        int
 	Business       string
 	Txns           []pageTxn
@@ -1091,7 +1180,7 @@ func (s *Sandbox) handleControlPage(w http.ResponseWriter, r *http.Request) {
 	d := pageData{Title: "PayPal sandbox", Control: true, Message: r.URL.Query().Get("msg"),
 		DeclineNext: s.setting("decline_next") == "1", WrongAmount: s.setting("wrong_amount_next") == "1",
 		WrongCurrency: s.setting("wrong_currency_next") == "1", FailNext: s.setting("fail_next") == "1",
-		Business: s.cfg.Business}
+		FailNextRefund: FailMode(s.setting("fail_next_refund")), Business: s.cfg.Business}
 	d.Latency, _ = strconv.Atoi(s.setting("latency_ms"))
 	s.mu.Unlock()
 	for _, t := range txns {
@@ -1114,6 +1203,14 @@ func (s *Sandbox) handleControl(w http.ResponseWriter, r *http.Request) {
 		err = s.WrongCurrencyNext()
 	case "fail_next":
 		err = s.FailNext()
+	case "fail_next_refund":
+		mode := FailMode(r.FormValue("value"))
+		switch mode {
+		case FailRefused, FailHTTP500, FailLostAnswer:
+		default:
+			mode = FailNone
+		}
+		err = s.FailNextRefund(mode)
 	case "latency":
 		n, _ := strconv.Atoi(strings.TrimSpace(r.FormValue("value")))
 		err = s.SetLatency(time.Duration(max(n, 0)) * time.Millisecond)

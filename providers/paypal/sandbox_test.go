@@ -287,7 +287,7 @@ func TestRefundPartialThenFullThroughNVP(t *testing.T) {
 	ctx := context.Background()
 	e.buy(t, "ORD-10", 10000, "USD", "pay")
 	pay := e.l.got()[0]
-	res, err := e.client.Refund(ctx, pay.TxnID, 2500, "USD")
+	res, err := e.client.Refund(ctx, RefundRequest{TxnID: pay.TxnID, AmountMinor: 2500, Currency: "USD"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -306,15 +306,15 @@ func TestRefundPartialThenFullThroughNVP(t *testing.T) {
 	if txn, _ := e.sb.Payment(pay.TxnID); txn.Status != "Partially_Refunded" || txn.RefundedMinor != 2500 {
 		t.Fatalf("sandbox payment = %+v", txn)
 	}
-	_, err = e.client.Refund(ctx, pay.TxnID, 7501, "USD")
+	_, err = e.client.Refund(ctx, RefundRequest{TxnID: pay.TxnID, AmountMinor: 7501, Currency: "USD"})
 	var pe *Error
 	if !errors.As(err, &pe) || pe.Code != "10009" {
 		t.Fatalf("over-refund: %v", err)
 	}
-	if _, err := e.client.Refund(ctx, pay.TxnID, 0, ""); !errors.As(err, &pe) || pe.Code != "10009" {
+	if _, err := e.client.Refund(ctx, RefundRequest{TxnID: pay.TxnID}); !errors.As(err, &pe) || pe.Code != "10009" {
 		t.Fatalf("full after partial: %v", err)
 	}
-	res, err = e.client.Refund(ctx, pay.TxnID, 7500, "USD")
+	res, err = e.client.Refund(ctx, RefundRequest{TxnID: pay.TxnID, AmountMinor: 7500, Currency: "USD"})
 	if err != nil || res.TotalRefundedMinor != 10000 {
 		t.Fatalf("rest = %+v, %v", res, err)
 	}
@@ -324,7 +324,7 @@ func TestRefundPartialThenFullThroughNVP(t *testing.T) {
 	// A full refund of another payment.
 	e.buy(t, "ORD-11", 3000, "USD", "pay")
 	other := e.l.got()[len(e.l.got())-1]
-	res, err = e.client.Refund(ctx, other.TxnID, 0, "")
+	res, err = e.client.Refund(ctx, RefundRequest{TxnID: other.TxnID})
 	if err != nil || res.GrossRefundMinor != 3000 {
 		t.Fatalf("full refund = %+v, %v", res, err)
 	}
@@ -338,17 +338,17 @@ func TestNVPRefusals(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
 	bad := New(Config{BaseURL: e.srv.URL, APIUsername: DemoAPIUsername, APIPassword: "wrong", APISignature: DemoAPISignature})
-	_, err := bad.Refund(ctx, "X", 0, "")
+	_, err := bad.Refund(ctx, RefundRequest{TxnID: "X"})
 	var pe *Error
 	if !errors.As(err, &pe) || pe.Code != "10002" || !strings.Contains(Explain(err), "credentials") {
 		t.Fatalf("bad credentials: %v", err)
 	}
-	if _, err := e.client.Refund(ctx, "NOSUCHTXN", 0, ""); !errors.As(err, &pe) || pe.Code != "10004" {
+	if _, err := e.client.Refund(ctx, RefundRequest{TxnID: "NOSUCHTXN"}); !errors.As(err, &pe) || pe.Code != "10004" {
 		t.Fatalf("unknown txn: %v", err)
 	}
 	e.buy(t, "ORD-12", 3000, "USD", "pay_card")
 	pending := e.l.got()[0]
-	if _, err := e.client.Refund(ctx, pending.TxnID, 0, ""); !errors.As(err, &pe) || pe.Code != "10009" {
+	if _, err := e.client.Refund(ctx, RefundRequest{TxnID: pending.TxnID}); !errors.As(err, &pe) || pe.Code != "10009" {
 		t.Fatalf("refund of a pending payment: %v", err)
 	}
 }
@@ -428,7 +428,7 @@ func TestSettlementsCSVRoundTrip(t *testing.T) {
 	e.buy(t, "ORD-16", 5000, "USD", "pay_card") // pending: not settled
 	e.buy(t, "ORD-17", 7000, "JPY", "pay")
 	paid := e.l.got()[0]
-	if _, err := e.client.Refund(context.Background(), paid.TxnID, 1000, "USD"); err != nil {
+	if _, err := e.client.Refund(context.Background(), RefundRequest{TxnID: paid.TxnID, AmountMinor: 1000, Currency: "USD"}); err != nil {
 		t.Fatal(err)
 	}
 	resp, err := http.Get(e.srv.URL + "/_settlements.csv")

@@ -131,6 +131,21 @@ type StateResponse struct {
 	Details     string
 }
 
+// CancelRequest is what Cancel sends.
+type CancelRequest struct {
+	PaymentID string
+	// Amount is in kopecks; 0 means the whole remaining amount.
+	Amount int64
+	// ExternalRequestID is the shop's id of this cancel or refund (at most
+	// 255 characters). The bank checks it before acting: when a cancel with
+	// the same id was already made on the payment, it answers with that
+	// operation instead of refunding again, so a retry after a lost answer
+	// refunds once. Empty: no check. The parameter is spelled
+	// ExternalRequestId in the bank's documentation (nikita-vanyasin/tinkoff
+	// sends "ExtenalRequestId", a typo the bank would ignore).
+	ExternalRequestID string
+}
+
 // CancelResponse is the bank's answer to Cancel.
 type CancelResponse struct {
 	TerminalKey    string
@@ -139,6 +154,9 @@ type CancelResponse struct {
 	OrderID        string
 	OriginalAmount int64 // kopecks before this cancel
 	NewAmount      int64 // kopecks left after it
+	// ExternalRequestID echoes the request's id ([U]: the bank's answer
+	// schema lists it; empty when the bank leaves it out).
+	ExternalRequestID string
 }
 
 // ConfirmResponse is the bank's answer to Confirm.
@@ -204,24 +222,27 @@ func (c *Client) GetState(ctx context.Context, paymentID string) (*StateResponse
 
 // Cancel cancels, reverses or refunds a payment, depending on its status:
 // NEW → CANCELED, AUTHORIZED → REVERSED/PARTIAL_REVERSED, CONFIRMED →
-// REFUNDED/PARTIAL_REFUNDED. amount is in kopecks; 0 means the whole
-// remaining amount.
-func (c *Client) Cancel(ctx context.Context, paymentID string, amount int64) (*CancelResponse, error) {
-	p := map[string]any{"PaymentId": paymentID}
-	if amount > 0 {
-		p["Amount"] = amount
+// REFUNDED/PARTIAL_REFUNDED. Because the same call refunds a paid payment,
+// a caller that only means to close an unpaid one must ask GetState first.
+func (c *Client) Cancel(ctx context.Context, req CancelRequest) (*CancelResponse, error) {
+	p := map[string]any{"PaymentId": req.PaymentID}
+	if req.Amount > 0 {
+		p["Amount"] = req.Amount
 	}
+	// A root-level scalar, so it is part of the Token.
+	setString(p, "ExternalRequestId", req.ExternalRequestID)
 	var r wireResponse
 	if err := c.call(ctx, "Cancel", p, &r); err != nil {
 		return nil, err
 	}
 	return &CancelResponse{
-		TerminalKey:    r.TerminalKey,
-		Status:         r.Status,
-		PaymentID:      string(r.PaymentID),
-		OrderID:        string(r.OrderID),
-		OriginalAmount: int64(r.OriginalAmount),
-		NewAmount:      int64(r.NewAmount),
+		TerminalKey:       r.TerminalKey,
+		Status:            r.Status,
+		PaymentID:         string(r.PaymentID),
+		OrderID:           string(r.OrderID),
+		OriginalAmount:    int64(r.OriginalAmount),
+		NewAmount:         int64(r.NewAmount),
+		ExternalRequestID: r.ExternalRequestID,
 	}, nil
 }
 
@@ -266,6 +287,8 @@ type wireResponse struct {
 	PaymentURL     string     `json:"PaymentURL"`
 	OriginalAmount flexInt    `json:"OriginalAmount"`
 	NewAmount      flexInt    `json:"NewAmount"`
+	// ExternalRequestID is echoed by Cancel.
+	ExternalRequestID string `json:"ExternalRequestId"`
 }
 
 // call signs params, POSTs them to method and decodes the answer into out.
@@ -353,6 +376,12 @@ func (e *Error) Temporary() bool {
 	}
 	return false
 }
+
+// Refused reports whether the bank definitely refused the call: it answered
+// with a business error code, so nothing was done. A temporary code (9999
+// internal error…), an HTTP failure or no answer at all leave the outcome
+// unknown: the bank may have acted.
+func (e *Error) Refused() bool { return e.Code != "" && !e.Temporary() }
 
 // Explain returns a short, plain-English sentence for a shop assistant about
 // what went wrong, for any error this package returns.

@@ -50,11 +50,19 @@ var ErrNotFound = errors.New("tinkoff sandbox: payment not found")
 // FailMode selects how the sandbox fails the next API call.
 type FailMode int
 
-// Fail modes for FailNext.
+// Fail modes for FailNext, FailNextCancel and FailNextRefund.
 const (
 	FailNone      FailMode = iota
-	FailHTTP500            // answer HTTP 500 with an HTML body, like a broken gateway
-	FailErrorCode          // answer HTTP 200 with Success=false, ErrorCode 9999
+	FailHTTP500            // answer HTTP 500 with an HTML body, like a broken gateway; nothing is done
+	FailErrorCode          // answer HTTP 200 with Success=false, ErrorCode 9999 (temporary); nothing is done
+	// FailRefused answers a definite refusal (ErrorCode 4, the status
+	// cannot be changed): nothing is done. FailNextCancel and
+	// FailNextRefund only.
+	FailRefused
+	// FailLostAnswer does the cancel or refund, notifies it, and then
+	// answers HTTP 500, as when the connection drops after the bank acted.
+	// FailNextCancel and FailNextRefund only.
+	FailLostAnswer
 )
 
 // SandboxConfig configures NewSandbox.
@@ -89,11 +97,13 @@ type Sandbox struct {
 	// notification handler.
 	writeMu sync.Mutex
 
-	mu          sync.Mutex // guards the fields below
-	baseURL     string
-	declineNext bool
-	failNext    FailMode
-	latency     time.Duration
+	mu             sync.Mutex // guards the fields below
+	baseURL        string
+	declineNext    bool
+	failNext       FailMode
+	failNextCancel FailMode
+	failNextRefund FailMode
+	latency        time.Duration
 }
 
 // SandboxPayment is the sandbox's record of a payment.
@@ -133,9 +143,11 @@ type SandboxNotification struct {
 
 // SandboxSwitches is the state of the failure switches.
 type SandboxSwitches struct {
-	DeclineNext bool
-	FailNext    FailMode
-	Latency     time.Duration
+	DeclineNext    bool
+	FailNext       FailMode
+	FailNextCancel FailMode
+	FailNextRefund FailMode
+	Latency        time.Duration
 }
 
 const schema = `
@@ -169,6 +181,16 @@ CREATE TABLE IF NOT EXISTS tinkoff_notifications (
 	last_error      TEXT    NOT NULL DEFAULT '',
 	created_at      TEXT    NOT NULL,
 	last_attempt_at TEXT    NOT NULL DEFAULT ''
+);
+-- Cancel calls made with an ExternalRequestId, and what the bank answered:
+-- the same id on the same payment gets the same answer and nothing is done
+-- again.
+CREATE TABLE IF NOT EXISTS tinkoff_cancel_requests (
+	payment_id          INTEGER NOT NULL,
+	external_request_id TEXT    NOT NULL,
+	answer_json         TEXT    NOT NULL,
+	created_at          TEXT    NOT NULL,
+	PRIMARY KEY (payment_id, external_request_id)
 );
 -- ResendNotifications scans the undelivered ones in order.
 CREATE INDEX IF NOT EXISTS tinkoff_notifications_pending ON tinkoff_notifications (delivered, id);
@@ -242,6 +264,23 @@ func (s *Sandbox) FailNext(mode FailMode) {
 	s.mu.Unlock()
 }
 
+// FailNextCancel makes the next Cancel of a payment that is not paid (NEW,
+// FORM_SHOWED, or a hold: AUTHORIZED) fail the given way; FailNone clears
+// it.
+func (s *Sandbox) FailNextCancel(mode FailMode) {
+	s.mu.Lock()
+	s.failNextCancel = mode
+	s.mu.Unlock()
+}
+
+// FailNextRefund makes the next Cancel of a paid payment (CONFIRMED or
+// PARTIAL_REFUNDED: a refund) fail the given way; FailNone clears it.
+func (s *Sandbox) FailNextRefund(mode FailMode) {
+	s.mu.Lock()
+	s.failNextRefund = mode
+	s.mu.Unlock()
+}
+
 // SetLatency delays every API answer by d (0 turns it off).
 func (s *Sandbox) SetLatency(d time.Duration) {
 	s.mu.Lock()
@@ -253,7 +292,8 @@ func (s *Sandbox) SetLatency(d time.Duration) {
 func (s *Sandbox) Switches() SandboxSwitches {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return SandboxSwitches{DeclineNext: s.declineNext, FailNext: s.failNext, Latency: s.latency}
+	return SandboxSwitches{DeclineNext: s.declineNext, FailNext: s.failNext,
+		FailNextCancel: s.failNextCancel, FailNextRefund: s.failNextRefund, Latency: s.latency}
 }
 
 func (s *Sandbox) takeDeclineNext() bool {
@@ -272,15 +312,41 @@ func (s *Sandbox) takeFailNext() FailMode {
 	return m
 }
 
+// takeCancelFail returns and clears the switch for a cancel (refund false)
+// or a refund (refund true).
+func (s *Sandbox) takeCancelFail(refund bool) FailMode {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	sw := &s.failNextCancel
+	if refund {
+		sw = &s.failNextRefund
+	}
+	m := *sw
+	*sw = FailNone
+	return m
+}
+
 func (s *Sandbox) now() time.Time { return s.cfg.Now().UTC() }
 
 // ---------------------------------------------------------------- the API
 
-// apiError is a business error answered as Success=false.
+// apiError is a business error answered as Success=false, or, with
+// HTTPStatus set, a broken gateway's HTML page.
 type apiError struct {
-	Code    ErrorCode
-	Message string
-	Details string
+	Code       ErrorCode
+	Message    string
+	Details    string
+	HTTPStatus int
+}
+
+// errHTTP500 answers HTTP 500 with an HTML page.
+var errHTTP500 = &apiError{HTTPStatus: http.StatusInternalServerError}
+
+// writeHTTP500 is what a broken gateway answers.
+func writeHTTP500(w http.ResponseWriter) {
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(http.StatusInternalServerError)
+	io.WriteString(w, "<html><body><h1>500 Internal Server Error</h1></body></html>")
 }
 
 type apiHandler func(ctx context.Context, p map[string]any) (map[string]any, *apiError)
@@ -301,9 +367,7 @@ func (s *Sandbox) api(h apiHandler) http.HandlerFunc {
 		}
 		switch s.takeFailNext() {
 		case FailHTTP500:
-			w.Header().Set("Content-Type", "text/html; charset=utf-8")
-			w.WriteHeader(http.StatusInternalServerError)
-			io.WriteString(w, "<html><body><h1>500 Internal Server Error</h1></body></html>")
+			writeHTTP500(w)
 			return
 		case FailErrorCode:
 			writeAPI(w, nil, &apiError{Code: CodeInternal, Message: "Внутренняя ошибка системы.", Details: "Sandbox: failure switch."})
@@ -326,6 +390,10 @@ func (s *Sandbox) api(h apiHandler) http.HandlerFunc {
 			return
 		}
 		out, aerr := h(r.Context(), p)
+		if aerr != nil && aerr.HTTPStatus != 0 {
+			writeHTTP500(w)
+			return
+		}
 		if out == nil {
 			out = map[string]any{}
 		}
@@ -456,6 +524,14 @@ func (s *Sandbox) loadForAPI(ctx context.Context, pid string) (*SandboxPayment, 
 	return pay, nil
 }
 
+// errRefusedBySwitch is the definite refusal FailRefused answers.
+var errRefusedBySwitch = &apiError{Code: CodeCannotChange, Message: "Не получится изменить статус платежа.", Details: "Sandbox: failure switch."}
+
+// apiCancel cancels (NEW, FORM_SHOWED), reverses (AUTHORIZED) or refunds
+// (CONFIRMED) a payment, as the bank's Cancel does. With an
+// ExternalRequestId it answers a repeated request with the first answer and
+// does nothing again ([U]: the bank's documentation says it "returns the
+// current state of the operation"; the first answer is that state here).
 func (s *Sandbox) apiCancel(ctx context.Context, p map[string]any) (map[string]any, *apiError) {
 	pid := str(p["PaymentId"])
 	if pid == "" {
@@ -465,52 +541,110 @@ func (s *Sandbox) apiCancel(ctx context.Context, p map[string]any) (map[string]a
 	if !ok || (has && amount <= 0) {
 		return nil, &apiError{Code: CodeBadAmount, Message: "Неверная сумма."}
 	}
-	var nid int64
-	var before, after int64
-	var status string
-	pay, aerr := s.change(ctx, pid, func(pay *SandboxPayment) (string, int64, *apiError) {
-		before = pay.Amount
-		x := pay.Amount
-		if has {
-			x = amount
-		}
-		if x > pay.Amount {
-			return "", 0, &apiError{Code: CodeBadAmount, Message: "Неверная сумма.", Details: "Сумма отмены больше остатка платежа."}
-		}
-		after = pay.Amount - x
-		switch pay.Status {
-		case StatusNew, StatusFormShowed:
-			// Nothing was charged: the payment can only be cancelled whole.
-			if after != 0 {
-				return "", 0, &apiError{Code: CodeBadAmount, Message: "Неверная сумма.", Details: "Неоплаченный платеж отменяется только целиком."}
-			}
-			status = StatusCanceled
-		case StatusAuthorized, StatusPartialReversed:
-			status = StatusPartialReversed
-			if after == 0 {
-				status = StatusReversed
-			}
-		case StatusConfirmed, StatusPartialRefunded:
-			status = StatusPartialRefunded
-			if after == 0 {
-				status = StatusRefunded
-			}
-		default:
-			return "", 0, errStatus
-		}
-		return status, after, nil
-	}, &nid)
+	key := str(p["ExternalRequestId"])
+	if len(key) > 255 {
+		return nil, &apiError{Code: CodeMissingParams, Message: "Неверные параметры.", Details: "ExternalRequestId длиннее 255 символов."}
+	}
+	out, nid, mode, aerr := s.cancel(ctx, pid, amount, has, key)
+	s.deliverQuiet(nid)
 	if aerr != nil {
 		return nil, aerr
 	}
-	s.deliverQuiet(nid)
-	return map[string]any{
+	if mode == FailLostAnswer {
+		// Done and notified, but the shop never hears the answer.
+		return nil, errHTTP500
+	}
+	return out, nil
+}
+
+// cancel is apiCancel's change, under writeMu. It returns the answer, the
+// notification to deliver (0: none) and the failure switch it used.
+func (s *Sandbox) cancel(ctx context.Context, pid string, amount int64, has bool, key string) (map[string]any, int64, FailMode, *apiError) {
+	s.writeMu.Lock()
+	defer s.writeMu.Unlock()
+	pay, aerr := s.loadForAPI(ctx, pid)
+	if aerr != nil {
+		return nil, 0, FailNone, aerr
+	}
+	if key != "" {
+		var stored string
+		err := s.db.QueryRowContext(ctx, `SELECT answer_json FROM tinkoff_cancel_requests WHERE payment_id = ? AND external_request_id = ?`,
+			pay.PaymentID, key).Scan(&stored)
+		if err == nil {
+			var out map[string]any
+			if json.Unmarshal([]byte(stored), &out) != nil {
+				return nil, 0, FailNone, errInternal
+			}
+			return out, 0, FailNone, nil
+		}
+		if !errors.Is(err, sql.ErrNoRows) {
+			return nil, 0, FailNone, errInternal
+		}
+	}
+	mode := s.takeCancelFail(pay.Status == StatusConfirmed || pay.Status == StatusPartialRefunded)
+	switch mode {
+	case FailHTTP500:
+		return nil, 0, mode, errHTTP500
+	case FailErrorCode:
+		return nil, 0, mode, &apiError{Code: CodeInternal, Message: "Внутренняя ошибка системы.", Details: "Sandbox: failure switch."}
+	case FailRefused:
+		return nil, 0, mode, errRefusedBySwitch
+	}
+	before := pay.Amount
+	x := pay.Amount
+	if has {
+		x = amount
+	}
+	if x > pay.Amount {
+		return nil, 0, mode, &apiError{Code: CodeBadAmount, Message: "Неверная сумма.", Details: "Сумма отмены больше остатка платежа."}
+	}
+	after := pay.Amount - x
+	var status string
+	switch pay.Status {
+	case StatusNew, StatusFormShowed:
+		// Nothing was charged: the payment can only be cancelled whole.
+		if after != 0 {
+			return nil, 0, mode, &apiError{Code: CodeBadAmount, Message: "Неверная сумма.", Details: "Неоплаченный платеж отменяется только целиком."}
+		}
+		status = StatusCanceled
+	case StatusAuthorized, StatusPartialReversed:
+		status = StatusPartialReversed
+		if after == 0 {
+			status = StatusReversed
+		}
+	case StatusConfirmed, StatusPartialRefunded:
+		status = StatusPartialRefunded
+		if after == 0 {
+			status = StatusRefunded
+		}
+	default:
+		return nil, 0, mode, errStatus
+	}
+	out := map[string]any{
 		"Status":         status,
-		"PaymentId":      pid,
+		"PaymentId":      pay.PaymentID,
 		"OrderId":        pay.OrderID,
 		"OriginalAmount": before,
 		"NewAmount":      after,
-	}, nil
+	}
+	var remember func(ex execer) error
+	if key != "" {
+		out["ExternalRequestId"] = key
+		remember = func(ex execer) error {
+			b, err := json.Marshal(out)
+			if err != nil {
+				return err
+			}
+			_, err = ex.ExecContext(ctx, `INSERT INTO tinkoff_cancel_requests (payment_id, external_request_id, answer_json, created_at)
+				VALUES (?, ?, ?, ?)`, pay.PaymentID, key, string(b), s.now().Format(time.RFC3339Nano))
+			return err
+		}
+	}
+	nid, err := s.setStatus(ctx, pay, status, after, string(CodeOK), remember)
+	if err != nil {
+		return nil, 0, mode, errInternal
+	}
+	return out, nid, mode, nil
 }
 
 func (s *Sandbox) apiConfirm(ctx context.Context, p map[string]any) (map[string]any, *apiError) {
@@ -569,7 +703,7 @@ func (s *Sandbox) change(ctx context.Context, pid string, decide func(*SandboxPa
 	if status == StatusRejected {
 		code = string(CodeInsufficientFunds)
 	}
-	id, err := s.setStatus(ctx, pay, status, amount, code)
+	id, err := s.setStatus(ctx, pay, status, amount, code, nil)
 	if err != nil {
 		return nil, errInternal
 	}
@@ -577,9 +711,10 @@ func (s *Sandbox) change(ctx context.Context, pid string, decide func(*SandboxPa
 	return pay, nil
 }
 
-// setStatus stores a new status and queues its notification; the caller
-// holds writeMu. It returns the notification id, 0 when none is sent.
-func (s *Sandbox) setStatus(ctx context.Context, pay *SandboxPayment, status string, amount int64, code string) (int64, error) {
+// setStatus stores a new status and queues its notification, and runs also
+// (when not nil) in the same transaction; the caller holds writeMu. It
+// returns the notification id, 0 when none is sent.
+func (s *Sandbox) setStatus(ctx context.Context, pay *SandboxPayment, status string, amount int64, code string, also func(ex execer) error) (int64, error) {
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return 0, err
@@ -591,6 +726,11 @@ func (s *Sandbox) setStatus(ctx context.Context, pay *SandboxPayment, status str
 		return 0, err
 	}
 	pay.Status, pay.Amount, pay.ErrorCode = status, amount, code
+	if also != nil {
+		if err := also(tx); err != nil {
+			return 0, err
+		}
+	}
 	var nid int64
 	// The bank notifies every change that follows the customer's action or
 	// the shop's call; NEW and FORM_SHOWED are not notified.
@@ -909,9 +1049,17 @@ func (s *Sandbox) payPage(w http.ResponseWriter, r *http.Request) {
 	}
 	v := payView{Payment: pay, Open: pay.Status == StatusFormShowed}
 	if !v.Open {
-		v.Message = "Этот платеж уже обработан: " + pay.Status + "."
+		v.Message = closedMessage(pay.Status)
 	}
 	s.renderPay(w, http.StatusOK, v)
+}
+
+// closedMessage is what the form says of a payment that cannot be paid.
+func closedMessage(status string) string {
+	if status == StatusCanceled {
+		return "Платеж отменен магазином: оплатить его нельзя."
+	}
+	return "Этот платеж уже обработан: " + status + "."
 }
 
 // payAction handles the Pay, Decline and Abandon buttons of the form.
@@ -999,7 +1147,7 @@ func (s *Sandbox) payAction(w http.ResponseWriter, r *http.Request) {
 	}
 	if aerr != nil {
 		cur, _ := s.payment(ctx, pid)
-		s.renderPay(w, http.StatusConflict, payView{Payment: cur, Message: "Платеж уже обработан: " + cur.Status + "."})
+		s.renderPay(w, http.StatusConflict, payView{Payment: cur, Message: closedMessage(cur.Status)})
 		return
 	}
 	for _, nid := range nids {
@@ -1156,14 +1304,11 @@ func (s *Sandbox) controlAction(w http.ResponseWriter, r *http.Request) {
 		s.declineNext = r.FormValue("on") != "0"
 		s.mu.Unlock()
 	case "fail_next":
-		switch r.FormValue("mode") {
-		case "500":
-			s.FailNext(FailHTTP500)
-		case "9999":
-			s.FailNext(FailErrorCode)
-		default:
-			s.FailNext(FailNone)
-		}
+		s.FailNext(failMode(r.FormValue("mode")))
+	case "fail_next_cancel":
+		s.FailNextCancel(failMode(r.FormValue("mode")))
+	case "fail_next_refund":
+		s.FailNextRefund(failMode(r.FormValue("mode")))
 	case "latency":
 		ms, err := strconv.Atoi(r.FormValue("ms"))
 		if err != nil || ms < 0 {
@@ -1187,6 +1332,21 @@ func (s *Sandbox) controlAction(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusSeeOther)
 }
 
+// failMode reads a mode of the control page's selects.
+func failMode(v string) FailMode {
+	switch v {
+	case "500":
+		return FailHTTP500
+	case "9999":
+		return FailErrorCode
+	case "refused":
+		return FailRefused
+	case "lost":
+		return FailLostAnswer
+	}
+	return FailNone
+}
+
 var controlTmpl = template.Must(template.New("control").Funcs(funcs).Parse(`<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>T-Bank sandbox</title>
 <style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:.2em .5em}form{display:inline}</style></head>
@@ -1205,6 +1365,16 @@ var controlTmpl = template.Must(template.New("control").Funcs(funcs).Parse(`<!do
 <form method="post" action="_control"><input type="hidden" name="action" value="fail_next">
 <select name="mode"><option value="">no failure</option><option value="500" {{if eq .Switches.FailNext 1}}selected{{end}}>HTTP 500</option><option value="9999" {{if eq .Switches.FailNext 2}}selected{{end}}>ErrorCode 9999</option></select>
 <button data-testid="sandbox-fail-next">Fail next API call</button></form>
+</p>
+<p>
+<form method="post" action="_control"><input type="hidden" name="action" value="fail_next_cancel">
+<select name="mode"><option value="">no failure</option><option value="refused" {{if eq .Switches.FailNextCancel 3}}selected{{end}}>refused (ErrorCode 4)</option><option value="500" {{if eq .Switches.FailNextCancel 1}}selected{{end}}>HTTP 500, nothing done</option><option value="lost" {{if eq .Switches.FailNextCancel 4}}selected{{end}}>done, answer lost (HTTP 500)</option></select>
+<button data-testid="sandbox-fail-next-cancel">Fail next cancel of an unpaid payment</button></form>
+</p>
+<p>
+<form method="post" action="_control"><input type="hidden" name="action" value="fail_next_refund">
+<select name="mode"><option value="">no failure</option><option value="refused" {{if eq .Switches.FailNextRefund 3}}selected{{end}}>refused (ErrorCode 4)</option><option value="500" {{if eq .Switches.FailNextRefund 1}}selected{{end}}>HTTP 500, nothing done</option><option value="lost" {{if eq .Switches.FailNextRefund 4}}selected{{end}}>refunded, answer lost (HTTP 500)</option></select>
+<button data-testid="sandbox-fail-next-refund">Fail next refund</button></form>
 </p>
 <p>
 <form method="post" action="_control"><input type="hidden" name="action" value="latency">

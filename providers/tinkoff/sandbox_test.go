@@ -370,17 +370,17 @@ func TestRefundsArePartialThenFull(t *testing.T) {
 	res := e.init(InitRequest{Amount: 1000})
 	e.press(res.PaymentURL, "pay")
 
-	c, err := e.client.Cancel(ctx, res.PaymentID, 300)
+	c, err := e.client.Cancel(ctx, CancelRequest{PaymentID: res.PaymentID, Amount: 300})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if c.Status != StatusPartialRefunded || c.OriginalAmount != 1000 || c.NewAmount != 700 {
 		t.Errorf("partial Cancel = %+v", c)
 	}
-	_, err = e.client.Cancel(ctx, res.PaymentID, 800)
+	_, err = e.client.Cancel(ctx, CancelRequest{PaymentID: res.PaymentID, Amount: 800})
 	wantCode(t, err, CodeBadAmount)
 
-	c, err = e.client.Cancel(ctx, res.PaymentID, 0)
+	c, err = e.client.Cancel(ctx, CancelRequest{PaymentID: res.PaymentID})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -390,7 +390,7 @@ func TestRefundsArePartialThenFull(t *testing.T) {
 	if st := e.state(res.PaymentID); Stage(st) != StageRefunded {
 		t.Errorf("GetState = %s, want refunded", st)
 	}
-	_, err = e.client.Cancel(ctx, res.PaymentID, 0)
+	_, err = e.client.Cancel(ctx, CancelRequest{PaymentID: res.PaymentID})
 	wantCode(t, err, CodeBadTransStatus)
 
 	want := []string{StatusAuthorized, StatusConfirmed, StatusPartialRefunded, StatusRefunded}
@@ -409,7 +409,7 @@ func TestTwoStagePaymentsWaitForConfirm(t *testing.T) {
 		if st := e.state(res.PaymentID); st != StatusAuthorized || Stage(st) != StageProcessing {
 			t.Fatalf("GetState = %s, want AUTHORIZED (processing)", st)
 		}
-		c, err := e.client.Cancel(ctx, res.PaymentID, 200)
+		c, err := e.client.Cancel(ctx, CancelRequest{PaymentID: res.PaymentID, Amount: 200})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -432,7 +432,7 @@ func TestTwoStagePaymentsWaitForConfirm(t *testing.T) {
 	t.Run("a full cancel before confirmation reverses the hold", func(t *testing.T) {
 		res := e.init(InitRequest{Amount: 1000, PayType: "T", OrderID: "two-2"})
 		e.press(res.PaymentURL, "pay")
-		c, err := e.client.Cancel(ctx, res.PaymentID, 0)
+		c, err := e.client.Cancel(ctx, CancelRequest{PaymentID: res.PaymentID})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -446,9 +446,9 @@ func TestCancellingAnUnpaidPaymentClosesTheForm(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
 	res := e.init(InitRequest{Amount: 1000})
-	_, err := e.client.Cancel(ctx, res.PaymentID, 400)
+	_, err := e.client.Cancel(ctx, CancelRequest{PaymentID: res.PaymentID, Amount: 400})
 	wantCode(t, err, CodeBadAmount)
-	c, err := e.client.Cancel(ctx, res.PaymentID, 0)
+	c, err := e.client.Cancel(ctx, CancelRequest{PaymentID: res.PaymentID})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -577,8 +577,11 @@ func TestControlPageShowsAndSetsSwitches(t *testing.T) {
 	post(url.Values{"action": {"decline_next"}, "on": {"1"}})
 	post(url.Values{"action": {"fail_next"}, "mode": {"9999"}})
 	post(url.Values{"action": {"latency"}, "ms": {"5"}})
+	post(url.Values{"action": {"fail_next_cancel"}, "mode": {"refused"}})
+	post(url.Values{"action": {"fail_next_refund"}, "mode": {"lost"}})
 	sw := e.sb.Switches()
-	if !sw.DeclineNext || sw.FailNext != FailErrorCode || sw.Latency != 5*time.Millisecond {
+	if !sw.DeclineNext || sw.FailNext != FailErrorCode || sw.Latency != 5*time.Millisecond ||
+		sw.FailNextCancel != FailRefused || sw.FailNextRefund != FailLostAnswer {
 		t.Errorf("switches = %+v", sw)
 	}
 	resp, err = e.browser.PostForm(e.sb.BaseURL()+"/_control", url.Values{"action": {"latency"}, "ms": {"-1"}})

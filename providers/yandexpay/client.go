@@ -104,6 +104,21 @@ func (e *Error) Error() string {
 	return msg
 }
 
+// CodeDuplicateOperation is Yandex Pay's reasonCode for a second call with
+// an externalOperationId it already has.
+const CodeDuplicateOperation = "DUPLICATE_EXTERNAL_OPERATION_ID"
+
+// Refused reports whether Yandex Pay definitely refused the call: a 4xx
+// "fail" answer, so nothing was done. A 5xx, a timeout (408) or no answer
+// leave the outcome unknown, and so does CodeDuplicateOperation: the
+// operation with that id exists.
+func (e *Error) Refused() bool {
+	if strings.EqualFold(e.ReasonCode, CodeDuplicateOperation) {
+		return false
+	}
+	return e.HTTPStatus >= 400 && e.HTTPStatus < 500 && e.HTTPStatus != http.StatusRequestTimeout
+}
+
 // Explain says in plain English what went wrong, for a shop assistant.
 // It knows this package's errors and falls back to a generic sentence.
 func Explain(err error) string {
@@ -302,11 +317,10 @@ func (c *Client) GetOrder(ctx context.Context, orderID string) (*OrderInfo, erro
 
 // Refund returns amountMinor of a captured order to the customer
 // (POST /v1/orders/{id}/refund). Yandex Pay wants the order amount left after
-// the refund as well, so Refund first reads the order. externalOperationID
-// (optional) makes the call idempotent: Yandex refuses a second refund with
-// the same id (DUPLICATE_EXTERNAL_OPERATION_ID). The operation may come back
-// PENDING: the final word is the order's status (REFUNDED or
-// PARTIALLY_REFUNDED).
+// the refund as well, so Refund first reads the order (RefundOrder does not).
+// externalOperationID (optional) makes the call idempotent: see RefundOrder.
+// The operation may come back PENDING: the final word is the order's status
+// (REFUNDED or PARTIALLY_REFUNDED).
 func (c *Client) Refund(ctx context.Context, orderID string, amountMinor int64, externalOperationID string) (*Operation, error) {
 	if amountMinor <= 0 {
 		return nil, errors.New("yandexpay: refund amount must be positive")
@@ -315,19 +329,72 @@ func (c *Client) Refund(ctx context.Context, orderID string, amountMinor int64, 
 	if err != nil {
 		return nil, err
 	}
+	return c.RefundOrder(ctx, orderID, amountMinor, info.OrderAmountMinor-amountMinor, externalOperationID)
+}
+
+// RefundOrder is the refund call alone: refundMinor back to the customer,
+// leaving orderAmountAfterMinor as the order's amount (Yandex Pay refuses
+// the refund when that is not what is left: so a refund computed from a
+// stale read cannot go through). Yandex Pay answers a repeated call with
+// the same externalOperationID with the same operation while it is in
+// progress, and with DUPLICATE_EXTERNAL_OPERATION_ID once it has started;
+// RefundOrder then reads that operation (GetOperation) and returns it, so a
+// retry answers like the first call and refunds once. When that read fails
+// the error stays the duplicate one (Refused is false: the refund exists).
+func (c *Client) RefundOrder(ctx context.Context, orderID string, refundMinor, orderAmountAfterMinor int64, externalOperationID string) (*Operation, error) {
+	if refundMinor <= 0 {
+		return nil, errors.New("yandexpay: refund amount must be positive")
+	}
 	body := wireRefund{
-		RefundAmount:        amount(amountMinor),
-		OrderAmount:         amount(info.OrderAmountMinor - amountMinor),
+		RefundAmount:        amount(refundMinor),
+		OrderAmount:         amount(orderAmountAfterMinor),
 		ExternalOperationID: externalOperationID,
 	}
 	var data struct {
 		Operation wireOperation `json:"operation"`
 	}
-	if err := c.do(ctx, http.MethodPost, "/v1/orders/"+url.PathEscape(orderID)+"/refund", body, &data); err != nil {
+	err := c.do(ctx, http.MethodPost, "/v1/orders/"+url.PathEscape(orderID)+"/refund", body, &data)
+	var ye *Error
+	if externalOperationID != "" && errors.As(err, &ye) && strings.EqualFold(ye.ReasonCode, CodeDuplicateOperation) {
+		op, lerr := c.GetOperation(ctx, externalOperationID)
+		switch {
+		case lerr != nil:
+			ye.Reason += "; reading the operation failed: " + lerr.Error()
+			return nil, ye
+		case op.OperationType != "REFUND" || (op.OrderID != "" && op.OrderID != orderID):
+			ye.Reason += fmt.Sprintf("; the id belongs to a %s of order %q", op.OperationType, op.OrderID)
+			return nil, ye
+		}
+		return op, nil
+	}
+	if err != nil {
 		return nil, err
 	}
 	op := data.Operation.toOperation()
 	return &op, nil
+}
+
+// GetOperation reads an operation by the shop's externalOperationId
+// (GET /v1/operations/{external_operation_id}).
+func (c *Client) GetOperation(ctx context.Context, externalOperationID string) (*Operation, error) {
+	var data struct {
+		Operation wireOperation `json:"operation"`
+	}
+	if err := c.do(ctx, http.MethodGet, "/v1/operations/"+url.PathEscape(externalOperationID), nil, &data); err != nil {
+		return nil, err
+	}
+	op := data.Operation.toOperation()
+	return &op, nil
+}
+
+// Rollback closes an order's payment link so that it can no longer be paid
+// (POST /v1/orders/{id}/rollback); the order becomes FAILED. It is Yandex
+// Pay's call for an unpaid (PENDING) order: Cancel only releases an
+// AUTHORIZED hold. Careful: on an order that is already paid Yandex Pay
+// refunds it in full, so read the order (GetOrder) first and roll back only
+// a PENDING one.
+func (c *Client) Rollback(ctx context.Context, orderID string) error {
+	return c.do(ctx, http.MethodPost, "/v1/orders/"+url.PathEscape(orderID)+"/rollback", struct{}{}, nil)
 }
 
 // Cancel releases the hold of an AUTHORIZED (two-stage) payment

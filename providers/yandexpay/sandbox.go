@@ -68,9 +68,11 @@ type SandboxOrder struct {
 	ExpiresAt    time.Time     `json:"expiresAt"`
 	// HiddenPolls is how many more GETs answer PENDING although the payment
 	// has moved on (the "keep PENDING for N polls" switch).
-	HiddenPolls int       `json:"hiddenPolls"`
-	CreatedAt   time.Time `json:"createdAt"`
-	UpdatedAt   time.Time `json:"updatedAt"`
+	HiddenPolls int `json:"hiddenPolls"`
+	// RolledBack says the shop closed the payment link (rollback).
+	RolledBack bool      `json:"rolledBack,omitempty"`
+	CreatedAt  time.Time `json:"createdAt"`
+	UpdatedAt  time.Time `json:"updatedAt"`
 }
 
 // SandboxWebhook is one webhook the sandbox sent or tried to send.
@@ -128,6 +130,11 @@ func NewSandbox(db *sql.DB, cfg SandboxConfig) (*Sandbox, error) {
 		`CREATE TABLE IF NOT EXISTS yandexpay_settings (
 			key TEXT PRIMARY KEY,
 			value TEXT NOT NULL)`,
+		// Operations by the shop's externalOperationId, for
+		// GET /v1/operations/{id}.
+		`CREATE TABLE IF NOT EXISTS yandexpay_operations (
+			external_operation_id TEXT PRIMARY KEY,
+			order_id TEXT NOT NULL)`,
 		`CREATE TABLE IF NOT EXISTS yandexpay_webhooks (
 			id INTEGER PRIMARY KEY AUTOINCREMENT,
 			order_id TEXT NOT NULL,
@@ -218,6 +225,61 @@ func (s *Sandbox) DeclineNext() error { return s.setFlag("decline_next", "1") }
 
 // FailNext makes the next merchant API call answer HTTP 500.
 func (s *Sandbox) FailNext() error { return s.setFlag("fail_next", "1") }
+
+// FailMode says how FailNextCancel and FailNextRefund fail the next call.
+type FailMode string
+
+// The fail modes.
+const (
+	FailNone FailMode = ""
+	// FailRefused answers HTTP 400 {reasonCode: OPERATION_REJECTED}: a
+	// definite refusal, nothing is done. [U] the code is the sandbox's.
+	FailRefused FailMode = "refused"
+	// FailHTTP500 answers HTTP 500; nothing is done.
+	FailHTTP500 FailMode = "500"
+	// FailLostAnswer does the operation and then answers HTTP 500, as when
+	// the connection drops after Yandex Pay acted.
+	FailLostAnswer FailMode = "lost"
+)
+
+// FailNextCancel makes the next cancel or rollback fail the given way
+// (FailNone clears it).
+func (s *Sandbox) FailNextCancel(mode FailMode) error {
+	return s.setFlag("fail_next_cancel", string(mode))
+}
+
+// FailNextRefund makes the next new refund (not the repeat of one already
+// made) fail the given way (FailNone clears it).
+func (s *Sandbox) FailNextRefund(mode FailMode) error {
+	return s.setFlag("fail_next_refund", string(mode))
+}
+
+// takeMode reads a FailMode switch and clears it; the caller holds mu.
+func (s *Sandbox) takeMode(k string) (FailMode, error) {
+	m := FailMode(s.setting(k))
+	if m != FailNone {
+		if err := s.setSetting(k, ""); err != nil {
+			return FailNone, err
+		}
+	}
+	return m, nil
+}
+
+// switchError is the answer of a FailMode that does nothing, nil for
+// FailNone and FailLostAnswer.
+func switchError(m FailMode) error {
+	switch m {
+	case FailRefused:
+		return badRequest("OPERATION_REJECTED", "sandbox: refusing this operation as asked")
+	case FailHTTP500:
+		return &apiError{status: http.StatusInternalServerError, code: "INTERNAL_SERVER_ERROR", reason: "sandbox: failing this call as asked"}
+	}
+	return nil
+}
+
+// errLostAnswer is answered (HTTP 500) after an operation FailLostAnswer
+// let happen.
+var errLostAnswer = errors.New("sandbox: the answer was lost as asked")
 
 // SetLatency delays every merchant API answer by d (0 turns it off).
 func (s *Sandbox) SetLatency(d time.Duration) error {
@@ -547,6 +609,8 @@ func (s *Sandbox) routes() {
 	m.HandleFunc("POST /api/merchant/v1/orders/{id}/refund", s.api(s.handleRefund))
 	m.HandleFunc("POST /api/merchant/v1/orders/{id}/cancel", s.api(s.handleCancel))
 	m.HandleFunc("POST /api/merchant/v1/orders/{id}/capture", s.api(s.handleCapture))
+	m.HandleFunc("POST /api/merchant/v1/orders/{id}/rollback", s.api(s.handleRollback))
+	m.HandleFunc("GET /api/merchant/v1/operations/{id}", s.api(s.handleGetOperation))
 	m.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		writeFail(w, http.StatusNotFound, "NOT_FOUND", "no such endpoint")
 	})
@@ -778,24 +842,41 @@ func opAnswer(o *SandboxOrder, op *Operation) any {
 		Created: time.Now().UTC().Format(time.RFC3339)}}
 }
 
+// handleRefund refunds part or all of a paid order. A refund with an
+// externalOperationId Yandex Pay already has is refused with
+// DUPLICATE_EXTERNAL_OPERATION_ID before anything else is checked (the
+// sandbox's operations are never left in progress, so it never answers the
+// same operation again itself): the shop reads it with
+// GET /v1/operations/{id}.
 func (s *Sandbox) handleRefund(r *http.Request) (any, error) {
 	var in wireRefund
 	if err := json.NewDecoder(io.LimitReader(r.Body, 1<<20)).Decode(&in); err != nil {
 		return nil, badRequest("BAD_REQUEST", "body is not valid JSON: "+err.Error())
 	}
 	var answer any
+	var mode FailMode
 	_, err := s.mutate(r.Context(), r.PathValue("id"), func(o *SandboxOrder) (*Operation, error) {
+		if in.ExternalOperationID != "" {
+			var one int
+			err := s.db.QueryRow(`SELECT 1 FROM yandexpay_operations WHERE external_operation_id = ?`, in.ExternalOperationID).Scan(&one)
+			if err == nil {
+				return nil, badRequest(CodeDuplicateOperation, "an operation with this externalOperationId exists")
+			}
+			if !errors.Is(err, sql.ErrNoRows) {
+				return nil, err
+			}
+		}
 		switch o.Status {
 		case StatusCaptured, StatusConfirmed, StatusPartiallyRefunded:
 		default:
 			return nil, badRequest("INVALID_PAYMENT_STATUS", "refund is possible only for CAPTURED or PARTIALLY_REFUNDED payments, this one is "+string(o.Status))
 		}
-		if in.ExternalOperationID != "" {
-			for _, op := range o.Operations {
-				if op.ExternalOperationID == in.ExternalOperationID {
-					return nil, badRequest("DUPLICATE_EXTERNAL_OPERATION_ID", "an operation with this externalOperationId exists")
-				}
-			}
+		var err error
+		if mode, err = s.takeMode("fail_next_refund"); err != nil {
+			return nil, err
+		}
+		if err := switchError(mode); err != nil {
+			return nil, err
 		}
 		ref := int64(in.RefundAmount)
 		if ref <= 0 || ref > o.AmountMinor {
@@ -811,6 +892,9 @@ func (s *Sandbox) handleRefund(r *http.Request) (any, error) {
 			o.Status = StatusPartiallyRefunded
 		}
 		op := newOperation("REFUND", ref, in.ExternalOperationID)
+		if err := s.rememberOperation(o, op); err != nil {
+			return nil, err
+		}
 		o.Operations = append(o.Operations, op)
 		answer = opAnswer(o, &op)
 		return &op, nil
@@ -818,7 +902,45 @@ func (s *Sandbox) handleRefund(r *http.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
+	if mode == FailLostAnswer {
+		return nil, errLostAnswer
+	}
 	return answer, nil
+}
+
+// rememberOperation records an operation's externalOperationId for
+// GET /v1/operations/{id}; the caller holds mu.
+func (s *Sandbox) rememberOperation(o *SandboxOrder, op Operation) error {
+	if op.ExternalOperationID == "" {
+		return nil
+	}
+	_, err := s.db.Exec(`INSERT INTO yandexpay_operations (external_operation_id, order_id) VALUES (?, ?)`,
+		op.ExternalOperationID, o.OrderID)
+	return err
+}
+
+func (s *Sandbox) handleGetOperation(r *http.Request) (any, error) {
+	id := r.PathValue("id")
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var orderID string
+	err := s.db.QueryRow(`SELECT order_id FROM yandexpay_operations WHERE external_operation_id = ?`, id).Scan(&orderID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, &apiError{status: http.StatusNotFound, code: "OPERATION_NOT_FOUND", reason: "operation not found"}
+	}
+	if err != nil {
+		return nil, err
+	}
+	o, err := s.load(orderID)
+	if err != nil {
+		return nil, err
+	}
+	for i := range o.Operations {
+		if op := &o.Operations[i]; op.ExternalOperationID == id {
+			return opAnswer(o, op), nil
+		}
+	}
+	return nil, &apiError{status: http.StatusNotFound, code: "OPERATION_NOT_FOUND", reason: "operation not found"}
 }
 
 func (s *Sandbox) handleCancel(r *http.Request) (any, error) {
@@ -830,9 +952,17 @@ func (s *Sandbox) handleCancel(r *http.Request) (any, error) {
 		return nil, badRequest("BAD_REQUEST", "reason is required")
 	}
 	var answer any
+	var mode FailMode
 	_, err := s.mutate(r.Context(), r.PathValue("id"), func(o *SandboxOrder) (*Operation, error) {
 		if o.Status != StatusAuthorized {
 			return nil, badRequest("INVALID_PAYMENT_STATUS", "cancel is possible only for AUTHORIZED payments, this one is "+string(o.Status))
+		}
+		var err error
+		if mode, err = s.takeMode("fail_next_cancel"); err != nil {
+			return nil, err
+		}
+		if err := switchError(mode); err != nil {
+			return nil, err
 		}
 		o.Status = StatusVoided
 		op := newOperation("VOID", o.AmountMinor, in.ExternalOperationID)
@@ -844,7 +974,51 @@ func (s *Sandbox) handleCancel(r *http.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
+	if mode == FailLostAnswer {
+		return nil, errLostAnswer
+	}
 	return answer, nil
+}
+
+// handleRollback closes the payment link, as Yandex Pay's /rollback does
+// for an order in any status: a PENDING order becomes FAILED and can no
+// longer be paid; a held one (AUTHORIZED) is released (VOIDED); a paid one
+// is refunded in full. [U] The documentation says the status becomes FAILED
+// in every case; for a paid order the sandbox says REFUNDED, with the
+// refund as an operation without externalOperationId (the documentation
+// says the registers show it as a refund). An order already closed is left
+// as it is. The answer's data is empty.
+func (s *Sandbox) handleRollback(r *http.Request) (any, error) {
+	var mode FailMode
+	_, err := s.mutate(r.Context(), r.PathValue("id"), func(o *SandboxOrder) (*Operation, error) {
+		var err error
+		if mode, err = s.takeMode("fail_next_cancel"); err != nil {
+			return nil, err
+		}
+		if err := switchError(mode); err != nil {
+			return nil, err
+		}
+		// The shop's own call shows the order as it is.
+		o.HiddenPolls = 0
+		switch o.Status {
+		case StatusPending:
+			o.Status, o.RolledBack = StatusFailed, true
+		case StatusAuthorized:
+			o.Status, o.RolledBack = StatusVoided, true
+			o.Operations = append(o.Operations, newOperation("VOID", o.AmountMinor, ""))
+		case StatusCaptured, StatusConfirmed, StatusPartiallyRefunded:
+			o.Operations = append(o.Operations, newOperation("REFUND", o.AmountMinor, ""))
+			o.Status, o.AmountMinor, o.RolledBack = StatusRefunded, 0, true
+		}
+		return nil, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if mode == FailLostAnswer {
+		return nil, errLostAnswer
+	}
+	return map[string]any{}, nil
 }
 
 func (s *Sandbox) handleCapture(r *http.Request) (any, error) {
@@ -900,9 +1074,15 @@ button{margin:.25rem}form.inline{display:inline}</style></head><body>
 {{end}}
 {{if .Control}}
 <h2>Switches</h2>
-<p>Decline next: {{.DeclineNext}} · Fail next API call: {{.FailNext}} · Latency: {{.Latency}} ms · Keep PENDING for {{.KeepPending}} polls · Two-stage: {{.TwoStage}}</p>
+<p>Decline next: {{.DeclineNext}} · Fail next API call: {{.FailNext}} · Latency: {{.Latency}} ms · Keep PENDING for {{.KeepPending}} polls · Two-stage: {{.TwoStage}} · Fail next cancel: {{.FailNextCancel}} · Fail next refund: {{.FailNextRefund}}</p>
 <form method="post" action="_control" class="inline"><button name="action" value="decline_next" data-testid="sandbox-decline-next">Decline the next payment</button></form>
 <form method="post" action="_control" class="inline"><button name="action" value="fail_next" data-testid="sandbox-fail-next">Fail the next API call</button></form>
+<form method="post" action="_control"><input type="hidden" name="action" value="fail_next_cancel">
+<select name="value"><option value="">no failure</option><option value="refused">refused (OPERATION_REJECTED)</option><option value="500">HTTP 500, nothing done</option><option value="lost">done, answer lost (HTTP 500)</option></select>
+<button data-testid="sandbox-fail-next-cancel">Fail the next cancel or rollback</button></form>
+<form method="post" action="_control"><input type="hidden" name="action" value="fail_next_refund">
+<select name="value"><option value="">no failure</option><option value="refused">refused (OPERATION_REJECTED)</option><option value="500">HTTP 500, nothing done</option><option value="lost">refunded, answer lost (HTTP 500)</option></select>
+<button data-testid="sandbox-fail-next-refund">Fail the next refund</button></form>
 <form method="post" action="_control"><input type="hidden" name="action" value="latency">
 <label>Latency, ms <input name="value" value="{{.Latency}}" size="6"></label> <button data-testid="sandbox-latency">Set</button></form>
 <form method="post" action="_control"><input type="hidden" name="action" value="keep_pending">
@@ -940,6 +1120,8 @@ type pageData struct {
 	Control        bool
 	DeclineNext    bool
 	FailNext       bool
+	FailNextCancel FailMode
+	FailNextRefund FailMode
 	TwoStage       bool
 	Latency        int
 	KeepPending    int
@@ -977,9 +1159,18 @@ func (s *Sandbox) handlePayPage(w http.ResponseWriter, r *http.Request) {
 	}
 	msg := ""
 	if o.Status != StatusPending {
-		msg = "This order is no longer waiting for payment."
+		msg = closedMessage(o)
 	}
 	render(w, http.StatusOK, pageData{Title: "Yandex Pay (sandbox)", Message: msg, Order: toPageOrder(o)})
+}
+
+// closedMessage is what the payment page says of an order that cannot be
+// paid.
+func closedMessage(o *SandboxOrder) string {
+	if o.RolledBack {
+		return "The shop cancelled this payment: it can no longer be paid."
+	}
+	return "This order is no longer waiting for payment."
 }
 
 func (s *Sandbox) handlePayAction(w http.ResponseWriter, r *http.Request) {
@@ -994,7 +1185,7 @@ func (s *Sandbox) handlePayAction(w http.ResponseWriter, r *http.Request) {
 	}
 	if o.Status != StatusPending {
 		s.mu.Unlock()
-		render(w, http.StatusConflict, pageData{Title: "Yandex Pay (sandbox)", Message: "This order is no longer waiting for payment.", Order: toPageOrder(o)})
+		render(w, http.StatusConflict, pageData{Title: "Yandex Pay (sandbox)", Message: closedMessage(o), Order: toPageOrder(o)})
 		return
 	}
 	changed := true
@@ -1066,7 +1257,8 @@ func (s *Sandbox) handleControlPage(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	d := pageData{Title: "Yandex Pay sandbox", Control: true,
 		DeclineNext: s.setting("decline_next") == "1", FailNext: s.setting("fail_next") == "1",
-		TwoStage: s.setting("two_stage") == "1", CallbackURL: s.cfg.CallbackURL, KeyID: s.kid, MerchantID: s.cfg.MerchantID}
+		TwoStage: s.setting("two_stage") == "1", CallbackURL: s.cfg.CallbackURL, KeyID: s.kid, MerchantID: s.cfg.MerchantID,
+		FailNextCancel: FailMode(s.setting("fail_next_cancel")), FailNextRefund: FailMode(s.setting("fail_next_refund"))}
 	d.Latency, _ = strconv.Atoi(s.setting("latency_ms"))
 	d.KeepPending, _ = strconv.Atoi(s.setting("keep_pending"))
 	s.mu.Unlock()
@@ -1086,6 +1278,10 @@ func (s *Sandbox) handleControl(w http.ResponseWriter, r *http.Request) {
 		err = s.DeclineNext()
 	case "fail_next":
 		err = s.FailNext()
+	case "fail_next_cancel":
+		err = s.FailNextCancel(failMode(v))
+	case "fail_next_refund":
+		err = s.FailNextRefund(failMode(v))
 	case "latency":
 		n, perr := strconv.Atoi(v)
 		if perr != nil || n < 0 {
@@ -1116,6 +1312,16 @@ func (s *Sandbox) handleControl(w http.ResponseWriter, r *http.Request) {
 	// so only the browser knows the full path.
 	w.Header().Set("Location", "./?msg="+url.QueryEscape(msg))
 	w.WriteHeader(http.StatusSeeOther)
+}
+
+// failMode reads a mode of the control page's selects; anything unknown
+// clears the switch.
+func failMode(v string) FailMode {
+	switch m := FailMode(v); m {
+	case FailRefused, FailHTTP500, FailLostAnswer:
+		return m
+	}
+	return FailNone
 }
 
 func randomHex(n int) string {

@@ -131,6 +131,8 @@ type Operation struct {
 	AmountMinor         int64
 	ExternalOperationID string
 	Reason              string
+	// OrderID is the order the operation belongs to, when the answer says.
+	OrderID string
 }
 
 // OrderInfo is the state of an order as GET /v1/orders/{id} reports it.
@@ -322,6 +324,7 @@ func (w wireOperation) toOperation() Operation {
 		AmountMinor:         int64(w.Amount),
 		ExternalOperationID: w.ExternalOperationID,
 		Reason:              w.Reason,
+		OrderID:             w.OrderID,
 	}
 }
 
