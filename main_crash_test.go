@@ -167,7 +167,7 @@ func paidDemoOrder(t *testing.T, store *model.Store, tn *model.Tenant, sku strin
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := store.ApplyPayment(ctx, tn, p.ID, model.Observation{Stage: model.PaymentCompleted}); err != nil {
+	if _, err := store.ApplyPayment(ctx, tn, p.ID, model.Observation{Stage: model.PaymentCompleted}, model.PaymentEvent{}); err != nil {
 		t.Fatal(err)
 	}
 	return o.ID

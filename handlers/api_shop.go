@@ -193,6 +193,7 @@ func (a *App) APIOrderCreate(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	a.rememberPlacedOrder(c, o.ID)
 	// The promo code is used up by this order; a guest's cart stays until paid.
 	st.PromoCode, st.IsActive, st.Message, st.UseBonus, st.Bonus = "", false, "", false, 0
 	if err := a.saveShop(c, sess, st); err != nil {

@@ -121,6 +121,12 @@ func New(store *model.Store, cfg Config) (*App, error) {
 	return a, nil
 }
 
+// shopURL is a shop's public address, from the configured base URL and the
+// shop's subdomain only (never the request's Host header).
+func (a *App) shopURL(t *model.Tenant) string {
+	return model.ShopURL(a.cfg.BaseURL, t, a.cfg.DefaultTenant)
+}
+
 // Handler is the application as an http.Handler.
 func (a *App) Handler() http.Handler { return a.echo }
 

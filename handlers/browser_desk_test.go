@@ -32,12 +32,12 @@ func TestBrowserOrderDesk(t *testing.T) {
 	e := newEnv(t)
 	ctx := newBrowser(t)
 	err := chromedp.Do(ctx,
-		chromedp.Navigate(e.srv.URL+"/admin/login"),
+		chromedp.Navigate(e.base+"/admin/login"),
 		chromedp.SendKeys(chromedp.CSS(`#email`), "staff@demo.test"),
 		chromedp.SendKeys(chromedp.CSS(`#password`), demoPassword),
 		chromedp.Click(chromedp.CSS(`[data-testid="login-submit"]`)),
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid="dashboard"]`)),
-		chromedp.Navigate(e.srv.URL+"/admin/orders"),
+		chromedp.Navigate(e.base+"/admin/orders"),
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid="orders-table"]`)),
 		// Mark the page: a full reload would lose the mark, an htmx swap keeps it.
 		chromedp.Evaluate[chromedp.Void](`window.__same_page = true`),

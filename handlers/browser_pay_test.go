@@ -17,15 +17,15 @@ import (
 func TestBrowserIntegrationAndPayment(t *testing.T) {
 	e := newEnv(t)
 	ctx := newBrowser(t)
-	sandbox := e.srv.URL + "/sandbox/tinkoff/v2"
+	sandbox := e.base + "/sandbox/tinkoff/v2"
 
 	err := chromedp.Do(ctx,
-		chromedp.Navigate(e.srv.URL+"/admin/login"),
+		chromedp.Navigate(e.base+"/admin/login"),
 		chromedp.SendKeys(chromedp.CSS(`#email`), "owner@demo.test"),
 		chromedp.SendKeys(chromedp.CSS(`#password`), demoPassword),
 		chromedp.Click(chromedp.CSS(`[data-testid="login-submit"]`)),
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid="dashboard"]`)),
-		chromedp.Navigate(e.srv.URL+"/admin/integrations/new"),
+		chromedp.Navigate(e.base+"/admin/integrations/new"),
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid="integration-form"]`)),
 		chromedp.SetValue(chromedp.CSS(`#provider_type`), "tinkoff"),
 		chromedp.SendKeys(chromedp.CSS(`#name`), "T-Bank (new terminal)"),
@@ -102,7 +102,7 @@ func TestBrowserIntegrationAndPayment(t *testing.T) {
 
 	// A customer orders and pays with T-Bank in the sandbox.
 	err = chromedp.Do(ctx,
-		chromedp.Navigate(e.srv.URL+"/shop/login"),
+		chromedp.Navigate(e.base+"/shop/login"),
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid="shop-login-form"]`)),
 		chromedp.SendKeys(chromedp.CSS(`[data-testid="shop-login-form"] input[name="email"]`), model.DemoCustomerEmail),
 		chromedp.SendKeys(chromedp.CSS(`[data-testid="shop-login-form"] input[name="password"]`), demoPassword),
@@ -110,7 +110,7 @@ func TestBrowserIntegrationAndPayment(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid="add-to-cart"]`)),
 		chromedp.Click(chromedp.CSS(`[data-testid="add-to-cart-submit"]`)),
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid="cart-line"]`)),
-		chromedp.Navigate(e.srv.URL+"/shop/checkout"),
+		chromedp.Navigate(e.base+"/shop/checkout"),
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid="checkout-form"]`)),
 		chromedp.Click(chromedp.CSS(`[data-testid="shipping-method"]`)),
 		chromedp.Click(chromedp.CSS(`[data-testid="payment-tinkoff"]`)),
@@ -138,7 +138,7 @@ func TestBrowserIntegrationAndPayment(t *testing.T) {
 
 	// The desk shows it confirmed and paid.
 	err = chromedp.Do(ctx,
-		chromedp.Navigate(e.srv.URL+"/admin/orders?status=confirmed&payment_status=paid&order_number="+paid.Number),
+		chromedp.Navigate(e.base+"/admin/orders?status=confirmed&payment_status=paid&order_number="+paid.Number),
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid="orders-table"]`)),
 	)
 	if err != nil {

@@ -62,7 +62,7 @@ func TestBrowserShopPromoAndBonus(t *testing.T) {
 
 	// 1. The demo customer signs in on the storefront.
 	err = chromedp.Do(ctx,
-		chromedp.Navigate(e.srv.URL+"/shop/login"),
+		chromedp.Navigate(e.base+"/shop/login"),
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid="shop-login-form"]`)),
 		chromedp.SendKeys(chromedp.CSS(`#login-email`), model.DemoCustomerEmail),
 		chromedp.SendKeys(chromedp.CSS(`#login-password`), demoPassword),
@@ -77,7 +77,7 @@ func TestBrowserShopPromoAndBonus(t *testing.T) {
 	for _, p := range []*model.Product{tee, lamp} {
 		button := fmt.Sprintf(`[data-testid="product"][data-product-id="%d"] [data-testid="add-to-cart-submit"]`, p.ID)
 		err := chromedp.Do(ctx,
-			chromedp.Navigate(e.srv.URL+"/shop"),
+			chromedp.Navigate(e.base+"/shop"),
 			chromedp.WaitVisible(chromedp.CSS(button)),
 			chromedp.Click(chromedp.CSS(button)),
 			chromedp.WaitVisible(chromedp.CSS(`[data-testid="cart-lines"]`)),
@@ -93,7 +93,7 @@ func TestBrowserShopPromoAndBonus(t *testing.T) {
 
 	// 3. On the cart page, DEMO10 changes the discount and total in place.
 	err = chromedp.Do(ctx,
-		chromedp.Navigate(e.srv.URL+"/shop/cart"),
+		chromedp.Navigate(e.base+"/shop/cart"),
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid="coupon-form"]`)),
 	)
 	if err != nil {
@@ -122,7 +122,7 @@ func TestBrowserShopPromoAndBonus(t *testing.T) {
 		t.Errorf("discount: %q, want -%s", got, money(discount))
 	}
 	shopWaitText(t, ctx, `[data-testid="coupon-message"]`, func(s string) bool { return s == "Promo code DEMO10 applied: 10% off." })
-	shopStillSamePage(t, ctx, e.srv.URL+"/shop/cart")
+	shopStillSamePage(t, ctx, e.base+"/shop/cart")
 
 	// 4. Ticking "use my bonus" adds the bonus line and lowers the total again.
 	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`[data-testid="use-bonus"]`))); err != nil {
@@ -136,7 +136,7 @@ func TestBrowserShopPromoAndBonus(t *testing.T) {
 	if got := shopWaitText(t, ctx, `[data-testid="bonus-used"]`, func(s string) bool { return s != "" }); got != "-"+money(bonus) {
 		t.Errorf("bonus used: %q, want -%s", got, money(bonus))
 	}
-	shopStillSamePage(t, ctx, e.srv.URL+"/shop/cart")
+	shopStillSamePage(t, ctx, e.base+"/shop/cart")
 
 	// 5. The choices were saved in the session: a reload shows the same totals.
 	err = chromedp.Do(ctx, chromedp.Reload(), chromedp.WaitVisible(chromedp.CSS(`[data-testid="coupon-form"]`)))

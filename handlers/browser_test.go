@@ -48,7 +48,7 @@ func TestBrowserSignIn(t *testing.T) {
 	ctx := newBrowser(t)
 
 	err := chromedp.Do(ctx,
-		chromedp.Navigate(e.srv.URL+"/admin/"),
+		chromedp.Navigate(e.base+"/admin/"),
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid="login-form"]`)),
 		chromedp.SendKeys(chromedp.CSS(`#email`), "owner@demo.test"),
 		chromedp.SendKeys(chromedp.CSS(`#password`), demoPassword),
@@ -71,7 +71,7 @@ func TestBrowserSignIn(t *testing.T) {
 	staff := findUser(t, e, "staff@demo.test")
 	row := `#user-` + itoa(staff.ID)
 	err = chromedp.Do(ctx,
-		chromedp.Navigate(e.srv.URL+"/admin/settings/users"),
+		chromedp.Navigate(e.base+"/admin/settings/users"),
 		chromedp.WaitVisible(chromedp.CSS(row)),
 		chromedp.SetValue(chromedp.CSS(row+` select`), "operator"),
 		chromedp.Click(chromedp.CSS(row+` button`)),
@@ -87,7 +87,7 @@ func TestBrowserSignIn(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 	loc, _ := chromedp.Run(ctx, chromedp.Location())
-	if loc != e.srv.URL+"/admin/settings/users" {
+	if loc != e.base+"/admin/settings/users" {
 		t.Errorf("htmx should swap the row in place, but the page moved to %s", loc)
 	}
 }

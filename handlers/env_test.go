@@ -53,6 +53,11 @@ type env struct {
 	demo      *model.Tenant
 	sandboxes *handlers.Sandboxes
 	app       *handlers.App
+	pay       *payments.Service
+	// base is the instance's base URL, http://localhost:PORT: shops are its
+	// subdomains, which the test clients reach like a browser does, on the
+	// loopback listener.
+	base string
 }
 
 func newEnv(t testing.TB) *env {
@@ -161,7 +166,7 @@ func (e *env) client(t testing.TB, host string) *client {
 // do sends a request and returns the response with its body read.
 func (c *client) do(method, path string, body io.Reader, header http.Header) (*http.Response, string) {
 	c.t.Helper()
-	req, err := http.NewRequest(method, c.e.srv.URL+path, body)
+	req, err := http.NewRequest(method, c.e.base+path, body)
 	if err != nil {
 		c.t.Fatal(err)
 	}
@@ -224,7 +229,7 @@ func (c *client) login(email, password string) {
 
 // cookie returns the value of the named cookie the client holds.
 func (c *client) cookie(name string) string {
-	u, _ := url.Parse(c.e.srv.URL)
+	u, _ := url.Parse(c.e.base)
 	for _, ck := range c.http.Jar.Cookies(u) {
 		if ck.Name == name {
 			return ck.Value

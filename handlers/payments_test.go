@@ -318,17 +318,33 @@ func TestDolyamiPayments(t *testing.T) {
 	staff := e.client(t, "")
 	staff.login("owner@demo.test", demoPassword)
 	pay := e.payments(t, o.ID)[0]
-	res, _ := staff.postForm(fmt.Sprintf("/admin/payments/%d/refund", pay.ID), url.Values{"amount": {"100.00"}})
+	refund := fmt.Sprintf("/admin/payments/%d/refund", pay.ID)
+	// The first post only asks to confirm what will be refunded.
+	res, doc := staff.postForm(refund, url.Values{"amount": {"100.00"}})
+	wantStatus(t, res, http.StatusOK)
+	if got := doc.Find(`[data-testid="refund-confirm"]`).Text(); !strings.Contains(got, "Refund 100.00") {
+		t.Errorf("confirmation: %q", got)
+	}
+	if got := e.order(t, o.ID); got.PaymentStatus != model.PayPaid {
+		t.Fatalf("a refund was made before it was confirmed: %s", got.PaymentStatus)
+	}
+	res, _ = staff.postForm(refund, url.Values{"amount": {"100.00"}, "confirm": {"1"}})
 	wantStatus(t, res, http.StatusSeeOther)
 	if got := e.order(t, o.ID); got.PaymentStatus != model.PayPartiallyRefunded {
 		t.Errorf("after a partial refund: %s", got.PaymentStatus)
 	}
-	res, doc := staff.postForm(fmt.Sprintf("/admin/payments/%d/refund", pay.ID), url.Values{"amount": {"999999.00"}})
-	wantStatus(t, res, http.StatusConflict)
+	res, doc = staff.postForm(refund, url.Values{"amount": {"999999.00"}})
+	wantStatus(t, res, http.StatusUnprocessableEntity)
 	if !strings.Contains(doc.Find(`[data-testid="refund-error"]`).Text(), "up to") {
 		t.Errorf("too large a refund: %q", doc.Find(`[data-testid="refund-error"]`).Text())
 	}
-	res, _ = staff.postForm(fmt.Sprintf("/admin/payments/%d/refund", pay.ID), url.Values{"amount": {""}})
+	// A confirmation forged with too large an amount is refused by the reservation.
+	res, doc = staff.postForm(refund, url.Values{"amount": {"999999.00"}, "confirm": {"1"}})
+	wantStatus(t, res, http.StatusBadRequest)
+	if !strings.Contains(doc.Find(`[data-testid="refund-error"]`).Text(), "up to") {
+		t.Errorf("too large a confirmed refund: %q", doc.Find(`[data-testid="refund-error"]`).Text())
+	}
+	res, _ = staff.postForm(refund, url.Values{"amount": {""}, "confirm": {"1"}})
 	wantStatus(t, res, http.StatusSeeOther)
 	got = e.order(t, o.ID)
 	if got.PaymentStatus != model.PayRefunded || got.Status != model.OrderRefunded {
@@ -517,7 +533,7 @@ func TestKuveytThreeDSecure(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	fetch(t, c, "POST", e.srv.URL+"/pay/kuveyt/"+tx+"/ok", url.Values{"AuthenticationResponse": {answer}})
+	fetch(t, c, "POST", e.base+"/pay/kuveyt/"+tx+"/ok", url.Values{"AuthenticationResponse": {answer}})
 	fired.duplicates++
 	if n := e.completions(t, o.ID); n != 1 {
 		fired.doubleApplied += n - 1
@@ -528,8 +544,13 @@ func TestKuveytThreeDSecure(t *testing.T) {
 	// A declined card.
 	o2 := e.placeOrder(t, c)
 	pageURL, _ = e.startPayment(t, c, o2, "kuveyt")
-	e.browse(t, c, pageURL, "kuveyt-pay", "sandbox-continue", "sandbox-decline", "sandbox-continue")
-	if p := e.payments(t, o2.ID)[0]; p.Status != model.PaymentFailed {
+	last, page = e.browse(t, c, pageURL, "kuveyt-pay", "sandbox-continue", "sandbox-decline", "sandbox-continue")
+	// The decline on the bank's page is not confirmed by the bank: the payment
+	// stays open, and the card page says what the bank's page said.
+	if p := e.payments(t, o2.ID)[0]; p.Status != model.PaymentPending {
 		t.Errorf("declined 3-D Secure: %s", p.Status)
+	}
+	if !strings.Contains(last, "/pay/kuveyt/") || !strings.Contains(page, "did not approve the card") {
+		t.Errorf("after a decline the customer is at %s:\n%s", last, page)
 	}
 }

@@ -129,7 +129,9 @@ func (a *App) taobaoClient(c echo.Context, in *model.Integration) (*taobao.Clien
 
 // callbackURL is where Taobao sends the operator back: on the tenant's host,
 // where the operator's session is.
-func callbackURL(c echo.Context) string { return shopBase(c) + "/oauth/taobao/callback" }
+func (a *App) callbackURL(c echo.Context) string {
+	return a.shopURL(tenant(c)) + "/oauth/taobao/callback"
+}
 
 // AccountConnect starts the authorization redirect with a single-use state.
 func (a *App) AccountConnect(c echo.Context) error {
@@ -153,7 +155,7 @@ func (a *App) AccountConnect(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.Redirect(http.StatusSeeOther, client.AuthorizeURL(callbackURL(c), state))
+	return c.Redirect(http.StatusSeeOther, client.AuthorizeURL(a.callbackURL(c), state))
 }
 
 // TaobaoCallback receives the operator back from Taobao: the state must be the

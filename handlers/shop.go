@@ -11,7 +11,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"orderdesk/model"
-	"orderdesk/providers/gateway"
+	"orderdesk/services/payments"
 	"orderdesk/views"
 )
 
@@ -436,6 +436,7 @@ func (a *App) ShopCheckoutSubmit(c echo.Context) error {
 	case err != nil:
 		return err
 	}
+	a.rememberPlacedOrder(c, o.ID)
 	// The promo code is used up by this order; a guest's cart stays until paid.
 	st.PromoCode, st.IsActive, st.Message, st.UseBonus, st.Bonus = "", false, "", false, 0
 	if err := a.saveShop(c, sess, st); err != nil {
@@ -444,7 +445,7 @@ func (a *App) ShopCheckoutSubmit(c echo.Context) error {
 	if form.PaymentProvider != "" {
 		// On to the provider's payment page; a payment that cannot start shows
 		// its reason on the return page, and the order waits to be paid.
-		p, err := a.beginPayment(c, o.ID, model.ProviderType(form.PaymentProvider), gateway.Customer{})
+		p, err := a.pay.Start(ctx, tenant(c), payments.StartInput{OrderID: o.ID, Provider: model.ProviderType(form.PaymentProvider), ClientIP: clientIP(c)})
 		if err == nil {
 			return a.redirect(c, p.PaymentURL)
 		}

@@ -121,7 +121,7 @@ func (w *buyWorld) paidOrder(t *testing.T, skus ...string) *model.Order {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := w.store.ApplyPayment(ctx, w.t, p.ID, model.Observation{Stage: model.PaymentCompleted}); err != nil {
+	if _, err := w.store.ApplyPayment(ctx, w.t, p.ID, model.Observation{Stage: model.PaymentCompleted}, model.PaymentEvent{}); err != nil {
 		t.Fatal(err)
 	}
 	return w.order(t, o.ID)

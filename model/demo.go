@@ -130,13 +130,14 @@ func (s *Store) seedDemoShop(ctx context.Context, t *Tenant, owner *User, passwo
 
 	// A few dozen orders placed over the last days, walked to their statuses
 	// through the same functions as real ones. The pending ones are recent, so
-	// that the expiry job does not cancel them at the demo's first start.
+	// that the expiry job does not cancel them at the demo's first start. None
+	// is refunded: only refunds of real payments make an order refunded.
 	plan := []struct {
 		status OrderStatus
 		n      int
 	}{
 		{OrderPending, 6}, {OrderConfirmed, 7}, {OrderProcessing, 5}, {OrderHolded, 2}, {OrderShipped, 5},
-		{OrderDelivered, 3}, {OrderCompleted, 4}, {OrderCancelled, 3}, {OrderRefunded, 1},
+		{OrderDelivered, 3}, {OrderCompleted, 4}, {OrderCancelled, 3},
 	}
 	paths := map[OrderStatus][]OrderStatus{
 		OrderPending:    {},
@@ -147,7 +148,6 @@ func (s *Store) seedDemoShop(ctx context.Context, t *Tenant, owner *User, passwo
 		OrderDelivered:  {OrderConfirmed, OrderProcessing, OrderShipped, OrderDelivered},
 		OrderCompleted:  {OrderConfirmed, OrderProcessing, OrderShipped, OrderDelivered, OrderCompleted},
 		OrderCancelled:  {OrderCancelled},
-		OrderRefunded:   {OrderConfirmed, OrderRefunded},
 	}
 	names := [][2]string{{"Ahmet", "Yılmaz"}, {"Elif", "Kaya"}, {"Ivan", "Petrov"}, {"Olga", "Smirnova"}, {"Li", "Wei"},
 		{"Murad", "Aliyev"}, {"Leyla", "Huseynova"}, {"Mehmet", "Öztürk"}, {"Anna", "Ivanova"}, {"Zhang", "Min"}}
