@@ -17,6 +17,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/PuerkitoBio/goquery"
@@ -58,6 +59,9 @@ type env struct {
 	// subdomains, which the test clients reach like a browser does, on the
 	// loopback listener.
 	base string
+	// loseNotifications makes the network drop the providers' notifications
+	// before they reach the shop (a webhook lost on the way).
+	loseNotifications atomic.Bool
 }
 
 func newEnv(t testing.TB) *env {
@@ -96,16 +100,23 @@ func newEnv(t testing.TB) *env {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { sandboxes.Close() })
-	for _, in := range handlers.DemoIntegrations(addr, sandboxes.SMTPAddr()) {
-		if _, err := store.CreateIntegration(context.Background(), demo.ID, nil, in); err != nil {
+	// Every demo shop gets its integrations, as at the demo's first start.
+	for _, slug := range model.DemoTenants {
+		shop, err := store.FindTenantBySlug(context.Background(), slug)
+		if err != nil {
 			t.Fatal(err)
+		}
+		for _, in := range handlers.DemoIntegrations(addr, sandboxes.SMTPAddr()) {
+			if _, err := store.CreateIntegration(context.Background(), shop.ID, nil, in); err != nil {
+				t.Fatal(err)
+			}
 		}
 	}
 	proc := &jobs.Procurement{Store: store}
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	sched := jobs.New(store, quiet, proc.Jobs()...)
 	pay := payments.New(payments.Config{Store: store, Log: quiet, CallbackBaseURL: addr,
 		ShopURL: func(t *model.Tenant) string { return model.ShopURL(base, t, "demo") }})
+	sched := jobs.New(store, quiet, append([]*jobs.Job{jobs.ExpireUnpaid(store, pay), jobs.Refunds(store, pay)}, proc.Jobs()...)...)
 	app, err := handlers.New(store, handlers.Config{
 		BaseURL: base, DefaultTenant: "demo", CallbackBaseURL: addr, Sandboxes: sandboxes,
 		Logger: quiet, Procurement: proc, Payments: pay,
@@ -128,10 +139,19 @@ func newEnv(t testing.TB) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv.Config.Handler = app.Handler()
+	e := &env{t: t, srv: srv, store: store, demo: demo, sandboxes: sandboxes, app: app, pay: pay, base: base}
+	handler := app.Handler()
+	srv.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// The network between a provider and the shop can lose notifications.
+		if e.loseNotifications.Load() && strings.HasPrefix(r.URL.Path, "/webhooks/") {
+			http.Error(w, "lost on the way", http.StatusBadGateway)
+			return
+		}
+		handler.ServeHTTP(w, r)
+	})
 	srv.Start()
 	t.Cleanup(srv.Close)
-	return &env{t: t, srv: srv, store: store, demo: demo, sandboxes: sandboxes, app: app, pay: pay, base: base}
+	return e
 }
 
 // client is a browser-like client of one host: it keeps cookies and does not follow

@@ -122,7 +122,7 @@ func (s *Service) makeRefund(ctx context.Context, t *model.Tenant, r *model.Refu
 // ResumeRefunds asks the providers again about the shop's refunds whose call
 // did not finish (a crash, a timeout), with their own keys: each is made once.
 func (s *Service) ResumeRefunds(ctx context.Context, t *model.Tenant) (done, failed int, err error) {
-	list, err := s.store.FindPendingRefunds(ctx, t.ID, time.Now().Add(-pendingRefundAge), 200)
+	list, err := s.store.FindPendingRefunds(ctx, t.ID, s.store.Now().Add(-pendingRefundAge), 200)
 	if err != nil {
 		return 0, 0, err
 	}

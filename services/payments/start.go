@@ -109,7 +109,7 @@ func (s *Service) closeOpenPayments(ctx context.Context, t *model.Tenant, orderI
 		return err
 	}
 	for _, p := range open {
-		if err := s.closePayment(ctx, t, p, why, time.Now()); err != nil {
+		if err := s.closePayment(ctx, t, p, why, s.store.Now()); err != nil {
 			return err
 		}
 	}
