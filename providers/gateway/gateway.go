@@ -285,7 +285,7 @@ type Created struct {
 	Raw string
 }
 
-// State is what the provider says of a payment now (State, Refund,
+// State is what the provider says of a payment now (State, Cancel, Refund,
 // CompleteKuveyt).
 type State struct {
 	Ref string
