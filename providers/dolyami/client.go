@@ -388,6 +388,8 @@ func Explain(err error) string {
 		return "Dolyami refused the amounts: the items do not add up to the order total, or the refund is larger than what was paid."
 	case codeRejected:
 		return "Dolyami declined the operation. Nothing was changed; try again later or contact Dolyami."
+	case codeKeyReused:
+		return "Dolyami refused the refund: its key was already used for a refund of another order."
 	}
 	switch {
 	case e.HTTPStatus == http.StatusUnauthorized:

@@ -686,7 +686,8 @@ func (s *Sandbox) refund(ctx context.Context, id, cid string, req wireRefund) (a
 	if err != nil {
 		return nil, mode, errInternal
 	}
-	defer tx.Rollback()
+	// A no-op once committed; on the error paths nothing else can be done.
+	defer func() { _ = tx.Rollback() }()
 	if _, err := tx.ExecContext(ctx, `INSERT INTO dolyami_refunds (refund_id, order_id, amount, prepaid_amount, items_json, status, created_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?)`, ans.RefundID, id, int64(req.Amount), int64(req.RefundedPrepaidAmount), string(itemsJSON),
 		RefundProcessed, now); err != nil {

@@ -194,10 +194,10 @@ type RefundRequest struct {
 	// (a UUID made from the key), Yandex Pay refund externalOperationId,
 	// PayPal RefundTransaction MSGSUBID (the key itself up to 38
 	// characters, else a hash of it). Asking twice with the same key
-	// refunds once and answers like the first time, so keep the same
-	// AmountMinor for a retry: with 0, a retry after the remainder was
-	// refunded finds nothing left to compute, and only the providers that
-	// can look the key up (Yandex Pay) still answer it.
+	// refunds once and answers like the first time; retry with the same
+	// AmountMinor. A retry with 0 of a refund that took the remainder is
+	// answered too (for Dolyami this assumes Dolyami recognises the
+	// X-Correlation-ID before it checks the amount, as its sandbox does).
 	Key string
 }
 
@@ -285,7 +285,7 @@ type Created struct {
 	Raw string
 }
 
-// State is what the provider says of a payment now (State, Refund,
+// State is what the provider says of a payment now (State, Cancel, Refund,
 // CompleteKuveyt).
 type State struct {
 	Ref string

@@ -48,6 +48,11 @@ func TestMsgSubIDKeepsShortKeysAndHashesLongOnes(t *testing.T) {
 	if len(got) != 38 || !strings.HasPrefix(got, "OD-") || got != MsgSubID(long) || got == MsgSubID(long+"x") {
 		t.Fatalf("MsgSubID of a long key = %q", got)
 	}
+	// Self-computed (Python's hashlib): it must never change, or a retry
+	// after an upgrade would refund a second time.
+	if got != "OD-59ea2b07f57a807ea43f7a3e5d16e25c708" {
+		t.Fatalf("MsgSubID of a long key = %q, want the known answer", got)
+	}
 	if got := MsgSubID("RF 1"); got == "RF 1" {
 		t.Fatal("a key with a space was sent as is")
 	}

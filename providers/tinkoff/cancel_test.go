@@ -2,9 +2,11 @@ package tinkoff
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"sync"
@@ -211,4 +213,37 @@ func TestRefundAndCancelFailureSwitches(t *testing.T) {
 			t.Fatalf("Cancel = %+v, %v", c, err)
 		}
 	})
+}
+
+func TestCancelSignsExternalRequestIdLikeTheBank(t *testing.T) {
+	var got map[string]any
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/v2/Cancel" {
+			t.Errorf("request to %s, want /v2/Cancel", r.URL.Path)
+		}
+		dec := json.NewDecoder(r.Body)
+		dec.UseNumber()
+		if err := dec.Decode(&got); err != nil {
+			t.Error(err)
+		}
+		io.WriteString(w, `{"Success":true,"ErrorCode":"0","TerminalKey":"1700000000000DEMO","Status":"PARTIAL_REFUNDED","PaymentId":"7000000001","OrderId":"o-1","OriginalAmount":10000,"NewAmount":5000,"ExternalRequestId":"RF-DEMO-20261202-1A2B3C4D"}`)
+	}))
+	defer srv.Close()
+	c := New(Config{BaseURL: srv.URL + "/v2", TerminalKey: DemoTerminalKey, Password: DemoPassword})
+	res, err := c.Cancel(context.Background(), CancelRequest{PaymentID: "7000000001", Amount: 5000, ExternalRequestID: "RF-DEMO-20261202-1A2B3C4D"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.NewAmount != 5000 || res.OriginalAmount != 10000 || res.ExternalRequestID != "RF-DEMO-20261202-1A2B3C4D" {
+		t.Fatalf("answer = %+v", res)
+	}
+	if got["ExternalRequestId"] != "RF-DEMO-20261202-1A2B3C4D" {
+		t.Fatalf("request = %v, want ExternalRequestId at the root", got)
+	}
+	// Self-computed with Python's hashlib from the bank's token rule:
+	// sha256(Amount + ExternalRequestId + Password + PaymentId + TerminalKey),
+	// the root scalars sorted by name.
+	if tok := got["Token"]; tok != "7eb4e73567c3767953ab4e2270c22ed189cc53bf3f0b1c5d8988d3bf5d624dff" {
+		t.Fatalf("Token = %v, want the known answer", tok)
+	}
 }

@@ -346,7 +346,8 @@ var errHTTP500 = &apiError{HTTPStatus: http.StatusInternalServerError}
 func writeHTTP500(w http.ResponseWriter) {
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.WriteHeader(http.StatusInternalServerError)
-	io.WriteString(w, "<html><body><h1>500 Internal Server Error</h1></body></html>")
+	// A write error means the client left: nothing to tell it.
+	_, _ = io.WriteString(w, "<html><body><h1>500 Internal Server Error</h1></body></html>")
 }
 
 type apiHandler func(ctx context.Context, p map[string]any) (map[string]any, *apiError)

@@ -171,12 +171,13 @@ func TestRefundAndCancelFailureSwitches(t *testing.T) {
 		if err := e.sb.FailNextRefund(FailLostAnswer); err != nil {
 			t.Fatal(err)
 		}
-		_, err := e.client.RefundOrder(ctx, "sw-3", 100, 4900, "RF-C")
-		if err == nil || refused(err) || e.refunded(t, "sw-3") != 100 {
+		// The whole amount: the order is REFUNDED when the retry comes.
+		_, err := e.client.RefundOrder(ctx, "sw-3", 5000, 0, "RF-C")
+		if err == nil || refused(err) || e.refunded(t, "sw-3") != 5000 {
 			t.Fatalf("err = %v (refused %v), refunded %d", err, refused(err), e.refunded(t, "sw-3"))
 		}
-		op, err := e.client.RefundOrder(ctx, "sw-3", 100, 4900, "RF-C")
-		if err != nil || op.AmountMinor != 100 || e.refunded(t, "sw-3") != 100 {
+		op, err := e.client.RefundOrder(ctx, "sw-3", 5000, 0, "RF-C")
+		if err != nil || op.AmountMinor != 5000 || e.refunded(t, "sw-3") != 5000 {
 			t.Fatalf("retry = %+v, %v; refunded %d", op, err, e.refunded(t, "sw-3"))
 		}
 	})

@@ -152,6 +152,8 @@ func Explain(err error) string {
 		return "Yandex Pay cannot do this in the payment's current state (for example, refunding an unpaid order)."
 	case "REFUND_AMOUNT_EXCEEDS", "INVALID_REFUND_AMOUNT":
 		return "The refund is larger than what is left to refund."
+	case "OPERATION_REJECTED":
+		return "Yandex Pay declined the operation; nothing was changed. Try again later or contact Yandex Pay."
 	case "ORDER_EXPIRED", "ORDER_HAS_BEEN_EXPIRED":
 		return "The payment link has expired; create a new payment."
 	}
