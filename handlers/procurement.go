@@ -4,7 +4,6 @@ import (
 	"errors"
 	"io"
 	"net/http"
-	"net/url"
 	"sort"
 	"strconv"
 	"strings"
@@ -92,13 +91,15 @@ func (a *App) ProcurementStep(c echo.Context) error {
 
 // AccountsIndex lists the Taobao accounts and their sessions.
 func (a *App) AccountsIndex(c echo.Context) error {
-	return a.renderAccounts(c, http.StatusOK, c.QueryParam("message"), c.QueryParam("error"))
+	return a.renderAccounts(c, http.StatusOK, "")
 }
 
-func (a *App) renderAccounts(c echo.Context, status int, msg, errMsg string) error {
+// renderAccounts shows the accounts page with errMsg, the error of this
+// request's action, if any.
+func (a *App) renderAccounts(c echo.Context, status int, errMsg string) error {
 	ctx := c.Request().Context()
 	t := tenant(c)
-	v := views.AccountsView{Now: a.store.Now(), Loc: t.Location(), Message: msg, Error: errMsg}
+	v := views.AccountsView{Now: a.store.Now(), Loc: t.Location(), Error: errMsg}
 	var err error
 	if v.Accounts, err = a.store.FindTaobaoAccounts(ctx, t.ID); err != nil {
 		return err
@@ -143,7 +144,7 @@ func (a *App) AccountConnect(c echo.Context) error {
 		return err
 	}
 	if in.Provider != model.ProviderTaobao || !in.Usable() {
-		return a.renderAccounts(c, http.StatusConflict, "", "This integration is not a Taobao integration in test or live mode.")
+		return a.renderAccounts(c, http.StatusConflict, "This integration is not a Taobao integration in test or live mode.")
 	}
 	state, err := a.store.CreateOAuthState(ctx, tenant(c).ID, in.ID, currentUser(c).ID)
 	if err != nil {
@@ -162,12 +163,13 @@ func (a *App) AccountConnect(c echo.Context) error {
 func (a *App) TaobaoCallback(c echo.Context) error {
 	ctx := c.Request().Context()
 	q := c.QueryParams()
-	back := func(key, msg string) error {
-		return c.Redirect(http.StatusSeeOther, "/admin/procurement/accounts?"+url.Values{key: {msg}}.Encode())
+	back := func(kind views.FlashKind, msg string) error {
+		a.flash(c, kind, msg)
+		return c.Redirect(http.StatusSeeOther, "/admin/procurement/accounts")
 	}
 	integrationID, err := a.store.UseOAuthState(ctx, tenant(c).ID, currentUser(c).ID, q.Get("state"))
 	if errors.Is(err, model.ErrInvalidState) {
-		return back("error", "Nothing was stored: "+err.Error())
+		return back(views.FlashError, "Nothing was stored: "+err.Error())
 	} else if err != nil {
 		return err
 	}
@@ -179,7 +181,7 @@ func (a *App) TaobaoCallback(c echo.Context) error {
 		if d := q.Get("error_description"); d != "" {
 			msg += " (" + d + ")"
 		}
-		return back("error", msg+". Nothing was stored.")
+		return back(views.FlashError, msg+". Nothing was stored.")
 	}
 	in, err := a.store.FindIntegrationByID(ctx, tenant(c).ID, integrationID)
 	if err != nil {
@@ -191,14 +193,14 @@ func (a *App) TaobaoCallback(c echo.Context) error {
 	}
 	tok, err := client.CreateToken(ctx, q.Get("code"))
 	if err != nil {
-		return back("error", "Nothing was stored: "+taobao.Explain(err))
+		return back(views.FlashError, "Nothing was stored: "+taobao.Explain(err))
 	}
 	acct, err := a.store.SaveTaobaoAccount(ctx, tenant(c).ID, in.ID, model.AccountTokens{Account: tok.Account, AccountID: tok.AccountID,
 		AccessToken: tok.AccessToken, RefreshToken: tok.RefreshToken, AccessExpiresAt: tok.AccessExpiresAt, RefreshExpiresAt: tok.RefreshExpiresAt})
 	if err != nil {
 		return err
 	}
-	return back("message", "Account "+acct.Account+" is connected until "+acct.RefreshExpiresAt.In(tenant(c).Location()).Format("2006-01-02 15:04")+".")
+	return back(views.FlashOK, "Account "+acct.Account+" is connected until "+acct.RefreshExpiresAt.In(tenant(c).Location()).Format("2006-01-02 15:04")+".")
 }
 
 // JobsIndex lists the background jobs with their latest runs.
@@ -220,7 +222,7 @@ func (a *App) JobsIndex(c echo.Context) error {
 	}
 	sort.Slice(rows, func(i, j int) bool { return rows[i].Name < rows[j].Name })
 	p := a.page(c, "Jobs", views.SectionJobs)
-	return a.render(c, http.StatusOK, p, views.Jobs(p, rows, c.QueryParam("message")))
+	return a.render(c, http.StatusOK, p, views.Jobs(p, rows))
 }
 
 func (a *App) knownJob(name string) bool {
@@ -244,7 +246,8 @@ func (a *App) JobRun(c echo.Context) error {
 	a.cfg.RunJob(name)
 	// Let a quick run finish, so that the page shows it.
 	time.Sleep(300 * time.Millisecond)
-	return a.redirect(c, "/admin/jobs?message="+url.QueryEscape(name+" was asked to run now."))
+	a.flash(c, views.FlashInfo, name+" was asked to run now.")
+	return a.redirect(c, "/admin/jobs")
 }
 
 // JobPause pauses or resumes a job.
@@ -261,7 +264,8 @@ func (a *App) JobPause(c echo.Context) error {
 	if paused {
 		word = "paused"
 	}
-	return a.redirect(c, "/admin/jobs?message="+url.QueryEscape(name+" is "+word+"."))
+	a.flash(c, views.FlashOK, name+" is "+word+" for "+tenant(c).Name+".")
+	return a.redirect(c, "/admin/jobs")
 }
 
 // TaobaoWebhook receives Taobao's push messages at /webhooks/taobao/{id}:

@@ -49,7 +49,7 @@ func (a *App) routes() *echo.Echo {
 	bank.POST("/pay/kuveyt/:number/fail", a.KuveytReturn)
 
 	// Everything else belongs to the tenant of the host.
-	t := e.Group("", a.resolveTenant, echo.WrapMiddleware(a.sessions.LoadAndSave), a.csrf())
+	t := e.Group("", a.resolveTenant, a.loadSession, a.csrf())
 	t.GET("/", func(c echo.Context) error { return c.Redirect(http.StatusSeeOther, "/admin/") })
 	t.GET("/api/auth/csrf/", a.APICSRF)
 

@@ -32,8 +32,7 @@ type AccountsView struct {
 	Integrations []*model.Integration // the tenant's Taobao integrations
 	Now          time.Time
 	Loc          *time.Location
-	Message      string
-	Error        string
+	Error        string // why the action of this request failed
 }
 
 // JobRow is one background job with its latest runs.
