@@ -64,10 +64,12 @@ Usage:
   orderdesk tenant create --slug=S --name=N       create a tenant (shop)
   orderdesk user create --tenant=S --email=E --role=R [--password=P]
                                                   create a staff user
-  orderdesk orders expire-unpaid                  cancel unpaid orders past the tenant's limit, once
+  orderdesk orders expire-unpaid [--tenant=S]     cancel unpaid orders past the shop's limit, once
   orderdesk sync orders-to-taobao [--order-id=N]  buy paid orders on Taobao (purchase orders)
   orderdesk sync pay [--order-id=N]               pay created purchases from the account balance
   orderdesk sync order-status [--purchase-id=X]   fetch purchase status and supplier tracking
+                                                  (orders and sync run for every shop, or the
+                                                  one of --tenant=S, a line per thing done)
   orderdesk demo bulk-orders --count=N [--tenant=S]
                                                   add N synthetic orders (load tests)
 
@@ -240,15 +242,14 @@ func cmdServe(args []string, out io.Writer, log *slog.Logger) error {
 			}
 			return out
 		},
-		RunJob: func(name string) bool { return sched.Wake(name) },
+		RunJob: func(ctx context.Context, t *model.Tenant, name string, wait time.Duration) (*model.JobRun, error) {
+			return sched.RunNow(ctx, t, name, wait)
+		},
 	})
 	if err != nil {
 		return err
 	}
-	sched = jobs.New(store, log, append([]*jobs.Job{
-		jobs.ExpireUnpaid(store, app.RefreshPayment),
-		jobs.PollPayments(store, app.RefreshPayment, 3*time.Second, 30*time.Minute),
-	}, proc.Jobs()...)...)
+	sched = jobs.New(store, log, schedule(store, proc, app.RefreshPayment)...)
 	sched.Start(ctx)
 
 	srv := &http.Server{
@@ -313,12 +314,91 @@ func seedDemo(ctx context.Context, store *model.Store, c config, out io.Writer, 
 	return nil
 }
 
-// cmdRunJob runs one background job once in the foreground, printing a line per
-// thing it did, and records the run like the scheduler does.
+// schedule is every background job the server runs: one list for serve and
+// the jobs commands.
+func schedule(store *model.Store, proc *jobs.Procurement, refresh jobs.RefreshFunc) []*jobs.Job {
+	return append([]*jobs.Job{
+		jobs.ExpireUnpaid(store, refresh),
+		jobs.PollPayments(store, refresh, 3*time.Second, 30*time.Minute),
+	}, proc.Jobs()...)
+}
+
+// shopsFor lists the shops a CLI run covers: the one of --tenant, else every
+// shop. With owns, only the shops that own the order or purchase asked for;
+// each shop is asked about its own rows, so that no query reads several shops.
+func shopsFor(ctx context.Context, store *model.Store, slug, what string, owns func(*model.Tenant) (bool, error)) ([]*model.Tenant, error) {
+	var shops []*model.Tenant
+	if slug != "" {
+		t, err := store.FindTenantBySlug(ctx, slug)
+		if err != nil {
+			return nil, fmt.Errorf("tenant %q: %w", slug, err)
+		}
+		shops = []*model.Tenant{t}
+	} else {
+		var err error
+		if shops, err = store.FindTenants(ctx); err != nil {
+			return nil, err
+		}
+	}
+	if owns == nil {
+		return shops, nil
+	}
+	var out []*model.Tenant
+	for _, t := range shops {
+		ok, err := owns(t)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			out = append(out, t)
+		}
+	}
+	if len(out) == 0 {
+		if slug != "" {
+			return nil, fmt.Errorf("%s is not in shop %s: %w", what, slug, model.ErrNotFound)
+		}
+		return nil, fmt.Errorf("%s is in no shop: %w", what, model.ErrNotFound)
+	}
+	return out, nil
+}
+
+// runForShops runs a job once for each shop in the foreground, printing a line
+// per thing it did with the shop's slug first, and records each run in its
+// shop like the scheduler does. A shop where the job is paused is skipped with
+// a line; it fails when a shop's run failed or could not start.
+func runForShops(ctx context.Context, out io.Writer, log *slog.Logger, store *model.Store, j *jobs.Job, shops []*model.Tenant) error {
+	sched := jobs.New(store, log, j)
+	var errs []error
+	for _, t := range shops {
+		run, err := sched.RunOnce(ctx, j, t)
+		var lines strings.Builder // a shop's lines, printed when its run ends
+		if run != nil {
+			for _, m := range run.Messages {
+				fmt.Fprintf(&lines, "%s: %s\n", t.Slug, m)
+			}
+			fmt.Fprintf(&lines, "%s: %s: %d processed, %d failed\n", t.Slug, j.Name, run.Processed, run.Failed)
+		}
+		switch {
+		case errors.Is(err, jobs.ErrPaused), errors.Is(err, jobs.ErrInstancePaused):
+			fmt.Fprintf(&lines, "%s: %s skipped: %v\n", t.Slug, j.Name, err)
+		case err != nil:
+			errs = append(errs, fmt.Errorf("%s: %w", t.Slug, err))
+		}
+		if _, werr := io.WriteString(out, lines.String()); werr != nil {
+			return errors.Join(append(errs, werr)...)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// cmdRunJob runs one background job once in the foreground, for every shop or
+// the one of --tenant.
 func cmdRunJob(args []string, out io.Writer, log *slog.Logger, name string, job func(*model.Store, jobs.RefreshFunc) *jobs.Job) error {
 	var c config
+	var slug string
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	addConfigFlags(fs, &c)
+	fs.StringVar(&slug, "tenant", "", "only this shop (slug); default: every shop")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -334,30 +414,29 @@ func cmdRunJob(args []string, out io.Writer, log *slog.Logger, name string, job 
 	if err != nil {
 		return err
 	}
-	j := job(store, app.RefreshPayment)
-	run, err := jobs.New(store, log, j).RunOnce(ctx, j)
-	if run != nil {
-		for _, m := range run.Messages {
-			fmt.Fprintln(out, m)
-		}
-		fmt.Fprintf(out, "%s: %d processed, %d failed\n", j.Name, run.Processed, run.Failed)
+	shops, err := shopsFor(ctx, store, slug, "", nil)
+	if err != nil {
+		return err
 	}
-	return err
+	return runForShops(ctx, out, log, store, job(store, app.RefreshPayment), shops)
 }
 
-// cmdSync runs one procurement job once in the foreground, a line per order, as
-// seed 000's artisan commands did. It exits non-zero when the run could not run
-// (no usable Taobao account, the job running elsewhere).
+// cmdSync runs one procurement job once in the foreground, for every shop (or
+// the one of --tenant, or the one owning --order-id / --purchase-id), a line
+// per order, as seed 000's artisan commands did. It exits non-zero when a
+// shop's run could not run (no usable Taobao account, the job running
+// elsewhere).
 func cmdSync(what string, args []string, out io.Writer, log *slog.Logger) error {
 	var c config
 	var orderID int64
-	var purchaseID string
+	var purchaseID, slug string
 	fs := flag.NewFlagSet("sync "+what, flag.ContinueOnError)
 	addConfigFlags(fs, &c)
 	fs.Int64Var(&orderID, "order-id", 0, "only this order")
 	fs.Int64Var(&orderID, "order_id", 0, "only this order (seed 000's spelling)")
 	fs.StringVar(&purchaseID, "purchase-id", "", "only this purchase (order-status)")
 	fs.StringVar(&purchaseID, "purchase_id", "", "only this purchase (seed 000's spelling)")
+	fs.StringVar(&slug, "tenant", "", "only this shop (slug); default: every shop")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -372,22 +451,44 @@ func cmdSync(what string, args []string, out io.Writer, log *slog.Logger) error 
 	var job *jobs.Job
 	switch what {
 	case "orders-to-taobao":
-		job = &jobs.Job{Name: jobs.PushOrdersName, Run: func(ctx context.Context, r *jobs.Run) error { return proc.PushOrders(ctx, r, orderID) }}
+		job = &jobs.Job{Name: jobs.PushOrdersName, Run: func(ctx context.Context, t *model.Tenant, r *jobs.Run) error {
+			return proc.PushOrders(ctx, t, r, orderID)
+		}}
 	case "pay":
-		job = &jobs.Job{Name: jobs.PayPurchasesName, Run: func(ctx context.Context, r *jobs.Run) error { return proc.PayPurchases(ctx, r, orderID) }}
+		job = &jobs.Job{Name: jobs.PayPurchasesName, Run: func(ctx context.Context, t *model.Tenant, r *jobs.Run) error {
+			return proc.PayPurchases(ctx, t, r, orderID)
+		}}
 	case "order-status":
-		job = &jobs.Job{Name: jobs.SyncStatusName, Run: func(ctx context.Context, r *jobs.Run) error { return proc.SyncStatuses(ctx, r, purchaseID, orderID) }}
+		job = &jobs.Job{Name: jobs.SyncStatusName, Run: func(ctx context.Context, t *model.Tenant, r *jobs.Run) error {
+			return proc.SyncStatuses(ctx, t, r, purchaseID, orderID)
+		}}
 	default:
 		return fmt.Errorf("unknown command sync %s: use orders-to-taobao, pay or order-status", what)
 	}
-	run, err := jobs.New(store, log, job).RunOnce(ctx, job)
-	if run != nil {
-		for _, m := range run.Messages {
-			fmt.Fprintln(out, m)
+	var owns func(*model.Tenant) (bool, error)
+	var asked string
+	switch {
+	case purchaseID != "":
+		asked = "purchase " + purchaseID
+		owns = func(t *model.Tenant) (bool, error) {
+			list, err := store.FindPurchases(ctx, t.ID, model.PurchaseFilter{PurchaseID: purchaseID, Limit: 1})
+			return len(list) > 0, err
 		}
-		fmt.Fprintf(out, "%s: %d processed, %d failed\n", job.Name, run.Processed, run.Failed)
+	case orderID != 0:
+		asked = "order " + strconv.FormatInt(orderID, 10)
+		owns = func(t *model.Tenant) (bool, error) {
+			_, err := store.FindOrderByID(ctx, t.ID, orderID)
+			if errors.Is(err, model.ErrNotFound) {
+				return false, nil
+			}
+			return err == nil, err
+		}
 	}
-	return err
+	shops, err := shopsFor(ctx, store, slug, asked, owns)
+	if err != nil {
+		return err
+	}
+	return runForShops(ctx, out, log, store, job, shops)
 }
 
 func cmdBulkOrders(args []string, out io.Writer) error {

@@ -17,6 +17,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/PuerkitoBio/goquery"
 	"golang.org/x/crypto/bcrypt"
@@ -51,9 +52,12 @@ type env struct {
 	demo      *model.Tenant
 	sandboxes *handlers.Sandboxes
 	app       *handlers.App
+	sched     *jobs.Scheduler
 }
 
-func newEnv(t testing.TB) *env {
+// newEnv starts the application with the server's jobs, and extra jobs when a
+// test needs one of its own (a slow one, say).
+func newEnv(t testing.TB, extra ...*jobs.Job) *env {
 	t.Helper()
 	db, err := model.Open(filepath.Join(t.TempDir(), "orderdesk.db"))
 	if err != nil {
@@ -94,7 +98,7 @@ func newEnv(t testing.TB) *env {
 	}
 	proc := &jobs.Procurement{Store: store}
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	sched := jobs.New(store, quiet, proc.Jobs()...)
+	var sched *jobs.Scheduler // made below, as in main: its jobs need the app's payment flow
 	app, err := handlers.New(store, handlers.Config{
 		BaseURL: "http://localhost", DefaultTenant: "demo", CallbackBaseURL: addr, Sandboxes: sandboxes,
 		Logger: quiet, Procurement: proc,
@@ -105,22 +109,22 @@ func newEnv(t testing.TB) *env {
 			}
 			return out
 		},
-		// Tests run the job in the request, so that the page shows its run.
-		RunJob: func(name string) bool {
-			if j := sched.Job(name); j != nil {
-				sched.RunOnce(context.Background(), j)
-				return true
-			}
-			return false
+		RunJob: func(ctx context.Context, t *model.Tenant, name string, wait time.Duration) (*model.JobRun, error) {
+			return sched.RunNow(ctx, t, name, wait)
 		},
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The scheduler is not started: tests run jobs by "Run now" or RunOnce.
+	sched = jobs.New(store, quiet, append(append([]*jobs.Job{
+		jobs.ExpireUnpaid(store, app.RefreshPayment),
+		jobs.PollPayments(store, app.RefreshPayment, 3*time.Second, 30*time.Minute),
+	}, proc.Jobs()...), extra...)...)
 	srv.Config.Handler = app.Handler()
 	srv.Start()
 	t.Cleanup(srv.Close)
-	return &env{t: t, srv: srv, store: store, demo: demo, sandboxes: sandboxes, app: app}
+	return &env{t: t, srv: srv, store: store, demo: demo, sandboxes: sandboxes, app: app, sched: sched}
 }
 
 // client is a browser-like client of one host: it keeps cookies and does not follow

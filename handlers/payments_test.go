@@ -354,7 +354,7 @@ func TestYandexPayPolled(t *testing.T) {
 	job := jobs.PollPayments(e.store, e.app.RefreshPayment, time.Second, time.Hour)
 	sched := jobs.New(e.store, slog.New(slog.NewTextHandler(io.Discard, nil)), job)
 	for i := 0; i < 3 && e.order(t, o.ID).PaymentStatus != model.PayPaid; i++ {
-		if _, err := sched.RunOnce(context.Background(), job); err != nil {
+		if _, err := sched.RunOnce(context.Background(), job, e.demo); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -144,7 +144,7 @@ func TestProcurementDeskAndJobs(t *testing.T) {
 	}
 	res, _ = op.postForm("/admin/jobs/pay-purchases/pause", url.Values{"paused": {"1"}})
 	wantStatus(t, res, http.StatusSeeOther)
-	if paused, _ := e.store.JobPaused(ctx, "pay-purchases"); !paused {
+	if paused, _ := e.store.JobPaused(ctx, e.demo.ID, "pay-purchases"); !paused {
 		t.Error("pause did not pause")
 	}
 

@@ -139,6 +139,7 @@ func (a *App) routes() *echo.Echo {
 	t.GET("/oauth/taobao/callback", a.TaobaoCallback, a.requireStaff, a.requireRole(canBuy))
 	admin.GET("/jobs", a.JobsIndex)
 	admin.POST("/jobs/:name/run", a.JobRun, a.requireRole(canBuy))
+	admin.GET("/jobs/runs/:id", a.JobRunShow)
 	admin.POST("/jobs/:name/pause", a.JobPause, a.requireRole(canBuy))
 	admin.GET("/settings", a.SettingsIndex)
 

@@ -10,28 +10,21 @@ import (
 // PollPaymentsName is the name of the payment status poller.
 const PollPaymentsName = "poll-payments"
 
-// PollPayments asks the provider every few seconds about open payments of
-// providers whose shops poll (Yandex Pay, seed 004: every 3 seconds), until the
-// payment is final or older than timeout. The customer's return page asks too.
+// PollPayments asks the provider every few seconds about the shop's open
+// payments of providers whose shops poll (Yandex Pay, seed 004: every 3
+// seconds), until the payment is final or older than timeout. The customer's
+// return page asks too.
 func PollPayments(store *model.Store, refresh RefreshFunc, interval, timeout time.Duration) *Job {
 	return &Job{
 		Name:     PollPaymentsName,
 		Interval: interval,
-		Run: func(ctx context.Context, run *Run) error {
-			open, err := store.FindPayments(ctx, 0, model.PaymentFilter{Provider: model.ProviderYandexPay, Open: true,
+		Run: func(ctx context.Context, t *model.Tenant, run *Run) error {
+			open, err := store.FindPayments(ctx, t.ID, model.PaymentFilter{Provider: model.ProviderYandexPay, Open: true,
 				CreatedAfter: store.Now().Add(-timeout), Limit: 200})
 			if err != nil {
 				return err
 			}
-			tenants := map[int64]*model.Tenant{}
 			for _, p := range open {
-				t := tenants[p.TenantID]
-				if t == nil {
-					if t, err = store.FindTenantByID(ctx, p.TenantID); err != nil {
-						return err
-					}
-					tenants[p.TenantID] = t
-				}
 				fresh, err := refresh(ctx, t, p)
 				if err != nil {
 					run.Failed++

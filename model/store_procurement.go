@@ -457,21 +457,3 @@ func (s *Store) FindOrderMargin(ctx context.Context, tenantID, orderID int64) (O
 	m.Complete = missing == 0
 	return m, nil
 }
-
-// FindOrderTenant returns the tenant of an order (for the CLI's --order-id).
-func (s *Store) FindOrderTenant(ctx context.Context, orderID int64) (*Tenant, error) {
-	var tenantID int64
-	if err := s.DB.R.QueryRowContext(ctx, `SELECT tenant_id FROM orders WHERE id = ?`, orderID).Scan(&tenantID); err != nil {
-		return nil, notFound(err)
-	}
-	return s.FindTenantByID(ctx, tenantID)
-}
-
-// FindPurchaseTenant returns the tenant of a purchase (for --purchase-id).
-func (s *Store) FindPurchaseTenant(ctx context.Context, purchaseID string) (*Tenant, error) {
-	var tenantID int64
-	if err := s.DB.R.QueryRowContext(ctx, `SELECT tenant_id FROM purchases WHERE purchase_id = ?`, purchaseID).Scan(&tenantID); err != nil {
-		return nil, notFound(err)
-	}
-	return s.FindTenantByID(ctx, tenantID)
-}
