@@ -17,9 +17,11 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
+	"text/tabwriter"
 	"time"
 
 	"orderdesk/handlers"
@@ -70,6 +72,9 @@ Usage:
   orderdesk sync order-status [--purchase-id=X]   fetch purchase status and supplier tracking
                                                   (orders and sync run for every shop, or the
                                                   one of --tenant=S, a line per thing done)
+  orderdesk jobs list                             the background jobs and where they are paused
+  orderdesk jobs pause NAME                       pause a job for every shop of this installation
+  orderdesk jobs resume NAME                      lift that pause (a shop's own pause stays)
   orderdesk demo bulk-orders --count=N [--tenant=S]
                                                   add N synthetic orders (load tests)
 
@@ -105,6 +110,10 @@ func run(args []string, out io.Writer, log *slog.Logger) error {
 			return cmdRunJob(args[1:], out, log, "orders expire-unpaid", func(s *model.Store, refresh jobs.RefreshFunc) *jobs.Job {
 				return jobs.ExpireUnpaid(s, refresh)
 			})
+		}
+	case "jobs":
+		if len(args) > 0 {
+			return cmdJobs(args[0], args[1:], out)
 		}
 	case "sync":
 		if len(args) > 0 {
@@ -489,6 +498,86 @@ func cmdSync(what string, args []string, out io.Writer, log *slog.Logger) error 
 		return err
 	}
 	return runForShops(ctx, out, log, store, job, shops)
+}
+
+// cmdJobs lists the background jobs, or pauses or resumes one for every shop of
+// this installation: the instance operator's switch, which no page changes (a
+// shop's own pause is on its jobs page).
+func cmdJobs(what string, args []string, out io.Writer) error {
+	var c config
+	var name string
+	// The job's name comes first (orderdesk jobs pause NAME --data …).
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		name, args = args[0], args[1:]
+	}
+	fs := flag.NewFlagSet("jobs "+what, flag.ContinueOnError)
+	addConfigFlags(fs, &c)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	ctx := context.Background()
+	store, _, err := openStore(ctx, c)
+	if err != nil {
+		return err
+	}
+	defer store.DB.Close()
+	all := schedule(store, &jobs.Procurement{Store: store}, nil)
+	var names []string
+	for _, j := range all {
+		names = append(names, j.Name)
+	}
+	switch what {
+	case "list":
+		return listJobs(ctx, out, store, all)
+	case "pause", "resume":
+		if !slices.Contains(names, name) {
+			return fmt.Errorf("jobs %s NAME: give one of %s", what, strings.Join(names, ", "))
+		}
+		if err := store.SetInstanceJobPaused(ctx, name, what == "pause"); err != nil {
+			return err
+		}
+		msg := name + " runs again in every shop that has not paused it itself\n"
+		if what == "pause" {
+			msg = name + " is paused for every shop; 'orderdesk jobs resume " + name + "' lifts it\n"
+		}
+		_, err := io.WriteString(out, msg)
+		return err
+	}
+	return fmt.Errorf("unknown command jobs %s: use list, pause NAME or resume NAME", what)
+}
+
+// listJobs prints each job with its interval and where it is paused.
+func listJobs(ctx context.Context, out io.Writer, store *model.Store, all []*jobs.Job) error {
+	shops, err := store.FindTenants(ctx)
+	if err != nil {
+		return err
+	}
+	w := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+	for _, j := range all {
+		state := "runs"
+		if paused, err := store.InstanceJobPaused(ctx, j.Name); err != nil {
+			return err
+		} else if paused {
+			state = "paused for every shop"
+		}
+		var pausedIn []string
+		for _, t := range shops {
+			paused, err := store.JobPaused(ctx, t.ID, j.Name)
+			if err != nil {
+				return err
+			}
+			if paused {
+				pausedIn = append(pausedIn, t.Slug)
+			}
+		}
+		if len(pausedIn) > 0 {
+			state += "; paused by the shop in " + strings.Join(pausedIn, ", ")
+		}
+		if _, err := fmt.Fprintf(w, "%s\tevery %s\t%s\n", j.Name, j.Interval, state); err != nil {
+			return err
+		}
+	}
+	return w.Flush()
 }
 
 func cmdBulkOrders(args []string, out io.Writer) error {

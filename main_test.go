@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -201,5 +202,36 @@ func TestCLIRunsForOneShopOrEvery(t *testing.T) {
 	}
 	if _, err := runCLI(t, "sync", "pay", "--order-id=999999", "--data", data); err == nil || !strings.Contains(err.Error(), "order 999999 is in no shop") {
 		t.Errorf("an order of no shop: %v", err)
+	}
+}
+
+func TestCLIInstancePauseStopsEveryShop(t *testing.T) {
+	data := t.TempDir()
+	expireAfterAMinute(t, data)
+
+	out, err := runCLI(t, "jobs", "pause", "expire-unpaid", "--data", data)
+	if err != nil || !strings.Contains(out, "expire-unpaid is paused for every shop") {
+		t.Fatalf("jobs pause: %v\n%s", err, out)
+	}
+	out, err = runCLI(t, "jobs", "list", "--data", data)
+	if err != nil || !regexp.MustCompile(`expire-unpaid\s+every 5m0s\s+paused for every shop`).MatchString(out) ||
+		!regexp.MustCompile(`poll-payments\s+every 3s\s+runs`).MatchString(out) {
+		t.Errorf("jobs list: %v\n%s", err, out)
+	}
+	out, err = runCLI(t, "orders", "expire-unpaid", "--data", data)
+	if err != nil || strings.Contains(out, "cancelled") ||
+		!strings.Contains(out, "demo: expire-unpaid skipped") || !strings.Contains(out, "demo-tr: expire-unpaid skipped") {
+		t.Errorf("run while paused for every shop: %v\n%s", err, out)
+	}
+	out, err = runCLI(t, "jobs", "resume", "expire-unpaid", "--data", data)
+	if err != nil {
+		t.Fatalf("jobs resume: %v\n%s", err, out)
+	}
+	out, err = runCLI(t, "orders", "expire-unpaid", "--data", data)
+	if err != nil || !strings.Contains(out, "demo: cancelled") || !strings.Contains(out, "demo-tr: cancelled") {
+		t.Errorf("run after the resume: %v\n%s", err, out)
+	}
+	if _, err := runCLI(t, "jobs", "pause", "nope", "--data", data); err == nil || !strings.Contains(err.Error(), "expire-unpaid, poll-payments") {
+		t.Errorf("unknown job: %v", err)
 	}
 }
