@@ -159,7 +159,7 @@ func (s *session) token(ctx context.Context, force bool) (string, error) {
 		if taobao.NeedsReauthorization(err) || taobao.IsTokenExpired(err) || !now.Before(s.tok.RefreshExpiresAt) {
 			reason := "The Taobao session of " + s.acct.Account + " has ended: renew it on Procurement → Accounts."
 			s.lost = fmt.Errorf("%w (%s needs authorization)", ErrNoAccount, s.acct.Account)
-			if merr := s.p.Store.MarkAccountNeedsAuthorization(ctx, s.acct.ID, reason); merr != nil {
+			if merr := s.p.Store.MarkAccountNeedsAuthorization(ctx, s.t.ID, s.acct.ID, reason); merr != nil {
 				return "", errors.Join(s.lost, merr)
 			}
 			return "", s.lost
@@ -170,7 +170,7 @@ func (s *session) token(ctx context.Context, force bool) (string, error) {
 	if fresh.RefreshToken != "" {
 		s.tok.RefreshToken, s.tok.RefreshExpiresAt = fresh.RefreshToken, fresh.RefreshExpiresAt
 	}
-	if err := s.p.Store.UpdateAccessToken(ctx, s.acct.ID, s.tok); err != nil {
+	if err := s.p.Store.UpdateAccessToken(ctx, s.t.ID, s.acct.ID, s.tok); err != nil {
 		return "", err
 	}
 	return s.tok.AccessToken, nil
@@ -631,7 +631,7 @@ func (p *Procurement) RefreshTokens(ctx context.Context, t *model.Tenant, run *R
 			continue
 		}
 		if !now.Before(a.RefreshExpiresAt) {
-			if err := p.Store.MarkAccountNeedsAuthorization(ctx, a.ID, "The Taobao session of "+a.Account+" has ended: renew it on Procurement → Accounts."); err != nil {
+			if err := p.Store.MarkAccountNeedsAuthorization(ctx, t.ID, a.ID, "The Taobao session of "+a.Account+" has ended: renew it on Procurement → Accounts."); err != nil {
 				return err
 			}
 			run.add(false, "%s needs authorization", a.Account)

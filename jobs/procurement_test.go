@@ -286,3 +286,42 @@ func TestExpiredTokens(t *testing.T) {
 		t.Errorf("second run: %v %v", err, run.Messages)
 	}
 }
+
+func TestAnotherShopCannotTouchTheAccountOrTheOrders(t *testing.T) {
+	w := newBuyWorld(t)
+	ctx := context.Background()
+	tr, err := w.store.FindTenantBySlug(ctx, model.DemoTurkishSlug)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The account's methods take the shop: with another shop's id they change nothing.
+	if err := w.store.MarkAccountNeedsAuthorization(ctx, tr.ID, w.acct.ID, "forged"); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.store.UpdateAccessToken(ctx, tr.ID, w.acct.ID, model.AccountTokens{AccessToken: "forged", RefreshToken: "forged"}); err != nil {
+		t.Fatal(err)
+	}
+	a, _ := w.store.FindTaobaoAccount(ctx, w.t.ID, w.acct.ID)
+	if a.Status != model.AccountActive || a.LastError != "" {
+		t.Errorf("another shop marked demo's account: %s %q", a.Status, a.LastError)
+	}
+	if tok, _ := w.store.OpenAccountTokens(ctx, a); tok.AccessToken == "forged" {
+		t.Error("another shop replaced demo's tokens")
+	}
+	forged := *a
+	forged.TenantID = tr.ID
+	if _, err := w.store.OpenAccountTokens(ctx, &forged); !errors.Is(err, model.ErrNotFound) {
+		t.Errorf("demo's tokens opened as demo-tr's: %v", err)
+	}
+	// demo-tr's push of a demo order is refused; demo-tr's sweep buys nothing of demo's.
+	o := w.paidOrder(t, "BAG-TOTE")
+	if err := w.proc.PushOrders(ctx, tr, &jobs.Run{}, o.ID); !errors.Is(err, model.ErrNotFound) {
+		t.Errorf("demo-tr pushed demo's order: %v", err)
+	}
+	if err := w.proc.PushOrders(ctx, tr, &jobs.Run{}, 0); err != nil {
+		t.Errorf("demo-tr's sweep: %v", err)
+	}
+	if got := w.order(t, o.ID); got.ProcurementStatus != model.ProcPending {
+		t.Errorf("demo's order after demo-tr's runs: %s", got.ProcurementStatus)
+	}
+}
