@@ -17,9 +17,11 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
+	"text/tabwriter"
 	"time"
 
 	"orderdesk/handlers"
@@ -65,10 +67,15 @@ Usage:
   orderdesk tenant create --slug=S --name=N       create a tenant (shop)
   orderdesk user create --tenant=S --email=E --role=R [--password=P]
                                                   create a staff user
-  orderdesk orders expire-unpaid                  cancel unpaid orders past the tenant's limit, once
+  orderdesk orders expire-unpaid [--tenant=S]     cancel unpaid orders past the shop's limit, once
   orderdesk sync orders-to-taobao [--order-id=N]  buy paid orders on Taobao (purchase orders)
   orderdesk sync pay [--order-id=N]               pay created purchases from the account balance
   orderdesk sync order-status [--purchase-id=X]   fetch purchase status and supplier tracking
+                                                  (orders and sync run for every shop, or the
+                                                  one of --tenant=S, a line per thing done)
+  orderdesk jobs list                             the background jobs and where they are paused
+  orderdesk jobs pause NAME                       pause a job for every shop of this installation
+  orderdesk jobs resume NAME                      lift that pause (a shop's own pause stays)
   orderdesk demo bulk-orders --count=N [--tenant=S]
                                                   add N synthetic orders (load tests)
 
@@ -101,9 +108,11 @@ func run(args []string, out io.Writer, log *slog.Logger) error {
 		}
 	case "orders":
 		if len(args) > 0 && args[0] == "expire-unpaid" {
-			return cmdRunJob(args[1:], out, log, "orders expire-unpaid", func(s *model.Store, pay *payments.Service) *jobs.Job {
-				return jobs.ExpireUnpaid(s, pay)
-			})
+			return cmdRunJob(args[1:], out, log, "orders expire-unpaid", jobs.ExpireUnpaid)
+		}
+	case "jobs":
+		if len(args) > 0 {
+			return cmdJobs(args[0], args[1:], out)
 		}
 	case "sync":
 		if len(args) > 0 {
@@ -242,16 +251,14 @@ func cmdServe(args []string, out io.Writer, log *slog.Logger) error {
 			}
 			return out
 		},
-		RunJob: func(name string) bool { return sched.Wake(name) },
+		RunJob: func(ctx context.Context, t *model.Tenant, name string, wait time.Duration) (*model.JobRun, error) {
+			return sched.RunNow(ctx, t, name, wait)
+		},
 	})
 	if err != nil {
 		return err
 	}
-	sched = jobs.New(store, log, append([]*jobs.Job{
-		jobs.ExpireUnpaid(store, pay),
-		jobs.PollPayments(store, pay, 3*time.Second, 30*time.Minute),
-		jobs.Refunds(store, pay),
-	}, proc.Jobs()...)...)
+	sched = jobs.New(store, log, schedule(proc, pay)...)
 	sched.Start(ctx)
 
 	srv := &http.Server{
@@ -327,12 +334,92 @@ func paymentFlow(store *model.Store, c config, log *slog.Logger) *payments.Servi
 		ShopURL: func(t *model.Tenant) string { return model.ShopURL(c.BaseURL, t, c.DefaultTenant) }})
 }
 
-// cmdRunJob runs one background job once in the foreground, printing a line per
-// thing it did, and records the run like the scheduler does.
-func cmdRunJob(args []string, out io.Writer, log *slog.Logger, name string, job func(*model.Store, *payments.Service) *jobs.Job) error {
+// schedule is every background job the server runs: one list for serve and
+// the jobs commands.
+func schedule(proc *jobs.Procurement, pay *payments.Service) []*jobs.Job {
+	return append([]*jobs.Job{
+		jobs.ExpireUnpaid(pay),
+		jobs.PollPayments(pay, 3*time.Second, 30*time.Minute),
+		jobs.Refunds(pay),
+	}, proc.Jobs()...)
+}
+
+// shopsFor lists the shops a CLI run covers: the one of --tenant, else every
+// shop. With owns, only the shops that own the order or purchase asked for;
+// each shop is asked about its own rows, so that no query reads several shops.
+func shopsFor(ctx context.Context, store *model.Store, slug, what string, owns func(*model.Tenant) (bool, error)) ([]*model.Tenant, error) {
+	var shops []*model.Tenant
+	if slug != "" {
+		t, err := store.FindTenantBySlug(ctx, slug)
+		if err != nil {
+			return nil, fmt.Errorf("tenant %q: %w", slug, err)
+		}
+		shops = []*model.Tenant{t}
+	} else {
+		var err error
+		if shops, err = store.FindTenants(ctx); err != nil {
+			return nil, err
+		}
+	}
+	if owns == nil {
+		return shops, nil
+	}
+	var out []*model.Tenant
+	for _, t := range shops {
+		ok, err := owns(t)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			out = append(out, t)
+		}
+	}
+	if len(out) == 0 {
+		if slug != "" {
+			return nil, fmt.Errorf("%s is not in shop %s: %w", what, slug, model.ErrNotFound)
+		}
+		return nil, fmt.Errorf("%s is in no shop: %w", what, model.ErrNotFound)
+	}
+	return out, nil
+}
+
+// runForShops runs a job once for each shop in the foreground, printing a line
+// per thing it did with the shop's slug first, and records each run in its
+// shop like the scheduler does. A shop where the job is paused is skipped with
+// a line; it fails when a shop's run failed or could not start.
+func runForShops(ctx context.Context, out io.Writer, log *slog.Logger, store *model.Store, j *jobs.Job, shops []*model.Tenant) error {
+	sched := jobs.New(store, log, j)
+	var errs []error
+	for _, t := range shops {
+		run, err := sched.RunOnce(ctx, j, t)
+		var lines strings.Builder // a shop's lines, printed when its run ends
+		if run != nil {
+			for _, m := range run.Messages {
+				fmt.Fprintf(&lines, "%s: %s\n", t.Slug, m)
+			}
+			fmt.Fprintf(&lines, "%s: %s: %d processed, %d failed\n", t.Slug, j.Name, run.Processed, run.Failed)
+		}
+		switch {
+		case errors.Is(err, jobs.ErrPaused), errors.Is(err, jobs.ErrInstancePaused):
+			fmt.Fprintf(&lines, "%s: %s skipped: %v\n", t.Slug, j.Name, err)
+		case err != nil:
+			errs = append(errs, fmt.Errorf("%s: %w", t.Slug, err))
+		}
+		if _, werr := io.WriteString(out, lines.String()); werr != nil {
+			return errors.Join(append(errs, werr)...)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// cmdRunJob runs one background job once in the foreground, for every shop or
+// the one of --tenant.
+func cmdRunJob(args []string, out io.Writer, log *slog.Logger, name string, job func(*payments.Service) *jobs.Job) error {
 	var c config
+	var slug string
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	addConfigFlags(fs, &c)
+	fs.StringVar(&slug, "tenant", "", "only this shop (slug); default: every shop")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -343,31 +430,30 @@ func cmdRunJob(args []string, out io.Writer, log *slog.Logger, name string, job 
 		return err
 	}
 	defer store.DB.Close()
-	// The same payment flow as the server, to ask providers before acting.
-	j := job(store, paymentFlow(store, c, log))
-	run, err := jobs.New(store, log, j).RunOnce(ctx, j)
-	if run != nil {
-		for _, m := range run.Messages {
-			fmt.Fprintln(out, m)
-		}
-		fmt.Fprintf(out, "%s: %d processed, %d failed\n", j.Name, run.Processed, run.Failed)
+	shops, err := shopsFor(ctx, store, slug, "", nil)
+	if err != nil {
+		return err
 	}
-	return err
+	// The same payment flow as the server, to ask providers before acting.
+	return runForShops(ctx, out, log, store, job(paymentFlow(store, c, log)), shops)
 }
 
-// cmdSync runs one procurement job once in the foreground, a line per order, as
-// seed 000's artisan commands did. It exits non-zero when the run could not run
-// (no usable Taobao account, the job running elsewhere).
+// cmdSync runs one procurement job once in the foreground, for every shop (or
+// the one of --tenant, or the one owning --order-id / --purchase-id), a line
+// per order, as seed 000's artisan commands did. It exits non-zero when a
+// shop's run could not run (no usable Taobao account, the job running
+// elsewhere).
 func cmdSync(what string, args []string, out io.Writer, log *slog.Logger) error {
 	var c config
 	var orderID int64
-	var purchaseID string
+	var purchaseID, slug string
 	fs := flag.NewFlagSet("sync "+what, flag.ContinueOnError)
 	addConfigFlags(fs, &c)
 	fs.Int64Var(&orderID, "order-id", 0, "only this order")
 	fs.Int64Var(&orderID, "order_id", 0, "only this order (seed 000's spelling)")
 	fs.StringVar(&purchaseID, "purchase-id", "", "only this purchase (order-status)")
 	fs.StringVar(&purchaseID, "purchase_id", "", "only this purchase (seed 000's spelling)")
+	fs.StringVar(&slug, "tenant", "", "only this shop (slug); default: every shop")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -382,22 +468,124 @@ func cmdSync(what string, args []string, out io.Writer, log *slog.Logger) error 
 	var job *jobs.Job
 	switch what {
 	case "orders-to-taobao":
-		job = &jobs.Job{Name: jobs.PushOrdersName, Run: func(ctx context.Context, r *jobs.Run) error { return proc.PushOrders(ctx, r, orderID) }}
+		job = &jobs.Job{Name: jobs.PushOrdersName, Run: func(ctx context.Context, t *model.Tenant, r *jobs.Run) error {
+			return proc.PushOrders(ctx, t, r, orderID)
+		}}
 	case "pay":
-		job = &jobs.Job{Name: jobs.PayPurchasesName, Run: func(ctx context.Context, r *jobs.Run) error { return proc.PayPurchases(ctx, r, orderID) }}
+		job = &jobs.Job{Name: jobs.PayPurchasesName, Run: func(ctx context.Context, t *model.Tenant, r *jobs.Run) error {
+			return proc.PayPurchases(ctx, t, r, orderID)
+		}}
 	case "order-status":
-		job = &jobs.Job{Name: jobs.SyncStatusName, Run: func(ctx context.Context, r *jobs.Run) error { return proc.SyncStatuses(ctx, r, purchaseID, orderID) }}
+		job = &jobs.Job{Name: jobs.SyncStatusName, Run: func(ctx context.Context, t *model.Tenant, r *jobs.Run) error {
+			return proc.SyncStatuses(ctx, t, r, purchaseID, orderID)
+		}}
 	default:
 		return fmt.Errorf("unknown command sync %s: use orders-to-taobao, pay or order-status", what)
 	}
-	run, err := jobs.New(store, log, job).RunOnce(ctx, job)
-	if run != nil {
-		for _, m := range run.Messages {
-			fmt.Fprintln(out, m)
+	var owns func(*model.Tenant) (bool, error)
+	var asked string
+	switch {
+	case purchaseID != "":
+		asked = "purchase " + purchaseID
+		owns = func(t *model.Tenant) (bool, error) {
+			list, err := store.FindPurchases(ctx, t.ID, model.PurchaseFilter{PurchaseID: purchaseID, Limit: 1})
+			return len(list) > 0, err
 		}
-		fmt.Fprintf(out, "%s: %d processed, %d failed\n", job.Name, run.Processed, run.Failed)
+	case orderID != 0:
+		asked = "order " + strconv.FormatInt(orderID, 10)
+		owns = func(t *model.Tenant) (bool, error) {
+			_, err := store.FindOrderByID(ctx, t.ID, orderID)
+			if errors.Is(err, model.ErrNotFound) {
+				return false, nil
+			}
+			return err == nil, err
+		}
 	}
-	return err
+	shops, err := shopsFor(ctx, store, slug, asked, owns)
+	if err != nil {
+		return err
+	}
+	return runForShops(ctx, out, log, store, job, shops)
+}
+
+// cmdJobs lists the background jobs, or pauses or resumes one for every shop of
+// this installation: the instance operator's switch, which no page changes (a
+// shop's own pause is on its jobs page).
+func cmdJobs(what string, args []string, out io.Writer) error {
+	var c config
+	var name string
+	// The job's name comes first (orderdesk jobs pause NAME --data …).
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		name, args = args[0], args[1:]
+	}
+	fs := flag.NewFlagSet("jobs "+what, flag.ContinueOnError)
+	addConfigFlags(fs, &c)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	ctx := context.Background()
+	store, _, err := openStore(ctx, c)
+	if err != nil {
+		return err
+	}
+	defer store.DB.Close()
+	all := schedule(&jobs.Procurement{Store: store}, paymentFlow(store, c, slog.Default()))
+	var names []string
+	for _, j := range all {
+		names = append(names, j.Name)
+	}
+	switch what {
+	case "list":
+		return listJobs(ctx, out, store, all)
+	case "pause", "resume":
+		if !slices.Contains(names, name) {
+			return fmt.Errorf("jobs %s NAME: give one of %s", what, strings.Join(names, ", "))
+		}
+		if err := store.SetInstanceJobPaused(ctx, name, what == "pause"); err != nil {
+			return err
+		}
+		msg := name + " runs again in every shop that has not paused it itself\n"
+		if what == "pause" {
+			msg = name + " is paused for every shop; 'orderdesk jobs resume " + name + "' lifts it\n"
+		}
+		_, err := io.WriteString(out, msg)
+		return err
+	}
+	return fmt.Errorf("unknown command jobs %s: use list, pause NAME or resume NAME", what)
+}
+
+// listJobs prints each job with its interval and where it is paused.
+func listJobs(ctx context.Context, out io.Writer, store *model.Store, all []*jobs.Job) error {
+	shops, err := store.FindTenants(ctx)
+	if err != nil {
+		return err
+	}
+	w := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+	for _, j := range all {
+		state := "runs"
+		if paused, err := store.InstanceJobPaused(ctx, j.Name); err != nil {
+			return err
+		} else if paused {
+			state = "paused for every shop"
+		}
+		var pausedIn []string
+		for _, t := range shops {
+			paused, err := store.JobPaused(ctx, t.ID, j.Name)
+			if err != nil {
+				return err
+			}
+			if paused {
+				pausedIn = append(pausedIn, t.Slug)
+			}
+		}
+		if len(pausedIn) > 0 {
+			state += "; paused by the shop in " + strings.Join(pausedIn, ", ")
+		}
+		if _, err := fmt.Fprintf(w, "%s\tevery %s\t%s\n", j.Name, j.Interval, state); err != nil {
+			return err
+		}
+	}
+	return w.Flush()
 }
 
 func cmdBulkOrders(args []string, out io.Writer) error {

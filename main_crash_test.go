@@ -110,8 +110,12 @@ func TestCrashChild(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	demo, err := store.FindTenantBySlug(context.Background(), model.DemoTenantSlug)
+	if err != nil {
+		t.Fatal(err)
+	}
 	proc := &jobs.Procurement{Store: store, AfterCreate: func(*model.PurchaseClaim) { os.Exit(137) }}
-	proc.PushOrders(context.Background(), &jobs.Run{}, 0)
+	proc.PushOrders(context.Background(), demo, &jobs.Run{}, 0)
 	t.Fatal("the child survived the create")
 }
 

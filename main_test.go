@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -145,5 +146,92 @@ func TestCLIExpireUnpaid(t *testing.T) {
 	}
 	if !strings.Contains(out, "expire-unpaid: 4 processed, 0 failed") {
 		t.Errorf("summary line missing:\n%s", out)
+	}
+}
+
+// expireAfterAMinute makes both demo shops cancel orders unpaid after a minute:
+// their demo pending orders are five minutes old and more.
+func expireAfterAMinute(t *testing.T, data string) {
+	t.Helper()
+	store, _, err := openStore(context.Background(), config{Data: data})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.DB.Close()
+	if _, err := store.SeedDemo(context.Background(), "demo-password"); err != nil {
+		t.Fatal(err)
+	}
+	for _, slug := range model.DemoTenants {
+		shop, err := store.FindTenantBySlug(context.Background(), slug)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s := shop.OrderSettings
+		s.UnpaidExpiryMinutes, s.UnpaidExpiryBatch = 1, 100
+		if err := store.UpdateOrderSettings(context.Background(), shop.ID, s); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func TestCLIRunsForOneShopOrEvery(t *testing.T) {
+	data := t.TempDir()
+	expireAfterAMinute(t, data)
+
+	out, err := runCLI(t, "orders", "expire-unpaid", "--tenant=demo-tr", "--data", data)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	if !strings.Contains(out, "demo-tr: cancelled ORD-DEMO-TR-") || strings.Contains(out, "demo: ") {
+		t.Errorf("--tenant=demo-tr:\n%s", out)
+	}
+	out, err = runCLI(t, "orders", "expire-unpaid", "--data", data)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	// demo-tr's are cancelled already: every shop's run has its summary line.
+	if !strings.Contains(out, "demo: cancelled ORD-DEMO-2") || !strings.Contains(out, "demo-tr: expire-unpaid: 0 processed, 0 failed") {
+		t.Errorf("every shop:\n%s", out)
+	}
+	if _, err := runCLI(t, "orders", "expire-unpaid", "--tenant=nope", "--data", data); err == nil || !strings.Contains(err.Error(), `tenant "nope"`) {
+		t.Errorf("unknown shop: %v", err)
+	}
+	// An order asked for by id is looked for in each shop; another shop's is not found there.
+	if _, err := runCLI(t, "sync", "pay", "--order-id=1", "--tenant=demo-tr", "--data", data); err == nil || !strings.Contains(err.Error(), "order 1 is not in shop demo-tr") {
+		t.Errorf("demo's order 1 through demo-tr: %v", err)
+	}
+	if _, err := runCLI(t, "sync", "pay", "--order-id=999999", "--data", data); err == nil || !strings.Contains(err.Error(), "order 999999 is in no shop") {
+		t.Errorf("an order of no shop: %v", err)
+	}
+}
+
+func TestCLIInstancePauseStopsEveryShop(t *testing.T) {
+	data := t.TempDir()
+	expireAfterAMinute(t, data)
+
+	out, err := runCLI(t, "jobs", "pause", "expire-unpaid", "--data", data)
+	if err != nil || !strings.Contains(out, "expire-unpaid is paused for every shop") {
+		t.Fatalf("jobs pause: %v\n%s", err, out)
+	}
+	out, err = runCLI(t, "jobs", "list", "--data", data)
+	if err != nil || !regexp.MustCompile(`expire-unpaid\s+every 5m0s\s+paused for every shop`).MatchString(out) ||
+		!regexp.MustCompile(`poll-payments\s+every 3s\s+runs`).MatchString(out) {
+		t.Errorf("jobs list: %v\n%s", err, out)
+	}
+	out, err = runCLI(t, "orders", "expire-unpaid", "--data", data)
+	if err != nil || strings.Contains(out, "cancelled") ||
+		!strings.Contains(out, "demo: expire-unpaid skipped") || !strings.Contains(out, "demo-tr: expire-unpaid skipped") {
+		t.Errorf("run while paused for every shop: %v\n%s", err, out)
+	}
+	out, err = runCLI(t, "jobs", "resume", "expire-unpaid", "--data", data)
+	if err != nil {
+		t.Fatalf("jobs resume: %v\n%s", err, out)
+	}
+	out, err = runCLI(t, "orders", "expire-unpaid", "--data", data)
+	if err != nil || !strings.Contains(out, "demo: cancelled") || !strings.Contains(out, "demo-tr: cancelled") {
+		t.Errorf("run after the resume: %v\n%s", err, out)
+	}
+	if _, err := runCLI(t, "jobs", "pause", "nope", "--data", data); err == nil || !strings.Contains(err.Error(), "expire-unpaid, poll-payments") {
+		t.Errorf("unknown job: %v", err)
 	}
 }

@@ -43,18 +43,21 @@ type Config struct {
 	Payments *payments.Service
 	// Procurement runs the Taobao steps for one order (jobs.Procurement).
 	Procurement Procurement
-	// Jobs lists the background jobs with their intervals, and RunJob asks one
-	// to run now (the scheduler's).
-	Jobs   func() []JobInfo
-	RunJob func(name string) bool
+	// Jobs lists the background jobs with their intervals.
+	Jobs func() []JobInfo
+	// RunJob runs the named job for one shop now and waits up to wait for it
+	// to end (the scheduler's RunNow): it returns the run, finished or still
+	// going, or a model.ErrConflict saying why it could not start (paused,
+	// running already).
+	RunJob func(ctx context.Context, t *model.Tenant, name string, wait time.Duration) (*model.JobRun, error)
 }
 
-// Procurement is what the pages need of the procurement work.
+// Procurement is what the pages need of the procurement work, for one shop.
 type Procurement interface {
-	PushOrder(ctx context.Context, orderID int64) ([]string, error)
-	PayOrder(ctx context.Context, orderID int64) ([]string, error)
-	SyncOrder(ctx context.Context, orderID int64) ([]string, error)
-	SyncPurchase(ctx context.Context, purchaseID string) ([]string, error)
+	PushOrder(ctx context.Context, t *model.Tenant, orderID int64) ([]string, error)
+	PayOrder(ctx context.Context, t *model.Tenant, orderID int64) ([]string, error)
+	SyncOrder(ctx context.Context, t *model.Tenant, orderID int64) ([]string, error)
+	SyncPurchase(ctx context.Context, t *model.Tenant, purchaseID string) ([]string, error)
 }
 
 // JobInfo is a background job as /admin/jobs shows it.

@@ -53,7 +53,7 @@ func TestBrowserRenewAccount(t *testing.T) {
 		chromedp.Click(chromedp.CSS(`[data-testid="account-renew"]`)),
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid="sandbox-authorize"]`)),
 		chromedp.Click(chromedp.CSS(`[data-testid="sandbox-authorize"]`)),
-		chromedp.WaitVisible(chromedp.CSS(`[data-testid="accounts-message"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid="flash"]`)),
 	)
 	if err != nil {
 		t.Fatal(err)

@@ -19,6 +19,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/PuerkitoBio/goquery"
 	"golang.org/x/crypto/bcrypt"
@@ -62,9 +63,12 @@ type env struct {
 	// loseNotifications makes the network drop the providers' notifications
 	// before they reach the shop (a webhook lost on the way).
 	loseNotifications atomic.Bool
+	sched     *jobs.Scheduler
 }
 
-func newEnv(t testing.TB) *env {
+// newEnv starts the application with the server's jobs, and extra jobs when a
+// test needs one of its own (a slow one, say).
+func newEnv(t testing.TB, extra ...*jobs.Job) *env {
 	t.Helper()
 	db, err := model.Open(filepath.Join(t.TempDir(), "orderdesk.db"))
 	if err != nil {
@@ -116,7 +120,12 @@ func newEnv(t testing.TB) *env {
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 	pay := payments.New(payments.Config{Store: store, Log: quiet, CallbackBaseURL: addr,
 		ShopURL: func(t *model.Tenant) string { return model.ShopURL(base, t, "demo") }})
-	sched := jobs.New(store, quiet, append([]*jobs.Job{jobs.ExpireUnpaid(store, pay), jobs.Refunds(store, pay)}, proc.Jobs()...)...)
+	// The scheduler is not started: tests run jobs by "Run now" or RunOnce.
+	sched := jobs.New(store, quiet, append(append([]*jobs.Job{
+		jobs.ExpireUnpaid(pay),
+		jobs.PollPayments(pay, 3*time.Second, 30*time.Minute),
+		jobs.Refunds(pay),
+	}, proc.Jobs()...), extra...)...)
 	app, err := handlers.New(store, handlers.Config{
 		BaseURL: base, DefaultTenant: "demo", CallbackBaseURL: addr, Sandboxes: sandboxes,
 		Logger: quiet, Procurement: proc, Payments: pay,
@@ -127,19 +136,14 @@ func newEnv(t testing.TB) *env {
 			}
 			return out
 		},
-		// Tests run the job in the request, so that the page shows its run.
-		RunJob: func(name string) bool {
-			if j := sched.Job(name); j != nil {
-				sched.RunOnce(context.Background(), j)
-				return true
-			}
-			return false
+		RunJob: func(ctx context.Context, t *model.Tenant, name string, wait time.Duration) (*model.JobRun, error) {
+			return sched.RunNow(ctx, t, name, wait)
 		},
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &env{t: t, srv: srv, store: store, demo: demo, sandboxes: sandboxes, app: app, pay: pay, base: base}
+	e := &env{t: t, srv: srv, store: store, demo: demo, sandboxes: sandboxes, app: app, pay: pay, base: base, sched: sched}
 	handler := app.Handler()
 	srv.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		// The network between a provider and the shop can lose notifications.

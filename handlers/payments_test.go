@@ -367,10 +367,10 @@ func TestYandexPayPolled(t *testing.T) {
 	if !strings.Contains(page, "not received the payment yet") {
 		t.Errorf("return page while pending:\n%s", page)
 	}
-	job := jobs.PollPayments(e.store, e.pay, time.Second, time.Hour)
+	job := jobs.PollPayments(e.pay, time.Second, time.Hour)
 	sched := jobs.New(e.store, slog.New(slog.NewTextHandler(io.Discard, nil)), job)
 	for i := 0; i < 3 && e.order(t, o.ID).PaymentStatus != model.PayPaid; i++ {
-		if _, err := sched.RunOnce(context.Background(), job); err != nil {
+		if _, err := sched.RunOnce(context.Background(), job, e.demo); err != nil {
 			t.Fatal(err)
 		}
 	}

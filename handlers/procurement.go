@@ -2,9 +2,9 @@ package handlers
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
-	"net/url"
 	"sort"
 	"strconv"
 	"strings"
@@ -62,7 +62,8 @@ func (a *App) ProcurementStep(c echo.Context) error {
 	if err != nil {
 		return model.ErrNotFound
 	}
-	if _, err := a.store.FindOrderByID(ctx, tenant(c).ID, id); err != nil {
+	t := tenant(c)
+	if _, err := a.store.FindOrderByID(ctx, t.ID, id); err != nil {
 		return err // another tenant's order is not found
 	}
 	if a.cfg.Procurement == nil {
@@ -71,11 +72,11 @@ func (a *App) ProcurementStep(c echo.Context) error {
 	var msgs []string
 	switch c.Param("step") {
 	case "push":
-		msgs, err = a.cfg.Procurement.PushOrder(ctx, id)
+		msgs, err = a.cfg.Procurement.PushOrder(ctx, t, id)
 	case "pay":
-		msgs, err = a.cfg.Procurement.PayOrder(ctx, id)
+		msgs, err = a.cfg.Procurement.PayOrder(ctx, t, id)
 	case "sync":
-		msgs, err = a.cfg.Procurement.SyncOrder(ctx, id)
+		msgs, err = a.cfg.Procurement.SyncOrder(ctx, t, id)
 	default:
 		return model.ErrNotFound
 	}
@@ -92,13 +93,15 @@ func (a *App) ProcurementStep(c echo.Context) error {
 
 // AccountsIndex lists the Taobao accounts and their sessions.
 func (a *App) AccountsIndex(c echo.Context) error {
-	return a.renderAccounts(c, http.StatusOK, c.QueryParam("message"), c.QueryParam("error"))
+	return a.renderAccounts(c, http.StatusOK, "")
 }
 
-func (a *App) renderAccounts(c echo.Context, status int, msg, errMsg string) error {
+// renderAccounts shows the accounts page with errMsg, the error of this
+// request's action, if any.
+func (a *App) renderAccounts(c echo.Context, status int, errMsg string) error {
 	ctx := c.Request().Context()
 	t := tenant(c)
-	v := views.AccountsView{Now: a.store.Now(), Loc: t.Location(), Message: msg, Error: errMsg}
+	v := views.AccountsView{Now: a.store.Now(), Loc: t.Location(), Error: errMsg}
 	var err error
 	if v.Accounts, err = a.store.FindTaobaoAccounts(ctx, t.ID); err != nil {
 		return err
@@ -145,7 +148,7 @@ func (a *App) AccountConnect(c echo.Context) error {
 		return err
 	}
 	if in.Provider != model.ProviderTaobao || !in.Usable() {
-		return a.renderAccounts(c, http.StatusConflict, "", "This integration is not a Taobao integration in test or live mode.")
+		return a.renderAccounts(c, http.StatusConflict, "This integration is not a Taobao integration in test or live mode.")
 	}
 	state, err := a.store.CreateOAuthState(ctx, tenant(c).ID, in.ID, currentUser(c).ID)
 	if err != nil {
@@ -164,12 +167,13 @@ func (a *App) AccountConnect(c echo.Context) error {
 func (a *App) TaobaoCallback(c echo.Context) error {
 	ctx := c.Request().Context()
 	q := c.QueryParams()
-	back := func(key, msg string) error {
-		return c.Redirect(http.StatusSeeOther, "/admin/procurement/accounts?"+url.Values{key: {msg}}.Encode())
+	back := func(kind views.FlashKind, msg string) error {
+		a.flash(c, kind, msg)
+		return c.Redirect(http.StatusSeeOther, "/admin/procurement/accounts")
 	}
 	integrationID, err := a.store.UseOAuthState(ctx, tenant(c).ID, currentUser(c).ID, q.Get("state"))
 	if errors.Is(err, model.ErrInvalidState) {
-		return back("error", "Nothing was stored: "+err.Error())
+		return back(views.FlashError, "Nothing was stored: "+err.Error())
 	} else if err != nil {
 		return err
 	}
@@ -181,7 +185,7 @@ func (a *App) TaobaoCallback(c echo.Context) error {
 		if d := q.Get("error_description"); d != "" {
 			msg += " (" + d + ")"
 		}
-		return back("error", msg+". Nothing was stored.")
+		return back(views.FlashError, msg+". Nothing was stored.")
 	}
 	in, err := a.store.FindIntegrationByID(ctx, tenant(c).ID, integrationID)
 	if err != nil {
@@ -193,77 +197,129 @@ func (a *App) TaobaoCallback(c echo.Context) error {
 	}
 	tok, err := client.CreateToken(ctx, q.Get("code"))
 	if err != nil {
-		return back("error", "Nothing was stored: "+taobao.Explain(err))
+		return back(views.FlashError, "Nothing was stored: "+taobao.Explain(err))
 	}
 	acct, err := a.store.SaveTaobaoAccount(ctx, tenant(c).ID, in.ID, model.AccountTokens{Account: tok.Account, AccountID: tok.AccountID,
 		AccessToken: tok.AccessToken, RefreshToken: tok.RefreshToken, AccessExpiresAt: tok.AccessExpiresAt, RefreshExpiresAt: tok.RefreshExpiresAt})
 	if err != nil {
 		return err
 	}
-	return back("message", "Account "+acct.Account+" is connected until "+acct.RefreshExpiresAt.In(tenant(c).Location()).Format("2006-01-02 15:04")+".")
+	return back(views.FlashOK, "Account "+acct.Account+" is connected until "+acct.RefreshExpiresAt.In(tenant(c).Location()).Format("2006-01-02 15:04")+".")
 }
 
-// JobsIndex lists the background jobs with their latest runs.
+// jobRunWait is how long "Run now" waits for the run to end before answering
+// that it started: a quick run is shown finished, a long one followed.
+const jobRunWait = 2 * time.Second
+
+// JobsIndex lists the background jobs with this shop's pauses and latest runs.
 func (a *App) JobsIndex(c echo.Context) error {
 	ctx := c.Request().Context()
+	t := tenant(c)
 	var rows []views.JobRow
-	if a.cfg.Jobs != nil {
-		for _, j := range a.cfg.Jobs() {
-			runs, err := a.store.FindJobRuns(ctx, j.Name, 5)
-			if err != nil {
-				return err
-			}
-			paused, err := a.store.JobPaused(ctx, j.Name)
-			if err != nil {
-				return err
-			}
-			rows = append(rows, views.JobRow{Name: j.Name, Interval: j.Interval, Paused: paused, Runs: runs})
+	for _, j := range a.jobInfos() {
+		runs, err := a.store.FindJobRuns(ctx, t.ID, j.Name, 5)
+		if err != nil {
+			return err
 		}
+		row := views.JobRow{Name: j.Name, Interval: j.Interval}
+		if row.Paused, err = a.store.JobPaused(ctx, t.ID, j.Name); err != nil {
+			return err
+		}
+		if row.InstancePaused, err = a.store.InstanceJobPaused(ctx, j.Name); err != nil {
+			return err
+		}
+		for _, r := range runs {
+			row.Runs = append(row.Runs, a.jobRunRow(c, r, j.Interval))
+		}
+		rows = append(rows, row)
 	}
 	sort.Slice(rows, func(i, j int) bool { return rows[i].Name < rows[j].Name })
 	p := a.page(c, "Jobs", views.SectionJobs)
-	return a.render(c, http.StatusOK, p, views.Jobs(p, rows, c.QueryParam("message")))
+	return a.render(c, http.StatusOK, p, views.Jobs(p, rows))
 }
 
-func (a *App) knownJob(name string) bool {
+// jobRunRow is a run as the page shows it, in the shop's time zone.
+func (a *App) jobRunRow(c echo.Context, r *model.JobRun, interval time.Duration) views.JobRunRow {
+	return views.JobRunRow{Run: r, Running: r.Running(a.store.Now(), interval), Loc: tenant(c).Location()}
+}
+
+func (a *App) jobInfos() []JobInfo {
 	if a.cfg.Jobs == nil {
-		return false
+		return nil
 	}
-	for _, j := range a.cfg.Jobs() {
+	return a.cfg.Jobs()
+}
+
+// job returns the named job, or ErrNotFound.
+func (a *App) job(name string) (JobInfo, error) {
+	for _, j := range a.jobInfos() {
 		if j.Name == name {
-			return true
+			return j, nil
 		}
 	}
-	return false
+	return JobInfo{}, model.ErrNotFound
 }
 
-// JobRun asks a job to run now.
+// JobRun runs a job for this shop now. A run that ends within jobRunWait is
+// told with its counts; a longer one as started, and the page follows its row
+// until it ends. The notice comes by the session, the run by the page.
 func (a *App) JobRun(c echo.Context) error {
-	name := c.Param("name")
-	if !a.knownJob(name) || a.cfg.RunJob == nil {
+	j, err := a.job(c.Param("name"))
+	if err != nil || a.cfg.RunJob == nil {
 		return model.ErrNotFound
 	}
-	a.cfg.RunJob(name)
-	// Let a quick run finish, so that the page shows it.
-	time.Sleep(300 * time.Millisecond)
-	return a.redirect(c, "/admin/jobs?message="+url.QueryEscape(name+" was asked to run now."))
+	run, err := a.cfg.RunJob(c.Request().Context(), tenant(c), j.Name, jobRunWait)
+	switch {
+	case errors.Is(err, model.ErrConflict):
+		a.flash(c, views.FlashError, j.Name+" did not run: "+err.Error()+".")
+	case err != nil:
+		return err
+	case run.FinishedAt == nil:
+		a.flash(c, views.FlashInfo, j.Name+" started; its run below shows its progress until it ends.")
+	case run.Error != "":
+		a.flash(c, views.FlashError, fmt.Sprintf("%s failed: %s (%d processed, %d failed).", j.Name, run.Error, run.Processed, run.Failed))
+	default:
+		a.flash(c, views.FlashOK, fmt.Sprintf("%s ran: %d processed, %d failed.", j.Name, run.Processed, run.Failed))
+	}
+	return a.redirect(c, "/admin/jobs")
 }
 
-// JobPause pauses or resumes a job.
-func (a *App) JobPause(c echo.Context) error {
-	name := c.Param("name")
-	if !a.knownJob(name) {
+// JobRunShow is one of this shop's runs: the row alone for htmx (the page polls
+// it while the run goes on), or a page of its own.
+func (a *App) JobRunShow(c echo.Context) error {
+	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
+	if err != nil {
 		return model.ErrNotFound
+	}
+	r, err := a.store.FindJobRun(c.Request().Context(), tenant(c).ID, id)
+	if err != nil {
+		return err // another shop's run is not found
+	}
+	var interval time.Duration // a job this process does not run: the shortest lease
+	if j, err := a.job(r.Name); err == nil {
+		interval = j.Interval
+	}
+	row := a.jobRunRow(c, r, interval)
+	p := a.page(c, r.Name, views.SectionJobs)
+	return a.renderParts(c, http.StatusOK, p, views.JobRunPage(p, row), views.JobRunRowView(row))
+}
+
+// JobPause pauses or resumes a job for this shop.
+func (a *App) JobPause(c echo.Context) error {
+	j, err := a.job(c.Param("name"))
+	if err != nil {
+		return err
 	}
 	paused := c.FormValue("paused") == "1"
-	if err := a.store.SetJobPaused(c.Request().Context(), name, paused); err != nil {
+	if err := a.store.SetJobPaused(c.Request().Context(), tenant(c).ID, j.Name, paused); err != nil {
 		return err
 	}
 	word := "resumed"
 	if paused {
 		word = "paused"
 	}
-	return a.redirect(c, "/admin/jobs?message="+url.QueryEscape(name+" is "+word+"."))
+	a.flash(c, views.FlashOK, j.Name+" is "+word+" for "+tenant(c).Name+".")
+	return a.redirect(c, "/admin/jobs")
 }
 
 // TaobaoWebhook receives Taobao's push messages at /webhooks/taobao/{id}:
@@ -297,7 +353,11 @@ func (a *App) TaobaoWebhook(c echo.Context) error {
 		return echo.NewHTTPError(http.StatusBadRequest, "Unreadable push.")
 	}
 	if msg.PurchaseID != 0 && a.cfg.Procurement != nil {
-		if _, err := a.cfg.Procurement.SyncPurchase(ctx, strconv.FormatInt(msg.PurchaseID, 10)); err != nil {
+		t, err := a.store.FindTenantByID(ctx, in.TenantID)
+		if err != nil {
+			return err
+		}
+		if _, err := a.cfg.Procurement.SyncPurchase(ctx, t, strconv.FormatInt(msg.PurchaseID, 10)); err != nil {
 			a.log.Warn("taobao push: sync", "purchase", msg.PurchaseID, "err", err)
 		}
 	}

@@ -72,19 +72,19 @@ func TestTaobaoAuthorization(t *testing.T) {
 	t.Run("a forged or replayed state is refused", func(t *testing.T) {
 		res, _ := op.get("/oauth/taobao/callback?code=whatever&state=forged-state")
 		wantStatus(t, res, http.StatusSeeOther)
-		if !strings.Contains(res.Header.Get("Location"), "error=") {
+		if res.Header.Get("Location") != "/admin/procurement/accounts" {
 			t.Errorf("forged state went to %s", res.Header.Get("Location"))
 		}
 		_, doc := op.get(res.Header.Get("Location"))
-		if !strings.Contains(doc.Find(`[data-testid="accounts-error"]`).Text(), "invalid, used or expired") {
-			t.Errorf("forged state message: %q", doc.Find(`[data-testid="accounts-error"]`).Text())
+		if f := doc.Find(`[data-testid="flash"][data-kind="error"][role="alert"]`); !strings.Contains(f.Text(), "invalid, used or expired") {
+			t.Errorf("forged state message: %q", f.Text())
 		}
 		// A state is good once, and only for the operator who started it.
 		in, _ := e.store.UsableIntegration(ctx, e.demo.ID, model.ProviderTaobao)
 		other := findUser(t, e, "owner@demo.test")
 		state, _ := e.store.CreateOAuthState(ctx, e.demo.ID, in.ID, other.ID)
 		res, _ = op.get("/oauth/taobao/callback?code=x&state=" + state)
-		if !strings.Contains(res.Header.Get("Location"), "error=") {
+		if _, doc := op.get(res.Header.Get("Location")); !strings.Contains(doc.Find(`[data-testid="flash"][data-kind="error"]`).Text(), "Nothing was stored") {
 			t.Error("another operator's state was accepted")
 		}
 	})
@@ -144,7 +144,7 @@ func TestProcurementDeskAndJobs(t *testing.T) {
 	}
 	res, _ = op.postForm("/admin/jobs/pay-purchases/pause", url.Values{"paused": {"1"}})
 	wantStatus(t, res, http.StatusSeeOther)
-	if paused, _ := e.store.JobPaused(ctx, "pay-purchases"); !paused {
+	if paused, _ := e.store.JobPaused(ctx, e.demo.ID, "pay-purchases"); !paused {
 		t.Error("pause did not pause")
 	}
 

@@ -38,6 +38,9 @@ func (a *App) renderParts(c echo.Context, status int, p views.Page, content, fra
 	if isFragment(c) {
 		return a.renderComponent(c, status, fragment)
 	}
+	// The notice is taken only by a whole page: a fragment has no place for it,
+	// and taking it there would lose it.
+	p.Flash = a.popFlash(c)
 	return a.renderComponent(c, status, views.Layout(p, content))
 }
 

@@ -49,7 +49,7 @@ func (a *App) routes() *echo.Echo {
 	bank.POST("/pay/kuveyt/:number/fail", a.KuveytReturn)
 
 	// Everything else belongs to the tenant of the host.
-	t := e.Group("", a.resolveTenant, echo.WrapMiddleware(a.sessions.LoadAndSave), a.csrf())
+	t := e.Group("", a.resolveTenant, a.loadSession, a.csrf())
 	t.GET("/", func(c echo.Context) error { return c.Redirect(http.StatusSeeOther, "/admin/") })
 	t.GET("/api/auth/csrf/", a.APICSRF)
 
@@ -141,6 +141,7 @@ func (a *App) routes() *echo.Echo {
 	t.GET("/oauth/taobao/callback", a.TaobaoCallback, a.requireStaff, a.requireRole(canBuy))
 	admin.GET("/jobs", a.JobsIndex)
 	admin.POST("/jobs/:name/run", a.JobRun, a.requireRole(canBuy))
+	admin.GET("/jobs/runs/:id", a.JobRunShow)
 	admin.POST("/jobs/:name/pause", a.JobPause, a.requireRole(canBuy))
 	admin.GET("/settings", a.SettingsIndex)
 

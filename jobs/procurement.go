@@ -158,8 +158,10 @@ func (s *session) token(ctx context.Context, force bool) (string, error) {
 	if err != nil {
 		if taobao.NeedsReauthorization(err) || taobao.IsTokenExpired(err) || !now.Before(s.tok.RefreshExpiresAt) {
 			reason := "The Taobao session of " + s.acct.Account + " has ended: renew it on Procurement → Accounts."
-			s.p.Store.MarkAccountNeedsAuthorization(ctx, s.acct.ID, reason)
 			s.lost = fmt.Errorf("%w (%s needs authorization)", ErrNoAccount, s.acct.Account)
+			if merr := s.p.Store.MarkAccountNeedsAuthorization(ctx, s.t.ID, s.acct.ID, reason); merr != nil {
+				return "", errors.Join(s.lost, merr)
+			}
 			return "", s.lost
 		}
 		return "", err
@@ -168,82 +170,46 @@ func (s *session) token(ctx context.Context, force bool) (string, error) {
 	if fresh.RefreshToken != "" {
 		s.tok.RefreshToken, s.tok.RefreshExpiresAt = fresh.RefreshToken, fresh.RefreshExpiresAt
 	}
-	if err := s.p.Store.UpdateAccessToken(ctx, s.acct.ID, s.tok); err != nil {
+	if err := s.p.Store.UpdateAccessToken(ctx, s.t.ID, s.acct.ID, s.tok); err != nil {
 		return "", err
 	}
 	return s.tok.AccessToken, nil
 }
 
-// tenantsFor is every tenant, or the one of orderID when it is given.
-func (p *Procurement) tenantsFor(ctx context.Context, orderID int64) ([]*model.Tenant, error) {
-	if orderID != 0 {
-		t, err := p.Store.FindOrderTenant(ctx, orderID)
-		if err != nil {
-			return nil, fmt.Errorf("order %d: %w", orderID, err)
-		}
-		return []*model.Tenant{t}, nil
-	}
-	return p.Store.FindTenants(ctx)
-}
-
-// PushOrders sends every paid order whose procurement is pending (or the one
-// order) to Taobao as a purchase. It fails as a whole only when it cannot run at
-// all for the order asked for (no usable account).
-func (p *Procurement) PushOrders(ctx context.Context, run *Run, orderID int64) error {
-	tenants, err := p.tenantsFor(ctx, orderID)
-	if err != nil {
-		return err
-	}
-	var skip skips
-	for _, t := range tenants {
-		ids := []int64{orderID}
-		if orderID == 0 {
-			if ids, err = p.Store.FindOrdersToPurchase(ctx, t.ID, maxPerRun); err != nil {
-				return err
-			}
-			if len(ids) == 0 {
-				continue
-			}
-		} else if err := p.Store.ClearProcurementErrors(ctx, t, orderID, model.JobActor(PushOrdersName)); err != nil {
+// PushOrders sends the shop's paid orders whose procurement is pending (or the
+// one order of the shop) to Taobao as purchases. It fails as a whole when it
+// cannot run at all (no usable account) or when the session ended before any
+// order could be bought.
+func (p *Procurement) PushOrders(ctx context.Context, t *model.Tenant, run *Run, orderID int64) error {
+	ids := []int64{orderID}
+	if orderID == 0 {
+		var err error
+		if ids, err = p.Store.FindOrdersToPurchase(ctx, t.ID, maxPerRun); err != nil {
 			return err
 		}
-		s, err := p.session(ctx, t)
-		if err != nil {
-			run.Logf("%s: skipped %d orders: %v", t.Slug, len(ids), err)
-			if skip.add(err); orderID != 0 {
-				return err
-			}
-			continue
+		if len(ids) == 0 {
+			return nil
 		}
-		before := run.Processed
-		p.parallel(ctx, ids, func(id int64) { s.pushOne(ctx, run, id) })
-		if s.lost != nil && run.Processed == before {
-			// The session ended during the run: nothing could be bought.
-			if skip.add(s.lost); orderID != 0 {
-				return s.lost
-			}
-			continue
+	} else {
+		if _, err := p.Store.FindOrderByID(ctx, t.ID, orderID); err != nil {
+			return fmt.Errorf("order %d: %w", orderID, err) // another shop's order is not found
 		}
-		skip.worked = true
+		if err := p.Store.ClearProcurementErrors(ctx, t, orderID, model.JobActor(PushOrdersName)); err != nil {
+			return err
+		}
 	}
-	return skip.err()
-}
-
-// skips tells a run that could do nothing (every tenant with work lacked an
-// account) from one that did what it could: the first is an error, for the CLI's
-// exit status and the job's record.
-type skips struct {
-	last   error
-	worked bool
-}
-
-func (s *skips) add(err error) { s.last = err }
-
-func (s *skips) err() error {
-	if s.worked {
-		return nil
+	s, err := p.session(ctx, t)
+	if err != nil {
+		run.Logf("skipped %d orders: %v", len(ids), err)
+		return err
 	}
-	return s.last
+	before := run.Processed
+	p.parallel(ctx, ids, func(id int64) { s.pushOne(ctx, run, id) })
+	if s.lost != nil && run.Processed == before {
+		// The session ended during the run: nothing could be bought.
+		return s.lost
+	}
+	return nil
 }
 
 // parallel runs fn over ids with the configured concurrency.
@@ -301,7 +267,10 @@ func (s *session) pushOne(ctx context.Context, run *Run, orderID int64) {
 	}
 	if len(missing) > 0 {
 		msg := "Product missing SKU: " + strings.Join(missing, ", ")
-		s.p.Store.RecordProcurementError(ctx, s.t, orderID, missingIDs, msg, actor)
+		if err := s.p.Store.RecordProcurementError(ctx, s.t, orderID, missingIDs, msg, actor); err != nil {
+			run.add(false, "✗ Order %d (%s): %s; nothing was sent, and the error could not be recorded on the order: %v", orderID, claim.OrderNumber, msg, err)
+			return
+		}
 		run.add(false, "✗ Order %d (%s): %s; nothing was sent", orderID, claim.OrderNumber, msg)
 		return
 	}
@@ -386,7 +355,10 @@ func (s *session) fail(ctx context.Context, run *Run, claim *model.PurchaseClaim
 	if errors.As(err, &te) && te.Code != "" && !strings.Contains(msg, te.Code) {
 		msg = te.Code + ": " + msg
 	}
-	s.p.Store.RecordProcurementError(ctx, s.t, claim.OrderID, nil, msg, model.JobActor(PushOrdersName))
+	if err := s.p.Store.RecordProcurementError(ctx, s.t, claim.OrderID, nil, msg, model.JobActor(PushOrdersName)); err != nil {
+		run.add(false, "✗ Order %d (%s): %s (not recorded on the order: %v)", claim.OrderID, claim.OrderNumber, msg, err)
+		return
+	}
 	run.add(false, "✗ Order %d (%s): %s", claim.OrderID, claim.OrderNumber, msg)
 }
 
@@ -429,65 +401,56 @@ func assignUnmatched(created []model.CreatedPurchase, claim *model.PurchaseClaim
 	}
 }
 
-// PayPurchases pays every created purchase (or the order's) from the account's
-// balance. A failure such as INSUFFICIENT_BALANCE_FOR_PAYMENT is recorded on the
-// purchase and its orders in words; the status stays.
-func (p *Procurement) PayPurchases(ctx context.Context, run *Run, orderID int64) error {
-	tenants, err := p.tenantsFor(ctx, orderID)
+// PayPurchases pays the shop's created purchases (or the order's) from the
+// account's balance. A failure such as INSUFFICIENT_BALANCE_FOR_PAYMENT is
+// recorded on the purchase and its orders in words; the status stays.
+func (p *Procurement) PayPurchases(ctx context.Context, t *model.Tenant, run *Run, orderID int64) error {
+	if orderID != 0 {
+		if _, err := p.Store.FindOrderByID(ctx, t.ID, orderID); err != nil {
+			return fmt.Errorf("order %d: %w", orderID, err)
+		}
+	}
+	list, err := p.Store.FindPurchases(ctx, t.ID, model.PurchaseFilter{Stages: []model.ProcurementStatus{model.ProcCreated}, OrderID: orderID, Limit: maxPerRun})
 	if err != nil {
 		return err
 	}
-	var skip skips
-	for _, t := range tenants {
-		list, err := p.Store.FindPurchases(ctx, t.ID, model.PurchaseFilter{Stages: []model.ProcurementStatus{model.ProcCreated}, OrderID: orderID, Limit: maxPerRun})
-		if err != nil {
-			return err
+	if len(list) == 0 {
+		if orderID != 0 {
+			run.Logf("Order %d has no purchase waiting to be paid", orderID)
 		}
-		if len(list) == 0 {
-			if orderID != 0 {
-				run.Logf("Order %d has no purchase waiting to be paid", orderID)
-			}
-			continue
-		}
-		s, err := p.session(ctx, t)
-		if err != nil {
-			run.Logf("%s: skipped %d purchases: %v", t.Slug, len(list), err)
-			if skip.add(err); orderID != 0 {
-				return err
-			}
-			continue
-		}
-		before := run.Processed
-		byID := map[int64]*model.Purchase{}
-		var ids []int64
-		for _, pu := range list {
-			id, err := strconv.ParseInt(pu.PurchaseID, 10, 64)
-			if err != nil {
-				continue
-			}
-			byID[id] = pu
-			ids = append(ids, id)
-		}
-		// Batches of the platform's maximum (10), a few at a time.
-		var batches [][]int64
-		for len(ids) > 0 {
-			n := min(taobao.MaxPayBatch, len(ids))
-			batches, ids = append(batches, ids[:n]), ids[n:]
-		}
-		idx := make([]int64, len(batches))
-		for i := range idx {
-			idx[i] = int64(i)
-		}
-		p.parallel(ctx, idx, func(i int64) { s.payBatch(ctx, run, batches[i], byID) })
-		if s.lost != nil && run.Processed == before {
-			if skip.add(s.lost); orderID != 0 {
-				return s.lost
-			}
-			continue
-		}
-		skip.worked = true
+		return nil
 	}
-	return skip.err()
+	s, err := p.session(ctx, t)
+	if err != nil {
+		run.Logf("skipped %d purchases: %v", len(list), err)
+		return err
+	}
+	before := run.Processed
+	byID := map[int64]*model.Purchase{}
+	var ids []int64
+	for _, pu := range list {
+		id, err := strconv.ParseInt(pu.PurchaseID, 10, 64)
+		if err != nil {
+			continue
+		}
+		byID[id] = pu
+		ids = append(ids, id)
+	}
+	// Batches of the platform's maximum (10), a few at a time.
+	var batches [][]int64
+	for len(ids) > 0 {
+		n := min(taobao.MaxPayBatch, len(ids))
+		batches, ids = append(batches, ids[:n]), ids[n:]
+	}
+	idx := make([]int64, len(batches))
+	for i := range idx {
+		idx[i] = int64(i)
+	}
+	p.parallel(ctx, idx, func(i int64) { s.payBatch(ctx, run, batches[i], byID) })
+	if s.lost != nil && run.Processed == before {
+		return s.lost
+	}
+	return nil
 }
 
 func (s *session) payBatch(ctx context.Context, run *Run, ids []int64, byID map[int64]*model.Purchase) {
@@ -509,7 +472,10 @@ func (s *session) payBatch(ctx context.Context, run *Run, ids []int64, byID map[
 			continue
 		}
 		msg := f.Code + ": " + taobao.Explain(f.Err())
-		s.p.Store.ApplyPurchaseState(ctx, s.t, pu.PurchaseID, "", "", "", msg, actor)
+		if err := s.p.Store.ApplyPurchaseState(ctx, s.t, pu.PurchaseID, "", "", "", msg, actor); err != nil {
+			run.add(false, "⚠️ Payment failed: %s (purchase %s, %s; not recorded on the purchase: %v)", f.Code, pu.PurchaseID, orders(pu), err)
+			continue
+		}
 		run.add(false, "⚠️ Payment failed: %s (purchase %s, %s)", f.Code, pu.PurchaseID, orders(pu))
 	}
 	if len(res.WillPay) == 0 {
@@ -533,7 +499,11 @@ func (s *session) payBatch(ctx context.Context, run *Run, ids []int64, byID map[
 			continue
 		}
 		stage := model.ProcurementStatus(po.Stage())
-		s.p.Store.ApplyPurchaseState(ctx, s.t, pu.PurchaseID, po.Status, stage, firstTrack(po), "", actor)
+		if err := s.p.Store.ApplyPurchaseState(ctx, s.t, pu.PurchaseID, po.Status, stage, firstTrack(po), "", actor); err != nil {
+			// Paid at Taobao: the next status sync records it.
+			run.add(true, "✓ Payment successful: purchase %s (%s); recording it failed (%v), the next sync will", pu.PurchaseID, orders(pu), err)
+			continue
+		}
 		run.add(true, "✓ Payment successful: purchase %s (%s) → %s", pu.PurchaseID, orders(pu), stage)
 	}
 }
@@ -554,55 +524,43 @@ func firstTrack(po taobao.PurchaseOrder) string {
 	return ""
 }
 
-// SyncStatuses asks the platform about open purchases (or one purchase, or one
-// order's) and records status and the supplier's tracking number.
-func (p *Procurement) SyncStatuses(ctx context.Context, run *Run, purchaseID string, orderID int64) error {
-	var tenants []*model.Tenant
-	var err error
-	var skip skips
-	if purchaseID != "" {
-		t, err := p.Store.FindPurchaseTenant(ctx, purchaseID)
-		if err != nil {
-			return fmt.Errorf("purchase %s: %w", purchaseID, err)
+// SyncStatuses asks the platform about the shop's open purchases (or one
+// purchase, or one order's) and records status and the supplier's tracking
+// number.
+func (p *Procurement) SyncStatuses(ctx context.Context, t *model.Tenant, run *Run, purchaseID string, orderID int64) error {
+	if orderID != 0 {
+		if _, err := p.Store.FindOrderByID(ctx, t.ID, orderID); err != nil {
+			return fmt.Errorf("order %d: %w", orderID, err)
 		}
-		tenants = []*model.Tenant{t}
-	} else if tenants, err = p.tenantsFor(ctx, orderID); err != nil {
+	}
+	f := model.PurchaseFilter{PurchaseID: purchaseID, OrderID: orderID, Limit: maxPerRun}
+	if purchaseID == "" {
+		f.Stages = []model.ProcurementStatus{model.ProcCreated, model.ProcPaid, model.ProcShipped}
+	}
+	list, err := p.Store.FindPurchases(ctx, t.ID, f)
+	if err != nil {
 		return err
 	}
-	for _, t := range tenants {
-		f := model.PurchaseFilter{PurchaseID: purchaseID, OrderID: orderID, Limit: maxPerRun}
-		if purchaseID == "" {
-			f.Stages = []model.ProcurementStatus{model.ProcCreated, model.ProcPaid, model.ProcShipped}
+	if len(list) == 0 {
+		if purchaseID != "" {
+			return fmt.Errorf("purchase %s: %w", purchaseID, model.ErrNotFound) // another shop's purchase is not found
 		}
-		list, err := p.Store.FindPurchases(ctx, t.ID, f)
-		if err != nil {
-			return err
-		}
-		if len(list) == 0 {
-			continue
-		}
-		s, err := p.session(ctx, t)
-		if err != nil {
-			run.Logf("%s: skipped %d purchases: %v", t.Slug, len(list), err)
-			if skip.add(err); purchaseID != "" || orderID != 0 {
-				return err
-			}
-			continue
-		}
-		before := run.Processed
-		for start := 0; start < len(list) && s.lost == nil; start += 20 {
-			batch := list[start:min(start+20, len(list))]
-			s.syncBatch(ctx, run, batch)
-		}
-		if s.lost != nil && run.Processed == before {
-			if skip.add(s.lost); purchaseID != "" || orderID != 0 {
-				return s.lost
-			}
-			continue
-		}
-		skip.worked = true
+		return nil
 	}
-	return skip.err()
+	s, err := p.session(ctx, t)
+	if err != nil {
+		run.Logf("skipped %d purchases: %v", len(list), err)
+		return err
+	}
+	before := run.Processed
+	for start := 0; start < len(list) && s.lost == nil; start += 20 {
+		batch := list[start:min(start+20, len(list))]
+		s.syncBatch(ctx, run, batch)
+	}
+	if s.lost != nil && run.Processed == before {
+		return s.lost
+	}
+	return nil
 }
 
 func (s *session) syncBatch(ctx context.Context, run *Run, batch []*model.Purchase) {
@@ -650,97 +608,97 @@ func (s *session) syncBatch(ctx context.Context, run *Run, batch []*model.Purcha
 			// The query does not know it (seed 000 calls the query experimental):
 			// updates then come only by push.
 			msg := "Taobao's order query does not report this purchase; its status will come by push notification."
-			s.p.Store.ApplyPurchaseState(ctx, s.t, pu.PurchaseID, "", "", "", msg, actor)
+			if err := s.p.Store.ApplyPurchaseState(ctx, s.t, pu.PurchaseID, "", "", "", msg, actor); err != nil {
+				run.add(false, "✗ Purchase %s (%s): %s (not recorded on the purchase: %v)", pu.PurchaseID, orders(pu), msg, err)
+				continue
+			}
 			run.add(false, "✗ Purchase %s (%s): %s", pu.PurchaseID, orders(pu), msg)
 		}
 	}
 }
 
-// RefreshTokens refreshes, in every tenant, access tokens that end within two
-// hours while their refresh token lives; an account whose session is over
-// becomes "needs authorization" (the operators renew it by the redirect).
-func (p *Procurement) RefreshTokens(ctx context.Context, run *Run) error {
-	tenants, err := p.Store.FindTenants(ctx)
+// RefreshTokens refreshes the shop's access tokens that end within two hours
+// while their refresh token lives; an account whose session is over becomes
+// "needs authorization" (the operators renew it by the redirect).
+func (p *Procurement) RefreshTokens(ctx context.Context, t *model.Tenant, run *Run) error {
+	now := p.Store.Now()
+	accounts, err := p.Store.FindTaobaoAccounts(ctx, t.ID)
 	if err != nil {
 		return err
 	}
-	now := p.Store.Now()
-	for _, t := range tenants {
-		accounts, err := p.Store.FindTaobaoAccounts(ctx, t.ID)
+	for _, a := range accounts {
+		if a.Status != model.AccountActive {
+			continue
+		}
+		if !now.Before(a.RefreshExpiresAt) {
+			if err := p.Store.MarkAccountNeedsAuthorization(ctx, t.ID, a.ID, "The Taobao session of "+a.Account+" has ended: renew it on Procurement → Accounts."); err != nil {
+				return err
+			}
+			run.add(false, "%s needs authorization", a.Account)
+			continue
+		}
+		if now.Add(2 * time.Hour).Before(a.AccessExpiresAt) {
+			continue
+		}
+		in, err := p.Store.FindIntegrationByID(ctx, t.ID, a.IntegrationID)
 		if err != nil {
 			return err
 		}
-		for _, a := range accounts {
-			if a.Status != model.AccountActive {
-				continue
-			}
-			if !now.Before(a.RefreshExpiresAt) {
-				p.Store.MarkAccountNeedsAuthorization(ctx, a.ID, "The Taobao session of "+a.Account+" has ended: renew it on Procurement → Accounts.")
-				run.add(false, "%s: %s needs authorization", t.Slug, a.Account)
-				continue
-			}
-			if now.Add(2 * time.Hour).Before(a.AccessExpiresAt) {
-				continue
-			}
-			in, err := p.Store.FindIntegrationByID(ctx, t.ID, a.IntegrationID)
-			if err != nil {
-				return err
-			}
-			sec, err := p.Store.OpenIntegrationSecrets(ctx, t.ID, in.ID)
-			if err != nil {
-				return err
-			}
-			tok, err := p.Store.OpenAccountTokens(ctx, a)
-			if err != nil {
-				return err
-			}
-			s := &session{p: p, t: t, acct: a, tok: tok,
-				client: taobao.New(taobao.Config{BaseURL: in.Endpoint(), AppKey: sec.APIKey, AppSecret: sec.APISecret, HTTPClient: p.HTTPClient, Now: p.Store.Now})}
-			if _, err := s.token(ctx, true); err != nil {
-				run.add(false, "%s: %s: %v", t.Slug, a.Account, err)
-				continue
-			}
-			run.add(true, "%s: refreshed the access token of %s", t.Slug, a.Account)
+		sec, err := p.Store.OpenIntegrationSecrets(ctx, t.ID, in.ID)
+		if err != nil {
+			return err
 		}
+		tok, err := p.Store.OpenAccountTokens(ctx, a)
+		if err != nil {
+			return err
+		}
+		s := &session{p: p, t: t, acct: a, tok: tok,
+			client: taobao.New(taobao.Config{BaseURL: in.Endpoint(), AppKey: sec.APIKey, AppSecret: sec.APISecret, HTTPClient: p.HTTPClient, Now: p.Store.Now})}
+		if _, err := s.token(ctx, true); err != nil {
+			run.add(false, "%s: %v", a.Account, err)
+			continue
+		}
+		run.add(true, "refreshed the access token of %s", a.Account)
 	}
 	return nil
 }
 
-// Jobs are the procurement jobs for the scheduler.
+// Jobs are the procurement jobs for the scheduler, each run for one shop.
 func (p *Procurement) Jobs() []*Job {
 	return []*Job{
-		{Name: PushOrdersName, Interval: time.Minute, Run: func(ctx context.Context, r *Run) error { return p.PushOrders(ctx, r, 0) }},
-		{Name: PayPurchasesName, Interval: time.Minute, Run: func(ctx context.Context, r *Run) error { return p.PayPurchases(ctx, r, 0) }},
-		{Name: SyncStatusName, Interval: 2 * time.Minute, Run: func(ctx context.Context, r *Run) error { return p.SyncStatuses(ctx, r, "", 0) }},
-		{Name: RefreshTokensName, Interval: 10 * time.Minute, Run: func(ctx context.Context, r *Run) error { return p.RefreshTokens(ctx, r) }},
+		{Name: PushOrdersName, Interval: time.Minute, Run: func(ctx context.Context, t *model.Tenant, r *Run) error { return p.PushOrders(ctx, t, r, 0) }},
+		{Name: PayPurchasesName, Interval: time.Minute, Run: func(ctx context.Context, t *model.Tenant, r *Run) error { return p.PayPurchases(ctx, t, r, 0) }},
+		{Name: SyncStatusName, Interval: 2 * time.Minute, Run: func(ctx context.Context, t *model.Tenant, r *Run) error { return p.SyncStatuses(ctx, t, r, "", 0) }},
+		{Name: RefreshTokensName, Interval: 10 * time.Minute, Run: p.RefreshTokens},
 	}
 }
 
-// PushOrder, PayOrder and SyncOrder run one step for one order now (the
-// buttons of the procurement page) and return the run's lines.
-func (p *Procurement) PushOrder(ctx context.Context, orderID int64) ([]string, error) {
+// PushOrder, PayOrder and SyncOrder run one step for one order of the shop now
+// (the buttons of the procurement page) and return the run's lines.
+func (p *Procurement) PushOrder(ctx context.Context, t *model.Tenant, orderID int64) ([]string, error) {
 	r := &Run{}
-	err := p.PushOrders(ctx, r, orderID)
+	err := p.PushOrders(ctx, t, r, orderID)
 	return r.Messages, err
 }
 
 // PayOrder pays the order's created purchases now.
-func (p *Procurement) PayOrder(ctx context.Context, orderID int64) ([]string, error) {
+func (p *Procurement) PayOrder(ctx context.Context, t *model.Tenant, orderID int64) ([]string, error) {
 	r := &Run{}
-	err := p.PayPurchases(ctx, r, orderID)
+	err := p.PayPurchases(ctx, t, r, orderID)
 	return r.Messages, err
 }
 
 // SyncOrder fetches the status of the order's purchases now.
-func (p *Procurement) SyncOrder(ctx context.Context, orderID int64) ([]string, error) {
+func (p *Procurement) SyncOrder(ctx context.Context, t *model.Tenant, orderID int64) ([]string, error) {
 	r := &Run{}
-	err := p.SyncStatuses(ctx, r, "", orderID)
+	err := p.SyncStatuses(ctx, t, r, "", orderID)
 	return r.Messages, err
 }
 
-// SyncPurchase fetches one purchase's status now (a push said it changed).
-func (p *Procurement) SyncPurchase(ctx context.Context, purchaseID string) ([]string, error) {
+// SyncPurchase fetches one of the shop's purchases' status now (a push said it
+// changed).
+func (p *Procurement) SyncPurchase(ctx context.Context, t *model.Tenant, purchaseID string) ([]string, error) {
 	r := &Run{}
-	err := p.SyncStatuses(ctx, r, purchaseID, 0)
+	err := p.SyncStatuses(ctx, t, r, purchaseID, 0)
 	return r.Messages, err
 }

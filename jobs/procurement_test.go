@@ -140,7 +140,7 @@ func TestPushPaySync(t *testing.T) {
 	ctx := context.Background()
 	o := w.paidOrder(t, "TS-WHITE-M", "LAMP-LED")
 	run := &jobs.Run{}
-	if err := w.proc.PushOrders(ctx, run, 0); err != nil {
+	if err := w.proc.PushOrders(ctx, w.t, run, 0); err != nil {
 		t.Fatal(err)
 	}
 	got := w.order(t, o.ID)
@@ -155,12 +155,12 @@ func TestPushPaySync(t *testing.T) {
 		t.Errorf("cost and margin: %+v (total %d)", m, got.Total)
 	}
 	// A second run pushes nothing new.
-	if err := w.proc.PushOrders(ctx, &jobs.Run{}, 0); err != nil {
+	if err := w.proc.PushOrders(ctx, w.t, &jobs.Run{}, 0); err != nil {
 		t.Fatal(err)
 	}
 
 	run = &jobs.Run{}
-	if err := w.proc.PayPurchases(ctx, run, 0); err != nil {
+	if err := w.proc.PayPurchases(ctx, w.t, run, 0); err != nil {
 		t.Fatal(err)
 	}
 	if got := w.order(t, o.ID); got.ProcurementStatus != model.ProcPaid {
@@ -177,7 +177,7 @@ func TestPushPaySync(t *testing.T) {
 	}
 	pid := got.Lines[0].PurchaseID
 	w.sb.Ship(ids[pid])
-	w.proc.SyncStatuses(ctx, &jobs.Run{}, "", 0)
+	w.proc.SyncStatuses(ctx, w.t, &jobs.Run{}, "", 0)
 	if got := w.order(t, o.ID); got.ProcurementStatus != model.ProcPaid || got.Lines[0].ProcurementStatus != model.ProcShipped {
 		t.Errorf("one of two shipped: order %s, line %s", got.ProcurementStatus, got.Lines[0].ProcurementStatus)
 	}
@@ -187,7 +187,7 @@ func TestPushPaySync(t *testing.T) {
 		}
 	}
 	run = &jobs.Run{}
-	if err := w.proc.SyncStatuses(ctx, run, "", 0); err != nil {
+	if err := w.proc.SyncStatuses(ctx, w.t, run, "", 0); err != nil {
 		t.Fatal(err)
 	}
 	got = w.order(t, o.ID)
@@ -196,7 +196,7 @@ func TestPushPaySync(t *testing.T) {
 	}
 	for p, id := range ids {
 		w.sb.Complete(id)
-		w.proc.SyncStatuses(ctx, &jobs.Run{}, p, 0)
+		w.proc.SyncStatuses(ctx, w.t, &jobs.Run{}, p, 0)
 	}
 	if got := w.order(t, o.ID); got.ProcurementStatus != model.ProcCompleted {
 		t.Errorf("after complete: %s", got.ProcurementStatus)
@@ -210,7 +210,7 @@ func TestMissingSKUStopsTheOrder(t *testing.T) {
 	w := newBuyWorld(t)
 	o := w.paidOrder(t, "TS-WHITE-M", "SCARF-SILK")
 	run := &jobs.Run{}
-	w.proc.PushOrders(context.Background(), run, 0)
+	w.proc.PushOrders(context.Background(), w.t, run, 0)
 	got := w.order(t, o.ID)
 	if got.ProcurementStatus != model.ProcPending || !strings.Contains(got.ProcurementError, "Product missing SKU: Silk scarf") {
 		t.Fatalf("order: %s %q", got.ProcurementStatus, got.ProcurementError)
@@ -227,10 +227,10 @@ func TestInsufficientBalanceKeepsTheStatus(t *testing.T) {
 	w := newBuyWorld(t)
 	ctx := context.Background()
 	o := w.paidOrder(t, "TEA-SET6")
-	w.proc.PushOrders(ctx, &jobs.Run{}, 0)
+	w.proc.PushOrders(ctx, w.t, &jobs.Run{}, 0)
 	w.sb.SetBalance(taobao.DemoAccount1, 100)
 	run := &jobs.Run{}
-	w.proc.PayPurchases(ctx, run, 0)
+	w.proc.PayPurchases(ctx, w.t, run, 0)
 	got := w.order(t, o.ID)
 	if got.ProcurementStatus != model.ProcCreated || !strings.Contains(got.ProcurementError, "INSUFFICIENT_BALANCE_FOR_PAYMENT") ||
 		!strings.Contains(strings.ToLower(got.ProcurementError), "balance") {
@@ -245,7 +245,7 @@ func TestInsufficientBalanceKeepsTheStatus(t *testing.T) {
 	}
 	// Topped up: the next run pays it.
 	w.sb.SetBalance(taobao.DemoAccount1, taobao.DemoBalanceFen)
-	w.proc.PayPurchases(ctx, &jobs.Run{}, 0)
+	w.proc.PayPurchases(ctx, w.t, &jobs.Run{}, 0)
 	if got := w.order(t, o.ID); got.ProcurementStatus != model.ProcPaid || got.ProcurementError != "" {
 		t.Errorf("after top-up: %s %q", got.ProcurementStatus, got.ProcurementError)
 	}
@@ -259,7 +259,7 @@ func TestExpiredTokens(t *testing.T) {
 	w.sb.ExpireAccessToken(taobao.DemoAccount1)
 	o := w.paidOrder(t, "BAG-TOTE")
 	run := &jobs.Run{}
-	if err := w.proc.PushOrders(ctx, run, 0); err != nil {
+	if err := w.proc.PushOrders(ctx, w.t, run, 0); err != nil {
 		t.Fatal(err)
 	}
 	if got := w.order(t, o.ID); got.ProcurementStatus != model.ProcCreated {
@@ -270,7 +270,7 @@ func TestExpiredTokens(t *testing.T) {
 	w.sb.ExpireTokens(taobao.DemoAccount1)
 	o2 := w.paidOrder(t, "BAG-TOTE")
 	run = &jobs.Run{}
-	err := w.proc.PushOrders(ctx, run, 0)
+	err := w.proc.PushOrders(ctx, w.t, run, 0)
 	if !errors.Is(err, jobs.ErrNoAccount) {
 		t.Fatalf("push with dead tokens: %v\n%v", err, run.Messages)
 	}
@@ -282,7 +282,46 @@ func TestExpiredTokens(t *testing.T) {
 		t.Errorf("account status %s", a.Status)
 	}
 	run = &jobs.Run{}
-	if err := w.proc.PushOrders(ctx, run, 0); !errors.Is(err, jobs.ErrNoAccount) || !strings.Contains(strings.Join(run.Messages, " "), "needs authorization") {
+	if err := w.proc.PushOrders(ctx, w.t, run, 0); !errors.Is(err, jobs.ErrNoAccount) || !strings.Contains(strings.Join(run.Messages, " "), "needs authorization") {
 		t.Errorf("second run: %v %v", err, run.Messages)
+	}
+}
+
+func TestAnotherShopCannotTouchTheAccountOrTheOrders(t *testing.T) {
+	w := newBuyWorld(t)
+	ctx := context.Background()
+	tr, err := w.store.FindTenantBySlug(ctx, model.DemoTurkishSlug)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The account's methods take the shop: with another shop's id they change nothing.
+	if err := w.store.MarkAccountNeedsAuthorization(ctx, tr.ID, w.acct.ID, "forged"); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.store.UpdateAccessToken(ctx, tr.ID, w.acct.ID, model.AccountTokens{AccessToken: "forged", RefreshToken: "forged"}); err != nil {
+		t.Fatal(err)
+	}
+	a, _ := w.store.FindTaobaoAccount(ctx, w.t.ID, w.acct.ID)
+	if a.Status != model.AccountActive || a.LastError != "" {
+		t.Errorf("another shop marked demo's account: %s %q", a.Status, a.LastError)
+	}
+	if tok, _ := w.store.OpenAccountTokens(ctx, a); tok.AccessToken == "forged" {
+		t.Error("another shop replaced demo's tokens")
+	}
+	forged := *a
+	forged.TenantID = tr.ID
+	if _, err := w.store.OpenAccountTokens(ctx, &forged); !errors.Is(err, model.ErrNotFound) {
+		t.Errorf("demo's tokens opened as demo-tr's: %v", err)
+	}
+	// demo-tr's push of a demo order is refused; demo-tr's sweep buys nothing of demo's.
+	o := w.paidOrder(t, "BAG-TOTE")
+	if err := w.proc.PushOrders(ctx, tr, &jobs.Run{}, o.ID); !errors.Is(err, model.ErrNotFound) {
+		t.Errorf("demo-tr pushed demo's order: %v", err)
+	}
+	if err := w.proc.PushOrders(ctx, tr, &jobs.Run{}, 0); err != nil {
+		t.Errorf("demo-tr's sweep: %v", err)
+	}
+	if got := w.order(t, o.ID); got.ProcurementStatus != model.ProcPending {
+		t.Errorf("demo's order after demo-tr's runs: %s", got.ProcurementStatus)
 	}
 }

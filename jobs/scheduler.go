@@ -1,28 +1,32 @@
-// Package jobs runs OrderDesk's background work: named jobs on intervals, each
-// run recorded in job_runs, guarded by a lease row so that two processes never
-// run one job at once. The CLI runs the same jobs once in the foreground.
+// Package jobs runs OrderDesk's background work: named jobs on intervals, run
+// once per shop, each run recorded in that shop's job_runs and guarded by a lease
+// row for (job, shop), so that two processes never run one shop's job at once.
+// The CLI runs the same jobs once in the foreground.
 package jobs
 
 import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
 	"runtime/debug"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"orderdesk/model"
 )
 
-// Job is a named piece of background work.
+// Job is a named piece of background work, done for one shop at a time.
 type Job struct {
 	Name     string
 	Interval time.Duration
-	// Run does one round of the work and reports into the run.
-	Run func(ctx context.Context, run *Run) error
+	// Run does one round of the work for the shop t and reports into the run.
+	// It reads and changes that shop's rows only.
+	Run func(ctx context.Context, t *model.Tenant, run *Run) error
 }
 
 // Run is what a job reports while it runs: counts and messages, one line each.
@@ -37,27 +41,41 @@ func (r *Run) Logf(format string, args ...any) {
 	r.Messages = append(r.Messages, fmt.Sprintf(format, args...))
 }
 
-// Scheduler runs jobs on their intervals.
+// Why a run could not start. They are conflicts (model.ErrConflict), so that
+// the pages show them as a notice rather than a failure.
+var (
+	// ErrBusy means the job is running for the shop already, here or in another
+	// process.
+	ErrBusy error = &model.ConflictError{Msg: "it is running for this shop right now; try again when that run has finished"}
+	// ErrPaused means the job is paused in the shop.
+	ErrPaused error = &model.ConflictError{Msg: "it is paused for this shop: resume it first"}
+	// ErrInstancePaused means the instance's operator paused the job for every
+	// shop (orderdesk jobs pause NAME).
+	ErrInstancePaused error = &model.ConflictError{Msg: "it is paused for every shop by the operator of this installation"}
+)
+
+// Scheduler runs jobs on their intervals, for every shop.
 type Scheduler struct {
 	store  *model.Store
 	log    *slog.Logger
 	holder string // this process's name on leases
+	seq    atomic.Int64
 	jobs   []*Job
-	mu     sync.Mutex
-	wake   map[string]chan struct{}
 }
 
 // New makes a scheduler for the jobs.
 func New(store *model.Store, log *slog.Logger, jobs ...*Job) *Scheduler {
 	b := make([]byte, 4)
-	rand.Read(b)
-	host, _ := os.Hostname()
-	s := &Scheduler{store: store, log: log, jobs: jobs, wake: map[string]chan struct{}{},
-		holder: fmt.Sprintf("%s/%d/%s", host, os.Getpid(), hex.EncodeToString(b))}
-	for _, j := range jobs {
-		s.wake[j.Name] = make(chan struct{}, 1)
+	if _, err := rand.Read(b); err != nil {
+		// Only the lease holder's name: the pid alone still tells processes apart.
+		log.Warn("jobs: no random lease suffix", "err", err)
 	}
-	return s
+	host, err := os.Hostname()
+	if err != nil {
+		host = "unknown-host"
+	}
+	return &Scheduler{store: store, log: log, jobs: jobs,
+		holder: fmt.Sprintf("%s/%d/%s", host, os.Getpid(), hex.EncodeToString(b))}
 }
 
 // Jobs lists the scheduler's jobs.
@@ -73,44 +91,54 @@ func (s *Scheduler) Job(name string) *Job {
 	return nil
 }
 
-// Start runs every job on its interval until ctx ends.
+// Start runs every job on its interval, for every shop, until ctx ends.
 func (s *Scheduler) Start(ctx context.Context) {
 	for _, j := range s.jobs {
 		go s.loop(ctx, j)
 	}
 }
 
-// Wake asks the named job to run now instead of at its next tick; false for a
-// job the scheduler does not have.
-func (s *Scheduler) Wake(name string) bool {
-	ch, ok := s.wake[name]
-	if ok {
-		select {
-		case ch <- struct{}{}:
-		default:
-		}
-	}
-	return ok
-}
-
+// loop runs one job for every shop on each tick. Backoff is per shop: a shop
+// whose run keeps failing (no Taobao account, say) waits longer and longer, and
+// the other shops keep their interval.
 func (s *Scheduler) loop(ctx context.Context, j *Job) {
-	failures := 0
-	wait := time.Duration(0) // first run soon after start
+	due := map[int64]time.Time{} // when each shop's next run is due; zero: now
+	failures := map[int64]int{}
 	for {
+		wait := j.Interval
+		tenants, err := s.store.FindTenants(ctx)
+		if err != nil && ctx.Err() == nil {
+			s.log.Error("job: list shops", "job", j.Name, "err", err)
+		}
+		for _, t := range tenants {
+			if ctx.Err() != nil {
+				return
+			}
+			if time.Now().Before(due[t.ID]) {
+				wait = min(wait, time.Until(due[t.ID]))
+				continue
+			}
+			_, err := s.RunOnce(ctx, j, t)
+			switch {
+			case err == nil, ctx.Err() != nil:
+				failures[t.ID] = 0
+			case errors.Is(err, model.ErrConflict):
+				// Paused or running elsewhere: not a failure of the work.
+				s.log.Debug("job skipped", "job", j.Name, "tenant", t.Slug, "why", err)
+				failures[t.ID] = 0
+			default:
+				failures[t.ID]++
+				s.log.Error("job failed", "job", j.Name, "tenant", t.Slug, "err", err, "failures", failures[t.ID])
+			}
+			d := backoff(j.Interval, failures[t.ID])
+			due[t.ID] = time.Now().Add(d)
+			wait = min(wait, d)
+		}
 		select {
 		case <-ctx.Done():
 			return
-		case <-time.After(wait):
-		case <-s.wake[j.Name]:
+		case <-time.After(max(wait, 0)):
 		}
-		_, err := s.RunOnce(ctx, j)
-		if err != nil && ctx.Err() == nil {
-			failures++
-			s.log.Error("job failed", "job", j.Name, "err", err, "failures", failures)
-		} else {
-			failures = 0
-		}
-		wait = backoff(j.Interval, failures)
 	}
 }
 
@@ -123,42 +151,101 @@ func backoff(interval time.Duration, failures int) time.Duration {
 	return min(d, max(time.Hour, interval))
 }
 
-// ErrBusy means another process holds the job's lease, or the job is paused.
-var ErrBusy = fmt.Errorf("the job is running elsewhere or paused")
-
-// RunOnce runs a job now if its lease can be taken, records the run, and
-// recovers a panic into a failed run.
-func (s *Scheduler) RunOnce(ctx context.Context, j *Job) (*model.JobRun, error) {
-	// The lease outlives a normal run; if this process dies, it expires by itself.
-	ttl := max(10*time.Minute, 2*j.Interval)
-	got, err := s.store.AcquireJobLease(ctx, j.Name, s.holder, ttl)
+// RunOnce runs a job for one shop now if the shop's lease can be taken, records
+// the run in the shop, and recovers a panic into a failed run of that shop only.
+func (s *Scheduler) RunOnce(ctx context.Context, j *Job, t *model.Tenant) (*model.JobRun, error) {
+	rec, holder, err := s.begin(ctx, j, t)
 	if err != nil {
 		return nil, err
+	}
+	return rec, s.finish(ctx, j, t, rec, holder)
+}
+
+// RunNow starts the named job for one shop (the jobs page's "Run now") and
+// waits up to wait for it to end. It returns the run as recorded: finished when
+// it ended in time, else as started (FinishedAt nil), to be followed with
+// model.Store.FindJobRun while it goes on. The run goes on when the request
+// that asked for it ends.
+func (s *Scheduler) RunNow(ctx context.Context, t *model.Tenant, name string, wait time.Duration) (*model.JobRun, error) {
+	j := s.Job(name)
+	if j == nil {
+		return nil, model.ErrNotFound
+	}
+	rec, holder, err := s.begin(ctx, j, t)
+	if err != nil {
+		return nil, err
+	}
+	started := *rec // the goroutine below owns rec from here
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if err := s.finish(context.WithoutCancel(ctx), j, t, rec, holder); err != nil {
+			s.log.Warn("job run now", "job", j.Name, "tenant", t.Slug, "err", err)
+		}
+	}()
+	timer := time.NewTimer(wait)
+	defer timer.Stop()
+	select {
+	case <-done:
+		return rec, nil
+	case <-timer.C:
+	case <-ctx.Done():
+	}
+	return &started, nil
+}
+
+// begin takes the shop's lease of the job and records the start of a run. Each
+// run has a holder name of its own, so that a "Run now" and the scheduler's tick
+// in one process exclude each other like two processes do.
+func (s *Scheduler) begin(ctx context.Context, j *Job, t *model.Tenant) (*model.JobRun, string, error) {
+	holder := fmt.Sprintf("%s/%d", s.holder, s.seq.Add(1))
+	got, err := s.store.AcquireJobLease(ctx, t.ID, j.Name, holder, model.JobLeaseTTL(j.Interval))
+	if err != nil {
+		return nil, "", err
 	}
 	if !got {
-		return nil, ErrBusy
+		return nil, "", s.whyNot(ctx, j, t)
 	}
-	defer s.store.ReleaseJobLease(context.WithoutCancel(ctx), j.Name, s.holder)
-	rec, err := s.store.StartJobRun(ctx, j.Name)
+	rec, err := s.store.StartJobRun(ctx, t.ID, j.Name)
 	if err != nil {
-		return nil, err
+		return nil, "", errors.Join(err, s.store.ReleaseJobLease(context.WithoutCancel(ctx), t.ID, j.Name, holder))
 	}
+	return rec, holder, nil
+}
+
+// whyNot says why the shop's lease could not be taken.
+func (s *Scheduler) whyNot(ctx context.Context, j *Job, t *model.Tenant) error {
+	if paused, err := s.store.InstanceJobPaused(ctx, j.Name); err != nil {
+		return err
+	} else if paused {
+		return ErrInstancePaused
+	}
+	if paused, err := s.store.JobPaused(ctx, t.ID, j.Name); err != nil {
+		return err
+	} else if paused {
+		return ErrPaused
+	}
+	return ErrBusy
+}
+
+// finish runs the job's work on a begun run, records its end and gives the
+// lease back; it returns the work's error (a panic becomes one).
+func (s *Scheduler) finish(ctx context.Context, j *Job, t *model.Tenant, rec *model.JobRun, holder string) error {
 	run := &Run{}
 	runErr := func() (err error) {
 		defer func() {
 			if p := recover(); p != nil {
-				s.log.Error("job panicked", "job", j.Name, "panic", p, "stack", string(debug.Stack()))
+				s.log.Error("job panicked", "job", j.Name, "tenant", t.Slug, "panic", p, "stack", string(debug.Stack()))
 				err = fmt.Errorf("panic: %v", p)
 			}
 		}()
-		return j.Run(ctx, run)
+		return j.Run(ctx, t, run)
 	}()
 	rec.Processed, rec.Failed, rec.Messages = run.Processed, run.Failed, run.Messages
 	if runErr != nil {
 		rec.Error = runErr.Error()
 	}
-	if err := s.store.FinishJobRun(context.WithoutCancel(ctx), rec); err != nil {
-		return rec, err
-	}
-	return rec, runErr
+	// The record and the release must happen even when ctx has ended.
+	bg := context.WithoutCancel(ctx)
+	return errors.Join(runErr, s.store.FinishJobRun(bg, rec), s.store.ReleaseJobLease(bg, t.ID, j.Name, holder))
 }

@@ -3,13 +3,15 @@ package model
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"strings"
 	"time"
 )
 
-// JobRun is one run of a background job.
+// JobRun is one run of a background job for one shop.
 type JobRun struct {
 	ID         int64
+	TenantID   int64
 	Name       string
 	StartedAt  time.Time
 	FinishedAt *time.Time
@@ -19,92 +21,148 @@ type JobRun struct {
 	Error      string
 }
 
-// AcquireJobLease takes the named job's lease for holder until ttl from now. It
-// fails (false) while another holder's lease runs, or when the job is paused. A
-// lease row, not a lock in memory, so that two processes (the server and a CLI
-// run, say) never run one job at once.
-func (s *Store) AcquireJobLease(ctx context.Context, name, holder string, ttl time.Duration) (bool, error) {
+// JobLeaseTTL is how long a run's lease lasts for a job of this interval: longer
+// than a normal run, so that it is not taken from under a live run, and short
+// enough that the lease of a process that died expires by itself.
+func JobLeaseTTL(interval time.Duration) time.Duration { return max(10*time.Minute, 2*interval) }
+
+// Running reports whether the run may still be going: not finished and younger
+// than its lease. An older unfinished run was cut off (its process ended), so
+// that the page stops following it.
+func (r *JobRun) Running(now time.Time, interval time.Duration) bool {
+	return r.FinishedAt == nil && now.Sub(r.StartedAt) < JobLeaseTTL(interval)
+}
+
+// AcquireJobLease takes the lease of the named job in one shop for holder until
+// ttl from now. It fails (false) while another holder's lease runs, when the job
+// is paused in this shop, or when the instance's operator paused it for every
+// shop. A lease row, not a lock in memory, so that two processes (the server and
+// a CLI run, say) never run one shop's job at once.
+func (s *Store) AcquireJobLease(ctx context.Context, tenantID int64, name, holder string, ttl time.Duration) (bool, error) {
 	now := s.now()
-	res, err := s.DB.W.ExecContext(ctx, `INSERT INTO job_leases (name, holder, expires_at) VALUES (?, ?, ?)
-		ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at
-		WHERE job_leases.paused = 0 AND (job_leases.expires_at < ? OR job_leases.holder = excluded.holder)`,
-		name, holder, now.Add(ttl), now)
+	// INSERT … SELECT … WHERE: no row at all while the instance pause holds; the
+	// upsert's WHERE keeps a paused or held lease as it is.
+	res, err := s.DB.W.ExecContext(ctx, `INSERT INTO job_leases (tenant_id, name, holder, expires_at)
+		SELECT ?, ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM job_instance_pauses WHERE name = ?)
+		ON CONFLICT (tenant_id, name) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at
+		WHERE job_leases.paused = 0 AND job_leases.expires_at < ?`,
+		tenantID, name, holder, now.Add(ttl), name, now)
 	if err != nil {
 		return false, err
 	}
-	n, _ := res.RowsAffected()
-	return n == 1, nil
+	n, err := res.RowsAffected()
+	return n == 1, err
 }
 
-// ReleaseJobLease gives the lease back if holder still has it.
-func (s *Store) ReleaseJobLease(ctx context.Context, name, holder string) error {
-	_, err := s.DB.W.ExecContext(ctx, `UPDATE job_leases SET expires_at = ? WHERE name = ? AND holder = ?`, time.Time{}.UTC(), name, holder)
+// ReleaseJobLease gives the shop's lease back if holder still has it.
+func (s *Store) ReleaseJobLease(ctx context.Context, tenantID int64, name, holder string) error {
+	_, err := s.DB.W.ExecContext(ctx, `UPDATE job_leases SET expires_at = ? WHERE tenant_id = ? AND name = ? AND holder = ?`,
+		time.Time{}.UTC(), tenantID, name, holder)
 	return err
 }
 
-// SetJobPaused pauses or resumes a job: a paused job's lease cannot be taken.
-func (s *Store) SetJobPaused(ctx context.Context, name string, paused bool) error {
-	_, err := s.DB.W.ExecContext(ctx, `INSERT INTO job_leases (name, holder, expires_at, paused) VALUES (?, '', ?, ?)
-		ON CONFLICT (name) DO UPDATE SET paused = excluded.paused`, name, time.Time{}.UTC(), paused)
+// SetJobPaused pauses or resumes a job in one shop: a paused job's lease cannot
+// be taken there. Other shops are untouched.
+func (s *Store) SetJobPaused(ctx context.Context, tenantID int64, name string, paused bool) error {
+	_, err := s.DB.W.ExecContext(ctx, `INSERT INTO job_leases (tenant_id, name, holder, expires_at, paused) VALUES (?, ?, '', ?, ?)
+		ON CONFLICT (tenant_id, name) DO UPDATE SET paused = excluded.paused`, tenantID, name, time.Time{}.UTC(), paused)
 	return err
 }
 
-// JobPaused reports whether the job is paused.
-func (s *Store) JobPaused(ctx context.Context, name string) (bool, error) {
+// JobPaused reports whether the job is paused in the shop.
+func (s *Store) JobPaused(ctx context.Context, tenantID int64, name string) (bool, error) {
 	var p bool
-	err := s.DB.R.QueryRowContext(ctx, `SELECT paused FROM job_leases WHERE name = ?`, name).Scan(&p)
-	if err == sql.ErrNoRows {
+	err := s.DB.R.QueryRowContext(ctx, `SELECT paused FROM job_leases WHERE tenant_id = ? AND name = ?`, tenantID, name).Scan(&p)
+	if errors.Is(err, sql.ErrNoRows) {
 		return false, nil
 	}
 	return p, err
 }
 
-// StartJobRun records the start of a run.
-func (s *Store) StartJobRun(ctx context.Context, name string) (*JobRun, error) {
-	now := s.now()
-	res, err := s.DB.W.ExecContext(ctx, `INSERT INTO job_runs (name, started_at) VALUES (?, ?)`, name, now)
-	if err != nil {
-		return nil, err
-	}
-	id, _ := res.LastInsertId()
-	return &JobRun{ID: id, Name: name, StartedAt: now}, nil
-}
-
-// FinishJobRun records the end of a run with its counts and messages, and drops
-// runs older than 30 days.
-func (s *Store) FinishJobRun(ctx context.Context, r *JobRun) error {
-	now := s.now()
-	r.FinishedAt = &now
-	_, err := s.DB.W.ExecContext(ctx, `UPDATE job_runs SET finished_at = ?, processed = ?, failed = ?, messages = ?, error = ? WHERE id = ?`,
-		now, r.Processed, r.Failed, strings.Join(r.Messages, "\n"), r.Error, r.ID)
-	if err != nil {
+// SetInstanceJobPaused pauses or resumes a job for every shop of the instance
+// (the CLI's `orderdesk jobs pause|resume`; no page changes it).
+func (s *Store) SetInstanceJobPaused(ctx context.Context, name string, paused bool) error {
+	if !paused {
+		_, err := s.DB.W.ExecContext(ctx, `DELETE FROM job_instance_pauses WHERE name = ?`, name)
 		return err
 	}
-	_, err = s.DB.W.ExecContext(ctx, `DELETE FROM job_runs WHERE started_at < ?`, now.AddDate(0, 0, -30))
+	_, err := s.DB.W.ExecContext(ctx, `INSERT INTO job_instance_pauses (name, paused_at) VALUES (?, ?) ON CONFLICT (name) DO NOTHING`, name, s.now())
 	return err
 }
 
-// FindJobRuns lists a job's latest runs, newest first.
-func (s *Store) FindJobRuns(ctx context.Context, name string, limit int) ([]*JobRun, error) {
-	rows, err := s.DB.R.QueryContext(ctx, `SELECT id, name, started_at, finished_at, processed, failed, messages, error
-		FROM job_runs WHERE name = ? ORDER BY id DESC LIMIT ?`, name, limit)
+// InstanceJobPaused reports whether the instance's operator paused the job for
+// every shop.
+func (s *Store) InstanceJobPaused(ctx context.Context, name string) (bool, error) {
+	var n int
+	err := s.DB.R.QueryRowContext(ctx, `SELECT count(*) FROM job_instance_pauses WHERE name = ?`, name).Scan(&n)
+	return n > 0, err
+}
+
+// StartJobRun records the start of a run in the shop.
+func (s *Store) StartJobRun(ctx context.Context, tenantID int64, name string) (*JobRun, error) {
+	now := s.now()
+	res, err := s.DB.W.ExecContext(ctx, `INSERT INTO job_runs (tenant_id, name, started_at) VALUES (?, ?, ?)`, tenantID, name, now)
+	if err != nil {
+		return nil, err
+	}
+	id, err := res.LastInsertId()
+	if err != nil {
+		return nil, err
+	}
+	return &JobRun{ID: id, TenantID: tenantID, Name: name, StartedAt: now}, nil
+}
+
+// FinishJobRun records the end of a run with its counts and messages, and drops
+// the shop's runs older than 30 days.
+func (s *Store) FinishJobRun(ctx context.Context, r *JobRun) error {
+	now := s.now()
+	r.FinishedAt = &now
+	_, err := s.DB.W.ExecContext(ctx, `UPDATE job_runs SET finished_at = ?, processed = ?, failed = ?, messages = ?, error = ? WHERE tenant_id = ? AND id = ?`,
+		now, r.Processed, r.Failed, strings.Join(r.Messages, "\n"), r.Error, r.TenantID, r.ID)
+	if err != nil {
+		return err
+	}
+	_, err = s.DB.W.ExecContext(ctx, `DELETE FROM job_runs WHERE tenant_id = ? AND started_at < ?`, r.TenantID, now.AddDate(0, 0, -30))
+	return err
+}
+
+const jobRunColumns = `id, tenant_id, name, started_at, finished_at, processed, failed, messages, error`
+
+func scanJobRun(row interface{ Scan(...any) error }) (*JobRun, error) {
+	r := &JobRun{}
+	var fin sql.NullTime
+	var msgs string
+	if err := row.Scan(&r.ID, &r.TenantID, &r.Name, &r.StartedAt, &fin, &r.Processed, &r.Failed, &msgs, &r.Error); err != nil {
+		return nil, notFound(err)
+	}
+	if fin.Valid {
+		r.FinishedAt = &fin.Time
+	}
+	if msgs != "" {
+		r.Messages = strings.Split(msgs, "\n")
+	}
+	return r, nil
+}
+
+// FindJobRun returns one of the shop's runs, or ErrNotFound (another shop's run
+// is not found).
+func (s *Store) FindJobRun(ctx context.Context, tenantID, id int64) (*JobRun, error) {
+	return scanJobRun(s.DB.R.QueryRowContext(ctx, `SELECT `+jobRunColumns+` FROM job_runs WHERE tenant_id = ? AND id = ?`, tenantID, id))
+}
+
+// FindJobRuns lists the shop's latest runs of a job, newest first.
+func (s *Store) FindJobRuns(ctx context.Context, tenantID int64, name string, limit int) ([]*JobRun, error) {
+	rows, err := s.DB.R.QueryContext(ctx, `SELECT `+jobRunColumns+` FROM job_runs WHERE tenant_id = ? AND name = ? ORDER BY id DESC LIMIT ?`,
+		tenantID, name, limit)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
 	var out []*JobRun
 	for rows.Next() {
-		r := &JobRun{}
-		var fin sql.NullTime
-		var msgs string
-		if err := rows.Scan(&r.ID, &r.Name, &r.StartedAt, &fin, &r.Processed, &r.Failed, &msgs, &r.Error); err != nil {
+		r, err := scanJobRun(rows)
+		if err != nil {
 			return nil, err
-		}
-		if fin.Valid {
-			r.FinishedAt = &fin.Time
-		}
-		if msgs != "" {
-			r.Messages = strings.Split(msgs, "\n")
 		}
 		out = append(out, r)
 	}

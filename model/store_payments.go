@@ -184,13 +184,9 @@ type PaymentFilter struct {
 	Limit        int
 }
 
-// FindPayments lists the tenant's payments, newest first; tenantID 0 lists every
-// tenant's (for background pollers only).
+// FindPayments lists the tenant's payments, newest first.
 func (s *Store) FindPayments(ctx context.Context, tenantID int64, f PaymentFilter) ([]*Payment, error) {
-	conds, args := []string{"1 = 1"}, []any{}
-	if tenantID != 0 {
-		conds, args = append(conds, "p.tenant_id = ?"), append(args, tenantID)
-	}
+	conds, args := []string{"p.tenant_id = ?"}, []any{tenantID}
 	if f.OrderID != 0 {
 		conds, args = append(conds, "p.order_id = ?"), append(args, f.OrderID)
 	}

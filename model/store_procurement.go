@@ -66,8 +66,8 @@ func (s *Store) SaveTaobaoAccount(ctx context.Context, tenantID, integrationID i
 	return s.FindTaobaoAccount(ctx, tenantID, id)
 }
 
-// UpdateAccessToken keeps a refreshed access token.
-func (s *Store) UpdateAccessToken(ctx context.Context, accountID int64, tok AccountTokens) error {
+// UpdateAccessToken keeps a refreshed access token of the tenant's account.
+func (s *Store) UpdateAccessToken(ctx context.Context, tenantID, accountID int64, tok AccountTokens) error {
 	access, err := s.Keys.Seal(tokenPurpose, []byte(tok.AccessToken))
 	if err != nil {
 		return err
@@ -77,15 +77,16 @@ func (s *Store) UpdateAccessToken(ctx context.Context, accountID int64, tok Acco
 		return err
 	}
 	_, err = s.DB.W.ExecContext(ctx, `UPDATE taobao_accounts SET access_token_enc = ?, refresh_token_enc = ?, access_expires_at = ?,
-		refresh_expires_at = ?, status = 'active', last_error = '', updated_at = ? WHERE id = ?`,
-		access, refresh, tok.AccessExpiresAt.UTC(), tok.RefreshExpiresAt.UTC(), s.now(), accountID)
+		refresh_expires_at = ?, status = 'active', last_error = '', updated_at = ? WHERE tenant_id = ? AND id = ?`,
+		access, refresh, tok.AccessExpiresAt.UTC(), tok.RefreshExpiresAt.UTC(), s.now(), tenantID, accountID)
 	return err
 }
 
-// MarkAccountNeedsAuthorization records that only a new authorization helps.
-func (s *Store) MarkAccountNeedsAuthorization(ctx context.Context, accountID int64, reason string) error {
-	_, err := s.DB.W.ExecContext(ctx, `UPDATE taobao_accounts SET status = 'needs_authorization', last_error = ?, updated_at = ? WHERE id = ?`,
-		reason, s.now(), accountID)
+// MarkAccountNeedsAuthorization records that only a new authorization helps the
+// tenant's account.
+func (s *Store) MarkAccountNeedsAuthorization(ctx context.Context, tenantID, accountID int64, reason string) error {
+	_, err := s.DB.W.ExecContext(ctx, `UPDATE taobao_accounts SET status = 'needs_authorization', last_error = ?, updated_at = ? WHERE tenant_id = ? AND id = ?`,
+		reason, s.now(), tenantID, accountID)
 	return err
 }
 
@@ -126,7 +127,7 @@ func (s *Store) FindTaobaoAccounts(ctx context.Context, tenantID int64) ([]*Taob
 // OpenAccountTokens decrypts an account's tokens for the call about to be made.
 func (s *Store) OpenAccountTokens(ctx context.Context, a *TaobaoAccount) (AccountTokens, error) {
 	var accessEnc, refreshEnc string
-	if err := s.DB.R.QueryRowContext(ctx, `SELECT access_token_enc, refresh_token_enc FROM taobao_accounts WHERE id = ?`, a.ID).Scan(&accessEnc, &refreshEnc); err != nil {
+	if err := s.DB.R.QueryRowContext(ctx, `SELECT access_token_enc, refresh_token_enc FROM taobao_accounts WHERE tenant_id = ? AND id = ?`, a.TenantID, a.ID).Scan(&accessEnc, &refreshEnc); err != nil {
 		return AccountTokens{}, notFound(err)
 	}
 	access, err1 := s.Keys.Open(tokenPurpose, accessEnc)
@@ -456,22 +457,4 @@ func (s *Store) FindOrderMargin(ctx context.Context, tenantID, orderID int64) (O
 	m.Margin = m.Revenue - m.CostMinor
 	m.Complete = missing == 0
 	return m, nil
-}
-
-// FindOrderTenant returns the tenant of an order (for the CLI's --order-id).
-func (s *Store) FindOrderTenant(ctx context.Context, orderID int64) (*Tenant, error) {
-	var tenantID int64
-	if err := s.DB.R.QueryRowContext(ctx, `SELECT tenant_id FROM orders WHERE id = ?`, orderID).Scan(&tenantID); err != nil {
-		return nil, notFound(err)
-	}
-	return s.FindTenantByID(ctx, tenantID)
-}
-
-// FindPurchaseTenant returns the tenant of a purchase (for --purchase-id).
-func (s *Store) FindPurchaseTenant(ctx context.Context, purchaseID string) (*Tenant, error) {
-	var tenantID int64
-	if err := s.DB.R.QueryRowContext(ctx, `SELECT tenant_id FROM purchases WHERE purchase_id = ?`, purchaseID).Scan(&tenantID); err != nil {
-		return nil, notFound(err)
-	}
-	return s.FindTenantByID(ctx, tenantID)
 }

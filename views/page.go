@@ -47,6 +47,41 @@ type Page struct {
 	Tenant  *model.Tenant
 	User    *model.User // nil on public pages
 	CSRF    string
+	// Flash is the notice an earlier request left for this page (shown once).
+	Flash Flash
+}
+
+// FlashKind says how a notice reads: as a confirmation or as an error.
+type FlashKind string
+
+// The kinds of notice.
+const (
+	FlashOK    FlashKind = "ok"
+	FlashInfo  FlashKind = "info"
+	FlashError FlashKind = "error"
+)
+
+// Flash is a one-time notice: what the previous action did, shown on the page it
+// redirected to. It comes from the server-side session only, never from the URL.
+type Flash struct {
+	Kind    FlashKind
+	Message string
+}
+
+// Role is the ARIA role of the notice: errors interrupt, the rest are status.
+func (f Flash) Role() string {
+	if f.Kind == FlashError {
+		return "alert"
+	}
+	return "status"
+}
+
+// Class is the notice's CSS class.
+func (f Flash) Class() string {
+	if f.Kind == FlashInfo {
+		return "notice"
+	}
+	return "notice " + string(f.Kind)
 }
 
 // CSRFHeaders is the hx-headers value that makes htmx send the CSRF token.

@@ -32,17 +32,34 @@ type AccountsView struct {
 	Integrations []*model.Integration // the tenant's Taobao integrations
 	Now          time.Time
 	Loc          *time.Location
-	Message      string
-	Error        string
+	Error        string // why the action of this request failed
 }
 
-// JobRow is one background job with its latest runs.
+// JobRow is one background job with the shop's latest runs.
 type JobRow struct {
 	Name     string
 	Interval time.Duration
-	Paused   bool
-	Runs     []*model.JobRun
+	// Paused is this shop's pause; InstancePaused the instance operator's, for
+	// every shop (orderdesk jobs pause NAME), which no page changes.
+	Paused         bool
+	InstancePaused bool
+	Runs           []JobRunRow
 }
+
+// JobRunRow is one run of a job as the jobs page shows it.
+type JobRunRow struct {
+	Run *model.JobRun
+	// Running: not finished yet, and its lease may still hold; the row follows
+	// it. An unfinished run that is not running was cut off.
+	Running bool
+	Loc     *time.Location
+}
+
+// JobRunRowID is the id of a run's row, the target htmx swaps while it runs.
+func JobRunRowID(id int64) string { return "job-run-" + idStr(id) }
+
+// JobRunURL is where a run's row is fetched from.
+func JobRunURL(id int64) string { return "/admin/jobs/runs/" + idStr(id) }
 
 // DashboardData is what the dashboard warns about.
 type DashboardData struct {
