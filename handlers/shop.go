@@ -399,15 +399,12 @@ func (a *App) ShopCheckoutSubmit(c echo.Context) error {
 		}
 		return a.redirect(c, "/shop/cart")
 	}
-	// A code the cart already showed as refused is not applied (the shopper was
-	// told); one that stopped applying since, say for this e-mail, stops the order.
-	promo := ""
-	if st.IsActive {
-		promo = st.PromoCode
-	}
+	// A code that does not apply (refused in the cart already, or since, say for
+	// this e-mail) never stops the order: it goes without the discount, and the
+	// order's page says why.
 	o, err := a.store.PlaceOrder(ctx, tenant(c), model.PlaceOrderInput{
 		CartID: st.CartID, Customer: customer, Address: form.Address, ShippingMethodID: form.ShippingMethodID,
-		Pricing: model.CartPricing{PromoCode: promo, UseBonus: st.UseBonus},
+		Pricing: model.CartPricing{PromoCode: st.PromoCode, UseBonus: st.UseBonus},
 	})
 	var ve *model.ValidationError
 	switch {
@@ -418,7 +415,7 @@ func (a *App) ShopCheckoutSubmit(c echo.Context) error {
 			case "cart_id":
 				form.Alert = "Your cart is empty."
 			case "coupon_code":
-				form.Alert = "The promo code " + promo + " cannot be used for this order: " + msg + " Remove it in your cart to order without it."
+				form.Alert = "The promo code cannot be used for this order: " + msg + ". Remove it in your cart to order without it."
 			default:
 				form.Errors[field] = msg
 			}
@@ -436,10 +433,15 @@ func (a *App) ShopCheckoutSubmit(c echo.Context) error {
 	case err != nil:
 		return err
 	}
-	// The promo code is used up by this order; a guest's cart stays until paid.
+	// The promo code is used up by this order (or was refused for it); a guest's
+	// cart stays until paid.
 	st.PromoCode, st.IsActive, st.Message, st.UseBonus, st.Bonus = "", false, "", false, 0
 	if err := a.saveShop(c, sess, st); err != nil {
 		return err
+	}
+	if o.CouponNotApplied != "" {
+		// Shown once, on the order's page, wherever the shopper lands on it.
+		a.sessions.Put(ctx, orderNoticeKey(o.Number), o.CouponNotApplied)
 	}
 	if form.PaymentProvider != "" {
 		// On to the provider's payment page; a payment that cannot start shows
@@ -517,8 +519,14 @@ func (a *App) ShopOrder(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return a.render(c, http.StatusOK, p, views.ShopOrder(h, tenant(c), o))
+	notice := a.sessions.PopString(c.Request().Context(), orderNoticeKey(o.Number))
+	return a.render(c, http.StatusOK, p, views.ShopOrder(h, tenant(c), o, notice))
 }
+
+// orderNoticeKey is the session key of what the shopper must hear about an order
+// they just placed (a promo code that was not applied): a one-time notice for
+// the order's page.
+func orderNoticeKey(number string) string { return "order_notice:" + number }
 
 // ShopLoginPage shows the customer sign-in form: GET /shop/login[?next=/shop/…].
 func (a *App) ShopLoginPage(c echo.Context) error {
