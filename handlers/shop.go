@@ -150,10 +150,12 @@ func (a *App) ShopCartAdd(c echo.Context) error {
 
 // ShopCart shows the cart: GET /shop/cart.
 func (a *App) ShopCart(c echo.Context) error {
-	return a.renderShopCart(c, http.StatusOK, "")
+	return a.renderShopCart(c, http.StatusOK, views.ShopCartPage{})
 }
 
-func (a *App) renderShopCart(c echo.Context, status int, notice string) error {
+// renderShopCart renders the cart page; page carries the notice, or a refused
+// promo code with its error, and the rest is filled in here.
+func (a *App) renderShopCart(c echo.Context, status int, page views.ShopCartPage) error {
 	customer, err := a.currentCustomer(c)
 	if err != nil {
 		return err
@@ -177,9 +179,8 @@ func (a *App) renderShopCart(c echo.Context, status int, notice string) error {
 	if err != nil {
 		return err
 	}
-	return a.render(c, status, p, views.ShopCart(h, views.ShopCartPage{
-		Totals: shopTotals(views.ShopCartTotalsID, view, st, customer), CSRF: p.CSRF, Notice: notice,
-	}))
+	page.Totals, page.CSRF = shopTotals(views.ShopCartTotalsID, view, st, customer), p.CSRF
+	return a.render(c, status, p, views.ShopCart(h, page))
 }
 
 // ShopCartUpdate sets a line's quantity (0 removes it): POST /shop/cart/update
@@ -188,7 +189,7 @@ func (a *App) ShopCartUpdate(c echo.Context) error {
 	productID, err1 := strconv.ParseInt(c.FormValue("product_id"), 10, 64)
 	qty, err2 := strconv.Atoi(strings.TrimSpace(c.FormValue("quantity")))
 	if err1 != nil || err2 != nil || qty < 0 || qty > 1000 {
-		return a.renderShopCart(c, http.StatusUnprocessableEntity, "Give a quantity from 0 to 1000; 0 removes the product.")
+		return a.renderShopCart(c, http.StatusUnprocessableEntity, views.ShopCartPage{Notice: "Give a quantity from 0 to 1000; 0 removes the product."})
 	}
 	customer, err := a.currentCustomer(c)
 	if err != nil {
@@ -222,10 +223,39 @@ func (a *App) ShopCartCoupon(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	typed := strings.ToUpper(strings.TrimSpace(c.FormValue("coupon_code")))
+	if err := model.CheckPromoCode(typed); err != nil {
+		// Too long to be a code: it does not go into the cookie, and the code
+		// applied before stays.
+		var ve *model.ValidationError
+		if !errors.As(err, &ve) {
+			return err
+		}
+		return a.refuseCouponCode(c, customer, st, typed, ve.Fields["coupon_code"])
+	}
 	// A refused code stays in the state (isActive false) so the shopper sees what
 	// they typed and why it does not apply, as the API does.
-	st.PromoCode = strings.ToUpper(strings.TrimSpace(c.FormValue("coupon_code")))
+	st.PromoCode = typed
 	return a.answerCartTotals(c, customer, sess, st)
+}
+
+// refuseCouponCode answers a promo code that is bad input: htmx gets the totals
+// box (as it was) with the reason, a plain form the cart page (422) with what
+// was typed and the reason beside the field.
+func (a *App) refuseCouponCode(c echo.Context, customer *model.Customer, st *shopState, typed, msg string) error {
+	c.Response().Header().Add("Vary", "HX-Request")
+	if !isFragment(c) {
+		return a.renderShopCart(c, http.StatusUnprocessableEntity, views.ShopCartPage{
+			CouponCode: typed, Errors: views.FormErrors{"coupon_code": msg},
+		})
+	}
+	view, err := a.priceShopCart(c, customer, st, 0)
+	if err != nil {
+		return err
+	}
+	totals := shopTotals(views.ShopCartTotalsID, view, st, customer)
+	totals.PromoActive, totals.Message = false, "Promo code: "+msg+"."
+	return a.renderComponent(c, http.StatusOK, views.ShopTotalsBox(totals))
 }
 
 // ShopCartBonus turns paying with bonus points on or off: POST /shop/cart/bonus

@@ -152,12 +152,16 @@ type CartPricing struct {
 }
 
 // PriceCart prices a cart for a shopper (customer nil for a guest). A promo code
-// that does not apply is reported in the view's CouponMessage.
+// too long to be one is a *ValidationError on coupon_code; any other code that
+// does not apply is only reported in the view's CouponMessage.
 func (s *Store) PriceCart(ctx context.Context, t *Tenant, cartID string, customer *Customer, p CartPricing) (*CartView, error) {
 	return priceCart(ctx, s.DB.R, t, cartID, customer, p, s.now())
 }
 
 func priceCart(ctx context.Context, q queryer, t *Tenant, cartID string, customer *Customer, p CartPricing, now time.Time) (*CartView, error) {
+	if err := CheckPromoCode(p.PromoCode); err != nil {
+		return nil, err
+	}
 	v := &CartView{ID: cartID, Currency: t.Currency}
 	lines, err := cartLines(ctx, q, t.ID, cartID)
 	if err != nil {

@@ -123,6 +123,7 @@ func (s *Store) CreateCoupon(ctx context.Context, tenantID int64, c Coupon) (*Co
 	if c.Code == "" {
 		v.Add("code", "give the code")
 	}
+	v.MaxLen("code", c.Code, MaxPromoCodeLen)
 	if c.Kind != "percent" && c.Kind != "fixed" {
 		v.Add("kind", "choose percent or fixed")
 	}

@@ -8,6 +8,18 @@ import (
 	"time"
 )
 
+// CheckPromoCode refuses a promo code no coupon could have (too long), naming
+// the field coupon_code. Checked before the code goes into the shopping cookie.
+func CheckPromoCode(code string) error {
+	v := &ValidationError{}
+	checkPromoCode(v, code)
+	return v.OrNil()
+}
+
+func checkPromoCode(v *ValidationError, code string) {
+	v.MaxLen("coupon_code", strings.TrimSpace(code), MaxPromoCodeLen)
+}
+
 // couponEmail is the form of an e-mail address that per-customer coupon limits
 // compare: trimmed, lower-case, and without a "+tag" in the local part. Most
 // mail services (Gmail, Outlook, iCloud, Yandex, Fastmail) deliver

@@ -37,7 +37,8 @@ func (e *OutOfStockError) Error() string {
 func (e *OutOfStockError) Unwrap() error { return ErrConflict }
 
 // PlaceOrder turns a cart into an order in one write transaction: it checks the
-// tenant's required address fields, prices the cart (coupon and bonus checked again), reserves the stock so that the last
+// tenant's required address fields and the length of every field, prices the
+// cart (coupon and bonus checked again), reserves the stock so that the last
 // unit cannot be sold twice, records the coupon use and the bonus spent, and
 // empties a signed-in customer's cart. A guest's cart is emptied only when the
 // payment succeeds. A promo code that does not apply never stops the order: the
@@ -55,9 +56,11 @@ func (s *Store) PlaceOrder(ctx context.Context, t *Tenant, in PlaceOrderInput) (
 			v.Add(f, "this field is required")
 		}
 	}
+	validateAddress(v, a)
 	if a.Email != "" {
 		normalizeEmail(v, "email", a.Email)
 	}
+	checkPromoCode(v, in.Pricing.PromoCode)
 	if in.ShippingMethodID == 0 {
 		v.Add("shipping_method_id", "choose a shipping method")
 	}
@@ -303,8 +306,13 @@ func (s *Store) FindOrderEvents(ctx context.Context, tenantID, orderID int64) ([
 // AddOrderNote writes an internal note on the order's timeline.
 func (s *Store) AddOrderNote(ctx context.Context, tenantID, orderID int64, actor Actor, note string) error {
 	note = strings.TrimSpace(note)
+	v := &ValidationError{}
 	if note == "" {
-		return &ValidationError{Fields: map[string]string{"note": "write a note"}}
+		v.Add("note", "write a note")
+	}
+	v.MaxLen("note", note, MaxNoteLen)
+	if err := v.OrNil(); err != nil {
+		return err
 	}
 	return s.DB.InTx(ctx, func(tx *sql.Tx) error {
 		var n int
