@@ -66,27 +66,7 @@ func TestMigrationBindsPastCouponUsesAsNewOnes(t *testing.T) {
 	if _, err := s.store.DB.W.ExecContext(ctx, `UPDATE coupon_redemptions SET customer_id = NULL, email_normalized = ''`); err != nil {
 		t.Fatal(err)
 	}
-	body, err := fs.ReadFile(migrations.FS, "0008_coupon_use_by_customer.sql")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ran := 0
-	for _, stmt := range strings.Split(string(body), ";") {
-		var code []string
-		for _, line := range strings.Split(stmt, "\n") {
-			if !strings.HasPrefix(strings.TrimSpace(line), "--") {
-				code = append(code, line)
-			}
-		}
-		sqlText := strings.TrimSpace(strings.Join(code, "\n"))
-		if strings.HasPrefix(sqlText, "UPDATE coupon_redemptions") {
-			if _, err := s.store.DB.W.ExecContext(ctx, sqlText); err != nil {
-				t.Fatalf("%s: %v", sqlText, err)
-			}
-			ran++
-		}
-	}
-	if ran == 0 {
+	if runMigrationUpdates(t, s.store.DB, "0008_coupon_use_by_customer.sql", "UPDATE coupon_redemptions") == 0 {
 		t.Fatal("the migration has no backfill of coupon_redemptions")
 	}
 	if got := read(); len(got) != len(live) {
@@ -97,5 +77,77 @@ func TestMigrationBindsPastCouponUsesAsNewOnes(t *testing.T) {
 				t.Errorf("order %d: backfill bound %+v, a new use %+v", id, got[id], b)
 			}
 		}
+	}
+}
+
+// runMigrationUpdates runs again the statements of a migration that start with
+// prefix (data changes), as they ran on a database that had the old rows, and
+// returns how many it ran.
+func runMigrationUpdates(t *testing.T, db *model.DB, name, prefix string) int {
+	t.Helper()
+	body, err := fs.ReadFile(migrations.FS, name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var code []string
+	for _, line := range strings.Split(string(body), "\n") {
+		if !strings.HasPrefix(strings.TrimSpace(line), "--") {
+			code = append(code, line)
+		}
+	}
+	ran := 0
+	for _, stmt := range strings.Split(strings.Join(code, "\n"), ";") {
+		sqlText := strings.TrimSpace(stmt)
+		if strings.HasPrefix(sqlText, prefix) {
+			if _, err := db.W.Exec(sqlText); err != nil {
+				t.Fatalf("%s: %v", sqlText, err)
+			}
+			ran++
+		}
+	}
+	return ran
+}
+
+// A Turkish demo shop seeded before migration 0008 gets seed 001's required
+// fields; one whose owner chose the fields keeps them.
+func TestMigrationGivesTheTurkishDemoSeed001sFields(t *testing.T) {
+	ctx := context.Background()
+	s := newShop(t, 1)
+	if _, err := s.store.SeedDemo(ctx, "demo-password-1"); err != nil {
+		t.Fatal(err)
+	}
+	fields := func(slug string) string {
+		tn, err := s.store.FindTenantBySlug(ctx, slug)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return strings.Join(tn.RequiredAddressFields, ",")
+	}
+	seed001 := strings.Join(model.DemoTurkishRequiredFields, ",")
+	if got := fields(model.DemoTurkishSlug); got != seed001 {
+		t.Errorf("a new Turkish demo requires %s, want %s", got, seed001)
+	}
+	fecshop := fields(model.DemoTenantSlug)
+	if strings.Contains(seed001, "state") || !strings.Contains(fecshop, "state") {
+		t.Errorf("seed 001's list %s, the default %s", seed001, fecshop)
+	}
+	// As seeded before the migration: the default list.
+	set := func(slug, list string) {
+		if _, err := s.store.DB.W.ExecContext(ctx, `UPDATE tenants SET required_address_fields = ? WHERE slug = ?`, list, slug); err != nil {
+			t.Fatal(err)
+		}
+	}
+	set(model.DemoTurkishSlug, fecshop)
+	runMigrationUpdates(t, s.store.DB, "0008_coupon_use_by_customer.sql", "UPDATE tenants")
+	if got := fields(model.DemoTurkishSlug); got != seed001 {
+		t.Errorf("after the migration the Turkish demo requires %s, want %s", got, seed001)
+	}
+	if got := fields(model.DemoTenantSlug); got != fecshop {
+		t.Errorf("the migration changed the rouble demo: %s", got)
+	}
+	set(model.DemoTurkishSlug, "first_name,email")
+	runMigrationUpdates(t, s.store.DB, "0008_coupon_use_by_customer.sql", "UPDATE tenants")
+	if got := fields(model.DemoTurkishSlug); got != "first_name,email" {
+		t.Errorf("the migration overwrote the owner's choice: %s", got)
 	}
 }
