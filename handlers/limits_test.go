@@ -134,6 +134,20 @@ func TestLongInputsAreRefusedByTheirField(t *testing.T) {
 		}
 	})
 
+	t.Run("sign-in with 1,000 characters is a refused sign-in, never a 500", func(t *testing.T) {
+		c := e.client(t, "")
+		res, body := c.api("POST", "/api/auth/login/", map[string]any{"email": long + "@example.com", "password": long})
+		wantStatus(t, res, http.StatusUnauthorized)
+		if body["success"] != false {
+			t.Errorf("API sign-in: %v", body)
+		}
+		res, doc := c.postForm("/shop/login", url.Values{"email": {long + "@example.com"}, "password": {long}})
+		wantStatus(t, res, http.StatusUnauthorized)
+		if shopTID(doc, "shop-login-error").Length() != 1 {
+			t.Error("the sign-in form does not say why")
+		}
+	})
+
 	t.Run("a 2 MB JSON body is refused before it is read", func(t *testing.T) {
 		c := e.client(t, "")
 		big := map[string]any{"customer_email": "big@example.com", "customer_first_name": strings.Repeat("x", 2<<20)}

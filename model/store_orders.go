@@ -110,7 +110,9 @@ func (s *Store) PlaceOrder(ctx context.Context, t *Tenant, in PlaceOrderInput) (
 			}
 			if n, _ := res.RowsAffected(); n == 0 {
 				var left int
-				tx.QueryRowContext(ctx, `SELECT stock FROM products WHERE id = ?`, l.Product.ID).Scan(&left)
+				if err := tx.QueryRowContext(ctx, `SELECT stock FROM products WHERE tenant_id = ? AND id = ?`, t.ID, l.Product.ID).Scan(&left); err != nil {
+					return err
+				}
 				return &OutOfStockError{Title: l.Product.Title, Available: left}
 			}
 		}
