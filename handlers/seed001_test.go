@@ -39,7 +39,7 @@ func TestSeed001OrderFlowOnTheTurkishShop(t *testing.T) {
 	shipping := body["shipping_methods"].([]any)[0].(map[string]any)
 
 	// 2.1 add to cart, the id as a string
-	res, body := c.api("POST", "/api/cart/add/", map[string]any{"product_id": fmt.Sprint(product["id"]), "quantity": 2})
+	res, _ := c.api("POST", "/api/cart/add/", map[string]any{"product_id": fmt.Sprint(product["id"]), "quantity": 2})
 	wantStatus(t, res, http.StatusOK)
 	// 2.2 a bad coupon first, then a good one
 	res, body = c.api("POST", "/api/cart/coupon/", map[string]any{"coupon_code": "KUPON123"})

@@ -160,11 +160,12 @@ func (a *App) renderShopCart(c echo.Context, status int, page views.ShopCartPage
 	if err != nil {
 		return err
 	}
-	sess, st := a.loadShop(c)
+	_, st := a.loadShop(c)
 	view := &model.CartView{Currency: tenant(c).Currency}
 	if st.CartID != "" {
 		// A shopper without a cart sees an empty one; a cart is created only when
 		// something is put in it.
+		var sess *sessions.Session
 		if sess, st, err = a.cart(c, customer); err != nil {
 			return err
 		}
