@@ -3,6 +3,7 @@ package handlers
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"strconv"
 	"time"
@@ -30,12 +31,18 @@ func (f *flexID) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-// bindJSON decodes a JSON body; a malformed one is a 400 with a message.
+// bindJSON decodes a JSON body; a malformed one is a 400 with a message. The
+// body's size is capped by the router (limitBody): a larger one is its 413.
 func bindJSON(c echo.Context, v any) error {
-	dec := json.NewDecoder(http.MaxBytesReader(c.Response(), c.Request().Body, 1<<20))
+	dec := json.NewDecoder(c.Request().Body)
 	if err := dec.Decode(v); err != nil {
-		if ve, ok := err.(*model.ValidationError); ok {
+		var ve *model.ValidationError
+		var he *echo.HTTPError
+		if errors.As(err, &ve) {
 			return ve
+		}
+		if errors.As(err, &he) {
+			return he
 		}
 		return echo.NewHTTPError(http.StatusBadRequest, "The request body is not valid JSON: "+err.Error())
 	}

@@ -194,12 +194,19 @@ func (a *App) APIOrderCreate(c echo.Context) error {
 		return err
 	}
 	a.rememberPlacedOrder(c, o.ID)
-	// The promo code is used up by this order; a guest's cart stays until paid.
+	// The promo code is used up by this order (or was refused for it); a guest's
+	// cart stays until paid.
 	st.PromoCode, st.IsActive, st.Message, st.UseBonus, st.Bonus = "", false, "", false, 0
 	if err := a.saveShop(c, sess, st); err != nil {
 		return err
 	}
-	return ok(c, http.StatusCreated, "The order was placed.", map[string]any{"order": orderJSON(o, tenant(c).Language, true)})
+	msg := model.Label(tenant(c).Language, "msg.order_placed")
+	if o.CouponNotApplied != "" {
+		msg += " " + o.CouponNotApplied
+	}
+	return ok(c, http.StatusCreated, msg, map[string]any{
+		"order": orderJSON(o, tenant(c).Language, true), "coupon_not_applied": nullString(o.CouponNotApplied),
+	})
 }
 
 // renameFields returns a copy of a validation error with field names renamed.

@@ -63,7 +63,7 @@ type env struct {
 	// loseNotifications makes the network drop the providers' notifications
 	// before they reach the shop (a webhook lost on the way).
 	loseNotifications atomic.Bool
-	sched     *jobs.Scheduler
+	sched             *jobs.Scheduler
 }
 
 // newEnv starts the application with the server's jobs, and extra jobs when a

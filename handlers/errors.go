@@ -29,6 +29,9 @@ func statusOf(err error) (int, string, map[string]string) {
 		if !ok || he.Code >= 500 {
 			msg = http.StatusText(he.Code)
 		}
+		if he.Code == http.StatusRequestEntityTooLarge {
+			msg = "The request is too large: a form or an API request takes at most " + bodyLimit + "B, a file upload " + uploadBodyLimit + "B."
+		}
 		return he.Code, msg, nil
 	case errors.As(err, &ve):
 		return http.StatusBadRequest, "Please correct: " + ve.Error(), ve.Fields

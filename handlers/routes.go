@@ -44,12 +44,12 @@ func (a *App) routes() *echo.Echo {
 	e.POST("/webhooks/:provider/:integration/v1/webhook", a.PaymentWebhook) // Yandex Pay appends /v1/webhook
 	// The bank's 3-D Secure answer comes back through the browser as a cross-site
 	// POST: the tenant's host, but neither its session nor a CSRF token.
-	bank := e.Group("", a.resolveTenant)
+	bank := e.Group("", a.resolveTenant, limitBody())
 	bank.POST("/pay/kuveyt/:number/ok", a.KuveytReturn)
 	bank.POST("/pay/kuveyt/:number/fail", a.KuveytReturn)
 
 	// Everything else belongs to the tenant of the host.
-	t := e.Group("", a.resolveTenant, a.loadSession, a.csrf())
+	t := e.Group("", a.resolveTenant, limitBody(), a.loadSession, a.csrf())
 	t.GET("/", func(c echo.Context) error { return c.Redirect(http.StatusSeeOther, "/admin/") })
 	t.GET("/api/auth/csrf/", a.APICSRF)
 
@@ -151,6 +151,26 @@ func (a *App) routes() *echo.Echo {
 	users.POST("/:id", a.UserUpdate)
 
 	return e
+}
+
+// Request body limits. Forms and JSON bodies are small; the settlement CSV is
+// the one file people upload.
+const (
+	bodyLimit       = "64K"
+	uploadBodyLimit = "8M"
+	// uploadPath is the one route that takes the larger body.
+	uploadPath = "/admin/payments/reconcile"
+)
+
+// limitBody caps a request's body before anything reads it (the CSRF check
+// reads the form): bodyLimit everywhere, uploadBodyLimit on uploadPath. A
+// larger body is a 413, whether it says its length or not.
+func limitBody() echo.MiddlewareFunc {
+	isUpload := func(c echo.Context) bool { return c.Path() == uploadPath }
+	small := middleware.BodyLimitWithConfig(middleware.BodyLimitConfig{Limit: bodyLimit, Skipper: isUpload})
+	large := middleware.BodyLimitWithConfig(middleware.BodyLimitConfig{Limit: uploadBodyLimit,
+		Skipper: func(c echo.Context) bool { return !isUpload(c) }})
+	return func(next echo.HandlerFunc) echo.HandlerFunc { return small(large(next)) }
 }
 
 // csrf protects every state-changing request. Forms send the token in `_csrf`;

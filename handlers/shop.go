@@ -150,19 +150,22 @@ func (a *App) ShopCartAdd(c echo.Context) error {
 
 // ShopCart shows the cart: GET /shop/cart.
 func (a *App) ShopCart(c echo.Context) error {
-	return a.renderShopCart(c, http.StatusOK, "")
+	return a.renderShopCart(c, http.StatusOK, views.ShopCartPage{})
 }
 
-func (a *App) renderShopCart(c echo.Context, status int, notice string) error {
+// renderShopCart renders the cart page; page carries the notice, or a refused
+// promo code with its error, and the rest is filled in here.
+func (a *App) renderShopCart(c echo.Context, status int, page views.ShopCartPage) error {
 	customer, err := a.currentCustomer(c)
 	if err != nil {
 		return err
 	}
-	sess, st := a.loadShop(c)
+	_, st := a.loadShop(c)
 	view := &model.CartView{Currency: tenant(c).Currency}
 	if st.CartID != "" {
 		// A shopper without a cart sees an empty one; a cart is created only when
 		// something is put in it.
+		var sess *sessions.Session
 		if sess, st, err = a.cart(c, customer); err != nil {
 			return err
 		}
@@ -177,9 +180,8 @@ func (a *App) renderShopCart(c echo.Context, status int, notice string) error {
 	if err != nil {
 		return err
 	}
-	return a.render(c, status, p, views.ShopCart(h, views.ShopCartPage{
-		Totals: shopTotals(views.ShopCartTotalsID, view, st, customer), CSRF: p.CSRF, Notice: notice,
-	}))
+	page.Totals, page.CSRF = shopTotals(views.ShopCartTotalsID, view, st, customer), p.CSRF
+	return a.render(c, status, p, views.ShopCart(h, page))
 }
 
 // ShopCartUpdate sets a line's quantity (0 removes it): POST /shop/cart/update
@@ -188,7 +190,7 @@ func (a *App) ShopCartUpdate(c echo.Context) error {
 	productID, err1 := strconv.ParseInt(c.FormValue("product_id"), 10, 64)
 	qty, err2 := strconv.Atoi(strings.TrimSpace(c.FormValue("quantity")))
 	if err1 != nil || err2 != nil || qty < 0 || qty > 1000 {
-		return a.renderShopCart(c, http.StatusUnprocessableEntity, "Give a quantity from 0 to 1000; 0 removes the product.")
+		return a.renderShopCart(c, http.StatusUnprocessableEntity, views.ShopCartPage{Notice: "Give a quantity from 0 to 1000; 0 removes the product."})
 	}
 	customer, err := a.currentCustomer(c)
 	if err != nil {
@@ -222,10 +224,39 @@ func (a *App) ShopCartCoupon(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	typed := strings.ToUpper(strings.TrimSpace(c.FormValue("coupon_code")))
+	if err := model.CheckPromoCode(typed); err != nil {
+		// Too long to be a code: it does not go into the cookie, and the code
+		// applied before stays.
+		var ve *model.ValidationError
+		if !errors.As(err, &ve) {
+			return err
+		}
+		return a.refuseCouponCode(c, customer, st, typed, ve.Fields["coupon_code"])
+	}
 	// A refused code stays in the state (isActive false) so the shopper sees what
 	// they typed and why it does not apply, as the API does.
-	st.PromoCode = strings.ToUpper(strings.TrimSpace(c.FormValue("coupon_code")))
+	st.PromoCode = typed
 	return a.answerCartTotals(c, customer, sess, st)
+}
+
+// refuseCouponCode answers a promo code that is bad input: htmx gets the totals
+// box (as it was) with the reason, a plain form the cart page (422) with what
+// was typed and the reason beside the field.
+func (a *App) refuseCouponCode(c echo.Context, customer *model.Customer, st *shopState, typed, msg string) error {
+	c.Response().Header().Add("Vary", "HX-Request")
+	if !isFragment(c) {
+		return a.renderShopCart(c, http.StatusUnprocessableEntity, views.ShopCartPage{
+			CouponCode: typed, Errors: views.FormErrors{"coupon_code": msg},
+		})
+	}
+	view, err := a.priceShopCart(c, customer, st, 0)
+	if err != nil {
+		return err
+	}
+	totals := shopTotals(views.ShopCartTotalsID, view, st, customer)
+	totals.PromoActive, totals.Message = false, "Promo code: "+msg+"."
+	return a.renderComponent(c, http.StatusOK, views.ShopTotalsBox(totals))
 }
 
 // ShopCartBonus turns paying with bonus points on or off: POST /shop/cart/bonus
@@ -399,15 +430,12 @@ func (a *App) ShopCheckoutSubmit(c echo.Context) error {
 		}
 		return a.redirect(c, "/shop/cart")
 	}
-	// A code the cart already showed as refused is not applied (the shopper was
-	// told); one that stopped applying since, say for this e-mail, stops the order.
-	promo := ""
-	if st.IsActive {
-		promo = st.PromoCode
-	}
+	// A code that does not apply (refused in the cart already, or since, say for
+	// this e-mail) never stops the order: it goes without the discount, and the
+	// order's page says why.
 	o, err := a.store.PlaceOrder(ctx, tenant(c), model.PlaceOrderInput{
 		CartID: st.CartID, Customer: customer, Address: form.Address, ShippingMethodID: form.ShippingMethodID,
-		Pricing: model.CartPricing{PromoCode: promo, UseBonus: st.UseBonus},
+		Pricing: model.CartPricing{PromoCode: st.PromoCode, UseBonus: st.UseBonus},
 	})
 	var ve *model.ValidationError
 	switch {
@@ -418,7 +446,7 @@ func (a *App) ShopCheckoutSubmit(c echo.Context) error {
 			case "cart_id":
 				form.Alert = "Your cart is empty."
 			case "coupon_code":
-				form.Alert = "The promo code " + promo + " cannot be used for this order: " + msg + " Remove it in your cart to order without it."
+				form.Alert = "The promo code cannot be used for this order: " + msg + ". Remove it in your cart to order without it."
 			default:
 				form.Errors[field] = msg
 			}
@@ -437,10 +465,15 @@ func (a *App) ShopCheckoutSubmit(c echo.Context) error {
 		return err
 	}
 	a.rememberPlacedOrder(c, o.ID)
-	// The promo code is used up by this order; a guest's cart stays until paid.
+	// The promo code is used up by this order (or was refused for it); a guest's
+	// cart stays until paid.
 	st.PromoCode, st.IsActive, st.Message, st.UseBonus, st.Bonus = "", false, "", false, 0
 	if err := a.saveShop(c, sess, st); err != nil {
 		return err
+	}
+	if o.CouponNotApplied != "" {
+		// Shown once, on the order's page, wherever the shopper lands on it.
+		a.sessions.Put(ctx, orderNoticeKey(o.Number), o.CouponNotApplied)
 	}
 	if form.PaymentProvider != "" {
 		// On to the provider's payment page; a payment that cannot start shows
@@ -518,8 +551,14 @@ func (a *App) ShopOrder(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return a.render(c, http.StatusOK, p, views.ShopOrder(h, tenant(c), o))
+	notice := a.sessions.PopString(c.Request().Context(), orderNoticeKey(o.Number))
+	return a.render(c, http.StatusOK, p, views.ShopOrder(h, tenant(c), o, notice))
 }
+
+// orderNoticeKey is the session key of what the shopper must hear about an order
+// they just placed (a promo code that was not applied): a one-time notice for
+// the order's page.
+func orderNoticeKey(number string) string { return "order_notice:" + number }
 
 // ShopLoginPage shows the customer sign-in form: GET /shop/login[?next=/shop/…].
 func (a *App) ShopLoginPage(c echo.Context) error {

@@ -64,7 +64,10 @@ func (a *App) TrackPage(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return a.render(c, http.StatusOK, p, views.TrackOrder(h, views.TrackView{
-		Tenant: tenant(c), Order: o, Placed: c.QueryParam("placed") == "1",
-	}))
+	v := views.TrackView{Tenant: tenant(c), Order: o, Placed: c.QueryParam("placed") == "1"}
+	if v.Placed {
+		// Only this shopper's session holds the notice of the order they placed.
+		v.Notice = a.sessions.PopString(c.Request().Context(), orderNoticeKey(o.Number))
+	}
+	return a.render(c, http.StatusOK, p, views.TrackOrder(h, v))
 }

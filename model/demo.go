@@ -21,6 +21,12 @@ const DemoCustomerEmail = "customer@demo.test"
 // demo-tr.localhost:8080.
 const DemoTurkishSlug = "demo-tr"
 
+// DemoTurkishRequiredFields are the checkout fields the Turkish demo shop
+// requires: those of seed 001's order body (customer_email, names, phone,
+// address_line1, city, postal_code, country), which has no state. The rouble
+// demo keeps fecshop's default list, which has it.
+var DemoTurkishRequiredFields = []string{"first_name", "last_name", "email", "telephone", "street1", "country", "city", "zip"}
+
 // demoRate prices the demo catalogue in a tenant's currency: minor units of it
 // per 100 kopecks of the rouble catalogue.
 var demoRate = map[string]int64{"RUB": 100, "TRY": 40, "USD": 1}
@@ -74,6 +80,10 @@ func (s *Store) SeedDemo(ctx context.Context, password string) (bool, error) {
 	}
 	tr, err := s.CreateTenant(ctx, NewTenant{Slug: DemoTurkishSlug, Name: "Demo Mağaza", Currency: "TRY", Language: "tr", Timezone: "Europe/Istanbul"})
 	if err != nil {
+		return false, err
+	}
+	tr.RequiredAddressFields = DemoTurkishRequiredFields
+	if err := s.UpdateOrderSettings(ctx, tr.ID, tr.OrderSettings); err != nil {
 		return false, err
 	}
 	trOwner, err := s.CreateUser(ctx, tr.ID, NewUser{Email: DemoOwnerEmail, Name: "Demo Sahibi", Role: RoleOwner, Password: password})

@@ -1,7 +1,8 @@
 package model
 
-// Human labels for statuses, per tenant language. English is the default and the
-// fallback; Turkish follows seed 001's words, Russian the Russian shops of the seeds.
+// Human labels for statuses (and the API's few fixed messages, "msg.…"), per
+// tenant language. English is the default and the fallback; Turkish follows seed
+// 001's words, Russian the Russian shops of the seeds.
 var labels = map[string]map[string]string{
 	"en": {
 		"order.pending": "Pending", "order.confirmed": "Confirmed", "order.processing": "Processing",
@@ -13,6 +14,7 @@ var labels = map[string]map[string]string{
 		"procurement.pending": "Not purchased", "procurement.created": "Purchase created",
 		"procurement.paid": "Purchase paid", "procurement.shipped": "Supplier shipped",
 		"procurement.completed": "Received", "procurement.cancelled": "Purchase cancelled",
+		"msg.order_placed": "The order was placed.",
 	},
 	"tr": {
 		"order.pending": "Beklemede", "order.confirmed": "Onaylandı", "order.processing": "Hazırlanıyor",
@@ -24,6 +26,7 @@ var labels = map[string]map[string]string{
 		"procurement.pending": "Satın Alınmadı", "procurement.created": "Satın Alma Oluşturuldu",
 		"procurement.paid": "Satın Alma Ödendi", "procurement.shipped": "Tedarikçi Gönderdi",
 		"procurement.completed": "Teslim Alındı", "procurement.cancelled": "Satın Alma İptal Edildi",
+		"msg.order_placed": "Sipariş oluşturuldu.",
 	},
 	"ru": {
 		"order.pending": "Ожидает", "order.confirmed": "Подтверждён", "order.processing": "Собирается",
@@ -35,6 +38,7 @@ var labels = map[string]map[string]string{
 		"procurement.pending": "Не выкуплен", "procurement.created": "Заказ у поставщика создан",
 		"procurement.paid": "Выкуплен", "procurement.shipped": "Поставщик отправил",
 		"procurement.completed": "Получен", "procurement.cancelled": "Выкуп отменён",
+		"msg.order_placed": "Заказ оформлен.",
 	},
 }
 

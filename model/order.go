@@ -117,6 +117,11 @@ type Order struct {
 	UpdatedAt         time.Time
 
 	Lines []OrderLine // filled by FindOrderByID
+
+	// CouponNotApplied is set by PlaceOrder alone: why the promo code given at
+	// checkout was not applied, as a sentence for the shopper ("" when it was,
+	// or when none was given). The order's timeline keeps it too.
+	CouponNotApplied string
 }
 
 // OrderLine is one product of an order, with its own procurement status.

@@ -21,6 +21,9 @@ type Coupon struct {
 // CouponUsage is how often a coupon was used, in all and by one customer.
 type CouponUsage struct {
 	Total, ByCustomer int
+	// Anonymous says that the checkout names no customer (a guest without an
+	// e-mail): a per-customer limit cannot be kept for nobody.
+	Anonymous bool
 }
 
 // CouponRefusal says why a coupon does not apply, in words for the shopper.
@@ -39,8 +42,17 @@ func (c *Coupon) Check(now time.Time, subtotal int64, usage CouponUsage, currenc
 		return &CouponRefusal{"This promo code has expired."}
 	case subtotal < c.MinSubtotal:
 		return &CouponRefusal{"This promo code needs a subtotal of at least " + FormatMoney(c.MinSubtotal, currency) + "."}
+	}
+	return c.checkLimits(usage)
+}
+
+// checkLimits says whether the coupon's use limits leave room for one more use.
+func (c *Coupon) checkLimits(usage CouponUsage) error {
+	switch {
 	case c.MaxUses != nil && usage.Total >= *c.MaxUses:
 		return &CouponRefusal{"This promo code has been used up."}
+	case c.MaxUsesPerCustomer != nil && usage.Anonymous:
+		return &CouponRefusal{"This promo code is limited per customer: give your e-mail address to use it."}
 	case c.MaxUsesPerCustomer != nil && usage.ByCustomer >= *c.MaxUsesPerCustomer:
 		return &CouponRefusal{"You have already used this promo code."}
 	}

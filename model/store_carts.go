@@ -143,17 +143,25 @@ type CartPricing struct {
 	PromoCode        string
 	UseBonus         bool
 	ShippingMethodID int64
-	// Email is the shopper's e-mail for per-customer coupon limits ("" for an
-	// anonymous cart: the limit is checked again at checkout).
+	// Email is the e-mail given with the order, for per-customer coupon limits
+	// ("" for a cart not yet at checkout: the limit is checked again there).
 	Email string
+	// checkout is set by PlaceOrder: the shopper is known by now, so a
+	// per-customer coupon needs a customer or an e-mail.
+	checkout bool
 }
 
-// PriceCart prices a cart for a shopper (customer nil for a guest).
+// PriceCart prices a cart for a shopper (customer nil for a guest). A promo code
+// too long to be one is a *ValidationError on coupon_code; any other code that
+// does not apply is only reported in the view's CouponMessage.
 func (s *Store) PriceCart(ctx context.Context, t *Tenant, cartID string, customer *Customer, p CartPricing) (*CartView, error) {
 	return priceCart(ctx, s.DB.R, t, cartID, customer, p, s.now())
 }
 
 func priceCart(ctx context.Context, q queryer, t *Tenant, cartID string, customer *Customer, p CartPricing, now time.Time) (*CartView, error) {
+	if err := CheckPromoCode(p.PromoCode); err != nil {
+		return nil, err
+	}
 	v := &CartView{ID: cartID, Currency: t.Currency}
 	lines, err := cartLines(ctx, q, t.ID, cartID)
 	if err != nil {
@@ -164,15 +172,19 @@ func priceCart(ctx context.Context, q queryer, t *Tenant, cartID string, custome
 	for _, l := range lines {
 		subtotal += l.LineTotal
 	}
+	var customerID int64
 	email := p.Email
 	if customer != nil {
-		email = customer.Email
+		customerID = customer.ID
+		if email == "" {
+			email = customer.Email
+		}
 		if v.BonusBalance, err = bonusBalance(ctx, q, t.ID, customer.ID); err != nil {
 			return nil, err
 		}
 	}
 	if p.PromoCode != "" {
-		c, usage, err := findCouponByCode(ctx, q, t.ID, p.PromoCode, email)
+		c, err := findCouponByCode(ctx, q, t.ID, p.PromoCode)
 		var refusal *CouponRefusal
 		switch {
 		case errors.As(err, &refusal):
@@ -180,6 +192,11 @@ func priceCart(ctx context.Context, q queryer, t *Tenant, cartID string, custome
 		case err != nil:
 			return nil, err
 		default:
+			usage, err := couponUsage(ctx, q, t.ID, c.ID, customerID, email)
+			if err != nil {
+				return nil, err
+			}
+			usage.Anonymous = usage.Anonymous && p.checkout
 			if err := c.Check(now, subtotal, usage, t.Currency); err != nil {
 				v.CouponMessage = err.Error()
 			} else {

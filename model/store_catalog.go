@@ -3,7 +3,6 @@ package model
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"strings"
 )
 
@@ -124,6 +123,7 @@ func (s *Store) CreateCoupon(ctx context.Context, tenantID int64, c Coupon) (*Co
 	if c.Code == "" {
 		v.Add("code", "give the code")
 	}
+	v.MaxLen("code", c.Code, MaxPromoCodeLen)
 	if c.Kind != "percent" && c.Kind != "fixed" {
 		v.Add("kind", "choose percent or fixed")
 	}
@@ -148,31 +148,4 @@ func (s *Store) CreateCoupon(ctx context.Context, tenantID int64, c Coupon) (*Co
 type queryer interface {
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
-}
-
-// findCouponByCode reads a coupon and its usage (by email when given).
-func findCouponByCode(ctx context.Context, q queryer, tenantID int64, code, email string) (*Coupon, CouponUsage, error) {
-	c := &Coupon{}
-	var u CouponUsage
-	var maxUses, maxPer sql.NullInt64
-	err := q.QueryRowContext(ctx, `SELECT id, tenant_id, code, kind, value, min_subtotal, starts_at, ends_at, max_uses, max_uses_per_customer, active,
-			(SELECT count(*) FROM coupon_redemptions r WHERE r.coupon_id = coupons.id),
-			(SELECT count(*) FROM coupon_redemptions r WHERE r.coupon_id = coupons.id AND r.customer_email = ?)
-		FROM coupons WHERE tenant_id = ? AND code = ?`, email, tenantID, strings.TrimSpace(code)).
-		Scan(&c.ID, &c.TenantID, &c.Code, &c.Kind, &c.Value, &c.MinSubtotal, &c.StartsAt, &c.EndsAt, &maxUses, &maxPer, &c.Active, &u.Total, &u.ByCustomer)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, u, &CouponRefusal{"There is no promo code " + strings.ToUpper(strings.TrimSpace(code)) + "."}
-	}
-	if err != nil {
-		return nil, u, err
-	}
-	if maxUses.Valid {
-		n := int(maxUses.Int64)
-		c.MaxUses = &n
-	}
-	if maxPer.Valid {
-		n := int(maxPer.Int64)
-		c.MaxUsesPerCustomer = &n
-	}
-	return c, u, nil
 }

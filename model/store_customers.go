@@ -29,9 +29,11 @@ type NewCustomer struct {
 func (s *Store) RegisterCustomer(ctx context.Context, tenantID int64, n NewCustomer) (*Customer, error) {
 	v := &ValidationError{}
 	n.Email = normalizeEmail(v, "email", n.Email)
-	if len(n.Password) < MinPasswordLength {
-		v.Add("password", "use at least 8 characters")
-	}
+	checkPassword(v, "password", n.Password)
+	n.FirstName, n.LastName, n.Phone = strings.TrimSpace(n.FirstName), strings.TrimSpace(n.LastName), strings.TrimSpace(n.Phone)
+	v.MaxLen("first_name", n.FirstName, MaxNameLen)
+	v.MaxLen("last_name", n.LastName, MaxNameLen)
+	v.MaxLen("phone", n.Phone, MaxPhoneLen)
 	if err := v.OrNil(); err != nil {
 		return nil, err
 	}
@@ -42,7 +44,7 @@ func (s *Store) RegisterCustomer(ctx context.Context, tenantID int64, n NewCusto
 	now := s.now()
 	res, err := s.DB.W.ExecContext(ctx, `INSERT INTO customers (tenant_id, email, first_name, last_name, phone, password_hash, created_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (tenant_id, email) DO NOTHING`,
-		tenantID, n.Email, strings.TrimSpace(n.FirstName), strings.TrimSpace(n.LastName), strings.TrimSpace(n.Phone), string(hash), now)
+		tenantID, n.Email, n.FirstName, n.LastName, n.Phone, string(hash), now)
 	if err != nil {
 		return nil, err
 	}

@@ -70,6 +70,8 @@ func (s *Store) CreateIntegration(ctx context.Context, tenantID int64, actor *Us
 	if name == "" {
 		v.Add("name", "give the integration a name")
 	}
+	v.MaxLen("name", name, MaxNameLen)
+	v.MaxLen("description", str(in.Description), MaxDescriptionLen)
 	key, secret := str(in.APIKey), str(in.APISecret)
 	if key == "" {
 		v.Add("api_key", "enter the key")
@@ -160,9 +162,11 @@ func (s *Store) UpdateIntegration(ctx context.Context, tenantID int64, actor *Us
 		if next.Name = strings.TrimSpace(*in.Name); next.Name == "" {
 			v.Add("name", "give the integration a name")
 		}
+		v.MaxLen("name", next.Name, MaxNameLen)
 	}
 	if in.Description != nil {
 		next.Description = strings.TrimSpace(*in.Description)
+		v.MaxLen("description", next.Description, MaxDescriptionLen)
 	}
 	if in.Status != nil {
 		if next.Status = *in.Status; !next.Status.Valid() {

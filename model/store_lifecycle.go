@@ -38,8 +38,15 @@ type TransitionInput struct {
 // shipped and delivered, bonus earned on completed), recomputes the payment
 // status, and writes the order_events row.
 func (s *Store) TransitionOrder(ctx context.Context, t *Tenant, orderID int64, to OrderStatus, actor Actor, in TransitionInput) (*Order, error) {
+	v := &ValidationError{}
 	if !to.Valid() {
-		return nil, &ValidationError{Fields: map[string]string{"status": "unknown status " + string(to)}}
+		v.Add("status", "unknown status "+string(to))
+	}
+	v.MaxLen("tracking_number", strings.TrimSpace(in.TrackingNumber), MaxTrackingNumberLen)
+	v.MaxLen("tracking_carrier", strings.TrimSpace(in.TrackingCarrier), MaxCarrierLen)
+	v.MaxLen("note", strings.TrimSpace(in.Note), MaxNoteLen)
+	if err := v.OrNil(); err != nil {
+		return nil, err
 	}
 	if to == OrderRefunded {
 		// A status that moved no money would leave the payment and the margin

@@ -37,10 +37,13 @@ func (e *OutOfStockError) Error() string {
 func (e *OutOfStockError) Unwrap() error { return ErrConflict }
 
 // PlaceOrder turns a cart into an order in one write transaction: it checks the
-// tenant's required address fields, prices the cart (coupon and bonus checked
-// again), reserves the stock so that the last unit cannot be sold twice, records
-// the coupon use and the bonus spent, and empties a signed-in customer's cart. A
-// guest's cart is emptied only when the payment succeeds.
+// tenant's required address fields and the length of every field, prices the
+// cart (coupon and bonus checked again), reserves the stock so that the last
+// unit cannot be sold twice, records the coupon use and the bonus spent, and
+// empties a signed-in customer's cart. A guest's cart is emptied only when the
+// payment succeeds. A promo code that does not apply never stops the order: the
+// order goes through without the discount, and the returned order's
+// CouponNotApplied says why (its timeline too).
 func (s *Store) PlaceOrder(ctx context.Context, t *Tenant, in PlaceOrderInput) (*Order, error) {
 	a := in.Address
 	a.Email = strings.ToLower(strings.TrimSpace(a.Email))
@@ -53,9 +56,11 @@ func (s *Store) PlaceOrder(ctx context.Context, t *Tenant, in PlaceOrderInput) (
 			v.Add(f, "this field is required")
 		}
 	}
+	validateAddress(v, a)
 	if a.Email != "" {
 		normalizeEmail(v, "email", a.Email)
 	}
+	checkPromoCode(v, in.Pricing.PromoCode)
 	if in.ShippingMethodID == 0 {
 		v.Add("shipping_method_id", "choose a shipping method")
 	}
@@ -64,8 +69,10 @@ func (s *Store) PlaceOrder(ctx context.Context, t *Tenant, in PlaceOrderInput) (
 	}
 	in.Pricing.Email = a.Email
 	in.Pricing.ShippingMethodID = in.ShippingMethodID
+	in.Pricing.checkout = true
 
 	var orderID int64
+	notApplied := ""
 	err := s.DB.InTx(ctx, func(tx *sql.Tx) error {
 		now := s.now()
 		ship, err := scanShipping(tx.QueryRowContext(ctx, `SELECT `+shippingColumns+` FROM shipping_methods WHERE tenant_id = ? AND id = ? AND active = 1`, t.ID, in.ShippingMethodID))
@@ -74,6 +81,9 @@ func (s *Store) PlaceOrder(ctx context.Context, t *Tenant, in PlaceOrderInput) (
 		} else if err != nil {
 			return err
 		}
+		// Priced inside the write transaction: the coupon's use limits are
+		// counted against every use committed before, and redeemCouponTx below
+		// checks them again before it writes this one.
 		cart, err := priceCart(ctx, tx, t, in.CartID, in.Customer, in.Pricing, now)
 		if err != nil {
 			return err
@@ -82,7 +92,7 @@ func (s *Store) PlaceOrder(ctx context.Context, t *Tenant, in PlaceOrderInput) (
 			return &ValidationError{Fields: map[string]string{"cart_id": "the cart is empty"}}
 		}
 		if in.Pricing.PromoCode != "" && cart.Coupon == nil {
-			return &ValidationError{Fields: map[string]string{"coupon_code": cart.CouponMessage}}
+			notApplied = "Promo code " + strings.ToUpper(strings.TrimSpace(in.Pricing.PromoCode)) + " was not applied: " + cart.CouponMessage
 		}
 		for _, l := range cart.Lines {
 			if !l.Product.Active {
@@ -100,7 +110,9 @@ func (s *Store) PlaceOrder(ctx context.Context, t *Tenant, in PlaceOrderInput) (
 			}
 			if n, _ := res.RowsAffected(); n == 0 {
 				var left int
-				tx.QueryRowContext(ctx, `SELECT stock FROM products WHERE id = ?`, l.Product.ID).Scan(&left)
+				if err := tx.QueryRowContext(ctx, `SELECT stock FROM products WHERE tenant_id = ? AND id = ?`, t.ID, l.Product.ID).Scan(&left); err != nil {
+					return err
+				}
 				return &OutOfStockError{Title: l.Product.Title, Available: left}
 			}
 		}
@@ -110,9 +122,9 @@ func (s *Store) PlaceOrder(ctx context.Context, t *Tenant, in PlaceOrderInput) (
 			WHERE id = ? RETURNING order_increment_next - 1`, t.ID).Scan(&incr); err != nil {
 			return err
 		}
-		var customerID any
+		var customerCol any // NULL for a guest
 		if in.Customer != nil {
-			customerID = in.Customer.ID
+			customerCol = in.Customer.ID
 		}
 		var couponID any
 		couponCode := ""
@@ -123,7 +135,7 @@ func (s *Store) PlaceOrder(ctx context.Context, t *Tenant, in PlaceOrderInput) (
 			first_name, last_name, phone, street1, street2, city, state, zip, country, shipping_method_id, shipping_name,
 			currency, subtotal, discount, bonus_used, shipping, total, item_count, coupon_id, coupon_code, stock_reserved,
 			created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			t.ID, newOrderNumber(t.Slug, now), incr, customerID, in.CartID, a.Email,
+			t.ID, newOrderNumber(t.Slug, now), incr, customerCol, in.CartID, a.Email,
 			strings.TrimSpace(a.FirstName), strings.TrimSpace(a.LastName), strings.TrimSpace(a.Telephone),
 			strings.TrimSpace(a.Street1), strings.TrimSpace(a.Street2), strings.TrimSpace(a.City), strings.TrimSpace(a.State),
 			strings.TrimSpace(a.Zip), strings.ToUpper(strings.TrimSpace(a.Country)), ship.ID, ship.Name,
@@ -142,12 +154,15 @@ func (s *Store) PlaceOrder(ctx context.Context, t *Tenant, in PlaceOrderInput) (
 			}
 		}
 		actor := CustomerActor(a.Email)
-		if err := insertEvent(ctx, tx, t.ID, orderID, EventCreated, actor, "", string(OrderPending), "Order placed", now); err != nil {
+		note := "Order placed"
+		if notApplied != "" {
+			note += ". " + notApplied
+		}
+		if err := insertEvent(ctx, tx, t.ID, orderID, EventCreated, actor, "", string(OrderPending), note, now); err != nil {
 			return err
 		}
 		if cart.Coupon != nil {
-			if _, err := tx.ExecContext(ctx, `INSERT INTO coupon_redemptions (tenant_id, coupon_id, order_id, customer_email, created_at) VALUES (?, ?, ?, ?, ?)`,
-				t.ID, cart.Coupon.ID, orderID, a.Email, now); err != nil {
+			if err := redeemCouponTx(ctx, tx, t.ID, cart.Coupon.ID, orderID, customerID(in.Customer), a.Email, now); err != nil {
 				return err
 			}
 		}
@@ -167,7 +182,12 @@ func (s *Store) PlaceOrder(ctx context.Context, t *Tenant, in PlaceOrderInput) (
 	if err != nil {
 		return nil, err
 	}
-	return s.FindOrderByID(ctx, t.ID, orderID)
+	o, err := s.FindOrderByID(ctx, t.ID, orderID)
+	if err != nil {
+		return nil, err
+	}
+	o.CouponNotApplied = notApplied
+	return o, nil
 }
 
 // newOrderNumber makes ORD-{TENANT}-{YYYYMMDD}-{8 hex}: the date for people, 32
@@ -288,8 +308,13 @@ func (s *Store) FindOrderEvents(ctx context.Context, tenantID, orderID int64) ([
 // AddOrderNote writes an internal note on the order's timeline.
 func (s *Store) AddOrderNote(ctx context.Context, tenantID, orderID int64, actor Actor, note string) error {
 	note = strings.TrimSpace(note)
+	v := &ValidationError{}
 	if note == "" {
-		return &ValidationError{Fields: map[string]string{"note": "write a note"}}
+		v.Add("note", "write a note")
+	}
+	v.MaxLen("note", note, MaxNoteLen)
+	if err := v.OrNil(); err != nil {
+		return err
 	}
 	return s.DB.InTx(ctx, func(tx *sql.Tx) error {
 		var n int

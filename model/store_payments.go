@@ -693,11 +693,12 @@ func retakeDiscountsTx(ctx context.Context, tx *sql.Tx, t *Tenant, orderID int64
 	}
 	var notes []string
 	if couponID.Valid {
-		taken, err := redeemCouponAgainTx(ctx, tx, t, couponID.Int64, orderID, customerID, email, now)
-		if err != nil {
+		var refusal *CouponRefusal
+		err := redeemCouponTx(ctx, tx, t.ID, couponID.Int64, orderID, customerID.Int64, email, now)
+		if err != nil && !errors.As(err, &refusal) {
 			return "", err
 		}
-		if !taken {
+		if refusal != nil {
 			notes = append(notes, "Its coupon was used up meanwhile: the discount of "+FormatMoney(discount, currency)+" was given without a coupon use.")
 		}
 	}
@@ -874,23 +875,4 @@ func (s *Store) FindOutbox(ctx context.Context, tenantID, orderID int64) ([]Outb
 		out = append(out, o)
 	}
 	return out, rows.Err()
-}
-
-// redeemCouponAgainTx records again the coupon use of an order reinstated after
-// its cancellation gave the use back, when the coupon's limits still allow it.
-func redeemCouponAgainTx(ctx context.Context, tx *sql.Tx, t *Tenant, couponID, orderID int64, customerID sql.NullInt64, email string, now time.Time) (bool, error) {
-	var maxUses, maxPer sql.NullInt64
-	var total, byCustomer int
-	if err := tx.QueryRowContext(ctx, `SELECT max_uses, max_uses_per_customer,
-			(SELECT count(*) FROM coupon_redemptions r WHERE r.coupon_id = coupons.id),
-			(SELECT count(*) FROM coupon_redemptions r WHERE r.coupon_id = coupons.id AND r.customer_email = ?)
-		FROM coupons WHERE tenant_id = ? AND id = ?`, email, t.ID, couponID).Scan(&maxUses, &maxPer, &total, &byCustomer); err != nil {
-		return false, notFound(err)
-	}
-	if (maxUses.Valid && int64(total) >= maxUses.Int64) || (maxPer.Valid && int64(byCustomer) >= maxPer.Int64) {
-		return false, nil
-	}
-	_, err := tx.ExecContext(ctx, `INSERT INTO coupon_redemptions (tenant_id, coupon_id, order_id, customer_email, created_at) VALUES (?, ?, ?, ?, ?)
-		ON CONFLICT (order_id) DO NOTHING`, t.ID, couponID, orderID, email, now)
-	return err == nil, err
 }

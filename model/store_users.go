@@ -25,11 +25,14 @@ type NewUser struct {
 	Role                  Role
 }
 
-// normalizeEmail trims and lower-cases an address, and checks its shape.
+// normalizeEmail trims and lower-cases an address, and checks its length and
+// shape.
 func normalizeEmail(v *ValidationError, field, email string) string {
 	email = strings.ToLower(strings.TrimSpace(email))
 	if email == "" {
 		v.Add(field, "enter an e-mail address")
+	} else if !v.MaxLen(field, email, MaxEmailLen) {
+		return email
 	} else if a, err := mail.ParseAddress(email); err != nil || a.Address != email {
 		v.Add(field, "this is not an e-mail address")
 	}
@@ -41,12 +44,11 @@ func (s *Store) CreateUser(ctx context.Context, tenantID int64, n NewUser) (*Use
 	v := &ValidationError{}
 	n.Email = normalizeEmail(v, "email", n.Email)
 	n.Name = strings.TrimSpace(n.Name)
+	v.MaxLen("name", n.Name, MaxNameLen)
 	if !n.Role.Valid() {
 		v.Add("role", "choose a role")
 	}
-	if len(n.Password) < MinPasswordLength {
-		v.Add("password", "use at least 8 characters")
-	}
+	checkPassword(v, "password", n.Password)
 	if err := v.OrNil(); err != nil {
 		return nil, err
 	}
