@@ -25,6 +25,7 @@ import (
 	"orderdesk/handlers"
 	"orderdesk/jobs"
 	"orderdesk/model"
+	"orderdesk/providers/egress"
 )
 
 // config is the process configuration: environment first, flags override.
@@ -33,6 +34,7 @@ type config struct {
 	TrackRate                                                   float64
 	SMTPSandbox                                                 string
 	Sandboxes                                                   bool
+	AllowPrivateEndpoints                                       bool
 }
 
 func envOr(name, def string) string {
@@ -50,6 +52,8 @@ func addConfigFlags(fs *flag.FlagSet, c *config) {
 	fs.StringVar(&c.SecretKey, "secret-key", os.Getenv("ORDERDESK_SECRET_KEY"), "instance secret key, 64 hex characters; default: the key file in the data folder (ORDERDESK_SECRET_KEY)")
 	fs.StringVar(&c.DemoPassword, "demo-password", os.Getenv("ORDERDESK_DEMO_PASSWORD"), "password of the demo users; default: random, printed once (ORDERDESK_DEMO_PASSWORD)")
 	fs.BoolVar(&c.Sandboxes, "sandboxes", envOr("ORDERDESK_SANDBOXES", "on") != "off", "serve the providers' built-in sandboxes under /sandbox/ (ORDERDESK_SANDBOXES=off to turn them off in production)")
+	fs.BoolVar(&c.AllowPrivateEndpoints, "allow-private-endpoints", os.Getenv("ORDERDESK_ALLOW_PRIVATE_ENDPOINTS") == "1",
+		"let integrations call loopback and private-network addresses (ORDERDESK_ALLOW_PRIVATE_ENDPOINTS=1); the built-in sandboxes are always allowed")
 	fs.StringVar(&c.SMTPSandbox, "smtp-sandbox", envOr("ORDERDESK_SMTP_SANDBOX", "127.0.0.1:2525"), "address of the built-in e-mail sandbox (ORDERDESK_SMTP_SANDBOX)")
 	rate, _ := strconv.ParseFloat(envOr("ORDERDESK_TRACK_RATE", "1"), 64)
 	fs.Float64Var(&c.TrackRate, "track-rate", rate, "public tracking requests per second per client address, bursts of 20 (ORDERDESK_TRACK_RATE)")
@@ -122,6 +126,22 @@ func run(args []string, out io.Writer, log *slog.Logger) error {
 	}
 	fmt.Fprint(os.Stderr, usage)
 	return fmt.Errorf("unknown command %q", strings.Join(append([]string{cmd}, args...), " "))
+}
+
+// providerTimeout bounds one call to a provider from the jobs and the CLI,
+// as the provider clients' own defaults do.
+const providerTimeout = 30 * time.Second
+
+// egressPolicy is which addresses provider calls may reach: public ones,
+// the built-in sandboxes of this instance (under the base URL, and the
+// e-mail sandbox's address when the sandboxes are on), and private ones only
+// when the operator allows them.
+func egressPolicy(c config, smtpAddr string) egress.Policy {
+	p := egress.Policy{AllowPrivate: c.AllowPrivateEndpoints, Allowed: []string{strings.TrimSuffix(c.BaseURL, "/") + "/sandbox/"}}
+	if c.Sandboxes && smtpAddr != "" {
+		p.Allowed = append(p.Allowed, "smtp://"+smtpAddr)
+	}
+	return p
 }
 
 // openStore opens and migrates the database in the data folder.
@@ -229,10 +249,11 @@ func cmdServe(args []string, out io.Writer, log *slog.Logger) error {
 	if err := seedDemo(ctx, store, c, out, smtpAddr); err != nil {
 		return err
 	}
-	proc := &jobs.Procurement{Store: store}
+	policy := egressPolicy(c, smtpAddr)
+	proc := &jobs.Procurement{Store: store, HTTPClient: policy.Client(providerTimeout)}
 	var sched *jobs.Scheduler // made below: its jobs need the app's payment flow
 	app, err := handlers.New(store, handlers.Config{BaseURL: c.BaseURL, DefaultTenant: c.DefaultTenant, Logger: log,
-		TrackRate: c.TrackRate, Sandboxes: sandboxes, Procurement: proc,
+		TrackRate: c.TrackRate, Sandboxes: sandboxes, Procurement: proc, Egress: policy,
 		Jobs: func() []handlers.JobInfo {
 			var out []handlers.JobInfo
 			for _, j := range sched.Jobs() {
@@ -330,7 +351,8 @@ func cmdRunJob(args []string, out io.Writer, log *slog.Logger, name string, job 
 	}
 	defer store.DB.Close()
 	// The same payment flow as the server, to ask providers before acting.
-	app, err := handlers.New(store, handlers.Config{BaseURL: c.BaseURL, DefaultTenant: c.DefaultTenant, Logger: log})
+	app, err := handlers.New(store, handlers.Config{BaseURL: c.BaseURL, DefaultTenant: c.DefaultTenant, Logger: log,
+		Egress: egressPolicy(c, c.SMTPSandbox)})
 	if err != nil {
 		return err
 	}
@@ -368,7 +390,7 @@ func cmdSync(what string, args []string, out io.Writer, log *slog.Logger) error 
 		return err
 	}
 	defer store.DB.Close()
-	proc := &jobs.Procurement{Store: store}
+	proc := &jobs.Procurement{Store: store, HTTPClient: egressPolicy(c, c.SMTPSandbox).Client(providerTimeout)}
 	var job *jobs.Job
 	switch what {
 	case "orders-to-taobao":

@@ -17,6 +17,8 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"orderdesk/model"
+	"orderdesk/providers/egress"
+	"orderdesk/services/integrations"
 )
 
 // Config is what the HTTP layer needs to know about its deployment.
@@ -43,6 +45,10 @@ type Config struct {
 	// to run now (the scheduler's).
 	Jobs   func() []JobInfo
 	RunJob func(name string) bool
+	// Egress says which addresses provider calls may reach (public ones, the
+	// instance's sandboxes, private ones only when the instance allows it).
+	// Every provider client the app builds uses its client.
+	Egress egress.Policy
 }
 
 // Procurement is what the pages need of the procurement work.
@@ -72,7 +78,16 @@ type App struct {
 	log         *slog.Logger
 	echo        *echo.Echo
 	gw          gateways // one payment gateway per integration version
+	// integrations creates, tests and takes live integrations.
+	integrations *integrations.Service
+	// providerClient is the egress policy's HTTP client, for every provider
+	// call the handlers make (payments, Taobao); one, for its connections.
+	providerClient *http.Client
 }
+
+// providerTimeout bounds one call to a provider, as the provider clients'
+// own defaults do (20–30 s).
+const providerTimeout = 30 * time.Second
 
 // New builds the application and its router.
 func New(store *model.Store, cfg Config) (*App, error) {
@@ -106,6 +121,8 @@ func New(store *model.Store, cfg Config) (*App, error) {
 		secure:   u.Scheme == "https",
 		log:      cfg.Logger,
 	}
+	a.integrations = integrations.New(store, cfg.Egress)
+	a.providerClient = cfg.Egress.Client(providerTimeout)
 	a.sessions = a.newSessionManager()
 	a.shopCookies = newCookieStore(store.Keys, a.secure)
 	a.echo = a.routes()

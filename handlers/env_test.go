@@ -17,6 +17,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/PuerkitoBio/goquery"
 	"golang.org/x/crypto/bcrypt"
@@ -24,6 +25,7 @@ import (
 	"orderdesk/handlers"
 	"orderdesk/jobs"
 	"orderdesk/model"
+	"orderdesk/providers/egress"
 )
 
 const demoPassword = "demo-password-1"
@@ -92,12 +94,15 @@ func newEnv(t testing.TB) *env {
 			t.Fatal(err)
 		}
 	}
-	proc := &jobs.Procurement{Store: store}
+	// As in the demo, provider calls may reach this server's sandboxes and
+	// nothing else on loopback.
+	policy := egress.Policy{Allowed: []string{addr + "/sandbox/", "smtp://" + sandboxes.SMTPAddr()}}
+	proc := &jobs.Procurement{Store: store, HTTPClient: policy.Client(30 * time.Second)}
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 	sched := jobs.New(store, quiet, proc.Jobs()...)
 	app, err := handlers.New(store, handlers.Config{
 		BaseURL: "http://localhost", DefaultTenant: "demo", CallbackBaseURL: addr, Sandboxes: sandboxes,
-		Logger: quiet, Procurement: proc,
+		Logger: quiet, Procurement: proc, Egress: policy,
 		Jobs: func() []handlers.JobInfo {
 			var out []handlers.JobInfo
 			for _, j := range sched.Jobs() {
