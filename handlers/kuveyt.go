@@ -38,6 +38,9 @@ func (a *App) KuveytCardPage(c echo.Context) error {
 	if !p.Open() {
 		return c.Redirect(http.StatusSeeOther, "/pay/return/"+p.Number)
 	}
+	if err := a.integrations.Ready(c.Request().Context(), in); err != nil {
+		return err // misconfigured: no card form that cannot work, a 409 in words
+	}
 	pg := a.page(c, "Pay", "")
 	return a.render(c, http.StatusOK, pg, views.KuveytCardForm(pg, p, in.Status == model.IntegrationTest, ""))
 }

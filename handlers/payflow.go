@@ -11,6 +11,7 @@ import (
 
 	"orderdesk/model"
 	"orderdesk/providers/gateway"
+	"orderdesk/services/integrations"
 )
 
 // The payment flow: the steps between the provider clients (providers/gateway)
@@ -39,9 +40,9 @@ func (a *App) gatewayFor(ctx context.Context, in *model.Integration) (gateway.Ga
 		return nil, err
 	}
 	g, err = gateway.New(gateway.Config{Provider: string(in.Provider), Endpoint: in.Endpoint(), APIKey: sec.APIKey,
-		APISecret: sec.APISecret, Settings: in.Config})
+		APISecret: sec.APISecret, Settings: in.Config, HTTPClient: a.providerClient})
 	if err != nil {
-		return nil, err
+		return nil, integrations.Misconfigured(in) // a 409 in words, never a 500
 	}
 	a.gw.mu.Lock()
 	if a.gw.m == nil {
@@ -69,6 +70,9 @@ func (a *App) StartPayment(ctx context.Context, t *model.Tenant, orderID int64, 
 		return nil, nil, &model.ConflictError{Msg: "The shop does not accept " + string(provider) + " payments: it has no integration for it in test or live mode."}
 	} else if err != nil {
 		return nil, nil, err
+	}
+	if err := a.integrations.Ready(ctx, in); err != nil {
+		return nil, nil, err // misconfigured: a 409 in words, and no payment row
 	}
 	p, err := a.store.NewPayment(ctx, t, orderID, in)
 	if err != nil {

@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"errors"
 	"net/http"
 	"strconv"
 	"strings"
@@ -92,6 +93,9 @@ func (a *App) beginPayment(c echo.Context, orderID int64, provider model.Provide
 		if err != nil {
 			return nil, &model.ConflictError{Msg: "The shop does not accept kuveyt payments: it has no integration for it in test or live mode."}
 		}
+		if err := a.integrations.Ready(ctx, in); err != nil {
+			return nil, err // misconfigured: a 409 in words, and no payment row
+		}
 		p, err := a.store.NewPayment(ctx, tenant(c), orderID, in)
 		if err != nil {
 			return nil, err
@@ -104,9 +108,10 @@ func (a *App) beginPayment(c echo.Context, orderID int64, provider model.Provide
 }
 
 // paymentOptions are the payment methods the tenant offers now: its payment
-// integrations in test or live mode.
+// integrations in test or live mode whose settings can be used.
 func (a *App) paymentOptions(c echo.Context) ([]views.PaymentOption, error) {
-	list, err := a.store.FindIntegrations(c.Request().Context(), tenant(c).ID)
+	ctx, t := c.Request().Context(), tenant(c)
+	list, err := a.store.FindIntegrations(ctx, t.ID)
 	if err != nil {
 		return nil, err
 	}
@@ -114,11 +119,26 @@ func (a *App) paymentOptions(c echo.Context) ([]views.PaymentOption, error) {
 	seen := map[model.ProviderType]bool{}
 	for _, i := range list {
 		// Only methods that take the shop's currency (T-Bank takes roubles only).
-		if i.Provider.IsPayment() && i.Usable() && !seen[i.Provider] && gateway.Accepts(string(i.Provider), tenant(c).Currency) {
-			seen[i.Provider] = true
-			info, _ := i.Provider.Info()
-			out = append(out, views.PaymentOption{Provider: string(i.Provider), Label: info.Label, Test: i.Status == model.IntegrationTest})
+		if !i.Provider.IsPayment() || seen[i.Provider] || !gateway.Accepts(string(i.Provider), t.Currency) {
+			continue
 		}
+		seen[i.Provider] = true
+		// The integration a payment would go through (the live one first), and
+		// only when its settings can be used: a misconfigured integration is
+		// never offered to a customer.
+		in, err := a.store.UsableIntegration(ctx, t.ID, i.Provider)
+		if errors.Is(err, model.ErrNotFound) {
+			continue
+		} else if err != nil {
+			return nil, err
+		}
+		if err := a.integrations.Ready(ctx, in); errors.Is(err, model.ErrConflict) {
+			continue
+		} else if err != nil {
+			return nil, err
+		}
+		info, _ := in.Provider.Info()
+		out = append(out, views.PaymentOption{Provider: string(in.Provider), Label: info.Label, Test: in.Status == model.IntegrationTest})
 	}
 	return out, nil
 }
