@@ -180,8 +180,12 @@ func (e *Error) Is(target error) bool { return target == ErrRefused }
 const allowHint = " OrderDesk does not call internal addresses unless the instance allows it (ORDERDESK_ALLOW_PRIVATE_ENDPOINTS=1)."
 
 func refusedAddress(target string, ip netip.Addr, c Class) *Error {
-	what := target
-	if ip.IsValid() && ip.String() != strings.Trim(target, "[]") {
+	// Name the address a host name led to, not an IP literal twice.
+	what, host := target, target
+	if h, _, err := net.SplitHostPort(target); err == nil {
+		host = h
+	}
+	if ip.IsValid() && ip.String() != strings.Trim(host, "[]") {
 		what = target + " (" + ip.String() + ")"
 	}
 	return &Error{Target: target, Class: c, Reason: "The address " + what + " is " + c.describe() + "." + allowHint}
