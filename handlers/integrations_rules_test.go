@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -136,6 +137,17 @@ func TestGoingLiveNeedsAPassingTestOfTheLiveKeys(t *testing.T) {
 	sec, _ := e.store.OpenIntegrationSecrets(ctx, e.demo.ID, id)
 	if in.Status != model.IntegrationTest || sec.APISecret != kuveyt.DemoPassword {
 		t.Errorf("after the refusal: %s, secret replaced: %v", in.Status, sec.APISecret != kuveyt.DemoPassword)
+	}
+
+	// The edit form says the same by the status field, with what was typed.
+	res, doc := owner.postForm(fmt.Sprintf("/admin/integrations/%d", id), url.Values{"name": {"Kuveyt Türk"}, "status": {"active"},
+		"api_secret": {"wrong-live-password"}, "test_endpoint": {sandbox}, "api_endpoint": {sandbox}, "config": {"{}"}})
+	wantStatus(t, res, http.StatusConflict)
+	if got := doc.Find(`[data-testid="error-status"]`).Text(); !strings.Contains(got, "Not live") || !strings.Contains(got, "Kuveyt") {
+		t.Errorf("the form says %q by the status", got)
+	}
+	if v, _ := doc.Find(`#api_endpoint`).Attr("value"); v != sandbox {
+		t.Errorf("the live endpoint typed was not kept: %q", v)
 	}
 
 	// The right keys pass at the live endpoint: live, the test recorded.
