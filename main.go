@@ -27,6 +27,7 @@ import (
 	"orderdesk/handlers"
 	"orderdesk/jobs"
 	"orderdesk/model"
+	"orderdesk/providers/egress"
 	"orderdesk/services/payments"
 )
 
@@ -36,6 +37,7 @@ type config struct {
 	TrackRate                                                   float64
 	SMTPSandbox                                                 string
 	Sandboxes                                                   bool
+	AllowPrivateEndpoints                                       bool
 }
 
 func envOr(name, def string) string {
@@ -53,6 +55,8 @@ func addConfigFlags(fs *flag.FlagSet, c *config) {
 	fs.StringVar(&c.SecretKey, "secret-key", os.Getenv("ORDERDESK_SECRET_KEY"), "instance secret key, 64 hex characters; default: the key file in the data folder (ORDERDESK_SECRET_KEY)")
 	fs.StringVar(&c.DemoPassword, "demo-password", os.Getenv("ORDERDESK_DEMO_PASSWORD"), "password of the demo users; default: random, printed once (ORDERDESK_DEMO_PASSWORD)")
 	fs.BoolVar(&c.Sandboxes, "sandboxes", envOr("ORDERDESK_SANDBOXES", "on") != "off", "serve the providers' built-in sandboxes under /sandbox/ (ORDERDESK_SANDBOXES=off to turn them off in production)")
+	fs.BoolVar(&c.AllowPrivateEndpoints, "allow-private-endpoints", os.Getenv("ORDERDESK_ALLOW_PRIVATE_ENDPOINTS") == "1",
+		"let integrations call loopback and private-network addresses (ORDERDESK_ALLOW_PRIVATE_ENDPOINTS=1); the built-in sandboxes are always allowed")
 	fs.StringVar(&c.SMTPSandbox, "smtp-sandbox", envOr("ORDERDESK_SMTP_SANDBOX", "127.0.0.1:2525"), "address of the built-in e-mail sandbox (ORDERDESK_SMTP_SANDBOX)")
 	rate, _ := strconv.ParseFloat(envOr("ORDERDESK_TRACK_RATE", "1"), 64)
 	fs.Float64Var(&c.TrackRate, "track-rate", rate, "public tracking requests per second per client address, bursts of 20 (ORDERDESK_TRACK_RATE)")
@@ -132,6 +136,22 @@ func run(args []string, out io.Writer, log *slog.Logger) error {
 	}
 	fmt.Fprint(os.Stderr, usage)
 	return fmt.Errorf("unknown command %q", strings.Join(append([]string{cmd}, args...), " "))
+}
+
+// providerTimeout bounds one call to a provider from the jobs and the CLI,
+// as the provider clients' own defaults do.
+const providerTimeout = 30 * time.Second
+
+// egressPolicy is which addresses provider calls may reach: public ones,
+// the built-in sandboxes of this instance (under the base URL, and the
+// e-mail sandbox's address when the sandboxes are on), and private ones only
+// when the operator allows them.
+func egressPolicy(c config, smtpAddr string) egress.Policy {
+	p := egress.Policy{AllowPrivate: c.AllowPrivateEndpoints, Allowed: []string{strings.TrimSuffix(c.BaseURL, "/") + "/sandbox/"}}
+	if c.Sandboxes && smtpAddr != "" {
+		p.Allowed = append(p.Allowed, "smtp://"+smtpAddr)
+	}
+	return p
 }
 
 // openStore opens and migrates the database in the data folder.
@@ -239,11 +259,12 @@ func cmdServe(args []string, out io.Writer, log *slog.Logger) error {
 	if err := seedDemo(ctx, store, c, out, smtpAddr); err != nil {
 		return err
 	}
-	proc := &jobs.Procurement{Store: store}
-	pay := paymentFlow(store, c, log)
+	policy := egressPolicy(c, smtpAddr)
+	proc := &jobs.Procurement{Store: store, HTTPClient: policy.Client(providerTimeout)}
+	pay := paymentFlow(store, c, log, policy)
 	var sched *jobs.Scheduler // made below, after the app that shows its jobs
 	app, err := handlers.New(store, handlers.Config{BaseURL: c.BaseURL, DefaultTenant: c.DefaultTenant, Logger: log,
-		TrackRate: c.TrackRate, Sandboxes: sandboxes, Procurement: proc, Payments: pay,
+		TrackRate: c.TrackRate, Sandboxes: sandboxes, Procurement: proc, Payments: pay, Egress: policy,
 		Jobs: func() []handlers.JobInfo {
 			var out []handlers.JobInfo
 			for _, j := range sched.Jobs() {
@@ -329,8 +350,8 @@ func seedDemo(ctx context.Context, store *model.Store, c config, out io.Writer, 
 
 // paymentFlow is the payment flow of the instance, for the server and the CLI
 // alike: return URLs from the configured base URL, never from a request.
-func paymentFlow(store *model.Store, c config, log *slog.Logger) *payments.Service {
-	return payments.New(payments.Config{Store: store, Log: log, CallbackBaseURL: c.BaseURL,
+func paymentFlow(store *model.Store, c config, log *slog.Logger, policy egress.Policy) *payments.Service {
+	return payments.New(payments.Config{Store: store, Log: log, CallbackBaseURL: c.BaseURL, HTTPClient: policy.Client(providerTimeout),
 		ShopURL: func(t *model.Tenant) string { return model.ShopURL(c.BaseURL, t, c.DefaultTenant) }})
 }
 
@@ -435,7 +456,7 @@ func cmdRunJob(args []string, out io.Writer, log *slog.Logger, name string, job 
 		return err
 	}
 	// The same payment flow as the server, to ask providers before acting.
-	return runForShops(ctx, out, log, store, job(paymentFlow(store, c, log)), shops)
+	return runForShops(ctx, out, log, store, job(paymentFlow(store, c, log, egressPolicy(c, c.SMTPSandbox))), shops)
 }
 
 // cmdSync runs one procurement job once in the foreground, for every shop (or
@@ -464,7 +485,7 @@ func cmdSync(what string, args []string, out io.Writer, log *slog.Logger) error 
 		return err
 	}
 	defer store.DB.Close()
-	proc := &jobs.Procurement{Store: store}
+	proc := &jobs.Procurement{Store: store, HTTPClient: egressPolicy(c, c.SMTPSandbox).Client(providerTimeout)}
 	var job *jobs.Job
 	switch what {
 	case "orders-to-taobao":
@@ -529,7 +550,7 @@ func cmdJobs(what string, args []string, out io.Writer) error {
 		return err
 	}
 	defer store.DB.Close()
-	all := schedule(&jobs.Procurement{Store: store}, paymentFlow(store, c, slog.Default()))
+	all := schedule(&jobs.Procurement{Store: store}, paymentFlow(store, c, slog.Default(), egressPolicy(c, c.SMTPSandbox)))
 	var names []string
 	for _, j := range all {
 		names = append(names, j.Name)

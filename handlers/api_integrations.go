@@ -75,7 +75,7 @@ func (a *App) APIIntegrationCreate(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	i, err := a.store.CreateIntegration(c.Request().Context(), tenant(c).ID, currentUser(c), in)
+	i, err := a.integrations.Create(c.Request().Context(), tenant(c).ID, currentUser(c), in)
 	if err != nil {
 		return err
 	}
@@ -83,7 +83,9 @@ func (a *App) APIIntegrationCreate(c echo.Context) error {
 }
 
 // APIIntegrationUpdate changes one: PATCH /api/integrations/{id}/ (seed 001
-// step 3: {"status": "active", "api_key": …, "api_secret": …}).
+// step 3: {"status": "active", "api_key": …, "api_secret": …}). Going live
+// tests the live keys at the live endpoint first: 409 with the test's words
+// when it fails, and nothing changes.
 func (a *App) APIIntegrationUpdate(c echo.Context) error {
 	i, err := a.integrationParam(c)
 	if err != nil {
@@ -97,7 +99,7 @@ func (a *App) APIIntegrationUpdate(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	i, err = a.store.UpdateIntegration(c.Request().Context(), tenant(c).ID, currentUser(c), i.ID, in)
+	i, err = a.integrations.Update(c.Request().Context(), tenant(c).ID, currentUser(c), i.ID, in)
 	if err != nil {
 		return err
 	}
@@ -110,11 +112,7 @@ func (a *App) APIIntegrationTest(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := a.runIntegrationTest(c.Request().Context(), i); err != nil {
-		return err
-	}
-	i, err = a.store.FindIntegrationByID(c.Request().Context(), tenant(c).ID, i.ID)
-	if err != nil {
+	if i, err = a.integrations.Test(c.Request().Context(), tenant(c).ID, i.ID); err != nil {
 		return err
 	}
 	body := map[string]any{"success": i.LastTestOK, "message": i.LastTestMessage, "integration": integrationJSON(i)}

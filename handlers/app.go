@@ -17,6 +17,8 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"orderdesk/model"
+	"orderdesk/providers/egress"
+	"orderdesk/services/integrations"
 	"orderdesk/services/payments"
 )
 
@@ -50,6 +52,10 @@ type Config struct {
 	// going, or a model.ErrConflict saying why it could not start (paused,
 	// running already).
 	RunJob func(ctx context.Context, t *model.Tenant, name string, wait time.Duration) (*model.JobRun, error)
+	// Egress says which addresses provider calls may reach (public ones, the
+	// instance's sandboxes, private ones only when the instance allows it).
+	// Every provider client the app builds uses its client.
+	Egress egress.Policy
 }
 
 // Procurement is what the pages need of the procurement work, for one shop.
@@ -79,7 +85,16 @@ type App struct {
 	log         *slog.Logger
 	echo        *echo.Echo
 	pay         *payments.Service
+	// integrations creates, tests and takes live integrations.
+	integrations *integrations.Service
+	// providerClient is the egress policy's HTTP client, for every provider
+	// call the handlers make (payments, Taobao); one, for its connections.
+	providerClient *http.Client
 }
+
+// providerTimeout bounds one call to a provider, as the provider clients'
+// own defaults do (20–30 s).
+const providerTimeout = 30 * time.Second
 
 // New builds the application and its router.
 func New(store *model.Store, cfg Config) (*App, error) {
@@ -113,9 +128,11 @@ func New(store *model.Store, cfg Config) (*App, error) {
 		secure:   u.Scheme == "https",
 		log:      cfg.Logger,
 	}
+	a.integrations = integrations.New(store, cfg.Egress)
+	a.providerClient = cfg.Egress.Client(providerTimeout)
 	a.pay = cfg.Payments
 	if a.pay == nil {
-		a.pay = payments.New(payments.Config{Store: store, Log: cfg.Logger, CallbackBaseURL: cfg.CallbackBaseURL,
+		a.pay = payments.New(payments.Config{Store: store, Log: cfg.Logger, CallbackBaseURL: cfg.CallbackBaseURL, HTTPClient: a.providerClient,
 			ShopURL: func(t *model.Tenant) string { return model.ShopURL(cfg.BaseURL, t, cfg.DefaultTenant) }})
 	}
 	a.sessions = a.newSessionManager()

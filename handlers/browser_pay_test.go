@@ -17,7 +17,7 @@ import (
 func TestBrowserIntegrationAndPayment(t *testing.T) {
 	e := newEnv(t)
 	ctx := newBrowser(t)
-	sandbox := e.base + "/sandbox/tinkoff/v2"
+	sandbox := e.srv.URL + "/sandbox/tinkoff/v2"
 
 	err := chromedp.Do(ctx,
 		chromedp.Navigate(e.base+"/admin/login"),

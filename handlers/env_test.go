@@ -27,6 +27,7 @@ import (
 	"orderdesk/handlers"
 	"orderdesk/jobs"
 	"orderdesk/model"
+	"orderdesk/providers/egress"
 	"orderdesk/services/payments"
 )
 
@@ -116,9 +117,12 @@ func newEnv(t testing.TB, extra ...*jobs.Job) *env {
 			}
 		}
 	}
-	proc := &jobs.Procurement{Store: store}
+	// As in the demo, provider calls may reach this server's sandboxes and
+	// nothing else on loopback.
+	policy := egress.Policy{Allowed: []string{addr + "/sandbox/", "smtp://" + sandboxes.SMTPAddr()}}
+	proc := &jobs.Procurement{Store: store, HTTPClient: policy.Client(30 * time.Second)}
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	pay := payments.New(payments.Config{Store: store, Log: quiet, CallbackBaseURL: addr,
+	pay := payments.New(payments.Config{Store: store, Log: quiet, CallbackBaseURL: addr, HTTPClient: policy.Client(30 * time.Second),
 		ShopURL: func(t *model.Tenant) string { return model.ShopURL(base, t, "demo") }})
 	// The scheduler is not started: tests run jobs by "Run now" or RunOnce.
 	sched := jobs.New(store, quiet, append(append([]*jobs.Job{
@@ -128,7 +132,7 @@ func newEnv(t testing.TB, extra ...*jobs.Job) *env {
 	}, proc.Jobs()...), extra...)...)
 	app, err := handlers.New(store, handlers.Config{
 		BaseURL: base, DefaultTenant: "demo", CallbackBaseURL: addr, Sandboxes: sandboxes,
-		Logger: quiet, Procurement: proc, Payments: pay,
+		Logger: quiet, Procurement: proc, Payments: pay, Egress: policy,
 		Jobs: func() []handlers.JobInfo {
 			var out []handlers.JobInfo
 			for _, j := range sched.Jobs() {

@@ -1,7 +1,6 @@
 package handlers
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -83,13 +82,12 @@ func (a *App) IntegrationNew(c echo.Context) error {
 func (a *App) IntegrationCreate(c echo.Context) error {
 	in, f, err := integrationInputFromForm(c)
 	if err == nil {
-		_, err = a.store.CreateIntegration(c.Request().Context(), tenant(c).ID, currentUser(c), in)
+		_, err = a.integrations.Create(c.Request().Context(), tenant(c).ID, currentUser(c), in)
 	}
-	var ve *model.ValidationError
-	if errors.As(err, &ve) {
-		f.Errors = ve.Fields
+	if status, fields, ok := formErrors(err); ok {
+		f.Errors = fields
 		p := a.page(c, "Add an integration", views.SectionIntegrations)
-		return a.render(c, http.StatusUnprocessableEntity, p, views.IntegrationEdit(p, f))
+		return a.render(c, status, p, views.IntegrationEdit(p, f))
 	}
 	if err != nil {
 		return err
@@ -128,13 +126,12 @@ func (a *App) IntegrationUpdate(c echo.Context) error {
 	in, f, err := integrationInputFromForm(c)
 	in.Provider = nil // the provider of an integration does not change
 	if err == nil {
-		_, err = a.store.UpdateIntegration(c.Request().Context(), tenant(c).ID, currentUser(c), i.ID, in)
+		_, err = a.integrations.Update(c.Request().Context(), tenant(c).ID, currentUser(c), i.ID, in)
 	}
-	var ve *model.ValidationError
-	if errors.As(err, &ve) {
-		f.ID, f.Provider, f.KeyLast4, f.SecretLast4, f.Errors = i.ID, string(i.Provider), i.APIKeyLast4, i.APISecretLast4, ve.Fields
+	if status, fields, ok := formErrors(err); ok {
+		f.ID, f.Provider, f.KeyLast4, f.SecretLast4, f.Errors = i.ID, string(i.Provider), i.APIKeyLast4, i.APISecretLast4, fields
 		p := a.page(c, "Edit "+i.Name, views.SectionIntegrations)
-		return a.render(c, http.StatusUnprocessableEntity, p, views.IntegrationEdit(p, f))
+		return a.render(c, status, p, views.IntegrationEdit(p, f))
 	}
 	if err != nil {
 		return err
@@ -159,8 +156,25 @@ func (a *App) IntegrationLiveConfirm(c echo.Context) error {
 	return a.render(c, http.StatusOK, p, views.TableWrap(views.IntegrationLiveConfirm(p, i, to, nil)))
 }
 
+// formErrors says how an integration form shows err: the field errors of a
+// *model.ValidationError (422), or a refusal to go live (409) by the status
+// field, in the test's words.
+func formErrors(err error) (int, map[string]string, bool) {
+	var ve *model.ValidationError
+	var ce *model.ConflictError
+	switch {
+	case errors.As(err, &ve):
+		return http.StatusUnprocessableEntity, ve.Fields, true
+	case errors.As(err, &ce):
+		return http.StatusConflict, map[string]string{"status": ce.Msg}, true
+	}
+	return 0, nil, false
+}
+
 // IntegrationSetStatus flips an integration between test and live (owners and
-// admins), optionally with new production keys, and records who did it.
+// admins), optionally with new production keys, and records who did it. Going
+// live runs the test of the live keys first; when it fails the confirmation
+// comes back with the test's words and nothing changes.
 func (a *App) IntegrationSetStatus(c echo.Context) error {
 	i, err := a.integrationParam(c)
 	if err != nil {
@@ -174,14 +188,14 @@ func (a *App) IntegrationSetStatus(c echo.Context) error {
 	if s := c.FormValue("api_secret"); s != "" {
 		in.APISecret = &s
 	}
-	updated, err := a.store.UpdateIntegration(c.Request().Context(), tenant(c).ID, currentUser(c), i.ID, in)
+	updated, err := a.integrations.Update(c.Request().Context(), tenant(c).ID, currentUser(c), i.ID, in)
 	p := a.page(c, "Integrations", views.SectionIntegrations)
-	var ve *model.ValidationError
-	if errors.As(err, &ve) {
+	if status, fields, ok := formErrors(err); ok {
+		// htmx swaps only 2xx answers: the fragment comes back with 200.
 		if isFragment(c) {
-			return a.renderComponent(c, http.StatusOK, views.IntegrationLiveConfirm(p, i, to, ve.Fields))
+			return a.renderComponent(c, http.StatusOK, views.IntegrationLiveConfirm(p, i, to, fields))
 		}
-		return a.render(c, http.StatusUnprocessableEntity, p, views.TableWrap(views.IntegrationLiveConfirm(p, i, to, ve.Fields)))
+		return a.render(c, status, p, views.TableWrap(views.IntegrationLiveConfirm(p, i, to, fields)))
 	}
 	if err != nil {
 		return err
@@ -202,32 +216,11 @@ func (a *App) IntegrationTest(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := a.runIntegrationTest(c.Request().Context(), i); err != nil {
+	if i, err = a.integrations.Test(c.Request().Context(), tenant(c).ID, i.ID); err != nil {
 		return err
 	}
 	if !isFragment(c) {
 		return a.redirect(c, "/admin/integrations")
 	}
-	i, err = a.store.FindIntegrationByID(c.Request().Context(), tenant(c).ID, i.ID)
-	if err != nil {
-		return err
-	}
 	return a.renderComponent(c, http.StatusOK, views.IntegrationRow(a.page(c, "", ""), i, true, ""))
-}
-
-// runIntegrationTest calls the provider and records the result in words.
-func (a *App) runIntegrationTest(ctx context.Context, i *model.Integration) error {
-	sec, err := a.store.OpenIntegrationSecrets(ctx, i.TenantID, i.ID)
-	if err != nil {
-		return err
-	}
-	if i.Status == model.IntegrationDisabled {
-		return a.store.RecordIntegrationTest(ctx, i.TenantID, i.ID, false, "The integration is disabled: enable it in test or live mode first.")
-	}
-	msg, terr := testConnection(ctx, i, sec)
-	ok := terr == nil
-	if !ok {
-		msg = explainProviderError(terr)
-	}
-	return a.store.RecordIntegrationTest(ctx, i.TenantID, i.ID, ok, msg)
 }

@@ -46,26 +46,39 @@ func TestIntegrationsAPI(t *testing.T) {
 		t.Errorf("test: %v", body)
 	}
 
-	// Step 3: live, with production keys in the same step. A wrong key makes
-	// the next test fail in words.
+	// Step 3: live, with production keys in the same step. Keys the bank
+	// refuses at the live endpoint keep it in test mode, in the test's words.
 	res, body = owner.api("PATCH", "/api/integrations/"+id+"/", map[string]any{"status": "active", "api_key": "production-api-key", "api_secret": "production-api-secret"})
+	wantStatus(t, res, http.StatusConflict)
+	if body["success"] != false || !strings.Contains(strings.ToLower(body["message"].(string)), "terminal") ||
+		strings.Contains(fmt.Sprint(body), "production-api-secret") {
+		t.Errorf("live with wrong production keys: %v", body)
+	}
+	res, body = owner.api("GET", "/api/integrations/", nil)
 	wantStatus(t, res, http.StatusOK)
-	if get(body, "integration", "status") != "active" || strings.Contains(fmt.Sprint(body), "production-api-secret") {
+	if st := fmt.Sprint(body["integrations"]); !strings.Contains(st, "T-Bank - Test") || strings.Contains(st, "status:active") {
+		t.Errorf("after the refusal: %v", st)
+	}
+	// With keys that pass at the live endpoint it goes live, and the passing
+	// test is its last test.
+	res, body = owner.api("PATCH", "/api/integrations/"+id+"/", map[string]any{"status": "active", "api_key": tinkoff.DemoTerminalKey, "api_secret": tinkoff.DemoPassword})
+	wantStatus(t, res, http.StatusOK)
+	if get(body, "integration", "status") != "active" || get(body, "integration", "last_test", "ok") != true {
 		t.Errorf("live: %v", body)
 	}
-	res, body = owner.api("POST", "/api/integrations/"+id+"/test/", nil)
-	wantStatus(t, res, http.StatusOK)
-	if body["success"] != false || !strings.Contains(strings.ToLower(body["message"].(string)), "terminal") {
-		t.Errorf("test with wrong production keys: %v", body)
-	}
 
-	// Bad input: 400 naming the fields.
+	// Bad input: 400 naming the fields, the provider's own among them.
 	res, body = owner.api("POST", "/api/integrations/", map[string]any{"provider_type": "nope", "test_endpoint": "ftp://x"})
 	wantStatus(t, res, http.StatusBadRequest)
-	for _, f := range []string{"provider_type", "name", "api_key", "test_endpoint"} {
+	for _, f := range []string{"provider_type", "name", "test_endpoint"} {
 		if get(body, "errors", f) == nil {
 			t.Errorf("no error for %s: %v", f, body)
 		}
+	}
+	res, body = owner.api("POST", "/api/integrations/", map[string]any{"provider_type": "tinkoff", "test_endpoint": sandbox})
+	wantStatus(t, res, http.StatusBadRequest)
+	if msg, _ := get(body, "errors", "api_key").(string); get(body, "errors", "name") == nil || !strings.Contains(msg, "TerminalKey") {
+		t.Errorf("a T-Bank integration without a name or a key: %v", body)
 	}
 
 	// Staff may not create or flip integrations.

@@ -127,7 +127,7 @@ func (a *App) taobaoClient(c echo.Context, in *model.Integration) (*taobao.Clien
 	}
 	ep := in.Endpoint()
 	return taobao.New(taobao.Config{BaseURL: ep, AuthURL: strings.TrimSuffix(strings.TrimSuffix(ep, "/"), "/rest"),
-		AppKey: sec.APIKey, AppSecret: sec.APISecret, Now: a.store.Now}), nil
+		AppKey: sec.APIKey, AppSecret: sec.APISecret, Now: a.store.Now, HTTPClient: a.providerClient}), nil
 }
 
 // callbackURL is where Taobao sends the operator back: on the tenant's host,

@@ -5,8 +5,10 @@ import (
 	"database/sql"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/url"
 	"strings"
+	"time"
 )
 
 // sealPurpose binds sealed integration secrets to their use.
@@ -24,6 +26,19 @@ type IntegrationInput struct {
 	APIEndpoint  *string
 	TestEndpoint *string
 	Config       map[string]string
+	// Tested, when set, is the connection test the new settings passed
+	// before they were saved (going live); it is kept as the last test.
+	Tested *IntegrationTestResult
+	// UnchangedSince, when set, refuses an update (ErrConflict) if the
+	// integration was changed after this time (its UpdatedAt when read): what
+	// was tested is what gets saved.
+	UnchangedSince *time.Time
+}
+
+// IntegrationTestResult is the outcome of a connection test, in words.
+type IntegrationTestResult struct {
+	OK      bool
+	Message string
 }
 
 func last4(s string) string {
@@ -39,59 +54,103 @@ func validEndpoint(s string) bool {
 	return err == nil && (u.Scheme == "http" || u.Scheme == "https" || u.Scheme == "smtp") && u.Host != ""
 }
 
+func trimmed(p *string) string {
+	if p == nil {
+		return ""
+	}
+	return strings.TrimSpace(*p)
+}
+
+// DraftIntegration returns the integration that in makes of cur (nil cur:
+// a new one), and a *ValidationError for the rules every provider shares:
+// a known provider that never changes, a name, http(s) or smtp endpoints,
+// the endpoint of the mode it is in. The draft comes back even with errors,
+// so that the provider-specific rules (services/integrations': which keys a
+// provider needs, and their shape) can add theirs to the same answer.
+func DraftIntegration(cur *Integration, in IntegrationInput) (*Integration, *ValidationError) {
+	v := &ValidationError{}
+	next := Integration{Status: IntegrationTest}
+	if cur != nil {
+		next = *cur
+	}
+	if in.Provider != nil {
+		if cur != nil && *in.Provider != cur.Provider {
+			v.Add("provider_type", "the provider of an integration cannot change; create another one")
+		} else {
+			next.Provider = *in.Provider
+		}
+	}
+	if _, ok := next.Provider.Info(); !ok {
+		v.Add("provider_type", "choose a provider")
+	}
+	if in.Name != nil {
+		next.Name = trimmed(in.Name)
+	}
+	if next.Name == "" {
+		v.Add("name", "give the integration a name")
+	}
+	v.MaxLen("name", next.Name, MaxNameLen)
+	if in.Description != nil {
+		next.Description = trimmed(in.Description)
+	}
+	v.MaxLen("description", next.Description, MaxDescriptionLen)
+	if in.Status != nil {
+		next.Status = *in.Status
+	}
+	if !next.Status.Valid() {
+		v.Add("status", "choose test_mode, active or disabled")
+	}
+	if in.APIEndpoint != nil {
+		next.APIEndpoint = trimmed(in.APIEndpoint)
+	}
+	if in.TestEndpoint != nil {
+		next.TestEndpoint = trimmed(in.TestEndpoint)
+	}
+	if next.APIEndpoint != "" && !validEndpoint(next.APIEndpoint) {
+		v.Add("api_endpoint", "enter an http(s) address")
+	}
+	if next.TestEndpoint != "" && !validEndpoint(next.TestEndpoint) {
+		v.Add("test_endpoint", "enter an http(s) address")
+	}
+	if next.Status == IntegrationTest && next.TestEndpoint == "" {
+		v.Add("test_endpoint", "test mode needs the test endpoint")
+	}
+	if next.Status == IntegrationActive && next.APIEndpoint == "" {
+		v.Add("api_endpoint", "live mode needs the live endpoint")
+	}
+	if in.Config != nil {
+		next.Config = in.Config
+	}
+	next.Config = orEmpty(next.Config)
+	if len(v.Fields) == 0 {
+		return &next, nil
+	}
+	return &next, v
+}
+
+// Keys returns the keys an integration has after in: the new key and secret
+// where given, else the stored ones.
+func (in IntegrationInput) Keys(stored IntegrationSecrets) IntegrationSecrets {
+	if k := trimmed(in.APIKey); k != "" {
+		stored.APIKey = k
+	}
+	if s := trimmed(in.APISecret); s != "" {
+		stored.APISecret = s
+	}
+	return stored
+}
+
 // CreateIntegration adds an integration. Only owners and admins may, and only
 // they may create one that is live at once.
 func (s *Store) CreateIntegration(ctx context.Context, tenantID int64, actor *User, in IntegrationInput) (*Integration, error) {
 	if actor != nil && !actor.Role.CanManageUsers() {
 		return nil, ErrForbidden
 	}
-	str := func(p *string) string {
-		if p == nil {
-			return ""
-		}
-		return strings.TrimSpace(*p)
+	next, verr := DraftIntegration(nil, in)
+	if verr != nil {
+		return nil, verr
 	}
-	v := &ValidationError{}
-	var provider ProviderType
-	if in.Provider != nil {
-		provider = *in.Provider
-	}
-	if _, ok := provider.Info(); !ok {
-		v.Add("provider_type", "choose a provider")
-	}
-	status := IntegrationTest
-	if in.Status != nil {
-		status = *in.Status
-	}
-	if !status.Valid() {
-		v.Add("status", "choose test_mode, active or disabled")
-	}
-	name := str(in.Name)
-	if name == "" {
-		v.Add("name", "give the integration a name")
-	}
-	v.MaxLen("name", name, MaxNameLen)
-	v.MaxLen("description", str(in.Description), MaxDescriptionLen)
-	key, secret := str(in.APIKey), str(in.APISecret)
-	if key == "" {
-		v.Add("api_key", "enter the key")
-	}
-	apiEP, testEP := str(in.APIEndpoint), str(in.TestEndpoint)
-	if apiEP != "" && !validEndpoint(apiEP) {
-		v.Add("api_endpoint", "enter an http(s) address")
-	}
-	if testEP != "" && !validEndpoint(testEP) {
-		v.Add("test_endpoint", "enter an http(s) address")
-	}
-	if status == IntegrationTest && testEP == "" {
-		v.Add("test_endpoint", "test mode needs the test endpoint")
-	}
-	if status == IntegrationActive && apiEP == "" {
-		v.Add("api_endpoint", "live mode needs the live endpoint")
-	}
-	if err := v.OrNil(); err != nil {
-		return nil, err
-	}
+	key, secret := trimmed(in.APIKey), trimmed(in.APISecret)
 	keyEnc, err := s.Keys.Seal(sealPurpose, []byte(key))
 	if err != nil {
 		return nil, err
@@ -102,19 +161,31 @@ func (s *Store) CreateIntegration(ctx context.Context, tenantID int64, actor *Us
 			return nil, err
 		}
 	}
-	cfg, _ := json.Marshal(orEmpty(in.Config))
+	cfg, err := json.Marshal(next.Config)
+	if err != nil {
+		return nil, err
+	}
 	var id int64
 	err = s.DB.InTx(ctx, func(tx *sql.Tx) error {
 		now := s.now()
+		var testedAt, testedOK any // NULL: never tested
+		testedMsg := ""
+		if in.Tested != nil {
+			testedAt, testedOK, testedMsg = now, in.Tested.OK, in.Tested.Message
+		}
 		res, err := tx.ExecContext(ctx, `INSERT INTO integrations (tenant_id, provider_type, name, description, status, api_key_enc,
-			api_key_last4, api_secret_enc, api_secret_last4, api_endpoint, test_endpoint, config, created_at, updated_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, tenantID, string(provider), name, str(in.Description), string(status),
-			keyEnc, last4(key), secretEnc, last4(secret), apiEP, testEP, string(cfg), now, now)
+			api_key_last4, api_secret_enc, api_secret_last4, api_endpoint, test_endpoint, config, last_test_at, last_test_ok,
+			last_test_message, created_at, updated_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, tenantID, string(next.Provider), next.Name, next.Description,
+			string(next.Status), keyEnc, last4(key), secretEnc, last4(secret), next.APIEndpoint, next.TestEndpoint, string(cfg),
+			testedAt, testedOK, testedMsg, now, now)
 		if err != nil {
 			return err
 		}
-		id, _ = res.LastInsertId()
-		return insertIntegrationChange(ctx, tx, tenantID, id, actorName(actor), "", status, true, "created", now)
+		if id, err = res.LastInsertId(); err != nil {
+			return err
+		}
+		return insertIntegrationChange(ctx, tx, tenantID, id, actorName(actor), "", next.Status, true, "created", now)
 	})
 	if err != nil {
 		return nil, err
@@ -144,7 +215,9 @@ func insertIntegrationChange(ctx context.Context, tx *sql.Tx, tenantID, id int64
 
 // UpdateIntegration changes an integration. Going live (or leaving live) is for
 // owners and admins; new production keys can come in the same step (seed 001,
-// step 3). Every change of status or keys is recorded with who made it.
+// step 3). Every change of status or keys is recorded with who made it. A
+// change of keys, endpoints or config forgets the last test, which was of the
+// old settings, unless in.Tested is the test of the new ones.
 func (s *Store) UpdateIntegration(ctx context.Context, tenantID int64, actor *User, id int64, in IntegrationInput) (*Integration, error) {
 	if actor != nil && !actor.Role.CanManageUsers() {
 		return nil, ErrForbidden
@@ -153,44 +226,9 @@ func (s *Store) UpdateIntegration(ctx context.Context, tenantID int64, actor *Us
 	if err != nil {
 		return nil, err
 	}
-	v := &ValidationError{}
-	if in.Provider != nil && *in.Provider != cur.Provider {
-		v.Add("provider_type", "the provider of an integration cannot change; create another one")
-	}
-	next := *cur
-	if in.Name != nil {
-		if next.Name = strings.TrimSpace(*in.Name); next.Name == "" {
-			v.Add("name", "give the integration a name")
-		}
-		v.MaxLen("name", next.Name, MaxNameLen)
-	}
-	if in.Description != nil {
-		next.Description = strings.TrimSpace(*in.Description)
-		v.MaxLen("description", next.Description, MaxDescriptionLen)
-	}
-	if in.Status != nil {
-		if next.Status = *in.Status; !next.Status.Valid() {
-			v.Add("status", "choose test_mode, active or disabled")
-		}
-	}
-	if in.APIEndpoint != nil {
-		if next.APIEndpoint = strings.TrimSpace(*in.APIEndpoint); next.APIEndpoint != "" && !validEndpoint(next.APIEndpoint) {
-			v.Add("api_endpoint", "enter an http(s) address")
-		}
-	}
-	if in.TestEndpoint != nil {
-		if next.TestEndpoint = strings.TrimSpace(*in.TestEndpoint); next.TestEndpoint != "" && !validEndpoint(next.TestEndpoint) {
-			v.Add("test_endpoint", "enter an http(s) address")
-		}
-	}
-	if next.Status == IntegrationActive && next.APIEndpoint == "" {
-		v.Add("api_endpoint", "live mode needs the live endpoint")
-	}
-	if next.Status == IntegrationTest && next.TestEndpoint == "" {
-		v.Add("test_endpoint", "test mode needs the test endpoint")
-	}
-	if err := v.OrNil(); err != nil {
-		return nil, err
+	next, verr := DraftIntegration(cur, in)
+	if verr != nil {
+		return nil, verr
 	}
 	sets := []string{"name = ?", "description = ?", "status = ?", "api_endpoint = ?", "test_endpoint = ?", "updated_at = ?"}
 	now := s.now()
@@ -200,10 +238,10 @@ func (s *Store) UpdateIntegration(ctx context.Context, tenantID int64, actor *Us
 		val        *string
 		enc, last4 string
 	}{{in.APIKey, "api_key_enc", "api_key_last4"}, {in.APISecret, "api_secret_enc", "api_secret_last4"}} {
-		if kv.val == nil || strings.TrimSpace(*kv.val) == "" {
+		plain := trimmed(kv.val)
+		if plain == "" {
 			continue // empty keeps the stored secret
 		}
-		plain := strings.TrimSpace(*kv.val)
 		sealed, err := s.Keys.Seal(sealPurpose, []byte(plain))
 		if err != nil {
 			return nil, err
@@ -213,12 +251,34 @@ func (s *Store) UpdateIntegration(ctx context.Context, tenantID int64, actor *Us
 		keysReplaced = true
 	}
 	if in.Config != nil {
-		cfg, _ := json.Marshal(in.Config)
+		cfg, err := json.Marshal(next.Config)
+		if err != nil {
+			return nil, err
+		}
 		sets = append(sets, "config = ?")
 		args = append(args, string(cfg))
 	}
+	settingsChanged := keysReplaced || in.Config != nil || next.APIEndpoint != cur.APIEndpoint || next.TestEndpoint != cur.TestEndpoint
+	switch {
+	case in.Tested != nil:
+		sets = append(sets, "last_test_at = ?", "last_test_ok = ?", "last_test_message = ?")
+		args = append(args, now, in.Tested.OK, in.Tested.Message)
+	case settingsChanged:
+		sets = append(sets, "last_test_at = NULL", "last_test_ok = NULL", "last_test_message = ''")
+	}
 	args = append(args, tenantID, id)
 	err = s.DB.InTx(ctx, func(tx *sql.Tx) error {
+		if in.UnchangedSince != nil {
+			// Read in the write transaction: no change can slip in between
+			// this check and the update.
+			var updated time.Time
+			if err := tx.QueryRowContext(ctx, `SELECT updated_at FROM integrations WHERE tenant_id = ? AND id = ?`, tenantID, id).Scan(&updated); err != nil {
+				return notFound(err)
+			}
+			if !updated.Equal(*in.UnchangedSince) {
+				return &ConflictError{Msg: "The integration was changed by someone else meanwhile; reload it and try again."}
+			}
+		}
 		if _, err := tx.ExecContext(ctx, `UPDATE integrations SET `+strings.Join(sets, ", ")+` WHERE tenant_id = ? AND id = ?`, args...); err != nil {
 			return err
 		}
@@ -228,6 +288,9 @@ func (s *Store) UpdateIntegration(ctx context.Context, tenantID int64, actor *Us
 				note = "now live: calls go to " + next.APIEndpoint
 			} else if cur.Status == IntegrationActive && next.Status != IntegrationActive {
 				note = "no longer live"
+			}
+			if in.Tested != nil && in.Tested.OK && next.Status == IntegrationActive {
+				note = strings.TrimPrefix(note+"; ", "; ") + "live test passed"
 			}
 			return insertIntegrationChange(ctx, tx, tenantID, id, actorName(actor), cur.Status, next.Status, keysReplaced, note, now)
 		}
@@ -255,7 +318,9 @@ func scanIntegration(row interface{ Scan(...any) error }) (*Integration, error) 
 		i.LastTestAt = &tested.Time
 	}
 	i.Config = map[string]string{}
-	json.Unmarshal([]byte(cfg), &i.Config)
+	if err := json.Unmarshal([]byte(cfg), &i.Config); err != nil {
+		return nil, fmt.Errorf("integration %d: config: %w", i.ID, err)
+	}
 	return i, nil
 }
 

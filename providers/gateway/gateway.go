@@ -638,8 +638,11 @@ func displayName(provider string) string {
 	return "The payment provider"
 }
 
-// Explain turns any error of this package or of a provider into one
-// plain-English sentence for shop staff.
+// Explain turns an error of a Gateway's call (or of New) into one
+// plain-English sentence for shop staff, in the words of the provider named
+// by the *Error or *FieldError it carries. To explain an error of a call you
+// made to a provider's own client, wrap it first:
+// Explain(&Error{Provider: p, Op: op, Err: err}).
 func Explain(err error) string {
 	if err == nil {
 		return ""
@@ -697,27 +700,10 @@ func Explain(err error) string {
 	case Kuveyt:
 		return kuveyt.Explain(err)
 	}
-	// An error that did not come through a gateway: recognise the provider
-	// by its error types.
-	var (
-		te *tinkoff.Error
-		de *dolyami.Error
-		ye *yandexpay.Error
-		pe *paypal.Error
-		ke *kuveyt.Error
-	)
+	// The caller did not say which provider it called (an error that did not
+	// come through a gateway): no guessing by error types, whose fallbacks
+	// name one provider for another's failure.
 	switch {
-	case errors.As(err, &te) || errors.Is(err, tinkoff.ErrBadSignature):
-		return tinkoff.Explain(err)
-	case errors.As(err, &de) || errors.Is(err, dolyami.ErrBadNotification):
-		return dolyami.Explain(err)
-	case errors.As(err, &ye) || errors.Is(err, yandexpay.ErrBadSignature) || errors.Is(err, yandexpay.ErrExpired) ||
-		errors.Is(err, yandexpay.ErrMerchantMismatch) || errors.Is(err, yandexpay.ErrUnknownKey):
-		return yandexpay.Explain(err)
-	case errors.As(err, &pe) || errors.Is(err, paypal.ErrInvalid):
-		return paypal.Explain(err)
-	case errors.As(err, &ke):
-		return kuveyt.Explain(err)
 	case errors.Is(err, context.DeadlineExceeded):
 		return "The payment provider did not answer in time. Try again in a few minutes; check the payment before charging again."
 	case errors.Is(err, context.Canceled):

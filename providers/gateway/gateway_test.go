@@ -284,6 +284,14 @@ func TestNewNamesTheMissingOrWrongField(t *testing.T) {
 		{"kuveyt with two of the three ids is refused", Config{Provider: Kuveyt, Endpoint: "https://x.test", APIKey: "496:400235",
 			APISecret: "p"}, "api_key"},
 		{"kuveyt without a password is refused", Config{Provider: Kuveyt, Endpoint: "https://x.test", APIKey: "496:400235:apiuser1"}, "api_secret"},
+		{"kuveyt with seed 001's example key is refused", Config{Provider: Kuveyt, Endpoint: "https://x.test", APIKey: "test-api-key",
+			APISecret: "test-api-secret"}, "api_key"},
+		{"kuveyt with words for the merchant and customer ids is refused", Config{Provider: Kuveyt, Endpoint: "https://x.test",
+			APIKey: "merchant:customer:user", APISecret: "p"}, "api_key"},
+		{"kuveyt with a merchant id setting that is not a number is refused", Config{Provider: Kuveyt, Endpoint: "https://x.test",
+			APISecret: "p", Settings: map[string]string{"merchant_id": "shop", "customer_id": "400235", "user_name": "apiuser1"}}, "settings.merchant_id"},
+		{"paypal with a business e-mail that is not an e-mail is refused", Config{Provider: PayPal, Endpoint: "https://x.test",
+			APIKey: "test-api-key"}, "api_key"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := New(tt.cfg)
@@ -297,10 +305,14 @@ func TestNewNamesTheMissingOrWrongField(t *testing.T) {
 		})
 	}
 	t.Run("every payment provider can be built", func(t *testing.T) {
+		keys := map[string]string{Kuveyt: "496:400235:apiuser1", PayPal: "shop@x.test"}
 		for _, p := range Providers {
-			cfg := Config{Provider: p, Endpoint: "https://x.test", APIKey: "a:b:c", APISecret: "u:p:s"}
+			cfg := Config{Provider: p, Endpoint: "https://x.test", APIKey: cmpStr(keys[p], "a:b:c"), APISecret: "u:p:s"}
 			if _, err := New(cfg); err != nil {
 				t.Errorf("%s: %v", p, err)
+			}
+			if err := Validate(cfg); err != nil {
+				t.Errorf("Validate %s: %v", p, err)
 			}
 		}
 	})
@@ -314,8 +326,13 @@ func TestExplainAndHelpers(t *testing.T) {
 	if e := Explain(errors.New("boom")); !strings.Contains(e, "Try again") {
 		t.Errorf("Explain of an unknown error = %q", e)
 	}
-	if e := Explain(&tinkoff.Error{Code: tinkoff.CodeBadToken}); !strings.Contains(e, "password") {
-		t.Errorf("Explain of a bare provider error = %q", e)
+	if e := Explain(&Error{Provider: Tinkoff, Op: "test", Err: &tinkoff.Error{Code: tinkoff.CodeBadToken}}); !strings.Contains(e, "password") {
+		t.Errorf("Explain of a T-Bank error = %q", e)
+	}
+	// Without the provider named, Explain does not guess it from the error's
+	// type: the caller knows which provider it called.
+	if e := Explain(&tinkoff.Error{Code: tinkoff.CodeBadToken}); strings.Contains(e, "T-Bank") || !strings.Contains(e, "Try again") {
+		t.Errorf("Explain of a bare provider error = %q, want the generic words", e)
 	}
 	for err, want := range map[error]int{nil: 200, badSignature(nil): 400, errors.New("down"): 503} {
 		if got := ReplyStatus(err); got != want {

@@ -35,21 +35,36 @@ import (
 // CommonThreedControlsReturnedFail, so an abandoned 3-D Secure page is
 // failed, not canceled); Provision "00" completed; a Provision refusal
 // ("51" insufficient funds…) failed with the bank's reason.
+// kuveytKeyShape is the expected shape of a kuveyt api_key.
+const kuveytKeyShape = `must be "MerchantId:CustomerId:UserName" as the bank issued them, e.g. 496:400235:apiuser1 (or the settings merchant_id, customer_id and user_name)`
+
 type kuveytGateway struct {
 	c *kuveyt.Client
 }
 
 func newKuveyt(cfg Config) (Gateway, error) {
 	merchant, customer, user := cfg.setting("merchant_id"), cfg.setting("customer_id"), cfg.setting("user_name")
-	if cfg.APIKey != "" {
+	fromKey := cfg.APIKey != ""
+	if fromKey {
 		parts := strings.Split(cfg.APIKey, ":")
 		if len(parts) != 3 || strings.TrimSpace(parts[0]) == "" || strings.TrimSpace(parts[1]) == "" || strings.TrimSpace(parts[2]) == "" {
-			return nil, &FieldError{Provider: Kuveyt, Field: "api_key", Problem: `must be "MerchantID:CustomerID:UserName" (e.g. 496:400235:apiuser1)`}
+			return nil, &FieldError{Provider: Kuveyt, Field: "api_key", Problem: kuveytKeyShape}
 		}
 		merchant, customer, user = strings.TrimSpace(parts[0]), strings.TrimSpace(parts[1]), strings.TrimSpace(parts[2])
 	}
 	if merchant == "" || customer == "" || user == "" {
-		return nil, &FieldError{Provider: Kuveyt, Field: "api_key", Problem: `is missing ("MerchantID:CustomerID:UserName")`}
+		return nil, &FieldError{Provider: Kuveyt, Field: "api_key", Problem: "is missing; it " + kuveytKeyShape}
+	}
+	// The bank issues the merchant and customer ids as numbers; a key of
+	// three words ("test:api:key") is a placeholder, not the bank's.
+	for _, id := range []struct{ setting, value string }{{"merchant_id", merchant}, {"customer_id", customer}} {
+		if isDigits(id.value) {
+			continue
+		}
+		if fromKey {
+			return nil, &FieldError{Provider: Kuveyt, Field: "api_key", Problem: kuveytKeyShape + "; the merchant id and the customer id are numbers"}
+		}
+		return nil, &FieldError{Provider: Kuveyt, Field: "settings." + id.setting, Problem: "must be the number the bank issued, e.g. 496 (merchant) or 400235 (customer)"}
 	}
 	if cfg.APISecret == "" {
 		return nil, &FieldError{Provider: Kuveyt, Field: "api_secret", Problem: "is missing (the API user's password)"}

@@ -55,6 +55,9 @@ func newPayPal(cfg Config) (Gateway, error) {
 	if cfg.APIKey == "" {
 		return nil, &FieldError{Provider: PayPal, Field: "api_key", Problem: "is missing (the PayPal business e-mail that receives the payments)"}
 	}
+	if at := strings.Index(cfg.APIKey, "@"); at <= 0 || at == len(cfg.APIKey)-1 || strings.ContainsAny(cfg.APIKey, " :") {
+		return nil, &FieldError{Provider: PayPal, Field: "api_key", Problem: "must be the PayPal business e-mail that receives the payments, e.g. shop@example.com"}
+	}
 	pc := paypal.Config{BaseURL: paypalIPNBase(endpointRoot(cfg)), CheckoutURL: cfg.setting("checkout_url"),
 		NVPURL: cfg.setting("nvp_url"), HTTPClient: cfg.HTTPClient}
 	if cfg.APISecret != "" {

@@ -89,6 +89,9 @@ type Config struct {
 	// Timeout bounds a whole session when the context has no deadline
 	// (default 30 s).
 	Timeout time.Duration
+	// Dial opens the TCP connection to Addr (default: a net.Dialer). The app
+	// passes one that refuses internal addresses.
+	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
 }
 
 // Client sends mail through one SMTP server; it opens a connection per Send.
@@ -256,8 +259,12 @@ type session struct {
 // open dials, greets, starts TLS and signs in as configured. The returned
 // session's connection is closed when ctx ends; callers give ctx a deadline.
 func (cl *Client) open(ctx context.Context) (*session, error) {
-	var d net.Dialer
-	conn, err := d.DialContext(ctx, "tcp", cl.cfg.Addr)
+	dial := cl.cfg.Dial
+	if dial == nil {
+		var d net.Dialer
+		dial = d.DialContext
+	}
+	conn, err := dial(ctx, "tcp", cl.cfg.Addr)
 	if err != nil {
 		return nil, cl.wrap(ctx, StageConnect, err)
 	}

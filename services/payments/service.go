@@ -60,14 +60,16 @@ func New(cfg Config) *Service {
 }
 
 // MisconfiguredError says that an integration's settings do not let a payment
-// be made; it is a conflict (409) with words for shop staff and customers.
+// be made; it is a conflict (409). Its words are for the customer, who sees
+// them; what exactly is wrong (Detail) is for the shop's staff, who see it
+// with "Test connection" and in the log.
 type MisconfiguredError struct {
 	Provider model.ProviderType
 	Detail   string
 }
 
 func (e *MisconfiguredError) Error() string {
-	return "The " + providerLabel(e.Provider) + " payment method is not set up correctly, so it cannot take payments now: " + e.Detail
+	return "The shop cannot take " + providerLabel(e.Provider) + " payments right now: its settings for them need a correction. Choose another way to pay, or contact the shop."
 }
 
 // Unwrap makes it a conflict.
@@ -98,6 +100,7 @@ func (s *Service) gatewayFor(ctx context.Context, in *model.Integration) (gatewa
 	g, err = gateway.New(gateway.Config{Provider: string(in.Provider), Endpoint: in.Endpoint(), APIKey: sec.APIKey,
 		APISecret: sec.APISecret, Settings: in.Config, HTTPClient: s.cfg.HTTPClient})
 	if err != nil {
+		s.log.Warn("payment integration misconfigured", "integration", in.ID, "provider", in.Provider, "err", gateway.Explain(err))
 		return nil, &MisconfiguredError{Provider: in.Provider, Detail: gateway.Explain(err)}
 	}
 	s.mu.Lock()

@@ -1,0 +1,16 @@
+package dostavista
+
+import "orderdesk/providers/internal/setting"
+
+// SettingError is a problem with one field of Config, returned by Validate.
+type SettingError = setting.FieldError
+
+// Validate checks cfg before any call: the API root and the API token of
+// the Dostavista cabinet. It returns a *SettingError naming the first wrong
+// field, or nil.
+func Validate(cfg Config) error {
+	return setting.First(
+		setting.HTTPURL("BaseURL", cfg.BaseURL, ProductionURL),
+		setting.Token("AuthToken", cfg.AuthToken, "the API token from the Dostavista cabinet; test and live tokens differ"),
+	)
+}
