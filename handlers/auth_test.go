@@ -74,7 +74,7 @@ func TestSignIn(t *testing.T) {
 			t.Fatalf("session cookie did not change at sign-in: %q then %q", first, second)
 		}
 		old := e.client(t, "")
-		u, _ := url.Parse(e.srv.URL)
+		u, _ := url.Parse(e.base)
 		old.http.Jar.SetCookies(u, []*http.Cookie{{Name: "orderdesk_session", Value: first}})
 		if res, _ := old.get("/admin/"); res.StatusCode != http.StatusSeeOther {
 			t.Errorf("the pre-renewal token still opens the dashboard: %d", res.StatusCode)
@@ -91,7 +91,7 @@ func TestSignIn(t *testing.T) {
 			t.Errorf("after sign-out the dashboard answered %d to %q", res.StatusCode, res.Header.Get("Location"))
 		}
 		old := e.client(t, "")
-		u, _ := url.Parse(e.srv.URL)
+		u, _ := url.Parse(e.base)
 		old.http.Jar.SetCookies(u, []*http.Cookie{{Name: "orderdesk_session", Value: before}})
 		if res, _ := old.get("/admin/"); res.StatusCode != http.StatusSeeOther {
 			t.Errorf("the signed-out token still opens the dashboard: %d", res.StatusCode)

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
@@ -47,6 +48,7 @@ func TestMain(m *testing.M) {
 type env struct {
 	t         testing.TB
 	srv       *httptest.Server
+	base      string // the app's base URL: http://localhost:{port}, the server's
 	store     *model.Store
 	demo      *model.Tenant
 	sandboxes *handlers.Sandboxes
@@ -77,6 +79,10 @@ func newEnv(t testing.TB) *env {
 	// The listener first, so that the sandboxes and the webhooks know the address.
 	srv := httptest.NewUnstartedServer(nil)
 	addr := "http://" + srv.Listener.Addr().String()
+	// The app builds the URLs it hands out (OAuth callbacks, return pages) from
+	// its base URL, so the base is the test server under its host name; clients
+	// browse it there, so that their cookies go along.
+	base := "http://localhost:" + itoa(int64(srv.Listener.Addr().(*net.TCPAddr).Port))
 	sdb, err := sql.Open("sqlite3", "file:"+filepath.Join(t.TempDir(), "sandbox.db")+"?_journal_mode=WAL&_busy_timeout=10000")
 	if err != nil {
 		t.Fatal(err)
@@ -96,7 +102,7 @@ func newEnv(t testing.TB) *env {
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 	sched := jobs.New(store, quiet, proc.Jobs()...)
 	app, err := handlers.New(store, handlers.Config{
-		BaseURL: "http://localhost", DefaultTenant: "demo", CallbackBaseURL: addr, Sandboxes: sandboxes,
+		BaseURL: base, DefaultTenant: "demo", CallbackBaseURL: addr, Sandboxes: sandboxes,
 		Logger: quiet, Procurement: proc,
 		Jobs: func() []handlers.JobInfo {
 			var out []handlers.JobInfo
@@ -120,7 +126,7 @@ func newEnv(t testing.TB) *env {
 	srv.Config.Handler = app.Handler()
 	srv.Start()
 	t.Cleanup(srv.Close)
-	return &env{t: t, srv: srv, store: store, demo: demo, sandboxes: sandboxes, app: app}
+	return &env{t: t, srv: srv, base: base, store: store, demo: demo, sandboxes: sandboxes, app: app}
 }
 
 // client is a browser-like client of one host: it keeps cookies and does not follow
@@ -144,7 +150,7 @@ func (e *env) client(t testing.TB, host string) *client {
 // do sends a request and returns the response with its body read.
 func (c *client) do(method, path string, body io.Reader, header http.Header) (*http.Response, string) {
 	c.t.Helper()
-	req, err := http.NewRequest(method, c.e.srv.URL+path, body)
+	req, err := http.NewRequest(method, c.e.base+path, body)
 	if err != nil {
 		c.t.Fatal(err)
 	}
@@ -207,7 +213,7 @@ func (c *client) login(email, password string) {
 
 // cookie returns the value of the named cookie the client holds.
 func (c *client) cookie(name string) string {
-	u, _ := url.Parse(c.e.srv.URL)
+	u, _ := url.Parse(c.e.base)
 	for _, ck := range c.http.Jar.Cookies(u) {
 		if ck.Name == name {
 			return ck.Value

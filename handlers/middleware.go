@@ -21,8 +21,9 @@ const (
 
 // Session keys.
 const (
-	sessTenantID = "tenant_id"
-	sessUserID   = "staff_user_id"
+	sessTenantID    = "tenant_id"
+	sessUserID      = "staff_user_id"
+	sessUserVersion = "staff_session_version" // the user's SessionVersion at sign-in
 )
 
 // requestLog logs one line per request with log/slog.
@@ -89,7 +90,8 @@ func currentUser(c echo.Context) *model.User {
 }
 
 // loadUser reads the signed-in staff user from the session. A session of another
-// tenant, or of a deactivated or deleted user, counts as signed out.
+// tenant, of a deactivated or deleted user, or from before the user's last
+// deactivation counts as signed out.
 func (a *App) loadUser(c echo.Context) (*model.User, error) {
 	ctx := c.Request().Context()
 	id := a.sessions.GetInt64(ctx, sessUserID)
@@ -97,7 +99,7 @@ func (a *App) loadUser(c echo.Context) (*model.User, error) {
 		return nil, nil
 	}
 	u, err := a.store.FindUserByID(ctx, tenant(c).ID, id)
-	if errors.Is(err, model.ErrNotFound) || (err == nil && !u.Active) {
+	if errors.Is(err, model.ErrNotFound) || (err == nil && (!u.Active || u.SessionVersion != a.sessions.GetInt64(ctx, sessUserVersion))) {
 		return nil, nil
 	}
 	return u, err
