@@ -67,8 +67,9 @@ type App struct {
 	// shopCookies holds the anonymous shopping state (cart id, promo, bonus).
 	shopCookies *sessions.CookieStore
 	cfg         Config
-	baseHost    string // the bare host without port, lower-case
-	secure      bool   // served over HTTPS: cookies get Secure
+	base        *url.URL // the configured base URL: shopURL builds on it
+	baseHost    string   // the bare host without port, lower-case
+	secure      bool     // served over HTTPS: cookies get Secure
 	log         *slog.Logger
 	echo        *echo.Echo
 	gw          gateways // one payment gateway per integration version
@@ -102,6 +103,7 @@ func New(store *model.Store, cfg Config) (*App, error) {
 		store:    store,
 		keys:     store.Keys,
 		cfg:      cfg,
+		base:     u,
 		baseHost: strings.ToLower(u.Hostname()),
 		secure:   u.Scheme == "https",
 		log:      cfg.Logger,

@@ -24,7 +24,7 @@ func TestBrowserRenewAccount(t *testing.T) {
 
 	ctx := newBrowser(t)
 	err := chromedp.Do(ctx,
-		chromedp.Navigate(e.srv.URL+"/admin/login"),
+		chromedp.Navigate(e.base+"/admin/login"),
 		chromedp.SendKeys(chromedp.CSS(`#email`), "operator@demo.test"),
 		chromedp.SendKeys(chromedp.CSS(`#password`), demoPassword),
 		chromedp.Click(chromedp.CSS(`[data-testid="login-submit"]`)),
@@ -38,7 +38,7 @@ func TestBrowserRenewAccount(t *testing.T) {
 		t.Errorf("dashboard warning: %q", warning)
 	}
 	err = chromedp.Do(ctx,
-		chromedp.Navigate(e.srv.URL+"/admin/procurement/accounts"),
+		chromedp.Navigate(e.base+"/admin/procurement/accounts"),
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid="account-row"]`)),
 	)
 	if err != nil {

@@ -45,30 +45,36 @@ func (a *App) requestLog(next echo.HandlerFunc) echo.HandlerFunc {
 }
 
 // tenantSlug finds the tenant's slug in the request's host: `shop2.localhost:8080`
-// is shop2 when the base host is localhost. The bare host, an IP address, or a host
-// that is not under the base host is the default tenant.
-func (a *App) tenantSlug(host string) string {
+// is shop2 when the base host is localhost. The bare host and an IP address are
+// the default tenant. Any other host is no shop of ours (ok false): answering it
+// would let a forged Host header pass for this site.
+func (a *App) tenantSlug(host string) (slug string, ok bool) {
 	h := strings.ToLower(host)
 	if hh, _, err := net.SplitHostPort(h); err == nil {
 		h = hh
 	}
 	h = strings.TrimSuffix(h, ".")
 	if net.ParseIP(strings.Trim(h, "[]")) != nil || h == a.baseHost {
-		return a.cfg.DefaultTenant
+		return a.cfg.DefaultTenant, true
 	}
 	if sub, ok := strings.CutSuffix(h, "."+a.baseHost); ok && sub != "" {
 		if i := strings.LastIndexByte(sub, '.'); i >= 0 {
 			sub = sub[i+1:] // www.shop2.localhost is shop2
 		}
-		return sub
+		return sub, true
 	}
-	return a.cfg.DefaultTenant
+	return "", false
 }
 
-// resolveTenant finds the tenant once per request; an unknown one is a 404 page.
+// resolveTenant finds the tenant once per request; an unknown one, or a host that
+// is not ours, is a 404 page.
 func (a *App) resolveTenant(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		t, err := a.store.FindTenantBySlug(c.Request().Context(), a.tenantSlug(c.Request().Host))
+		slug, ok := a.tenantSlug(c.Request().Host)
+		if !ok {
+			return echo.NewHTTPError(http.StatusNotFound, "There is no shop at this address.")
+		}
+		t, err := a.store.FindTenantBySlug(c.Request().Context(), slug)
 		if errors.Is(err, model.ErrNotFound) {
 			return echo.NewHTTPError(http.StatusNotFound, "There is no shop at this address.")
 		}
@@ -78,6 +84,18 @@ func (a *App) resolveTenant(next echo.HandlerFunc) echo.HandlerFunc {
 		c.Set(ctxTenant, t)
 		return next(c)
 	}
+}
+
+// shopURL is the address of the shop t as the world reaches it: the scheme, host
+// and port of the configured base URL, with the shop's slug as subdomain (the
+// bare base URL for the default shop). Every URL given to a provider or put in a
+// message is built on it, never on the request's Host header.
+func (a *App) shopURL(t *model.Tenant) string {
+	host := a.base.Host
+	if t.Slug != a.cfg.DefaultTenant {
+		host = t.Slug + "." + host
+	}
+	return a.base.Scheme + "://" + host
 }
 
 // tenant is the request's tenant; only valid behind resolveTenant.

@@ -127,9 +127,9 @@ func (a *App) taobaoClient(c echo.Context, in *model.Integration) (*taobao.Clien
 		AppKey: sec.APIKey, AppSecret: sec.APISecret, Now: a.store.Now}), nil
 }
 
-// callbackURL is where Taobao sends the operator back: on the tenant's host,
-// where the operator's session is.
-func callbackURL(c echo.Context) string { return shopBase(c) + "/oauth/taobao/callback" }
+// callbackURL is where Taobao sends the operator back: on the shop's own address
+// (where the operator's session is), never the request's Host header.
+func (a *App) callbackURL(t *model.Tenant) string { return a.shopURL(t) + "/oauth/taobao/callback" }
 
 // AccountConnect starts the authorization redirect with a single-use state.
 func (a *App) AccountConnect(c echo.Context) error {
@@ -153,7 +153,7 @@ func (a *App) AccountConnect(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.Redirect(http.StatusSeeOther, client.AuthorizeURL(callbackURL(c), state))
+	return c.Redirect(http.StatusSeeOther, client.AuthorizeURL(a.callbackURL(tenant(c)), state))
 }
 
 // TaobaoCallback receives the operator back from Taobao: the state must be the
