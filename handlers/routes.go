@@ -49,7 +49,7 @@ func (a *App) routes() *echo.Echo {
 	bank.POST("/pay/kuveyt/:number/fail", a.KuveytReturn)
 
 	// Everything else belongs to the tenant of the host.
-	t := e.Group("", a.resolveTenant, echo.WrapMiddleware(a.sessions.LoadAndSave), a.csrf())
+	t := e.Group("", a.resolveTenant, echo.WrapMiddleware(a.sessions.LoadAndSave), csrfFromBody, a.csrf())
 	t.GET("/", func(c echo.Context) error { return c.Redirect(http.StatusSeeOther, "/admin/") })
 	t.GET("/api/auth/csrf/", a.APICSRF)
 
@@ -150,8 +150,9 @@ func (a *App) routes() *echo.Echo {
 	return e
 }
 
-// csrf protects every state-changing request. Forms send the token in `_csrf`;
-// htmx and API clients in the X-CSRF-Token header.
+// csrf protects every state-changing request. Forms send the token in `_csrf`
+// (in the body only: csrfFromBody); htmx and API clients in the X-CSRF-Token
+// header.
 func (a *App) csrf() echo.MiddlewareFunc {
 	return middleware.CSRFWithConfig(middleware.CSRFConfig{
 		TokenLookup:    "header:X-CSRF-Token,form:_csrf",
