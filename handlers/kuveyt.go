@@ -86,6 +86,7 @@ func (a *App) KuveytCardSubmit(c echo.Context) error {
 	}
 	a.store.RecordPaymentEvent(ctx, model.PaymentEvent{TenantID: p.TenantID, PaymentID: p.ID, IntegrationID: in.ID, Direction: "out",
 		Kind: "create", Body: created.Raw, Verified: true, Result: "3-D Secure page sent to the customer"})
+	allowProviderPage(c)
 	return c.HTMLBlob(http.StatusOK, created.HTML)
 }
 

@@ -29,6 +29,7 @@ func (a *App) routes() *echo.Echo {
 		XSSProtection: "0", ContentTypeNosniff: "nosniff", XFrameOptions: "DENY",
 		ReferrerPolicy: "same-origin",
 	}))
+	e.Use(a.securityHeaders)
 
 	// Probes and static files need neither a tenant nor a session.
 	e.GET("/healthz", a.Healthz)
