@@ -16,8 +16,9 @@ import (
 
 // Context keys set by the middleware.
 const (
-	ctxTenant = "tenant"
-	ctxUser   = "user"
+	ctxTenant    = "tenant"
+	ctxUser      = "user"
+	ctxTokenUser = "token_user" // the user of the request's API token
 )
 
 // Session keys.
@@ -108,10 +109,13 @@ func currentUser(c echo.Context) *model.User {
 	return u
 }
 
-// loadUser reads the signed-in staff user from the session. A session of another
-// tenant, of a deactivated or deleted user, or from before the user's last
-// deactivation counts as signed out.
+// loadUser reads the signed-in staff user: the API token's user for a bearer
+// request, else the session's. A session of another tenant, of a deactivated or
+// deleted user, or from before the user's last deactivation counts as signed out.
 func (a *App) loadUser(c echo.Context) (*model.User, error) {
+	if u, ok := c.Get(ctxTokenUser).(*model.User); ok {
+		return u, nil
+	}
 	ctx := c.Request().Context()
 	id := a.sessions.GetInt64(ctx, sessUserID)
 	if id == 0 || a.sessions.GetInt64(ctx, sessTenantID) != tenant(c).ID {
@@ -122,6 +126,58 @@ func (a *App) loadUser(c echo.Context) (*model.User, error) {
 		return nil, nil
 	}
 	return u, err
+}
+
+// authenticate loads who is calling. A request with `Authorization: Bearer …`
+// is an API client with a personal token: it gets the token's user (refused with
+// 401 when the token is not valid on this shop) and an empty session that is
+// never saved, so it sets no cookie; CSRF does not apply to it (see csrf). Every
+// other request gets its cookie session.
+func (a *App) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
+	withSession := echo.WrapMiddleware(a.sessions.LoadAndSave)(next)
+	return func(c echo.Context) error {
+		token, ok := bearerToken(c.Request().Header.Get(echo.HeaderAuthorization))
+		if !ok {
+			return withSession(c)
+		}
+		refuse := func(msg string) error {
+			c.Response().Header().Set(echo.HeaderWWWAuthenticate, `Bearer error="invalid_token"`)
+			return echo.NewHTTPError(http.StatusUnauthorized, msg)
+		}
+		if !isAPI(c) {
+			return refuse("API tokens work only on the JSON API under /api/.")
+		}
+		u, err := a.store.UserByAPIToken(c.Request().Context(), tenant(c).ID, token)
+		if errors.Is(err, model.ErrNotFound) {
+			return refuse("The API token is not valid for this shop: it is mistyped, revoked, belongs to another shop, or its user was deactivated.")
+		}
+		if err != nil {
+			return err
+		}
+		ctx, err := a.sessions.Load(c.Request().Context(), "")
+		if err != nil {
+			return err
+		}
+		c.SetRequest(c.Request().WithContext(ctx))
+		c.Set(ctxTokenUser, u)
+		return next(c)
+	}
+}
+
+// bearerToken reads the token of an `Authorization: Bearer <token>` header. Other
+// schemes (say, Basic from a proxy in front of the site) are not ours to judge.
+func bearerToken(header string) (string, bool) {
+	scheme, token, ok := strings.Cut(header, " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return "", false
+	}
+	return strings.TrimSpace(token), true
+}
+
+// isBearer reports whether the request was authenticated by an API token.
+func isBearer(c echo.Context) bool {
+	_, ok := c.Get(ctxTokenUser).(*model.User)
+	return ok
 }
 
 // requireStaff lets signed-in staff through and sends everybody else to sign in.
