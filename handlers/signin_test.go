@@ -84,7 +84,7 @@ func TestSignInLimit(t *testing.T) {
 	t.Run("a customer with a staff member's e-mail neither clears nor shares the staff failures", func(t *testing.T) {
 		e := newEnv(t)
 		shopper := e.client(t, "")
-		res, body := shopper.api("POST", "/api/auth/register/", map[string]string{"email": "staff@demo.test", "password": "customer-password-1"})
+		res, _ := shopper.api("POST", "/api/auth/register/", map[string]string{"email": "staff@demo.test", "password": "customer-password-1"})
 		wantStatus(t, res, http.StatusCreated)
 		guesser := e.client(t, "")
 		csrf := guesser.csrf()
@@ -100,7 +100,7 @@ func TestSignInLimit(t *testing.T) {
 			// The customer signs in between the guesses: this used to clear the
 			// staff account's failures.
 			customer := e.client(t, "")
-			res, body = customer.api("POST", "/api/auth/login/", map[string]string{"email": "staff@demo.test", "password": "customer-password-1"})
+			res, body := customer.api("POST", "/api/auth/login/", map[string]string{"email": "staff@demo.test", "password": "customer-password-1"})
 			if res.StatusCode != http.StatusOK {
 				t.Fatalf("round %d: the customer could not sign in: %d %v", round, res.StatusCode, body)
 			}
