@@ -154,9 +154,22 @@ func egressPolicy(c config, smtpAddr string) egress.Policy {
 	return p
 }
 
+// prepareData creates the data folder, or tightens an existing one, to 0700:
+// it holds the database, the key file and the sandboxes' state, none of which
+// another user of the machine may read.
+func prepareData(c config) error {
+	if err := os.MkdirAll(c.Data, 0o700); err != nil {
+		return err
+	}
+	if err := os.Chmod(c.Data, 0o700); err != nil {
+		return fmt.Errorf("make the data folder %s private: %w", c.Data, err)
+	}
+	return nil
+}
+
 // openStore opens and migrates the database in the data folder.
 func openStore(ctx context.Context, c config) (*model.Store, []string, error) {
-	if err := os.MkdirAll(c.Data, 0o700); err != nil {
+	if err := prepareData(c); err != nil {
 		return nil, nil, err
 	}
 	db, err := model.Open(filepath.Join(c.Data, "orderdesk.db"))
@@ -179,7 +192,11 @@ func openStore(ctx context.Context, c config) (*model.Store, []string, error) {
 // openSandboxDB opens the sandboxes' own database in the data folder: their
 // state (payments, balances, tokens) is the outside world's, not the shop's.
 func openSandboxDB(c config) (*sql.DB, error) {
-	db, err := sql.Open("sqlite3", "file:"+filepath.Join(c.Data, "sandbox.db")+"?_journal_mode=WAL&_busy_timeout=10000&_foreign_keys=on")
+	path := filepath.Join(c.Data, "sandbox.db")
+	if err := model.PrepareFile(path); err != nil {
+		return nil, err
+	}
+	db, err := sql.Open("sqlite3", "file:"+path+"?_journal_mode=WAL&_busy_timeout=10000&_foreign_keys=on")
 	if err != nil {
 		return nil, err
 	}
@@ -216,6 +233,8 @@ func loadKey(c config) (*model.Keyring, error) {
 		}
 	} else if err != nil {
 		return nil, err
+	} else if err := os.Chmod(path, 0o600); err != nil { // a key file copied in by hand may be readable by all
+		return nil, fmt.Errorf("make the key file %s private: %w", path, err)
 	}
 	key, err := hex.DecodeString(strings.TrimSpace(string(b)))
 	if err != nil {

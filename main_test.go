@@ -235,3 +235,66 @@ func TestCLIInstancePauseStopsEveryShop(t *testing.T) {
 		t.Errorf("unknown job: %v", err)
 	}
 }
+
+func TestDataFolderIsPrivate(t *testing.T) {
+	mode := func(path string) os.FileMode {
+		t.Helper()
+		st, err := os.Stat(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return st.Mode().Perm()
+	}
+
+	t.Run("a new data folder is 0700 and its files 0600", func(t *testing.T) {
+		data := filepath.Join(t.TempDir(), "data")
+		store, _, err := openStore(context.Background(), config{Data: data})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer store.DB.Close()
+		sandbox, err := openSandboxDB(config{Data: data})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer sandbox.Close()
+		if _, err := sandbox.Exec(`CREATE TABLE t (x)`); err != nil { // the first write makes the -wal file
+			t.Fatal(err)
+		}
+		if got := mode(data); got != 0o700 {
+			t.Errorf("data folder mode %v, want 0700", got)
+		}
+		for _, name := range []string{"orderdesk.db", "orderdesk.db-wal", "orderdesk.db-shm", "secret.key", "sandbox.db", "sandbox.db-wal"} {
+			if got := mode(filepath.Join(data, name)); got != 0o600 {
+				t.Errorf("%s mode %v, want 0600", name, got)
+			}
+		}
+	})
+
+	t.Run("an existing folder and files readable by all are made private at start", func(t *testing.T) {
+		data := filepath.Join(t.TempDir(), "data")
+		if _, err := runCLI(t, "migrate", "--data", data); err != nil {
+			t.Fatal(err)
+		}
+		loose := []string{"orderdesk.db", "secret.key"}
+		for _, name := range loose {
+			if err := os.Chmod(filepath.Join(data, name), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := os.Chmod(data, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := runCLI(t, "migrate", "--data", data); err != nil {
+			t.Fatal(err)
+		}
+		if got := mode(data); got != 0o700 {
+			t.Errorf("data folder mode %v, want 0700", got)
+		}
+		for _, name := range loose {
+			if got := mode(filepath.Join(data, name)); got != 0o600 {
+				t.Errorf("%s mode %v, want 0600", name, got)
+			}
+		}
+	})
+}

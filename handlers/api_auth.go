@@ -73,19 +73,25 @@ func (a *App) APILogin(c echo.Context) error {
 
 // APILogout ends the customer's session: POST /api/auth/logout/.
 func (a *App) APILogout(c echo.Context) error {
-	a.signOutCustomer(c)
+	if err := a.signOutCustomer(c); err != nil {
+		return err
+	}
 	return ok(c, http.StatusOK, "Signed out.", nil)
 }
 
-func (a *App) signOutCustomer(c echo.Context) {
+// signOutCustomer ends the customer's session (token renewed) and empties the
+// shopping state.
+func (a *App) signOutCustomer(c echo.Context) error {
 	ctx := c.Request().Context()
-	a.sessions.RenewToken(ctx)
+	if err := a.sessions.RenewToken(ctx); err != nil {
+		return err
+	}
 	a.sessions.Remove(ctx, sessCustomerID)
 	// The cart belonged to the customer; the next visitor of this browser starts
 	// a fresh one.
 	sess, st := a.loadShop(c)
 	*st = shopState{}
-	a.saveShop(c, sess, st)
+	return a.saveShop(c, sess, st)
 }
 
 // parseDay reads a date (2006-01-02) as the start of that day in loc.

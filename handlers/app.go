@@ -141,12 +141,6 @@ func New(store *model.Store, cfg Config) (*App, error) {
 	return a, nil
 }
 
-// shopURL is a shop's public address, from the configured base URL and the
-// shop's subdomain only (never the request's Host header).
-func (a *App) shopURL(t *model.Tenant) string {
-	return model.ShopURL(a.cfg.BaseURL, t, a.cfg.DefaultTenant)
-}
-
 // Handler is the application as an http.Handler.
 func (a *App) Handler() http.Handler { return a.echo }
 
@@ -172,13 +166,22 @@ func (a *App) newSessionManager() *scs.SessionManager {
 	return sm
 }
 
-// splitStore reads sessions through the read pool and writes them through the writer.
+// splitStore reads sessions through the read pool and writes them through the
+// writer. It stores each session under the SHA-256 of its token, so that a copy
+// of the database (a backup, a stolen file) holds no usable session cookie.
 type splitStore struct {
 	read, write *sqlite3store.SQLite3Store
 }
 
-func (s *splitStore) Find(token string) ([]byte, bool, error) { return s.read.Find(token) }
-func (s *splitStore) Delete(token string) error               { return s.write.Delete(token) }
+// Find reads the session of a cookie's token.
+func (s *splitStore) Find(token string) ([]byte, bool, error) {
+	return s.read.Find(model.HashToken(token))
+}
+
+// Delete removes the session of a token (sign-out, renewal).
+func (s *splitStore) Delete(token string) error { return s.write.Delete(model.HashToken(token)) }
+
+// Commit saves the session of a token until expiry.
 func (s *splitStore) Commit(token string, b []byte, expiry time.Time) error {
-	return s.write.Commit(token, b, expiry)
+	return s.write.Commit(model.HashToken(token), b, expiry)
 }

@@ -43,6 +43,7 @@ func (a *App) Login(c echo.Context) error {
 	}
 	a.sessions.Put(ctx, sessTenantID, tenant(c).ID)
 	a.sessions.Put(ctx, sessUserID, u.ID)
+	a.sessions.Put(ctx, sessUserVersion, u.SessionVersion)
 	return a.redirect(c, safeNext(form.Next))
 }
 
@@ -62,6 +63,7 @@ func (a *App) Logout(c echo.Context) error {
 		return err
 	}
 	a.sessions.Remove(ctx, sessUserID)
+	a.sessions.Remove(ctx, sessUserVersion)
 	a.sessions.Remove(ctx, sessTenantID)
 	return a.redirect(c, "/admin/login")
 }

@@ -52,15 +52,12 @@ func TestMain(m *testing.M) {
 type env struct {
 	t         testing.TB
 	srv       *httptest.Server
+	base      string // the app's base URL: http://localhost:{port}, the server's
 	store     *model.Store
 	demo      *model.Tenant
 	sandboxes *handlers.Sandboxes
 	app       *handlers.App
 	pay       *payments.Service
-	// base is the instance's base URL, http://localhost:PORT: shops are its
-	// subdomains, which the test clients reach like a browser does, on the
-	// loopback listener.
-	base string
 	// loseNotifications makes the network drop the providers' notifications
 	// before they reach the shop (a webhook lost on the way).
 	loseNotifications atomic.Bool

@@ -62,6 +62,7 @@ func (a *App) KuveytCardSubmit(c echo.Context) error {
 		}
 		return fail(msg)
 	}
+	allowProviderPage(c)
 	return c.HTMLBlob(http.StatusOK, html)
 }
 

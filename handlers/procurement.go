@@ -130,11 +130,9 @@ func (a *App) taobaoClient(c echo.Context, in *model.Integration) (*taobao.Clien
 		AppKey: sec.APIKey, AppSecret: sec.APISecret, Now: a.store.Now, HTTPClient: a.providerClient}), nil
 }
 
-// callbackURL is where Taobao sends the operator back: on the tenant's host,
-// where the operator's session is.
-func (a *App) callbackURL(c echo.Context) string {
-	return a.shopURL(tenant(c)) + "/oauth/taobao/callback"
-}
+// callbackURL is where Taobao sends the operator back: on the shop's own address
+// (where the operator's session is), never the request's Host header.
+func (a *App) callbackURL(t *model.Tenant) string { return a.shopURL(t) + "/oauth/taobao/callback" }
 
 // AccountConnect starts the authorization redirect with a single-use state.
 func (a *App) AccountConnect(c echo.Context) error {
@@ -158,7 +156,7 @@ func (a *App) AccountConnect(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.Redirect(http.StatusSeeOther, client.AuthorizeURL(a.callbackURL(c), state))
+	return c.Redirect(http.StatusSeeOther, client.AuthorizeURL(a.callbackURL(tenant(c)), state))
 }
 
 // TaobaoCallback receives the operator back from Taobao: the state must be the

@@ -29,6 +29,7 @@ func (a *App) routes() *echo.Echo {
 		XSSProtection: "0", ContentTypeNosniff: "nosniff", XFrameOptions: "DENY",
 		ReferrerPolicy: "same-origin",
 	}))
+	e.Use(a.securityHeaders)
 
 	// Probes and static files need neither a tenant nor a session.
 	e.GET("/healthz", a.Healthz)
@@ -48,8 +49,9 @@ func (a *App) routes() *echo.Echo {
 	bank.POST("/pay/kuveyt/:number/ok", a.KuveytReturn)
 	bank.POST("/pay/kuveyt/:number/fail", a.KuveytReturn)
 
-	// Everything else belongs to the tenant of the host.
-	t := e.Group("", a.resolveTenant, limitBody(), a.loadSession, a.csrf())
+	// Everything else belongs to the tenant of the host. Staff scripts may call the
+	// API with a personal token instead of a session (authenticate).
+	t := e.Group("", a.resolveTenant, limitBody(), a.authenticate, csrfFromBody, a.csrf())
 	t.GET("/", func(c echo.Context) error { return c.Redirect(http.StatusSeeOther, "/admin/") })
 	t.GET("/api/auth/csrf/", a.APICSRF)
 
@@ -145,6 +147,10 @@ func (a *App) routes() *echo.Echo {
 	admin.POST("/jobs/:name/pause", a.JobPause, a.requireRole(canBuy))
 	admin.GET("/settings", a.SettingsIndex)
 
+	admin.GET("/settings/api-tokens", a.APITokensIndex)
+	admin.POST("/settings/api-tokens", a.APITokenCreate)
+	admin.POST("/settings/api-tokens/:id/revoke", a.APITokenRevoke)
+
 	users := admin.Group("/settings/users", a.requireRole(model.Role.CanManageUsers))
 	users.GET("", a.UsersIndex)
 	users.POST("", a.UserCreate)
@@ -173,10 +179,13 @@ func limitBody() echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc { return small(large(next)) }
 }
 
-// csrf protects every state-changing request. Forms send the token in `_csrf`;
-// htmx and API clients in the X-CSRF-Token header.
+// csrf protects every state-changing request. Forms send the token in `_csrf`
+// (in the body only: csrfFromBody); htmx and API clients in the X-CSRF-Token
+// header. A request with an API token needs none: a browser never adds an
+// Authorization header on its own, so another site cannot forge one.
 func (a *App) csrf() echo.MiddlewareFunc {
 	return middleware.CSRFWithConfig(middleware.CSRFConfig{
+		Skipper:        isBearer,
 		TokenLookup:    "header:X-CSRF-Token,form:_csrf",
 		CookieName:     "orderdesk_csrf",
 		CookiePath:     "/",

@@ -667,6 +667,8 @@ func (a *App) ShopRegister(c echo.Context) error {
 
 // ShopLogout signs the customer out: POST /shop/logout.
 func (a *App) ShopLogout(c echo.Context) error {
-	a.signOutCustomer(c)
+	if err := a.signOutCustomer(c); err != nil {
+		return err
+	}
 	return a.redirect(c, "/shop")
 }

@@ -3,8 +3,11 @@ package model
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
+	"io/fs"
 	"net/url"
+	"os"
 	"path/filepath"
 	"runtime"
 
@@ -40,8 +43,31 @@ func dsn(path string, write bool) string {
 	return "file:" + filepath.ToSlash(path) + "?" + q.Encode()
 }
 
-// Open opens (and creates when missing) the database file at path.
+// PrepareFile creates the SQLite file at path with mode 0600 when it is missing,
+// and tightens an existing one and its -wal and -shm files to 0600. The database
+// holds sessions and customers' data; SQLite gives the -wal and -shm files it
+// creates the database file's mode, so this covers them too.
+func PrepareFile(path string) error {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	for _, p := range []string{path, path + "-wal", path + "-shm"} {
+		if err := os.Chmod(p, 0o600); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("make %s private: %w", p, err)
+		}
+	}
+	return nil
+}
+
+// Open opens (and creates when missing, see PrepareFile) the database file at path.
 func Open(path string) (*DB, error) {
+	if err := PrepareFile(path); err != nil {
+		return nil, err
+	}
 	w, err := sql.Open("sqlite3", dsn(path, true))
 	if err != nil {
 		return nil, err

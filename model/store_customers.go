@@ -68,14 +68,12 @@ func (s *Store) FindCustomerByID(ctx context.Context, tenantID, id int64) (*Cust
 	return c, nil
 }
 
-// AuthenticateCustomer checks a customer sign-in, with the same throttle as staff.
+// AuthenticateCustomer checks a customer sign-in, with the same throttle as staff
+// but counted in the customer realm.
 func (s *Store) AuthenticateCustomer(ctx context.Context, tenantID int64, email, password, ip string) (*Customer, error) {
 	email = strings.ToLower(strings.TrimSpace(email))
-	now := s.now()
-	if wait, err := s.throttleWait(ctx, tenantID, email, ip, now); err != nil {
+	if err := s.beginSignIn(ctx, tenantID, RealmCustomer, email, ip); err != nil {
 		return nil, err
-	} else if wait > 0 {
-		return nil, &ThrottledError{RetryAfterSeconds: int((wait + time.Second - 1) / time.Second)}
 	}
 	var id int64
 	var hash string
@@ -83,16 +81,7 @@ func (s *Store) AuthenticateCustomer(ctx context.Context, tenantID int64, email,
 	if err = notFound(err); err != nil && !errors.Is(err, ErrNotFound) {
 		return nil, err
 	}
-	if id == 0 {
-		hash = string(dummyHash())
-	}
-	if bcrypt.CompareHashAndPassword([]byte(hash), []byte(password)) != nil || id == 0 {
-		if _, err := s.DB.W.ExecContext(ctx, `INSERT INTO login_failures (tenant_id, email, ip, at) VALUES (?, ?, ?, ?)`, tenantID, email, ip, now); err != nil {
-			return nil, err
-		}
-		return nil, ErrInvalidCredentials
-	}
-	if _, err := s.DB.W.ExecContext(ctx, `DELETE FROM login_failures WHERE tenant_id = ? AND email = ?`, tenantID, email); err != nil {
+	if err := s.finishSignIn(ctx, tenantID, RealmCustomer, email, hash, password, id != 0); err != nil {
 		return nil, err
 	}
 	return s.FindCustomerByID(ctx, tenantID, id)

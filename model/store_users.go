@@ -70,12 +70,12 @@ func (s *Store) CreateUser(ctx context.Context, tenantID int64, n NewUser) (*Use
 	return &User{ID: id, TenantID: tenantID, Email: n.Email, Name: n.Name, Role: n.Role, Active: true, CreatedAt: now}, nil
 }
 
-const userColumns = `id, tenant_id, email, name, role, active, created_at`
+const userColumns = `id, tenant_id, email, name, role, active, created_at, session_version`
 
 func scanUser(row interface{ Scan(...any) error }) (*User, error) {
 	u := &User{}
 	var role string
-	if err := row.Scan(&u.ID, &u.TenantID, &u.Email, &u.Name, &role, &u.Active, &u.CreatedAt); err != nil {
+	if err := row.Scan(&u.ID, &u.TenantID, &u.Email, &u.Name, &role, &u.Active, &u.CreatedAt, &u.SessionVersion); err != nil {
 		return nil, notFound(err)
 	}
 	u.Role = Role(role)
@@ -136,12 +136,22 @@ func (s *Store) UpdateUser(ctx context.Context, tenantID int64, actor *User, id 
 				return &ConflictError{Msg: "the shop must keep at least one active owner"}
 			}
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE users SET role = ?, active = ? WHERE tenant_id = ? AND id = ?`, string(role), active, tenantID, id); err != nil {
+		// Deactivation ends the user's sessions for good: they carry the old
+		// session version, which reactivation does not bring back. Their API
+		// tokens are revoked for the same reason.
+		version := u.SessionVersion
+		if u.Active && !active {
+			version++
+			if _, err := tx.ExecContext(ctx, `UPDATE api_tokens SET revoked_at = ? WHERE tenant_id = ? AND user_id = ? AND revoked_at IS NULL`,
+				s.now(), tenantID, id); err != nil {
+				return err
+			}
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE users SET role = ?, active = ?, session_version = ? WHERE tenant_id = ? AND id = ?`,
+			string(role), active, version, tenantID, id); err != nil {
 			return err
 		}
-		// A deactivated user is signed out everywhere at the next request: the
-		// session middleware reloads the user and refuses inactive ones.
-		u.Role, u.Active = role, active
+		u.Role, u.Active, u.SessionVersion = role, active, version
 		out = u
 		return nil
 	})
@@ -150,13 +160,24 @@ func (s *Store) UpdateUser(ctx context.Context, tenantID int64, actor *User, id 
 
 // The sign-in throttle: after throttleFree failures within throttleWindow for one
 // account (or throttleFreeIP for one address), each further attempt must wait
-// throttleBase, doubling with every failure, up to throttleMax.
+// throttleBase, doubling with every failure, up to throttleMax. Staff and
+// customers are counted apart (their realm), each within their shop.
 const (
 	throttleWindow = 15 * time.Minute
 	throttleFree   = 5
 	throttleFreeIP = 20
 	throttleBase   = 30 * time.Second
 	throttleMax    = 15 * time.Minute
+)
+
+// Realm is who signs in: shop staff or storefront customers. The same e-mail may
+// be a staff account and a customer account; their sign-in failures never mix.
+type Realm string
+
+// The sign-in realms.
+const (
+	RealmStaff    Realm = "staff"
+	RealmCustomer Realm = "customer"
 )
 
 // dummyHash is compared against when the e-mail is unknown, so that an unknown
@@ -170,27 +191,15 @@ var dummyHash = sync.OnceValue(func() []byte {
 // or a *ThrottledError when the account or the address has failed too often.
 func (s *Store) Authenticate(ctx context.Context, tenantID int64, email, password, ip string) (*User, error) {
 	email = strings.ToLower(strings.TrimSpace(email))
-	now := s.now()
-	if wait, err := s.throttleWait(ctx, tenantID, email, ip, now); err != nil {
+	if err := s.beginSignIn(ctx, tenantID, RealmStaff, email, ip); err != nil {
 		return nil, err
-	} else if wait > 0 {
-		return nil, &ThrottledError{RetryAfterSeconds: int((wait + time.Second - 1) / time.Second)}
 	}
 	var hash string
 	u, err := scanUserWithHash(s.DB.R.QueryRowContext(ctx, `SELECT `+userColumns+`, password_hash FROM users WHERE tenant_id = ? AND email = ?`, tenantID, email), &hash)
 	if err != nil && !errors.Is(err, ErrNotFound) {
 		return nil, err
 	}
-	if u == nil {
-		hash = string(dummyHash())
-	}
-	if bcrypt.CompareHashAndPassword([]byte(hash), []byte(password)) != nil || u == nil || !u.Active {
-		if _, err := s.DB.W.ExecContext(ctx, `INSERT INTO login_failures (tenant_id, email, ip, at) VALUES (?, ?, ?, ?)`, tenantID, email, ip, now); err != nil {
-			return nil, err
-		}
-		return nil, ErrInvalidCredentials
-	}
-	if _, err := s.DB.W.ExecContext(ctx, `DELETE FROM login_failures WHERE tenant_id = ? AND email = ?`, tenantID, email); err != nil {
+	if err := s.finishSignIn(ctx, tenantID, RealmStaff, email, hash, password, u != nil && u.Active); err != nil {
 		return nil, err
 	}
 	return u, nil
@@ -199,16 +208,53 @@ func (s *Store) Authenticate(ctx context.Context, tenantID int64, email, passwor
 func scanUserWithHash(row *sql.Row, hash *string) (*User, error) {
 	u := &User{}
 	var role string
-	if err := row.Scan(&u.ID, &u.TenantID, &u.Email, &u.Name, &role, &u.Active, &u.CreatedAt, hash); err != nil {
+	if err := row.Scan(&u.ID, &u.TenantID, &u.Email, &u.Name, &role, &u.Active, &u.CreatedAt, &u.SessionVersion, hash); err != nil {
 		return nil, notFound(err)
 	}
 	u.Role = Role(role)
 	return u, nil
 }
 
+// beginSignIn counts a sign-in attempt before its password is checked: in one
+// write transaction (the single writer runs them one at a time) it refuses the
+// attempt when the account or the address is throttled, else records it as a
+// failure that finishSignIn clears on success. So N concurrent wrong passwords
+// reach bcrypt at most throttleFree times, whatever N is.
+func (s *Store) beginSignIn(ctx context.Context, tenantID int64, realm Realm, email, ip string) error {
+	now := s.now()
+	return s.DB.InTx(ctx, func(tx *sql.Tx) error {
+		wait, err := throttleWait(ctx, tx, tenantID, realm, email, ip, now)
+		if err != nil {
+			return err
+		}
+		if wait > 0 {
+			return &ThrottledError{RetryAfterSeconds: int((wait + time.Second - 1) / time.Second)}
+		}
+		_, err = tx.ExecContext(ctx, `INSERT INTO login_failures (tenant_id, realm, email, ip, at) VALUES (?, ?, ?, ?, ?)`,
+			tenantID, string(realm), email, ip, now)
+		return err
+	})
+}
+
+// finishSignIn compares password with hash (a dummy hash when there is no account,
+// so that an unknown e-mail takes as long to refuse). A wrong password, or an
+// account that may not sign in (usable false), leaves the attempt recorded by
+// beginSignIn as a failure and returns ErrInvalidCredentials; a right one clears
+// the account's failures in its realm.
+func (s *Store) finishSignIn(ctx context.Context, tenantID int64, realm Realm, email, hash, password string, usable bool) error {
+	if hash == "" {
+		hash = string(dummyHash())
+	}
+	if bcrypt.CompareHashAndPassword([]byte(hash), []byte(password)) != nil || !usable {
+		return ErrInvalidCredentials
+	}
+	_, err := s.DB.W.ExecContext(ctx, `DELETE FROM login_failures WHERE tenant_id = ? AND realm = ? AND email = ?`, tenantID, string(realm), email)
+	return err
+}
+
 // throttleWait returns how long the next attempt for this account or address must
 // wait, zero when it may go ahead.
-func (s *Store) throttleWait(ctx context.Context, tenantID int64, email, ip string, now time.Time) (time.Duration, error) {
+func throttleWait(ctx context.Context, q queryer, tenantID int64, realm Realm, email, ip string, now time.Time) (time.Duration, error) {
 	since := now.Add(-throttleWindow)
 	wait := time.Duration(0)
 	for _, k := range []struct {
@@ -218,8 +264,8 @@ func (s *Store) throttleWait(ctx context.Context, tenantID int64, email, ip stri
 		var n int
 		var last sql.NullString
 		// col comes from the literal list above, never from input.
-		err := s.DB.R.QueryRowContext(ctx, `SELECT count(*), max(at) FROM login_failures WHERE tenant_id = ? AND `+k.col+` = ? AND at > ?`,
-			tenantID, k.val, since).Scan(&n, &last)
+		err := q.QueryRowContext(ctx, `SELECT count(*), max(at) FROM login_failures WHERE tenant_id = ? AND realm = ? AND `+k.col+` = ? AND at > ?`,
+			tenantID, string(realm), k.val, since).Scan(&n, &last)
 		if err != nil {
 			return 0, err
 		}

@@ -2,6 +2,7 @@ package model
 
 import (
 	"context"
+	"net/url"
 	"regexp"
 	"slices"
 	"strings"
@@ -202,17 +203,19 @@ func (s *Store) FindTenantByID(ctx context.Context, id int64) (*Tenant, error) {
 	return scanTenant(s.DB.R.QueryRowContext(ctx, `SELECT `+tenantColumns+` FROM tenants WHERE id = ?`, id))
 }
 
-// ShopURL is a shop's public address: the instance's base URL with the shop's
-// slug as a subdomain (http://demo-tr.localhost:8080), or the base URL itself
-// for the shop served on the bare host. Addresses handed to providers and put
-// in messages come from here, never from a request's Host header.
+// ShopURL is a shop's public address: the scheme, host and port of the
+// instance's base URL, with the shop's slug as a subdomain
+// (http://demo-tr.localhost:8080), or the bare base address for the shop served
+// on the bare host. Addresses handed to providers and put in messages come from
+// here, never from a request's Host header.
 func ShopURL(baseURL string, t *Tenant, bareHostSlug string) string {
-	base := strings.TrimSuffix(baseURL, "/")
-	if t.Slug == bareHostSlug {
-		return base
+	u, err := url.Parse(baseURL)
+	if err != nil || u.Host == "" {
+		return strings.TrimSuffix(baseURL, "/")
 	}
-	if scheme, rest, ok := strings.Cut(base, "://"); ok {
-		return scheme + "://" + t.Slug + "." + rest
+	host := u.Host
+	if t.Slug != bareHostSlug {
+		host = t.Slug + "." + host
 	}
-	return base
+	return u.Scheme + "://" + host
 }

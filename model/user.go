@@ -48,4 +48,7 @@ type User struct {
 	Role      Role
 	Active    bool
 	CreatedAt time.Time
+	// SessionVersion is stamped into a session at sign-in; a session carrying
+	// another version is signed out (deactivation bumps it).
+	SessionVersion int64
 }

@@ -40,6 +40,12 @@ var Nav = []NavItem{
 	{SectionSettings, "Settings", "/admin/settings"},
 }
 
+// htmxConfig fits htmx to the Content-Security-Policy, which refuses inline
+// styles and eval: htmx's indicator styles are in app.css instead of a <style>
+// element htmx would add, and htmx never evaluates code from attributes or swaps
+// in script tags.
+const htmxConfig = `{"includeIndicatorStyles":false,"allowEval":false,"allowScriptTags":false}`
+
 // Page is what the layout needs to frame any page.
 type Page struct {
 	Title   string
