@@ -454,7 +454,12 @@ func (a *App) orderPayments(c echo.Context, orderID int64, status int, msg strin
 	d.PaymentError, d.RefundConfirm = msg, conf
 	p := a.page(c, "Order "+d.Order.Number, views.SectionOrders)
 	if isFragment(c) {
-		return a.renderComponent(c, http.StatusOK, views.OrderPaymentsPart(p, d))
+		// The refund form swaps the payments block; the status form (its
+		// "Refunded" choice) swaps the whole order detail.
+		if c.Request().Header.Get("HX-Target") == views.OrderPaymentsID {
+			return a.renderComponent(c, http.StatusOK, views.OrderPaymentsPart(p, d))
+		}
+		return a.renderComponent(c, http.StatusOK, views.OrderDetailPart(p, d))
 	}
 	return a.render(c, status, p, views.OrderPage(p, d))
 }
