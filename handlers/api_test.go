@@ -144,6 +144,9 @@ func TestStorefrontAPIFlow(t *testing.T) {
 	// 9. customers must sign in to list orders
 	res, body = e.client(t, "").api("GET", "/api/orders/", nil)
 	wantStatus(t, res, http.StatusUnauthorized)
+	if body["success"] != false {
+		t.Errorf("an anonymous order list: %v", body)
+	}
 }
 
 func TestCustomerSeesOnlyOwnOrders(t *testing.T) {

@@ -44,6 +44,9 @@ func TestMain(m *testing.M) {
 		fmt.Printf("webhooks fired by the payment flows: %d duplicates, %d out of order, %d applied twice\n",
 			fired.duplicates, fired.outOfOrder, fired.doubleApplied)
 	}
+	if sweepCount > 0 {
+		fmt.Printf("cross-shop requests tried by the sweep: %d\n", sweepCount)
+	}
 	os.Exit(code)
 }
 

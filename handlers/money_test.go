@@ -106,9 +106,9 @@ func (e *env) placeOrderIn(t *testing.T, c *client, shop *model.Tenant) *model.O
 	ctx := context.Background()
 	products, _ := e.store.FindProducts(ctx, shop.ID)
 	shipping, _ := e.store.FindShippingMethods(ctx, shop.ID)
-	res, body := c.api("POST", "/api/cart/add/", map[string]any{"product_id": products[0].ID, "quantity": 1})
+	res, _ := c.api("POST", "/api/cart/add/", map[string]any{"product_id": products[0].ID, "quantity": 1})
 	wantStatus(t, res, http.StatusOK)
-	res, body = c.api("POST", "/api/orders/", address("payer@example.com", shipping[0].ID))
+	res, body := c.api("POST", "/api/orders/", address("payer@example.com", shipping[0].ID))
 	if res.StatusCode != http.StatusCreated {
 		t.Fatalf("order in %s: %d %v", shop.Slug, res.StatusCode, body)
 	}
@@ -610,6 +610,9 @@ func TestReinstatedOrderTakesItsDiscountsAgain(t *testing.T) {
 	wantStatus(t, res, http.StatusOK)
 	res, body := c.api("POST", "/api/cart/coupon/", map[string]any{"coupon_code": "DEMO10"})
 	wantStatus(t, res, http.StatusOK)
+	if body["isActive"] != true && get(body, "cart", "isActive") != true {
+		t.Fatalf("DEMO10 not applied: %v", body)
+	}
 	before, _ := e.store.BonusBalance(ctx, e.demo.ID, customerID)
 	order := address("customer@demo.test", shipping[0].ID)
 	order["use_bonus"] = true
