@@ -114,19 +114,6 @@ func TestUserManagement(t *testing.T) {
 	})
 }
 
-func findUser(t *testing.T, e *env, email string) *model.User {
-	t.Helper()
-	users, err := e.store.FindUsers(context.Background(), e.demo.ID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, u := range users {
-		if u.Email == email {
-			return u
-		}
-	}
-	t.Fatalf("no user %s", email)
-	return nil
-}
+func findUser(t *testing.T, e *env, email string) *model.User { return e.user(t, e.demo.ID, email) }
 
 func itoa(n int64) string { return strconvFormat(n) }
