@@ -743,3 +743,48 @@ func TestPaymentsAsSeed001CallsThem(t *testing.T) {
 		}
 	})
 }
+
+func TestKuveytProvisionWithoutAnAnswerIsNotCancelledBlind(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	tr := e.tenant(t, "demo-tr")
+	c := e.client(t, "demo-tr.localhost")
+	o := e.placeOrderIn(t, c, tr)
+	res, body := c.api("POST", "/api/payments/create/", map[string]any{"order_id": o.ID, "provider": "kuveyt"})
+	wantStatus(t, res, http.StatusCreated)
+	p, _ := e.store.FindPaymentByNumber(ctx, tr.ID, get(body, "payment", "payment_number").(string))
+	// The process died after asking the bank to provision: only the intent
+	// was recorded.
+	if _, err := e.store.RecordPaymentEvent(ctx, model.PaymentEvent{TenantID: tr.ID, PaymentID: p.ID, IntegrationID: p.IntegrationID,
+		Direction: "out", Kind: "provision", Verified: true, Result: "3-D Secure answer received: asking the bank to take the money"}); err != nil {
+		t.Fatal(err)
+	}
+	old := time.Now().UTC().Add(-3 * time.Hour)
+	for _, q := range []string{`UPDATE tenants SET unpaid_expiry_minutes = 150 WHERE id = ?`, `UPDATE orders SET created_at = ? WHERE id = ?`} {
+		args := []any{tr.ID}
+		if strings.Contains(q, "created_at") {
+			args = []any{old, o.ID}
+		}
+		if _, err := e.store.DB.W.Exec(q, args...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	staff := e.client(t, "demo-tr.localhost")
+	staff.login("owner@demo.test", demoPassword)
+	e.runJob(t, staff, "expire-unpaid")
+	e.runJob(t, staff, "expire-unpaid")
+	got, _ := e.store.FindOrderByID(ctx, tr.ID, o.ID)
+	if got.Status != model.OrderPending {
+		t.Fatalf("an order whose money may be at the bank was expired: %s", got.Status)
+	}
+	reviews, _ := e.store.FindPaymentReviews(ctx, tr.ID, true, 10)
+	n := 0
+	for _, r := range reviews {
+		if r.Kind == "provision_unknown" {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Errorf("%d reviews ask about the unanswered provision, want 1: %+v", n, reviews)
+	}
+}

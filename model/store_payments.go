@@ -736,6 +736,23 @@ func (s *Store) AddPaymentReview(ctx context.Context, tenantID, paymentID, order
 	})
 }
 
+// AddPaymentReviewOnce puts a payment in the review queue unless an open
+// review of the same kind already asks about it (a job that finds the same
+// problem on every run asks once).
+func (s *Store) AddPaymentReviewOnce(ctx context.Context, tenantID, paymentID, orderID int64, kind, reason string) error {
+	return s.DB.InTx(ctx, func(tx *sql.Tx) error {
+		var open int
+		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM payment_reviews WHERE tenant_id = ? AND payment_id = ? AND kind = ? AND resolution = ''`,
+			tenantID, paymentID, kind).Scan(&open); err != nil {
+			return err
+		}
+		if open > 0 {
+			return nil
+		}
+		return addReviewTx(ctx, tx, tenantID, paymentID, orderID, kind, reason, s.now())
+	})
+}
+
 const reviewSelect = `SELECT r.id, r.tenant_id, coalesce(r.payment_id, 0), coalesce(p.number, ''), coalesce(r.order_id, 0), coalesce(o.number, ''),
 	r.kind, r.reason, r.resolution, r.resolved_by, r.resolved_at, r.created_at
 	FROM payment_reviews r LEFT JOIN payments p ON p.id = r.payment_id LEFT JOIN orders o ON o.id = r.order_id

@@ -96,6 +96,12 @@ func (s *Service) KuveytReturn(ctx context.Context, t *model.Tenant, p *model.Pa
 	if err != nil {
 		return err
 	}
+	// The intent first: should the process die between the bank's provision
+	// and our commit, this event tells the expiry that the bank may hold the
+	// money, and a person checks the bank's panel instead of a blind cancel.
+	if err := s.record(ctx, p, kindProvision, "", "3-D Secure answer received: asking the bank to take the money"); err != nil {
+		return err
+	}
 	st, err := gateway.CompleteKuveyt(ctx, g, authResponse, p.Number, p.Amount)
 	var unverified *gateway.UnverifiedError
 	switch {
@@ -126,6 +132,20 @@ func (s *Service) KuveytReturn(ctx context.Context, t *model.Tenant, p *model.Pa
 	}
 	s.makeRefunds(ctx, t, applied.Refunds)
 	return nil
+}
+
+// kindProvision is the event written before a provision call; any later event
+// of the payment says how it ended.
+const kindProvision = "provision"
+
+// provisionUnanswered reports whether a Kuveyt payment's last event is a
+// provision that never got its outcome recorded (the process died meanwhile).
+func (s *Service) provisionUnanswered(ctx context.Context, t *model.Tenant, p *model.Payment) (bool, error) {
+	events, err := s.store.FindPaymentEvents(ctx, t.ID, p.ID)
+	if err != nil || len(events) == 0 {
+		return false, err
+	}
+	return events[len(events)-1].Kind == kindProvision, nil
 }
 
 // declinedPrefix starts the event result of a decline the bank's page showed

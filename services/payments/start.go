@@ -141,7 +141,19 @@ func (s *Service) closePayment(ctx context.Context, t *model.Tenant, p *model.Pa
 		return closeHere("closed: the provider never opened it")
 	case p.Provider == model.ProviderKuveyt:
 		// Money is taken only when we provision a 3-D Secure answer, and a
-		// closed payment is never provisioned: closing it here closes it.
+		// closed payment is never provisioned: closing it here closes it,
+		// unless a provision's outcome was never recorded.
+		unknown, err := s.provisionUnanswered(ctx, t, p)
+		if err != nil {
+			return err
+		}
+		if unknown {
+			if err := s.store.AddPaymentReviewOnce(ctx, t.ID, p.ID, p.OrderID, "provision_unknown", "The bank was asked to take the money of Kuveyt Türk payment "+
+				p.Number+", and its answer was never recorded: check the bank's panel, then accept or dismiss."); err != nil {
+				return err
+			}
+			return &model.OpenPaymentError{Payment: p}
+		}
 		return closeHere("closed: Kuveyt Türk takes money only when the shop provisions it")
 	}
 	g, err := s.gatewayFor(ctx, integ)
