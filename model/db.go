@@ -119,7 +119,11 @@ func (db *DB) InTx(ctx context.Context, fn func(tx *sql.Tx) error) (err error) {
 			panic(p)
 		}
 		if err != nil {
-			err = errors.Join(err, rollback(tx))
+			// Joined only when it failed, so that fn's error comes back as it
+			// is, for callers that compare it.
+			if rbErr := rollback(tx); rbErr != nil {
+				err = errors.Join(err, rbErr)
+			}
 		}
 	}()
 	if err = fn(tx); err != nil {

@@ -2,6 +2,7 @@ package model
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"path/filepath"
 	"testing"
@@ -75,6 +76,50 @@ func TestCollect(t *testing.T) {
 		rows, err := db.R.QueryContext(ctx, `SELECT x FROM no_such_table`)
 		if _, err := collect(rows, err, scanInt); err == nil {
 			t.Fatal("got no error for a missing table")
+		}
+	})
+}
+
+func TestInTx(t *testing.T) {
+	t.Run("a write cancelled half way reports the cancellation, not a failed rollback", func(t *testing.T) {
+		db := openTestDB(t)
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		err := db.InTx(ctx, func(tx *sql.Tx) error {
+			cancel()
+			// database/sql rolls the transaction back by itself once its
+			// context ends; wait for that, so InTx finds it done.
+			for deadline := time.Now().Add(2 * time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
+				if _, err := tx.Exec(`SELECT 1`); errors.Is(err, sql.ErrTxDone) {
+					return ctx.Err()
+				}
+			}
+			return errors.New("the transaction did not end with its context")
+		})
+		if !errors.Is(err, context.Canceled) || errors.Is(err, sql.ErrTxDone) {
+			t.Fatalf("got %v, want only the cancellation", err)
+		}
+	})
+
+	t.Run("an error rolls the write back", func(t *testing.T) {
+		db := openTestDB(t)
+		ctx := context.Background()
+		if _, err := db.W.ExecContext(ctx, `CREATE TABLE t (x)`); err != nil {
+			t.Fatal(err)
+		}
+		bad := errors.New("refused")
+		err := db.InTx(ctx, func(tx *sql.Tx) error {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO t VALUES (1)`); err != nil {
+				return err
+			}
+			return bad
+		})
+		var n int
+		if qerr := db.R.QueryRowContext(ctx, `SELECT count(*) FROM t`).Scan(&n); qerr != nil {
+			t.Fatal(qerr)
+		}
+		if err != bad || n != 0 {
+			t.Fatalf("got %v and %d rows, want exactly the error and no row", err, n)
 		}
 	})
 }
