@@ -671,7 +671,10 @@ func (s *Sandbox) complete(ctx context.Context, o *SandboxOrder) (_ []int64, err
 	if o.Reject {
 		o.State = StateInvalid
 		o.Errors = []Problem{{Code: CodeRecipientLocationUnknown, Message: "Не удалось определить город получателя"}}
-		b, _ := json.Marshal(o.Errors)
+		b, err := json.Marshal(o.Errors)
+		if err != nil {
+			return nil, err
+		}
 		if _, err := tx.ExecContext(ctx, `UPDATE cdek_orders SET state = ?, errors = ?, updated_at = ? WHERE uuid = ?`, o.State, string(b), now, o.UUID); err != nil {
 			return nil, err
 		}
@@ -722,7 +725,7 @@ func (s *Sandbox) addStatus(ctx context.Context, tx *sql.Tx, o *SandboxOrder, co
 	}
 	var ids []int64
 	for _, u := range urls {
-		body, _ := json.Marshal(map[string]any{
+		body, err := json.Marshal(map[string]any{
 			"type":      WebhookOrderStatus,
 			"date_time": cdekTime{at},
 			"uuid":      o.UUID,
@@ -735,12 +738,18 @@ func (s *Sandbox) addStatus(ctx context.Context, tx *sql.Tx, o *SandboxOrder, co
 				"city_name":        city,
 			},
 		})
+		if err != nil {
+			return nil, err
+		}
 		res, err := tx.ExecContext(ctx, `INSERT INTO cdek_webhook_deliveries (order_uuid, url, body, created_at) VALUES (?, ?, ?, ?)`,
 			o.UUID, u, string(body), at.Format(time.RFC3339Nano))
 		if err != nil {
 			return nil, err
 		}
-		id, _ := res.LastInsertId()
+		id, err := res.LastInsertId()
+		if err != nil {
+			return nil, err
+		}
 		ids = append(ids, id)
 	}
 	return ids, nil
@@ -759,9 +768,13 @@ func (s *Sandbox) find(ctx context.Context, where, arg string) (*SandboxOrder, e
 	if err != nil {
 		return nil, err
 	}
-	o.CreatedAt, _ = time.Parse(time.RFC3339Nano, created)
+	if o.CreatedAt, err = time.Parse(time.RFC3339Nano, created); err != nil {
+		return nil, err
+	}
 	if errs != "" {
-		_ = json.Unmarshal([]byte(errs), &o.Errors)
+		if err := json.Unmarshal([]byte(errs), &o.Errors); err != nil {
+			return nil, fmt.Errorf("cdek sandbox: order %s: errors: %w", o.UUID, err)
+		}
 	}
 	rows, err := s.db.QueryContext(ctx, `SELECT code, name, city, date_time FROM cdek_statuses WHERE uuid = ? ORDER BY id`, o.UUID)
 	o.Statuses, err = sandboxdb.Collect(rows, err, func(r sandboxdb.Scanner) (Status, error) {

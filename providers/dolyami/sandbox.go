@@ -467,9 +467,12 @@ func (s *Sandbox) apiCreate(r *http.Request) (any, *apiError) {
 	}
 	now := s.now()
 	sched := schedule(int64(o.Amount-o.PrepaidAmount), now, false)
-	itemsJSON, _ := json.Marshal(fromWireItems(o.Items))
-	ciJSON, _ := json.Marshal(ci)
-	schedJSON, _ := json.Marshal(sched)
+	itemsJSON, err1 := json.Marshal(fromWireItems(o.Items))
+	ciJSON, err2 := json.Marshal(ci)
+	schedJSON, err3 := json.Marshal(sched)
+	if err := errors.Join(err1, err2, err3); err != nil {
+		return nil, errInternal
+	}
 	s.writeMu.Lock()
 	defer s.writeMu.Unlock()
 	res, err := s.db.ExecContext(r.Context(), `INSERT INTO dolyami_orders (id, amount, prepaid_amount, residual_amount,

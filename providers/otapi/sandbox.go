@@ -562,7 +562,10 @@ func (s *Sandbox) mAddOrder(ctx context.Context, p params) (any, *apiError) {
 		return nil, fail(CodeInvalidArgument, "None of the items can be ordered")
 	}
 	id := fmt.Sprintf("ORD-%010d", seq)
-	b, _ := json.Marshal(lines)
+	b, err := json.Marshal(lines)
+	if err != nil {
+		return nil, errInternal
+	}
 	now := s.now()
 	if _, err := s.db.ExecContext(ctx, `INSERT INTO otapi_orders (seq, id, cust_id, comment, total, lines, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
 		seq, id, custID, d.Comment, total, string(b), now.Format(time.RFC3339Nano)); err != nil {
@@ -812,8 +815,12 @@ func (s *Sandbox) order(ctx context.Context, id string) (*SandboxOrder, error) {
 	if err != nil {
 		return nil, err
 	}
-	o.CreatedAt, _ = time.Parse(time.RFC3339Nano, created)
-	_ = json.Unmarshal([]byte(lines), &o.Lines)
+	if o.CreatedAt, err = time.Parse(time.RFC3339Nano, created); err != nil {
+		return nil, err
+	}
+	if err := json.Unmarshal([]byte(lines), &o.Lines); err != nil {
+		return nil, fmt.Errorf("otapi sandbox: order %s: lines: %w", o.ID, err)
+	}
 	return &o, nil
 }
 

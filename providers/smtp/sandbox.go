@@ -654,7 +654,10 @@ func (ss *smtpSession) data(arg string) error {
 
 func (s *Sandbox) store(ss *smtpSession, body []byte) (int64, error) {
 	subject, text, html := parseMail(body)
-	to, _ := json.Marshal(ss.rcpts)
+	to, err := json.Marshal(ss.rcpts)
+	if err != nil {
+		return 0, err
+	}
 	res, err := s.db.Exec(`INSERT INTO smtp_mails (mail_from, rcpt_to, subject, text_body, html_body, raw, auth_user, tls, remote_addr, received_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		ss.from, string(to), subject, text, html, string(body), ss.authUser, ss.tls, ss.remote, s.cfg.Now().UTC().Format(time.RFC3339Nano))
@@ -752,8 +755,13 @@ func scanMail(sc interface{ Scan(...any) error }) (*SandboxMail, error) {
 	if err := sc.Scan(&m.ID, &m.From, &to, &m.Subject, &m.Text, &m.HTML, &m.Raw, &m.AuthUser, &m.TLS, &m.Remote, &at); err != nil {
 		return nil, err
 	}
-	_ = json.Unmarshal([]byte(to), &m.To)
-	m.Received, _ = time.Parse(time.RFC3339Nano, at)
+	if err := json.Unmarshal([]byte(to), &m.To); err != nil {
+		return nil, fmt.Errorf("smtp sandbox: mail %d: recipients: %w", m.ID, err)
+	}
+	var err error
+	if m.Received, err = time.Parse(time.RFC3339Nano, at); err != nil {
+		return nil, err
+	}
 	return &m, nil
 }
 

@@ -230,7 +230,9 @@ func (c *Client) token(ctx context.Context, api string, params map[string]string
 	// Token fields are documented at the top level; accept them under "data"
 	// too in case the gateway wraps them like business answers.
 	if w.AccessToken == "" && len(env.Data) > 0 {
-		_ = json.Unmarshal(env.Data, &w)
+		if err := json.Unmarshal(env.Data, &w); err != nil {
+			return nil, c.decodeError(api, env, err)
+		}
 	}
 	if w.AccessToken == "" {
 		return nil, &Error{API: api, Code: "NoAccessToken", Message: "the answer has no access_token", RequestID: string(env.RequestID)}

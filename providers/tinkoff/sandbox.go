@@ -461,7 +461,10 @@ func (s *Sandbox) apiInit(ctx context.Context, p map[string]any) (map[string]any
 	}
 	var dataJSON string
 	if d, ok := p["DATA"].(map[string]any); ok && len(d) > 0 {
-		b, _ := json.Marshal(d)
+		b, err := json.Marshal(d)
+		if err != nil {
+			return nil, errInternal
+		}
 		dataJSON = string(b)
 	}
 	s.writeMu.Lock()

@@ -222,7 +222,9 @@ func (ch *Channel) UnmarshalJSON(b []byte) error {
 	switch {
 	case len(raw) == 0 || string(raw) == "null":
 	case raw[0] == '"':
-		_ = json.Unmarshal(raw, &ch.PlainID)
+		if err := json.Unmarshal(raw, &ch.PlainID); err != nil {
+			return err
+		}
 	default:
 		ch.PlainID = string(raw)
 	}
