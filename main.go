@@ -218,7 +218,10 @@ func openSandboxDB(c config) (*sql.DB, error) {
 	if err != nil {
 		return nil, err
 	}
-	return db, db.Ping()
+	if err := db.Ping(); err != nil {
+		return nil, errors.Join(err, db.Close())
+	}
+	return db, nil
 }
 
 // loadKey returns the instance secret key: ORDERDESK_SECRET_KEY (hex) when given,
@@ -281,8 +284,10 @@ func cmdServe(args []string, out io.Writer, log *slog.Logger) (err error) {
 	var sandboxes *handlers.Sandboxes
 	smtpAddr := c.SMTPSandbox
 	if c.Sandboxes {
-		sandboxDB, err := openSandboxDB(c)
-		if err != nil {
+		// Not ":=": the deferred close must join into the result, not into a
+		// variable of this block.
+		var sandboxDB *sql.DB
+		if sandboxDB, err = openSandboxDB(c); err != nil {
 			return err
 		}
 		defer joinClose(&err, sandboxDB)
