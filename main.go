@@ -131,11 +131,31 @@ func run(args []string, out io.Writer, log *slog.Logger) error {
 			return cmdUserCreate(args[1:], out)
 		}
 	case "help", "-h", "--help":
-		fmt.Fprint(out, usage)
-		return nil
+		_, err := io.WriteString(out, usage)
+		return err
 	}
 	fmt.Fprint(os.Stderr, usage)
 	return fmt.Errorf("unknown command %q", strings.Join(append([]string{cmd}, args...), " "))
+}
+
+// joinClose closes c and joins its error into *err; defer it with the
+// command's named error result. A command that did its work but could not close
+// the database fails: closing SQLite checkpoints the write-ahead log, and a
+// failed checkpoint is worth knowing about.
+func joinClose(err *error, c io.Closer) {
+	if cerr := c.Close(); cerr != nil {
+		*err = errors.Join(*err, cerr)
+	}
+}
+
+// printOut writes a command's report to out, and fails the command when it
+// cannot: a created user's one-time password that never reached the terminal
+// must not pass for shown.
+func printOut(out io.Writer, s string) error {
+	if _, err := io.WriteString(out, s); err != nil {
+		return fmt.Errorf("write the report: %w", err)
+	}
+	return nil
 }
 
 // providerTimeout bounds one call to a provider from the jobs and the CLI,
@@ -178,13 +198,11 @@ func openStore(ctx context.Context, c config) (*model.Store, []string, error) {
 	}
 	applied, err := db.Migrate(ctx)
 	if err != nil {
-		db.Close()
-		return nil, nil, err
+		return nil, nil, errors.Join(err, db.Close())
 	}
 	keys, err := loadKey(c)
 	if err != nil {
-		db.Close()
-		return nil, nil, err
+		return nil, nil, errors.Join(err, db.Close())
 	}
 	return model.NewStore(db, keys), applied, nil
 }
@@ -200,7 +218,10 @@ func openSandboxDB(c config) (*sql.DB, error) {
 	if err != nil {
 		return nil, err
 	}
-	return db, db.Ping()
+	if err := db.Ping(); err != nil {
+		return nil, errors.Join(err, db.Close())
+	}
+	return db, nil
 }
 
 // loadKey returns the instance secret key: ORDERDESK_SECRET_KEY (hex) when given,
@@ -225,8 +246,7 @@ func loadKey(c config) (*model.Keyring, error) {
 			return nil, ferr
 		}
 		if _, werr := f.Write(append(b, '\n')); werr != nil {
-			f.Close()
-			return nil, werr
+			return nil, errors.Join(werr, f.Close())
 		}
 		if err := f.Close(); err != nil {
 			return nil, err
@@ -243,7 +263,7 @@ func loadKey(c config) (*model.Keyring, error) {
 	return model.NewKeyring(key)
 }
 
-func cmdServe(args []string, out io.Writer, log *slog.Logger) error {
+func cmdServe(args []string, out io.Writer, log *slog.Logger) (err error) {
 	var c config
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	addConfigFlags(fs, &c)
@@ -257,22 +277,24 @@ func cmdServe(args []string, out io.Writer, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	defer store.DB.Close()
+	defer joinClose(&err, store.DB)
 	for _, m := range applied {
 		log.Info("migration applied", "version", m)
 	}
 	var sandboxes *handlers.Sandboxes
 	smtpAddr := c.SMTPSandbox
 	if c.Sandboxes {
-		sandboxDB, err := openSandboxDB(c)
-		if err != nil {
+		// Not ":=": the deferred close must join into the result, not into a
+		// variable of this block.
+		var sandboxDB *sql.DB
+		if sandboxDB, err = openSandboxDB(c); err != nil {
 			return err
 		}
-		defer sandboxDB.Close()
+		defer joinClose(&err, sandboxDB)
 		if sandboxes, err = handlers.NewSandboxes(sandboxDB, c.BaseURL, c.SMTPSandbox); err != nil {
 			return fmt.Errorf("sandboxes: %w", err)
 		}
-		defer sandboxes.Close()
+		defer joinClose(&err, sandboxes)
 		smtpAddr = sandboxes.SMTPAddr()
 	}
 	if err := seedDemo(ctx, store, c, out, smtpAddr); err != nil {
@@ -349,22 +371,23 @@ func seedDemo(ctx context.Context, store *model.Store, c config, out io.Writer, 
 			}
 		}
 	}
+	var msg strings.Builder
 	if !created {
-		fmt.Fprintf(out, "Demo tenant %q exists; sign in at %s/admin/login as %s with the password printed at its first start.\n",
+		fmt.Fprintf(&msg, "Demo tenant %q exists; sign in at %s/admin/login as %s with the password printed at its first start.\n",
 			model.DemoTenantSlug, c.BaseURL, model.DemoOwnerEmail)
-		return nil
+		return printOut(out, msg.String())
 	}
 	tr, err := store.FindTenantBySlug(ctx, model.DemoTurkishSlug)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "\nCreated the demo tenant %q (and the Turkish %q at %s).\nSign in at %s/admin/login\n  e-mail:   %s\n  password: %s\n",
+	fmt.Fprintf(&msg, "\nCreated the demo tenant %q (and the Turkish %q at %s).\nSign in at %s/admin/login\n  e-mail:   %s\n  password: %s\n",
 		model.DemoTenantSlug, model.DemoTurkishSlug, model.ShopURL(c.BaseURL, tr, c.DefaultTenant), c.BaseURL, model.DemoOwnerEmail, password)
 	if generated {
-		fmt.Fprintln(out, "  (random; shown only this once. Set ORDERDESK_DEMO_PASSWORD to choose it.)")
+		msg.WriteString("  (random; shown only this once. Set ORDERDESK_DEMO_PASSWORD to choose it.)\n")
 	}
-	fmt.Fprintln(out)
-	return nil
+	msg.WriteString("\n")
+	return printOut(out, msg.String())
 }
 
 // paymentFlow is the payment flow of the instance, for the server and the CLI
@@ -454,7 +477,7 @@ func runForShops(ctx context.Context, out io.Writer, log *slog.Logger, store *mo
 
 // cmdRunJob runs one background job once in the foreground, for every shop or
 // the one of --tenant.
-func cmdRunJob(args []string, out io.Writer, log *slog.Logger, name string, job func(*payments.Service) *jobs.Job) error {
+func cmdRunJob(args []string, out io.Writer, log *slog.Logger, name string, job func(*payments.Service) *jobs.Job) (err error) {
 	var c config
 	var slug string
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
@@ -469,7 +492,7 @@ func cmdRunJob(args []string, out io.Writer, log *slog.Logger, name string, job 
 	if err != nil {
 		return err
 	}
-	defer store.DB.Close()
+	defer joinClose(&err, store.DB)
 	shops, err := shopsFor(ctx, store, slug, "", nil)
 	if err != nil {
 		return err
@@ -483,7 +506,7 @@ func cmdRunJob(args []string, out io.Writer, log *slog.Logger, name string, job 
 // per order, as seed 000's artisan commands did. It exits non-zero when a
 // shop's run could not run (no usable Taobao account, the job running
 // elsewhere).
-func cmdSync(what string, args []string, out io.Writer, log *slog.Logger) error {
+func cmdSync(what string, args []string, out io.Writer, log *slog.Logger) (err error) {
 	var c config
 	var orderID int64
 	var purchaseID, slug string
@@ -503,7 +526,7 @@ func cmdSync(what string, args []string, out io.Writer, log *slog.Logger) error 
 	if err != nil {
 		return err
 	}
-	defer store.DB.Close()
+	defer joinClose(&err, store.DB)
 	proc := &jobs.Procurement{Store: store, HTTPClient: egressPolicy(c, c.SMTPSandbox).Client(providerTimeout)}
 	var job *jobs.Job
 	switch what {
@@ -551,7 +574,7 @@ func cmdSync(what string, args []string, out io.Writer, log *slog.Logger) error 
 // cmdJobs lists the background jobs, or pauses or resumes one for every shop of
 // this installation: the instance operator's switch, which no page changes (a
 // shop's own pause is on its jobs page).
-func cmdJobs(what string, args []string, out io.Writer) error {
+func cmdJobs(what string, args []string, out io.Writer) (err error) {
 	var c config
 	var name string
 	// The job's name comes first (orderdesk jobs pause NAME --data …).
@@ -568,7 +591,7 @@ func cmdJobs(what string, args []string, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	defer store.DB.Close()
+	defer joinClose(&err, store.DB)
 	all := schedule(&jobs.Procurement{Store: store}, paymentFlow(store, c, slog.Default(), egressPolicy(c, c.SMTPSandbox)))
 	var names []string
 	for _, j := range all {
@@ -628,7 +651,7 @@ func listJobs(ctx context.Context, out io.Writer, store *model.Store, all []*job
 	return w.Flush()
 }
 
-func cmdBulkOrders(args []string, out io.Writer) error {
+func cmdBulkOrders(args []string, out io.Writer) (err error) {
 	var c config
 	var slug string
 	var count int
@@ -643,7 +666,7 @@ func cmdBulkOrders(args []string, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	defer store.DB.Close()
+	defer joinClose(&err, store.DB)
 	t, err := store.FindTenantBySlug(context.Background(), slug)
 	if err != nil {
 		return fmt.Errorf("tenant %q: %w", slug, err)
@@ -652,11 +675,10 @@ func cmdBulkOrders(args []string, out io.Writer) error {
 	if err := store.SeedBulkOrders(context.Background(), t, count); err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "added %d orders to %s in %s\n", count, t.Slug, time.Since(start).Round(time.Millisecond))
-	return nil
+	return printOut(out, fmt.Sprintf("added %d orders to %s in %s\n", count, t.Slug, time.Since(start).Round(time.Millisecond)))
 }
 
-func cmdMigrate(args []string, out io.Writer) error {
+func cmdMigrate(args []string, out io.Writer) (err error) {
 	var c config
 	fs := flag.NewFlagSet("migrate", flag.ContinueOnError)
 	addConfigFlags(fs, &c)
@@ -667,17 +689,18 @@ func cmdMigrate(args []string, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	defer store.DB.Close()
+	defer joinClose(&err, store.DB)
+	var msg strings.Builder
 	if len(applied) == 0 {
-		fmt.Fprintln(out, "database is up to date")
+		msg.WriteString("database is up to date\n")
 	}
 	for _, m := range applied {
-		fmt.Fprintln(out, "applied", m)
+		msg.WriteString("applied " + m + "\n")
 	}
-	return nil
+	return printOut(out, msg.String())
 }
 
-func cmdTenantCreate(args []string, out io.Writer) error {
+func cmdTenantCreate(args []string, out io.Writer) (err error) {
 	var c config
 	var slug, name, currency, language, timezone string
 	fs := flag.NewFlagSet("tenant create", flag.ContinueOnError)
@@ -694,16 +717,15 @@ func cmdTenantCreate(args []string, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	defer store.DB.Close()
+	defer joinClose(&err, store.DB)
 	t, err := store.CreateTenant(context.Background(), model.NewTenant{Slug: slug, Name: name, Currency: currency, Language: language, Timezone: timezone})
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "created tenant %s (%s), id %d\n", t.Slug, t.Name, t.ID)
-	return nil
+	return printOut(out, fmt.Sprintf("created tenant %s (%s), id %d\n", t.Slug, t.Name, t.ID))
 }
 
-func cmdUserCreate(args []string, out io.Writer) error {
+func cmdUserCreate(args []string, out io.Writer) (err error) {
 	var c config
 	var slug, email, name, role, password string
 	fs := flag.NewFlagSet("user create", flag.ContinueOnError)
@@ -720,7 +742,7 @@ func cmdUserCreate(args []string, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	defer store.DB.Close()
+	defer joinClose(&err, store.DB)
 	t, err := store.FindTenantBySlug(context.Background(), slug)
 	if err != nil {
 		return fmt.Errorf("tenant %q: %w", slug, err)
@@ -735,9 +757,9 @@ func cmdUserCreate(args []string, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "created %s user %s in tenant %s, id %d\n", u.Role, u.Email, t.Slug, u.ID)
+	msg := fmt.Sprintf("created %s user %s in tenant %s, id %d\n", u.Role, u.Email, t.Slug, u.ID)
 	if generated {
-		fmt.Fprintf(out, "password: %s (shown only this once)\n", password)
+		msg += fmt.Sprintf("password: %s (shown only this once)\n", password)
 	}
-	return nil
+	return printOut(out, msg)
 }

@@ -298,3 +298,33 @@ func TestDataFolderIsPrivate(t *testing.T) {
 		}
 	})
 }
+
+// A report that cannot be written (the terminal or the pipe is gone) fails the
+// command: a user's one-time password that nobody saw must not pass for shown.
+func TestCLIFailsWhenItsReportIsNotWritten(t *testing.T) {
+	data := t.TempDir()
+	if _, err := runCLI(t, "tenant", "create", "--data", data, "--slug=shop2", "--name=Shop Two"); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{
+		{"help"},
+		{"migrate", "--data", data},
+		{"user", "create", "--data", data, "--tenant=shop2", "--email=ops@shop2.test", "--role=operator"},
+	} {
+		t.Run(strings.Join(args[:min(2, len(args))], " "), func(t *testing.T) {
+			r, w, err := os.Pipe()
+			if err != nil {
+				t.Fatal(err)
+			}
+			// A pipe nobody reads: every write to it fails (EPIPE).
+			if err := r.Close(); err != nil {
+				t.Fatal(err)
+			}
+			defer w.Close()
+			err = run(args, w, slog.New(slog.NewTextHandler(io.Discard, nil)))
+			if err == nil {
+				t.Fatal("the command succeeded though its report was not written")
+			}
+		})
+	}
+}

@@ -53,6 +53,9 @@ func statusOf(err error) (int, string, map[string]string) {
 // everything else, and never a stack trace.
 func (a *App) errorHandler(err error, c echo.Context) {
 	if c.Response().Committed {
+		// The answer is on its way (a CSV export that failed half way, a client
+		// that went away): too late to answer the error, so it is logged.
+		a.log.Warn("error after the answer started", "method", c.Request().Method, "path", c.Request().URL.Path, "err", err)
 		return
 	}
 	status, msg, fields := statusOf(err)
@@ -60,11 +63,15 @@ func (a *App) errorHandler(err error, c echo.Context) {
 		a.log.Error("server error", "method", c.Request().Method, "path", c.Request().URL.Path, "err", err)
 	}
 	if isAPI(c) {
+		var werr error
 		if c.Request().Method == http.MethodHead {
-			c.NoContent(status)
-			return
+			werr = c.NoContent(status)
+		} else {
+			werr = c.JSON(status, apiResponse{Success: false, Message: msg, Errors: fields})
 		}
-		c.JSON(status, apiResponse{Success: false, Message: msg, Errors: fields})
+		if werr != nil {
+			a.log.Warn("write error answer", "method", c.Request().Method, "path", c.Request().URL.Path, "status", status, "err", werr)
+		}
 		return
 	}
 	title := map[int]string{

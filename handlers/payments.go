@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 	"slices"
 	"strconv"
@@ -519,8 +520,12 @@ func (a *App) PaymentsReconcile(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	defer f.Close()
 	rows, err := paypal.ParseSettlementCSV(f)
+	// The upload was read to its end or refused; a failed close of it (a
+	// temporary file) is ours, not the file's.
+	if cerr := f.Close(); cerr != nil {
+		return fmt.Errorf("close the uploaded settlement file: %w", cerr)
+	}
 	if err != nil {
 		l.Error = "The file could not be read as a settlement CSV: " + err.Error()
 		return a.render(c, http.StatusUnprocessableEntity, p, views.Payments(p, l))

@@ -2,8 +2,10 @@ package handlers
 
 import (
 	"database/sql"
+	"errors"
 	"fmt"
 	"html/template"
+	"log/slog"
 	"net"
 	"net/http"
 	"strings"
@@ -93,7 +95,14 @@ func NewSandboxes(db *sql.DB, baseURL, smtpAddr string) (*Sandboxes, error) {
 		return nil, fmt.Errorf("e-mail sandbox on %s: %w", smtpAddr, err)
 	}
 	s.smtpAddr = l.Addr().String()
-	go s.SMTP.Serve(l)
+	go func() {
+		// Serve ends with ErrClosed when Close stops it; any other end leaves
+		// the demo without its e-mail sandbox, which the log must say. The
+		// process's logger is the default one (main sets it).
+		if err := s.SMTP.Serve(l); !errors.Is(err, smtp.ErrClosed) {
+			slog.Error("e-mail sandbox stopped", "addr", s.smtpAddr, "err", err)
+		}
+	}()
 	s.handlers = map[string]http.Handler{
 		"tinkoff": s.Tinkoff, "dolyami": s.Dolyami, "yandexpay": s.YandexPay, "paypal": s.PayPal, "kuveyt": s.Kuveyt, "taobao": s.Taobao,
 		"otapi": s.OTAPI, "cdek": s.CDEK, "dostavista": s.Dostavista, "wazzup": s.Wazzup, "smtp": s.SMTP,

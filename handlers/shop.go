@@ -483,7 +483,10 @@ func (a *App) ShopCheckoutSubmit(c echo.Context) error {
 			return a.redirect(c, p.PaymentURL)
 		}
 		if p == nil {
-			if list, _ := a.store.FindPayments(ctx, tenant(c).ID, model.PaymentFilter{OrderID: o.ID, Limit: 1}); len(list) > 0 {
+			list, ferr := a.store.FindPayments(ctx, tenant(c).ID, model.PaymentFilter{OrderID: o.ID, Limit: 1})
+			if ferr != nil {
+				a.log.Error("find the payment of an order whose payment did not start", "order", o.Number, "err", ferr)
+			} else if len(list) > 0 {
 				p = list[0]
 			}
 		}

@@ -35,16 +35,16 @@ func (s *Store) SeedBulkOrders(ctx context.Context, t *Tenant, n int) error {
 				subtotal, shipping, total, item_count, stock_reserved, tracking_number, shipped_at, created_at, updated_at)
 				VALUES (?, ?, ?, ?, 'Load', 'Test', '+10000000000', '1 Bulk Street', 'City', 'State', '00000', 'US', 'Standard', ?, ?, 'pending', ?,
 				?, 500, ?, ?, 0, ?, ?, ?, ?)`)
+			// No Close for the two statements: the transaction closes the statements
+			// prepared on it when it ends.
 			if err != nil {
 				return err
 			}
-			defer insOrder.Close()
 			insLine, err := tx.PrepareContext(ctx, `INSERT INTO order_lines (tenant_id, order_id, product_id, sku, title, quantity, unit_price, line_total,
 				provider_item_id, provider_sku_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, nullif(?, ''), nullif(?, ''))`)
 			if err != nil {
 				return err
 			}
-			defer insLine.Close()
 			for i := 0; i < batch; i++ {
 				k := done + i
 				st := statuses[k%len(statuses)]
@@ -70,7 +70,10 @@ func (s *Store) SeedBulkOrders(ctx context.Context, t *Tenant, n int) error {
 				if err != nil {
 					return err
 				}
-				id, _ := res.LastInsertId()
+				id, err := res.LastInsertId()
+				if err != nil {
+					return err
+				}
 				if _, err := insLine.ExecContext(ctx, t.ID, id, p.ID, p.SKU, p.Title, qty, p.Price, p.Price*int64(qty), p.ProviderItemID, p.ProviderSKUID); err != nil {
 					return err
 				}

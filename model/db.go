@@ -78,13 +78,11 @@ func Open(path string) (*DB, error) {
 	// The first connection creates the file and switches it to WAL before readers
 	// open it.
 	if err := w.Ping(); err != nil {
-		w.Close()
-		return nil, fmt.Errorf("open database %s: %w", path, err)
+		return nil, fmt.Errorf("open database %s: %w", path, errors.Join(err, w.Close()))
 	}
 	r, err := sql.Open("sqlite3", dsn(path, false))
 	if err != nil {
-		w.Close()
-		return nil, err
+		return nil, errors.Join(err, w.Close())
 	}
 	n := max(4, runtime.NumCPU()*2)
 	r.SetMaxOpenConns(n)
@@ -92,14 +90,10 @@ func Open(path string) (*DB, error) {
 	return &DB{W: w, R: r}, nil
 }
 
-// Close closes both pools.
+// Close closes both pools and reports what either failed at: closing the writer
+// checkpoints the WAL, so its error matters even when the readers' does too.
 func (db *DB) Close() error {
-	err1 := db.R.Close()
-	err2 := db.W.Close()
-	if err1 != nil {
-		return err1
-	}
-	return err2
+	return errors.Join(db.R.Close(), db.W.Close())
 }
 
 // Ping checks that the database answers a query.
@@ -109,7 +103,9 @@ func (db *DB) Ping(ctx context.Context) error {
 }
 
 // InTx runs fn in a write transaction on the writer connection. It commits when fn
-// returns nil and rolls back on an error or a panic (the panic goes on).
+// returns nil and rolls back on an error or a panic (the panic goes on). A failed
+// rollback is joined to fn's error: it can leave the one writer connection
+// unusable, which the caller should hear of.
 func (db *DB) InTx(ctx context.Context, fn func(tx *sql.Tx) error) (err error) {
 	tx, err := db.W.BeginTx(ctx, nil)
 	if err != nil {
@@ -117,15 +113,31 @@ func (db *DB) InTx(ctx context.Context, fn func(tx *sql.Tx) error) (err error) {
 	}
 	defer func() {
 		if p := recover(); p != nil {
-			tx.Rollback()
+			if rbErr := rollback(tx); rbErr != nil {
+				panic(fmt.Errorf("%v (and the rollback failed: %w)", p, rbErr))
+			}
 			panic(p)
 		}
 		if err != nil {
-			tx.Rollback()
+			// Joined only when it failed, so that fn's error comes back as it
+			// is, for callers that compare it.
+			if rbErr := rollback(tx); rbErr != nil {
+				err = errors.Join(err, rbErr)
+			}
 		}
 	}()
 	if err = fn(tx); err != nil {
 		return err
 	}
 	return tx.Commit()
+}
+
+// rollback rolls tx back. sql.ErrTxDone is no failure here: a transaction that
+// has already ended (a cancelled context rolls it back by itself) has nothing
+// left to undo.
+func rollback(tx *sql.Tx) error {
+	if err := tx.Rollback(); err != nil && !errors.Is(err, sql.ErrTxDone) {
+		return fmt.Errorf("roll back: %w", err)
+	}
+	return nil
 }

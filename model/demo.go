@@ -91,7 +91,7 @@ func (s *Store) SeedDemo(ctx context.Context, password string) (bool, error) {
 		return false, err
 	}
 	if err := s.seedDemoShop(ctx, tr, trOwner, password); err != nil {
-		return false, fmt.Errorf("Turkish demo shop: %w", err)
+		return false, fmt.Errorf("seed the Turkish demo shop: %w", err)
 	}
 	return true, nil
 }

@@ -75,15 +75,10 @@ func (s *Store) CreateAPIToken(ctx context.Context, tenantID int64, user *User, 
 func (s *Store) FindAPITokens(ctx context.Context, tenantID, userID int64) ([]*APIToken, error) {
 	rows, err := s.DB.R.QueryContext(ctx, `SELECT id, tenant_id, user_id, name, created_at, last_used_at, revoked_at
 		FROM api_tokens WHERE tenant_id = ? AND user_id = ? ORDER BY created_at DESC, id DESC`, tenantID, userID)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []*APIToken
-	for rows.Next() {
+	return collect(rows, err, func(r rowScanner) (*APIToken, error) {
 		t := &APIToken{}
 		var used, revoked sql.NullTime
-		if err := rows.Scan(&t.ID, &t.TenantID, &t.UserID, &t.Name, &t.CreatedAt, &used, &revoked); err != nil {
+		if err := r.Scan(&t.ID, &t.TenantID, &t.UserID, &t.Name, &t.CreatedAt, &used, &revoked); err != nil {
 			return nil, err
 		}
 		if used.Valid {
@@ -92,9 +87,8 @@ func (s *Store) FindAPITokens(ctx context.Context, tenantID, userID int64) ([]*A
 		if revoked.Valid {
 			t.RevokedAt = &revoked.Time
 		}
-		out = append(out, t)
-	}
-	return out, rows.Err()
+		return t, nil
+	})
 }
 
 // RevokeAPIToken ends one of the user's tokens; another user's token, or an

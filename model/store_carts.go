@@ -121,21 +121,15 @@ func (s *Store) SetCartQuantity(ctx context.Context, tenantID int64, cartID stri
 func cartLines(ctx context.Context, q queryer, tenantID int64, cartID string) ([]CartLine, error) {
 	rows, err := q.QueryContext(ctx, `SELECT `+productColumns+`, l.quantity FROM cart_lines l
 		JOIN products p ON p.id = l.product_id WHERE l.tenant_id = ? AND l.cart_id = ? ORDER BY p.title, p.id`, tenantID, cartID)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []CartLine
-	for rows.Next() {
+	return collect(rows, err, func(r rowScanner) (CartLine, error) {
 		p := &Product{}
 		var qty int
-		if err := rows.Scan(&p.ID, &p.TenantID, &p.SKU, &p.Title, &p.Description, &p.Price, &p.Stock, &p.Source,
+		if err := r.Scan(&p.ID, &p.TenantID, &p.SKU, &p.Title, &p.Description, &p.Price, &p.Stock, &p.Source,
 			&p.ProviderItemID, &p.ProviderSKUID, &p.CostFen, &p.Active, &qty); err != nil {
-			return nil, err
+			return CartLine{}, err
 		}
-		out = append(out, CartLine{Product: p, Quantity: qty, LineTotal: p.Price * int64(qty)})
-	}
-	return out, rows.Err()
+		return CartLine{Product: p, Quantity: qty, LineTotal: p.Price * int64(qty)}, nil
+	})
 }
 
 // CartPricing is what a shopper chose for a cart: the promo code and the bonus.

@@ -44,7 +44,10 @@ func (s *Store) CreateProduct(ctx context.Context, tenantID int64, p Product) (*
 	if err != nil {
 		return nil, err
 	}
-	id, _ := res.LastInsertId()
+	id, err := res.LastInsertId()
+	if err != nil {
+		return nil, err
+	}
 	return s.FindProductByID(ctx, tenantID, id)
 }
 
@@ -56,19 +59,7 @@ func (s *Store) FindProductByID(ctx context.Context, tenantID, id int64) (*Produ
 // FindProducts lists the tenant's active products by title.
 func (s *Store) FindProducts(ctx context.Context, tenantID int64) ([]*Product, error) {
 	rows, err := s.DB.R.QueryContext(ctx, `SELECT `+productColumns+` FROM products p WHERE p.tenant_id = ? AND p.active = 1 ORDER BY p.title, p.id`, tenantID)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []*Product
-	for rows.Next() {
-		p, err := scanProduct(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, p)
-	}
-	return out, rows.Err()
+	return collect(rows, err, scanProduct)
 }
 
 // CreateShippingMethod adds a delivery option.
@@ -78,7 +69,9 @@ func (s *Store) CreateShippingMethod(ctx context.Context, tenantID int64, m Ship
 	if err != nil {
 		return nil, err
 	}
-	m.ID, _ = res.LastInsertId()
+	if m.ID, err = res.LastInsertId(); err != nil {
+		return nil, err
+	}
 	m.TenantID, m.Active = tenantID, true
 	return &m, nil
 }
@@ -96,19 +89,7 @@ func scanShipping(row interface{ Scan(...any) error }) (*ShippingMethod, error) 
 // FindShippingMethods lists the tenant's active delivery options by price.
 func (s *Store) FindShippingMethods(ctx context.Context, tenantID int64) ([]*ShippingMethod, error) {
 	rows, err := s.DB.R.QueryContext(ctx, `SELECT `+shippingColumns+` FROM shipping_methods WHERE tenant_id = ? AND active = 1 ORDER BY price, id`, tenantID)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []*ShippingMethod
-	for rows.Next() {
-		m, err := scanShipping(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, m)
-	}
-	return out, rows.Err()
+	return collect(rows, err, scanShipping)
 }
 
 // FindShippingMethodByID returns the tenant's delivery option or ErrNotFound.
@@ -139,7 +120,9 @@ func (s *Store) CreateCoupon(ctx context.Context, tenantID int64, c Coupon) (*Co
 	if err != nil {
 		return nil, err
 	}
-	c.ID, _ = res.LastInsertId()
+	if c.ID, err = res.LastInsertId(); err != nil {
+		return nil, err
+	}
 	c.TenantID, c.Active = tenantID, true
 	return &c, nil
 }

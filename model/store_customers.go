@@ -48,10 +48,17 @@ func (s *Store) RegisterCustomer(ctx context.Context, tenantID int64, n NewCusto
 	if err != nil {
 		return nil, err
 	}
-	if rows, _ := res.RowsAffected(); rows == 0 {
+	rows, err := res.RowsAffected()
+	if err != nil {
+		return nil, err
+	}
+	if rows == 0 {
 		return nil, &ValidationError{Fields: map[string]string{"email": "an account with this e-mail already exists; sign in instead"}}
 	}
-	id, _ := res.LastInsertId()
+	id, err := res.LastInsertId()
+	if err != nil {
+		return nil, err
+	}
 	return s.FindCustomerByID(ctx, tenantID, id)
 }
 

@@ -338,19 +338,7 @@ func (s *Store) FindIntegrationForWebhook(ctx context.Context, provider Provider
 // FindIntegrations lists the tenant's integrations by provider and name.
 func (s *Store) FindIntegrations(ctx context.Context, tenantID int64) ([]*Integration, error) {
 	rows, err := s.DB.R.QueryContext(ctx, `SELECT `+integrationColumns+` FROM integrations WHERE tenant_id = ? ORDER BY provider_type, name, id`, tenantID)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []*Integration
-	for rows.Next() {
-		i, err := scanIntegration(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, i)
-	}
-	return out, rows.Err()
+	return collect(rows, err, scanIntegration)
 }
 
 // UsableIntegration returns the tenant's integration for a provider that calls may
@@ -398,17 +386,9 @@ func (s *Store) RecordIntegrationTest(ctx context.Context, tenantID, id int64, o
 func (s *Store) FindIntegrationChanges(ctx context.Context, tenantID, id int64) ([]IntegrationChange, error) {
 	rows, err := s.DB.R.QueryContext(ctx, `SELECT actor, from_status, to_status, keys_replaced, note, created_at FROM integration_changes
 		WHERE tenant_id = ? AND integration_id = ? ORDER BY id DESC`, tenantID, id)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []IntegrationChange
-	for rows.Next() {
+	return collect(rows, err, func(r rowScanner) (IntegrationChange, error) {
 		var c IntegrationChange
-		if err := rows.Scan(&c.Actor, &c.From, &c.To, &c.KeysReplaced, &c.Note, &c.CreatedAt); err != nil {
-			return nil, err
-		}
-		out = append(out, c)
-	}
-	return out, rows.Err()
+		err := r.Scan(&c.Actor, &c.From, &c.To, &c.KeysReplaced, &c.Note, &c.CreatedAt)
+		return c, err
+	})
 }

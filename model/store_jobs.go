@@ -154,17 +154,5 @@ func (s *Store) FindJobRun(ctx context.Context, tenantID, id int64) (*JobRun, er
 func (s *Store) FindJobRuns(ctx context.Context, tenantID int64, name string, limit int) ([]*JobRun, error) {
 	rows, err := s.DB.R.QueryContext(ctx, `SELECT `+jobRunColumns+` FROM job_runs WHERE tenant_id = ? AND name = ? ORDER BY id DESC LIMIT ?`,
 		tenantID, name, limit)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []*JobRun
-	for rows.Next() {
-		r, err := scanJobRun(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, r)
-	}
-	return out, rows.Err()
+	return collect(rows, err, scanJobRun)
 }

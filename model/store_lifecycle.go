@@ -107,7 +107,11 @@ func (s *Store) transitionOrderTx(ctx context.Context, tx *sql.Tx, t *Tenant, or
 	if err != nil {
 		return err
 	}
-	if n, _ := res.RowsAffected(); n == 0 {
+	n, err := res.RowsAffected()
+	if err != nil {
+		return err
+	}
+	if n == 0 {
 		return &ConflictError{Msg: "The order changed meanwhile; reload it and try again."}
 	}
 	note := in.Note
@@ -170,19 +174,11 @@ func returnSpentBonus(ctx context.Context, tx *sql.Tx, tenantID, orderID int64, 
 // paymentRecordStatuses reads the statuses of an order's payment records.
 func paymentRecordStatuses(ctx context.Context, tx *sql.Tx, orderID int64) ([]PaymentStatus, error) {
 	rows, err := tx.QueryContext(ctx, `SELECT status FROM payments WHERE order_id = ?`, orderID)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []PaymentStatus
-	for rows.Next() {
+	return collect(rows, err, func(r rowScanner) (PaymentStatus, error) {
 		var st PaymentStatus
-		if err := rows.Scan(&st); err != nil {
-			return nil, err
-		}
-		out = append(out, st)
-	}
-	return out, rows.Err()
+		err := r.Scan(&st)
+		return st, err
+	})
 }
 
 // recomputePaymentStatus derives the order's payment status from its payments and
@@ -286,26 +282,25 @@ func (s *Store) SetLineProcurement(ctx context.Context, t *Tenant, lineID int64,
 // rollUpProcurement sets the order's procurement status and error from its lines.
 func rollUpProcurement(ctx context.Context, tx *sql.Tx, tenantID, orderID int64, actor Actor, now time.Time) error {
 	rows, err := tx.QueryContext(ctx, `SELECT procurement_status, procurement_error FROM order_lines WHERE order_id = ?`, orderID)
+	type line struct {
+		st  ProcurementStatus
+		err string
+	}
+	lines, err := collect(rows, err, func(r rowScanner) (line, error) {
+		var l line
+		err := r.Scan(&l.st, &l.err)
+		return l, err
+	})
 	if err != nil {
 		return err
 	}
 	var statuses []ProcurementStatus
 	var errs []string
-	for rows.Next() {
-		var st ProcurementStatus
-		var e string
-		if err := rows.Scan(&st, &e); err != nil {
-			rows.Close()
-			return err
+	for _, l := range lines {
+		statuses = append(statuses, l.st)
+		if l.err != "" && !slices.Contains(errs, l.err) {
+			errs = append(errs, l.err)
 		}
-		statuses = append(statuses, st)
-		if e != "" && !slices.Contains(errs, e) {
-			errs = append(errs, e)
-		}
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return err
 	}
 	next := RollUpProcurement(statuses)
 	var current ProcurementStatus
@@ -343,20 +338,12 @@ func (s *Store) FindExpiredUnpaid(ctx context.Context, t *Tenant) ([]ExpiryCandi
 	cutoff := s.now().Add(-time.Duration(t.UnpaidExpiryMinutes) * time.Minute)
 	rows, err := s.DB.R.QueryContext(ctx, `SELECT id, number FROM orders WHERE tenant_id = ? AND payment_status = 'pending' AND status = 'pending'
 		AND created_at < ? ORDER BY created_at, id LIMIT ?`, t.ID, cutoff, t.UnpaidExpiryBatch)
-	if err != nil {
-		return nil, err
-	}
-	var list []ExpiryCandidate
-	for rows.Next() {
+	list, err := collect(rows, err, func(r rowScanner) (ExpiryCandidate, error) {
 		var c ExpiryCandidate
-		if err := rows.Scan(&c.OrderID, &c.Number); err != nil {
-			rows.Close()
-			return nil, err
-		}
-		list = append(list, c)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
+		err := r.Scan(&c.OrderID, &c.Number)
+		return c, err
+	})
+	if err != nil {
 		return nil, err
 	}
 	for i := range list {

@@ -112,21 +112,11 @@ func (s *Store) FindOrders(ctx context.Context, tenantID int64, f OrderFilter) (
 	}
 	args = append(args, f.Limit+1)
 	rows, err := s.DB.R.QueryContext(ctx, `SELECT `+orderColumns+orderFrom+`WHERE `+where+` ORDER BY `+order+` LIMIT ?`, args...)
+	orders, err := collect(rows, err, scanOrder)
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
-	page := &OrderPage{}
-	for rows.Next() {
-		o, err := scanOrder(rows)
-		if err != nil {
-			return nil, err
-		}
-		page.Orders = append(page.Orders, o)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
+	page := &OrderPage{Orders: orders}
 	if len(page.Orders) > f.Limit {
 		page.Orders = page.Orders[:f.Limit]
 		last := page.Orders[f.Limit-1]
@@ -166,18 +156,21 @@ func (s *Store) CountOrdersByStatus(ctx context.Context, tenantID int64, f Order
 		query = `SELECT status, n FROM order_status_counts WHERE tenant_id = ?`
 	}
 	rows, err := s.DB.R.QueryContext(ctx, query, args...)
+	type count struct {
+		st OrderStatus
+		n  int
+	}
+	counts, err := collect(rows, err, func(r rowScanner) (count, error) {
+		var c count
+		err := r.Scan(&c.st, &c.n)
+		return c, err
+	})
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
-	out := map[OrderStatus]int{}
-	for rows.Next() {
-		var st OrderStatus
-		var n int
-		if err := rows.Scan(&st, &n); err != nil {
-			return nil, err
-		}
-		out[st] = n
+	out := make(map[OrderStatus]int, len(counts))
+	for _, c := range counts {
+		out[c.st] = c.n
 	}
-	return out, rows.Err()
+	return out, nil
 }

@@ -108,7 +108,11 @@ func (s *Store) PlaceOrder(ctx context.Context, t *Tenant, in PlaceOrderInput) (
 			if err != nil {
 				return err
 			}
-			if n, _ := res.RowsAffected(); n == 0 {
+			n, err := res.RowsAffected()
+			if err != nil {
+				return err
+			}
+			if n == 0 {
 				var left int
 				if err := tx.QueryRowContext(ctx, `SELECT stock FROM products WHERE tenant_id = ? AND id = ?`, t.ID, l.Product.ID).Scan(&left); err != nil {
 					return err
@@ -144,7 +148,9 @@ func (s *Store) PlaceOrder(ctx context.Context, t *Tenant, in PlaceOrderInput) (
 		if err != nil {
 			return err
 		}
-		orderID, _ = res.LastInsertId()
+		if orderID, err = res.LastInsertId(); err != nil {
+			return err
+		}
 		for _, l := range cart.Lines {
 			if _, err := tx.ExecContext(ctx, `INSERT INTO order_lines (tenant_id, order_id, product_id, sku, title, quantity, unit_price,
 				line_total, provider_item_id, provider_sku_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, nullif(?, ''), nullif(?, ''))`,
@@ -270,39 +276,23 @@ func (s *Store) findOrderLines(ctx context.Context, tenantID, orderID int64) ([]
 		coalesce(provider_item_id, ''), coalesce(provider_sku_id, ''), procurement_status, procurement_error,
 		coalesce(purchase_id, ''), supplier_track, supplier_status_raw
 		FROM order_lines WHERE tenant_id = ? AND order_id = ? ORDER BY id`, tenantID, orderID)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []OrderLine
-	for rows.Next() {
+	return collect(rows, err, func(r rowScanner) (OrderLine, error) {
 		var l OrderLine
-		if err := rows.Scan(&l.ID, &l.ProductID, &l.SKU, &l.Title, &l.Quantity, &l.UnitPrice, &l.LineTotal, &l.ProviderItemID,
-			&l.ProviderSKUID, &l.ProcurementStatus, &l.ProcurementError, &l.PurchaseID, &l.SupplierTrack, &l.SupplierStatusRaw); err != nil {
-			return nil, err
-		}
-		out = append(out, l)
-	}
-	return out, rows.Err()
+		err := r.Scan(&l.ID, &l.ProductID, &l.SKU, &l.Title, &l.Quantity, &l.UnitPrice, &l.LineTotal, &l.ProviderItemID,
+			&l.ProviderSKUID, &l.ProcurementStatus, &l.ProcurementError, &l.PurchaseID, &l.SupplierTrack, &l.SupplierStatusRaw)
+		return l, err
+	})
 }
 
 // FindOrderEvents is the order's timeline, oldest first.
 func (s *Store) FindOrderEvents(ctx context.Context, tenantID, orderID int64) ([]OrderEvent, error) {
 	rows, err := s.DB.R.QueryContext(ctx, `SELECT id, kind, actor, from_value, to_value, note, created_at
 		FROM order_events WHERE tenant_id = ? AND order_id = ? ORDER BY id`, tenantID, orderID)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []OrderEvent
-	for rows.Next() {
+	return collect(rows, err, func(r rowScanner) (OrderEvent, error) {
 		var e OrderEvent
-		if err := rows.Scan(&e.ID, &e.Kind, &e.Actor, &e.From, &e.To, &e.Note, &e.CreatedAt); err != nil {
-			return nil, err
-		}
-		out = append(out, e)
-	}
-	return out, rows.Err()
+		err := r.Scan(&e.ID, &e.Kind, &e.Actor, &e.From, &e.To, &e.Note, &e.CreatedAt)
+		return e, err
+	})
 }
 
 // AddOrderNote writes an internal note on the order's timeline.

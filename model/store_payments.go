@@ -208,19 +208,7 @@ func (s *Store) FindPayments(ctx context.Context, tenantID int64, f PaymentFilte
 	f.Limit = min(f.Limit, 100_000)
 	args = append(args, f.Limit)
 	rows, err := s.DB.R.QueryContext(ctx, `SELECT `+paymentColumns+paymentFrom+`WHERE `+strings.Join(conds, " AND ")+` ORDER BY p.id DESC LIMIT ?`, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []*Payment
-	for rows.Next() {
-		p, err := scanPayment(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, p)
-	}
-	return out, rows.Err()
+	return collect(rows, err, scanPayment)
 }
 
 // AttachProviderPayment records the provider's id and payment address after the
@@ -276,19 +264,11 @@ func (s *Store) RecordRefusedNotification(ctx context.Context, e PaymentEvent, o
 func (s *Store) FindPaymentEvents(ctx context.Context, tenantID, paymentID int64) ([]PaymentEvent, error) {
 	rows, err := s.DB.R.QueryContext(ctx, `SELECT id, tenant_id, coalesce(payment_id, 0), coalesce(integration_id, 0), direction, kind, body, verified, result,
 		coalesce(dedup_key, ''), created_at FROM payment_events WHERE tenant_id = ? AND payment_id = ? ORDER BY id`, tenantID, paymentID)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []PaymentEvent
-	for rows.Next() {
+	return collect(rows, err, func(r rowScanner) (PaymentEvent, error) {
 		var e PaymentEvent
-		if err := rows.Scan(&e.ID, &e.TenantID, &e.PaymentID, &e.IntegrationID, &e.Direction, &e.Kind, &e.Body, &e.Verified, &e.Result, &e.DedupKey, &e.CreatedAt); err != nil {
-			return nil, err
-		}
-		out = append(out, e)
-	}
-	return out, rows.Err()
+		err := r.Scan(&e.ID, &e.TenantID, &e.PaymentID, &e.IntegrationID, &e.Direction, &e.Kind, &e.Body, &e.Verified, &e.Result, &e.DedupKey, &e.CreatedAt)
+		return e, err
+	})
 }
 
 // ApplyPayment is the one way a payment's status changes, whoever learned it (a
@@ -634,21 +614,13 @@ func coalesce(a, b string) string {
 // for the review.
 func (s *Store) reinstateOrderTx(ctx context.Context, tx *sql.Tx, t *Tenant, orderID int64, now time.Time) (ok bool, shortfall string, err error) {
 	rows, err := tx.QueryContext(ctx, `SELECT product_id, sum(quantity) FROM order_lines WHERE order_id = ? AND product_id IS NOT NULL GROUP BY product_id`, orderID)
-	if err != nil {
-		return false, "", err
-	}
 	type need struct{ product, qty int64 }
-	var needs []need
-	for rows.Next() {
+	needs, err := collect(rows, err, func(r rowScanner) (need, error) {
 		var n need
-		if err := rows.Scan(&n.product, &n.qty); err != nil {
-			rows.Close()
-			return false, "", err
-		}
-		needs = append(needs, n)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
+		err := r.Scan(&n.product, &n.qty)
+		return n, err
+	})
+	if err != nil {
 		return false, "", err
 	}
 	if !t.ZeroStock {
@@ -779,19 +751,7 @@ func (s *Store) FindPaymentReviews(ctx context.Context, tenantID int64, openOnly
 	}
 	q += ` ORDER BY r.resolution = '' DESC, r.id DESC LIMIT ?`
 	rows, err := s.DB.R.QueryContext(ctx, q, tenantID, limit)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []*PaymentReview
-	for rows.Next() {
-		r, err := scanReview(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, r)
-	}
-	return out, rows.Err()
+	return collect(rows, err, scanReview)
 }
 
 // FindPaymentReview returns one review of the tenant.
@@ -879,17 +839,9 @@ type OutboxItem struct {
 // FindOutbox lists an order's queued side effects.
 func (s *Store) FindOutbox(ctx context.Context, tenantID, orderID int64) ([]OutboxItem, error) {
 	rows, err := s.DB.R.QueryContext(ctx, `SELECT id, order_id, kind, payload, status, attempts FROM outbox WHERE tenant_id = ? AND order_id = ? ORDER BY id`, tenantID, orderID)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []OutboxItem
-	for rows.Next() {
+	return collect(rows, err, func(r rowScanner) (OutboxItem, error) {
 		var o OutboxItem
-		if err := rows.Scan(&o.ID, &o.OrderID, &o.Kind, &o.Payload, &o.Status, &o.Attempts); err != nil {
-			return nil, err
-		}
-		out = append(out, o)
-	}
-	return out, rows.Err()
+		err := r.Scan(&o.ID, &o.OrderID, &o.Kind, &o.Payload, &o.Status, &o.Attempts)
+		return o, err
+	})
 }

@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"strconv"
 	"strings"
 	"time"
@@ -109,19 +110,7 @@ func (s *Store) FindTaobaoAccount(ctx context.Context, tenantID, id int64) (*Tao
 // FindTaobaoAccounts lists the tenant's accounts, soonest session end first.
 func (s *Store) FindTaobaoAccounts(ctx context.Context, tenantID int64) ([]*TaobaoAccount, error) {
 	rows, err := s.DB.R.QueryContext(ctx, `SELECT `+accountColumns+` FROM taobao_accounts WHERE tenant_id = ? ORDER BY refresh_expires_at, id`, tenantID)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []*TaobaoAccount
-	for rows.Next() {
-		a, err := scanAccount(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, a)
-	}
-	return out, rows.Err()
+	return collect(rows, err, scanAccount)
 }
 
 // OpenAccountTokens decrypts an account's tokens for the call about to be made.
@@ -144,19 +133,11 @@ func (s *Store) OpenAccountTokens(ctx context.Context, a *TaobaoAccount) (Accoun
 func (s *Store) FindOrdersToPurchase(ctx context.Context, tenantID int64, limit int) ([]int64, error) {
 	rows, err := s.DB.R.QueryContext(ctx, `SELECT id FROM orders WHERE tenant_id = ? AND payment_status = 'paid' AND procurement_status = 'pending'
 		AND procurement_error = '' AND status IN ('confirmed', 'processing') ORDER BY id LIMIT ?`, tenantID, limit)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []int64
-	for rows.Next() {
+	return collect(rows, err, func(r rowScanner) (int64, error) {
 		var id int64
-		if err := rows.Scan(&id); err != nil {
-			return nil, err
-		}
-		out = append(out, id)
-	}
-	return out, rows.Err()
+		err := r.Scan(&id)
+		return id, err
+	})
 }
 
 // ClaimOrderForPurchase claims a paid order for a purchase in a write
@@ -196,18 +177,12 @@ func (s *Store) ClaimOrderForPurchase(ctx context.Context, t *Tenant, orderID in
 		rows, err := tx.QueryContext(ctx, `SELECT l.id, l.title, l.quantity, coalesce(l.provider_item_id, ''), coalesce(l.provider_sku_id, ''),
 			coalesce(p.cost_fen, 0) FROM order_lines l LEFT JOIN products p ON p.id = l.product_id
 			WHERE l.order_id = ? AND l.procurement_status = 'pending' ORDER BY l.id`, orderID)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
+		c.Lines, err = collect(rows, err, func(r rowScanner) (PurchaseLine, error) {
 			var l PurchaseLine
-			if err := rows.Scan(&l.LineID, &l.Title, &l.Quantity, &l.ProviderItemID, &l.ProviderSKUID, &l.CostFen); err != nil {
-				return err
-			}
-			c.Lines = append(c.Lines, l)
-		}
-		return rows.Err()
+			err := r.Scan(&l.LineID, &l.Title, &l.Quantity, &l.ProviderItemID, &l.ProviderSKUID, &l.CostFen)
+			return l, err
+		})
+		return err
 	})
 	if err != nil {
 		return nil, err
@@ -317,27 +292,24 @@ func (s *Store) FindPurchases(ctx context.Context, tenantID int64, f PurchaseFil
 		p.amount_fen, p.fx_rate_micro, p.error, p.created_at, p.updated_at,
 		(SELECT group_concat(DISTINCT o.id || ':' || o.number) FROM order_lines l JOIN orders o ON o.id = l.order_id WHERE l.purchase_id = p.purchase_id)
 		FROM purchases p JOIN taobao_accounts a ON a.id = p.account_id WHERE `+strings.Join(conds, " AND ")+` ORDER BY p.id LIMIT ?`, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []*Purchase
-	for rows.Next() {
+	return collect(rows, err, func(r rowScanner) (*Purchase, error) {
 		p := &Purchase{}
 		var orders sql.NullString
-		if err := rows.Scan(&p.ID, &p.TenantID, &p.AccountID, &p.Account, &p.OuterID, &p.PurchaseID, &p.StatusRaw, &p.Stage, &p.Supplier,
+		if err := r.Scan(&p.ID, &p.TenantID, &p.AccountID, &p.Account, &p.OuterID, &p.PurchaseID, &p.StatusRaw, &p.Stage, &p.Supplier,
 			&p.AmountFen, &p.FXRateMicro, &p.Error, &p.CreatedAt, &p.UpdatedAt, &orders); err != nil {
 			return nil, err
 		}
 		for _, pair := range strings.Split(orders.String, ",") {
 			if id, num, ok := strings.Cut(pair, ":"); ok {
-				n, _ := strconv.ParseInt(id, 10, 64)
+				n, err := strconv.ParseInt(id, 10, 64)
+				if err != nil {
+					return nil, fmt.Errorf("purchase %s: order id %q: %w", p.PurchaseID, id, err)
+				}
 				p.OrderIDs, p.OrderNums = append(p.OrderIDs, n), append(p.OrderNums, num)
 			}
 		}
-		out = append(out, p)
-	}
-	return out, rows.Err()
+		return p, nil
+	})
 }
 
 // ApplyPurchaseState records what the supplier says of a purchase: its raw
@@ -360,23 +332,18 @@ func (s *Store) ApplyPurchaseState(ctx context.Context, t *Tenant, purchaseID, r
 			return err
 		}
 		rows, err := tx.QueryContext(ctx, `SELECT id, order_id, procurement_status FROM order_lines WHERE tenant_id = ? AND purchase_id = ?`, t.ID, purchaseID)
-		if err != nil {
-			return err
-		}
 		type line struct {
 			id, order int64
 			st        ProcurementStatus
 		}
-		var lines []line
-		for rows.Next() {
+		lines, err := collect(rows, err, func(r rowScanner) (line, error) {
 			var l line
-			if err := rows.Scan(&l.id, &l.order, &l.st); err != nil {
-				rows.Close()
-				return err
-			}
-			lines = append(lines, l)
+			err := r.Scan(&l.id, &l.order, &l.st)
+			return l, err
+		})
+		if err != nil {
+			return err
 		}
-		rows.Close()
 		orders := map[int64]bool{}
 		for _, l := range lines {
 			to := l.st

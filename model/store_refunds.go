@@ -120,19 +120,7 @@ func (s *Store) FindPendingRefunds(ctx context.Context, tenantID int64, before t
 
 func (s *Store) queryRefunds(ctx context.Context, q string, args ...any) ([]*Refund, error) {
 	rows, err := s.DB.R.QueryContext(ctx, q, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []*Refund
-	for rows.Next() {
-		r, err := scanRefund(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, r)
-	}
-	return out, rows.Err()
+	return collect(rows, err, scanRefund)
 }
 
 // FinishRefund records that the provider made a pending refund, and applies it
@@ -208,24 +196,16 @@ func (s *Store) settleReportedRefundsTx(ctx context.Context, tx *sql.Tx, t *Tena
 		return nil
 	}
 	rows, err := tx.QueryContext(ctx, `SELECT id, amount, number FROM refunds WHERE payment_id = ? AND status = 'pending' ORDER BY id`, p.ID)
-	if err != nil {
-		return err
-	}
 	type pend struct {
 		id, amount int64
 		number     string
 	}
-	var pending []pend
-	for rows.Next() {
+	pending, err := collect(rows, err, func(row rowScanner) (pend, error) {
 		var r pend
-		if err := rows.Scan(&r.id, &r.amount, &r.number); err != nil {
-			rows.Close()
-			return err
-		}
-		pending = append(pending, r)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
+		err := row.Scan(&r.id, &r.amount, &r.number)
+		return r, err
+	})
+	if err != nil {
 		return err
 	}
 	for _, r := range pending {

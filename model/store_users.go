@@ -63,10 +63,17 @@ func (s *Store) CreateUser(ctx context.Context, tenantID int64, n NewUser) (*Use
 	if err != nil {
 		return nil, err
 	}
-	if rows, _ := res.RowsAffected(); rows == 0 {
+	rows, err := res.RowsAffected()
+	if err != nil {
+		return nil, err
+	}
+	if rows == 0 {
 		return nil, &ValidationError{Fields: map[string]string{"email": "a user with this e-mail already exists"}}
 	}
-	id, _ := res.LastInsertId()
+	id, err := res.LastInsertId()
+	if err != nil {
+		return nil, err
+	}
 	return &User{ID: id, TenantID: tenantID, Email: n.Email, Name: n.Name, Role: n.Role, Active: true, CreatedAt: now}, nil
 }
 
@@ -90,19 +97,7 @@ func (s *Store) FindUserByID(ctx context.Context, tenantID, id int64) (*User, er
 // FindUsers lists the tenant's users, active first, then by e-mail.
 func (s *Store) FindUsers(ctx context.Context, tenantID int64) ([]*User, error) {
 	rows, err := s.DB.R.QueryContext(ctx, `SELECT `+userColumns+` FROM users WHERE tenant_id = ? ORDER BY active DESC, email`, tenantID)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var users []*User
-	for rows.Next() {
-		u, err := scanUser(rows)
-		if err != nil {
-			return nil, err
-		}
-		users = append(users, u)
-	}
-	return users, rows.Err()
+	return collect(rows, err, scanUser)
 }
 
 // UpdateUser changes a user's role and active flag on behalf of actor. The rules:

@@ -94,7 +94,11 @@ func (s *Store) CreateTenant(ctx context.Context, n NewTenant) (*Tenant, error) 
 	if err != nil {
 		return nil, err
 	}
-	if rows, _ := res.RowsAffected(); rows == 0 {
+	rows, err := res.RowsAffected()
+	if err != nil {
+		return nil, err
+	}
+	if rows == 0 {
 		return nil, &ValidationError{Fields: map[string]string{"slug": "a shop with this name already exists"}}
 	}
 	return s.FindTenantBySlug(ctx, n.Slug)
@@ -108,19 +112,7 @@ func (s *Store) FindTenantBySlug(ctx context.Context, slug string) (*Tenant, err
 // FindTenants lists every tenant, for jobs that work across tenants.
 func (s *Store) FindTenants(ctx context.Context) ([]*Tenant, error) {
 	rows, err := s.DB.R.QueryContext(ctx, `SELECT `+tenantColumns+` FROM tenants ORDER BY id`)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []*Tenant
-	for rows.Next() {
-		t, err := scanTenant(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, t)
-	}
-	return out, rows.Err()
+	return collect(rows, err, scanTenant)
 }
 
 const tenantColumns = `id, slug, name, language, currency, timezone, created_at, order_increment_start,

@@ -41,13 +41,6 @@ func providerLabel(p model.ProviderType) string {
 	return string(p)
 }
 
-func providerKeyLabels(p string) (string, string) {
-	if i, ok := model.ProviderType(p).Info(); ok {
-		return i.KeyLabel, i.SecretLabel
-	}
-	return "API key", "API secret"
-}
-
 func statusLabel(s model.IntegrationStatus) string {
 	switch s {
 	case model.IntegrationActive:

@@ -38,6 +38,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"orderdesk/providers/internal/httpbody"
 )
 
 // Public endpoints of the API (the test host is CDEK's "edu" contour).
@@ -291,8 +293,7 @@ func (c *Client) send(req *http.Request, what string) ([]byte, int, error) {
 	if err != nil {
 		return nil, 0, fmt.Errorf("cdek: %s: %w", what, err)
 	}
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(io.LimitReader(resp.Body, 4<<20))
+	raw, err := httpbody.ReadAndClose(resp, 4<<20)
 	if err != nil {
 		return nil, 0, fmt.Errorf("cdek: %s: read answer: %w", what, err)
 	}

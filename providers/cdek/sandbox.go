@@ -17,6 +17,9 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"orderdesk/providers/internal/httpbody"
+	"orderdesk/providers/internal/sandboxdb"
 )
 
 // Demo credentials the sandbox accepts when SandboxConfig leaves them empty.
@@ -329,9 +332,7 @@ func newUUID() string {
 // ---------------------------------------------------------------- the API
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	json.NewEncoder(w).Encode(v)
+	httpbody.WriteJSON(w, status, "application/json", v)
 }
 
 // writeInvalid answers the order shape of an error: one INVALID request.
@@ -402,12 +403,15 @@ func (s *Sandbox) oauthToken(w http.ResponseWriter, r *http.Request) {
 	rand.Read(b[:])
 	tok := hex.EncodeToString(b[:])
 	exp := s.now().Add(s.cfg.TokenTTL)
-	if _, err := s.db.ExecContext(r.Context(), `INSERT INTO cdek_tokens (token, expires_at) VALUES (?, ?)`, tok, exp.Format(time.RFC3339Nano)); err != nil {
+	// Old tokens are useless after expiry; keep the table small.
+	_, err := s.db.ExecContext(r.Context(), `DELETE FROM cdek_tokens WHERE expires_at < ?`, s.now().Add(-24*time.Hour).Format(time.RFC3339Nano))
+	if err == nil {
+		_, err = s.db.ExecContext(r.Context(), `INSERT INTO cdek_tokens (token, expires_at) VALUES (?, ?)`, tok, exp.Format(time.RFC3339Nano))
+	}
+	if err != nil {
 		writeJSON(w, http.StatusInternalServerError, map[string]string{"error": "server_error", "error_description": "token store failed"})
 		return
 	}
-	// Old tokens are useless after expiry; keep the table small.
-	s.db.ExecContext(r.Context(), `DELETE FROM cdek_tokens WHERE expires_at < ?`, s.now().Add(-24*time.Hour).Format(time.RFC3339Nano))
 	writeJSON(w, http.StatusOK, map[string]any{
 		"access_token": tok,
 		"token_type":   "bearer",
@@ -548,12 +552,12 @@ func (s *Sandbox) apiCreate(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
-func (s *Sandbox) insert(ctx context.Context, o *SandboxOrder, body []byte) error {
+func (s *Sandbox) insert(ctx context.Context, o *SandboxOrder, body []byte) (err error) {
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return err
 	}
-	defer tx.Rollback()
+	defer sandboxdb.Rollback(tx, &err)
 	ts := o.CreatedAt.Format(time.RFC3339Nano)
 	if _, err := tx.ExecContext(ctx, `INSERT INTO cdek_orders (uuid, number, tariff_code, request_uuid, state, reject, delivery_point, from_city, to_city, body, created_at, updated_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -648,7 +652,7 @@ func (s *Sandbox) answer(o *SandboxOrder) map[string]any {
 	entity["statuses"] = st
 	req := wireRequest{RequestUUID: o.RequestUUID, Type: RequestCreate, State: o.State, DateTime: cdekTime{o.CreatedAt}}
 	for _, p := range o.Errors {
-		req.Errors = append(req.Errors, wireProblem{Code: p.Code, Message: p.Message})
+		req.Errors = append(req.Errors, wireProblem(p))
 	}
 	return map[string]any{"entity": entity, "requests": []wireRequest{req}, "related_entities": []any{}}
 }
@@ -656,18 +660,21 @@ func (s *Sandbox) answer(o *SandboxOrder) map[string]any {
 // complete ends a pending registration: a track number and CREATED, or
 // INVALID with errors when the order was marked for rejection. The caller
 // holds writeMu; it returns the webhooks to deliver once it is released.
-func (s *Sandbox) complete(ctx context.Context, o *SandboxOrder) ([]int64, error) {
+func (s *Sandbox) complete(ctx context.Context, o *SandboxOrder) (_ []int64, err error) {
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return nil, err
 	}
-	defer tx.Rollback()
+	defer sandboxdb.Rollback(tx, &err)
 	now := s.now().Format(time.RFC3339Nano)
 	var status string
 	if o.Reject {
 		o.State = StateInvalid
 		o.Errors = []Problem{{Code: CodeRecipientLocationUnknown, Message: "Не удалось определить город получателя"}}
-		b, _ := json.Marshal(o.Errors)
+		b, err := json.Marshal(o.Errors)
+		if err != nil {
+			return nil, err
+		}
 		if _, err := tx.ExecContext(ctx, `UPDATE cdek_orders SET state = ?, errors = ?, updated_at = ? WHERE uuid = ?`, o.State, string(b), now, o.UUID); err != nil {
 			return nil, err
 		}
@@ -712,22 +719,13 @@ func (s *Sandbox) addStatus(ctx context.Context, tx *sql.Tx, o *SandboxOrder, co
 		return nil, nil
 	}
 	rows, err := tx.QueryContext(ctx, `SELECT url FROM cdek_webhooks WHERE type = ?`, WebhookOrderStatus)
+	urls, err := sandboxdb.Collect(rows, err, sandboxdb.Column[string])
 	if err != nil {
 		return nil, err
 	}
-	var urls []string
-	for rows.Next() {
-		var u string
-		if err := rows.Scan(&u); err != nil {
-			rows.Close()
-			return nil, err
-		}
-		urls = append(urls, u)
-	}
-	rows.Close()
 	var ids []int64
 	for _, u := range urls {
-		body, _ := json.Marshal(map[string]any{
+		body, err := json.Marshal(map[string]any{
 			"type":      WebhookOrderStatus,
 			"date_time": cdekTime{at},
 			"uuid":      o.UUID,
@@ -740,12 +738,18 @@ func (s *Sandbox) addStatus(ctx context.Context, tx *sql.Tx, o *SandboxOrder, co
 				"city_name":        city,
 			},
 		})
+		if err != nil {
+			return nil, err
+		}
 		res, err := tx.ExecContext(ctx, `INSERT INTO cdek_webhook_deliveries (order_uuid, url, body, created_at) VALUES (?, ?, ?, ?)`,
 			o.UUID, u, string(body), at.Format(time.RFC3339Nano))
 		if err != nil {
 			return nil, err
 		}
-		id, _ := res.LastInsertId()
+		id, err := res.LastInsertId()
+		if err != nil {
+			return nil, err
+		}
 		ids = append(ids, id)
 	}
 	return ids, nil
@@ -764,25 +768,28 @@ func (s *Sandbox) find(ctx context.Context, where, arg string) (*SandboxOrder, e
 	if err != nil {
 		return nil, err
 	}
-	o.CreatedAt, _ = time.Parse(time.RFC3339Nano, created)
+	if o.CreatedAt, err = time.Parse(time.RFC3339Nano, created); err != nil {
+		return nil, err
+	}
 	if errs != "" {
-		_ = json.Unmarshal([]byte(errs), &o.Errors)
+		if err := json.Unmarshal([]byte(errs), &o.Errors); err != nil {
+			return nil, fmt.Errorf("cdek sandbox: order %s: errors: %w", o.UUID, err)
+		}
 	}
 	rows, err := s.db.QueryContext(ctx, `SELECT code, name, city, date_time FROM cdek_statuses WHERE uuid = ? ORDER BY id`, o.UUID)
+	o.Statuses, err = sandboxdb.Collect(rows, err, func(r sandboxdb.Scanner) (Status, error) {
+		var st Status
+		var at string
+		if err := r.Scan(&st.Code, &st.Name, &st.City, &at); err != nil {
+			return Status{}, err
+		}
+		st.DateTime, err = time.Parse(time.RFC3339Nano, at)
+		return st, err
+	})
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
-	for rows.Next() {
-		var st Status
-		var at string
-		if err := rows.Scan(&st.Code, &st.Name, &st.City, &at); err != nil {
-			return nil, err
-		}
-		st.DateTime, _ = time.Parse(time.RFC3339Nano, at)
-		o.Statuses = append(o.Statuses, st)
-	}
-	return &o, rows.Err()
+	return &o, nil
 }
 
 // ---------------------------------------------------------------- webhooks API
@@ -856,19 +863,13 @@ type SandboxWebhook struct {
 // Webhooks lists the webhook subscriptions.
 func (s *Sandbox) Webhooks() ([]SandboxWebhook, error) {
 	rows, err := s.db.Query(`SELECT uuid, type, url FROM cdek_webhooks ORDER BY created_at`)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []SandboxWebhook
-	for rows.Next() {
+	return sandboxdb.Collect(rows, err, func(r sandboxdb.Scanner) (SandboxWebhook, error) {
 		var h SandboxWebhook
-		if err := rows.Scan(&h.UUID, &h.Type, &h.URL); err != nil {
-			return nil, err
+		if err := r.Scan(&h.UUID, &h.Type, &h.URL); err != nil {
+			return SandboxWebhook{}, err
 		}
-		out = append(out, h)
-	}
-	return out, rows.Err()
+		return h, nil
+	})
 }
 
 // ---------------------------------------------------------------- helpers for tests and the control page
@@ -881,19 +882,10 @@ func (s *Sandbox) Order(uuid string) (*SandboxOrder, error) {
 // Orders returns the latest shipments, newest first.
 func (s *Sandbox) Orders(limit int) ([]*SandboxOrder, error) {
 	rows, err := s.db.Query(`SELECT uuid FROM cdek_orders ORDER BY created_at DESC, uuid LIMIT ?`, limit)
+	ids, err := sandboxdb.Collect(rows, err, sandboxdb.Column[string])
 	if err != nil {
 		return nil, err
 	}
-	var ids []string
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			rows.Close()
-			return nil, err
-		}
-		ids = append(ids, id)
-	}
-	rows.Close()
 	var out []*SandboxOrder
 	for _, id := range ids {
 		o, err := s.Order(id)
@@ -968,16 +960,11 @@ func (s *Sandbox) SetStatus(ctx context.Context, uuid, code string) error {
 			code == StatusTakenByCourier || code == StatusDelivered || code == StatusNotDelivered || code == StatusPostomatReceived {
 			city = o.ToCity
 		}
-		var tx *sql.Tx
-		tx, err = s.db.BeginTx(ctx, nil)
-		if err == nil {
+		err = sandboxdb.InTx(ctx, s.db, func(tx *sql.Tx) error {
+			var err error
 			hooks, err = s.addStatus(ctx, tx, o, code, city)
-			if err == nil {
-				err = tx.Commit()
-			} else {
-				tx.Rollback()
-			}
-		}
+			return err
+		})
 	}
 	s.writeMu.Unlock()
 	if err != nil {
@@ -1013,8 +1000,10 @@ func (s *Sandbox) deliver(ctx context.Context, id int64) error {
 		if err != nil {
 			return err
 		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(io.LimitReader(resp.Body, 1024))
+		b, err := httpbody.ReadAndClose(resp, 1024)
+		if err != nil {
+			return fmt.Errorf("read the app's answer: %w", err)
+		}
 		if resp.StatusCode != http.StatusOK {
 			return fmt.Errorf("app answered HTTP %d %q", resp.StatusCode, snippet(b))
 		}
@@ -1036,26 +1025,17 @@ func (s *Sandbox) deliver(ctx context.Context, id int64) error {
 // first, and returns how many got through.
 func (s *Sandbox) ResendWebhooks(ctx context.Context) (int, error) {
 	rows, err := s.db.QueryContext(ctx, `SELECT id FROM cdek_webhook_deliveries WHERE delivered = 0 ORDER BY id`)
+	ids, err := sandboxdb.Collect(rows, err, sandboxdb.Column[int64])
 	if err != nil {
 		return 0, err
 	}
-	var ids []int64
-	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
-			rows.Close()
-			return 0, err
-		}
-		ids = append(ids, id)
-	}
-	rows.Close()
 	ok := 0
 	for _, id := range ids {
 		if s.deliver(ctx, id) == nil {
 			ok++
 		}
 	}
-	return ok, rows.Err()
+	return ok, nil
 }
 
 // ResendWebhook sends a shipment's latest webhook again, byte for byte.
@@ -1074,19 +1054,13 @@ func (s *Sandbox) ResendWebhook(ctx context.Context, uuid string) error {
 // Deliveries returns the webhooks sent for a shipment, oldest first.
 func (s *Sandbox) Deliveries(uuid string) ([]SandboxDelivery, error) {
 	rows, err := s.db.Query(`SELECT id, order_uuid, url, body, attempts, delivered, last_error FROM cdek_webhook_deliveries WHERE order_uuid = ? ORDER BY id`, uuid)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []SandboxDelivery
-	for rows.Next() {
+	return sandboxdb.Collect(rows, err, func(r sandboxdb.Scanner) (SandboxDelivery, error) {
 		var d SandboxDelivery
-		if err := rows.Scan(&d.ID, &d.OrderUUID, &d.URL, &d.Body, &d.Attempts, &d.Delivered, &d.LastError); err != nil {
-			return nil, err
+		if err := r.Scan(&d.ID, &d.OrderUUID, &d.URL, &d.Body, &d.Attempts, &d.Delivered, &d.LastError); err != nil {
+			return SandboxDelivery{}, err
 		}
-		out = append(out, d)
-	}
-	return out, rows.Err()
+		return d, nil
+	})
 }
 
 // ---------------------------------------------------------------- control page
@@ -1126,7 +1100,7 @@ func (s *Sandbox) controlPage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	buf.WriteTo(w)
+	httpbody.Write(w, buf.Bytes())
 }
 
 func (s *Sandbox) controlAction(w http.ResponseWriter, r *http.Request) {

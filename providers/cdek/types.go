@@ -478,7 +478,7 @@ type wireAnswer struct {
 func problems(ws []wireProblem) []Problem {
 	var out []Problem
 	for _, w := range ws {
-		out = append(out, Problem{Code: w.Code, Message: w.Message})
+		out = append(out, Problem(w))
 	}
 	return out
 }

@@ -38,6 +38,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"orderdesk/providers/internal/httpbody"
 )
 
 // ProductionURL is the partner API root.
@@ -284,8 +286,7 @@ func (c *Client) do(ctx context.Context, method, path string, body, out any) err
 	if err != nil {
 		return fmt.Errorf("dolyami: %s %s: %w", method, path, err)
 	}
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	raw, err := httpbody.ReadAndClose(resp, 1<<20)
 	if err != nil {
 		return fmt.Errorf("dolyami: %s %s: read answer: %w", method, path, err)
 	}

@@ -17,6 +17,9 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"orderdesk/providers/internal/httpbody"
+	"orderdesk/providers/internal/sandboxdb"
 )
 
 // Demo credentials the sandbox accepts when SandboxConfig leaves them empty.
@@ -334,9 +337,7 @@ func (e *apiError) write(w http.ResponseWriter) {
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	json.NewEncoder(w).Encode(v)
+	httpbody.WriteJSON(w, status, "application/json", v)
 }
 
 var (
@@ -466,9 +467,12 @@ func (s *Sandbox) apiCreate(r *http.Request) (any, *apiError) {
 	}
 	now := s.now()
 	sched := schedule(int64(o.Amount-o.PrepaidAmount), now, false)
-	itemsJSON, _ := json.Marshal(fromWireItems(o.Items))
-	ciJSON, _ := json.Marshal(ci)
-	schedJSON, _ := json.Marshal(sched)
+	itemsJSON, err1 := json.Marshal(fromWireItems(o.Items))
+	ciJSON, err2 := json.Marshal(ci)
+	schedJSON, err3 := json.Marshal(sched)
+	if err := errors.Join(err1, err2, err3); err != nil {
+		return nil, errInternal
+	}
 	s.writeMu.Lock()
 	defer s.writeMu.Unlock()
 	res, err := s.db.ExecContext(r.Context(), `INSERT INTO dolyami_orders (id, amount, prepaid_amount, residual_amount,
@@ -679,25 +683,26 @@ func (s *Sandbox) refund(ctx context.Context, id, cid string, req wireRefund) (a
 		return nil, mode, &apiError{http.StatusBadRequest, codeAmountMismatch, "Refund amount must be positive and at most what is left of the order."}
 	}
 	ans := wireRefundAnswer{Amount: req.Amount, RefundID: newUUID()}
-	itemsJSON, _ := json.Marshal(fromWireItems(req.ReturnedItems))
-	ansJSON, _ := json.Marshal(ans)
-	now := s.now().Format(time.RFC3339Nano)
-	tx, err := s.db.BeginTx(ctx, nil)
+	itemsJSON, err := json.Marshal(fromWireItems(req.ReturnedItems))
 	if err != nil {
 		return nil, mode, errInternal
 	}
-	// A no-op once committed; on the error paths nothing else can be done.
-	defer func() { _ = tx.Rollback() }()
-	if _, err := tx.ExecContext(ctx, `INSERT INTO dolyami_refunds (refund_id, order_id, amount, prepaid_amount, items_json, status, created_at)
+	ansJSON, err := json.Marshal(ans)
+	if err != nil {
+		return nil, mode, errInternal
+	}
+	now := s.now().Format(time.RFC3339Nano)
+	err = sandboxdb.InTx(ctx, s.db, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO dolyami_refunds (refund_id, order_id, amount, prepaid_amount, items_json, status, created_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?)`, ans.RefundID, id, int64(req.Amount), int64(req.RefundedPrepaidAmount), string(itemsJSON),
-		RefundProcessed, now); err != nil {
-		return nil, mode, errInternal
-	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO dolyami_refund_requests (correlation_id, order_id, answer_json, created_at)
-		VALUES (?, ?, ?, ?)`, cid, id, string(ansJSON), now); err != nil {
-		return nil, mode, errInternal
-	}
-	if tx.Commit() != nil {
+			RefundProcessed, now); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, `INSERT INTO dolyami_refund_requests (correlation_id, order_id, answer_json, created_at)
+		VALUES (?, ?, ?, ?)`, cid, id, string(ansJSON), now)
+		return err
+	})
+	if err != nil {
 		return nil, mode, errInternal
 	}
 	return ans, mode, nil
@@ -720,27 +725,31 @@ func (s *Sandbox) change(ctx context.Context, id string, decide func(*SandboxOrd
 		return aerr
 	}
 	o.Status = status
-	tx, err := s.db.BeginTx(ctx, nil)
+	itemsJSON, err := json.Marshal(o.Items)
 	if err != nil {
 		return errInternal
 	}
-	defer tx.Rollback()
-	itemsJSON, _ := json.Marshal(o.Items)
-	schedJSON, _ := json.Marshal(o.Schedule)
-	if _, err := tx.ExecContext(ctx, `UPDATE dolyami_orders SET status = ?, amount = ?, prepaid_amount = ?, residual_amount = ?,
-		items_json = ?, schedule_json = ?, updated_at = ? WHERE id = ?`,
-		o.Status, o.Amount, o.PrepaidAmount, o.ResidualAmount, string(itemsJSON), string(schedJSON),
-		s.now().Format(time.RFC3339Nano), o.ID); err != nil {
+	schedJSON, err := json.Marshal(o.Schedule)
+	if err != nil {
 		return errInternal
 	}
-	if o.NotificationURL != "" {
-		if *nid, err = s.queueNotification(ctx, tx, o, status); err != nil {
-			return errInternal
+	*nid = 0
+	err = sandboxdb.InTx(ctx, s.db, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `UPDATE dolyami_orders SET status = ?, amount = ?, prepaid_amount = ?, residual_amount = ?,
+		items_json = ?, schedule_json = ?, updated_at = ? WHERE id = ?`,
+			o.Status, o.Amount, o.PrepaidAmount, o.ResidualAmount, string(itemsJSON), string(schedJSON),
+			s.now().Format(time.RFC3339Nano), o.ID); err != nil {
+			return err
 		}
-	} else {
+		if o.NotificationURL == "" {
+			return nil
+		}
+		var err error
+		*nid, err = s.queueNotification(ctx, tx, o, status)
+		return err
+	})
+	if err != nil {
 		*nid = 0
-	}
-	if tx.Commit() != nil {
 		return errInternal
 	}
 	return nil
@@ -798,9 +807,14 @@ func scanOrder(row interface{ Scan(...any) error }) (*SandboxOrder, error) {
 		&o.FailURL, &o.SuccessURL, &o.Status, &sched, &created, &updated); err != nil {
 		return nil, err
 	}
-	json.Unmarshal([]byte(items), &o.Items)
-	json.Unmarshal([]byte(ci), &o.ClientInfo)
-	json.Unmarshal([]byte(sched), &o.Schedule)
+	for _, f := range []struct {
+		name, raw string
+		into      any
+	}{{"items", items, &o.Items}, {"client info", ci, &o.ClientInfo}, {"schedule", sched, &o.Schedule}} {
+		if err := json.Unmarshal([]byte(f.raw), f.into); err != nil {
+			return nil, fmt.Errorf("order %s: %s: %w", o.ID, f.name, err)
+		}
+	}
 	o.CreatedAt, _ = time.Parse(time.RFC3339Nano, created)
 	o.UpdatedAt, _ = time.Parse(time.RFC3339Nano, updated)
 	return &o, nil
@@ -816,57 +830,46 @@ func (s *Sandbox) order(ctx context.Context, id string) (*SandboxOrder, error) {
 	}
 	rows, err := s.db.QueryContext(ctx, `SELECT refund_id, amount, prepaid_amount, items_json, status
 		FROM dolyami_refunds WHERE order_id = ? ORDER BY created_at, refund_id`, id)
+	o.Refunds, err = sandboxdb.Collect(rows, err, func(row sandboxdb.Scanner) (Refund, error) {
+		var r Refund
+		var items string
+		if err := row.Scan(&r.RefundID, &r.RefundedAmount, &r.RefundedPrepaidAmount, &items, &r.Status); err != nil {
+			return Refund{}, err
+		}
+		if err := json.Unmarshal([]byte(items), &r.ReturnedItems); err != nil {
+			return Refund{}, fmt.Errorf("refund %s: items: %w", r.RefundID, err)
+		}
+		return r, nil
+	})
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
-	for rows.Next() {
-		var r Refund
-		var items string
-		if err := rows.Scan(&r.RefundID, &r.RefundedAmount, &r.RefundedPrepaidAmount, &items, &r.Status); err != nil {
-			return nil, err
-		}
-		json.Unmarshal([]byte(items), &r.ReturnedItems)
-		o.Refunds = append(o.Refunds, r)
-	}
-	return o, rows.Err()
+	return o, nil
 }
 
 // Orders returns the latest orders, newest first.
 func (s *Sandbox) Orders(limit int) ([]SandboxOrder, error) {
 	rows, err := s.db.Query(`SELECT `+orderColumns+` FROM dolyami_orders ORDER BY created_at DESC, id LIMIT ?`, limit)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []SandboxOrder
-	for rows.Next() {
-		o, err := scanOrder(rows)
+	return sandboxdb.Collect(rows, err, func(r sandboxdb.Scanner) (SandboxOrder, error) {
+		o, err := scanOrder(r)
 		if err != nil {
-			return nil, err
+			return SandboxOrder{}, err
 		}
-		out = append(out, *o)
-	}
-	return out, rows.Err()
+		return *o, nil
+	})
 }
 
 // Notifications returns the notifications of an order, oldest first.
 func (s *Sandbox) Notifications(orderID string) ([]SandboxNotification, error) {
 	rows, err := s.db.Query(`SELECT id, order_id, status, url, body, attempts, delivered, last_error, created_at, last_attempt_at
 		FROM dolyami_notifications WHERE order_id = ? ORDER BY id`, orderID)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []SandboxNotification
-	for rows.Next() {
-		n, err := scanNotification(rows)
+	return sandboxdb.Collect(rows, err, func(r sandboxdb.Scanner) (SandboxNotification, error) {
+		n, err := scanNotification(r)
 		if err != nil {
-			return nil, err
+			return SandboxNotification{}, err
 		}
-		out = append(out, *n)
-	}
-	return out, rows.Err()
+		return *n, nil
+	})
 }
 
 func scanNotification(row interface{ Scan(...any) error }) (*SandboxNotification, error) {
@@ -924,8 +927,9 @@ func (s *Sandbox) post(ctx context.Context, u string, body []byte) error {
 	if err != nil {
 		return err
 	}
-	defer resp.Body.Close()
-	io.Copy(io.Discard, io.LimitReader(resp.Body, 1024))
+	if _, err := httpbody.ReadAndClose(resp, 1024); err != nil {
+		return fmt.Errorf("read the merchant's answer: %w", err)
+	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		return fmt.Errorf("merchant answered HTTP %d", resp.StatusCode)
 	}
@@ -936,20 +940,8 @@ func (s *Sandbox) post(ctx context.Context, u string, body []byte) error {
 // acknowledged yet, oldest first, and returns how many got through.
 func (s *Sandbox) ResendNotifications(ctx context.Context) (int, error) {
 	rows, err := s.db.QueryContext(ctx, `SELECT id FROM dolyami_notifications WHERE delivered = 0 ORDER BY id`)
+	ids, err := sandboxdb.Collect(rows, err, sandboxdb.Column[int64])
 	if err != nil {
-		return 0, err
-	}
-	var ids []int64
-	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
-			rows.Close()
-			return 0, err
-		}
-		ids = append(ids, id)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
 		return 0, err
 	}
 	ok := 0
@@ -1098,7 +1090,7 @@ func render(w http.ResponseWriter, code int, t *template.Template, v any) {
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.WriteHeader(code)
-	buf.WriteTo(w)
+	httpbody.Write(w, buf.Bytes())
 }
 
 // displayRubles renders kopecks as "1 500,50 ₽" for the sandbox pages.

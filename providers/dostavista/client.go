@@ -33,6 +33,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"orderdesk/providers/internal/httpbody"
 )
 
 // Public endpoints of the business API.
@@ -224,8 +226,7 @@ func (c *Client) do(ctx context.Context, method, path string, q url.Values, body
 	if err != nil {
 		return fmt.Errorf("dostavista: %s: %w", path, err)
 	}
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(io.LimitReader(resp.Body, 4<<20))
+	raw, err := httpbody.ReadAndClose(resp, 4<<20)
 	if err != nil {
 		return fmt.Errorf("dostavista: %s: read answer: %w", path, err)
 	}

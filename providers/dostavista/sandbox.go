@@ -14,6 +14,9 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"orderdesk/providers/internal/httpbody"
+	"orderdesk/providers/internal/sandboxdb"
 )
 
 // Demo credentials the sandbox accepts when SandboxConfig leaves them empty.
@@ -255,9 +258,7 @@ func errParams(params map[string]any) *apiError {
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	w.WriteHeader(status)
-	json.NewEncoder(w).Encode(v)
+	httpbody.WriteJSON(w, status, "application/json; charset=utf-8", v)
 }
 
 func writeErr(w http.ResponseWriter, e *apiError) {
@@ -748,17 +749,13 @@ func (s *Sandbox) apiOrders(r *http.Request) (any, *apiError) {
 	}
 	rows, err := s.db.QueryContext(r.Context(), `SELECT body FROM dostavista_orders WHERE `+cond+` ORDER BY order_id DESC LIMIT ? OFFSET ?`,
 		append(args, count, offset)...)
+	bodies, err := sandboxdb.Collect(rows, err, sandboxdb.Column[string])
 	if err != nil {
 		return nil, errCode(http.StatusInternalServerError, CodeUnexpectedError)
 	}
-	defer rows.Close()
-	orders := []json.RawMessage{}
-	for rows.Next() {
-		var body string
-		if err := rows.Scan(&body); err != nil {
-			return nil, errCode(http.StatusInternalServerError, CodeUnexpectedError)
-		}
-		orders = append(orders, json.RawMessage(body))
+	orders := make([]json.RawMessage, 0, len(bodies)) // [] rather than null when empty
+	for _, b := range bodies {
+		orders = append(orders, json.RawMessage(b))
 	}
 	return map[string]any{"is_successful": true, "orders": orders, "next_page_id": nil, "orders_count": total}, nil
 }
@@ -784,7 +781,7 @@ func (s *Sandbox) load(ctx context.Context, id int64) (*wireOrder, error) {
 // store writes o (inserting it when insert) and queues its callback, in one
 // transaction; the caller holds writeMu. It returns the callback id, 0 when
 // no callback URL is set.
-func (s *Sandbox) store(ctx context.Context, o *wireOrder, event string, insert bool) (int64, error) {
+func (s *Sandbox) store(ctx context.Context, o *wireOrder, event string, insert bool) (_ int64, err error) {
 	body, err := json.Marshal(o)
 	if err != nil {
 		return 0, err
@@ -793,7 +790,7 @@ func (s *Sandbox) store(ctx context.Context, o *wireOrder, event string, insert 
 	if err != nil {
 		return 0, err
 	}
-	defer tx.Rollback()
+	defer sandboxdb.Rollback(tx, &err)
 	now := s.now().Format(time.RFC3339Nano)
 	if insert {
 		_, err = tx.ExecContext(ctx, `INSERT INTO dostavista_orders (order_id, status, body, created_at, updated_at) VALUES (?, ?, ?, ?, ?)`,
@@ -923,23 +920,17 @@ func (s *Sandbox) Order(orderID int64) (*Order, error) {
 // Orders returns the latest orders, newest first.
 func (s *Sandbox) Orders(limit int) ([]*Order, error) {
 	rows, err := s.db.Query(`SELECT body FROM dostavista_orders ORDER BY order_id DESC LIMIT ?`, limit)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []*Order
-	for rows.Next() {
+	return sandboxdb.Collect(rows, err, func(r sandboxdb.Scanner) (*Order, error) {
 		var body string
-		if err := rows.Scan(&body); err != nil {
+		if err := r.Scan(&body); err != nil {
 			return nil, err
 		}
 		var o wireOrder
 		if err := json.Unmarshal([]byte(body), &o); err != nil {
 			return nil, err
 		}
-		out = append(out, o.order())
-	}
-	return out, rows.Err()
+		return o.order(), nil
+	})
 }
 
 // ---------------------------------------------------------------- callbacks
@@ -1012,8 +1003,10 @@ func (s *Sandbox) post(ctx context.Context, u string, body []byte, sig string) e
 	if err != nil {
 		return err
 	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(io.LimitReader(resp.Body, 1024))
+	b, err := httpbody.ReadAndClose(resp, 1024)
+	if err != nil {
+		return fmt.Errorf("read the merchant's answer: %w", err)
+	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		return fmt.Errorf("merchant answered HTTP %d %q", resp.StatusCode, snippet(b))
 	}
@@ -1024,20 +1017,8 @@ func (s *Sandbox) post(ctx context.Context, u string, body []byte, sig string) e
 // yet, oldest first, and returns how many got through.
 func (s *Sandbox) ResendCallbacks(ctx context.Context) (int, error) {
 	rows, err := s.db.QueryContext(ctx, `SELECT id FROM dostavista_callbacks WHERE delivered = 0 ORDER BY id`)
+	ids, err := sandboxdb.Collect(rows, err, sandboxdb.Column[int64])
 	if err != nil {
-		return 0, err
-	}
-	var ids []int64
-	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
-			rows.Close()
-			return 0, err
-		}
-		ids = append(ids, id)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
 		return 0, err
 	}
 	ok := 0
@@ -1088,22 +1069,16 @@ func (s *Sandbox) SendCallback(ctx context.Context, orderID int64, status string
 func (s *Sandbox) Callbacks(orderID int64) ([]SandboxCallback, error) {
 	rows, err := s.db.Query(`SELECT id, order_id, event_type, url, body, signature, attempts, delivered, last_error, created_at, last_attempt_at
 		FROM dostavista_callbacks WHERE order_id = ? ORDER BY id`, orderID)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []SandboxCallback
-	for rows.Next() {
+	return sandboxdb.Collect(rows, err, func(r sandboxdb.Scanner) (SandboxCallback, error) {
 		var c SandboxCallback
 		var created, last string
-		if err := rows.Scan(&c.ID, &c.OrderID, &c.EventType, &c.URL, &c.Body, &c.Signature, &c.Attempts, &c.Delivered, &c.LastError, &created, &last); err != nil {
-			return nil, err
+		if err := r.Scan(&c.ID, &c.OrderID, &c.EventType, &c.URL, &c.Body, &c.Signature, &c.Attempts, &c.Delivered, &c.LastError, &created, &last); err != nil {
+			return SandboxCallback{}, err
 		}
 		c.CreatedAt, _ = time.Parse(time.RFC3339Nano, created)
 		c.LastAttemptAt, _ = time.Parse(time.RFC3339Nano, last)
-		out = append(out, c)
-	}
-	return out, rows.Err()
+		return c, nil
+	})
 }
 
 // ---------------------------------------------------------------- control page
@@ -1151,7 +1126,7 @@ func (s *Sandbox) controlPage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	buf.WriteTo(w)
+	httpbody.Write(w, buf.Bytes())
 }
 
 func (s *Sandbox) controlAction(w http.ResponseWriter, r *http.Request) {

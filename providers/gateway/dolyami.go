@@ -225,7 +225,7 @@ func (g *dolyamiGateway) Notification(ctx context.Context, body []byte, header h
 	info, err := g.infoCommitted(ctx, n.ID)
 	var de *dolyami.Error
 	if errors.As(err, &de) && de.HTTPStatus == http.StatusNotFound {
-		return nil, wrap(Dolyami, "notification", badSignature(fmt.Errorf("Dolyami does not know order %q: %w", n.ID, err)))
+		return nil, wrap(Dolyami, "notification", badSignature(fmt.Errorf("order %q is unknown to Dolyami: %w", n.ID, err)))
 	}
 	if err != nil {
 		// Dolyami could not be asked: answer an error so it sends again.

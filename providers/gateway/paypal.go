@@ -4,12 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"strings"
 	"time"
 
+	"orderdesk/providers/internal/httpbody"
 	"orderdesk/providers/paypal"
 )
 
@@ -232,8 +232,7 @@ func (g *paypalGateway) getBalance(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("paypal: GetBalance: %w", err)
 	}
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	raw, err := httpbody.ReadAndClose(resp, 64<<10)
 	if err != nil {
 		return fmt.Errorf("paypal: GetBalance: %w", err)
 	}

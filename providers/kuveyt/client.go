@@ -37,6 +37,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"orderdesk/providers/internal/httpbody"
 )
 
 // Base URLs; the client appends "/Home/ThreeDModelPayGate" and
@@ -474,8 +476,7 @@ func (c *Client) post(ctx context.Context, path string, msg *vposMessage) ([]byt
 	if err != nil {
 		return nil, fmt.Errorf("kuveyt: %s: %w", path, err)
 	}
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(io.LimitReader(resp.Body, 2<<20))
+	raw, err := httpbody.ReadAndClose(resp, 2<<20)
 	if err != nil {
 		return nil, fmt.Errorf("kuveyt: %s: %w", path, err)
 	}

@@ -19,6 +19,9 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"orderdesk/providers/internal/httpbody"
+	"orderdesk/providers/internal/sandboxdb"
 )
 
 // tsLayout is how the sandbox stores times: fixed width, so that text order
@@ -223,22 +226,15 @@ func (s *Sandbox) Payments(limit int) ([]SandboxPayment, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	rows, err := s.db.Query(`SELECT data FROM kuveyt_payments ORDER BY created_at DESC, rowid DESC LIMIT ?`, limit)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []SandboxPayment
-	for rows.Next() {
+	return sandboxdb.Collect(rows, err, func(r sandboxdb.Scanner) (SandboxPayment, error) {
 		var data string
-		if err := rows.Scan(&data); err != nil {
-			return nil, err
-		}
 		var p SandboxPayment
-		if json.Unmarshal([]byte(data), &p) == nil {
-			out = append(out, p)
+		if err := r.Scan(&data); err != nil {
+			return p, err
 		}
-	}
-	return out, rows.Err()
+		err := json.Unmarshal([]byte(data), &p)
+		return p, err
+	})
 }
 
 // AuthenticationResponse returns the form value the ACS page posted (or
@@ -311,7 +307,7 @@ func (s *Sandbox) gateSwitches(w http.ResponseWriter, r *http.Request) bool {
 	if fail {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		w.WriteHeader(http.StatusInternalServerError)
-		_, _ = io.WriteString(w, "<html><body><h1>Server Error in '/' Application.</h1></body></html>")
+		httpbody.Write(w, []byte("<html><body><h1>Server Error in '/' Application.</h1></body></html>"))
 		return false
 	}
 	return true
@@ -326,8 +322,7 @@ func writeXML(w http.ResponseWriter, resp *wireResponse) {
 		return
 	}
 	w.Header().Set("Content-Type", "application/xml; charset=utf-8")
-	_, _ = io.WriteString(w, xml.Header)
-	_, _ = w.Write(b)
+	httpbody.Write(w, append([]byte(xml.Header), b...))
 }
 
 func refusal(code, message string) *wireResponse {
@@ -606,7 +601,7 @@ func renderForm(w http.ResponseWriter, f formPage) {
 		return
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	_, _ = w.Write(buf.Bytes())
+	httpbody.Write(w, buf.Bytes())
 }
 
 var pageTmpl = template.Must(template.New("page").Parse(`<!doctype html>
@@ -671,7 +666,7 @@ func renderPage(w http.ResponseWriter, status int, d pageData) {
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.WriteHeader(status)
-	_, _ = w.Write(buf.Bytes())
+	httpbody.Write(w, buf.Bytes())
 }
 
 func (s *Sandbox) handleControlPage(w http.ResponseWriter, r *http.Request) {

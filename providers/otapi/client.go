@@ -35,13 +35,14 @@ import (
 	"encoding/xml"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"sort"
 	"strconv"
 	"strings"
 	"time"
+
+	"orderdesk/providers/internal/httpbody"
 )
 
 // ProductionURL is the API root; methods are ProductionURL + "/" + name.
@@ -155,8 +156,7 @@ func (c *Client) Call(ctx context.Context, method string, params map[string]stri
 	if err != nil {
 		return nil, fmt.Errorf("otapi: %s: %w", method, err)
 	}
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(io.LimitReader(resp.Body, 8<<20))
+	raw, err := httpbody.ReadAndClose(resp, 8<<20)
 	if err != nil {
 		return nil, fmt.Errorf("otapi: %s: read answer: %w", method, err)
 	}
@@ -248,7 +248,9 @@ func scalar(raw json.RawMessage) string {
 	}
 	if raw[0] == '"' {
 		var s string
-		_ = json.Unmarshal(raw, &s)
+		if err := json.Unmarshal(raw, &s); err != nil {
+			return "" // not a JSON string after all: no text, as said above
+		}
 		return s
 	}
 	if raw[0] == '-' || (raw[0] >= '0' && raw[0] <= '9') || string(raw) == "true" || string(raw) == "false" {

@@ -18,6 +18,9 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"orderdesk/providers/internal/httpbody"
+	"orderdesk/providers/internal/sandboxdb"
 )
 
 // Demo account of the sandbox: what it accepts when SandboxConfig leaves a
@@ -361,9 +364,8 @@ func (s *Sandbox) writeEnvelope(w http.ResponseWriter, result any, aerr *apiErro
 			body["Result"] = result
 		}
 	}
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	// [U] OT answers errors in the envelope with HTTP 200.
-	json.NewEncoder(w).Encode(body)
+	httpbody.WriteJSON(w, http.StatusOK, "application/json; charset=utf-8", body)
 }
 
 // api checks what every call carries (instance key, signature, timestamp,
@@ -560,7 +562,10 @@ func (s *Sandbox) mAddOrder(ctx context.Context, p params) (any, *apiError) {
 		return nil, fail(CodeInvalidArgument, "None of the items can be ordered")
 	}
 	id := fmt.Sprintf("ORD-%010d", seq)
-	b, _ := json.Marshal(lines)
+	b, err := json.Marshal(lines)
+	if err != nil {
+		return nil, errInternal
+	}
 	now := s.now()
 	if _, err := s.db.ExecContext(ctx, `INSERT INTO otapi_orders (seq, id, cust_id, comment, total, lines, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
 		seq, id, custID, d.Comment, total, string(b), now.Format(time.RFC3339Nano)); err != nil {
@@ -617,19 +622,15 @@ func (s *Sandbox) mPostTransaction(ctx context.Context, p params) (any, *apiErro
 	if balance+amount < 0 {
 		return nil, fail(CodeNotEnoughMoney, "Not enough money on the account")
 	}
-	tx, err := s.db.BeginTx(ctx, nil)
+	err = sandboxdb.InTx(ctx, s.db, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `UPDATE otapi_customers SET balance = balance + ? WHERE cust_id = ?`, amount, p.str("customerId")); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, `INSERT INTO otapi_transactions (cust_id, amount, comment, created_at) VALUES (?, ?, ?, ?)`,
+			p.str("customerId"), amount, p.str("comment"), s.now().Format(time.RFC3339Nano))
+		return err
+	})
 	if err != nil {
-		return nil, errInternal
-	}
-	defer tx.Rollback()
-	if _, err := tx.ExecContext(ctx, `UPDATE otapi_customers SET balance = balance + ? WHERE cust_id = ?`, amount, p.str("customerId")); err != nil {
-		return nil, errInternal
-	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO otapi_transactions (cust_id, amount, comment, created_at) VALUES (?, ?, ?, ?)`,
-		p.str("customerId"), amount, p.str("comment"), s.now().Format(time.RFC3339Nano)); err != nil {
-		return nil, errInternal
-	}
-	if tx.Commit() != nil {
 		return nil, errInternal
 	}
 	return noResult{}, nil
@@ -662,18 +663,14 @@ func (s *Sandbox) mPaymentReserve(ctx context.Context, p params) (any, *apiError
 	if balance < amount {
 		return nil, fail(CodeNotEnoughMoney, "The customer's balance %s is less than %s", FormatMoney(balance), FormatMoney(amount))
 	}
-	tx, err := s.db.BeginTx(ctx, nil)
+	err = sandboxdb.InTx(ctx, s.db, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `UPDATE otapi_customers SET balance = balance - ? WHERE cust_id = ?`, amount, o.CustomerID); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, `UPDATE otapi_orders SET paid = paid + ? WHERE id = ?`, amount, o.ID)
+		return err
+	})
 	if err != nil {
-		return nil, errInternal
-	}
-	defer tx.Rollback()
-	if _, err := tx.ExecContext(ctx, `UPDATE otapi_customers SET balance = balance - ? WHERE cust_id = ?`, amount, o.CustomerID); err != nil {
-		return nil, errInternal
-	}
-	if _, err := tx.ExecContext(ctx, `UPDATE otapi_orders SET paid = paid + ? WHERE id = ?`, amount, o.ID); err != nil {
-		return nil, errInternal
-	}
-	if tx.Commit() != nil {
 		return nil, errInternal
 	}
 	return map[string]any{"SalesAmount": rawMoney(o.Total), "SalesPaid": rawMoney(o.Paid + amount), "CustBalanceAvail": rawMoney(balance - amount)}, nil
@@ -818,8 +815,12 @@ func (s *Sandbox) order(ctx context.Context, id string) (*SandboxOrder, error) {
 	if err != nil {
 		return nil, err
 	}
-	o.CreatedAt, _ = time.Parse(time.RFC3339Nano, created)
-	_ = json.Unmarshal([]byte(lines), &o.Lines)
+	if o.CreatedAt, err = time.Parse(time.RFC3339Nano, created); err != nil {
+		return nil, err
+	}
+	if err := json.Unmarshal([]byte(lines), &o.Lines); err != nil {
+		return nil, fmt.Errorf("otapi sandbox: order %s: lines: %w", o.ID, err)
+	}
 	return &o, nil
 }
 
@@ -829,19 +830,10 @@ func (s *Sandbox) Order(id string) (*SandboxOrder, error) { return s.order(conte
 // Orders returns the latest orders, newest first.
 func (s *Sandbox) Orders(limit int) ([]*SandboxOrder, error) {
 	rows, err := s.db.Query(`SELECT id FROM otapi_orders ORDER BY seq DESC LIMIT ?`, limit)
+	ids, err := sandboxdb.Collect(rows, err, sandboxdb.Column[string])
 	if err != nil {
 		return nil, err
 	}
-	var ids []string
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			rows.Close()
-			return nil, err
-		}
-		ids = append(ids, id)
-	}
-	rows.Close()
 	var out []*SandboxOrder
 	for _, id := range ids {
 		o, err := s.Order(id)
@@ -850,7 +842,7 @@ func (s *Sandbox) Orders(limit int) ([]*SandboxOrder, error) {
 		}
 		out = append(out, o)
 	}
-	return out, rows.Err()
+	return out, nil
 }
 
 // Balance returns a buyer's account balance in minor units.
@@ -866,37 +858,25 @@ func (s *Sandbox) Balance(customerID string) (int64, error) {
 // ProviderSessions returns the provider sessions that have not expired.
 func (s *Sandbox) ProviderSessions() ([]ProviderSession, error) {
 	rows, err := s.db.Query(`SELECT id, name FROM otapi_provider_sessions WHERE expires_at > ? ORDER BY created_at`, s.now().Format(time.RFC3339Nano))
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []ProviderSession
-	for rows.Next() {
+	return sandboxdb.Collect(rows, err, func(r sandboxdb.Scanner) (ProviderSession, error) {
 		var ps ProviderSession
-		if err := rows.Scan(&ps.ID, &ps.Name); err != nil {
-			return nil, err
+		if err := r.Scan(&ps.ID, &ps.Name); err != nil {
+			return ProviderSession{}, err
 		}
-		out = append(out, ps)
-	}
-	return out, rows.Err()
+		return ps, nil
+	})
 }
 
 // Activities returns the export activities, newest first.
 func (s *Sandbox) Activities(limit int) ([]SandboxActivity, error) {
 	rows, err := s.db.Query(`SELECT id, order_id, reads, finished, fail_message, provider_order_id FROM otapi_activities ORDER BY id DESC LIMIT ?`, limit)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []SandboxActivity
-	for rows.Next() {
+	return sandboxdb.Collect(rows, err, func(r sandboxdb.Scanner) (SandboxActivity, error) {
 		var a SandboxActivity
-		if err := rows.Scan(&a.ID, &a.OrderID, &a.Reads, &a.Finished, &a.FailMessage, &a.ProviderOrderID); err != nil {
-			return nil, err
+		if err := r.Scan(&a.ID, &a.OrderID, &a.Reads, &a.Finished, &a.FailMessage, &a.ProviderOrderID); err != nil {
+			return SandboxActivity{}, err
 		}
-		out = append(out, a)
-	}
-	return out, rows.Err()
+		return a, nil
+	})
 }
 
 // ---------------------------------------------------------------- provider authorisation page
@@ -990,7 +970,7 @@ func render(w http.ResponseWriter, code int, t *template.Template, v any) {
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.WriteHeader(code)
-	buf.WriteTo(w)
+	httpbody.Write(w, buf.Bytes())
 }
 
 var authTmpl = template.Must(template.New("auth").Parse(`<!doctype html>

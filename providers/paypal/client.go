@@ -18,12 +18,13 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
 	"time"
+
+	"orderdesk/providers/internal/httpbody"
 )
 
 // PayPal's hosts. IPN verification, the buyer's checkout page and the NVP
@@ -334,8 +335,7 @@ func (c *Client) VerifyIPN(ctx context.Context, rawBody []byte) error {
 	if err != nil {
 		return fmt.Errorf("paypal: verify IPN: %w", err)
 	}
-	defer resp.Body.Close()
-	ans, err := io.ReadAll(io.LimitReader(resp.Body, 4096))
+	ans, err := httpbody.ReadAndClose(resp, 4096)
 	if err != nil {
 		return fmt.Errorf("paypal: verify IPN: %w", err)
 	}
@@ -478,8 +478,7 @@ func (c *Client) nvp(ctx context.Context, v url.Values) (url.Values, error) {
 	if err != nil {
 		return nil, fmt.Errorf("paypal: %s: %w", v.Get("METHOD"), err)
 	}
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	raw, err := httpbody.ReadAndClose(resp, 1<<20)
 	if err != nil {
 		return nil, fmt.Errorf("paypal: %s: %w", v.Get("METHOD"), err)
 	}

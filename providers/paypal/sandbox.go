@@ -17,6 +17,9 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"orderdesk/providers/internal/httpbody"
+	"orderdesk/providers/internal/sandboxdb"
 )
 
 // tsLayout is how the sandbox stores times: fixed width, so that text order
@@ -321,22 +324,15 @@ func (s *Sandbox) Transactions(limit int) ([]SandboxTxn, error) {
 		limit = -1
 	}
 	rows, err := s.db.Query(`SELECT data FROM paypal_txns ORDER BY created_at DESC, rowid DESC LIMIT ?`, limit)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []SandboxTxn
-	for rows.Next() {
+	return sandboxdb.Collect(rows, err, func(r sandboxdb.Scanner) (SandboxTxn, error) {
 		var data string
-		if err := rows.Scan(&data); err != nil {
-			return nil, err
-		}
 		var t SandboxTxn
-		if json.Unmarshal([]byte(data), &t) == nil {
-			out = append(out, t)
+		if err := r.Scan(&data); err != nil {
+			return t, err
 		}
-	}
-	return out, rows.Err()
+		err := json.Unmarshal([]byte(data), &t)
+		return t, err
+	})
 }
 
 // IPNs returns the IPNs sent for a transaction, oldest first.
@@ -345,19 +341,13 @@ func (s *Sandbox) IPNs(txnID string) ([]SandboxIPN, error) {
 	defer s.mu.Unlock()
 	rows, err := s.db.Query(`SELECT id, txn_id, notify_url, body, delivered, attempts, last_error
 		FROM paypal_ipns WHERE txn_id = ? ORDER BY id`, txnID)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []SandboxIPN
-	for rows.Next() {
+	return sandboxdb.Collect(rows, err, func(r sandboxdb.Scanner) (SandboxIPN, error) {
 		var n SandboxIPN
-		if err := rows.Scan(&n.ID, &n.TxnID, &n.NotifyURL, &n.Body, &n.Delivered, &n.Attempts, &n.LastError); err != nil {
-			return nil, err
+		if err := r.Scan(&n.ID, &n.TxnID, &n.NotifyURL, &n.Body, &n.Delivered, &n.Attempts, &n.LastError); err != nil {
+			return SandboxIPN{}, err
 		}
-		out = append(out, n)
-	}
-	return out, rows.Err()
+		return n, nil
+	})
 }
 
 // IPN building and delivery.
@@ -465,8 +455,9 @@ func (s *Sandbox) deliver(ctx context.Context, id int64) error {
 		if err != nil {
 			return err
 		}
-		defer resp.Body.Close()
-		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+		if _, err := httpbody.ReadAndClose(resp, 64<<10); err != nil {
+			return fmt.Errorf("read the listener's answer: %w", err)
+		}
 		if resp.StatusCode != http.StatusOK {
 			return fmt.Errorf("listener answered HTTP %d", resp.StatusCode)
 		}
@@ -475,11 +466,11 @@ func (s *Sandbox) deliver(ctx context.Context, id int64) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if sendErr != nil {
-		_, _ = s.db.Exec(`UPDATE paypal_ipns SET attempts = attempts + 1, last_error = ? WHERE id = ?`, sendErr.Error(), id)
-		return sendErr
+		_, err := s.db.Exec(`UPDATE paypal_ipns SET attempts = attempts + 1, last_error = ? WHERE id = ?`, sendErr.Error(), id)
+		return errors.Join(sendErr, err)
 	}
-	_, _ = s.db.Exec(`UPDATE paypal_ipns SET attempts = attempts + 1, delivered = 1, last_error = '' WHERE id = ?`, id)
-	return nil
+	_, err = s.db.Exec(`UPDATE paypal_ipns SET attempts = attempts + 1, delivered = 1, last_error = '' WHERE id = ?`, id)
+	return err
 }
 
 // ResendIPN sends the last IPN of a transaction again, byte for byte: a
@@ -552,18 +543,8 @@ func (s *Sandbox) Settle(txnID string) error {
 // many got through.
 func (s *Sandbox) ResendNotifications() (int, error) {
 	s.mu.Lock()
-	var ids []int64
 	rows, err := s.db.Query(`SELECT id FROM paypal_ipns WHERE delivered = 0 ORDER BY id`)
-	if err == nil {
-		for rows.Next() {
-			var id int64
-			if rows.Scan(&id) == nil {
-				ids = append(ids, id)
-			}
-		}
-		err = rows.Err()
-		rows.Close()
-	}
+	ids, err := sandboxdb.Collect(rows, err, sandboxdb.Column[int64])
 	s.mu.Unlock()
 	if err != nil {
 		return 0, err
@@ -654,7 +635,7 @@ func (s *Sandbox) handleWebscr(w http.ResponseWriter, r *http.Request) {
 
 func writeText(w http.ResponseWriter, s string) {
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-	_, _ = io.WriteString(w, s)
+	httpbody.Write(w, []byte(s))
 }
 
 // handleNotifyValidate answers VERIFIED only for a message the sandbox really
@@ -1008,7 +989,7 @@ func nvpFailure(code, short, long string) url.Values {
 
 func writeNVP(w http.ResponseWriter, v url.Values) {
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-	_, _ = io.WriteString(w, v.Encode())
+	httpbody.Write(w, []byte(v.Encode()))
 }
 
 // settlementHeader is the column row of PayPal's activity download (the
@@ -1085,7 +1066,7 @@ func (s *Sandbox) handleSettlements(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
 	w.Header().Set("Content-Disposition", `attachment; filename="Download.CSV"`)
-	_, _ = w.Write(buf.Bytes())
+	httpbody.Write(w, buf.Bytes())
 }
 
 // Pages.
@@ -1167,7 +1148,7 @@ func render(w http.ResponseWriter, status int, d pageData) {
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.WriteHeader(status)
-	_, _ = w.Write(buf.Bytes())
+	httpbody.Write(w, buf.Bytes())
 }
 
 func (s *Sandbox) handleControlPage(w http.ResponseWriter, r *http.Request) {

@@ -269,10 +269,13 @@ func (cl *Client) open(ctx context.Context) (*session, error) {
 		return nil, cl.wrap(ctx, StageConnect, err)
 	}
 	if dl, ok := ctx.Deadline(); ok {
-		conn.SetDeadline(dl)
+		if err := conn.SetDeadline(dl); err != nil {
+			hangUp(conn)
+			return nil, cl.wrap(ctx, StageConnect, err)
+		}
 	}
 	// Closing the connection is the only way to interrupt net/smtp.
-	stop := context.AfterFunc(ctx, func() { conn.Close() })
+	stop := context.AfterFunc(ctx, func() { hangUp(conn) })
 	s := &session{conn: conn, stop: stop}
 	s.c, err = netsmtp.NewClient(conn, cl.host)
 	if err != nil {
@@ -317,8 +320,16 @@ func (cl *Client) open(ctx context.Context) (*session, error) {
 
 func (s *session) close() {
 	s.stop()
-	s.conn.Close()
+	hangUp(s.conn)
 }
+
+// hangUp closes an SMTP connection, the client's or one the sandbox
+// accepted. Its error is dropped on purpose, here only: a hang-up either
+// interrupts a call, which then fails and says why, or ends a session whose
+// outcome is settled (the mail acknowledged or stored, or the failure on its
+// way to the caller), often after the other side or QUIT closed the
+// connection already. A failed close adds nothing to any of them.
+func hangUp(conn net.Conn) { _ = conn.Close() }
 
 func containsFold(list []string, v string) bool {
 	for _, x := range list {

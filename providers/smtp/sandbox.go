@@ -24,6 +24,9 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"orderdesk/providers/internal/httpbody"
+	"orderdesk/providers/internal/sandboxdb"
 )
 
 // Demo credentials the sandbox accepts when SandboxConfig leaves them empty.
@@ -226,8 +229,7 @@ func (s *Sandbox) Serve(l net.Listener) error {
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
-		l.Close()
-		return ErrClosed
+		return errors.Join(ErrClosed, l.Close())
 	}
 	s.listeners[l] = struct{}{}
 	s.mu.Unlock()
@@ -255,8 +257,7 @@ func (s *Sandbox) Serve(l net.Listener) error {
 		s.mu.Lock()
 		if s.closed {
 			s.mu.Unlock()
-			conn.Close()
-			return ErrClosed
+			return errors.Join(ErrClosed, conn.Close())
 		}
 		s.conns[conn] = struct{}{}
 		s.wg.Add(1)
@@ -267,7 +268,7 @@ func (s *Sandbox) Serve(l net.Listener) error {
 				s.mu.Lock()
 				delete(s.conns, conn)
 				s.mu.Unlock()
-				conn.Close()
+				hangUp(conn)
 			}()
 			s.handle(conn)
 		}()
@@ -286,19 +287,23 @@ func (s *Sandbox) Addr() net.Addr {
 }
 
 // Close stops the listeners, drops open connections and waits for their
-// handlers to end.
+// handlers to end. It reports a listener that failed to close (its port may
+// still be taken); dropping a connection is a hang-up, see hangUp.
 func (s *Sandbox) Close() error {
+	var errs []error
 	s.mu.Lock()
 	s.closed = true
 	for l := range s.listeners {
-		l.Close()
+		if err := l.Close(); err != nil && !errors.Is(err, net.ErrClosed) {
+			errs = append(errs, fmt.Errorf("smtp sandbox: close listener %s: %w", l.Addr(), err))
+		}
 	}
 	for c := range s.conns {
-		c.Close()
+		hangUp(c)
 	}
 	s.mu.Unlock()
 	s.wg.Wait()
-	return nil
+	return errors.Join(errs...)
 }
 
 // ---------------------------------------------------------------- the protocol
@@ -323,13 +328,17 @@ func (ss *smtpSession) reply(code int, lines ...string) error {
 	if d := ss.s.Switches().Latency; d > 0 {
 		time.Sleep(d)
 	}
-	ss.conn.SetWriteDeadline(time.Now().Add(idleTimeout))
+	if err := ss.conn.SetWriteDeadline(time.Now().Add(idleTimeout)); err != nil {
+		return err
+	}
 	for i, l := range lines {
 		sep := " "
 		if i < len(lines)-1 {
 			sep = "-"
 		}
-		fmt.Fprintf(ss.bw, "%d%s%s\r\n", code, sep, l)
+		if _, err := fmt.Fprintf(ss.bw, "%d%s%s\r\n", code, sep, l); err != nil {
+			return err
+		}
 	}
 	return ss.bw.Flush()
 }
@@ -337,7 +346,9 @@ func (ss *smtpSession) reply(code int, lines ...string) error {
 // readLine reads one command line; a line longer than maxLine is consumed
 // and reported as errLineTooLong.
 func (ss *smtpSession) readLine() (string, error) {
-	ss.conn.SetReadDeadline(time.Now().Add(idleTimeout))
+	if err := ss.conn.SetReadDeadline(time.Now().Add(idleTimeout)); err != nil {
+		return "", err
+	}
 	line, err := ss.br.ReadSlice('\n')
 	if errors.Is(err, bufio.ErrBufferFull) {
 		for errors.Is(err, bufio.ErrBufferFull) {
@@ -377,13 +388,12 @@ func (s *Sandbox) handle(conn net.Conn) {
 		verb, arg, _ := strings.Cut(line, " ")
 		arg = strings.TrimSpace(arg)
 		var rerr error
+		quit := false
 		switch strings.ToUpper(verb) {
 		case "HELO", "EHLO":
 			rerr = ss.hello(strings.ToUpper(verb), arg)
 		case "STARTTLS":
-			if done := ss.startTLS(arg); done {
-				return
-			}
+			rerr = ss.startTLS(arg)
 		case "AUTH":
 			rerr = ss.auth(arg)
 		case "MAIL":
@@ -400,12 +410,14 @@ func (s *Sandbox) handle(conn net.Conn) {
 		case "VRFY":
 			rerr = ss.reply(252, "2.5.2 Cannot VRFY user, but will accept message")
 		case "QUIT":
-			ss.reply(221, "2.0.0 Bye")
-			return
+			rerr = ss.reply(221, "2.0.0 Bye")
+			quit = true
 		default:
 			rerr = ss.reply(500, "5.5.2 Command not recognized")
 		}
-		if rerr != nil {
+		// A failed reply means the client went away or broke the protocol:
+		// the session ends, as it does after QUIT.
+		if rerr != nil || quit {
 			return
 		}
 	}
@@ -430,42 +442,44 @@ func (ss *smtpSession) hello(verb, arg string) error {
 	return ss.reply(250, lines...)
 }
 
-// startTLS upgrades the connection; it reports true when the session must
-// end.
-func (ss *smtpSession) startTLS(arg string) bool {
-	var err error
+// errPipelinedTLS ends a session that sent commands behind STARTTLS.
+var errPipelinedTLS = errors.New("commands pipelined after STARTTLS")
+
+// startTLS upgrades the connection; an error ends the session.
+func (ss *smtpSession) startTLS(arg string) error {
 	switch {
 	case ss.s.cfg.TLSConfig == nil:
-		err = ss.reply(502, "5.5.1 STARTTLS not offered")
+		return ss.reply(502, "5.5.1 STARTTLS not offered")
 	case ss.tls:
-		err = ss.reply(503, "5.5.1 TLS already active")
+		return ss.reply(503, "5.5.1 TLS already active")
 	case !ss.greeted:
-		err = ss.reply(503, "5.5.1 EHLO first")
+		return ss.reply(503, "5.5.1 EHLO first")
 	case arg != "":
-		err = ss.reply(501, "5.5.4 STARTTLS takes no parameters")
-	default:
-		// Commands pipelined after STARTTLS would be read as if they came
-		// over TLS (a plaintext injection): refuse them, as RFC 3207 asks.
-		if ss.br.Buffered() > 0 {
-			ss.reply(503, "5.5.1 Commands after STARTTLS must wait for the handshake")
-			return true
-		}
-		if ss.reply(220, "2.0.0 Ready to start TLS") != nil {
-			return true
-		}
-		tc := tls.Server(ss.conn, ss.s.cfg.TLSConfig)
-		tc.SetDeadline(time.Now().Add(30 * time.Second))
-		if tc.Handshake() != nil {
-			return true
-		}
-		tc.SetDeadline(time.Time{})
-		ss.conn, ss.br, ss.bw = tc, bufio.NewReaderSize(tc, maxLine), bufio.NewWriter(tc)
-		// After TLS the client starts over: a new EHLO, no sign-in yet.
-		ss.tls, ss.greeted, ss.authUser = true, false, ""
-		ss.reset()
-		return false
+		return ss.reply(501, "5.5.4 STARTTLS takes no parameters")
 	}
-	return err != nil
+	// Commands pipelined after STARTTLS would be read as if they came over
+	// TLS (a plaintext injection): refuse them and end, as RFC 3207 asks.
+	if ss.br.Buffered() > 0 {
+		return errors.Join(errPipelinedTLS, ss.reply(503, "5.5.1 Commands after STARTTLS must wait for the handshake"))
+	}
+	if err := ss.reply(220, "2.0.0 Ready to start TLS"); err != nil {
+		return err
+	}
+	tc := tls.Server(ss.conn, ss.s.cfg.TLSConfig)
+	if err := tc.SetDeadline(time.Now().Add(30 * time.Second)); err != nil {
+		return err
+	}
+	if err := tc.Handshake(); err != nil {
+		return err
+	}
+	if err := tc.SetDeadline(time.Time{}); err != nil {
+		return err
+	}
+	ss.conn, ss.br, ss.bw = tc, bufio.NewReaderSize(tc, maxLine), bufio.NewWriter(tc)
+	// After TLS the client starts over: a new EHLO, no sign-in yet.
+	ss.tls, ss.greeted, ss.authUser = true, false, ""
+	ss.reset()
+	return nil
 }
 
 func (ss *smtpSession) auth(arg string) error {
@@ -611,7 +625,9 @@ func (ss *smtpSession) data(arg string) error {
 	if err := ss.reply(354, "End data with <CR><LF>.<CR><LF>"); err != nil {
 		return err
 	}
-	ss.conn.SetReadDeadline(time.Now().Add(idleTimeout))
+	if err := ss.conn.SetReadDeadline(time.Now().Add(idleTimeout)); err != nil {
+		return err
+	}
 	// DotReader undoes the dot-stuffing and stops at the lone "." line.
 	dr := textproto.NewReader(ss.br).DotReader()
 	max := ss.s.cfg.MaxMessageBytes
@@ -638,7 +654,10 @@ func (ss *smtpSession) data(arg string) error {
 
 func (s *Sandbox) store(ss *smtpSession, body []byte) (int64, error) {
 	subject, text, html := parseMail(body)
-	to, _ := json.Marshal(ss.rcpts)
+	to, err := json.Marshal(ss.rcpts)
+	if err != nil {
+		return 0, err
+	}
 	res, err := s.db.Exec(`INSERT INTO smtp_mails (mail_from, rcpt_to, subject, text_body, html_body, raw, auth_user, tls, remote_addr, received_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		ss.from, string(to), subject, text, html, string(body), ss.authUser, ss.tls, ss.remote, s.cfg.Now().UTC().Format(time.RFC3339Nano))
@@ -710,19 +729,13 @@ func walkPart(ctype, cte string, body io.Reader, depth int) (text, html string) 
 func (s *Sandbox) Mails(limit int) ([]SandboxMail, error) {
 	rows, err := s.db.Query(`SELECT id, mail_from, rcpt_to, subject, text_body, html_body, raw, auth_user, tls, remote_addr, received_at
 		FROM smtp_mails ORDER BY id DESC LIMIT ?`, limit)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []SandboxMail
-	for rows.Next() {
-		m, err := scanMail(rows)
+	return sandboxdb.Collect(rows, err, func(r sandboxdb.Scanner) (SandboxMail, error) {
+		m, err := scanMail(r)
 		if err != nil {
-			return nil, err
+			return SandboxMail{}, err
 		}
-		out = append(out, *m)
-	}
-	return out, rows.Err()
+		return *m, nil
+	})
 }
 
 // Mail returns one mail by id.
@@ -742,8 +755,13 @@ func scanMail(sc interface{ Scan(...any) error }) (*SandboxMail, error) {
 	if err := sc.Scan(&m.ID, &m.From, &to, &m.Subject, &m.Text, &m.HTML, &m.Raw, &m.AuthUser, &m.TLS, &m.Remote, &at); err != nil {
 		return nil, err
 	}
-	_ = json.Unmarshal([]byte(to), &m.To)
-	m.Received, _ = time.Parse(time.RFC3339Nano, at)
+	if err := json.Unmarshal([]byte(to), &m.To); err != nil {
+		return nil, fmt.Errorf("smtp sandbox: mail %d: recipients: %w", m.ID, err)
+	}
+	var err error
+	if m.Received, err = time.Parse(time.RFC3339Nano, at); err != nil {
+		return nil, err
+	}
 	return &m, nil
 }
 
@@ -773,7 +791,7 @@ func (s *Sandbox) outboxPage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	buf.WriteTo(w)
+	httpbody.Write(w, buf.Bytes())
 }
 
 func (s *Sandbox) rawMail(w http.ResponseWriter, r *http.Request) {
@@ -784,7 +802,7 @@ func (s *Sandbox) rawMail(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-	io.WriteString(w, m.Raw)
+	httpbody.Write(w, []byte(m.Raw))
 }
 
 func (s *Sandbox) controlAction(w http.ResponseWriter, r *http.Request) {

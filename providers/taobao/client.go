@@ -18,13 +18,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"sort"
 	"strconv"
 	"strings"
 	"time"
+
+	"orderdesk/providers/internal/httpbody"
 )
 
 // Live endpoints of the Taobao Global Open Platform.
@@ -167,11 +168,12 @@ func signParams(secret, apiPath string, params map[string]string, keepEmpty bool
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
+	// A hash's Write never fails (hash.Hash says so).
 	mac := hmac.New(sha256.New, []byte(secret))
-	io.WriteString(mac, apiPath)
+	mac.Write([]byte(apiPath))
 	for _, k := range keys {
-		io.WriteString(mac, k)
-		io.WriteString(mac, params[k])
+		mac.Write([]byte(k))
+		mac.Write([]byte(params[k]))
 	}
 	return strings.ToUpper(hex.EncodeToString(mac.Sum(nil)))
 }
@@ -228,7 +230,9 @@ func (c *Client) token(ctx context.Context, api string, params map[string]string
 	// Token fields are documented at the top level; accept them under "data"
 	// too in case the gateway wraps them like business answers.
 	if w.AccessToken == "" && len(env.Data) > 0 {
-		_ = json.Unmarshal(env.Data, &w)
+		if err := json.Unmarshal(env.Data, &w); err != nil {
+			return nil, c.decodeError(api, env, err)
+		}
 	}
 	if w.AccessToken == "" {
 		return nil, &Error{API: api, Code: "NoAccessToken", Message: "the answer has no access_token", RequestID: string(env.RequestID)}
@@ -653,8 +657,7 @@ func (c *Client) call(ctx context.Context, api, accessToken string, business map
 	if err != nil {
 		return nil, nil, &Error{API: api, Code: CodeTransport, Message: err.Error(), Err: err}
 	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, 8<<20))
+	body, err := httpbody.ReadAndClose(resp, 8<<20)
 	if err != nil {
 		return nil, nil, &Error{API: api, Code: CodeTransport, Message: err.Error(), Err: err, HTTPStatus: resp.StatusCode}
 	}

@@ -17,6 +17,9 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"orderdesk/providers/internal/httpbody"
+	"orderdesk/providers/internal/sandboxdb"
 )
 
 // Demo credentials and accounts the sandbox accepts by default.
@@ -315,19 +318,13 @@ func (s *Sandbox) Accounts() ([]SandboxAccount, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	rows, err := s.db.Query(`SELECT account, account_id, user_id, balance_fen FROM taobao_accounts ORDER BY account`)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []SandboxAccount
-	for rows.Next() {
+	return sandboxdb.Collect(rows, err, func(r sandboxdb.Scanner) (SandboxAccount, error) {
 		var a SandboxAccount
-		if err := rows.Scan(&a.Account, &a.AccountID, &a.UserID, &a.BalanceFen); err != nil {
-			return nil, err
+		if err := r.Scan(&a.Account, &a.AccountID, &a.UserID, &a.BalanceFen); err != nil {
+			return SandboxAccount{}, err
 		}
-		out = append(out, a)
-	}
-	return out, rows.Err()
+		return a, nil
+	})
 }
 
 // SetBalance sets an account's balance in fen (0 or little to test
@@ -412,7 +409,7 @@ type SandboxPurchase struct {
 const purchaseCols = `purchase_id, account, outer_purchase_id, status, supplier_nick, source_market, purchase_amount, pay_amount,
 	pay_time, created_time, modify_time, shipped_time, logistic_company, logistic_number, close_reason, receiver, lines`
 
-type rowScanner interface{ Scan(...any) error }
+type rowScanner = sandboxdb.Scanner
 
 func scanPurchase(r rowScanner) (*SandboxPurchase, error) {
 	var p SandboxPurchase
@@ -433,19 +430,7 @@ func scanPurchase(r rowScanner) (*SandboxPurchase, error) {
 // returning, so no statement runs while rows are open.
 func queryPurchases(q querier, where string, args ...any) ([]*SandboxPurchase, error) {
 	rows, err := q.Query(`SELECT `+purchaseCols+` FROM taobao_purchases `+where, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []*SandboxPurchase
-	for rows.Next() {
-		p, err := scanPurchase(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, p)
-	}
-	return out, rows.Err()
+	return sandboxdb.Collect(rows, err, scanPurchase)
 }
 
 type querier interface {
@@ -557,7 +542,7 @@ func (s *Sandbox) completeLocked(id int64) ([]int64, error) {
 // closeLocked closes a purchase; account "" skips the owner check. When
 // allowShipped is false (the buyer's cancel API) shipped purchases are refused.
 // The second result is a business error code for the API.
-func (s *Sandbox) closeLocked(id int64, account, reason string, allowShipped bool) ([]int64, string, error) {
+func (s *Sandbox) closeLocked(id int64, account, reason string, allowShipped bool) (_ []int64, code string, err error) {
 	p, err := s.purchaseLocked(id, account)
 	if err != nil {
 		return nil, CodePurchaseNotFound, err
@@ -575,7 +560,7 @@ func (s *Sandbox) closeLocked(id int64, account, reason string, allowShipped boo
 	if err != nil {
 		return nil, "", err
 	}
-	defer tx.Rollback()
+	defer sandboxdb.Rollback(tx, &err)
 	now := s.now().UnixMilli()
 	if p.PayAmountFen > 0 {
 		if _, err := tx.Exec(`UPDATE taobao_accounts SET balance_fen = balance_fen + ? WHERE account = ?`, p.PayAmountFen, p.Account); err != nil {
@@ -679,19 +664,13 @@ func (s *Sandbox) Notifications() ([]SandboxPush, error) {
 
 func (s *Sandbox) pushesLocked(where string, args ...any) ([]SandboxPush, error) {
 	rows, err := s.db.Query(`SELECT id, purchase_id, status, url, body, delivered, attempts, last_error FROM taobao_pushes `+where, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []SandboxPush
-	for rows.Next() {
+	return sandboxdb.Collect(rows, err, func(r sandboxdb.Scanner) (SandboxPush, error) {
 		var p SandboxPush
-		if err := rows.Scan(&p.ID, &p.PurchaseID, &p.Status, &p.URL, &p.Body, &p.Delivered, &p.Attempts, &p.LastError); err != nil {
-			return nil, err
+		if err := r.Scan(&p.ID, &p.PurchaseID, &p.Status, &p.URL, &p.Body, &p.Delivered, &p.Attempts, &p.LastError); err != nil {
+			return SandboxPush{}, err
 		}
-		out = append(out, p)
-	}
-	return out, rows.Err()
+		return p, nil
+	})
 }
 
 // ResendNotifications retries every push not yet delivered and returns how
@@ -820,8 +799,9 @@ func (s *Sandbox) post(u string, body []byte) error {
 	if err != nil {
 		return err
 	}
-	defer resp.Body.Close()
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<16))
+	if _, err := httpbody.ReadAndClose(resp, 1<<16); err != nil {
+		return fmt.Errorf("read the answer: %w", err)
+	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		return fmt.Errorf("HTTP %d", resp.StatusCode)
 	}
@@ -1220,35 +1200,36 @@ func (s *Sandbox) apiCreate(c *apiCall) (map[string]any, []int64, *apiError) {
 		}
 		bySupplier[l.item.Supplier] = append(bySupplier[l.item.Supplier], l)
 	}
-	tx, err := s.db.Begin()
-	if err != nil {
-		return nil, nil, gwErr("ISP", CodeServiceUnavailable, err.Error())
-	}
-	defer tx.Rollback()
-	var next int64
-	if err := tx.QueryRow(`SELECT COALESCE(MAX(purchase_id), ?) + 1 FROM taobao_purchases`, firstPurchaseID).Scan(&next); err != nil {
-		return nil, nil, gwErr("ISP", CodeServiceUnavailable, err.Error())
-	}
-	now := c.now.UnixMilli()
-	for _, sup := range suppliers {
-		pid := next
-		next++
-		var amount int64
-		var sl []SandboxLine
-		for i, l := range bySupplier[sup] {
-			amount += l.item.PriceFen * l.qty
-			title := l.item.Title
-			sl = append(sl, SandboxLine{SubPurchaseOrderID: pid*100 + int64(i+1), ItemID: l.itemID, SKUID: l.skuID, Title: title, Quantity: l.qty, PriceFen: l.item.PriceFen, OrderLineNo: l.lineNo})
+	err = sandboxdb.InTx(context.Background(), s.db, func(tx *sql.Tx) error {
+		var next int64
+		if err := tx.QueryRow(`SELECT COALESCE(MAX(purchase_id), ?) + 1 FROM taobao_purchases`, firstPurchaseID).Scan(&next); err != nil {
+			return err
 		}
-		lj, _ := json.Marshal(sl)
-		// Creation is synchronous here, so BULIDING is never observable: the
-		// purchase is stored directly as WAIT_BUYER_PAY.
-		if _, err := tx.Exec(`INSERT INTO taobao_purchases (purchase_id, account, outer_purchase_id, status, supplier_nick, source_market, purchase_amount, created_time, modify_time, receiver, lines)
+		now := c.now.UnixMilli()
+		for _, sup := range suppliers {
+			pid := next
+			next++
+			var amount int64
+			var sl []SandboxLine
+			for i, l := range bySupplier[sup] {
+				amount += l.item.PriceFen * l.qty
+				title := l.item.Title
+				sl = append(sl, SandboxLine{SubPurchaseOrderID: pid*100 + int64(i+1), ItemID: l.itemID, SKUID: l.skuID, Title: title, Quantity: l.qty, PriceFen: l.item.PriceFen, OrderLineNo: l.lineNo})
+			}
+			lj, err := json.Marshal(sl)
+			if err != nil {
+				return err
+			}
+			// Creation is synchronous here, so BULIDING is never observable: the
+			// purchase is stored directly as WAIT_BUYER_PAY.
+			if _, err := tx.Exec(`INSERT INTO taobao_purchases (purchase_id, account, outer_purchase_id, status, supplier_nick, source_market, purchase_amount, created_time, modify_time, receiver, lines)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, pid, c.account, outer, StatusWaitBuyerPay, sup, bySupplier[sup][0].item.Market, amount, now, now, p["receiver"], string(lj)); err != nil {
-			return nil, nil, gwErr("ISP", CodeServiceUnavailable, err.Error())
+				return err
+			}
 		}
-	}
-	if err := tx.Commit(); err != nil {
+		return nil
+	})
+	if err != nil {
 		return nil, nil, gwErr("ISP", CodeServiceUnavailable, err.Error())
 	}
 	created, err := queryPurchases(s.db, `WHERE account = ? AND outer_purchase_id = ? ORDER BY purchase_id`, c.account, outer)
@@ -1351,18 +1332,18 @@ func (s *Sandbox) apiPay(c *apiCall) (map[string]any, []int64, *apiError) {
 
 // payLocked debits the balance and marks the purchase paid in one transaction;
 // it reports false when the balance is too low (nothing changes then).
-func (s *Sandbox) payLocked(p *SandboxPurchase, now time.Time) (bool, error) {
+func (s *Sandbox) payLocked(p *SandboxPurchase, now time.Time) (_ bool, err error) {
 	tx, err := s.db.Begin()
 	if err != nil {
 		return false, err
 	}
-	defer tx.Rollback()
+	defer sandboxdb.Rollback(tx, &err)
 	res, err := tx.Exec(`UPDATE taobao_accounts SET balance_fen = balance_fen - ? WHERE account = ? AND balance_fen >= ?`, p.AmountFen, p.Account, p.AmountFen)
 	if err != nil {
 		return false, err
 	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return false, nil
+	if n, err := res.RowsAffected(); err != nil || n == 0 {
+		return false, err
 	}
 	ms := now.UnixMilli()
 	if _, err := tx.Exec(`UPDATE taobao_purchases SET status = ?, pay_amount = ?, pay_time = ?, modify_time = ? WHERE purchase_id = ? AND status = ?`,
@@ -1528,7 +1509,7 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	}
 	w.Header().Set("Content-Type", "application/json;charset=UTF-8")
 	w.WriteHeader(status)
-	_, _ = w.Write(b)
+	httpbody.Write(w, b)
 }
 
 func rawString(m map[string]json.RawMessage, keys ...string) string {

@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"orderdesk/providers/internal/httpbody"
 )
 
 // The sandbox's HTML pages: the OAuth authorization page a Taobao buyer sees,
@@ -142,8 +144,11 @@ func (s *Sandbox) newAuthCode(account, redirectURI string) (string, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var n int
-	if err := s.db.QueryRow(`SELECT COUNT(*) FROM taobao_accounts WHERE account = ?`, account).Scan(&n); err != nil || n == 0 {
-		return "", fmt.Errorf("Unknown Taobao account %q.", account)
+	if err := s.db.QueryRow(`SELECT COUNT(*) FROM taobao_accounts WHERE account = ?`, account).Scan(&n); err != nil {
+		return "", err
+	}
+	if n == 0 {
+		return "", fmt.Errorf("unknown Taobao account %q", account)
 	}
 	code := "0_" + s.cfg.AppKey + "_" + randomHex(16)
 	_, err := s.db.Exec(`INSERT INTO taobao_auth_codes (code, account, redirect_uri, expires_at) VALUES (?, ?, ?, ?)`,
@@ -163,7 +168,7 @@ func (s *Sandbox) render(w http.ResponseWriter, status int, name string, data an
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.WriteHeader(status)
-	_, _ = buf.WriteTo(w)
+	httpbody.Write(w, buf.Bytes())
 }
 
 // purchaseActions lists the control actions that make sense for a status.

@@ -29,11 +29,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"strconv"
 	"strings"
 	"time"
+
+	"orderdesk/providers/internal/httpbody"
 )
 
 // Public endpoints of the bank. DEMO terminals ("...DEMO") work against the
@@ -309,8 +310,7 @@ func (c *Client) call(ctx context.Context, method string, params map[string]any,
 	if err != nil {
 		return fmt.Errorf("tinkoff: %s: %w", method, err)
 	}
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	raw, err := httpbody.ReadAndClose(resp, 1<<20)
 	if err != nil {
 		return fmt.Errorf("tinkoff: %s: read answer: %w", method, err)
 	}

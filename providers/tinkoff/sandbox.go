@@ -15,6 +15,9 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"orderdesk/providers/internal/httpbody"
+	"orderdesk/providers/internal/sandboxdb"
 )
 
 // Demo credentials the sandbox accepts when SandboxConfig leaves them empty.
@@ -346,8 +349,7 @@ var errHTTP500 = &apiError{HTTPStatus: http.StatusInternalServerError}
 func writeHTTP500(w http.ResponseWriter) {
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.WriteHeader(http.StatusInternalServerError)
-	// A write error means the client left: nothing to tell it.
-	_, _ = io.WriteString(w, "<html><body><h1>500 Internal Server Error</h1></body></html>")
+	httpbody.Write(w, []byte("<html><body><h1>500 Internal Server Error</h1></body></html>"))
 }
 
 type apiHandler func(ctx context.Context, p map[string]any) (map[string]any, *apiError)
@@ -416,8 +418,7 @@ func writeAPI(w http.ResponseWriter, out map[string]any, aerr *apiError) {
 		out["Success"] = true
 		out["ErrorCode"] = string(CodeOK)
 	}
-	w.Header().Set("Content-Type", "application/json")
-	json.NewEncoder(w).Encode(out)
+	httpbody.WriteJSON(w, http.StatusOK, "application/json", out)
 }
 
 var (
@@ -460,7 +461,10 @@ func (s *Sandbox) apiInit(ctx context.Context, p map[string]any) (map[string]any
 	}
 	var dataJSON string
 	if d, ok := p["DATA"].(map[string]any); ok && len(d) > 0 {
-		b, _ := json.Marshal(d)
+		b, err := json.Marshal(d)
+		if err != nil {
+			return nil, errInternal
+		}
 		dataJSON = string(b)
 	}
 	s.writeMu.Lock()
@@ -715,12 +719,12 @@ func (s *Sandbox) change(ctx context.Context, pid string, decide func(*SandboxPa
 // setStatus stores a new status and queues its notification, and runs also
 // (when not nil) in the same transaction; the caller holds writeMu. It
 // returns the notification id, 0 when none is sent.
-func (s *Sandbox) setStatus(ctx context.Context, pay *SandboxPayment, status string, amount int64, code string, also func(ex execer) error) (int64, error) {
+func (s *Sandbox) setStatus(ctx context.Context, pay *SandboxPayment, status string, amount int64, code string, also func(ex execer) error) (_ int64, err error) {
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return 0, err
 	}
-	defer tx.Rollback()
+	defer sandboxdb.Rollback(tx, &err)
 	now := s.now()
 	if _, err := tx.ExecContext(ctx, `UPDATE tinkoff_payments SET status = ?, amount = ?, error_code = ?, updated_at = ? WHERE payment_id = ?`,
 		status, amount, code, now.Format(time.RFC3339Nano), pay.PaymentID); err != nil {
@@ -852,19 +856,13 @@ func (s *Sandbox) payment(ctx context.Context, pid string) (*SandboxPayment, err
 // Payments returns the latest payments, newest first.
 func (s *Sandbox) Payments(limit int) ([]SandboxPayment, error) {
 	rows, err := s.db.Query(`SELECT `+paymentColumns+` FROM tinkoff_payments ORDER BY payment_id DESC LIMIT ?`, limit)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []SandboxPayment
-	for rows.Next() {
-		p, err := scanPayment(rows)
+	return sandboxdb.Collect(rows, err, func(r sandboxdb.Scanner) (SandboxPayment, error) {
+		p, err := scanPayment(r)
 		if err != nil {
-			return nil, err
+			return SandboxPayment{}, err
 		}
-		out = append(out, *p)
-	}
-	return out, rows.Err()
+		return *p, nil
+	})
 }
 
 // Notifications returns the notifications of a payment, oldest first.
@@ -875,19 +873,13 @@ func (s *Sandbox) Notifications(paymentID string) ([]SandboxNotification, error)
 	}
 	rows, err := s.db.Query(`SELECT id, payment_id, status, url, body, attempts, delivered, last_error, created_at, last_attempt_at
 		FROM tinkoff_notifications WHERE payment_id = ? ORDER BY id`, id)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []SandboxNotification
-	for rows.Next() {
-		n, err := scanNotification(rows)
+	return sandboxdb.Collect(rows, err, func(r sandboxdb.Scanner) (SandboxNotification, error) {
+		n, err := scanNotification(r)
 		if err != nil {
-			return nil, err
+			return SandboxNotification{}, err
 		}
-		out = append(out, *n)
-	}
-	return out, rows.Err()
+		return *n, nil
+	})
 }
 
 func scanNotification(row interface{ Scan(...any) error }) (*SandboxNotification, error) {
@@ -948,8 +940,10 @@ func (s *Sandbox) post(ctx context.Context, u string, body []byte) error {
 	if err != nil {
 		return err
 	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(io.LimitReader(resp.Body, 1024))
+	b, err := httpbody.ReadAndClose(resp, 1024)
+	if err != nil {
+		return fmt.Errorf("read the merchant's answer: %w", err)
+	}
 	if resp.StatusCode != http.StatusOK || strings.TrimSpace(string(b)) != NotificationOK {
 		return fmt.Errorf("merchant answered HTTP %d %q, want 200 %q", resp.StatusCode, snippet(b), NotificationOK)
 	}
@@ -960,20 +954,8 @@ func (s *Sandbox) post(ctx context.Context, u string, body []byte) error {
 // acknowledged yet, oldest first, and returns how many got through.
 func (s *Sandbox) ResendNotifications(ctx context.Context) (int, error) {
 	rows, err := s.db.QueryContext(ctx, `SELECT id FROM tinkoff_notifications WHERE delivered = 0 ORDER BY id`)
+	ids, err := sandboxdb.Collect(rows, err, sandboxdb.Column[int64])
 	if err != nil {
-		return 0, err
-	}
-	var ids []int64
-	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
-			rows.Close()
-			return 0, err
-		}
-		ids = append(ids, id)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
 		return 0, err
 	}
 	ok := 0
@@ -1212,7 +1194,7 @@ func render(w http.ResponseWriter, code int, t *template.Template, v any) {
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.WriteHeader(code)
-	buf.WriteTo(w)
+	httpbody.Write(w, buf.Bytes())
 }
 
 // formatRubles renders kopecks as "1 500,50 ₽" for the sandbox pages.

@@ -32,6 +32,8 @@ import (
 	"net/http"
 	"strings"
 	"time"
+
+	"orderdesk/providers/internal/httpbody"
 )
 
 // ProductionURL is the API root.
@@ -220,7 +222,9 @@ func (ch *Channel) UnmarshalJSON(b []byte) error {
 	switch {
 	case len(raw) == 0 || string(raw) == "null":
 	case raw[0] == '"':
-		_ = json.Unmarshal(raw, &ch.PlainID)
+		if err := json.Unmarshal(raw, &ch.PlainID); err != nil {
+			return err
+		}
 	default:
 		ch.PlainID = string(raw)
 	}
@@ -321,8 +325,7 @@ func (c *Client) do(ctx context.Context, method, path string, body, out any) err
 	if err != nil {
 		return fmt.Errorf("wazzup: %s: %w", path, err)
 	}
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(io.LimitReader(resp.Body, 4<<20))
+	raw, err := httpbody.ReadAndClose(resp, 4<<20)
 	if err != nil {
 		return fmt.Errorf("wazzup: %s: read answer: %w", path, err)
 	}

@@ -19,6 +19,9 @@ import (
 	"sync"
 	"time"
 	"unicode/utf8"
+
+	"orderdesk/providers/internal/httpbody"
+	"orderdesk/providers/internal/sandboxdb"
 )
 
 // Demo account of the sandbox: the API key it accepts when SandboxConfig
@@ -204,19 +207,13 @@ func (s *Sandbox) SetChannelState(channelID, state string) error {
 // Channels returns the sandbox's channels.
 func (s *Sandbox) Channels() ([]Channel, error) {
 	rows, err := s.db.Query(`SELECT channel_id, transport, plain_id, state FROM wazzup_channels ORDER BY position`)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []Channel
-	for rows.Next() {
+	return sandboxdb.Collect(rows, err, func(r sandboxdb.Scanner) (Channel, error) {
 		var c Channel
-		if err := rows.Scan(&c.ChannelID, &c.Transport, &c.PlainID, &c.State); err != nil {
-			return nil, err
+		if err := r.Scan(&c.ChannelID, &c.Transport, &c.PlainID, &c.State); err != nil {
+			return Channel{}, err
 		}
-		out = append(out, c)
-	}
-	return out, rows.Err()
+		return c, nil
+	})
 }
 
 func (s *Sandbox) channel(ctx context.Context, id string) (*Channel, error) {
@@ -233,21 +230,15 @@ func (s *Sandbox) channel(ctx context.Context, id string) (*Channel, error) {
 func (s *Sandbox) Messages(limit int) ([]SandboxMessage, error) {
 	rows, err := s.db.Query(`SELECT message_id, channel_id, chat_type, chat_id, text, content_uri, crm_message_id, created_at
 		FROM wazzup_messages ORDER BY created_at DESC, rowid DESC LIMIT ?`, limit)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []SandboxMessage
-	for rows.Next() {
+	return sandboxdb.Collect(rows, err, func(r sandboxdb.Scanner) (SandboxMessage, error) {
 		var m SandboxMessage
 		var at string
-		if err := rows.Scan(&m.MessageID, &m.ChannelID, &m.ChatType, &m.ChatID, &m.Text, &m.ContentURI, &m.CRMMessageID, &at); err != nil {
-			return nil, err
+		if err := r.Scan(&m.MessageID, &m.ChannelID, &m.ChatType, &m.ChatID, &m.Text, &m.ContentURI, &m.CRMMessageID, &at); err != nil {
+			return SandboxMessage{}, err
 		}
 		m.CreatedAt, _ = time.Parse(time.RFC3339Nano, at)
-		out = append(out, m)
-	}
-	return out, rows.Err()
+		return m, nil
+	})
 }
 
 func (s *Sandbox) now() time.Time { return s.cfg.Now().UTC() }
@@ -281,9 +272,7 @@ func (s *Sandbox) writeError(w http.ResponseWriter, e *apiError) {
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	w.WriteHeader(status)
-	json.NewEncoder(w).Encode(v)
+	httpbody.WriteJSON(w, status, "application/json; charset=utf-8", v)
 }
 
 // api wraps a method with the switches and the key check.
@@ -483,7 +472,7 @@ func (s *Sandbox) controlPage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	buf.WriteTo(w)
+	httpbody.Write(w, buf.Bytes())
 }
 
 func (s *Sandbox) controlAction(w http.ResponseWriter, r *http.Request) {

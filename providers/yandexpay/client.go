@@ -12,6 +12,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"orderdesk/providers/internal/httpbody"
 )
 
 // Base URLs of the merchant API. The client appends "/v1/orders…" to them.
@@ -210,8 +212,7 @@ func (c *Client) do(ctx context.Context, method, path string, in, out any) error
 	if err != nil {
 		return fmt.Errorf("yandexpay: %s %s: %w", method, path, err)
 	}
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(io.LimitReader(resp.Body, 4<<20))
+	raw, err := httpbody.ReadAndClose(resp, 4<<20)
 	if err != nil {
 		return fmt.Errorf("yandexpay: read answer: %w", err)
 	}

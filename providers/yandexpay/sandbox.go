@@ -21,6 +21,9 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"orderdesk/providers/internal/httpbody"
+	"orderdesk/providers/internal/sandboxdb"
 )
 
 // tsLayout is how the sandbox stores times: fixed width, so that text order
@@ -346,22 +349,15 @@ func (s *Sandbox) Orders(limit int) ([]SandboxOrder, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	rows, err := s.db.Query(`SELECT data FROM yandexpay_orders ORDER BY created_at DESC LIMIT ?`, limit)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []SandboxOrder
-	for rows.Next() {
+	return sandboxdb.Collect(rows, err, func(r sandboxdb.Scanner) (SandboxOrder, error) {
 		var data string
-		if err := rows.Scan(&data); err != nil {
-			return nil, err
-		}
 		var o SandboxOrder
-		if err := json.Unmarshal([]byte(data), &o); err == nil {
-			out = append(out, o)
+		if err := r.Scan(&data); err != nil {
+			return o, err
 		}
-	}
-	return out, rows.Err()
+		err := json.Unmarshal([]byte(data), &o)
+		return o, err
+	})
 }
 
 // Webhooks returns the webhooks of an order, oldest first.
@@ -370,19 +366,13 @@ func (s *Sandbox) Webhooks(orderID string) ([]SandboxWebhook, error) {
 	defer s.mu.Unlock()
 	rows, err := s.db.Query(`SELECT id, order_id, event, payment_status, delivered, attempts, last_error
 		FROM yandexpay_webhooks WHERE order_id = ? ORDER BY id`, orderID)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []SandboxWebhook
-	for rows.Next() {
+	return sandboxdb.Collect(rows, err, func(r sandboxdb.Scanner) (SandboxWebhook, error) {
 		var w SandboxWebhook
-		if err := rows.Scan(&w.ID, &w.OrderID, &w.Event, &w.PaymentStatus, &w.Delivered, &w.Attempts, &w.LastError); err != nil {
-			return nil, err
+		if err := r.Scan(&w.ID, &w.OrderID, &w.Event, &w.PaymentStatus, &w.Delivered, &w.Attempts, &w.LastError); err != nil {
+			return SandboxWebhook{}, err
 		}
-		out = append(out, w)
-	}
-	return out, rows.Err()
+		return w, nil
+	})
 }
 
 // errNotFound is returned by load for an unknown order.
@@ -476,8 +466,9 @@ func (s *Sandbox) deliver(ctx context.Context, id int64) error {
 		if err != nil {
 			return err
 		}
-		defer resp.Body.Close()
-		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+		if _, err := httpbody.ReadAndClose(resp, 64<<10); err != nil {
+			return fmt.Errorf("read the merchant's answer: %w", err)
+		}
 		if resp.StatusCode != http.StatusOK {
 			return fmt.Errorf("merchant answered HTTP %d", resp.StatusCode)
 		}
@@ -486,11 +477,11 @@ func (s *Sandbox) deliver(ctx context.Context, id int64) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if sendErr != nil {
-		_, _ = s.db.Exec(`UPDATE yandexpay_webhooks SET attempts = attempts + 1, last_error = ? WHERE id = ?`, sendErr.Error(), id)
-		return sendErr
+		_, err := s.db.Exec(`UPDATE yandexpay_webhooks SET attempts = attempts + 1, last_error = ? WHERE id = ?`, sendErr.Error(), id)
+		return errors.Join(sendErr, err)
 	}
-	_, _ = s.db.Exec(`UPDATE yandexpay_webhooks SET attempts = attempts + 1, delivered = 1, last_error = '' WHERE id = ?`, id)
-	return nil
+	_, err = s.db.Exec(`UPDATE yandexpay_webhooks SET attempts = attempts + 1, delivered = 1, last_error = '' WHERE id = ?`, id)
+	return err
 }
 
 // signJWT builds the compact ES256 JWT Yandex Pay sends: iat and exp in the
@@ -567,17 +558,7 @@ func (s *Sandbox) SendNotification(orderID string, status PaymentStatus) error {
 func (s *Sandbox) ResendNotifications() (int, error) {
 	s.mu.Lock()
 	rows, err := s.db.Query(`SELECT id FROM yandexpay_webhooks WHERE delivered = 0 ORDER BY id`)
-	var ids []int64
-	if err == nil {
-		for rows.Next() {
-			var id int64
-			if rows.Scan(&id) == nil {
-				ids = append(ids, id)
-			}
-		}
-		err = rows.Err()
-		rows.Close()
-	}
+	ids, err := sandboxdb.Collect(rows, err, sandboxdb.Column[int64])
 	s.mu.Unlock()
 	if err != nil {
 		return 0, err
@@ -629,14 +610,11 @@ type apiError struct {
 func (e *apiError) Error() string { return e.code + ": " + e.reason }
 
 func writeFail(w http.ResponseWriter, status int, code, reason string) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(map[string]any{"status": "fail", "code": status, "reasonCode": code, "reason": reason})
+	httpbody.WriteJSON(w, status, "application/json", map[string]any{"status": "fail", "code": status, "reasonCode": code, "reason": reason})
 }
 
 func writeData(w http.ResponseWriter, data any) {
-	w.Header().Set("Content-Type", "application/json")
-	_ = json.NewEncoder(w).Encode(map[string]any{"status": "success", "code": 200, "data": data})
+	httpbody.WriteJSON(w, http.StatusOK, "application/json", map[string]any{"status": "success", "code": 200, "data": data})
 }
 
 // api wraps a merchant API handler with the switches (latency, fail next)
@@ -1048,8 +1026,7 @@ func (s *Sandbox) handleJWKS(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, err.Error(), http.StatusInternalServerError)
 		return
 	}
-	w.Header().Set("Content-Type", "application/json")
-	_ = json.NewEncoder(w).Encode(JWKS{Keys: []JWK{jwk}})
+	httpbody.WriteJSON(w, http.StatusOK, "application/json", JWKS{Keys: []JWK{jwk}})
 }
 
 // Pages.
@@ -1148,7 +1125,7 @@ func render(w http.ResponseWriter, status int, d pageData) {
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.WriteHeader(status)
-	_, _ = w.Write(buf.Bytes())
+	httpbody.Write(w, buf.Bytes())
 }
 
 func (s *Sandbox) handlePayPage(w http.ResponseWriter, r *http.Request) {

@@ -10,12 +10,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"math/big"
 	"net/http"
 	"strings"
 	"sync"
 	"time"
+
+	"orderdesk/providers/internal/httpbody"
 )
 
 // Errors of webhook verification. Compare with errors.Is.
@@ -183,12 +184,15 @@ func (c *JWKSCache) refresh(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("yandexpay: jwks: %w", err)
 	}
-	defer resp.Body.Close()
+	raw, err := httpbody.ReadAndClose(resp, 1<<20)
+	if err != nil {
+		return fmt.Errorf("yandexpay: jwks: read answer: %w", err)
+	}
 	if resp.StatusCode != http.StatusOK {
 		return fmt.Errorf("yandexpay: jwks: HTTP %d", resp.StatusCode)
 	}
 	var set JWKS
-	if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&set); err != nil {
+	if err := json.Unmarshal(raw, &set); err != nil {
 		return fmt.Errorf("yandexpay: jwks: %w", err)
 	}
 	keys := map[string]*ecdsa.PublicKey{}

@@ -14,7 +14,6 @@ package payments
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -144,6 +143,3 @@ func (s *Service) record(ctx context.Context, p *model.Payment, kind, body, resu
 
 // providerActor names the provider as the actor of a change it reported.
 func providerActor(p model.ProviderType) model.Actor { return model.Actor("provider:" + string(p)) }
-
-// errNoGateway is returned for a payment whose integration is gone.
-var errNoGateway = errors.New("the payment's integration is not available")

@@ -3,7 +3,6 @@ package payments
 import (
 	"context"
 	"errors"
-	"fmt"
 	"time"
 
 	"orderdesk/model"
@@ -144,16 +143,4 @@ func (s *Service) PollOpen(ctx context.Context, t *model.Tenant, timeout time.Du
 		}
 	}
 	return processed, failed, nil
-}
-
-// describe says what applying an observation did, for an event or a log line.
-func describe(ap model.Applied) string {
-	if ap.Ignored != "" {
-		return "no change: " + ap.Ignored
-	}
-	s := fmt.Sprintf("%s → %s", ap.From, ap.To)
-	if ap.Late {
-		s += " (received late)"
-	}
-	return s
 }
