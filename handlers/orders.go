@@ -294,6 +294,7 @@ func (a *App) OrderSettingsSave(c echo.Context) error {
 	o.BonusEarnPercent, o.BonusMaxSharePercent = num("bonus_earn_percent"), num("bonus_max_share_percent")
 	o.ZeroStock = c.FormValue("zero_stock") == "1"
 	o.RefundOverpayments = c.FormValue("refund_overpayments") == "1"
+	o.NotifyPurchased = c.FormValue("notify_purchased") == "1"
 	start, _ := strconv.ParseInt(c.FormValue("order_increment_start"), 10, 64)
 	o.OrderIncrementStart = start
 	// "12.50" (the shop's currency per CNY) → millionths of a minor unit per fen.

@@ -187,7 +187,7 @@ func TestTinkoffPayments(t *testing.T) {
 			t.Errorf("late notification undid the payment: %s", got.PaymentStatus)
 		}
 		outbox, _ := e.store.FindOutbox(ctx, e.demo.ID, o.ID)
-		if len(outbox) == 0 || outbox[0].Kind != "email_confirmation" {
+		if len(outbox) != 2 || outbox[1].Kind != model.MsgPaid {
 			t.Errorf("outbox after payment: %+v", outbox)
 		}
 		// verify asks the bank, never trusts the caller.

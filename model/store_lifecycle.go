@@ -219,14 +219,14 @@ func recomputePaymentStatus(ctx context.Context, tx *sql.Tx, tenantID, orderID i
 }
 
 // onPaidTx does what becoming paid implies besides the status (seed 004): the
-// guest's cart is emptied now (fecshop), and the confirmation e-mail, the WhatsApp
-// message and the CDEK track fetch are queued in the outbox.
+// guest's cart is emptied now (fecshop), and the customer's "paid" message is
+// queued. The delivery's track is fetched by the delivery lane's job, and its
+// messages are queued when the track exists.
 func onPaidTx(ctx context.Context, tx *sql.Tx, tenantID, orderID int64, now time.Time) error {
-	var cartID, email, phone, carrier string
+	var cartID string
 	var customer sql.NullInt64
-	if err := tx.QueryRowContext(ctx, `SELECT coalesce(o.cart_id, ''), o.customer_email, o.phone, coalesce(sm.carrier, ''), o.customer_id
-		FROM orders o LEFT JOIN shipping_methods sm ON sm.id = o.shipping_method_id WHERE o.id = ?`, orderID).
-		Scan(&cartID, &email, &phone, &carrier, &customer); err != nil {
+	if err := tx.QueryRowContext(ctx, `SELECT coalesce(cart_id, ''), customer_id FROM orders WHERE id = ?`, orderID).
+		Scan(&cartID, &customer); err != nil {
 		return err
 	}
 	if !customer.Valid && cartID != "" {
@@ -234,22 +234,7 @@ func onPaidTx(ctx context.Context, tx *sql.Tx, tenantID, orderID int64, now time
 			return err
 		}
 	}
-	if err := queueOutboxTx(ctx, tx, tenantID, orderID, "email_confirmation", map[string]string{"to": email}, now); err != nil {
-		return err
-	}
-	if carrier == "cdek" {
-		if err := queueOutboxTx(ctx, tx, tenantID, orderID, "cdek_track", map[string]string{}, now); err != nil {
-			return err
-		}
-	}
-	if phone != "" && (carrier == "cdek" || carrier == "dostavista") {
-		// The WhatsApp message carries the track number (seed 004), so it waits
-		// for the delivery's track; the outbox job sends it once the track is known.
-		if err := queueOutboxTx(ctx, tx, tenantID, orderID, "whatsapp_message", map[string]string{"phone": phone}, now); err != nil {
-			return err
-		}
-	}
-	return nil
+	return queueOutboxTx(ctx, tx, tenantID, orderID, MsgPaid, nil, now)
 }
 
 // SetLineProcurement is the one way an order line's procurement status changes.
@@ -315,6 +300,11 @@ func rollUpProcurement(ctx context.Context, tx *sql.Tx, tenantID, orderID int64,
 	if _, err := tx.ExecContext(ctx, `UPDATE orders SET procurement_status = ?, procurement_error = ?, updated_at = ? WHERE id = ?`,
 		string(next), errText, now, orderID); err != nil {
 		return err
+	}
+	if bought(current, next) {
+		if err := queuePurchasedTx(ctx, tx, tenantID, orderID, now); err != nil {
+			return err
+		}
 	}
 	if next != current || errText != "" {
 		return insertEvent(ctx, tx, tenantID, orderID, EventProcurementStatus, actor, string(current), string(next), errText, now)

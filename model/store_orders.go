@@ -167,6 +167,9 @@ func (s *Store) PlaceOrder(ctx context.Context, t *Tenant, in PlaceOrderInput) (
 		if err := insertEvent(ctx, tx, t.ID, orderID, EventCreated, actor, "", string(OrderPending), note, now); err != nil {
 			return err
 		}
+		if err := queueOutboxTx(ctx, tx, t.ID, orderID, MsgOrderPlaced, nil, now); err != nil {
+			return err
+		}
 		if cart.Coupon != nil {
 			if err := redeemCouponTx(ctx, tx, t.ID, cart.Coupon.ID, orderID, customerID(in.Customer), a.Email, now); err != nil {
 				return err

@@ -557,6 +557,11 @@ func (s *Store) applyPaymentTx(ctx context.Context, tx *sql.Tx, t *Tenant, payme
 	if err := recomputePaymentStatus(ctx, tx, t.ID, p.OrderID, actor, now); err != nil {
 		return out, err
 	}
+	if to == PaymentFailed {
+		if err := queuePaymentFailedTx(ctx, tx, t.ID, p.OrderID, p.Number, now); err != nil {
+			return out, err
+		}
+	}
 	if refundReason != "" {
 		amount := p.Amount
 		if refundReason == RefundOverpaid {
@@ -821,8 +826,12 @@ func queueOutboxTx(ctx context.Context, tx *sql.Tx, tenantID, orderID int64, kin
 	if err != nil {
 		return err
 	}
-	_, err = tx.ExecContext(ctx, `INSERT INTO outbox (tenant_id, order_id, kind, payload, next_attempt_at, created_at) VALUES (?, ?, ?, ?, ?, ?)
-		ON CONFLICT (order_id, kind) DO NOTHING`, tenantID, orderID, kind, string(b), now, now)
+	key, err := newMessageKey()
+	if err != nil {
+		return err
+	}
+	_, err = tx.ExecContext(ctx, `INSERT INTO outbox (tenant_id, order_id, kind, payload, next_attempt_at, created_at, idem_key) VALUES (?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (order_id, kind) DO NOTHING`, tenantID, orderID, kind, string(b), now, now, key)
 	return err
 }
 

@@ -61,7 +61,7 @@ func TestPaymentMakesOrderPaidOnce(t *testing.T) {
 		t.Errorf("order after payment: %s / %s, want confirmed / paid", got.Status, got.PaymentStatus)
 	}
 	outbox, _ := s.store.FindOutbox(ctx, s.tenant.ID, o.ID)
-	if len(outbox) != 1 || outbox[0].Kind != "email_confirmation" {
+	if len(outbox) != 2 || outbox[0].Kind != model.MsgOrderPlaced || outbox[1].Kind != model.MsgPaid {
 		t.Errorf("outbox: %+v", outbox)
 	}
 	// A late "pending" and a duplicate "completed" change nothing.

@@ -44,6 +44,9 @@ type OrderSettings struct {
 	// CNYRateMicro is the supplier currency's rate: millionths of a minor unit
 	// of the tenant's currency per fen (12.5 RUB per CNY = 12_500_000).
 	CNYRateMicro int64
+	// NotifyPurchased: the customer is told when the order is bought at the
+	// supplier (the msg_purchased message).
+	NotifyPurchased bool
 }
 
 var slugRe = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,38}[a-z0-9]$`)
@@ -116,13 +119,13 @@ func (s *Store) FindTenants(ctx context.Context) ([]*Tenant, error) {
 }
 
 const tenantColumns = `id, slug, name, language, currency, timezone, created_at, order_increment_start,
-	unpaid_expiry_minutes, unpaid_expiry_batch, zero_stock, required_address_fields, bonus_earn_percent, bonus_max_share_percent, cny_rate_micro, refund_overpayments`
+	unpaid_expiry_minutes, unpaid_expiry_batch, zero_stock, required_address_fields, bonus_earn_percent, bonus_max_share_percent, cny_rate_micro, refund_overpayments, notify_purchased`
 
 func scanTenant(row interface{ Scan(...any) error }) (*Tenant, error) {
 	t := &Tenant{}
 	var fields string
 	err := row.Scan(&t.ID, &t.Slug, &t.Name, &t.Language, &t.Currency, &t.Timezone, &t.CreatedAt, &t.OrderIncrementStart,
-		&t.UnpaidExpiryMinutes, &t.UnpaidExpiryBatch, &t.ZeroStock, &fields, &t.BonusEarnPercent, &t.BonusMaxSharePercent, &t.CNYRateMicro, &t.RefundOverpayments)
+		&t.UnpaidExpiryMinutes, &t.UnpaidExpiryBatch, &t.ZeroStock, &fields, &t.BonusEarnPercent, &t.BonusMaxSharePercent, &t.CNYRateMicro, &t.RefundOverpayments, &t.NotifyPurchased)
 	if err != nil {
 		return nil, notFound(err)
 	}
@@ -166,9 +169,9 @@ func (s *Store) UpdateOrderSettings(ctx context.Context, tenantID int64, o Order
 	// start below the next number would reuse numbers, so the next stays.
 	_, err := s.DB.W.ExecContext(ctx, `UPDATE tenants SET unpaid_expiry_minutes = ?, unpaid_expiry_batch = ?, zero_stock = ?,
 		required_address_fields = ?, bonus_earn_percent = ?, bonus_max_share_percent = ?, order_increment_start = ?,
-		order_increment_next = max(coalesce(order_increment_next, 0), ?), cny_rate_micro = ?, refund_overpayments = ? WHERE id = ?`,
+		order_increment_next = max(coalesce(order_increment_next, 0), ?), cny_rate_micro = ?, refund_overpayments = ?, notify_purchased = ? WHERE id = ?`,
 		o.UnpaidExpiryMinutes, o.UnpaidExpiryBatch, o.ZeroStock, strings.Join(o.RequiredAddressFields, ","),
-		o.BonusEarnPercent, o.BonusMaxSharePercent, o.OrderIncrementStart, o.OrderIncrementStart, o.CNYRateMicro, o.RefundOverpayments, tenantID)
+		o.BonusEarnPercent, o.BonusMaxSharePercent, o.OrderIncrementStart, o.OrderIncrementStart, o.CNYRateMicro, o.RefundOverpayments, o.NotifyPurchased, tenantID)
 	return err
 }
 

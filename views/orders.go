@@ -157,6 +157,8 @@ func eventText(e model.OrderEvent, lang string) string {
 		return "Payment: " + e.From + " → " + e.To
 	case model.EventRefund:
 		return "Refund"
+	case model.EventMessage:
+		return "Message: " + e.To
 	}
 	return e.Kind
 }
