@@ -204,10 +204,10 @@ type Policy struct {
 }
 
 // schemes are the URL schemes provider endpoints use.
-var schemes = map[string]bool{"http": true, "https": true, "smtp": true}
+var schemes = map[string]bool{"http": true, "https": true, "smtp": true, "smtps": true}
 
 // CheckURL checks an endpoint before it is saved or called: an http(s) or
-// smtp URL with a host, and unless the policy allows it, neither
+// smtp(s) URL with a host, and unless the policy allows it, neither
 // "localhost" nor a literal internal IP. Host names are checked again on
 // the addresses they resolve to when a call connects.
 func (p Policy) CheckURL(raw string) error {
@@ -216,7 +216,7 @@ func (p Policy) CheckURL(raw string) error {
 		return &Error{Target: raw, Class: Invalid, Reason: fmt.Sprintf("%q is not a URL with a host.", raw)}
 	}
 	if !schemes[strings.ToLower(u.Scheme)] {
-		return &Error{Target: raw, Class: Invalid, Reason: fmt.Sprintf("%q: OrderDesk calls http, https and smtp addresses only.", raw)}
+		return &Error{Target: raw, Class: Invalid, Reason: fmt.Sprintf("%q: OrderDesk calls http, https, smtp and smtps addresses only.", raw)}
 	}
 	if p.AllowPrivate || p.allowed(u) {
 		return nil

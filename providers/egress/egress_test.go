@@ -96,7 +96,7 @@ func TestCheckURL(t *testing.T) {
 		{"a hex IPv4 is refused", "http://0x7f.1/", false, "number"},
 		{"a short IPv4 is refused", "http://127.1/", false, "number"},
 		{"another scheme is refused", "file:///etc/passwd", false, "URL"},
-		{"gopher is refused", "gopher://example.com/", false, "http, https and smtp"},
+		{"gopher is refused", "gopher://example.com/", false, "http, https, smtp and smtps"},
 		{"no host is refused", "https://", false, "host"},
 		{"an allowed prefix is allowed", "http://localhost:8080/sandbox/tinkoff/v2", true, ""},
 		{"the allowed prefix's folder itself is allowed", "http://localhost:8080/sandbox", true, ""},

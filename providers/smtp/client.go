@@ -1,18 +1,21 @@
-// Package smtp sends the shop's e-mails (order confirmation, seed 004) over
-// SMTP, and provides a sandbox: a small SMTP server that keeps every mail it
-// receives and shows them on an "outbox" web page.
+// Package smtp sends the shop's e-mails (the customer messages of seed 004)
+// over SMTP with github.com/wneessen/go-mail, and provides a sandbox: an SMTP
+// server on github.com/emersion/go-smtp that keeps every mail it receives and
+// shows them on an "outbox" web page.
 //
-// The client speaks SMTP with net/smtp: EHLO, STARTTLS whenever the server
-// offers it (unless Config.DisableTLS), AUTH PLAIN when credentials are
-// configured, then MAIL/RCPT/DATA. net/smtp refuses to send a password over
-// an unencrypted connection except to localhost, which is what protects the
-// password when a server offers no STARTTLS. Messages are built as proper
+// The client speaks SMTP through go-mail: implicit TLS from the first byte
+// (SMTPS, port 465, or Config.ImplicitTLS), else STARTTLS whenever the server
+// offers it (unless Config.DisableTLS; Config.RequireTLS refuses a server
+// without it), then AUTH PLAIN, or AUTH LOGIN when the server offers no PLAIN
+// (Office 365), when credentials are configured. A password is never sent
+// over an unencrypted connection except to localhost. Messages are proper
 // MIME (UTF-8, quoted-printable, multipart/alternative for text + HTML,
 // encoded-word subjects).
 //
-// Idempotency: SMTP has none. The outbox must mark a mail sent as soon as
-// Send returns nil; pass the outbox id in Message.MessageID so a duplicate
-// (after a crash between sending and marking) is at least recognisable.
+// Idempotency: SMTP has none. A mail's Message.MessageID should be fixed for
+// the message (the outbox's key), so that a copy is at least recognisable;
+// the caller marks a mail sent as soon as Send returns nil, and never sends
+// blindly again a mail whose try was cut off.
 //
 // Wiring in the app: start the sandbox's SMTP listener with
 // ListenAndServe (e.g. on 127.0.0.1:2525) next to the web server, mount its
@@ -27,27 +30,26 @@ package smtp
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
-	"mime"
-	"mime/multipart"
-	"mime/quotedprintable"
 	"net"
 	"net/mail"
-	netsmtp "net/smtp"
 	"net/textproto"
+	"regexp"
+	"strconv"
 	"strings"
 	"time"
+
+	gomail "github.com/wneessen/go-mail"
+	gosmtp "github.com/wneessen/go-mail/smtp"
 )
 
 // Stages of an SMTP session, as Error.Stage.
 const (
 	StageConnect  = "connect"
+	StageTLS      = "TLS"
 	StageGreeting = "greeting"
 	StageHello    = "EHLO"
 	StageStartTLS = "STARTTLS"
@@ -58,13 +60,20 @@ const (
 	StageQuit     = "QUIT"
 )
 
+// Sign-in mechanisms for Config.Auth.
+const (
+	AuthPlain = "PLAIN"
+	AuthLogin = "LOGIN"
+)
+
 // ErrTLSRequired is returned when Config.RequireTLS is set and the server
 // does not offer STARTTLS.
 var ErrTLSRequired = errors.New("smtp: the server does not offer STARTTLS")
 
-// ErrNoAuth is returned when credentials are configured but the server does
-// not offer AUTH PLAIN.
-var ErrNoAuth = errors.New("smtp: the server does not offer AUTH PLAIN")
+// ErrNoAuth is returned when credentials are configured but the server
+// offers neither AUTH PLAIN nor AUTH LOGIN (or not the one Config.Auth asks
+// for).
+var ErrNoAuth = errors.New("smtp: the server does not offer AUTH PLAIN or LOGIN")
 
 // ErrBadAddress is returned by Send and Message.Bytes for an address that is
 // not a valid e-mail address.
@@ -72,17 +81,25 @@ var ErrBadAddress = errors.New("smtp: not a valid e-mail address")
 
 // Config holds what New needs.
 type Config struct {
-	// Addr is the server's host:port (587 for submission with STARTTLS).
+	// Addr is the server's host:port (587 for submission with STARTTLS, 465
+	// for implicit TLS).
 	Addr string
-	// Username and Password enable AUTH PLAIN; empty sends without signing in.
+	// Username and Password enable AUTH; empty sends without signing in.
 	Username string
 	Password string
-	// TLSConfig is used for STARTTLS (default: verify the certificate for the
-	// host of Addr). STARTTLS is used whenever the server offers it.
+	// Auth is the sign-in mechanism: AuthPlain, AuthLogin, or "" for PLAIN
+	// when the server offers it, else LOGIN (Office 365 offers no PLAIN).
+	Auth string
+	// TLSConfig is used for TLS (default: verify the certificate for the host
+	// of Addr).
 	TLSConfig *tls.Config
+	// ImplicitTLS speaks TLS from the first byte (SMTPS); it is the default
+	// for port 465.
+	ImplicitTLS bool
 	// DisableTLS never uses STARTTLS (a local relay or the sandbox).
 	DisableTLS bool
-	// RequireTLS refuses to send when the server does not offer STARTTLS.
+	// RequireTLS refuses to sign in or send when the connection is not
+	// encrypted (no implicit TLS and no STARTTLS offered).
 	RequireTLS bool
 	// LocalName is the name sent with EHLO (default "localhost").
 	LocalName string
@@ -90,7 +107,8 @@ type Config struct {
 	// (default 30 s).
 	Timeout time.Duration
 	// Dial opens the TCP connection to Addr (default: a net.Dialer). The app
-	// passes one that refuses internal addresses.
+	// passes one that refuses internal addresses; implicit TLS is started on
+	// the connection it returns.
 	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
 }
 
@@ -99,6 +117,7 @@ type Config struct {
 type Client struct {
 	cfg  Config
 	host string
+	port int
 }
 
 // New returns a client for cfg.
@@ -109,11 +128,18 @@ func New(cfg Config) *Client {
 	if cfg.Timeout <= 0 {
 		cfg.Timeout = 30 * time.Second
 	}
-	host, _, err := net.SplitHostPort(cfg.Addr)
+	host, portText, err := net.SplitHostPort(cfg.Addr)
 	if err != nil {
 		host = cfg.Addr
 	}
-	return &Client{cfg: cfg, host: host}
+	port, err := strconv.Atoi(portText)
+	if err != nil || port <= 0 {
+		port = 587
+	}
+	if port == 465 {
+		cfg.ImplicitTLS = true
+	}
+	return &Client{cfg: cfg, host: host, port: port}
 }
 
 // Message is an e-mail. Give Text, HTML or both (then a multipart/alternative
@@ -133,203 +159,248 @@ type Message struct {
 	Date time.Time
 }
 
-// Bytes builds the message as sent (RFC 5322 with MIME, CRLF line ends).
-func (m Message) Bytes() ([]byte, error) {
-	from, err := mail.ParseAddress(m.From)
-	if err != nil {
+// msg builds m as go-mail's message, refusing an address that is not one.
+func (m Message) msg() (*gomail.Msg, error) {
+	g := gomail.NewMsg(gomail.WithNoDefaultUserAgent())
+	if _, err := mail.ParseAddress(m.From); err != nil {
+		return nil, fmt.Errorf("%w: From %q", ErrBadAddress, m.From)
+	}
+	if err := g.From(m.From); err != nil {
 		return nil, fmt.Errorf("%w: From %q", ErrBadAddress, m.From)
 	}
 	if len(m.To) == 0 {
 		return nil, fmt.Errorf("%w: no recipient", ErrBadAddress)
 	}
-	var to []string
 	for _, a := range m.To {
-		p, err := mail.ParseAddress(a)
-		if err != nil {
+		if _, err := mail.ParseAddress(a); err != nil {
 			return nil, fmt.Errorf("%w: To %q", ErrBadAddress, a)
 		}
-		to = append(to, p.String())
 	}
+	if err := g.To(m.To...); err != nil {
+		return nil, fmt.Errorf("%w: To %q", ErrBadAddress, strings.Join(m.To, ", "))
+	}
+	if m.ReplyTo != "" {
+		if _, err := mail.ParseAddress(m.ReplyTo); err != nil {
+			return nil, fmt.Errorf("%w: Reply-To %q", ErrBadAddress, m.ReplyTo)
+		}
+		if err := g.ReplyTo(m.ReplyTo); err != nil {
+			return nil, fmt.Errorf("%w: Reply-To %q", ErrBadAddress, m.ReplyTo)
+		}
+	}
+	// Line breaks are flattened: a header value must not inject headers.
+	g.Subject(oneLine(m.Subject))
 	date := m.Date
 	if date.IsZero() {
 		date = time.Now()
 	}
-	id := m.MessageID
-	if id == "" {
-		var b [12]byte
-		rand.Read(b[:])
-		id = hex.EncodeToString(b[:]) + "@" + domainOf(from.Address)
+	g.SetDateWithValue(date)
+	if id := strings.Trim(oneLine(m.MessageID), "<> "); id != "" {
+		g.SetMessageIDWithValue(id)
+	} else {
+		g.SetMessageID()
+	}
+	text, html := normalizeEOL(m.Text), normalizeEOL(m.HTML)
+	switch {
+	case text != "" && html != "":
+		g.SetBodyString(gomail.TypeTextPlain, text)
+		g.AddAlternativeString(gomail.TypeTextHTML, html)
+	case html != "":
+		g.SetBodyString(gomail.TypeTextHTML, html)
+	default:
+		g.SetBodyString(gomail.TypeTextPlain, text)
+	}
+	return g, nil
+}
+
+// Bytes builds the message as sent (RFC 5322 with MIME, CRLF line ends).
+func (m Message) Bytes() ([]byte, error) {
+	g, err := m.msg()
+	if err != nil {
+		return nil, err
 	}
 	var buf bytes.Buffer
-	header := func(k, v string) { fmt.Fprintf(&buf, "%s: %s\r\n", k, v) }
-	header("From", from.String())
-	header("To", strings.Join(to, ", "))
-	if m.ReplyTo != "" {
-		rt, err := mail.ParseAddress(m.ReplyTo)
-		if err != nil {
-			return nil, fmt.Errorf("%w: Reply-To %q", ErrBadAddress, m.ReplyTo)
-		}
-		header("Reply-To", rt.String())
-	}
-	header("Subject", encodeHeader(m.Subject))
-	header("Date", date.Format(time.RFC1123Z))
-	header("Message-ID", "<"+strings.Trim(oneLine(id), "<>")+">")
-	header("MIME-Version", "1.0")
-	switch {
-	case m.Text != "" && m.HTML != "":
-		mw := multipart.NewWriter(&buf)
-		header("Content-Type", mime.FormatMediaType("multipart/alternative", map[string]string{"boundary": mw.Boundary()}))
-		buf.WriteString("\r\n")
-		for _, part := range []struct{ typ, body string }{{"text/plain", m.Text}, {"text/html", m.HTML}} {
-			w, err := mw.CreatePart(textproto.MIMEHeader{
-				"Content-Type":              {part.typ + "; charset=utf-8"},
-				"Content-Transfer-Encoding": {"quoted-printable"},
-			})
-			if err != nil {
-				return nil, err
-			}
-			if err := writeQP(w, part.body); err != nil {
-				return nil, err
-			}
-		}
-		if err := mw.Close(); err != nil {
-			return nil, err
-		}
-	default:
-		typ, body := "text/plain", m.Text
-		if m.HTML != "" {
-			typ, body = "text/html", m.HTML
-		}
-		header("Content-Type", typ+"; charset=utf-8")
-		header("Content-Transfer-Encoding", "quoted-printable")
-		buf.WriteString("\r\n")
-		if err := writeQP(&buf, body); err != nil {
-			return nil, err
-		}
+	if _, err := g.WriteTo(&buf); err != nil {
+		return nil, err
 	}
 	return buf.Bytes(), nil
 }
 
-func writeQP(w io.Writer, s string) error {
-	qp := quotedprintable.NewWriter(w)
-	// Normalise line ends so the writer emits CRLF for every line.
-	if _, err := io.WriteString(qp, strings.ReplaceAll(s, "\r\n", "\n")); err != nil {
-		return err
-	}
-	// No CRLF after the body: in a multipart message the CRLF before the
-	// next boundary belongs to the boundary, and net/smtp ends DATA with
-	// one itself; an extra one would change the text.
-	return qp.Close()
-}
-
-// encodeHeader returns v as a header value: as is when it is printable
-// ASCII, else as RFC 2047 encoded words (base64, shorter than Q for
-// Cyrillic). Line breaks are flattened: a header value must not inject
-// headers.
-func encodeHeader(v string) string {
-	v = oneLine(v)
-	for i := 0; i < len(v); i++ {
-		if v[i] < 0x20 || v[i] > 0x7e {
-			return mime.BEncoding.Encode("utf-8", v)
-		}
-	}
-	return v
-}
+func normalizeEOL(s string) string { return strings.ReplaceAll(s, "\r\n", "\n") }
 
 func oneLine(s string) string {
 	return strings.NewReplacer("\r\n", " ", "\r", " ", "\n", " ").Replace(s)
 }
 
-func domainOf(addr string) string {
-	if i := strings.LastIndexByte(addr, '@'); i >= 0 && i+1 < len(addr) {
-		return addr[i+1:]
-	}
-	return "localhost"
-}
-
-// session is one SMTP conversation, up to and including AUTH.
+// session is one SMTP conversation, opened up to and including AUTH.
 type session struct {
-	c    *netsmtp.Client
-	conn net.Conn
-	tls  bool
-	auth bool
-	stop func() bool
+	mc    *gomail.Client
+	sc    *gosmtp.Client
+	conn  net.Conn
+	stage string // how far it got, for the error of a failed step
+	tls   bool
+	mech  string // the AUTH mechanism used, "" without sign-in
+	stop  func() bool
 }
 
-// open dials, greets, starts TLS and signs in as configured. The returned
-// session's connection is closed when ctx ends; callers give ctx a deadline.
+// open dials (starting implicit TLS), greets, starts TLS and signs in as
+// configured, through go-mail. The session's connection is closed when ctx
+// ends; callers give ctx a deadline.
 func (cl *Client) open(ctx context.Context) (*session, error) {
-	dial := cl.cfg.Dial
-	if dial == nil {
-		var d net.Dialer
-		dial = d.DialContext
+	s := &session{stage: StageConnect, stop: func() bool { return false }}
+	dl, _ := ctx.Deadline()
+	opts := []gomail.Option{gomail.WithPort(cl.port), gomail.WithHELO(cl.cfg.LocalName), gomail.WithTimeout(time.Until(dl)),
+		gomail.WithTLSConfig(cl.tlsConfig()), gomail.WithoutNoop(), gomail.WithDialContextFunc(cl.dialer(ctx, s))}
+	switch {
+	case cl.cfg.ImplicitTLS:
+		// The dialer starts TLS itself: go-mail does only with its own dialer.
+		opts = append(opts, gomail.WithSSL())
+	case cl.cfg.DisableTLS:
+		opts = append(opts, gomail.WithTLSPolicy(gomail.NoTLS))
+	default:
+		opts = append(opts, gomail.WithTLSPolicy(gomail.TLSOpportunistic))
 	}
-	conn, err := dial(ctx, "tcp", cl.cfg.Addr)
+	if cl.cfg.Username != "" {
+		opts = append(opts, gomail.WithSMTPAuthCustom(&signIn{cl: cl, s: s}))
+	}
+	mc, err := gomail.NewClient(cl.host, opts...)
 	if err != nil {
 		return nil, cl.wrap(ctx, StageConnect, err)
 	}
-	if dl, ok := ctx.Deadline(); ok {
-		if err := conn.SetDeadline(dl); err != nil {
-			hangUp(conn)
-			return nil, cl.wrap(ctx, StageConnect, err)
-		}
-	}
-	// Closing the connection is the only way to interrupt net/smtp.
-	stop := context.AfterFunc(ctx, func() { hangUp(conn) })
-	s := &session{conn: conn, stop: stop}
-	s.c, err = netsmtp.NewClient(conn, cl.host)
+	s.mc = mc
+	sc, err := mc.DialToSMTPClientWithContext(ctx)
 	if err != nil {
 		s.close()
-		return nil, cl.wrap(ctx, StageGreeting, err)
+		return nil, cl.wrap(ctx, s.failedStage(err), err)
 	}
-	if err := s.c.Hello(cl.cfg.LocalName); err != nil {
-		s.close()
-		return nil, cl.wrap(ctx, StageHello, err)
-	}
-	if ok, _ := s.c.Extension("STARTTLS"); ok && !cl.cfg.DisableTLS {
-		tc := &tls.Config{ServerName: cl.host}
-		if cl.cfg.TLSConfig != nil {
-			tc = cl.cfg.TLSConfig.Clone()
-			if tc.ServerName == "" {
-				tc.ServerName = cl.host
-			}
-		}
-		if err := s.c.StartTLS(tc); err != nil {
-			s.close()
-			return nil, cl.wrap(ctx, StageStartTLS, err)
-		}
+	s.sc = sc
+	if _, err := sc.GetTLSConnectionState(); err == nil {
 		s.tls = true
-	} else if cl.cfg.RequireTLS {
+	}
+	if cl.cfg.RequireTLS && !s.tls {
 		s.close()
 		return nil, &Error{Stage: StageStartTLS, Err: ErrTLSRequired}
-	}
-	if cl.cfg.Username != "" {
-		ok, mechs := s.c.Extension("AUTH")
-		if !ok || !containsFold(strings.Fields(mechs), "PLAIN") {
-			s.close()
-			return nil, &Error{Stage: StageAuth, Err: ErrNoAuth}
-		}
-		if err := s.c.Auth(netsmtp.PlainAuth("", cl.cfg.Username, cl.cfg.Password, cl.host)); err != nil {
-			s.close()
-			return nil, cl.wrap(ctx, StageAuth, err)
-		}
-		s.auth = true
 	}
 	return s, nil
 }
 
-func (s *session) close() {
-	s.stop()
-	hangUp(s.conn)
+// failedStage is the stage an error of the opening steps belongs to: TLS
+// errors to the TLS step, others to the step the session had reached.
+func (s *session) failedStage(err error) string {
+	if s.stage == StageGreeting && isTLSError(err) {
+		return StageStartTLS
+	}
+	if s.stage == StageGreeting {
+		var tp *textproto.Error
+		if errors.As(err, &tp) && tp.Code != 220 && tp.Code >= 400 {
+			return StageHello
+		}
+	}
+	return s.stage
 }
 
-// hangUp closes an SMTP connection, the client's or one the sandbox
-// accepted. Its error is dropped on purpose, here only: a hang-up either
-// interrupts a call, which then fails and says why, or ends a session whose
-// outcome is settled (the mail acknowledged or stored, or the failure on its
-// way to the caller), often after the other side or QUIT closed the
-// connection already. A failed close adds nothing to any of them.
+func isTLSError(err error) bool {
+	var rh tls.RecordHeaderError
+	var alert tls.AlertError
+	return isCertError(err) || errors.As(err, &rh) || errors.As(err, &alert) || strings.Contains(err.Error(), "tls:")
+}
+
+func (cl *Client) tlsConfig() *tls.Config {
+	tc := &tls.Config{ServerName: cl.host, MinVersion: tls.VersionTLS12}
+	if cl.cfg.TLSConfig != nil {
+		tc = cl.cfg.TLSConfig.Clone()
+		if tc.ServerName == "" {
+			tc.ServerName = cl.host
+		}
+	}
+	return tc
+}
+
+// dialer opens the connection for go-mail: through Config.Dial (the egress
+// policy's check), with TLS from the first byte when implicit, and closed
+// when ctx (the caller's, not go-mail's dial deadline) ends: closing the
+// connection is the only way to interrupt an SMTP command.
+func (cl *Client) dialer(ctx context.Context, s *session) gomail.DialContextFunc {
+	return func(dctx context.Context, network, addr string) (net.Conn, error) {
+		dial := cl.cfg.Dial
+		if dial == nil {
+			var d net.Dialer
+			dial = d.DialContext
+		}
+		conn, err := dial(dctx, network, addr)
+		if err != nil {
+			return nil, err
+		}
+		if cl.cfg.ImplicitTLS {
+			s.stage = StageTLS
+			tc := tls.Client(conn, cl.tlsConfig())
+			if err := tc.HandshakeContext(dctx); err != nil {
+				hangUp(conn)
+				return nil, err
+			}
+			conn = tc
+		}
+		s.conn = conn
+		s.stop = context.AfterFunc(ctx, func() { hangUp(conn) })
+		s.stage = StageGreeting
+		return conn, nil
+	}
+}
+
+// signIn chooses the AUTH mechanism from what the server offers (PLAIN, else
+// LOGIN), and marks the session's stage.
+type signIn struct {
+	cl    *Client
+	s     *session
+	inner gosmtp.Auth
+}
+
+// Start begins the sign-in; it refuses before any password is sent when the
+// connection is not encrypted and Config.RequireTLS says it must be.
+func (a *signIn) Start(server *gosmtp.ServerInfo) (string, []byte, error) {
+	a.s.stage = StageAuth
+	cfg := a.cl.cfg
+	if cfg.RequireTLS && !server.TLS {
+		return "", nil, ErrTLSRequired
+	}
+	offered := func(m string) bool { return containsFold(server.Auth, m) }
+	mech := strings.ToUpper(cfg.Auth)
+	switch {
+	case mech == "" && offered(AuthPlain), mech == AuthPlain && offered(AuthPlain):
+		a.inner = gosmtp.PlainAuth("", cfg.Username, cfg.Password, a.cl.host, false)
+		mech = AuthPlain
+	case (mech == "" || mech == AuthLogin) && offered(AuthLogin):
+		a.inner = gosmtp.LoginAuth(cfg.Username, cfg.Password, a.cl.host, false)
+		mech = AuthLogin
+	default:
+		return "", nil, ErrNoAuth
+	}
+	a.s.mech = mech
+	return a.inner.Start(server)
+}
+
+// Next answers the server's challenges.
+func (a *signIn) Next(fromServer []byte, more bool) ([]byte, error) {
+	return a.inner.Next(fromServer, more)
+}
+
+func (s *session) close() {
+	s.stop()
+	if s.conn != nil {
+		hangUp(s.conn)
+	}
+}
+
+// hangUp closes an SMTP connection. Its error is dropped on purpose, here
+// only: a hang-up either interrupts a call, which then fails and says why, or
+// ends a session whose outcome is settled (the mail acknowledged, or the
+// failure on its way to the caller), often after the other side or QUIT
+// closed the connection already. A failed close adds nothing to any of them.
 func hangUp(conn net.Conn) { _ = conn.Close() }
+
+// quit says goodbye after the mail was accepted. The mail is accepted once
+// DATA is acknowledged; a failing QUIT does not change that, and the
+// connection is closed after it either way.
+func (s *session) quit() { _ = s.mc.CloseWithSMTPClient(s.sc) }
 
 func containsFold(list []string, v string) bool {
 	for _, x := range list {
@@ -340,21 +411,16 @@ func containsFold(list []string, v string) bool {
 	return false
 }
 
-// Send delivers m to the server: the envelope sender is From's address,
-// the envelope recipients are To's addresses.
+// Send delivers m to the server: the envelope sender is From's address, the
+// envelope recipients are To's addresses. nil means the server accepted the
+// mail (its DATA was acknowledged).
 func (cl *Client) Send(ctx context.Context, m Message) error {
 	if m.Date.IsZero() {
 		m.Date = time.Now()
 	}
-	raw, err := m.Bytes()
+	g, err := m.msg()
 	if err != nil {
 		return err
-	}
-	from, _ := mail.ParseAddress(m.From)
-	var rcpts []string
-	for _, a := range m.To {
-		p, _ := mail.ParseAddress(a)
-		rcpts = append(rcpts, p.Address)
 	}
 	if _, ok := ctx.Deadline(); !ok {
 		var cancel context.CancelFunc
@@ -366,36 +432,61 @@ func (cl *Client) Send(ctx context.Context, m Message) error {
 		return err
 	}
 	defer s.close()
-	if err := s.c.Mail(from.Address); err != nil {
-		return cl.wrap(ctx, StageMail, err)
+	err = s.mc.SendWithSMTPClient(s.sc, g)
+	// go-mail resets the session after a delivered mail; a failed reset
+	// (or QUIT) after the mail was accepted does not make it unsent.
+	if g.IsDelivered() {
+		s.quit()
+		return nil
 	}
-	for _, r := range rcpts {
-		if err := s.c.Rcpt(r); err != nil {
-			e := cl.wrap(ctx, StageRcpt, err)
-			if se, ok := e.(*Error); ok {
-				se.Recipient = r
-			}
-			return e
-		}
+	if err == nil {
+		err = errors.New("the server did not acknowledge the mail")
 	}
-	w, err := s.c.Data()
-	if err != nil {
-		return cl.wrap(ctx, StageData, err)
-	}
-	if _, err := w.Write(raw); err != nil {
-		return cl.wrap(ctx, StageData, err)
-	}
-	if err := w.Close(); err != nil {
-		return cl.wrap(ctx, StageData, err)
-	}
-	// The mail is accepted once DATA is acknowledged; a failing QUIT does not
-	// change that.
-	_ = s.c.Quit()
-	return nil
+	return cl.sendError(ctx, err, m.To)
 }
 
-// TestConnection connects, greets, starts TLS and signs in as configured,
-// then says QUIT; it sends nothing and reports what it found.
+// replyRe finds a server's reply in go-mail's words for a failed step.
+var replyRe = regexp.MustCompile(`\b([45][0-9][0-9]) (.*?)(?:, affected recipient|, affected message ID|$)`)
+
+// sendError turns go-mail's error of a mail transaction into *Error.
+func (cl *Client) sendError(ctx context.Context, err error, to []string) error {
+	var se *gomail.SendError
+	if !errors.As(err, &se) {
+		return cl.wrap(ctx, StageData, err)
+	}
+	stage := StageData
+	switch se.Reason {
+	case gomail.ErrGetSender, gomail.ErrGetRcpts:
+		return fmt.Errorf("%w: %v", ErrBadAddress, err)
+	case gomail.ErrSMTPMailFrom:
+		stage = StageMail
+	case gomail.ErrSMTPRcptTo:
+		stage = StageRcpt
+	case gomail.ErrConnCheck:
+		stage = StageConnect
+	}
+	e := cl.wrap(ctx, stage, err)
+	ee, ok := e.(*Error)
+	if !ok {
+		return e
+	}
+	if r := replyRe.FindStringSubmatch(se.Error()); r != nil && ctx.Err() == nil {
+		ee.Code, _ = strconv.Atoi(r[1])
+		ee.Message = strings.TrimSpace(r[2])
+	}
+	if stage == StageRcpt {
+		for _, a := range to {
+			if p, perr := mail.ParseAddress(a); perr == nil && strings.Contains(se.Error(), p.Address) {
+				ee.Recipient = p.Address
+				break
+			}
+		}
+	}
+	return ee
+}
+
+// TestConnection connects, starts TLS and signs in as configured, then says
+// QUIT; it sends nothing and reports what it found.
 func (cl *Client) TestConnection(ctx context.Context) (string, error) {
 	if _, ok := ctx.Deadline(); !ok {
 		var cancel context.CancelFunc
@@ -407,17 +498,20 @@ func (cl *Client) TestConnection(ctx context.Context) (string, error) {
 		return "", err
 	}
 	defer s.close()
-	if err := s.c.Quit(); err != nil {
+	if err := s.mc.CloseWithSMTPClient(s.sc); err != nil {
 		return "", cl.wrap(ctx, StageQuit, err)
 	}
 	parts := []string{"Connected: " + cl.cfg.Addr}
-	if s.tls {
+	switch {
+	case s.tls && cl.cfg.ImplicitTLS:
+		parts = append(parts, "TLS")
+	case s.tls:
 		parts = append(parts, "STARTTLS")
-	} else {
+	default:
 		parts = append(parts, "no TLS")
 	}
-	if s.auth {
-		parts = append(parts, "signed in as "+cl.cfg.Username)
+	if s.mech != "" {
+		parts = append(parts, "signed in as "+cl.cfg.Username+" (AUTH "+s.mech+")")
 	} else {
 		parts = append(parts, "no sign-in")
 	}
@@ -428,13 +522,18 @@ func (cl *Client) TestConnection(ctx context.Context) (string, error) {
 // session's deadline passed, the context's error is kept (it caused the
 // failure).
 func (cl *Client) wrap(ctx context.Context, stage string, err error) error {
+	if errors.Is(err, ErrTLSRequired) || errors.Is(err, ErrNoAuth) {
+		return &Error{Stage: stage, Err: err}
+	}
 	var ne net.Error
+	dl, hasDeadline := ctx.Deadline()
 	switch {
 	case ctx.Err() != nil:
 		err = fmt.Errorf("%w (%v)", ctx.Err(), err)
-	case errors.As(err, &ne) && ne.Timeout():
+	case errors.As(err, &ne) && ne.Timeout(), hasDeadline && !time.Now().Before(dl):
 		// The connection's deadline is the context's: it can fire a moment
-		// before the context reports it, and means the same.
+		// before the context reports it, and means the same (go-mail's
+		// errors of a mail transaction do not unwrap to the net.Error).
 		err = fmt.Errorf("%w (%v)", context.DeadlineExceeded, err)
 	}
 	e := &Error{Stage: stage, Err: err}
@@ -502,7 +601,7 @@ func Explain(err error) string {
 	case errors.Is(err, ErrTLSRequired):
 		return "The mail server does not offer an encrypted connection (STARTTLS), and the settings require one."
 	case errors.Is(err, ErrNoAuth):
-		return "The mail server does not accept signing in with a user name and password. Check the host and port (submission is usually port 587)."
+		return "The mail server offers no sign-in with a user name and password (AUTH PLAIN or LOGIN). Check the host and port (submission is usually port 587)."
 	case errors.Is(err, context.DeadlineExceeded):
 		return "The mail server did not answer in time. The e-mail will be retried."
 	}
@@ -518,6 +617,8 @@ func Explain(err error) string {
 			return "The mail server offers no encryption, so the password was not sent. Use a server or port with STARTTLS (usually 587)."
 		case e.Stage == StageConnect:
 			return "Could not connect to the mail server. Check the host and port in the settings."
+		case e.Stage == StageTLS:
+			return "The mail server did not start TLS on this port. Port 465 speaks TLS from the start; for STARTTLS use port 587."
 		}
 		return "The connection to the mail server failed. The e-mail will be retried."
 	}

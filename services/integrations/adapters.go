@@ -132,13 +132,32 @@ func otapiConfig(s settings, hc *http.Client) (otapi.Config, *problem) {
 		OperatorLogin: s.config["operator_login"], OperatorPassword: password, HTTPClient: hc}, nil
 }
 
-// smtpConfig reads the e-mail endpoint, smtp://host:port.
+// smtpConfig reads the e-mail endpoint, smtp://host:port (STARTTLS when
+// offered) or smtps://host:port (TLS from the first byte, as port 465 is),
+// and config's "auth" (plain or login; default PLAIN when offered, else
+// LOGIN) and "tls" ("off" for a local relay).
 func smtpConfig(s settings) (smtp.Config, *problem) {
 	u, err := url.Parse(s.endpoint)
-	if err != nil || u.Scheme != "smtp" || u.Host == "" {
-		return smtp.Config{}, &problem{field: "endpoint", text: "must look like smtp://host:port, e.g. smtp://smtp.example.com:587"}
+	if err != nil || (u.Scheme != "smtp" && u.Scheme != "smtps") || u.Host == "" {
+		return smtp.Config{}, &problem{field: "endpoint", text: "must look like smtp://host:port, e.g. smtp://smtp.example.com:587 (smtps://host:465 for TLS from the start)"}
 	}
-	return smtp.Config{Addr: u.Host, Username: s.key, Password: s.secret, DisableTLS: s.config["tls"] == "off", LocalName: "orderdesk"}, nil
+	auth := strings.ToUpper(s.config["auth"])
+	if auth != "" && auth != smtp.AuthPlain && auth != smtp.AuthLogin {
+		return smtp.Config{}, &problem{field: "config", text: `auth must be "plain" or "login" (or left out: PLAIN when the server offers it, else LOGIN)`}
+	}
+	return smtp.Config{Addr: u.Host, Username: s.key, Password: s.secret, Auth: auth, ImplicitTLS: u.Scheme == "smtps",
+		DisableTLS: s.config["tls"] == "off", LocalName: "orderdesk"}, nil
+}
+
+// SMTPConfig is the e-mail client's configuration of an integration's
+// settings at its current endpoint, for the messages' sender; the dial hook
+// is the caller's (the egress policy's).
+func SMTPConfig(endpoint, user, password string, config map[string]string) (smtp.Config, error) {
+	cfg, pr := smtpConfig(settings{provider: model.ProviderSMTP, endpoint: endpoint, key: user, secret: password, config: config})
+	if pr != nil {
+		return smtp.Config{}, errors.New("the e-mail settings need a correction: " + pr.field + " " + pr.text)
+	}
+	return cfg, nil
 }
 
 // adapters are the providers that are not payment providers.
