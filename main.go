@@ -28,6 +28,7 @@ import (
 	"orderdesk/jobs"
 	"orderdesk/model"
 	"orderdesk/providers/egress"
+	"orderdesk/services/messaging"
 	"orderdesk/services/payments"
 )
 
@@ -72,6 +73,7 @@ Usage:
   orderdesk user create --tenant=S --email=E --role=R [--password=P]
                                                   create a staff user
   orderdesk orders expire-unpaid [--tenant=S]     cancel unpaid orders past the shop's limit, once
+  orderdesk messages send [--tenant=S]            send the customer messages due now, once
   orderdesk sync orders-to-taobao [--order-id=N]  buy paid orders on Taobao (purchase orders)
   orderdesk sync pay [--order-id=N]               pay created purchases from the account balance
   orderdesk sync order-status [--purchase-id=X]   fetch purchase status and supplier tracking
@@ -113,6 +115,10 @@ func run(args []string, out io.Writer, log *slog.Logger) error {
 	case "orders":
 		if len(args) > 0 && args[0] == "expire-unpaid" {
 			return cmdRunJob(args[1:], out, log, "orders expire-unpaid", jobs.ExpireUnpaid)
+		}
+	case "messages":
+		if len(args) > 0 && args[0] == "send" {
+			return cmdSendMessages(args[1:], out, log)
 		}
 	case "jobs":
 		if len(args) > 0 {
@@ -303,6 +309,7 @@ func cmdServe(args []string, out io.Writer, log *slog.Logger) (err error) {
 	policy := egressPolicy(c, smtpAddr)
 	proc := &jobs.Procurement{Store: store, HTTPClient: policy.Client(providerTimeout)}
 	pay := paymentFlow(store, c, log, policy)
+	msg := messageFlow(store, c, log, policy)
 	var sched *jobs.Scheduler // made below, after the app that shows its jobs
 	app, err := handlers.New(store, handlers.Config{BaseURL: c.BaseURL, DefaultTenant: c.DefaultTenant, Logger: log,
 		TrackRate: c.TrackRate, Sandboxes: sandboxes, Procurement: proc, Payments: pay, Egress: policy,
@@ -320,7 +327,7 @@ func cmdServe(args []string, out io.Writer, log *slog.Logger) (err error) {
 	if err != nil {
 		return err
 	}
-	sched = jobs.New(store, log, schedule(proc, pay)...)
+	sched = jobs.New(store, log, schedule(proc, pay, msg)...)
 	sched.Start(ctx)
 
 	srv := &http.Server{
@@ -397,13 +404,22 @@ func paymentFlow(store *model.Store, c config, log *slog.Logger, policy egress.P
 		ShopURL: func(t *model.Tenant) string { return model.ShopURL(c.BaseURL, t, c.DefaultTenant) }})
 }
 
+// messageFlow is the customer messages' sender of the instance, for the
+// server and the CLI alike: links from the configured base URL, provider
+// calls through the egress policy.
+func messageFlow(store *model.Store, c config, log *slog.Logger, policy egress.Policy) *messaging.Service {
+	return messaging.New(messaging.Config{Store: store, Log: log, Egress: policy,
+		ShopURL: func(t *model.Tenant) string { return model.ShopURL(c.BaseURL, t, c.DefaultTenant) }})
+}
+
 // schedule is every background job the server runs: one list for serve and
 // the jobs commands.
-func schedule(proc *jobs.Procurement, pay *payments.Service) []*jobs.Job {
+func schedule(proc *jobs.Procurement, pay *payments.Service, msg *messaging.Service) []*jobs.Job {
 	return append([]*jobs.Job{
 		jobs.ExpireUnpaid(pay),
 		jobs.PollPayments(pay, 3*time.Second, 30*time.Minute),
 		jobs.Refunds(pay),
+		jobs.SendMessages(msg),
 	}, proc.Jobs()...)
 }
 
@@ -501,6 +517,33 @@ func cmdRunJob(args []string, out io.Writer, log *slog.Logger, name string, job 
 	return runForShops(ctx, out, log, store, job(paymentFlow(store, c, log, egressPolicy(c, c.SMTPSandbox))), shops)
 }
 
+// cmdSendMessages runs the send-messages job once in the foreground, for
+// every shop or the one of --tenant, a line per message. It records each run
+// like the server does, and fails when a shop's run could not start (the
+// server running it for that shop at that moment, say).
+func cmdSendMessages(args []string, out io.Writer, log *slog.Logger) (err error) {
+	var c config
+	var slug string
+	fs := flag.NewFlagSet("messages send", flag.ContinueOnError)
+	addConfigFlags(fs, &c)
+	fs.StringVar(&slug, "tenant", "", "only this shop (slug); default: every shop")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	store, _, err := openStore(ctx, c)
+	if err != nil {
+		return err
+	}
+	defer joinClose(&err, store.DB)
+	shops, err := shopsFor(ctx, store, slug, "", nil)
+	if err != nil {
+		return err
+	}
+	return runForShops(ctx, out, log, store, jobs.SendMessages(messageFlow(store, c, log, egressPolicy(c, c.SMTPSandbox))), shops)
+}
+
 // cmdSync runs one procurement job once in the foreground, for every shop (or
 // the one of --tenant, or the one owning --order-id / --purchase-id), a line
 // per order, as seed 000's artisan commands did. It exits non-zero when a
@@ -592,7 +635,8 @@ func cmdJobs(what string, args []string, out io.Writer) (err error) {
 		return err
 	}
 	defer joinClose(&err, store.DB)
-	all := schedule(&jobs.Procurement{Store: store}, paymentFlow(store, c, slog.Default(), egressPolicy(c, c.SMTPSandbox)))
+	policy := egressPolicy(c, c.SMTPSandbox)
+	all := schedule(&jobs.Procurement{Store: store}, paymentFlow(store, c, slog.Default(), policy), messageFlow(store, c, slog.Default(), policy))
 	var names []string
 	for _, j := range all {
 		names = append(names, j.Name)

@@ -126,6 +126,8 @@ func (a *App) routes() *echo.Echo {
 	admin.POST("/payments/:id/refund", a.PaymentRefund, a.requireRole(model.Role.CanManageUsers))
 	admin.POST("/payments/reviews/:id", a.PaymentReviewResolve, a.requireRole(model.Role.CanManageUsers))
 	admin.POST("/payments/reconcile", a.PaymentsReconcile, a.requireRole(model.Role.CanManageUsers))
+	admin.GET("/messages", a.MessagesIndex)
+	admin.POST("/messages/:id/retry", a.MessageRetry)
 	admin.GET("/integrations", a.IntegrationsIndex)
 	manage := admin.Group("/integrations", a.requireRole(model.Role.CanManageUsers))
 	manage.GET("/new", a.IntegrationNew)

@@ -47,6 +47,10 @@ func TestNoShopReachesAnother(t *testing.T) {
 	runs, _ := e.store.FindJobRuns(ctx, e.demo.ID, "expire-unpaid", 1)
 	integrations, _ := e.store.FindIntegrations(ctx, e.demo.ID)
 	users, _ := e.store.FindUsers(ctx, e.demo.ID)
+	messages, _ := e.store.FindMessages(ctx, e.demo.ID, model.MessageFilter{OrderID: o.ID})
+	if len(messages) == 0 {
+		t.Fatal("demo's order has no message")
+	}
 	if len(refunds) == 0 || len(reviews) == 0 || len(runs) == 0 {
 		t.Fatalf("demo's data: %d refunds, %d reviews, %d runs", len(refunds), len(reviews), len(runs))
 	}
@@ -80,6 +84,7 @@ func TestNoShopReachesAnother(t *testing.T) {
 		"/admin/integrations/":           fmt.Sprint(integrations[0].ID),
 		"/api/integrations/":             fmt.Sprint(integrations[0].ID),
 		"/admin/jobs/runs/":              fmt.Sprint(runs[0].ID),
+		"/admin/messages/":               fmt.Sprint(messages[0].ID),
 		"/admin/settings/api-tokens/":    fmt.Sprint(demoToken.ID),
 		"/admin/settings/users/":         fmt.Sprint(users[0].ID),
 		"/pay/return/":                   p.Number,

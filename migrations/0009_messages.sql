@@ -3,12 +3,14 @@
 -- SQLite cannot change a CHECK, so the table is rebuilt with the new statuses
 -- and columns; nothing references it.
 --
--- Statuses: pending (waiting for its first try), sending (claimed by a run:
--- claim_id and claimed_until say which and until when), sent, failed (a try
+-- Statuses: pending (waiting for its first try), sending (claimed by a try:
+-- claim_id and claimed_at say which and since when), sent, failed (a try
 -- failed; tried again at next_attempt_at), dead (a dead letter: it kept failing
 -- or can never be sent; a person may Retry), unknown (the server stopped while
 -- sending it, so it may or may not have reached the customer: never resent
--- blindly, a person decides), skipped (never to be sent).
+-- blindly, a person decides), skipped (never to be sent). The runs of one
+-- shop's send-messages job never overlap (its lease), so a message still
+-- sending when a run starts was cut off by a stop of the server.
 CREATE TABLE outbox_messages (
     id              INTEGER PRIMARY KEY,
     tenant_id       INTEGER NOT NULL REFERENCES tenants(id),
@@ -34,11 +36,9 @@ CREATE TABLE outbox_messages (
     body            TEXT NOT NULL DEFAULT '',
     -- The provider's id of the sent message (Wazzup's messageId, the Message-ID).
     provider_ref    TEXT NOT NULL DEFAULT '',
-    -- The try that holds the message while it sends, and until when: a run that
-    -- finds a claim past its time knows the server stopped during that try.
+    -- The try that holds the message while it sends, and since when.
     claim_id        TEXT NOT NULL DEFAULT '',
     claimed_at      TIMESTAMP,
-    claimed_until   TIMESTAMP,
     UNIQUE (order_id, kind)
 );
 

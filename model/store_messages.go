@@ -257,8 +257,10 @@ func (s *Store) FindDueMessages(ctx context.Context, tenantID int64, limit int) 
 }
 
 // RecoverInterruptedMessages settles the shop's messages whose try was cut
-// off: claimed, and past the claim's time, so the server stopped during the
-// try. Such a message may or may not have reached the customer. One that went
+// off: still sending when a run starts. Call it only under the shop's lease
+// of the send-messages job, which keeps its runs from overlapping: a message
+// sending then belongs to a run that is gone (the server stopped during the
+// try). Such a message may or may not have reached the customer. One that went
 // by WhatsApp within window (Wazzup remembers a crmMessageId for about a
 // minute) is returned, still sending, to be sent again with the same key:
 // Wazzup then either sends it or answers that it already did. Any other
@@ -268,8 +270,7 @@ func (s *Store) RecoverInterruptedMessages(ctx context.Context, t *Tenant, windo
 	var resume []*Message
 	err := s.DB.InTx(ctx, func(tx *sql.Tx) error {
 		now := s.now()
-		rows, err := tx.QueryContext(ctx, `SELECT `+messageColumns+messageFrom+`WHERE m.tenant_id = ? AND m.status = 'sending' AND m.claimed_until < ?
-			ORDER BY m.id`, t.ID, now)
+		rows, err := tx.QueryContext(ctx, `SELECT `+messageColumns+messageFrom+`WHERE m.tenant_id = ? AND m.status = 'sending' ORDER BY m.id`, t.ID)
 		cut, err := collect(rows, err, scanMessage)
 		if err != nil {
 			return err
@@ -306,22 +307,21 @@ func NewMessageClaimID() (string, error) {
 }
 
 // ClaimMessage takes a message for one try before any provider is called,
-// recording the channel, the recipient and the text, and holding it for lease
-// (longer than the provider's timeout): a run that finds the claim past its
-// time knows the try was cut off. It takes a due message (pending, or failed
-// and past its wait), or resumes a cut-off WhatsApp try returned by
+// recording the channel, the recipient and the text: a run that finds it
+// still sending knows the try was cut off. It takes a due message (pending,
+// or failed and past its wait), or resumes a cut-off WhatsApp try returned by
 // RecoverInterruptedMessages (m.ClaimID still set). It reports false when
-// the message is not there to take (another try has it, a person changed it).
-func (s *Store) ClaimMessage(ctx context.Context, t *Tenant, m *Message, c MessageClaim, lease time.Duration) (bool, error) {
+// the message is not there to take (a person changed it meanwhile).
+func (s *Store) ClaimMessage(ctx context.Context, t *Tenant, m *Message, c MessageClaim) (bool, error) {
 	now := s.now()
 	cond := `status IN ('pending', 'failed') AND next_attempt_at <= ?`
 	arg := any(now)
 	if m.Status == MessageSending {
 		cond, arg = `status = 'sending' AND claim_id = ?`, m.ClaimID
 	}
-	res, err := s.DB.W.ExecContext(ctx, `UPDATE outbox SET status = 'sending', claim_id = ?, claimed_at = ?, claimed_until = ?, attempts = attempts + 1,
+	res, err := s.DB.W.ExecContext(ctx, `UPDATE outbox SET status = 'sending', claim_id = ?, claimed_at = ?, attempts = attempts + 1,
 		channel = ?, recipient = ?, subject = ?, body = ? WHERE tenant_id = ? AND id = ? AND `+cond,
-		c.ID, now, now.Add(lease), c.Channel, c.Recipient, c.Subject, c.Body, t.ID, m.ID, arg)
+		c.ID, now, c.Channel, c.Recipient, c.Subject, c.Body, t.ID, m.ID, arg)
 	if err != nil {
 		return false, err
 	}
@@ -356,7 +356,7 @@ func (s *Store) SwitchMessageChannel(ctx context.Context, t *Tenant, m *Message,
 func (s *Store) RecordMessageSent(ctx context.Context, t *Tenant, m *Message, providerRef, note string) error {
 	return s.DB.InTx(ctx, func(tx *sql.Tx) error {
 		now := s.now()
-		res, err := tx.ExecContext(ctx, `UPDATE outbox SET status = 'sent', sent_at = ?, provider_ref = ?, last_error = '', claimed_until = NULL
+		res, err := tx.ExecContext(ctx, `UPDATE outbox SET status = 'sent', sent_at = ?, provider_ref = ?, last_error = ''
 			WHERE tenant_id = ? AND id = ? AND status = 'sending' AND claim_id = ?`, now, providerRef, t.ID, m.ID, m.ClaimID)
 		if err != nil {
 			return err
@@ -401,7 +401,7 @@ func finishMessageTx(ctx context.Context, tx *sql.Tx, tenantID int64, m *Message
 	if to == MessageFailed {
 		next = now.Add(MessageRetryDelay(m.Attempts))
 	}
-	res, err := tx.ExecContext(ctx, `UPDATE outbox SET status = ?, last_error = ?, next_attempt_at = ?, claimed_until = NULL
+	res, err := tx.ExecContext(ctx, `UPDATE outbox SET status = ?, last_error = ?, next_attempt_at = ?
 		WHERE tenant_id = ? AND id = ? AND status = 'sending' AND claim_id = ?`, string(to), reason, next, tenantID, m.ID, m.ClaimID)
 	if err != nil {
 		return err
@@ -435,7 +435,7 @@ func (s *Store) RetryMessage(ctx context.Context, t *Tenant, id int64, actor Act
 		if !m.Status.Retryable() {
 			return &ConflictError{Msg: "This message is " + string(m.Status) + ": only a failed, dead or unknown message can be sent again."}
 		}
-		res, err := tx.ExecContext(ctx, `UPDATE outbox SET status = 'pending', next_attempt_at = ?, claim_id = '', claimed_until = NULL
+		res, err := tx.ExecContext(ctx, `UPDATE outbox SET status = 'pending', next_attempt_at = ?, claim_id = ''
 			WHERE tenant_id = ? AND id = ? AND status = ?`, now, t.ID, id, string(m.Status))
 		if err != nil {
 			return err

@@ -16,6 +16,7 @@ const (
 	SectionDashboard    Section = "dashboard"
 	SectionOrders       Section = "orders"
 	SectionPayments     Section = "payments"
+	SectionMessages     Section = "messages"
 	SectionIntegrations Section = "integrations"
 	SectionProcurement  Section = "procurement"
 	SectionJobs         Section = "jobs"
@@ -34,6 +35,7 @@ var Nav = []NavItem{
 	{SectionDashboard, "Dashboard", "/admin/"},
 	{SectionOrders, "Orders", "/admin/orders"},
 	{SectionPayments, "Payments", "/admin/payments"},
+	{SectionMessages, "Messages", "/admin/messages"},
 	{SectionIntegrations, "Integrations", "/admin/integrations"},
 	{SectionProcurement, "Procurement", "/admin/procurement"},
 	{SectionJobs, "Jobs", "/admin/jobs"},
