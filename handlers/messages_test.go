@@ -94,7 +94,6 @@ func timeline(t *testing.T, staff *client, orderID int64) string {
 	return doc.Find(`[data-testid="timeline"]`).Text()
 }
 
-
 func TestCustomersAreToldByWhatsAppFirst(t *testing.T) {
 	e := newEnv(t)
 	staff := e.owner(t)

@@ -1,7 +1,7 @@
 package smtp
 
 import (
-		"bytes"
+	"bytes"
 	"context"
 	"crypto/subtle"
 	"crypto/tls"
