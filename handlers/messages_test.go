@@ -201,12 +201,26 @@ func TestEmailWhenWhatsAppCannotReachTheCustomer(t *testing.T) {
 	})
 
 	t.Run("Wazzup failing: e-mail", func(t *testing.T) {
-		e.sandboxes.Wazzup.FailNext()
+		e.sandboxes.Wazzup.FailNext() // the channels' look-up
 		o := e.placeOrderWithPhone(t, "+905551112244", "failing@example.com")
 		e.sendMessages(t, e.demo)
 		m := e.messagesOf(t, e.demo, o.ID)[model.MsgOrderPlaced]
 		if m.Status != model.MessageSent || m.Channel != model.ChannelEmail || m.Recipient != "failing@example.com" {
 			t.Errorf("message %+v", m)
+		}
+	})
+
+	t.Run("a WhatsApp send that fails: e-mail in the same try", func(t *testing.T) {
+		e.sandboxes.Wazzup.FailNextMessage()
+		before := len(e.whatsApps(t))
+		o := e.placeOrderWithPhone(t, "+905551112245", "sendfails@example.com")
+		e.sendMessages(t, e.demo)
+		m := e.messagesOf(t, e.demo, o.ID)[model.MsgOrderPlaced]
+		if m.Status != model.MessageSent || m.Channel != model.ChannelEmail || m.Attempts != 1 || len(e.whatsApps(t)) != before {
+			t.Errorf("message %+v", m)
+		}
+		if tl := timeline(t, staff, o.ID); !strings.Contains(tl, "sent by e-mail to sendfails@example.com (WhatsApp failed: Wazzup") {
+			t.Errorf("timeline:\n%s", tl)
 		}
 	})
 }

@@ -71,9 +71,10 @@ type Sandbox struct {
 	writeMu sync.Mutex
 
 	mu       sync.Mutex // guards the fields below
-	baseURL  string
-	failNext bool
-	latency  time.Duration
+	baseURL         string
+	failNext        bool
+	failNextMessage bool
+	latency         time.Duration
 }
 
 // SandboxMessage is a message the sandbox "delivered".
@@ -90,8 +91,9 @@ type SandboxMessage struct {
 
 // SandboxSwitches is the state of the failure switches.
 type SandboxSwitches struct {
-	FailNext bool
-	Latency  time.Duration
+	FailNext        bool
+	FailNextMessage bool
+	Latency         time.Duration
 }
 
 const schema = `
@@ -176,6 +178,15 @@ func (s *Sandbox) FailNext() {
 	s.mu.Unlock()
 }
 
+// FailNextMessage makes the next POST /v3/message fail with HTTP 500
+// UNKNOWN_ERROR, while other calls (the channels) answer: a send that fails
+// on a channel that looked up.
+func (s *Sandbox) FailNextMessage() {
+	s.mu.Lock()
+	s.failNextMessage = true
+	s.mu.Unlock()
+}
+
 // SetLatency delays every API answer by d (0 turns it off).
 func (s *Sandbox) SetLatency(d time.Duration) {
 	s.mu.Lock()
@@ -187,7 +198,7 @@ func (s *Sandbox) SetLatency(d time.Duration) {
 func (s *Sandbox) Switches() SandboxSwitches {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return SandboxSwitches{FailNext: s.failNext, Latency: s.latency}
+	return SandboxSwitches{FailNext: s.failNext, FailNextMessage: s.failNextMessage, Latency: s.latency}
 }
 
 // SetChannelState sets a channel's state: StatePhoneUnavailable makes sends
@@ -334,6 +345,13 @@ var transports = map[string][]string{
 }
 
 func (s *Sandbox) apiMessage(r *http.Request) (int, any, *apiError) {
+	s.mu.Lock()
+	fail := s.failNextMessage
+	s.failNextMessage = false
+	s.mu.Unlock()
+	if fail {
+		return 0, nil, &apiError{status: http.StatusInternalServerError, code: CodeUnknownError, description: "Unknown error (sandbox switch: fail the next message)"}
+	}
 	bad := func(code, desc string, data any) (int, any, *apiError) {
 		return 0, nil, &apiError{status: http.StatusBadRequest, code: code, description: desc, data: data}
 	}
@@ -479,9 +497,11 @@ func (s *Sandbox) controlAction(w http.ResponseWriter, r *http.Request) {
 	switch r.FormValue("action") {
 	case "fail_next":
 		s.FailNext()
+	case "fail_next_message":
+		s.FailNextMessage()
 	case "clear":
 		s.mu.Lock()
-		s.failNext = false
+		s.failNext, s.failNextMessage = false, false
 		s.mu.Unlock()
 	case "latency":
 		ms, err := strconv.Atoi(r.FormValue("ms"))
@@ -523,6 +543,8 @@ var controlTmpl = template.Must(template.New("control").Parse(`<!doctype html>
 <h2>Switches</h2>
 <p><form method="post" action="_control"><input type="hidden" name="action" value="fail_next">
 <button data-testid="sandbox-fail-next">Fail next API call{{if .Switches.FailNext}} (armed){{end}}</button></form>
+<form method="post" action="_control"><input type="hidden" name="action" value="fail_next_message">
+<button data-testid="sandbox-fail-next-message">Fail next message{{if .Switches.FailNextMessage}} (armed){{end}}</button></form>
 <form method="post" action="_control"><input type="hidden" name="action" value="clear"><button>Clear</button></form></p>
 <p><form method="post" action="_control"><input type="hidden" name="action" value="latency">
 <input name="ms" type="number" min="0" value="{{.Switches.Latency.Milliseconds}}"> ms <button data-testid="sandbox-latency">Set latency</button></form></p>
