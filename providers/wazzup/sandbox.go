@@ -70,7 +70,7 @@ type Sandbox struct {
 	// step, so two concurrent sends with the same id cannot both go out.
 	writeMu sync.Mutex
 
-	mu       sync.Mutex // guards the fields below
+	mu              sync.Mutex // guards the fields below
 	baseURL         string
 	failNext        bool
 	failNextMessage bool
