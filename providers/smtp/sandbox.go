@@ -650,7 +650,7 @@ var outboxTmpl = template.Must(template.New("outbox").Parse(`<!doctype html>
 <style>body{font-family:sans-serif;margin:2em}.mail{border:1px solid #ccc;padding:.5em 1em;margin:1em 0}.body{white-space:pre-wrap;background:#f7f7f7;padding:.5em}form{display:inline}</style></head>
 <body data-testid="sandbox-smtp-outbox">
 <h1>SMTP sandbox: outbox</h1>
-<p>SMTP server: <code>{{if .Addr}}{{.Addr}}{{else}}not listening{{end}}</code>, AUTH PLAIN <code>{{.User}}</code> / <code>{{.Password}}</code>.</p>
+<p>SMTP server: <code>{{if .Addr}}{{.Addr}}{{else}}not listening{{end}}</code>, AUTH PLAIN or LOGIN <code>{{.User}}</code> / <code>{{.Password}}</code>.</p>
 {{if .Error}}<p>{{.Error}}</p>{{end}}
 <h2>Switches</h2>
 <p><form method="post" action="_control"><input type="hidden" name="action" value="reject_next">
