@@ -95,6 +95,7 @@ type Sandbox struct {
 	rejectNext bool
 	failNext   bool
 	latency    time.Duration
+	signIns    int
 
 	sessions sync.WaitGroup // one per SMTP session, until it logs out
 }
@@ -225,6 +226,14 @@ func (s *Sandbox) SetLatency(d time.Duration) {
 	s.mu.Lock()
 	s.latency = d
 	s.mu.Unlock()
+}
+
+// SignIns is how many times a client signed in (a test's proof that a
+// password was, or was not, sent).
+func (s *Sandbox) SignIns() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.signIns
 }
 
 // Switches returns the current state of the failure switches.
@@ -375,6 +384,9 @@ func (ss *mailSession) Auth(mech string) (sasl.Server, error) {
 			return smtpErr(535, gosmtp.EnhancedCode{5, 7, 8}, "Authentication credentials invalid")
 		}
 		ss.authUser = user
+		ss.s.mu.Lock()
+		ss.s.signIns++
+		ss.s.mu.Unlock()
 		return nil
 	}
 	if strings.EqualFold(mech, sasl.Login) {

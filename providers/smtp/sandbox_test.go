@@ -557,4 +557,7 @@ func TestRequireTLSKeepsThePasswordBack(t *testing.T) {
 	if mails, _ := e.sb.Mails(1); len(mails) != 0 {
 		t.Errorf("mail sent without TLS: %+v", mails)
 	}
+	if n := e.sb.SignIns(); n != 0 {
+		t.Errorf("the password was sent without TLS (%d sign-ins)", n)
+	}
 }
