@@ -38,7 +38,23 @@ type config struct {
 	SMTPSandbox                                                 string
 	Sandboxes                                                   bool
 	AllowPrivateEndpoints                                       bool
+	// BackupKeep is how many daily backups the backup job keeps, as typed
+	// (checked by backupKeep).
+	BackupKeep string
 }
+
+// backupKeep is how many backups the daily backup job keeps.
+func (c config) backupKeep() (int, error) {
+	n, err := strconv.Atoi(strings.TrimSpace(c.BackupKeep))
+	if err != nil || n < 1 {
+		return 0, fmt.Errorf("ORDERDESK_BACKUP_KEEP (--backup-keep) is %q: give how many daily backups to keep, 1 or more", c.BackupKeep)
+	}
+	return n, nil
+}
+
+// backupDir is where backups go unless told otherwise: the data folder's
+// backups/.
+func (c config) backupDir() string { return filepath.Join(c.Data, "backups") }
 
 func envOr(name, def string) string {
 	if v := os.Getenv(name); v != "" {
@@ -57,6 +73,7 @@ func addConfigFlags(fs *flag.FlagSet, c *config) {
 	fs.BoolVar(&c.Sandboxes, "sandboxes", envOr("ORDERDESK_SANDBOXES", "on") != "off", "serve the providers' built-in sandboxes under /sandbox/ (ORDERDESK_SANDBOXES=off to turn them off in production)")
 	fs.BoolVar(&c.AllowPrivateEndpoints, "allow-private-endpoints", os.Getenv("ORDERDESK_ALLOW_PRIVATE_ENDPOINTS") == "1",
 		"let integrations call loopback and private-network addresses (ORDERDESK_ALLOW_PRIVATE_ENDPOINTS=1); the built-in sandboxes are always allowed")
+	fs.StringVar(&c.BackupKeep, "backup-keep", envOr("ORDERDESK_BACKUP_KEEP", "7"), "how many daily backups the backup job keeps in the data folder's backups/ (ORDERDESK_BACKUP_KEEP)")
 	fs.StringVar(&c.SMTPSandbox, "smtp-sandbox", envOr("ORDERDESK_SMTP_SANDBOX", "127.0.0.1:2525"), "address of the built-in e-mail sandbox (ORDERDESK_SMTP_SANDBOX)")
 	rate, _ := strconv.ParseFloat(envOr("ORDERDESK_TRACK_RATE", "1"), 64)
 	fs.Float64Var(&c.TrackRate, "track-rate", rate, "public tracking requests per second per client address, bursts of 20 (ORDERDESK_TRACK_RATE)")
@@ -80,6 +97,8 @@ Usage:
   orderdesk jobs list                             the background jobs and where they are paused
   orderdesk jobs pause NAME                       pause a job for every shop of this installation
   orderdesk jobs resume NAME                      lift that pause (a shop's own pause stays)
+  orderdesk backup [--to=FILE]                    a consistent copy of the database, while it
+                                                  runs (default: the data folder's backups/)
   orderdesk demo bulk-orders --count=N [--tenant=S]
                                                   add N synthetic orders (load tests)
 
@@ -118,6 +137,8 @@ func run(args []string, out io.Writer, log *slog.Logger) error {
 		if len(args) > 0 {
 			return cmdJobs(args[0], args[1:], out)
 		}
+	case "backup":
+		return cmdBackup(args, out)
 	case "sync":
 		if len(args) > 0 {
 			return cmdSync(args[0], args[1:], out, log)
@@ -263,7 +284,7 @@ func loadKey(c config) (*model.Keyring, error) {
 	return model.NewKeyring(key)
 }
 
-func cmdServe(args []string, out io.Writer, log *slog.Logger) (err error) {
+func cmdServe(args []string, out io.Writer, log *slog.Logger) error {
 	var c config
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	addConfigFlags(fs, &c)
@@ -272,7 +293,22 @@ func cmdServe(args []string, out io.Writer, log *slog.Logger) (err error) {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	return serve(ctx, c, out, log)
+}
 
+// jobsStopWait is how long serve waits at shutdown for the jobs' runs under
+// way: as long as a provider call may take, so that a run ends and records
+// itself before the database closes.
+const jobsStopWait = providerTimeout
+
+// serve serves the back office and runs the background jobs (and extra ones,
+// for tests) until ctx ends; then it stops taking requests, waits for the
+// jobs' runs under way, and closes the database last.
+func serve(ctx context.Context, c config, out io.Writer, log *slog.Logger, extra ...*jobs.Job) (err error) {
+	keep, err := c.backupKeep()
+	if err != nil {
+		return err
+	}
 	store, applied, err := openStore(ctx, c)
 	if err != nil {
 		return err
@@ -309,7 +345,9 @@ func cmdServe(args []string, out io.Writer, log *slog.Logger) (err error) {
 		Jobs: func() []handlers.JobInfo {
 			var out []handlers.JobInfo
 			for _, j := range sched.Jobs() {
-				out = append(out, handlers.JobInfo{Name: j.Name, Interval: j.Interval})
+				if !j.Instance() { // the instance's jobs are its operator's (orderdesk jobs list)
+					out = append(out, handlers.JobInfo{Name: j.Name, Interval: j.Interval})
+				}
 			}
 			return out
 		},
@@ -320,8 +358,18 @@ func cmdServe(args []string, out io.Writer, log *slog.Logger) (err error) {
 	if err != nil {
 		return err
 	}
-	sched = jobs.New(store, log, schedule(proc, pay)...)
+	sched = jobs.New(store, log, append(schedule(c, store, proc, pay, keep), extra...)...)
 	sched.Start(ctx)
+	// Deferred after the database's close, so run before it: no job writes
+	// to a closed database, and every run records its end.
+	defer func() {
+		stopCtx, cancel := context.WithTimeout(context.Background(), jobsStopWait)
+		defer cancel()
+		if serr := sched.Stop(stopCtx); serr != nil {
+			err = errors.Join(err, serr)
+		}
+		log.Info("background jobs stopped")
+	}()
 
 	srv := &http.Server{
 		Addr:              c.Addr,
@@ -398,13 +446,15 @@ func paymentFlow(store *model.Store, c config, log *slog.Logger, policy egress.P
 }
 
 // schedule is every background job the server runs: one list for serve and
-// the jobs commands.
-func schedule(proc *jobs.Procurement, pay *payments.Service) []*jobs.Job {
-	return append([]*jobs.Job{
+// the jobs commands. keep is how many daily backups to keep.
+func schedule(c config, store *model.Store, proc *jobs.Procurement, pay *payments.Service, keep int) []*jobs.Job {
+	return append(append([]*jobs.Job{
 		jobs.ExpireUnpaid(pay),
 		jobs.PollPayments(pay, 3*time.Second, 30*time.Minute),
 		jobs.Refunds(pay),
-	}, proc.Jobs()...)
+	}, proc.Jobs()...),
+		jobs.Backup(store.DB, c.backupDir(), keep),
+	)
 }
 
 // shopsFor lists the shops a CLI run covers: the one of --tenant, else every
@@ -592,7 +642,11 @@ func cmdJobs(what string, args []string, out io.Writer) (err error) {
 		return err
 	}
 	defer joinClose(&err, store.DB)
-	all := schedule(&jobs.Procurement{Store: store}, paymentFlow(store, c, slog.Default(), egressPolicy(c, c.SMTPSandbox)))
+	keep, err := c.backupKeep()
+	if err != nil {
+		return err
+	}
+	all := schedule(c, store, &jobs.Procurement{Store: store}, paymentFlow(store, c, slog.Default(), egressPolicy(c, c.SMTPSandbox)), keep)
 	var names []string
 	for _, j := range all {
 		names = append(names, j.Name)
@@ -630,6 +684,16 @@ func listJobs(ctx context.Context, out io.Writer, store *model.Store, all []*job
 			return err
 		} else if paused {
 			state = "paused for every shop"
+		}
+		if j.Instance() {
+			last, err := lastInstanceRun(ctx, store, j.Name)
+			if err != nil {
+				return err
+			}
+			if _, err := fmt.Fprintf(w, "%s\tevery %s\t%s; once for the installation; %s\n", j.Name, j.Interval, strings.Replace(state, " for every shop", "", 1), last); err != nil {
+				return err
+			}
+			continue
 		}
 		var pausedIn []string
 		for _, t := range shops {
