@@ -97,6 +97,10 @@ Usage:
   orderdesk jobs list                             the background jobs and where they are paused
   orderdesk jobs pause NAME                       pause a job for every shop of this installation
   orderdesk jobs resume NAME                      lift that pause (a shop's own pause stays)
+  orderdesk down [--secret=S] [--retry=60] [--message=M]
+                                                  take every shop down for maintenance; /S lets
+                                                  a browser through (a cookie)
+  orderdesk up                                    end the maintenance
   orderdesk backup [--to=FILE]                    a consistent copy of the database, while it
                                                   runs (default: the data folder's backups/)
   orderdesk demo bulk-orders --count=N [--tenant=S]
@@ -137,6 +141,10 @@ func run(args []string, out io.Writer, log *slog.Logger) error {
 		if len(args) > 0 {
 			return cmdJobs(args[0], args[1:], out)
 		}
+	case "down":
+		return cmdDown(args, out)
+	case "up":
+		return cmdUp(args, out)
 	case "backup":
 		return cmdBackup(args, out)
 	case "sync":
