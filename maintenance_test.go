@@ -84,6 +84,7 @@ func TestDownUpThroughTheCLI(t *testing.T) {
 		params["Token"] = tinkoff.Token(params, tinkoff.DemoPassword)
 		raw, _ := json.Marshal(params)
 		res, body := anyone.do("POST", fmt.Sprintf("/webhooks/tinkoff/%d", in.ID), bytes.NewReader(raw), http.Header{"Content-Type": {"application/json"}})
+		t.Logf("the webhook answered %d %q", res.StatusCode, body)
 		if res.StatusCode == http.StatusServiceUnavailable || strings.Contains(body, "maintenance") {
 			t.Errorf("the webhook got the maintenance page: %d %s", res.StatusCode, body)
 		}

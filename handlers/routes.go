@@ -30,7 +30,7 @@ func (a *App) routes() *echo.Echo {
 		ReferrerPolicy: "same-origin",
 	}))
 	e.Use(a.securityHeaders)
-	// Before any route, so that a path no route knows (/{secret}) meets it too.
+	// On every request, those of paths no route knows (/{secret}) too.
 	e.Use(a.maintenance)
 
 	// Probes and static files need neither a tenant nor a session.

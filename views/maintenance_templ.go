@@ -212,7 +212,7 @@ func ShopMaintenance(p Page, f ShopMaintenanceForm) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 16, ": its pages, the storefront API and tracking answer with the maintenance page. You and your staff keep working here.</p><form class=\"card\" method=\"post\" action=\"/admin/settings/maintenance\" data-testid=\"shop-up-form\"><input type=\"hidden\" name=\"_csrf\" value=\"")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 16, ": everything outside the back office (the storefront, the JSON API, tracking) answers with the maintenance page. You and your staff keep working here.</p><form class=\"card\" method=\"post\" action=\"/admin/settings/maintenance\" data-testid=\"shop-up-form\"><input type=\"hidden\" name=\"_csrf\" value=\"")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
