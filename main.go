@@ -39,7 +39,23 @@ type config struct {
 	SMTPSandbox                                                 string
 	Sandboxes                                                   bool
 	AllowPrivateEndpoints                                       bool
+	// BackupKeep is how many daily backups the backup job keeps, as typed
+	// (checked by backupKeep).
+	BackupKeep string
 }
+
+// backupKeep is how many backups the daily backup job keeps.
+func (c config) backupKeep() (int, error) {
+	n, err := strconv.Atoi(strings.TrimSpace(c.BackupKeep))
+	if err != nil || n < 1 {
+		return 0, fmt.Errorf("ORDERDESK_BACKUP_KEEP (--backup-keep) is %q: give how many daily backups to keep, 1 or more", c.BackupKeep)
+	}
+	return n, nil
+}
+
+// backupDir is where backups go unless told otherwise: the data folder's
+// backups/.
+func (c config) backupDir() string { return filepath.Join(c.Data, "backups") }
 
 func envOr(name, def string) string {
 	if v := os.Getenv(name); v != "" {
@@ -58,6 +74,7 @@ func addConfigFlags(fs *flag.FlagSet, c *config) {
 	fs.BoolVar(&c.Sandboxes, "sandboxes", envOr("ORDERDESK_SANDBOXES", "on") != "off", "serve the providers' built-in sandboxes under /sandbox/ (ORDERDESK_SANDBOXES=off to turn them off in production)")
 	fs.BoolVar(&c.AllowPrivateEndpoints, "allow-private-endpoints", os.Getenv("ORDERDESK_ALLOW_PRIVATE_ENDPOINTS") == "1",
 		"let integrations call loopback and private-network addresses (ORDERDESK_ALLOW_PRIVATE_ENDPOINTS=1); the built-in sandboxes are always allowed")
+	fs.StringVar(&c.BackupKeep, "backup-keep", envOr("ORDERDESK_BACKUP_KEEP", "7"), "how many daily backups the backup job keeps in the data folder's backups/ (ORDERDESK_BACKUP_KEEP)")
 	fs.StringVar(&c.SMTPSandbox, "smtp-sandbox", envOr("ORDERDESK_SMTP_SANDBOX", "127.0.0.1:2525"), "address of the built-in e-mail sandbox (ORDERDESK_SMTP_SANDBOX)")
 	rate, _ := strconv.ParseFloat(envOr("ORDERDESK_TRACK_RATE", "1"), 64)
 	fs.Float64Var(&c.TrackRate, "track-rate", rate, "public tracking requests per second per client address, bursts of 20 (ORDERDESK_TRACK_RATE)")
@@ -82,6 +99,12 @@ Usage:
   orderdesk jobs list                             the background jobs and where they are paused
   orderdesk jobs pause NAME                       pause a job for every shop of this installation
   orderdesk jobs resume NAME                      lift that pause (a shop's own pause stays)
+  orderdesk down [--secret=S] [--retry=60] [--message=M]
+                                                  take every shop down for maintenance; /S lets
+                                                  a browser through (a cookie)
+  orderdesk up                                    end the maintenance
+  orderdesk backup [--to=FILE]                    a consistent copy of the database, while it
+                                                  runs (default: the data folder's backups/)
   orderdesk demo bulk-orders --count=N [--tenant=S]
                                                   add N synthetic orders (load tests)
 
@@ -124,6 +147,12 @@ func run(args []string, out io.Writer, log *slog.Logger) error {
 		if len(args) > 0 {
 			return cmdJobs(args[0], args[1:], out)
 		}
+	case "down":
+		return cmdDown(args, out)
+	case "up":
+		return cmdUp(args, out)
+	case "backup":
+		return cmdBackup(args, out)
 	case "sync":
 		if len(args) > 0 {
 			return cmdSync(args[0], args[1:], out, log)
@@ -269,7 +298,7 @@ func loadKey(c config) (*model.Keyring, error) {
 	return model.NewKeyring(key)
 }
 
-func cmdServe(args []string, out io.Writer, log *slog.Logger) (err error) {
+func cmdServe(args []string, out io.Writer, log *slog.Logger) error {
 	var c config
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	addConfigFlags(fs, &c)
@@ -278,7 +307,22 @@ func cmdServe(args []string, out io.Writer, log *slog.Logger) (err error) {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	return serve(ctx, c, out, log)
+}
 
+// jobsStopWait is how long serve waits at shutdown for the jobs' runs under
+// way: as long as a provider call may take, so that a run ends and records
+// itself before the database closes.
+const jobsStopWait = providerTimeout
+
+// serve serves the back office and runs the background jobs (and extra ones,
+// for tests) until ctx ends; then it stops taking requests, waits for the
+// jobs' runs under way, and closes the database last.
+func serve(ctx context.Context, c config, out io.Writer, log *slog.Logger, extra ...*jobs.Job) (err error) {
+	keep, err := c.backupKeep()
+	if err != nil {
+		return err
+	}
 	store, applied, err := openStore(ctx, c)
 	if err != nil {
 		return err
@@ -316,7 +360,9 @@ func cmdServe(args []string, out io.Writer, log *slog.Logger) (err error) {
 		Jobs: func() []handlers.JobInfo {
 			var out []handlers.JobInfo
 			for _, j := range sched.Jobs() {
-				out = append(out, handlers.JobInfo{Name: j.Name, Interval: j.Interval})
+				if !j.Instance() { // the instance's jobs are its operator's (orderdesk jobs list)
+					out = append(out, handlers.JobInfo{Name: j.Name, Interval: j.Interval})
+				}
 			}
 			return out
 		},
@@ -327,8 +373,18 @@ func cmdServe(args []string, out io.Writer, log *slog.Logger) (err error) {
 	if err != nil {
 		return err
 	}
-	sched = jobs.New(store, log, schedule(proc, pay, msg)...)
+	sched = jobs.New(store, log, append(schedule(c, store, proc, pay, msg, keep), extra...)...)
 	sched.Start(ctx)
+	// Deferred after the database's close, so run before it: no job writes
+	// to a closed database, and every run records its end.
+	defer func() {
+		stopCtx, cancel := context.WithTimeout(context.Background(), jobsStopWait)
+		defer cancel()
+		if serr := sched.Stop(stopCtx); serr != nil {
+			err = errors.Join(err, serr)
+		}
+		log.Info("background jobs stopped")
+	}()
 
 	srv := &http.Server{
 		Addr:              c.Addr,
@@ -413,14 +469,16 @@ func messageFlow(store *model.Store, c config, log *slog.Logger, policy egress.P
 }
 
 // schedule is every background job the server runs: one list for serve and
-// the jobs commands.
-func schedule(proc *jobs.Procurement, pay *payments.Service, msg *messaging.Service) []*jobs.Job {
-	return append([]*jobs.Job{
+// the jobs commands. keep is how many daily backups to keep.
+func schedule(c config, store *model.Store, proc *jobs.Procurement, pay *payments.Service, msg *messaging.Service, keep int) []*jobs.Job {
+	return append(append([]*jobs.Job{
 		jobs.ExpireUnpaid(pay),
 		jobs.PollPayments(pay, 3*time.Second, 30*time.Minute),
 		jobs.Refunds(pay),
 		jobs.SendMessages(msg),
-	}, proc.Jobs()...)
+	}, proc.Jobs()...),
+		jobs.Backup(store.DB, c.backupDir(), keep),
+	)
 }
 
 // shopsFor lists the shops a CLI run covers: the one of --tenant, else every
@@ -635,8 +693,12 @@ func cmdJobs(what string, args []string, out io.Writer) (err error) {
 		return err
 	}
 	defer joinClose(&err, store.DB)
+	keep, err := c.backupKeep()
+	if err != nil {
+		return err
+	}
 	policy := egressPolicy(c, c.SMTPSandbox)
-	all := schedule(&jobs.Procurement{Store: store}, paymentFlow(store, c, slog.Default(), policy), messageFlow(store, c, slog.Default(), policy))
+	all := schedule(c, store, &jobs.Procurement{Store: store}, paymentFlow(store, c, slog.Default(), policy), messageFlow(store, c, slog.Default(), policy), keep)
 	var names []string
 	for _, j := range all {
 		names = append(names, j.Name)
@@ -674,6 +736,16 @@ func listJobs(ctx context.Context, out io.Writer, store *model.Store, all []*job
 			return err
 		} else if paused {
 			state = "paused for every shop"
+		}
+		if j.Instance() {
+			last, err := lastInstanceRun(ctx, store, j.Name)
+			if err != nil {
+				return err
+			}
+			if _, err := fmt.Fprintf(w, "%s\tevery %s\t%s; once for the installation; %s\n", j.Name, j.Interval, strings.Replace(state, " for every shop", "", 1), last); err != nil {
+				return err
+			}
+			continue
 		}
 		var pausedIn []string
 		for _, t := range shops {

@@ -90,6 +90,8 @@ type App struct {
 	// providerClient is the egress policy's HTTP client, for every provider
 	// call the handlers make (payments, Taobao); one, for its connections.
 	providerClient *http.Client
+	// maint is the copy in memory of what is down for maintenance.
+	maint *maintenanceState
 }
 
 // providerTimeout bounds one call to a provider, as the provider clients'
@@ -127,6 +129,7 @@ func New(store *model.Store, cfg Config) (*App, error) {
 		baseHost: strings.ToLower(u.Hostname()),
 		secure:   u.Scheme == "https",
 		log:      cfg.Logger,
+		maint:    &maintenanceState{store: store, log: cfg.Logger},
 	}
 	a.integrations = integrations.New(store, cfg.Egress)
 	a.providerClient = cfg.Egress.Client(providerTimeout)

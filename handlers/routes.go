@@ -30,6 +30,8 @@ func (a *App) routes() *echo.Echo {
 		ReferrerPolicy: "same-origin",
 	}))
 	e.Use(a.securityHeaders)
+	// On every request, those of paths no route knows (/{secret}) too.
+	e.Use(a.maintenance)
 
 	// Probes and static files need neither a tenant nor a session.
 	e.GET("/healthz", a.Healthz)
@@ -148,6 +150,8 @@ func (a *App) routes() *echo.Echo {
 	admin.GET("/jobs/runs/:id", a.JobRunShow)
 	admin.POST("/jobs/:name/pause", a.JobPause, a.requireRole(canBuy))
 	admin.GET("/settings", a.SettingsIndex)
+	admin.GET("/settings/maintenance", a.ShopMaintenancePage, a.requireRole(model.Role.CanCloseShop))
+	admin.POST("/settings/maintenance", a.ShopMaintenanceSave, a.requireRole(model.Role.CanCloseShop))
 
 	admin.GET("/settings/api-tokens", a.APITokensIndex)
 	admin.POST("/settings/api-tokens", a.APITokenCreate)

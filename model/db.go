@@ -11,8 +11,8 @@ import (
 	"path/filepath"
 	"runtime"
 
-	// The SQLite driver, registered as "sqlite3".
-	_ "github.com/mattn/go-sqlite3"
+	// The SQLite driver, registered as "sqlite3"; Backup uses its connection.
+	sqlite3 "github.com/mattn/go-sqlite3"
 )
 
 // DB is the application's SQLite database: one writer connection and a pool of
@@ -140,4 +140,99 @@ func rollback(tx *sql.Tx) error {
 		return fmt.Errorf("roll back: %w", err)
 	}
 	return nil
+}
+
+// Backup writes a consistent copy of the database, as of one moment, to a new
+// file at path (0600; an existing file is refused) while the application goes
+// on reading and writing. The copy is made under path + ".partial" and renamed
+// when checked, so that a file under the final name is always a whole backup.
+//
+// It uses SQLite's online backup API from a connection of the read pool, in
+// one step: one read transaction, so the copy is one point in time, and in WAL
+// mode the writer goes on meanwhile. Not VACUUM INTO: the readers are
+// query_only, which refuses it, and through the one writer connection it would
+// hold up every checkout and webhook for as long as the copy takes. Not in
+// several steps either: a stepwise backup starts over whenever another
+// connection writes, which under steady writes may never end.
+func (db *DB) Backup(ctx context.Context, path string) (err error) {
+	if _, err := os.Lstat(path); err == nil {
+		return fmt.Errorf("back up to %s: %w", path, fs.ErrExist)
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	partial := path + ".partial"
+	f, err := os.OpenFile(partial, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	defer func() {
+		if err != nil {
+			for _, p := range []string{partial, partial + "-journal", partial + "-wal", partial + "-shm"} {
+				if rerr := os.Remove(p); rerr != nil && !errors.Is(rerr, fs.ErrNotExist) {
+					err = errors.Join(err, rerr)
+				}
+			}
+		}
+	}()
+	if err := backupInto(ctx, partial, db.R); err != nil {
+		return fmt.Errorf("back up to %s: %w", path, err)
+	}
+	return os.Rename(partial, path)
+}
+
+// backupInto copies src into the empty database file at path and checks the
+// copy: one nobody can open is no backup.
+func backupInto(ctx context.Context, path string, src *sql.DB) (err error) {
+	dest, err := sql.Open("sqlite3", "file:"+filepath.ToSlash(path)+"?_busy_timeout=10000")
+	if err != nil {
+		return err
+	}
+	defer func() { err = errors.Join(err, dest.Close()) }()
+	if err := copyDatabase(ctx, dest, src); err != nil {
+		return err
+	}
+	var check string
+	if err := dest.QueryRowContext(ctx, `PRAGMA quick_check`).Scan(&check); err != nil {
+		return fmt.Errorf("check the copy: %w", err)
+	}
+	if check != "ok" {
+		return fmt.Errorf("check the copy: %s", check)
+	}
+	return nil
+}
+
+// copyDatabase copies the main database of src into dest with the online
+// backup API, all pages in one step.
+func copyDatabase(ctx context.Context, dest, src *sql.DB) (err error) {
+	dc, err := dest.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer func() { err = errors.Join(err, dc.Close()) }()
+	sc, err := src.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer func() { err = errors.Join(err, sc.Close()) }()
+	return dc.Raw(func(d any) error {
+		return sc.Raw(func(s any) error {
+			dconn, ok1 := d.(*sqlite3.SQLiteConn)
+			sconn, ok2 := s.(*sqlite3.SQLiteConn)
+			if !ok1 || !ok2 {
+				return errors.New("not SQLite connections")
+			}
+			b, err := dconn.Backup("main", sconn, "main")
+			if err != nil {
+				return err
+			}
+			done, err := b.Step(-1)
+			if err == nil && !done {
+				err = errors.New("the backup stopped before the last page")
+			}
+			return errors.Join(err, b.Close())
+		})
+	})
 }

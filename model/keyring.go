@@ -4,6 +4,7 @@ import (
 	"crypto/aes"
 	"crypto/cipher"
 	"crypto/hkdf"
+	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
@@ -34,6 +35,14 @@ func (k *Keyring) Derive(purpose string, n int) []byte {
 		panic(err) // only for n beyond HKDF's limit, a programming error
 	}
 	return key
+}
+
+// MAC returns the HMAC-SHA256 of msg under the key for purpose, as unpadded
+// base64url text (fit for a cookie value). Compare MACs with hmac.Equal.
+func (k *Keyring) MAC(purpose, msg string) string {
+	m := hmac.New(sha256.New, k.Derive("mac/"+purpose, 32))
+	m.Write([]byte(msg))
+	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
 }
 
 // Seal encrypts plaintext with AES-256-GCM under the key for purpose and returns

@@ -1,10 +1,15 @@
 package model
 
-// Human labels for statuses (and the API's few fixed messages, "msg.…"), per
-// tenant language. English is the default and the fallback; Turkish follows seed
+// Human labels for statuses (and the API's few fixed messages, "msg.…", and the
+// maintenance page's words, "maintenance.…"), per tenant language. English is the default and the fallback; Turkish follows seed
 // 001's words, Russian the Russian shops of the seeds.
 var labels = map[string]map[string]string{
 	"en": {
+		"maintenance.title": "Down for maintenance",
+		"maintenance.body":  "We are working on the shop and will be back shortly. Please try again in a few minutes.",
+		"maintenance.staff": "Staff sign-in",
+		"maintenance.api":   "The shop is down for maintenance; please try again later.",
+
 		"order.pending": "Pending", "order.confirmed": "Confirmed", "order.processing": "Processing",
 		"order.holded": "On hold", "order.shipped": "Shipped", "order.delivered": "Delivered",
 		"order.completed": "Completed", "order.cancelled": "Cancelled", "order.refunded": "Refunded",
@@ -17,6 +22,11 @@ var labels = map[string]map[string]string{
 		"msg.order_placed": "The order was placed.",
 	},
 	"tr": {
+		"maintenance.title": "Bakım çalışması",
+		"maintenance.body":  "Mağazamızda çalışma yapıyoruz, kısa süre içinde geri döneceğiz. Lütfen birkaç dakika sonra tekrar deneyin.",
+		"maintenance.staff": "Personel girişi",
+		"maintenance.api":   "Mağaza bakımda; lütfen daha sonra tekrar deneyin.",
+
 		"order.pending": "Beklemede", "order.confirmed": "Onaylandı", "order.processing": "Hazırlanıyor",
 		"order.holded": "İncelemede", "order.shipped": "Kargoya Verildi", "order.delivered": "Teslim Edildi",
 		"order.completed": "Tamamlandı", "order.cancelled": "İptal Edildi", "order.refunded": "İade Edildi",
@@ -29,6 +39,11 @@ var labels = map[string]map[string]string{
 		"msg.order_placed": "Sipariş oluşturuldu.",
 	},
 	"ru": {
+		"maintenance.title": "Технические работы",
+		"maintenance.body":  "Мы обновляем магазин и скоро вернёмся. Пожалуйста, зайдите через несколько минут.",
+		"maintenance.staff": "Вход для сотрудников",
+		"maintenance.api":   "Магазин на техническом обслуживании; пожалуйста, попробуйте позже.",
+
 		"order.pending": "Ожидает", "order.confirmed": "Подтверждён", "order.processing": "Собирается",
 		"order.holded": "На проверке", "order.shipped": "Отправлен", "order.delivered": "Доставлен",
 		"order.completed": "Выполнен", "order.cancelled": "Отменён", "order.refunded": "Возвращён",

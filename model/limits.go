@@ -36,6 +36,9 @@ const (
 	MaxCarrierLen = 50
 	// MaxDescriptionLen is an integration's description.
 	MaxDescriptionLen = 500
+	// MaxMaintenanceMessageLen is the note shown on the maintenance page
+	// ("back at noon").
+	MaxMaintenanceMessageLen = 500
 	// MaxPasswordBytes is bcrypt's limit: it refuses longer passwords outright
 	// (bytes, not characters).
 	MaxPasswordBytes = 72

@@ -8,9 +8,11 @@ import (
 	"time"
 )
 
-// JobRun is one run of a background job for one shop.
+// JobRun is one run of a background job, for one shop or for the instance.
 type JobRun struct {
-	ID         int64
+	ID int64
+	// TenantID is the shop's id; zero for a run of an instance job (kept in
+	// instance_job_runs, apart from every shop's runs).
 	TenantID   int64
 	Name       string
 	StartedAt  time.Time
@@ -126,6 +128,16 @@ func (s *Store) FinishJobRun(ctx context.Context, r *JobRun) error {
 	return err
 }
 
+// DiscardJobRun deletes a run that did nothing (no count, no message, no
+// error), so that a job polling every few seconds does not leave a row a tick.
+// The run is marked finished all the same, for the caller that reports it.
+func (s *Store) DiscardJobRun(ctx context.Context, r *JobRun) error {
+	now := s.now()
+	r.FinishedAt = &now
+	_, err := s.DB.W.ExecContext(ctx, `DELETE FROM job_runs WHERE tenant_id = ? AND id = ?`, r.TenantID, r.ID)
+	return err
+}
+
 const jobRunColumns = `id, tenant_id, name, started_at, finished_at, processed, failed, messages, error`
 
 func scanJobRun(row interface{ Scan(...any) error }) (*JobRun, error) {
@@ -155,4 +167,75 @@ func (s *Store) FindJobRuns(ctx context.Context, tenantID int64, name string, li
 	rows, err := s.DB.R.QueryContext(ctx, `SELECT `+jobRunColumns+` FROM job_runs WHERE tenant_id = ? AND name = ? ORDER BY id DESC LIMIT ?`,
 		tenantID, name, limit)
 	return collect(rows, err, scanJobRun)
+}
+
+// AcquireInstanceJobLease takes the lease of an instance job (done once for
+// the installation, not per shop) for holder until ttl from now. It fails
+// (false) while another holder's lease runs or while the instance's operator
+// has paused the job.
+func (s *Store) AcquireInstanceJobLease(ctx context.Context, name, holder string, ttl time.Duration) (bool, error) {
+	now := s.now()
+	res, err := s.DB.W.ExecContext(ctx, `INSERT INTO instance_job_leases (name, holder, expires_at)
+		SELECT ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM job_instance_pauses WHERE name = ?)
+		ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at
+		WHERE instance_job_leases.expires_at < ?`,
+		name, holder, now.Add(ttl), name, now)
+	if err != nil {
+		return false, err
+	}
+	n, err := res.RowsAffected()
+	return n == 1, err
+}
+
+// ReleaseInstanceJobLease gives an instance job's lease back if holder still
+// has it.
+func (s *Store) ReleaseInstanceJobLease(ctx context.Context, name, holder string) error {
+	_, err := s.DB.W.ExecContext(ctx, `UPDATE instance_job_leases SET expires_at = ? WHERE name = ? AND holder = ?`,
+		time.Time{}.UTC(), name, holder)
+	return err
+}
+
+// StartInstanceJobRun records the start of a run of an instance job.
+func (s *Store) StartInstanceJobRun(ctx context.Context, name string) (*JobRun, error) {
+	now := s.now()
+	res, err := s.DB.W.ExecContext(ctx, `INSERT INTO instance_job_runs (name, started_at) VALUES (?, ?)`, name, now)
+	if err != nil {
+		return nil, err
+	}
+	id, err := res.LastInsertId()
+	if err != nil {
+		return nil, err
+	}
+	return &JobRun{ID: id, Name: name, StartedAt: now}, nil
+}
+
+// FinishInstanceJobRun records the end of an instance job's run, and drops
+// the job's runs older than a year (a daily job keeps its history readable).
+func (s *Store) FinishInstanceJobRun(ctx context.Context, r *JobRun) error {
+	now := s.now()
+	r.FinishedAt = &now
+	_, err := s.DB.W.ExecContext(ctx, `UPDATE instance_job_runs SET finished_at = ?, processed = ?, failed = ?, messages = ?, error = ? WHERE id = ?`,
+		now, r.Processed, r.Failed, strings.Join(r.Messages, "\n"), r.Error, r.ID)
+	if err != nil {
+		return err
+	}
+	_, err = s.DB.W.ExecContext(ctx, `DELETE FROM instance_job_runs WHERE name = ? AND started_at < ?`, r.Name, now.AddDate(-1, 0, 0))
+	return err
+}
+
+const instanceJobRunColumns = `id, 0, name, started_at, finished_at, processed, failed, messages, error`
+
+// FindInstanceJobRuns lists an instance job's latest runs, newest first.
+func (s *Store) FindInstanceJobRuns(ctx context.Context, name string, limit int) ([]*JobRun, error) {
+	rows, err := s.DB.R.QueryContext(ctx, `SELECT `+instanceJobRunColumns+` FROM instance_job_runs WHERE name = ? ORDER BY id DESC LIMIT ?`,
+		name, limit)
+	return collect(rows, err, scanJobRun)
+}
+
+// LastGoodInstanceJobRun returns an instance job's latest run that finished
+// without an error, or ErrNotFound: the scheduler counts the job's interval
+// from it, so that restarting the server does not run a daily job again.
+func (s *Store) LastGoodInstanceJobRun(ctx context.Context, name string) (*JobRun, error) {
+	return scanJobRun(s.DB.R.QueryRowContext(ctx, `SELECT `+instanceJobRunColumns+` FROM instance_job_runs
+		WHERE name = ? AND finished_at IS NOT NULL AND error = '' ORDER BY id DESC LIMIT 1`, name))
 }

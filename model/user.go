@@ -30,6 +30,10 @@ func (r Role) Valid() bool {
 // CanManageUsers reports whether the role may create, change and deactivate users.
 func (r Role) CanManageUsers() bool { return r == RoleOwner || r == RoleAdmin }
 
+// CanCloseShop reports whether the role may close the shop to its customers for
+// maintenance (Settings → Maintenance): the owners', whose shop it is.
+func (r Role) CanCloseShop() bool { return r == RoleOwner }
+
 // CanGrant reports whether a user with role r may give (or take away) role target.
 // Only owners make owners, so an admin cannot lock the owner out.
 func (r Role) CanGrant(target Role) bool {

@@ -292,7 +292,13 @@ func Settings(p Page) templ.Component {
 				return templ_7745c5c3_Err
 			}
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 27, "<li><a href=\"/admin/settings/api-tokens\" data-testid=\"settings-api-tokens\">API tokens</a>: your personal tokens for scripts that call the shop's API.</li></ul>")
+		if p.User.Role.CanCloseShop() {
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 27, "<li><a href=\"/admin/settings/maintenance\" data-testid=\"settings-maintenance\">Maintenance</a>: close the shop to customers for a while, and open it again.</li>")
+			if templ_7745c5c3_Err != nil {
+				return templ_7745c5c3_Err
+			}
+		}
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 28, "<li><a href=\"/admin/settings/api-tokens\" data-testid=\"settings-api-tokens\">API tokens</a>: your personal tokens for scripts that call the shop's API.</li></ul>")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
