@@ -28,6 +28,7 @@ import (
 	"orderdesk/jobs"
 	"orderdesk/model"
 	"orderdesk/providers/egress"
+	"orderdesk/services/delivery"
 	"orderdesk/services/payments"
 )
 
@@ -300,12 +301,21 @@ func cmdServe(args []string, out io.Writer, log *slog.Logger) (err error) {
 	if err := seedDemo(ctx, store, c, out, smtpAddr); err != nil {
 		return err
 	}
+	if sandboxes != nil {
+		if err := sandboxes.ConnectDemoCallbacks(ctx, store, c.BaseURL); err != nil {
+			return fmt.Errorf("sandboxes: %w", err)
+		}
+		// The demo's supplier ships a paid purchase by itself after a while,
+		// with a track number, so that the parcel can be scanned in.
+		sandboxes.Taobao.SetAutoAdvance(30*time.Second, 0)
+	}
 	policy := egressPolicy(c, smtpAddr)
 	proc := &jobs.Procurement{Store: store, HTTPClient: policy.Client(providerTimeout)}
 	pay := paymentFlow(store, c, log, policy)
+	del := deliveryFlow(store, c, log, policy)
 	var sched *jobs.Scheduler // made below, after the app that shows its jobs
 	app, err := handlers.New(store, handlers.Config{BaseURL: c.BaseURL, DefaultTenant: c.DefaultTenant, Logger: log,
-		TrackRate: c.TrackRate, Sandboxes: sandboxes, Procurement: proc, Payments: pay, Egress: policy,
+		TrackRate: c.TrackRate, Sandboxes: sandboxes, Procurement: proc, Payments: pay, Delivery: del, Egress: policy,
 		Jobs: func() []handlers.JobInfo {
 			var out []handlers.JobInfo
 			for _, j := range sched.Jobs() {
@@ -320,7 +330,7 @@ func cmdServe(args []string, out io.Writer, log *slog.Logger) (err error) {
 	if err != nil {
 		return err
 	}
-	sched = jobs.New(store, log, schedule(proc, pay)...)
+	sched = jobs.New(store, log, schedule(proc, pay, del)...)
 	sched.Start(ctx)
 
 	srv := &http.Server{
@@ -397,13 +407,21 @@ func paymentFlow(store *model.Store, c config, log *slog.Logger, policy egress.P
 		ShopURL: func(t *model.Tenant) string { return model.ShopURL(c.BaseURL, t, c.DefaultTenant) }})
 }
 
+// deliveryFlow is the delivery flow of the instance, for the server and the
+// CLI alike: carriers reach its webhooks at the configured base URL.
+func deliveryFlow(store *model.Store, c config, log *slog.Logger, policy egress.Policy) *delivery.Service {
+	return delivery.New(delivery.Config{Store: store, Log: log, CallbackBaseURL: c.BaseURL, HTTPClient: policy.Client(providerTimeout)})
+}
+
 // schedule is every background job the server runs: one list for serve and
 // the jobs commands.
-func schedule(proc *jobs.Procurement, pay *payments.Service) []*jobs.Job {
+func schedule(proc *jobs.Procurement, pay *payments.Service, del *delivery.Service) []*jobs.Job {
 	return append([]*jobs.Job{
 		jobs.ExpireUnpaid(pay),
 		jobs.PollPayments(pay, 3*time.Second, 30*time.Minute),
 		jobs.Refunds(pay),
+		jobs.FetchCDEK(del),
+		jobs.FetchDostavista(del),
 	}, proc.Jobs()...)
 }
 
@@ -592,7 +610,8 @@ func cmdJobs(what string, args []string, out io.Writer) (err error) {
 		return err
 	}
 	defer joinClose(&err, store.DB)
-	all := schedule(&jobs.Procurement{Store: store}, paymentFlow(store, c, slog.Default(), egressPolicy(c, c.SMTPSandbox)))
+	policy := egressPolicy(c, c.SMTPSandbox)
+	all := schedule(&jobs.Procurement{Store: store}, paymentFlow(store, c, slog.Default(), policy), deliveryFlow(store, c, slog.Default(), policy))
 	var names []string
 	for _, j := range all {
 		names = append(names, j.Name)

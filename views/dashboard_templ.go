@@ -282,7 +282,7 @@ func Settings(p Page) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 25, " and what they may do.</li><li><a href=\"/admin/settings/orders\" data-testid=\"settings-orders\">Orders</a>: unpaid-order expiry, stock, required checkout fields, bonus points.</li>")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 25, " and what they may do.</li><li><a href=\"/admin/settings/orders\" data-testid=\"settings-orders\">Orders</a>: unpaid-order expiry, stock, required checkout fields, bonus points.</li><li><a href=\"/admin/settings/delivery\" data-testid=\"settings-delivery\">Delivery</a>: the sender's address, the CDEK tariff, the default package, the courier's window.</li>")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}

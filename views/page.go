@@ -18,6 +18,7 @@ const (
 	SectionPayments     Section = "payments"
 	SectionIntegrations Section = "integrations"
 	SectionProcurement  Section = "procurement"
+	SectionWarehouse    Section = "warehouse"
 	SectionJobs         Section = "jobs"
 	SectionSettings     Section = "settings"
 )
@@ -36,6 +37,7 @@ var Nav = []NavItem{
 	{SectionPayments, "Payments", "/admin/payments"},
 	{SectionIntegrations, "Integrations", "/admin/integrations"},
 	{SectionProcurement, "Procurement", "/admin/procurement"},
+	{SectionWarehouse, "Warehouse", "/admin/warehouse"},
 	{SectionJobs, "Jobs", "/admin/jobs"},
 	{SectionSettings, "Settings", "/admin/settings"},
 }
