@@ -857,3 +857,105 @@ func TestDeliverySettingsPage(t *testing.T) {
 	res, _ = staff.get("/admin/settings/delivery")
 	wantStatus(t, res, http.StatusForbidden)
 }
+
+// The demo's journey through the router and every sandbox: a customer pays
+// an order with CDEK delivery, the jobs buy it on Taobao, the supplier ships
+// it with a track, staff scan the parcel in and press Create shipment, and
+// the rest is the jobs' and CDEK's: the track, shipped, delivered.
+func TestDemoOrderGoesFromPaidToDeliveredByCDEK(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	op := e.client(t, "")
+	op.login("operator@demo.test", demoPassword)
+	e.connectAccount(t, op, "authorize")
+
+	shopper := e.client(t, "")
+	methods, _ := e.store.FindShippingMethods(ctx, e.demo.ID)
+	var byCDEK any
+	for _, m := range methods {
+		if m.Carrier == "cdek" {
+			byCDEK = m.ID
+		}
+	}
+	product := shopProduct(t, e, "STAND-BAMBOO")
+	res, _ := shopper.api("POST", "/api/cart/add/", map[string]any{"product_id": product.ID, "quantity": 1})
+	wantStatus(t, res, http.StatusOK)
+	body := address("buyer@example.com", byCDEK)
+	body["customer_phone"] = "+79161234567"
+	res, placed := shopper.api("POST", "/api/orders/", body)
+	wantStatus(t, res, http.StatusCreated)
+	o, err := e.store.FindOrderByNumber(ctx, e.demo.ID, get(placed, "order", "order_number").(string))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pageURL, _ := e.startPayment(t, shopper, o, "tinkoff")
+	e.browse(t, shopper, pageURL, "sandbox-pay")
+	if got := e.order(t, o.ID); got.PaymentStatus != model.PayPaid {
+		t.Fatalf("payment: %s", got.PaymentStatus)
+	}
+
+	// The supplier's leg: bought, paid, shipped by the supplier with a track.
+	e.runJob(t, op, "orders-to-taobao")
+	e.runJob(t, op, "pay-purchases")
+	purchase := e.order(t, o.ID).Lines[0].PurchaseID
+	id, err := strconv.ParseInt(purchase, 10, 64)
+	if err != nil {
+		t.Fatalf("purchase id %q: %v", purchase, err)
+	}
+	if err := e.sandboxes.Taobao.Ship(id); err != nil {
+		t.Fatal(err)
+	}
+	e.runJob(t, op, "purchase-status")
+	line := e.order(t, o.ID).Lines[0]
+	if line.SupplierTrack == "" || line.ProcurementStatus != model.ProcShipped {
+		t.Fatalf("the supplier's leg: %s, track %q", line.ProcurementStatus, line.SupplierTrack)
+	}
+
+	// Staff: the warehouse scan and Create shipment; nothing else is typed.
+	staff := e.client(t, "")
+	staff.login("staff@demo.test", demoPassword)
+	if res, doc := scan(t, staff, line.SupplierTrack); res.StatusCode != http.StatusOK || doc.Find(`[data-testid="scan-ok"]`).Length() != 1 {
+		t.Fatalf("scan: %d %s", res.StatusCode, doc.Text())
+	}
+	if block := pageShipment(t, staff, o.ID); block.Find(`[data-testid="shipment-create"]`).Length() != 1 {
+		t.Fatalf("no Create shipment on the order page: %s", block.Text())
+	}
+	res, _ = staff.postForm(fmt.Sprintf("/admin/orders/%d/shipment", o.ID), nil)
+	wantStatus(t, res, http.StatusSeeOther)
+	for i := 0; i < 2; i++ {
+		e.runJob(t, op, "fetch-cdek")
+	}
+	sh := e.shipment(t, e.demo, o.ID)
+	if got := e.order(t, o.ID); got.Status != model.OrderShipped || sh.TrackNumber == "" {
+		t.Fatalf("after fetch-cdek: %s, track %q", got.Status, sh.TrackNumber)
+	}
+	for i := 0; i < 10 && e.order(t, o.ID).Status != model.OrderDelivered; i++ {
+		if _, err := e.sandboxes.CDEK.AdvanceStatus(ctx, sh.CarrierOrderID); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := e.order(t, o.ID); got.Status != model.OrderDelivered {
+		t.Fatalf("order: %s", got.Status)
+	}
+	kinds := map[string]int{}
+	items, _ := e.store.FindOutbox(ctx, e.demo.ID, o.ID)
+	for _, it := range items {
+		kinds[it.Kind]++
+	}
+	if kinds["msg_shipped"] != 1 || kinds["msg_delivered"] != 1 {
+		t.Errorf("outbox: %v", kinds)
+	}
+	res, doc := e.client(t, "").get("/track/" + o.Number)
+	wantStatus(t, res, http.StatusOK)
+	for _, step := range []string{"ordered", "paid", "bought", "on_the_way", "arrived", "handed_over", "delivered"} {
+		if !doc.Find(`[data-testid="track-step-` + step + `"]`).HasClass("done") {
+			t.Errorf("tracking page: step %s not done", step)
+		}
+	}
+	if got := doc.Find(`[data-testid="track-step-on_the_way"]`).Text(); !strings.Contains(got, line.SupplierTrack) {
+		t.Errorf("supplier's leg on the tracking page: %q", got)
+	}
+	if got := doc.Find(`[data-testid="track-step-handed_over"]`).Text(); !strings.Contains(got, "Handed to CDEK") || !strings.Contains(got, sh.TrackNumber) {
+		t.Errorf("carrier's leg on the tracking page: %q", got)
+	}
+}
