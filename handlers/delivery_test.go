@@ -217,6 +217,11 @@ func TestWarehouseScan(t *testing.T) {
 		if got := desk.Find(`[data-testid="tab-ready"] .badge`).Text(); got != "1" {
 			t.Errorf("Ready to ship tab: %q", got)
 		}
+		// On the view itself, the status tabs count the ready orders only.
+		_, desk = staff.get("/admin/orders?ready=1")
+		if got := desk.Find(`[data-testid="tab-all"] .badge`).Text(); got != "1" {
+			t.Errorf("All tab of the Ready to ship view: %q", got)
+		}
 	})
 
 	t.Run("a cancelled line does not keep its order waiting", func(t *testing.T) {
@@ -327,23 +332,32 @@ func TestCDEKShipments(t *testing.T) {
 		e.sandboxes.CDEK.SetLatency(300 * time.Millisecond)
 		defer e.sandboxes.CDEK.SetLatency(0)
 		token := owner.csrf()
-		var wg sync.WaitGroup
-		codes := make([]int, 2)
-		for i := range codes {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				if i == 1 {
-					time.Sleep(100 * time.Millisecond)
-				}
-				res, _ := owner.do("POST", fmt.Sprintf("/admin/orders/%d/shipment", o.ID), strings.NewReader(url.Values{"_csrf": {token}}.Encode()),
-					http.Header{"Content-Type": {"application/x-www-form-urlencoded"}, "Hx-Request": {"true"}})
-				codes[i] = res.StatusCode
-			}()
+		click := func() (int, string) {
+			res, body := owner.do("POST", fmt.Sprintf("/admin/orders/%d/shipment", o.ID), strings.NewReader(url.Values{"_csrf": {token}}.Encode()),
+				http.Header{"Content-Type": {"application/x-www-form-urlencoded"}, "Hx-Request": {"true"}})
+			return res.StatusCode, body
 		}
+		var wg sync.WaitGroup
+		var firstCode int
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			firstCode, _ = click()
+		}()
+		// The second click comes while the first is at CDEK.
+		for i := 0; i < 200; i++ {
+			if sh, err := e.store.FindOrderShipment(ctx, e.demo.ID, o.ID); err == nil && sh.Status == model.ShipRegistering {
+				break
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+		secondCode, second := click()
 		wg.Wait()
-		if codes[0] != http.StatusOK || codes[1] != http.StatusOK {
-			t.Fatalf("clicks answered %v", codes)
+		if firstCode != http.StatusOK || secondCode != http.StatusOK {
+			t.Fatalf("clicks answered %d and %d", firstCode, secondCode)
+		}
+		if got := parseHTML(t, second).Find(`[data-testid="shipment-action-error"]`).Text(); !strings.Contains(got, "is being registered right now") {
+			t.Errorf("second click: %q", got)
 		}
 		if n := len(e.cdekOrders(t, o.Number)); n != 1 {
 			t.Errorf("CDEK has %d shipments of %s, want 1", n, o.Number)

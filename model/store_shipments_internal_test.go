@@ -25,7 +25,7 @@ func TestReadyToShipReadsItsIndex(t *testing.T) {
 	for name, query := range map[string]string{
 		"the list":           `SELECT ` + orderColumns + readyFrom + `WHERE ` + where + ` ORDER BY o.id DESC LIMIT 51`,
 		"the list by totals": `SELECT ` + orderColumns + readyFrom + `WHERE ` + where + ` ORDER BY o.total DESC, o.id DESC LIMIT 51`,
-		"the tab":            `SELECT count(*) FROM orders o INDEXED BY orders_ready_idx WHERE o.tenant_id = ? AND ` + readyCondition,
+		"the tab":            readyCount,
 	} {
 		rows, err := db.R.QueryContext(ctx, `EXPLAIN QUERY PLAN `+query, args...)
 		plan, err := collect(rows, err, func(r rowScanner) (string, error) {
