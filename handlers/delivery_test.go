@@ -217,6 +217,9 @@ func TestWarehouseScan(t *testing.T) {
 		if got := desk.Find(`[data-testid="tab-ready"] .badge`).Text(); got != "1" {
 			t.Errorf("Ready to ship tab: %q", got)
 		}
+		if _, dash := staff.get("/admin/"); !strings.Contains(dash.Find(`[data-testid="warn-ready"]`).Text(), "1 orders are ready to ship") {
+			t.Errorf("dashboard: %q", dash.Find(`[data-testid="warn-ready"]`).Text())
+		}
 		// On the view itself, the status tabs count the ready orders only.
 		_, desk = staff.get("/admin/orders?ready=1")
 		if got := desk.Find(`[data-testid="tab-all"] .badge`).Text(); got != "1" {
@@ -500,6 +503,9 @@ func TestCDEKShipments(t *testing.T) {
 		}
 		if block.Find(`[data-testid="shipment-retry"]`).Length() != 1 {
 			t.Fatal("no Retry")
+		}
+		if _, dash := owner.get("/admin/"); !strings.HasPrefix(dash.Find(`[data-testid="warn-shipments"]`).Text(), "1 shipments were refused") {
+			t.Errorf("dashboard: %q", dash.Find(`[data-testid="warn-shipments"]`).Text())
 		}
 		res, _ = owner.postForm(fmt.Sprintf("/admin/orders/%d/shipment", r.ID), nil)
 		wantStatus(t, res, http.StatusSeeOther)

@@ -89,6 +89,8 @@ CREATE TABLE shipments (
 CREATE UNIQUE INDEX shipments_live_idx ON shipments (order_id) WHERE status <> 'cancelled';
 -- The fetch jobs follow a shop's shipments of one carrier that are not over.
 CREATE INDEX shipments_follow_idx ON shipments (tenant_id, carrier, status, id);
+-- The dashboard counts a shop's refused shipments and those with a problem.
+CREATE INDEX shipments_status_idx ON shipments (tenant_id, status);
 -- Webhooks and callbacks name the carrier's id, or our reference, within
 -- the integration that received them.
 CREATE INDEX shipments_carrier_order_idx ON shipments (integration_id, carrier_order_id);

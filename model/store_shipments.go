@@ -160,6 +160,14 @@ func (s *Store) FindShipmentForCarrier(ctx context.Context, in *Integration, car
 	return nil, ErrNotFound
 }
 
+// CountShipmentProblems counts the shop's shipments a person must look at:
+// refused by the carrier, or with a problem on the way.
+func (s *Store) CountShipmentProblems(ctx context.Context, tenantID int64) (int, error) {
+	var n int
+	err := s.DB.R.QueryRowContext(ctx, `SELECT count(*) FROM shipments WHERE tenant_id = ? AND status IN ('failed', 'problem')`, tenantID).Scan(&n)
+	return n, err
+}
+
 // ---------------------------------------------------------------- registering
 
 // shipmentReference is our reference of an order at a carrier: the order
