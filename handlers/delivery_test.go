@@ -717,6 +717,35 @@ func TestDostavistaShipments(t *testing.T) {
 		}
 	})
 
+	t.Run("a courier order Dostavista cancels before pick-up needs a person, who places another", func(t *testing.T) {
+		r := e.boughtOrder(t, e.demo, "dostavista")
+		res, _ := owner.postForm(fmt.Sprintf("/admin/orders/%d/shipment", r.ID), nil)
+		wantStatus(t, res, http.StatusSeeOther)
+		first := e.shipment(t, e.demo, r.ID)
+		rid, _ := strconv.ParseInt(first.CarrierOrderID, 10, 64)
+		if err := e.sandboxes.Dostavista.FailOrder(ctx, rid); err != nil {
+			t.Fatal(err)
+		}
+		got := e.order(t, r.ID)
+		if s := e.shipment(t, e.demo, r.ID); s.Status != model.ShipProblem || !strings.Contains(got.NeedsAttention, "Dostavista courier reports a problem") {
+			t.Fatalf("after Dostavista cancelled: %s, %q", s.Status, got.NeedsAttention)
+		}
+		if got.Status == model.OrderShipped {
+			t.Error("a courier order cancelled before pick-up shipped the order")
+		}
+		if pageShipment(t, owner, r.ID).Find(`[data-testid="shipment-retry"]`).Length() != 1 {
+			t.Fatal("no Retry")
+		}
+		res, _ = owner.postForm(fmt.Sprintf("/admin/orders/%d/shipment", r.ID), nil)
+		wantStatus(t, res, http.StatusSeeOther)
+		if s := e.shipment(t, e.demo, r.ID); s.Status != model.ShipCreated || s.CarrierOrderID == first.CarrierOrderID {
+			t.Errorf("after Retry: %s %s (first %s)", s.Status, s.CarrierOrderID, first.CarrierOrderID)
+		}
+		if got := e.order(t, r.ID); got.NeedsAttention != "" {
+			t.Errorf("the problem is still in front of a person: %q", got.NeedsAttention)
+		}
+	})
+
 	t.Run("a lost callback is caught by fetch-dostavista", func(t *testing.T) {
 		r := e.boughtOrder(t, e.demo, "dostavista")
 		res, _ := owner.postForm(fmt.Sprintf("/admin/orders/%d/shipment", r.ID), nil)

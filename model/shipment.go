@@ -146,6 +146,12 @@ type Shipment struct {
 // Manual reports whether staff type the shipment's track (no integration).
 func (s *Shipment) Manual() bool { return s.IntegrationID == 0 }
 
+// Restartable reports whether a new shipment may replace this one: the
+// carrier gave it up (cancelled, removed) before it ever had the parcel.
+func (s *Shipment) Restartable() bool {
+	return s.Status == ShipProblem && s.TrackNumber == "" && !s.Manual()
+}
+
 // ShipmentEvent is one entry of a shipment's status history.
 type ShipmentEvent struct {
 	Status        ShipmentStatus

@@ -196,10 +196,13 @@ const readyCondition = "o.arrived_at IS NOT NULL AND o.status IN ('confirmed', '
 // index (and fails loudly should the condition and the index part).
 const readyFrom = ` FROM orders o INDEXED BY orders_ready_idx LEFT JOIN shipping_methods sm ON sm.id = o.shipping_method_id `
 
+// readyCount counts a shop's orders ready to ship, from the partial index.
+const readyCount = `SELECT count(*) FROM orders o INDEXED BY orders_ready_idx WHERE o.tenant_id = ? AND ` + readyCondition
+
 // CountReadyToShip counts the shop's orders ready to ship (the desk's tab),
 // from the partial index alone.
 func (s *Store) CountReadyToShip(ctx context.Context, tenantID int64) (int, error) {
 	var n int
-	err := s.DB.R.QueryRowContext(ctx, `SELECT count(*) FROM orders o INDEXED BY orders_ready_idx WHERE o.tenant_id = ? AND `+readyCondition, tenantID).Scan(&n)
+	err := s.DB.R.QueryRowContext(ctx, readyCount, tenantID).Scan(&n)
 	return n, err
 }

@@ -228,15 +228,19 @@ func (s *Store) BeginShipment(ctx context.Context, t *Tenant, orderID int64, in 
 		}
 		live, err := scanShipment(tx.QueryRowContext(ctx, `SELECT `+shipmentColumns+shipmentFrom+`WHERE sh.tenant_id = ? AND sh.order_id = ?
 			AND sh.status <> 'cancelled'`, t.ID, orderID))
-		switch {
-		case errors.Is(err, ErrNotFound):
+		insert := func() error {
 			res, err := tx.ExecContext(ctx, `INSERT INTO shipments (tenant_id, order_id, carrier, integration_id, reference, status, attempts,
 				claimed_until, created_by, created_at, updated_at) VALUES (?, ?, ?, ?, ?, 'registering', 1, ?, ?, ?, ?)`,
 				t.ID, orderID, carrier, in.ID, shipmentReference(number, t.ID, orderID), claimUntil.UTC(), string(actor), now, now)
 			if err != nil {
 				return err
 			}
-			if shipmentID, err = res.LastInsertId(); err != nil {
+			shipmentID, err = res.LastInsertId()
+			return err
+		}
+		switch {
+		case errors.Is(err, ErrNotFound):
+			if err := insert(); err != nil {
 				return err
 			}
 		case err != nil:
@@ -250,20 +254,17 @@ func (s *Store) BeginShipment(ctx context.Context, t *Tenant, orderID int64, in 
 				claimed_until = ?, updated_at = ? WHERE id = ?`, in.ID, claimUntil.UTC(), now, live.ID); err != nil {
 				return err
 			}
-		case live.Status.Retryable():
-			// The order's shipping method changed carrier after a refusal:
-			// nothing of the old registration exists to look up but by the
-			// old carrier, so it is given up and a new one starts.
+		case live.Status.Retryable() || live.Restartable():
+			// The order's shipping method changed carrier after a refusal, or
+			// the carrier gave the shipment up before it had the parcel: the
+			// old one is given up and a new one starts.
 			if _, err := tx.ExecContext(ctx, `UPDATE shipments SET status = 'cancelled', claimed_until = NULL, updated_at = ? WHERE id = ?`, now, live.ID); err != nil {
 				return err
 			}
-			res, err := tx.ExecContext(ctx, `INSERT INTO shipments (tenant_id, order_id, carrier, integration_id, reference, status, attempts,
-				claimed_until, created_by, created_at, updated_at) VALUES (?, ?, ?, ?, ?, 'registering', 1, ?, ?, ?, ?)`,
-				t.ID, orderID, carrier, in.ID, shipmentReference(number, t.ID, orderID), claimUntil.UTC(), string(actor), now, now)
-			if err != nil {
+			if err := clearShipmentProblemTx(ctx, tx, orderID); err != nil {
 				return err
 			}
-			if shipmentID, err = res.LastInsertId(); err != nil {
+			if err := insert(); err != nil {
 				return err
 			}
 		default:
@@ -510,13 +511,29 @@ func (s *Store) applyStateTx(ctx context.Context, tx *sql.Tx, t *Tenant, sh *Shi
 			return err
 		}
 	}
-	if next == ShipProblem && out.Changed {
-		what := CarrierLabel(sh.Carrier) + " reports a problem with the shipment (" + up.CarrierStatus + "): look at it with the carrier."
+	switch {
+	case next == ShipProblem && out.Changed:
+		what := CarrierLabel(sh.Carrier) + " reports a problem with the shipment (" + up.CarrierStatus + ")" + shipmentProblemNote
 		if _, err := tx.ExecContext(ctx, `UPDATE orders SET needs_attention = ?, updated_at = ? WHERE id = ?`, what, now, sh.OrderID); err != nil {
 			return err
 		}
+	case next == ShipDelivered && out.Changed:
+		return clearShipmentProblemTx(ctx, tx, sh.OrderID)
 	}
 	return nil
+}
+
+// shipmentProblemNote ends the order's needs-attention text of a carrier's
+// problem, so that it is cleared when the problem is over and only then: a
+// payment's review text stays.
+const shipmentProblemNote = ": look at it with the carrier."
+
+// clearShipmentProblemTx clears the order's needs-attention text when it is
+// a carrier's problem: the parcel was delivered after all, or a new shipment
+// replaces the one the carrier gave up.
+func clearShipmentProblemTx(ctx context.Context, tx *sql.Tx, orderID int64) error {
+	_, err := tx.ExecContext(ctx, `UPDATE orders SET needs_attention = '' WHERE id = ? AND needs_attention LIKE ?`, orderID, "%"+shipmentProblemNote)
+	return err
 }
 
 // addShipmentEventTx adds an entry of the carrier's history once: neither the

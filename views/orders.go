@@ -139,7 +139,7 @@ func (d OrderDetail) CanCreateShipment() bool {
 		// Offered once its claim ran out (the registration stopped).
 		return d.Shipment.ClaimedUntil == nil || d.Shipment.ClaimedUntil.Before(time.Now())
 	}
-	return d.Shipment.Status == model.ShipFailed
+	return d.Shipment.Status == model.ShipFailed || d.Shipment.Restartable()
 }
 
 // RefundConfirm is a refund waiting for the user's confirmation: of one payment

@@ -56,9 +56,9 @@ func (a *cdekCarrier) lookup(ctx context.Context, sh *model.Shipment) (model.Shi
 	if err != nil {
 		return model.ShipmentState{}, false, err
 	}
-	if info.UUID == "" || info.CreationError() != nil {
-		// A registration CDEK refused is no shipment: registering again is
-		// what the retry is for.
+	if cur, _ := info.Current(); info.UUID == "" || info.CreationError() != nil || cur.Code == cdek.StatusRemoved {
+		// A registration CDEK refused, or a shipment it removed, is no
+		// shipment: registering again is what the retry is for.
 		return model.ShipmentState{}, false, nil
 	}
 	return cdekState(info), true, nil
