@@ -403,6 +403,35 @@ func TestCDEKShipments(t *testing.T) {
 		}
 	})
 
+	t.Run("fetch-cdek finishes a registration a crash interrupted, or says it never reached CDEK", func(t *testing.T) {
+		reached, lost := e.boughtOrder(t, e.demo, "cdek"), e.boughtOrder(t, e.demo, "cdek")
+		actor := model.JobActor("crashed")
+		claim, err := e.store.BeginShipment(ctx, e.demo, reached.ID, integ, actor, time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.store.BeginShipment(ctx, e.demo, lost.ID, integ, actor, time.Now()); err != nil {
+			t.Fatal(err)
+		}
+		client := cdek.New(cdek.Config{BaseURL: e.sandboxes.CDEK.APIURL(), ClientID: cdek.DemoClientID, ClientSecret: cdek.DemoClientSecret})
+		reg, err := client.CreateOrder(ctx, cdek.OrderRequest{Number: claim.Shipment.Reference, TariffCode: 137,
+			FromLocation: &cdek.Location{City: "Москва", Address: "Складская улица, 1"}, ToLocation: &cdek.Location{City: "Санкт-Петербург", Address: "Nevsky 28"},
+			Recipient: cdek.Contact{Name: "V S", Phones: []string{"+79161234567"}}, Packages: []cdek.Package{{Number: "1", Weight: 500}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		e.runJob(t, owner, "fetch-cdek")
+		if sh := e.shipment(t, e.demo, reached.ID); sh.CarrierOrderID != reg.UUID || sh.Status == model.ShipRegistering || sh.Status == model.ShipFailed {
+			t.Errorf("the registration that reached CDEK: %s %q, want CDEK's %s", sh.Status, sh.CarrierOrderID, reg.UUID)
+		}
+		if sh := e.shipment(t, e.demo, lost.ID); sh.Status != model.ShipFailed || !strings.Contains(sh.LastError, "interrupted before CDEK took it") {
+			t.Errorf("the registration that never reached CDEK: %s %q", sh.Status, sh.LastError)
+		}
+		if n := len(e.cdekOrders(t, reached.Number)) + len(e.cdekOrders(t, lost.Number)); n != 1 {
+			t.Errorf("CDEK has %d shipments of the two orders, want 1", n)
+		}
+	})
+
 	o := e.boughtOrder(t, e.demo, "cdek")
 	e.arrive(t, owner, o)
 	res, _ := owner.postForm(fmt.Sprintf("/admin/orders/%d/shipment", o.ID), nil)
@@ -504,7 +533,7 @@ func TestCDEKShipments(t *testing.T) {
 		if block.Find(`[data-testid="shipment-retry"]`).Length() != 1 {
 			t.Fatal("no Retry")
 		}
-		if _, dash := owner.get("/admin/"); !strings.HasPrefix(dash.Find(`[data-testid="warn-shipments"]`).Text(), "1 shipments were refused") {
+		if _, dash := owner.get("/admin/"); !strings.HasPrefix(dash.Find(`[data-testid="warn-shipments"]`).Text(), "2 shipments were refused") { // and the interrupted one
 			t.Errorf("dashboard: %q", dash.Find(`[data-testid="warn-shipments"]`).Text())
 		}
 		res, _ = owner.postForm(fmt.Sprintf("/admin/orders/%d/shipment", r.ID), nil)
