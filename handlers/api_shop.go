@@ -380,9 +380,6 @@ func (a *App) APITrack(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if o, err = a.store.FindOrderByID(c.Request().Context(), tenant(c).ID, o.ID); err != nil { // with its lines
-		return err
-	}
 	story, err := a.store.TrackingStory(c.Request().Context(), tenant(c), o)
 	if err != nil {
 		return err

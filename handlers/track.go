@@ -64,10 +64,6 @@ func (a *App) TrackPage(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	o, err = a.store.FindOrderByID(c.Request().Context(), tenant(c).ID, o.ID) // with its lines, for the supplier's tracks
-	if err != nil {
-		return err
-	}
 	story, err := a.store.TrackingStory(c.Request().Context(), tenant(c), o)
 	if err != nil {
 		return err

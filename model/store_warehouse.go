@@ -3,7 +3,6 @@ package model
 import (
 	"context"
 	"database/sql"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -154,11 +153,15 @@ func (s *Store) TrackingStory(ctx context.Context, t *Tenant, o *Order) ([]Track
 	if err != nil {
 		return nil, err
 	}
-	var tracks []string
-	for _, l := range o.Lines {
-		if l.SupplierTrack != "" && !slices.Contains(tracks, l.SupplierTrack) {
-			tracks = append(tracks, l.SupplierTrack)
-		}
+	rows, err := s.DB.R.QueryContext(ctx, `SELECT supplier_track FROM order_lines WHERE tenant_id = ? AND order_id = ? AND supplier_track <> ''
+		GROUP BY supplier_track ORDER BY min(id)`, t.ID, o.ID)
+	tracks, err := collect(rows, err, func(r rowScanner) (string, error) {
+		var track string
+		err := r.Scan(&track)
+		return track, err
+	})
+	if err != nil {
+		return nil, err
 	}
 	if sent == nil && len(tracks) > 0 {
 		// A track without the roll-up's event (one of several lines shipped).
