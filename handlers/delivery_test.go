@@ -773,6 +773,13 @@ func TestDostavistaShipments(t *testing.T) {
 		if got := e.order(t, r.ID); got.NeedsAttention != "" {
 			t.Errorf("the problem is still in front of a person: %q", got.NeedsAttention)
 		}
+		// News of the given-up order (genuine, signed) is not the new one's.
+		if err := e.sandboxes.Dostavista.SendCallback(ctx, rid, dostavista.StatusCompleted); err != nil {
+			t.Fatal(err)
+		}
+		if s := e.shipment(t, e.demo, r.ID); s.Status != model.ShipCreated || e.order(t, r.ID).Status != model.OrderConfirmed {
+			t.Errorf("the old courier order's callback made the new shipment %s", s.Status)
+		}
 	})
 
 	t.Run("a lost callback is caught by fetch-dostavista", func(t *testing.T) {

@@ -418,6 +418,11 @@ func (s *Store) ApplyShipmentState(ctx context.Context, t *Tenant, shipmentID in
 }
 
 func (s *Store) applyStateTx(ctx context.Context, tx *sql.Tx, t *Tenant, sh *Shipment, st ShipmentState, actor Actor, now time.Time, out *ShipmentResult) error {
+	if st.CarrierOrderID != "" && sh.CarrierOrderID != "" && st.CarrierOrderID != sh.CarrierOrderID {
+		// News of another order at the carrier under our reference (one the
+		// carrier gave up, which this shipment replaced): not this one's.
+		return nil
+	}
 	next := sh.Status
 	if sh.Status.Advances(st.Status) {
 		next = st.Status
