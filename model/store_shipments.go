@@ -249,8 +249,11 @@ func (s *Store) BeginShipment(ctx context.Context, t *Tenant, orderID int64, in 
 			return &ConflictError{Msg: "The " + CarrierLabel(live.Carrier) + " shipment of order " + number +
 				" is being registered right now; its result shows here in a moment."}
 		case live.Status.Retryable() && live.Carrier == carrier:
+			// The carrier's id of a refused registration is dead: the retry
+			// finds (or makes) the shipment by our reference.
 			shipmentID, resumed = live.ID, true
 			if _, err := tx.ExecContext(ctx, `UPDATE shipments SET status = 'registering', integration_id = ?, attempts = attempts + 1,
+				carrier_order_id = CASE WHEN status = 'failed' THEN '' ELSE carrier_order_id END,
 				claimed_until = ?, updated_at = ? WHERE id = ?`, in.ID, claimUntil.UTC(), now, live.ID); err != nil {
 				return err
 			}
