@@ -152,6 +152,9 @@ func providerActor(carrier string) model.Actor { return model.Actor("carrier:" +
 // on the shipment in words and returned as a conflict with those words; a
 // manual carrier is refused (staff type its track in the status form).
 func (s *Service) CreateShipment(ctx context.Context, t *model.Tenant, orderID int64, actor model.Actor) (*model.Shipment, error) {
+	// A registration, once begun, is finished and recorded even when the
+	// person who asked closes the tab; the clients bound each call.
+	ctx = context.WithoutCancel(ctx)
 	o, err := s.store.FindOrderByID(ctx, t.ID, orderID)
 	if err != nil {
 		return nil, err
