@@ -29,6 +29,7 @@ import (
 	"orderdesk/model"
 	"orderdesk/providers/egress"
 	"orderdesk/services/messaging"
+	"orderdesk/services/delivery"
 	"orderdesk/services/payments"
 )
 
@@ -350,13 +351,22 @@ func serve(ctx context.Context, c config, out io.Writer, log *slog.Logger, extra
 	if err := seedDemo(ctx, store, c, out, smtpAddr); err != nil {
 		return err
 	}
+	if sandboxes != nil {
+		if err := sandboxes.ConnectDemoCallbacks(ctx, store, c.BaseURL); err != nil {
+			return fmt.Errorf("sandboxes: %w", err)
+		}
+		// The demo's supplier ships a paid purchase by itself after a while,
+		// with a track number, so that the parcel can be scanned in.
+		sandboxes.Taobao.SetAutoAdvance(30*time.Second, 0)
+	}
 	policy := egressPolicy(c, smtpAddr)
 	proc := &jobs.Procurement{Store: store, HTTPClient: policy.Client(providerTimeout)}
 	pay := paymentFlow(store, c, log, policy)
 	msg := messageFlow(store, c, log, policy)
+	del := deliveryFlow(store, c, log, policy)
 	var sched *jobs.Scheduler // made below, after the app that shows its jobs
 	app, err := handlers.New(store, handlers.Config{BaseURL: c.BaseURL, DefaultTenant: c.DefaultTenant, Logger: log,
-		TrackRate: c.TrackRate, Sandboxes: sandboxes, Procurement: proc, Payments: pay, Egress: policy,
+		TrackRate: c.TrackRate, Sandboxes: sandboxes, Procurement: proc, Payments: pay, Delivery: del, Egress: policy,
 		Jobs: func() []handlers.JobInfo {
 			var out []handlers.JobInfo
 			for _, j := range sched.Jobs() {
@@ -373,7 +383,7 @@ func serve(ctx context.Context, c config, out io.Writer, log *slog.Logger, extra
 	if err != nil {
 		return err
 	}
-	sched = jobs.New(store, log, append(schedule(c, store, proc, pay, msg, keep), extra...)...)
+	sched = jobs.New(store, log, append(schedule(c, store, proc, pay, msg, del, keep), extra...)...)
 	sched.Start(ctx)
 	// Deferred after the database's close, so run before it: no job writes
 	// to a closed database, and every run records its end.
@@ -460,6 +470,12 @@ func paymentFlow(store *model.Store, c config, log *slog.Logger, policy egress.P
 		ShopURL: func(t *model.Tenant) string { return model.ShopURL(c.BaseURL, t, c.DefaultTenant) }})
 }
 
+// deliveryFlow is the delivery flow of the instance, for the server and the
+// CLI alike: carriers reach its webhooks at the configured base URL.
+func deliveryFlow(store *model.Store, c config, log *slog.Logger, policy egress.Policy) *delivery.Service {
+	return delivery.New(delivery.Config{Store: store, Log: log, CallbackBaseURL: c.BaseURL, HTTPClient: policy.Client(providerTimeout)})
+}
+
 // messageFlow is the customer messages' sender of the instance, for the
 // server and the CLI alike: links from the configured base URL, provider
 // calls through the egress policy.
@@ -470,12 +486,14 @@ func messageFlow(store *model.Store, c config, log *slog.Logger, policy egress.P
 
 // schedule is every background job the server runs: one list for serve and
 // the jobs commands. keep is how many daily backups to keep.
-func schedule(c config, store *model.Store, proc *jobs.Procurement, pay *payments.Service, msg *messaging.Service, keep int) []*jobs.Job {
+func schedule(c config, store *model.Store, proc *jobs.Procurement, pay *payments.Service, msg *messaging.Service, del *delivery.Service, keep int) []*jobs.Job {
 	return append(append([]*jobs.Job{
 		jobs.ExpireUnpaid(pay),
 		jobs.PollPayments(pay, 3*time.Second, 30*time.Minute),
 		jobs.Refunds(pay),
 		jobs.SendMessages(msg),
+		jobs.FetchCDEK(del),
+		jobs.FetchDostavista(del),
 	}, proc.Jobs()...),
 		jobs.Backup(store.DB, c.backupDir(), keep),
 	)
@@ -698,7 +716,7 @@ func cmdJobs(what string, args []string, out io.Writer) (err error) {
 		return err
 	}
 	policy := egressPolicy(c, c.SMTPSandbox)
-	all := schedule(c, store, &jobs.Procurement{Store: store}, paymentFlow(store, c, slog.Default(), policy), messageFlow(store, c, slog.Default(), policy), keep)
+	all := schedule(c, store, &jobs.Procurement{Store: store}, paymentFlow(store, c, slog.Default(), policy), messageFlow(store, c, slog.Default(), policy), deliveryFlow(store, c, slog.Default(), policy), keep)
 	var names []string
 	for _, j := range all {
 		names = append(names, j.Name)

@@ -124,6 +124,20 @@ func trackingJSON(o *model.Order, lang string) map[string]any {
 	}
 }
 
+// storyJSON is the journey of an order over both legs, as the public
+// tracking page tells it: each step's key, words and date (null until it
+// happened), the track numbers and the carrier's link; nothing personal.
+func storyJSON(steps []model.TrackStep) []map[string]any {
+	out := make([]map[string]any, 0, len(steps))
+	for _, s := range steps {
+		out = append(out, map[string]any{
+			"step": s.Key, "label": s.Label(), "done": s.Done(), "at": nullTime(s.At),
+			"track": nullString(s.Detail), "tracking_url": nullString(s.URL),
+		})
+	}
+	return out
+}
+
 func cartJSON(v *model.CartView, st *shopState) map[string]any {
 	items := make([]map[string]any, 0, len(v.Lines))
 	for _, l := range v.Lines {

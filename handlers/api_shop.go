@@ -228,7 +228,7 @@ func orderFilterFromQuery(c echo.Context) (model.OrderFilter, error) {
 	f := model.OrderFilter{
 		Status: model.OrderStatus(q.Get("status")), PaymentStatus: model.OrderPaymentStatus(q.Get("payment_status")),
 		ProcurementStatus: model.ProcurementStatus(q.Get("procurement_status")), Email: q.Get("customer_email"),
-		Number: q.Get("order_number"), Sort: q.Get("sort"), After: q.Get("after"),
+		Number: q.Get("order_number"), Sort: q.Get("sort"), After: q.Get("after"), Ready: q.Get("ready") == "1",
 	}
 	v := &model.ValidationError{}
 	if f.Status != "" && !f.Status.Valid() {
@@ -380,5 +380,11 @@ func (a *App) APITrack(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return ok(c, http.StatusOK, "", map[string]any{"order": trackingJSON(o, tenant(c).Language)})
+	story, err := a.store.TrackingStory(c.Request().Context(), tenant(c), o)
+	if err != nil {
+		return err
+	}
+	out := trackingJSON(o, tenant(c).Language)
+	out["story"] = storyJSON(story)
+	return ok(c, http.StatusOK, "", map[string]any{"order": out})
 }

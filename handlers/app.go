@@ -18,6 +18,7 @@ import (
 
 	"orderdesk/model"
 	"orderdesk/providers/egress"
+	"orderdesk/services/delivery"
 	"orderdesk/services/integrations"
 	"orderdesk/services/payments"
 )
@@ -43,6 +44,9 @@ type Config struct {
 	// Payments is the payment flow (services/payments); when nil, New makes
 	// one from BaseURL and CallbackBaseURL.
 	Payments *payments.Service
+	// Delivery is the delivery flow (services/delivery); when nil, New makes
+	// one from CallbackBaseURL.
+	Delivery *delivery.Service
 	// Procurement runs the Taobao steps for one order (jobs.Procurement).
 	Procurement Procurement
 	// Jobs lists the background jobs with their intervals.
@@ -85,6 +89,7 @@ type App struct {
 	log         *slog.Logger
 	echo        *echo.Echo
 	pay         *payments.Service
+	delivery    *delivery.Service
 	// integrations creates, tests and takes live integrations.
 	integrations *integrations.Service
 	// providerClient is the egress policy's HTTP client, for every provider
@@ -137,6 +142,10 @@ func New(store *model.Store, cfg Config) (*App, error) {
 	if a.pay == nil {
 		a.pay = payments.New(payments.Config{Store: store, Log: cfg.Logger, CallbackBaseURL: cfg.CallbackBaseURL, HTTPClient: a.providerClient,
 			ShopURL: func(t *model.Tenant) string { return model.ShopURL(cfg.BaseURL, t, cfg.DefaultTenant) }})
+	}
+	a.delivery = cfg.Delivery
+	if a.delivery == nil {
+		a.delivery = delivery.New(delivery.Config{Store: store, Log: cfg.Logger, CallbackBaseURL: cfg.CallbackBaseURL, HTTPClient: a.providerClient})
 	}
 	a.sessions = a.newSessionManager()
 	a.shopCookies = newCookieStore(store.Keys, a.secure)

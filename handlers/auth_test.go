@@ -23,7 +23,7 @@ func TestSignIn(t *testing.T) {
 		}
 		var nav []string
 		doc.Find(`[data-testid="nav"] a`).Each(func(_ int, s *goquery.Selection) { nav = append(nav, s.Text()) })
-		if got, want := strings.Join(nav, ","), "Dashboard,Orders,Payments,Messages,Integrations,Procurement,Jobs,Settings"; got != want {
+		if got, want := strings.Join(nav, ","), "Dashboard,Orders,Payments,Messages,Integrations,Procurement,Warehouse,Jobs,Settings"; got != want {
 			t.Errorf("navigation: got %q, want %q", got, want)
 		}
 	})

@@ -29,6 +29,7 @@ import (
 	"orderdesk/model"
 	"orderdesk/providers/egress"
 	"orderdesk/services/messaging"
+	"orderdesk/services/delivery"
 	"orderdesk/services/payments"
 )
 
@@ -64,6 +65,7 @@ type env struct {
 	pay       *payments.Service
 	msg       *messaging.Service
 	policy    egress.Policy
+	delivery  *delivery.Service
 	// loseNotifications makes the network drop the providers' notifications
 	// before they reach the shop (a webhook lost on the way).
 	loseNotifications atomic.Bool
@@ -129,16 +131,23 @@ func newEnv(t testing.TB, extra ...*jobs.Job) *env {
 		ShopURL: func(t *model.Tenant) string { return model.ShopURL(base, t, "demo") }})
 	msg := messaging.New(messaging.Config{Store: store, Log: quiet, Egress: policy,
 		ShopURL: func(t *model.Tenant) string { return model.ShopURL(base, t, "demo") }})
+	del := delivery.New(delivery.Config{Store: store, Log: quiet, CallbackBaseURL: addr, HTTPClient: policy.Client(30 * time.Second)})
+	// The demo's Dostavista "cabinet" sends its callbacks to the demo shop.
+	if err := sandboxes.ConnectDemoCallbacks(context.Background(), store, addr); err != nil {
+		t.Fatal(err)
+	}
 	// The scheduler is not started: tests run jobs by "Run now" or RunOnce.
 	sched := jobs.New(store, quiet, append(append([]*jobs.Job{
 		jobs.ExpireUnpaid(pay),
 		jobs.PollPayments(pay, 3*time.Second, 30*time.Minute),
 		jobs.Refunds(pay),
 		jobs.SendMessages(msg),
+		jobs.FetchCDEK(del),
+		jobs.FetchDostavista(del),
 	}, proc.Jobs()...), extra...)...)
 	app, err := handlers.New(store, handlers.Config{
 		BaseURL: base, DefaultTenant: "demo", CallbackBaseURL: addr, Sandboxes: sandboxes,
-		Logger: quiet, Procurement: proc, Payments: pay, Egress: policy,
+		Logger: quiet, Procurement: proc, Payments: pay, Delivery: del, Egress: policy,
 		Jobs: func() []handlers.JobInfo {
 			var out []handlers.JobInfo
 			for _, j := range sched.Jobs() {
@@ -153,7 +162,7 @@ func newEnv(t testing.TB, extra ...*jobs.Job) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &env{t: t, srv: srv, store: store, demo: demo, sandboxes: sandboxes, app: app, pay: pay, msg: msg, policy: policy, base: base, sched: sched}
+	e := &env{t: t, srv: srv, store: store, demo: demo, sandboxes: sandboxes, app: app, pay: pay, msg: msg, delivery: del, policy: policy, base: base, sched: sched}
 	handler := app.Handler()
 	srv.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		// The network between a provider and the shop can lose notifications.

@@ -46,6 +46,9 @@ func (a *App) ordersList(c echo.Context) (views.OrdersList, error) {
 	if l.Counts, err = a.store.CountOrdersByStatus(ctx, t.ID, f); err != nil {
 		return l, err
 	}
+	if l.ReadyCount, err = a.store.CountReadyToShip(ctx, t.ID); err != nil {
+		return l, err
+	}
 	return l, nil
 }
 
@@ -207,8 +210,23 @@ func (a *App) orderDetail(c echo.Context) (views.OrderDetail, error) {
 	if err != nil {
 		return views.OrderDetail{}, err
 	}
-	return views.OrderDetail{Order: o, Events: events, Lang: t.Language, Loc: t.Location(), Payments: payments, Refunds: refunds,
-		Margin: margin, CanRefund: canManage(c)}, nil
+	d := views.OrderDetail{Order: o, Events: events, Lang: t.Language, Loc: t.Location(), Payments: payments, Refunds: refunds,
+		Margin: margin, CanRefund: canManage(c)}
+	if d.Shipment, err = a.store.FindOrderShipment(c.Request().Context(), t.ID, id); errors.Is(err, model.ErrNotFound) {
+		d.Shipment = nil
+	} else if err != nil {
+		return views.OrderDetail{}, err
+	}
+	if o.ShippingMethodID != 0 {
+		m, err := a.store.FindShippingMethodByID(c.Request().Context(), t.ID, o.ShippingMethodID)
+		if err != nil && !errors.Is(err, model.ErrNotFound) {
+			return views.OrderDetail{}, err
+		}
+		if m != nil {
+			d.ShippingCarrier = m.Carrier
+		}
+	}
+	return d, nil
 }
 
 // OrderShow is one order's page.

@@ -35,6 +35,12 @@ func (a *App) Dashboard(c echo.Context) error {
 		return err
 	}
 	d.OpenReviews = len(reviews)
+	if d.ReadyToShip, err = a.store.CountReadyToShip(ctx, t.ID); err != nil {
+		return err
+	}
+	if d.ShipmentProblems, err = a.store.CountShipmentProblems(ctx, t.ID); err != nil {
+		return err
+	}
 	p := a.page(c, "Dashboard", views.SectionDashboard)
 	return a.render(c, http.StatusOK, p, views.Dashboard(p, d))
 }

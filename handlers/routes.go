@@ -43,6 +43,8 @@ func (a *App) routes() *echo.Echo {
 	// Providers' notifications: no tenant host, no session, no CSRF token; the
 	// integration in the URL names the tenant and the signature proves the sender.
 	e.POST("/webhooks/taobao/:integration", a.TaobaoWebhook)
+	e.POST("/webhooks/cdek/:integration", a.CDEKWebhook)
+	e.POST("/webhooks/dostavista/:integration", a.DostavistaCallback)
 	e.POST("/webhooks/:provider/:integration", a.PaymentWebhook)
 	e.POST("/webhooks/:provider/:integration/v1/webhook", a.PaymentWebhook) // Yandex Pay appends /v1/webhook
 	// The bank's 3-D Secure answer comes back through the browser as a cross-site
@@ -117,10 +119,15 @@ func (a *App) routes() *echo.Echo {
 	admin.GET("/orders", a.OrdersIndex)
 	admin.GET("/orders/export.csv", a.OrdersExport)
 	admin.POST("/orders/bulk", a.OrdersBulk)
+	admin.POST("/orders/shipments", a.OrdersShipments)
 	admin.GET("/orders/:id", a.OrderShow)
+	admin.POST("/orders/:id/shipment", a.OrderShipmentCreate)
+	admin.POST("/orders/:id/shipment/refresh", a.OrderShipmentRefresh)
 	admin.POST("/orders/:id/status", a.OrderTransition)
 	admin.POST("/orders/:id/notes", a.OrderNote)
 	admin.POST("/orders/:id/refund", a.OrderRefund, a.requireRole(model.Role.CanManageUsers))
+	admin.GET("/settings/delivery", a.DeliverySettingsPage, a.requireRole(model.Role.CanManageUsers))
+	admin.POST("/settings/delivery", a.DeliverySettingsSave, a.requireRole(model.Role.CanManageUsers))
 	admin.GET("/settings/orders", a.OrderSettingsPage, a.requireRole(model.Role.CanManageUsers))
 	admin.POST("/settings/orders", a.OrderSettingsSave, a.requireRole(model.Role.CanManageUsers))
 	admin.GET("/payments", a.PaymentsIndex)
@@ -145,6 +152,8 @@ func (a *App) routes() *echo.Echo {
 	buy.GET("/accounts", a.AccountsIndex)
 	buy.POST("/accounts/connect", a.AccountConnect)
 	t.GET("/oauth/taobao/callback", a.TaobaoCallback, a.requireStaff, a.requireRole(canBuy))
+	admin.GET("/warehouse", a.WarehouseIndex)
+	admin.POST("/warehouse/scan", a.WarehouseScan)
 	admin.GET("/jobs", a.JobsIndex)
 	admin.POST("/jobs/:name/run", a.JobRun, a.requireRole(canBuy))
 	admin.GET("/jobs/runs/:id", a.JobRunShow)

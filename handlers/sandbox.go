@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"context"
 	"database/sql"
 	"errors"
 	"fmt"
@@ -8,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/labstack/echo/v4"
@@ -109,6 +111,30 @@ func NewSandboxes(db *sql.DB, baseURL, smtpAddr string) (*Sandboxes, error) {
 	}
 	s.SetBaseURL(baseURL)
 	return s, nil
+}
+
+// ConnectDemoCallbacks points the Dostavista sandbox's callback address (the
+// setting a shop makes in Dostavista's cabinet) at the demo shop's Dostavista
+// integration, unless one is set already, so that the demo's courier orders
+// report back like real ones. callbackBaseURL is where this server's webhooks
+// are reached.
+func (s *Sandboxes) ConnectDemoCallbacks(ctx context.Context, store *model.Store, callbackBaseURL string) error {
+	if s.Dostavista.CallbackURL() != "" {
+		return nil
+	}
+	t, err := store.FindTenantBySlug(ctx, model.DemoTenantSlug)
+	if errors.Is(err, model.ErrNotFound) {
+		return nil
+	} else if err != nil {
+		return err
+	}
+	in, err := store.UsableIntegration(ctx, t.ID, model.ProviderDostavista)
+	if errors.Is(err, model.ErrNotFound) {
+		return nil
+	} else if err != nil {
+		return err
+	}
+	return s.Dostavista.SetCallbackURL(strings.TrimSuffix(callbackBaseURL, "/") + "/webhooks/dostavista/" + strconv.FormatInt(in.ID, 10))
 }
 
 // SMTPAddr is where the e-mail sandbox listens.

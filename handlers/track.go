@@ -64,7 +64,11 @@ func (a *App) TrackPage(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	v := views.TrackView{Tenant: tenant(c), Order: o, Placed: c.QueryParam("placed") == "1"}
+	story, err := a.store.TrackingStory(c.Request().Context(), tenant(c), o)
+	if err != nil {
+		return err
+	}
+	v := views.TrackView{Tenant: tenant(c), Order: o, Placed: c.QueryParam("placed") == "1", Story: story}
 	if v.Placed {
 		// Only this shopper's session holds the notice of the order they placed.
 		v.Notice = a.sessions.PopString(c.Request().Context(), orderNoticeKey(o.Number))

@@ -36,15 +36,20 @@ var demoRate = map[string]int64{"RUB": 100, "TRY": 40, "USD": 1}
 // those of the Taobao sandbox's catalogue (providers/taobao DemoItems), so that
 // the demo's purchases go through; one product has no SKU to show that error.
 var DemoCatalogue = []Product{
-	{SKU: "TS-WHITE-M", Title: "Cotton T-shirt, white, M", Price: 99000, Stock: 40, Source: "taobao", ProviderItemID: "652871233140", ProviderSKUID: "4893019283744", CostFen: 3900},
-	{SKU: "JK-DENIM-L", Title: "Denim jacket, blue, L", Price: 459000, Stock: 12, Source: "taobao", ProviderItemID: "652871233141", ProviderSKUID: "4893019283745", CostFen: 15900},
-	{SKU: "BAG-TOTE", Title: "Canvas tote bag, beige", Price: 69000, Stock: 60, Source: "taobao", ProviderItemID: "652871233142", ProviderSKUID: "4893019283746", CostFen: 2500},
-	{SKU: "TEA-SET6", Title: "Ceramic tea set, 6 cups", Price: 249000, Stock: 8, Source: "taobao", ProviderItemID: "701245560311", ProviderSKUID: "5012238871101", CostFen: 8800},
-	{SKU: "STAND-BAMBOO", Title: "Bamboo phone stand", Price: 39000, Stock: 100, Source: "taobao", ProviderItemID: "701245560312", ProviderSKUID: "5012238871102", CostFen: 1200},
-	{SKU: "LAMP-LED", Title: "LED desk lamp, USB", Price: 179000, Stock: 25, Source: "taobao", ProviderItemID: "701245560313", ProviderSKUID: "5012238871103", CostFen: 6500},
-	{SKU: "EARBUDS-TM", Title: "Wireless earbuds (Tmall)", Price: 549000, Stock: 5, Source: "tmall", ProviderItemID: "612093384455", ProviderSKUID: "4421097735501", CostFen: 19900},
-	{SKU: "SCARF-SILK", Title: "Silk scarf (supplier SKU missing)", Price: 129000, Stock: 15, Source: "taobao", ProviderItemID: "652871239999", CostFen: 4200},
+	{SKU: "TS-WHITE-M", Title: "Cotton T-shirt, white, M", Price: 99000, Stock: 40, Source: "taobao", ProviderItemID: "652871233140", ProviderSKUID: "4893019283744", CostFen: 3900, WeightG: 250},
+	{SKU: "JK-DENIM-L", Title: "Denim jacket, blue, L", Price: 459000, Stock: 12, Source: "taobao", ProviderItemID: "652871233141", ProviderSKUID: "4893019283745", CostFen: 15900, WeightG: 900},
+	{SKU: "BAG-TOTE", Title: "Canvas tote bag, beige", Price: 69000, Stock: 60, Source: "taobao", ProviderItemID: "652871233142", ProviderSKUID: "4893019283746", CostFen: 2500, WeightG: 300},
+	{SKU: "TEA-SET6", Title: "Ceramic tea set, 6 cups", Price: 249000, Stock: 8, Source: "taobao", ProviderItemID: "701245560311", ProviderSKUID: "5012238871101", CostFen: 8800, WeightG: 2200},
+	{SKU: "STAND-BAMBOO", Title: "Bamboo phone stand", Price: 39000, Stock: 100, Source: "taobao", ProviderItemID: "701245560312", ProviderSKUID: "5012238871102", CostFen: 1200, WeightG: 200},
+	{SKU: "LAMP-LED", Title: "LED desk lamp, USB", Price: 179000, Stock: 25, Source: "taobao", ProviderItemID: "701245560313", ProviderSKUID: "5012238871103", CostFen: 6500, WeightG: 800},
+	{SKU: "EARBUDS-TM", Title: "Wireless earbuds (Tmall)", Price: 549000, Stock: 5, Source: "tmall", ProviderItemID: "612093384455", ProviderSKUID: "4421097735501", CostFen: 19900, WeightG: 150},
+	{SKU: "SCARF-SILK", Title: "Silk scarf (supplier SKU missing)", Price: 129000, Stock: 15, Source: "taobao", ProviderItemID: "652871239999", CostFen: 4200, WeightG: 120},
 }
+
+// DemoDeliverySettings are the demo shops' delivery settings.
+var DemoDeliverySettings = DeliverySettings{SenderName: "Demo Shop warehouse", SenderPhone: "+79990001122", SenderCountry: "RU",
+	SenderCity: "Москва", SenderPostalCode: "101000", SenderAddress: "Складская улица, 1", CDEKTariffCode: 137, PackageWeightG: 500,
+	PackageLengthCm: 30, PackageWidthCm: 20, PackageHeightCm: 10, DostavistaVehicleType: 6, DostavistaWindowHours: 4}
 
 // SeedDemo creates the demo tenant when it does not exist yet: its staff, a
 // catalogue, shipping methods, the DEMO10 coupon, a customer with bonus points
@@ -111,6 +116,11 @@ func (s *Store) seedDemoShop(ctx context.Context, t *Tenant, owner *User, passwo
 			return err
 		}
 		products = append(products, created)
+	}
+	// The demo's parcels leave from a Moscow warehouse, so that the CDEK and
+	// Dostavista sandboxes take its shipments as they come.
+	if err := s.SaveDeliverySettings(ctx, t.ID, DemoDeliverySettings); err != nil {
+		return err
 	}
 	var methods []*ShippingMethod
 	for _, m := range []ShippingMethod{

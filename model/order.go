@@ -20,6 +20,11 @@ type Product struct {
 	ProviderSKUID  string // the supplier's SKU id; "" means it cannot be bought automatically
 	CostFen        int64  // supplier price in CNY fen
 	Active         bool
+	// WeightG and the sizes are the product's parcel for the carriers; 0
+	// takes the shop's default package (DeliverySettings). CreateProduct
+	// writes them; the carriers' registrations read them (not the lists).
+	WeightG                     int
+	LengthCm, WidthCm, HeightCm int
 }
 
 // ShippingMethod is a way the tenant delivers.
@@ -111,10 +116,13 @@ type Order struct {
 	TrackingCarrier   string
 	TrackingURL       string // the carrier's page for the number, when known
 	NeedsAttention    string // why a person must look at this order ("" when all is well)
-	ShippedAt         *time.Time
-	DeliveredAt       *time.Time
-	CreatedAt         time.Time
-	UpdatedAt         time.Time
+	// ArrivedAt is when every line (cancelled ones aside) had arrived at the
+	// shop's warehouse: the order is ready to ship.
+	ArrivedAt   *time.Time
+	ShippedAt   *time.Time
+	DeliveredAt *time.Time
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
 
 	Lines []OrderLine // filled by FindOrderByID
 
@@ -140,6 +148,10 @@ type OrderLine struct {
 	PurchaseID        string
 	SupplierTrack     string
 	SupplierStatusRaw string
+	// ArrivedAt is when the line's parcel was scanned at the shop's
+	// warehouse, and ArrivedBy who scanned it.
+	ArrivedAt *time.Time
+	ArrivedBy string
 }
 
 // OrderEvent is one entry of an order's timeline.

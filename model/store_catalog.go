@@ -32,6 +32,9 @@ func (s *Store) CreateProduct(ctx context.Context, tenantID int64, p Product) (*
 	if p.Price < 0 || p.Stock < 0 {
 		v.Add("price", "price and stock cannot be negative")
 	}
+	if p.WeightG < 0 || p.LengthCm < 0 || p.WidthCm < 0 || p.HeightCm < 0 {
+		v.Add("weight_g", "weight and sizes cannot be negative")
+	}
 	if p.Source == "" {
 		p.Source = "taobao"
 	}
@@ -39,8 +42,10 @@ func (s *Store) CreateProduct(ctx context.Context, tenantID int64, p Product) (*
 		return nil, err
 	}
 	res, err := s.DB.W.ExecContext(ctx, `INSERT INTO products (tenant_id, sku, title, description, price, stock, source,
-		provider_item_id, provider_sku_id, cost_fen, active, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, nullif(?, ''), nullif(?, ''), ?, 1, ?)`,
-		tenantID, p.SKU, p.Title, p.Description, p.Price, p.Stock, p.Source, p.ProviderItemID, p.ProviderSKUID, p.CostFen, s.now())
+		provider_item_id, provider_sku_id, cost_fen, active, weight_g, length_cm, width_cm, height_cm, created_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, nullif(?, ''), nullif(?, ''), ?, 1, ?, ?, ?, ?, ?)`,
+		tenantID, p.SKU, p.Title, p.Description, p.Price, p.Stock, p.Source, p.ProviderItemID, p.ProviderSKUID, p.CostFen,
+		p.WeightG, p.LengthCm, p.WidthCm, p.HeightCm, s.now())
 	if err != nil {
 		return nil, err
 	}

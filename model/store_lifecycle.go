@@ -29,14 +29,18 @@ type TransitionInput struct {
 	TrackingNumber  string // required for shipped
 	TrackingCarrier string
 	Note            string
+	// viaShipment: a carrier's news makes the change, about the order's
+	// live shipment (ApplyShipmentState), rather than a person.
+	viaShipment bool
 }
 
 // TransitionOrder is the one way an order's status changes, for pages, the API,
 // jobs and the CLI alike. In one write transaction it checks the transition table,
 // updates the row only if nobody changed it meanwhile, applies what the new status
 // implies (stock released and bonus returned on cancel, dates and tracking on
-// shipped and delivered, bonus earned on completed), recomputes the payment
-// status, and writes the order_events row.
+// shipped and delivered, the shipment and the customer's message on shipped and
+// delivered, bonus earned on completed), recomputes the payment status, and
+// writes the order_events row.
 func (s *Store) TransitionOrder(ctx context.Context, t *Tenant, orderID int64, to OrderStatus, actor Actor, in TransitionInput) (*Order, error) {
 	v := &ValidationError{}
 	if !to.Valid() {
@@ -123,7 +127,18 @@ func (s *Store) transitionOrderTx(ctx context.Context, tx *sql.Tx, t *Tenant, or
 	}
 
 	switch to {
+	case OrderShipped:
+		if err := s.shipTx(ctx, tx, t, orderID, in, now); err != nil {
+			return err
+		}
+	case OrderDelivered:
+		if err := deliverTx(ctx, tx, t.ID, orderID, now); err != nil {
+			return err
+		}
 	case OrderCancelled:
+		if err := cancelShipmentsTx(ctx, tx, orderID, now); err != nil {
+			return err
+		}
 		if stockReserved {
 			if _, err := tx.ExecContext(ctx, `UPDATE products SET stock = stock + (SELECT sum(quantity) FROM order_lines l
 				WHERE l.order_id = ? AND l.product_id = products.id)

@@ -218,20 +218,22 @@ const orderColumns = `o.id, o.tenant_id, o.number, o.increment_id, coalesce(o.cu
 	coalesce(o.shipping_method_id, 0), o.shipping_name, o.status, o.payment_status, o.procurement_status, o.procurement_error,
 	o.currency, o.subtotal, o.discount, o.bonus_used, o.shipping, o.total, o.item_count, o.coupon_code, o.stock_reserved,
 	o.tracking_number, o.tracking_carrier, coalesce(sm.tracking_url, ''), o.shipped_at, o.delivered_at, o.created_at, o.updated_at,
-	o.needs_attention`
+	o.needs_attention, o.arrived_at,
+	coalesce((SELECT sh.tracking_url FROM shipments sh WHERE sh.order_id = o.id AND sh.status <> 'cancelled'), '')`
 
 const orderFrom = ` FROM orders o LEFT JOIN shipping_methods sm ON sm.id = o.shipping_method_id `
 
 func scanOrder(row interface{ Scan(...any) error }) (*Order, error) {
 	o := &Order{}
-	var trackingTemplate string
-	var shipped, delivered sql.NullTime
+	var trackingTemplate, shipmentURL string
+	var shipped, delivered, arrived sql.NullTime
 	err := row.Scan(&o.ID, &o.TenantID, &o.Number, &o.IncrementID, &o.CustomerID, &o.CartID, &o.Address.Email,
 		&o.Address.FirstName, &o.Address.LastName, &o.Address.Telephone, &o.Address.Street1, &o.Address.Street2,
 		&o.Address.City, &o.Address.State, &o.Address.Zip, &o.Address.Country,
 		&o.ShippingMethodID, &o.ShippingName, &o.Status, &o.PaymentStatus, &o.ProcurementStatus, &o.ProcurementError,
 		&o.Currency, &o.Subtotal, &o.Discount, &o.BonusUsed, &o.Shipping, &o.Total, &o.ItemCount, &o.CouponCode, &o.StockReserved,
-		&o.TrackingNumber, &o.TrackingCarrier, &trackingTemplate, &shipped, &delivered, &o.CreatedAt, &o.UpdatedAt, &o.NeedsAttention)
+		&o.TrackingNumber, &o.TrackingCarrier, &trackingTemplate, &shipped, &delivered, &o.CreatedAt, &o.UpdatedAt, &o.NeedsAttention,
+		&arrived, &shipmentURL)
 	if err != nil {
 		return nil, notFound(err)
 	}
@@ -241,7 +243,15 @@ func scanOrder(row interface{ Scan(...any) error }) (*Order, error) {
 	if delivered.Valid {
 		o.DeliveredAt = &delivered.Time
 	}
-	o.TrackingURL = TrackingLink(trackingTemplate, o.TrackingNumber)
+	if arrived.Valid {
+		o.ArrivedAt = &arrived.Time
+	}
+	// The carrier's own page of the shipment (Dostavista's courier map) is
+	// better than the shipping method's page for the number.
+	o.TrackingURL = shipmentURL
+	if o.TrackingURL == "" {
+		o.TrackingURL = TrackingLink(trackingTemplate, o.TrackingNumber)
+	}
 	return o, nil
 }
 
@@ -277,12 +287,17 @@ func (s *Store) FindOrderByNumber(ctx context.Context, tenantID int64, number st
 func (s *Store) findOrderLines(ctx context.Context, tenantID, orderID int64) ([]OrderLine, error) {
 	rows, err := s.DB.R.QueryContext(ctx, `SELECT id, coalesce(product_id, 0), sku, title, quantity, unit_price, line_total,
 		coalesce(provider_item_id, ''), coalesce(provider_sku_id, ''), procurement_status, procurement_error,
-		coalesce(purchase_id, ''), supplier_track, supplier_status_raw
+		coalesce(purchase_id, ''), supplier_track, supplier_status_raw, arrived_at, arrived_by
 		FROM order_lines WHERE tenant_id = ? AND order_id = ? ORDER BY id`, tenantID, orderID)
 	return collect(rows, err, func(r rowScanner) (OrderLine, error) {
 		var l OrderLine
+		var arrived sql.NullTime
 		err := r.Scan(&l.ID, &l.ProductID, &l.SKU, &l.Title, &l.Quantity, &l.UnitPrice, &l.LineTotal, &l.ProviderItemID,
-			&l.ProviderSKUID, &l.ProcurementStatus, &l.ProcurementError, &l.PurchaseID, &l.SupplierTrack, &l.SupplierStatusRaw)
+			&l.ProviderSKUID, &l.ProcurementStatus, &l.ProcurementError, &l.PurchaseID, &l.SupplierTrack, &l.SupplierStatusRaw,
+			&arrived, &l.ArrivedBy)
+		if arrived.Valid {
+			l.ArrivedAt = &arrived.Time
+		}
 		return l, err
 	})
 }

@@ -26,14 +26,19 @@ type OrdersList struct {
 	Errors   FormErrors
 	Bulk     []BulkResult // outcome of a bulk status change, if one was just made
 	BulkNote string
+	// ReadyCount is how many orders are ready to ship (the tab's badge).
+	ReadyCount int
 }
 
-// BulkResult is the outcome of a bulk status change for one order.
+// BulkResult is the outcome of a bulk action for one order.
 type BulkResult struct {
 	Number string
 	OK     bool
-	Reason string
+	Reason string // why not (or, when OK, what was done, for a bulk shipment)
 }
+
+// ReadyLink is the Ready to ship view.
+func (l OrdersList) ReadyLink() string { return "/admin/orders?ready=1" }
 
 // AllCount is the number of orders over every status.
 func (l OrdersList) AllCount() int {
@@ -102,6 +107,39 @@ type OrderDetail struct {
 	RefundConfirm *RefundConfirm
 	// Margin is the order's cost at the supplier against its revenue.
 	Margin model.OrderMargin
+	// Shipment is the order's live shipment (nil for none), ShippingCarrier
+	// the carrier of its shipping method, ShipmentError a refused shipment
+	// action's message.
+	Shipment        *model.Shipment
+	ShippingCarrier string
+	ShipmentError   string
+}
+
+// CarrierIntegrated reports whether the order's carrier registers
+// shipments through an integration (CDEK, Dostavista).
+func (d OrderDetail) CarrierIntegrated() bool {
+	_, ok := model.CarrierProvider(d.ShippingCarrier)
+	return ok
+}
+
+// CanCreateShipment reports whether the page offers "Create shipment" (or
+// "Retry"): an integrated carrier, a paid order that may be shipped, and no
+// live shipment but a refused or interrupted one.
+func (d OrderDetail) CanCreateShipment() bool {
+	if !d.CarrierIntegrated() || !d.Order.Status.CanTransitionTo(model.OrderShipped) || d.Order.Status == model.OrderHolded {
+		return false
+	}
+	if d.Order.PaymentStatus != model.PayPaid && d.Order.PaymentStatus != model.PayPartiallyRefunded {
+		return false
+	}
+	if d.Shipment == nil {
+		return true
+	}
+	if d.Shipment.Status == model.ShipRegistering {
+		// Offered once its claim ran out (the registration stopped).
+		return d.Shipment.ClaimedUntil == nil || d.Shipment.ClaimedUntil.Before(time.Now())
+	}
+	return d.Shipment.Status == model.ShipFailed || d.Shipment.Restartable()
 }
 
 // RefundConfirm is a refund waiting for the user's confirmation: of one payment
@@ -159,6 +197,8 @@ func eventText(e model.OrderEvent, lang string) string {
 		return "Refund"
 	case model.EventMessage:
 		return "Message: " + e.To
+	case model.EventShipment:
+		return "Shipment: " + model.ShipmentStatus(e.To).Label()
 	}
 	return e.Kind
 }

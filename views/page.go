@@ -19,6 +19,7 @@ const (
 	SectionMessages     Section = "messages"
 	SectionIntegrations Section = "integrations"
 	SectionProcurement  Section = "procurement"
+	SectionWarehouse    Section = "warehouse"
 	SectionJobs         Section = "jobs"
 	SectionSettings     Section = "settings"
 )
@@ -38,6 +39,7 @@ var Nav = []NavItem{
 	{SectionMessages, "Messages", "/admin/messages"},
 	{SectionIntegrations, "Integrations", "/admin/integrations"},
 	{SectionProcurement, "Procurement", "/admin/procurement"},
+	{SectionWarehouse, "Warehouse", "/admin/warehouse"},
 	{SectionJobs, "Jobs", "/admin/jobs"},
 	{SectionSettings, "Settings", "/admin/settings"},
 }

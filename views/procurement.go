@@ -66,8 +66,11 @@ type DashboardData struct {
 	Expiring    []*model.TaobaoAccount // sessions ending within a few hours or over
 	Procurement model.ProcurementCounts
 	OpenReviews int
-	NeedsPerson int
-	Now         time.Time
+	// ReadyToShip orders have every item at the warehouse; ShipmentProblems
+	// are shipments a carrier refused or reports a problem with.
+	ReadyToShip, ShipmentProblems int
+	NeedsPerson                   int
+	Now                           time.Time
 }
 
 // countdown says how long until t, in words: "5 h 20 min", or "ended".

@@ -375,6 +375,16 @@ const (
 	CodeShipmentAddressMulti      = "v2_shipment_address_multivalued"
 	CodeDeliveryAddressMulti      = "v2_delivery_address_multivalued"
 	CodeTooManyItems              = "v2_number_items_is_more_126"
+	// [U] The codes below are those integrations map from CDEK's ErrorDto
+	// (its OpenAPI description was not found in public): a pick-up point
+	// that is closed or gone, a tariff CDEK does not offer for the route,
+	// an order number already registered.
+	CodeDeliveryPointNotFound = "v2_office_by_delivery_point_not_found"
+	CodeTariffNotFound        = "v2_tariff_not_found"
+	CodeTariffCodeEmpty       = "v2_tariff_code_is_empty"
+	CodeCityNotFound          = "v2_city_not_found"
+	CodeSimilarOrderExists    = "v2_similar_order_exists"
+	CodeImNumberUsed          = "v2_im_number_already_used"
 )
 
 // Error is an error answer of CDEK (Code set) or an HTTP failure without a
@@ -450,6 +460,14 @@ func Explain(err error) string {
 		return "CDEK could not recognise the recipient's city or address. Check the delivery address."
 	case e.Has(CodeSenderLocationUnknown):
 		return "CDEK could not recognise the sender's city or address. Check the shop's shipping address in the settings."
+	case e.Has(CodeDeliveryPointNotFound):
+		return "The CDEK pick-up point is closed or no longer exists. Ask the customer for another point, or deliver to the address."
+	case e.Has(CodeTariffNotFound), e.Has(CodeTariffCodeEmpty):
+		return "The CDEK tariff is not available for this route or parcel. Choose another tariff in the delivery settings."
+	case e.Has(CodeCityNotFound):
+		return "CDEK does not deliver to this city. Check the city of the delivery address."
+	case e.Has(CodeSimilarOrderExists), e.Has(CodeImNumberUsed):
+		return "CDEK already has a shipment with this order number; it was not registered twice."
 	case e.Has(CodeShipmentAddressMulti), e.Has(CodeDeliveryAddressMulti):
 		return "Both a CDEK office and an address were given; choose one."
 	case e.Has(CodeTooManyItems):

@@ -921,6 +921,15 @@ func (s *Sandbox) CompleteRegistration(ctx context.Context, uuid string) error {
 // path (to a pick-up point when it has a delivery_point, else by courier) to
 // DELIVERED, sends the ORDER_STATUS webhooks and returns the new code.
 func (s *Sandbox) AdvanceStatus(ctx context.Context, uuid string) (string, error) {
+	next, err := s.NextStatus(uuid)
+	if err != nil {
+		return "", err
+	}
+	return next, s.setStatus(ctx, uuid, next, true)
+}
+
+// NextStatus is the code AdvanceStatus would move a registered shipment to.
+func (s *Sandbox) NextStatus(uuid string) (string, error) {
 	o, err := s.Order(uuid)
 	if err != nil {
 		return "", err
@@ -942,12 +951,35 @@ func (s *Sandbox) AdvanceStatus(ctx context.Context, uuid string) (string, error
 			next = path[i+1]
 		}
 	}
-	return next, s.SetStatus(ctx, uuid, next)
+	return next, nil
+}
+
+// AdvanceStatusLost moves a shipment one step like AdvanceStatus, but its
+// webhooks are lost on the way: they stay undelivered (with the reason), as
+// when the shop's server was unreachable, until "Retry undelivered webhooks".
+// The shop learns the status only by asking (its fetch job).
+func (s *Sandbox) AdvanceStatusLost(ctx context.Context, uuid string) (string, error) {
+	next, err := s.NextStatus(uuid)
+	if err != nil {
+		return "", err
+	}
+	return next, s.setStatus(ctx, uuid, next, false)
+}
+
+// FailDelivery ends a registered shipment NOT_DELIVERED (the recipient was
+// not found, the parcel came back) and sends the webhooks.
+func (s *Sandbox) FailDelivery(ctx context.Context, uuid string) error {
+	return s.setStatus(ctx, uuid, StatusNotDelivered, true)
 }
 
 // SetStatus appends any status code to a registered shipment and sends the
 // ORDER_STATUS webhooks.
 func (s *Sandbox) SetStatus(ctx context.Context, uuid, code string) error {
+	return s.setStatus(ctx, uuid, code, true)
+}
+
+// setStatus appends a status; deliver false loses its webhooks on the way.
+func (s *Sandbox) setStatus(ctx context.Context, uuid, code string, deliver bool) error {
 	s.writeMu.Lock()
 	o, err := s.find(ctx, `uuid = ?`, uuid)
 	var hooks []int64
@@ -970,7 +1002,21 @@ func (s *Sandbox) SetStatus(ctx context.Context, uuid, code string) error {
 	if err != nil {
 		return err
 	}
+	if !deliver {
+		return s.lose(ctx, hooks)
+	}
 	return s.deliverAll(ctx, hooks)
+}
+
+// lose records webhooks as lost on the way: never delivered, with the reason.
+func (s *Sandbox) lose(ctx context.Context, ids []int64) error {
+	for _, id := range ids {
+		if _, err := s.db.ExecContext(ctx, `UPDATE cdek_webhook_deliveries SET attempts = attempts + 1, last_error = ?, last_attempt_at = ? WHERE id = ?`,
+			"lost on the way (sandbox switch)", s.now().Format(time.RFC3339Nano), id); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func (s *Sandbox) deliverAll(ctx context.Context, ids []int64) error {
@@ -1128,6 +1174,10 @@ func (s *Sandbox) controlAction(w http.ResponseWriter, r *http.Request) {
 		_ = s.CompleteRegistration(ctx, id)
 	case "advance":
 		_, _ = s.AdvanceStatus(ctx, id)
+	case "advance_lost":
+		_, _ = s.AdvanceStatusLost(ctx, id)
+	case "fail_delivery":
+		_ = s.FailDelivery(ctx, id)
 	case "set_status":
 		_ = s.SetStatus(ctx, id, r.FormValue("code"))
 	case "resend":
@@ -1173,7 +1223,9 @@ var controlTmpl = template.Must(template.New("control").Parse(`<!doctype html>
 <td>{{.State}}{{range .Errors}} ({{.Code}}){{end}}</td><td data-testid="sandbox-order-status">{{.Latest.Code}} {{.Latest.Name}}</td><td>{{.Reads}}</td>
 <td>
 {{if .Pending}}<form method="post" action="_control"><input type="hidden" name="action" value="complete"><input type="hidden" name="uuid" value="{{.UUID}}"><button data-testid="sandbox-complete">Register now</button></form>
-{{else if eq .State "SUCCESSFUL"}}{{if not .Final}}<form method="post" action="_control"><input type="hidden" name="action" value="advance"><input type="hidden" name="uuid" value="{{.UUID}}"><button data-testid="sandbox-advance">Advance status</button></form>{{end}}
+{{else if eq .State "SUCCESSFUL"}}{{if not .Final}}<form method="post" action="_control"><input type="hidden" name="action" value="advance"><input type="hidden" name="uuid" value="{{.UUID}}"><button data-testid="sandbox-advance">Next status</button></form>
+<form method="post" action="_control"><input type="hidden" name="action" value="fail_delivery"><input type="hidden" name="uuid" value="{{.UUID}}"><button data-testid="sandbox-fail-delivery">Fail (not delivered)</button></form>
+<form method="post" action="_control"><input type="hidden" name="action" value="advance_lost"><input type="hidden" name="uuid" value="{{.UUID}}"><button data-testid="sandbox-advance-lost">Next status, webhook lost</button></form>{{end}}
 <form method="post" action="_control"><input type="hidden" name="action" value="set_status"><input type="hidden" name="uuid" value="{{.UUID}}">
 <select name="code">{{range $.Codes}}<option>{{.}}</option>{{end}}</select><button>Set</button></form>{{end}}
 <form method="post" action="_control"><input type="hidden" name="action" value="resend"><input type="hidden" name="uuid" value="{{.UUID}}"><button>Resend last webhook</button></form>

@@ -122,6 +122,35 @@ func (c *Client) Order(ctx context.Context, orderID int64) (*Order, error) {
 	return nil, ErrNotFound
 }
 
+// FindByClientOrderID looks for the latest order (canceled ones aside) with a
+// point that carries the shop's client_order_id, among the account's latest
+// orders: GET /orders has no filter for it [U: none is documented], so it
+// reads up to pages pages of 50, newest first. It is how a shop finds an
+// order whose create-order answer it lost before placing it again. It
+// returns ErrNotFound when there is none.
+func (c *Client) FindByClientOrderID(ctx context.Context, clientOrderID string, pages int) (*Order, error) {
+	for page := 0; page < pages; page++ {
+		list, err := c.Orders(ctx, OrdersFilter{Count: 50, Offset: page * 50})
+		if err != nil {
+			return nil, err
+		}
+		for _, o := range list.Orders {
+			if o.Status == StatusCanceled {
+				continue
+			}
+			for _, p := range o.Points {
+				if p.ClientOrderID == clientOrderID {
+					return o, nil
+				}
+			}
+		}
+		if len(list.Orders) < 50 {
+			break
+		}
+	}
+	return nil, ErrNotFound
+}
+
 // OrdersFilter selects orders for Orders; zero fields do not filter.
 type OrdersFilter struct {
 	OrderIDs []int64

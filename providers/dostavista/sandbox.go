@@ -163,6 +163,7 @@ func NewSandbox(db *sql.DB, cfg SandboxConfig) (*Sandbox, error) {
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc(apiPrefix+"/", s.api)
+	mux.HandleFunc("GET /track/{id}", s.trackPage)
 	mux.HandleFunc("GET /{$}", s.controlPage)
 	mux.HandleFunc("POST /_control", s.controlAction)
 	s.mux = mux
@@ -631,6 +632,9 @@ func (s *Sandbox) build(req *sbRequest, orderID int64) *wireOrder {
 		}
 		if orderID != 0 {
 			wp.PointID = optInt(orderID*100 + int64(i) + 1)
+			// Each point has a page where its recipient follows the courier.
+			u := s.BaseURL() + "/track/" + strconv.FormatInt(orderID, 10) + "?point=" + strconv.Itoa(i+1)
+			wp.TrackingURL = &u
 		}
 		o.Points = append(o.Points, wp)
 	}
@@ -874,6 +878,24 @@ var nextStatus = map[string]string{
 // AdvanceOrder moves an order one step along new → available → active →
 // completed, sends the order_changed callback and returns the new status.
 func (s *Sandbox) AdvanceOrder(ctx context.Context, orderID int64) (string, error) {
+	return s.advance(ctx, orderID, true)
+}
+
+// AdvanceOrderLost moves an order one step like AdvanceOrder, but its
+// callback is lost on the way: it stays undelivered (with the reason), as
+// when the shop's server was unreachable, until "Retry undelivered
+// callbacks". The shop learns the status only by asking (its fetch job).
+func (s *Sandbox) AdvanceOrderLost(ctx context.Context, orderID int64) (string, error) {
+	return s.advance(ctx, orderID, false)
+}
+
+// FailOrder cancels an order on Dostavista's side (no courier could take
+// it) and sends the order_changed callback.
+func (s *Sandbox) FailOrder(ctx context.Context, orderID int64) error {
+	return s.SetOrderStatus(ctx, orderID, StatusCanceled)
+}
+
+func (s *Sandbox) advance(ctx context.Context, orderID int64, deliver bool) (string, error) {
 	var cbID int64
 	var next string
 	_, aerr := s.change(ctx, orderID, func(o *wireOrder) (string, *apiError) {
@@ -886,6 +908,14 @@ func (s *Sandbox) AdvanceOrder(ctx context.Context, orderID int64) (string, erro
 	}, &cbID)
 	if aerr != nil {
 		return "", sandboxErr(orderID, aerr)
+	}
+	if !deliver {
+		if cbID == 0 {
+			return next, nil
+		}
+		_, err := s.db.ExecContext(ctx, `UPDATE dostavista_callbacks SET attempts = attempts + 1, last_error = ?, last_attempt_at = ? WHERE id = ?`,
+			"lost on the way (sandbox switch)", s.now().Format(time.RFC3339Nano), cbID)
+		return next, err
 	}
 	return next, s.deliver(ctx, cbID)
 }
@@ -1155,6 +1185,10 @@ func (s *Sandbox) controlAction(w http.ResponseWriter, r *http.Request) {
 		}
 	case "advance":
 		_, _ = s.AdvanceOrder(ctx, id)
+	case "advance_lost":
+		_, _ = s.AdvanceOrderLost(ctx, id)
+	case "fail":
+		_ = s.FailOrder(ctx, id)
 	case "set_status":
 		_ = s.SetOrderStatus(ctx, id, r.FormValue("status"))
 	case "resend":
@@ -1198,11 +1232,41 @@ Callback URL <input name="url" size="60" value="{{.CallbackURL}}"> <button data-
 <td>{{range $i, $p := .Points}}{{if $i}} → {{end}}{{$p.Address}}{{if $p.ClientOrderID}} ({{$p.ClientOrderID}}){{end}}{{end}}</td>
 <td>{{money .PaymentAmount}} ₽</td><td data-testid="sandbox-order-status">{{.Status}}</td><td>{{.Sent}} / {{.Pending}}</td>
 <td>
-{{if not .Final}}<form method="post" action="_control"><input type="hidden" name="action" value="advance"><input type="hidden" name="order_id" value="{{.OrderID}}"><button data-testid="sandbox-advance">Advance status</button></form>{{end}}
+{{if not .Final}}<form method="post" action="_control"><input type="hidden" name="action" value="advance"><input type="hidden" name="order_id" value="{{.OrderID}}"><button data-testid="sandbox-advance">Next status</button></form>
+<form method="post" action="_control"><input type="hidden" name="action" value="fail"><input type="hidden" name="order_id" value="{{.OrderID}}"><button data-testid="sandbox-fail">Fail (cancelled by Dostavista)</button></form>
+<form method="post" action="_control"><input type="hidden" name="action" value="advance_lost"><input type="hidden" name="order_id" value="{{.OrderID}}"><button data-testid="sandbox-advance-lost">Next status, callback lost</button></form>{{end}}
 <form method="post" action="_control"><input type="hidden" name="action" value="set_status"><input type="hidden" name="order_id" value="{{.OrderID}}">
 <select name="status">{{range $.Statuses}}<option>{{.}}</option>{{end}}</select><button>Set</button></form>
 <form method="post" action="_control"><input type="hidden" name="action" value="resend"><input type="hidden" name="order_id" value="{{.OrderID}}"><button>Resend last callback</button></form>
 </td></tr>
 {{end}}
 </table>
+</body></html>`))
+
+// trackPage is the page a point's tracking_url opens: where the order is,
+// as Dostavista shows a recipient (the courier's first name, no phone).
+func (s *Sandbox) trackPage(w http.ResponseWriter, r *http.Request) {
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	var o *Order
+	if err == nil {
+		o, err = s.Order(id)
+	}
+	if err != nil {
+		http.Error(w, "No such delivery.", http.StatusNotFound)
+		return
+	}
+	var buf bytes.Buffer
+	if err := trackTmpl.Execute(&buf, o); err != nil {
+		http.Error(w, "template error", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	httpbody.Write(w, buf.Bytes())
+}
+
+var trackTmpl = template.Must(template.New("track").Parse(`<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Dostavista delivery {{.OrderID}}</title></head>
+<body data-testid="sandbox-dostavista-track"><h1>Delivery {{.OrderID}}</h1>
+<p>Status: <strong data-testid="sandbox-track-status">{{.Status}}</strong></p>
+{{if .Courier}}<p>Courier: {{.Courier.Name}}</p>{{end}}
 </body></html>`))

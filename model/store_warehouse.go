@@ -1,0 +1,184 @@
+package model
+
+import (
+	"context"
+	"database/sql"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// MaxScanCodeLen is the longest number a warehouse scan takes: a supplier's
+// track number or a purchase id.
+const MaxScanCodeLen = 64
+
+// ScanArrival records a parcel from the supplier scanned at the shop's
+// warehouse. code is the supplier's track number or a purchase id, as a
+// barcode scanner types it; the shop's order lines it names (cancelled ones
+// aside) are marked arrived in one write transaction, with who scanned them,
+// on their orders' timelines. An order whose every line has arrived becomes
+// ready to ship. A line that arrived before is reported Already and not
+// changed; a number of no line of this shop gives a scan without lines.
+func (s *Store) ScanArrival(ctx context.Context, t *Tenant, code string, actor Actor) (*ArrivalScan, error) {
+	code = strings.TrimSpace(code)
+	v := &ValidationError{}
+	if code == "" {
+		v.Add("code", "scan the parcel's barcode, or type the supplier's track number or the purchase id")
+	}
+	v.MaxLen("code", code, MaxScanCodeLen)
+	if err := v.OrNil(); err != nil {
+		return nil, err
+	}
+	scan := &ArrivalScan{Code: code}
+	err := s.DB.InTx(ctx, func(tx *sql.Tx) error {
+		now := s.now()
+		rows, err := tx.QueryContext(ctx, `SELECT l.order_id, o.number, l.id, l.sku, l.title, l.quantity, l.arrived_at
+			FROM order_lines l JOIN orders o ON o.id = l.order_id
+			WHERE l.tenant_id = ? AND (l.supplier_track = ? OR l.purchase_id = ?) AND l.procurement_status <> 'cancelled'
+			ORDER BY l.order_id, l.id`, t.ID, code, code)
+		scan.Lines, err = collect(rows, err, func(r rowScanner) (ArrivedLine, error) {
+			var l ArrivedLine
+			var at sql.NullTime
+			if err := r.Scan(&l.OrderID, &l.OrderNumber, &l.LineID, &l.SKU, &l.Title, &l.Quantity, &at); err != nil {
+				return l, err
+			}
+			l.Already, l.ArrivedAt = at.Valid, at.Time
+			return l, nil
+		})
+		if err != nil {
+			return err
+		}
+		arrived := map[int64][]string{} // order → the SKUs this scan marked
+		var orders []int64
+		for i := range scan.Lines {
+			l := &scan.Lines[i]
+			if l.Already {
+				continue
+			}
+			if _, err := tx.ExecContext(ctx, `UPDATE order_lines SET arrived_at = ?, arrived_by = ? WHERE id = ? AND arrived_at IS NULL`,
+				now, string(actor), l.LineID); err != nil {
+				return err
+			}
+			l.ArrivedAt = now
+			if _, ok := arrived[l.OrderID]; !ok {
+				orders = append(orders, l.OrderID)
+			}
+			arrived[l.OrderID] = append(arrived[l.OrderID], l.SKU+" ×"+strconv.Itoa(l.Quantity))
+		}
+		ready := map[int64]bool{}
+		for _, orderID := range orders {
+			if err := insertEvent(ctx, tx, t.ID, orderID, EventNote, actor, "", "",
+				"Arrived at the warehouse (scan "+code+"): "+strings.Join(arrived[orderID], ", "), now); err != nil {
+				return err
+			}
+			var waiting int
+			if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM order_lines WHERE order_id = ? AND procurement_status <> 'cancelled'
+				AND arrived_at IS NULL`, orderID).Scan(&waiting); err != nil {
+				return err
+			}
+			if waiting > 0 {
+				continue
+			}
+			res, err := tx.ExecContext(ctx, `UPDATE orders SET arrived_at = ?, updated_at = ? WHERE tenant_id = ? AND id = ? AND arrived_at IS NULL`,
+				now, now, t.ID, orderID)
+			if err != nil {
+				return err
+			}
+			if n, err := res.RowsAffected(); err != nil {
+				return err
+			} else if n > 0 {
+				if err := insertEvent(ctx, tx, t.ID, orderID, EventNote, actor, "", "", "Every item has arrived: ready to ship", now); err != nil {
+					return err
+				}
+			}
+		}
+		// Whether each order matched is ready now, newly or from before.
+		for i := range scan.Lines {
+			l := &scan.Lines[i]
+			r, ok := ready[l.OrderID]
+			if !ok {
+				var at sql.NullTime
+				if err := tx.QueryRowContext(ctx, `SELECT arrived_at FROM orders WHERE id = ?`, l.OrderID).Scan(&at); err != nil {
+					return err
+				}
+				r = at.Valid
+				ready[l.OrderID] = r
+			}
+			l.OrderReady = r
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return scan, nil
+}
+
+// TrackingStory tells an order's journey for the public tracking page, both
+// legs: ordered, paid, bought from the supplier, on its way to our
+// warehouse (with the supplier's track), arrived, handed to the carrier (with
+// its track and link), delivered. Each step has its date once it happened;
+// nothing personal is in it.
+func (s *Store) TrackingStory(ctx context.Context, t *Tenant, o *Order) ([]TrackStep, error) {
+	first := func(kind string, to ...string) (*time.Time, error) {
+		ph := strings.TrimSuffix(strings.Repeat("?, ", len(to)), ", ")
+		args := []any{t.ID, o.ID, kind}
+		for _, v := range to {
+			args = append(args, v)
+		}
+		// min() loses the column's type in SQLite: read the text and parse it.
+		var at sql.NullString
+		if err := s.DB.R.QueryRowContext(ctx, `SELECT min(created_at) FROM order_events WHERE tenant_id = ? AND order_id = ? AND kind = ?
+			AND to_value IN (`+ph+`)`, args...).Scan(&at); err != nil {
+			return nil, err
+		}
+		if !at.Valid {
+			return nil, nil
+		}
+		v, err := parseTime(at.String)
+		if err != nil {
+			return nil, err
+		}
+		return &v, nil
+	}
+	paid, err := first(EventPaymentStatus, string(PayPaid))
+	if err != nil {
+		return nil, err
+	}
+	bought, err := first(EventProcurementStatus, string(ProcPaid), string(ProcShipped), string(ProcCompleted))
+	if err != nil {
+		return nil, err
+	}
+	sent, err := first(EventProcurementStatus, string(ProcShipped), string(ProcCompleted))
+	if err != nil {
+		return nil, err
+	}
+	rows, err := s.DB.R.QueryContext(ctx, `SELECT supplier_track FROM order_lines WHERE tenant_id = ? AND order_id = ? AND supplier_track <> ''
+		GROUP BY supplier_track ORDER BY min(id)`, t.ID, o.ID)
+	tracks, err := collect(rows, err, func(r rowScanner) (string, error) {
+		var track string
+		err := r.Scan(&track)
+		return track, err
+	})
+	if err != nil {
+		return nil, err
+	}
+	if sent == nil && len(tracks) > 0 {
+		// A track without the roll-up's event (one of several lines shipped).
+		sent = bought
+	}
+	created := o.CreatedAt
+	steps := []TrackStep{
+		{Key: "ordered", At: &created},
+		{Key: "paid", At: paid},
+		{Key: "bought", At: bought},
+		{Key: "on_the_way", At: sent, Detail: strings.Join(tracks, ", ")},
+		{Key: "arrived", At: o.ArrivedAt},
+		{Key: "handed_over", At: o.ShippedAt, Detail: o.TrackingNumber, Carrier: CarrierLabel(o.TrackingCarrier), URL: o.TrackingURL},
+		{Key: "delivered", At: o.DeliveredAt},
+	}
+	if o.ShippedAt == nil {
+		steps[5].Detail, steps[5].URL = "", ""
+	}
+	return steps, nil
+}
