@@ -28,8 +28,8 @@ import (
 	"orderdesk/jobs"
 	"orderdesk/model"
 	"orderdesk/providers/egress"
-	"orderdesk/services/messaging"
 	"orderdesk/services/delivery"
+	"orderdesk/services/messaging"
 	"orderdesk/services/payments"
 )
 
