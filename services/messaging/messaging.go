@@ -260,8 +260,14 @@ func (s *Service) try(ctx context.Context, t *model.Tenant, r *routes, m *model.
 	case phoneErr != nil:
 		waWhy = wazzup.Explain(phoneErr)
 	}
+	// The payment's confirmation is a receipt: it goes by e-mail first, as seed
+	// 004's shop sends it, so that the customer keeps it; every other message
+	// goes by WhatsApp first.
+	receipt := m.Kind == model.MsgPaid && !resumed
 	switch {
 	case rerr != nil:
+	case receipt && r.mailDown == "" && email != "":
+		c.Channel, c.Recipient = model.ChannelEmail, email
 	case waWhy == "" || resumed:
 		c.Channel, c.Recipient = model.ChannelWhatsApp, "+"+phone
 	case r.mailDown == "" && email != "":
@@ -274,6 +280,26 @@ func (s *Service) try(ctx context.Context, t *model.Tenant, r *routes, m *model.
 		return false, s.store.RecordMessageFailed(ctx, t, m, "It cannot be written: "+rerr.Error()+".", true, false)
 	}
 	note := ""
+	if receipt && c.Channel == model.ChannelEmail {
+		ref, err := s.sendEmail(ctx, r, m, email)
+		if err == nil {
+			return true, s.sent(ctx, t, m, ref, "")
+		}
+		mailWhy := "E-mail: " + smtp.Explain(err)
+		if waWhy != "" {
+			var se *smtp.Error
+			permanent := errors.Is(err, smtp.ErrBadAddress) || (errors.As(err, &se) && !se.Temporary())
+			return false, s.store.RecordMessageFailed(ctx, t, m, mailWhy+" (no WhatsApp: "+waWhy+")", permanent, false)
+		}
+		if err := s.store.SwitchMessageChannel(ctx, t, m, model.ChannelWhatsApp, "+"+phone); err != nil {
+			return false, err
+		}
+		ref, werr := s.sendWhatsApp(ctx, r, m, phone)
+		if werr != nil {
+			return false, s.store.RecordMessageFailed(ctx, t, m, mailWhy+"; WhatsApp: "+werr.Error()+".", false, false)
+		}
+		return true, s.sent(ctx, t, m, ref, "e-mail failed: "+smtp.Explain(err))
+	}
 	if c.Channel == model.ChannelWhatsApp {
 		ref, err := s.sendWhatsApp(ctx, r, m, phone)
 		if err == nil {
