@@ -221,6 +221,10 @@ func renameFields(ve *model.ValidationError, names map[string]string) *model.Val
 	return out
 }
 
+// staffOrderFilterParams are the filters on the shop's purchases, which a
+// customer's answer never shows.
+var staffOrderFilterParams = []string{"purchase_id", "waybill"}
+
 // orderFilterFromQuery reads the list filters shared by the desk, the API and
 // the CSV export; unknown values are a validation error naming the parameter.
 func orderFilterFromQuery(c echo.Context) (model.OrderFilter, error) {
@@ -229,6 +233,7 @@ func orderFilterFromQuery(c echo.Context) (model.OrderFilter, error) {
 		Status: model.OrderStatus(q.Get("status")), PaymentStatus: model.OrderPaymentStatus(q.Get("payment_status")),
 		ProcurementStatus: model.ProcurementStatus(q.Get("procurement_status")), Email: q.Get("customer_email"),
 		Number: q.Get("order_number"), Sort: q.Get("sort"), After: q.Get("after"), Ready: q.Get("ready") == "1",
+		PurchaseID: strings.TrimSpace(q.Get("purchase_id")), Waybill: strings.TrimSpace(q.Get("waybill")),
 	}
 	v := &model.ValidationError{}
 	if f.Status != "" && !f.Status.Valid() {
@@ -240,6 +245,10 @@ func orderFilterFromQuery(c echo.Context) (model.OrderFilter, error) {
 	if f.ProcurementStatus != "" && !f.ProcurementStatus.Valid() {
 		v.Add("procurement_status", "unknown procurement status")
 	}
+	// The supplier's order ids and track numbers are what the warehouse scan
+	// takes: the same limit.
+	v.MaxLen("purchase_id", f.PurchaseID, model.MaxScanCodeLen)
+	v.MaxLen("waybill", f.Waybill, model.MaxScanCodeLen)
 	if f.Sort != "" && !slices.Contains(model.OrderSorts, f.Sort) {
 		v.Add("sort", "sort by newest, oldest, total_desc or total_asc")
 	}
@@ -281,9 +290,19 @@ func (a *App) APIOrders(c echo.Context) error {
 		return err
 	}
 	if who.customer != nil {
+		v := &model.ValidationError{}
+		for _, k := range staffOrderFilterParams {
+			if c.QueryParams().Has(k) {
+				v.Add(k, "only the shop's staff search by its purchases")
+			}
+		}
+		if err := v.OrNil(); err != nil {
+			return err
+		}
 		f.CustomerID = who.customer.ID
 	}
-	page, err := a.store.FindOrders(c.Request().Context(), tenant(c).ID, f)
+	ctx := c.Request().Context()
+	page, err := a.store.FindOrders(ctx, tenant(c).ID, f)
 	if err != nil {
 		return err
 	}

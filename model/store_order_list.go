@@ -19,6 +19,12 @@ type OrderFilter struct {
 	Number            string // the order number, or its increment id
 	CustomerID        int64  // a customer's own orders
 	ProcurementError  bool   // only orders whose procurement needs a person
+	// PurchaseID and Waybill find the orders with a line in the supplier's
+	// order of this id, or in the supplier's parcel of this track number
+	// (order_lines.purchase_id and supplier_track, whichever channel bought
+	// the line). Both are whole values, compared as the warehouse scan does.
+	PurchaseID string
+	Waybill    string
 	// Ready: only orders ready to ship (every line arrived at the warehouse,
 	// confirmed or processing).
 	Ready       bool
@@ -42,6 +48,13 @@ type OrderPage struct {
 // the per-status counts of the tabs.
 func (f OrderFilter) where(tenantID int64, withoutStatus bool) (string, []any) {
 	conds := []string{"o.tenant_id = ?"}
+	if f.byLine() {
+		// The unary + keeps SQLite from leading with an orders index (all
+		// start with the shop): the few orders of the line are looked up by
+		// id instead of reading the shop's orders (or those of an e-mail or
+		// a status) to test each against the line's. The shop is still checked.
+		conds[0] = "+o.tenant_id = ?"
+	}
 	args := []any{tenantID}
 	if f.Status != "" && !withoutStatus {
 		conds, args = append(conds, "o.status = ?"), append(args, string(f.Status))
@@ -67,6 +80,17 @@ func (f OrderFilter) where(tenantID int64, withoutStatus bool) (string, []any) {
 	if f.ProcurementError {
 		conds = append(conds, "o.procurement_error <> ''")
 	}
+	// The orders of the lines found through the shop's line indexes: a handful
+	// of rows, looked up by id, whatever the size of the shop (order_lines has
+	// (tenant_id, purchase_id) and (tenant_id, supplier_track) indexes).
+	if p := strings.TrimSpace(f.PurchaseID); p != "" {
+		conds = append(conds, "o.id IN (SELECT l.order_id FROM order_lines l WHERE l.tenant_id = ? AND l.purchase_id = ?)")
+		args = append(args, tenantID, p)
+	}
+	if w := strings.TrimSpace(f.Waybill); w != "" {
+		conds = append(conds, "o.id IN (SELECT l.order_id FROM order_lines l WHERE l.tenant_id = ? AND l.supplier_track = ?)")
+		args = append(args, tenantID, w)
+	}
 	if f.Ready {
 		conds = append(conds, readyCondition)
 	}
@@ -80,6 +104,12 @@ func (f OrderFilter) where(tenantID int64, withoutStatus bool) (string, []any) {
 		conds, args = append(conds, "o.created_at < ?"), append(args, f.CreatedTo.UTC())
 	}
 	return strings.Join(conds, " AND "), args
+}
+
+// byLine reports whether the filter names a line of the order (a supplier's
+// order or parcel): the most selective filter there is.
+func (f OrderFilter) byLine() bool {
+	return strings.TrimSpace(f.PurchaseID) != "" || strings.TrimSpace(f.Waybill) != ""
 }
 
 // FindOrders lists the tenant's orders matching the filter, a page at a time.

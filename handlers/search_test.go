@@ -1,0 +1,162 @@
+package handlers_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/PuerkitoBio/goquery"
+
+	"orderdesk/model"
+)
+
+// deskNumbers are the order numbers a desk page lists, in its order.
+func deskNumbers(doc *goquery.Document) []string {
+	var out []string
+	doc.Find(`[data-testid="order-number"]`).Each(func(_ int, s *goquery.Selection) { out = append(out, s.Text()) })
+	return out
+}
+
+// apiNumbers are the order numbers of an API list answer, in its order.
+func apiNumbers(body map[string]any) []string {
+	var out []string
+	list, _ := body["orders"].([]any)
+	for _, o := range list {
+		out = append(out, fmt.Sprint(o.(map[string]any)["order_number"]))
+	}
+	return out
+}
+
+// Staff find the orders of a supplier's order or parcel on the desk and in
+// the API, whichever channel bought them: one supplier order can hold lines
+// of several customer orders, and another shop's numbers find nothing even
+// when they are the same text.
+func TestOrderSearchBySupplierOrderAndWaybill(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	staff := e.client(t, "")
+	staff.login("staff@demo.test", demoPassword)
+
+	first := e.boughtOrder(t, e.demo, "cdek")
+	// A later order whose first line the supplier put in first's order.
+	second := e.boughtOrder(t, e.demo, "cdek")
+	shared := first.Lines[0].PurchaseID
+	if err := e.store.SetLineProcurement(ctx, e.demo, second.Lines[0].ID, model.ProcShipped, model.JobActor("purchase-status"), shared, "", "", ""); err != nil {
+		t.Fatal(err)
+	}
+	// The Turkish shop: an order of its own, and a line whose supplier order
+	// has the same id as demo's (another channel's numbering, say).
+	tr := e.tenant(t, model.DemoTurkishSlug)
+	other := e.boughtOrder(t, tr, "cdek")
+	if err := e.store.SetLineProcurement(ctx, tr, other.Lines[1].ID, model.ProcShipped, model.JobActor("purchase-status"), shared, "", "", ""); err != nil {
+		t.Fatal(err)
+	}
+	both := []string{second.Number, first.Number} // newest first
+
+	t.Run("the desk lists the orders of a supplier's order and keeps the search in its links", func(t *testing.T) {
+		res, doc := staff.get("/admin/orders?purchase_id=" + url.QueryEscape(shared))
+		wantStatus(t, res, http.StatusOK)
+		if got := deskNumbers(doc); strings.Join(got, ",") != strings.Join(both, ",") {
+			t.Errorf("orders of supplier order %s: got %v, want %v", shared, got, both)
+		}
+		if v, _ := doc.Find(`#f-purchase`).Attr("value"); v != shared {
+			t.Errorf("the field shows %q, want %q", v, shared)
+		}
+		for _, sel := range []string{`[data-testid="tab-confirmed"]`, `[data-testid="export-csv"]`} {
+			href, _ := doc.Find(sel).Attr("href")
+			u, err := url.Parse(href)
+			if err != nil || u.Query().Get("purchase_id") != shared {
+				t.Errorf("%s links to %q, without the search", sel, href)
+			}
+		}
+		res, body := staff.do("GET", "/admin/orders/export.csv?purchase_id="+url.QueryEscape(shared), nil, nil)
+		wantStatus(t, res, http.StatusOK)
+		if rows := strings.Count(strings.TrimSpace(body), "\n"); rows != 2 || !strings.Contains(body, first.Number) || !strings.Contains(body, second.Number) {
+			t.Errorf("the export of the search has %d rows:\n%s", rows, body)
+		}
+	})
+
+	t.Run("the desk's filter form finds an order by its waybill through htmx", func(t *testing.T) {
+		track := first.Lines[1].SupplierTrack
+		res, body := staff.do("GET", "/admin/orders?status=&waybill="+url.QueryEscape("  "+track+" "), nil, http.Header{"Hx-Request": {"true"}})
+		wantStatus(t, res, http.StatusOK)
+		doc := parseHTML(t, body)
+		if doc.Find(`[data-testid="orders-filter"]`).Length() != 0 {
+			t.Error("htmx got the whole page, want the results")
+		}
+		if got := deskNumbers(doc); len(got) != 1 || got[0] != first.Number {
+			t.Errorf("orders with waybill %s: got %v, want %s", track, got, first.Number)
+		}
+	})
+
+	t.Run("the API pages through the orders of a supplier's order", func(t *testing.T) {
+		res, body := staff.api("GET", "/api/orders/?limit=1&purchase_id="+url.QueryEscape(shared), nil)
+		wantStatus(t, res, http.StatusOK)
+		got := apiNumbers(body)
+		next, _ := body["next"].(string)
+		if next == "" {
+			t.Fatalf("page 1 of 2 has no next: %v", body)
+		}
+		res, body = staff.api("GET", "/api/orders/?limit=1&purchase_id="+url.QueryEscape(shared)+"&after="+next, nil)
+		wantStatus(t, res, http.StatusOK)
+		got = append(got, apiNumbers(body)...)
+		if strings.Join(got, ",") != strings.Join(both, ",") || body["next"] != nil {
+			t.Errorf("pages: got %v (next %v), want %v", got, body["next"], both)
+		}
+		res, body = staff.api("GET", "/api/orders/?waybill="+url.QueryEscape(second.Lines[1].SupplierTrack), nil)
+		wantStatus(t, res, http.StatusOK)
+		if got := apiNumbers(body); len(got) != 1 || got[0] != second.Number {
+			t.Errorf("by waybill: got %v, want %s", got, second.Number)
+		}
+	})
+
+	t.Run("another shop's supplier order and waybill find nothing", func(t *testing.T) {
+		for _, q := range []string{"purchase_id=" + url.QueryEscape(other.Lines[0].PurchaseID), "waybill=" + url.QueryEscape(other.Lines[0].SupplierTrack)} {
+			res, doc := staff.get("/admin/orders?" + q)
+			wantStatus(t, res, http.StatusOK)
+			if got := deskNumbers(doc); len(got) != 0 || doc.Find(`[data-testid="orders-empty"]`).Length() != 1 {
+				t.Errorf("desk ?%s lists %v", q, got)
+			}
+			res, body := staff.api("GET", "/api/orders/?"+q, nil)
+			wantStatus(t, res, http.StatusOK)
+			if got := apiNumbers(body); len(got) != 0 {
+				t.Errorf("API ?%s lists %v", q, got)
+			}
+		}
+		// The same text in both shops: each finds its own.
+		owner := e.client(t, "demo-tr.localhost")
+		owner.login("owner@demo.test", demoPassword)
+		res, body := owner.api("GET", "/api/orders/?purchase_id="+url.QueryEscape(shared), nil)
+		wantStatus(t, res, http.StatusOK)
+		if got := apiNumbers(body); len(got) != 1 || got[0] != other.Number {
+			t.Errorf("the Turkish shop's search for %s: got %v, want only %s", shared, got, other.Number)
+		}
+	})
+
+	t.Run("a number longer than any supplier's is refused by its field", func(t *testing.T) {
+		long := strings.Repeat("7", model.MaxScanCodeLen+1)
+		res, doc := staff.get("/admin/orders?waybill=" + long)
+		wantStatus(t, res, http.StatusOK)
+		if doc.Find(`[data-testid="error-waybill"]`).Length() != 1 {
+			t.Error("no error by the waybill field")
+		}
+		res, body := staff.api("GET", "/api/orders/?purchase_id="+long, nil)
+		wantStatus(t, res, http.StatusBadRequest)
+		if get(body, "errors", "purchase_id") == nil || body["success"] != false {
+			t.Errorf("API: %v", body)
+		}
+	})
+
+	t.Run("a customer cannot search by the shop's purchases", func(t *testing.T) {
+		customer := e.client(t, "")
+		customer.apiLogin(model.DemoCustomerEmail, demoPassword)
+		res, body := customer.api("GET", "/api/orders/?purchase_id="+url.QueryEscape(shared), nil)
+		wantStatus(t, res, http.StatusBadRequest)
+		if get(body, "errors", "purchase_id") == nil {
+			t.Errorf("customer's search: %v", body)
+		}
+	})
+}
