@@ -3,6 +3,7 @@ package handlers
 import (
 	"errors"
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -221,14 +222,34 @@ func renameFields(ve *model.ValidationError, names map[string]string) *model.Val
 	return out
 }
 
+// orderFilterParams are the parameters the order list takes, on the desk, in
+// the API and in the CSV export. Any other is refused: a filter the list does
+// not know (?purchase_id= before it knew it) would list every order as if
+// they all matched.
+var orderFilterParams = []string{"status", "payment_status", "procurement_status", "customer_email", "order_number",
+	"purchase_id", "waybill", "created_from", "created_to", "ready", "sort", "after", "limit"}
+
 // staffOrderFilterParams are the filters on the shop's purchases, which a
 // customer's answer never shows.
 var staffOrderFilterParams = []string{"purchase_id", "waybill"}
 
+// unknownOrderParams names the parameters of q that the order list does not
+// take, sorted.
+func unknownOrderParams(q url.Values) []string {
+	var out []string
+	for k := range q {
+		if !slices.Contains(orderFilterParams, k) {
+			out = append(out, k)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
 // orderFilterFromQuery reads the list filters shared by the desk, the API and
-// the CSV export; unknown values are a validation error naming the parameter.
-func orderFilterFromQuery(c echo.Context) (model.OrderFilter, error) {
-	q := c.QueryParams()
+// the CSV export from q (the query, or what a desk form posted); unknown
+// values and unknown parameters are a validation error naming the parameter.
+func orderFilterFromQuery(c echo.Context, q url.Values) (model.OrderFilter, error) {
 	f := model.OrderFilter{
 		Status: model.OrderStatus(q.Get("status")), PaymentStatus: model.OrderPaymentStatus(q.Get("payment_status")),
 		ProcurementStatus: model.ProcurementStatus(q.Get("procurement_status")), Email: q.Get("customer_email"),
@@ -236,6 +257,9 @@ func orderFilterFromQuery(c echo.Context) (model.OrderFilter, error) {
 		PurchaseID: strings.TrimSpace(q.Get("purchase_id")), Waybill: strings.TrimSpace(q.Get("waybill")),
 	}
 	v := &model.ValidationError{}
+	for _, k := range unknownOrderParams(q) {
+		v.Add(k, "the order list has no such filter; it takes "+strings.Join(orderFilterParams, ", "))
+	}
 	if f.Status != "" && !f.Status.Valid() {
 		v.Add("status", "unknown order status")
 	}
@@ -281,11 +305,12 @@ func orderFilterFromQuery(c echo.Context) (model.OrderFilter, error) {
 // APIOrders lists orders: staff see the tenant's orders with filters, a customer
 // sees only their own. GET /api/orders/.
 func (a *App) APIOrders(c echo.Context) error {
-	f, err := orderFilterFromQuery(c)
+	// Who asks first: a stranger is told to sign in, whatever the parameters.
+	who, err := a.apiCaller(c)
 	if err != nil {
 		return err
 	}
-	who, err := a.apiCaller(c)
+	f, err := orderFilterFromQuery(c, c.QueryParams())
 	if err != nil {
 		return err
 	}

@@ -4,6 +4,8 @@ import (
 	"encoding/csv"
 	"errors"
 	"net/http"
+	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -13,17 +15,36 @@ import (
 	"orderdesk/views"
 )
 
-// ordersList loads what the desk shows for the request's filters.
+// deskFormParams are what the desk's bulk forms post beside the filters they
+// carry along.
+var deskFormParams = []string{"_csrf", "ids", "to"}
+
+// ordersList loads what the desk shows for the request's filters. A parameter
+// the list does not take lists no orders and says so: staff would otherwise
+// read every order as a match of what they asked.
 func (a *App) ordersList(c echo.Context) (views.OrdersList, error) {
 	t := tenant(c)
-	l := views.OrdersList{Query: c.QueryParams(), Lang: t.Language, Loc: t.Location()}
+	q := c.QueryParams()
 	if c.Request().Method == http.MethodPost {
 		// A bulk change posts the filters along, to list the same view after it.
-		form, _ := c.FormParams()
-		l.Query = form
-		c.Request().URL.RawQuery = form.Encode()
+		form, err := c.FormParams()
+		if err != nil {
+			return views.OrdersList{}, echo.NewHTTPError(http.StatusBadRequest, "The form could not be read.")
+		}
+		q = url.Values{}
+		for k, v := range form {
+			if !slices.Contains(deskFormParams, k) {
+				q[k] = v
+			}
+		}
 	}
-	f, err := orderFilterFromQuery(c)
+	l := views.OrdersList{Query: url.Values{}, Lang: t.Language, Loc: t.Location(), Unknown: unknownOrderParams(q)}
+	for k, v := range q {
+		if slices.Contains(orderFilterParams, k) {
+			l.Query[k] = v
+		}
+	}
+	f, err := orderFilterFromQuery(c, q)
 	var ve *model.ValidationError
 	if errors.As(err, &ve) {
 		// Bad filters are shown by their fields; the rest of the filters still apply.
@@ -33,16 +54,18 @@ func (a *App) ordersList(c echo.Context) (views.OrdersList, error) {
 	}
 	l.Filter = f
 	ctx := c.Request().Context()
-	page, err := a.store.FindOrders(ctx, t.ID, f)
-	if errors.As(err, &ve) {
-		l.Errors = ve.Fields
-		f.After = ""
-		page, err = a.store.FindOrders(ctx, t.ID, f)
+	if len(l.Unknown) == 0 {
+		page, err := a.store.FindOrders(ctx, t.ID, f)
+		if errors.As(err, &ve) {
+			l.Errors = ve.Fields
+			f.After = ""
+			page, err = a.store.FindOrders(ctx, t.ID, f)
+		}
+		if err != nil {
+			return l, err
+		}
+		l.Orders, l.Next = page.Orders, page.Next
 	}
-	if err != nil {
-		return l, err
-	}
-	l.Orders, l.Next = page.Orders, page.Next
 	if l.Counts, err = a.store.CountOrdersByStatus(ctx, t.ID, f); err != nil {
 		return l, err
 	}
@@ -58,8 +81,13 @@ func (a *App) OrdersIndex(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	status := http.StatusOK
+	if len(l.Unknown) > 0 && !isFragment(c) {
+		// htmx swaps only 2xx answers; a whole page says it was refused.
+		status = http.StatusBadRequest
+	}
 	p := a.page(c, "Orders", views.SectionOrders)
-	return a.renderParts(c, http.StatusOK, p, views.Orders(p, l), views.OrdersResults(p, l))
+	return a.renderParts(c, status, p, views.Orders(p, l), views.OrdersResults(p, l))
 }
 
 // OrdersBulk changes the status of the selected orders, each through the
@@ -134,7 +162,7 @@ func exportRow(o *model.Order) []string {
 
 // OrdersExport writes the filtered list as CSV, every page of it.
 func (a *App) OrdersExport(c echo.Context) error {
-	f, err := orderFilterFromQuery(c)
+	f, err := orderFilterFromQuery(c, c.QueryParams())
 	if err != nil {
 		return err
 	}

@@ -160,3 +160,73 @@ func TestOrderSearchBySupplierOrderAndWaybill(t *testing.T) {
 		}
 	})
 }
+
+// A parameter the order list does not take is refused, naming it, instead
+// of listing every order as if they all matched.
+func TestOrderListRefusesUnknownParameters(t *testing.T) {
+	e := newEnv(t)
+	staff := e.client(t, "")
+	staff.login("staff@demo.test", demoPassword)
+
+	t.Run("the API answers 400 naming the parameter", func(t *testing.T) {
+		res, body := staff.api("GET", "/api/orders/?status=confirmed&supplier_order=2994830011", nil)
+		wantStatus(t, res, http.StatusBadRequest)
+		if body["success"] != false || get(body, "errors", "supplier_order") == nil || !strings.Contains(fmt.Sprint(body["message"]), "supplier_order") {
+			t.Errorf("answer: %v", body)
+		}
+		if body["orders"] != nil {
+			t.Errorf("orders listed anyway: %v", body["orders"])
+		}
+	})
+
+	t.Run("the desk says so, lists nothing, and offers the list without it", func(t *testing.T) {
+		res, doc := staff.get("/admin/orders?status=confirmed&waybil=YT7418529630")
+		wantStatus(t, res, http.StatusBadRequest)
+		notice := doc.Find(`[data-testid="unknown-filter"]`)
+		if !strings.Contains(notice.Text(), "waybil") {
+			t.Errorf("notice: %q", notice.Text())
+		}
+		if got := deskNumbers(doc); len(got) != 0 {
+			t.Errorf("orders listed anyway: %v", got)
+		}
+		href, _ := notice.Find("a").Attr("href")
+		if href != "/admin/orders?status=confirmed" {
+			t.Errorf("the way out: %q", href)
+		}
+		if tab, _ := doc.Find(`[data-testid="tab-all"]`).Attr("href"); strings.Contains(tab, "waybil") {
+			t.Errorf("the tabs keep the unknown parameter: %q", tab)
+		}
+		res, body := staff.do("GET", "/admin/orders?waybil=YT7418529630", nil, http.Header{"Hx-Request": {"true"}})
+		wantStatus(t, res, http.StatusOK) // htmx swaps only 2xx
+		if !strings.Contains(parseHTML(t, body).Find(`[data-testid="unknown-filter"]`).Text(), "waybil") {
+			t.Errorf("htmx answer: %s", body)
+		}
+	})
+
+	t.Run("the CSV export is refused", func(t *testing.T) {
+		res, body := staff.do("GET", "/admin/orders/export.csv?waybil=YT7418529630", nil, nil)
+		wantStatus(t, res, http.StatusBadRequest)
+		if !strings.Contains(body, "waybil") {
+			t.Errorf("the refusal does not name the parameter: %s", body)
+		}
+	})
+
+	t.Run("a bulk change's own fields are not filters, and the filters it posts along apply", func(t *testing.T) {
+		pending := demoOrders(t, e, model.OrderFilter{Status: model.OrderPending})
+		res, doc := staff.postForm("/admin/orders/bulk", url.Values{"ids": {itoa(pending[0].ID)}, "to": {"holded"}, "status": {"pending"}})
+		wantStatus(t, res, http.StatusOK)
+		if doc.Find(`[data-testid="unknown-filter"]`).Length() != 0 || !strings.Contains(doc.Find(`[data-testid="bulk-result"]`).Text(), "1 of 1") {
+			t.Errorf("bulk answer: %s", doc.Find(`#orders-results`).Text())
+		}
+		// The pending orders that are left: the one just held is not among them.
+		rows := doc.Find(`[data-testid="order-row"]`)
+		if rows.Length() != len(pending)-1 {
+			t.Errorf("the list after the change has %d orders, want the %d pending left", rows.Length(), len(pending)-1)
+		}
+		rows.Each(func(_ int, s *goquery.Selection) {
+			if st, _ := s.Attr("data-status"); st != "pending" {
+				t.Errorf("a %s order in the pending list after the change", st)
+			}
+		})
+	})
+}

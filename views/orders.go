@@ -3,6 +3,7 @@ package views
 import (
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
 
 	"orderdesk/model"
@@ -16,14 +17,17 @@ const (
 
 // OrdersList is what the order desk shows.
 type OrdersList struct {
-	Query    url.Values // the filters as given, for links that keep them
-	Filter   model.OrderFilter
-	Orders   []*model.Order
-	Counts   map[model.OrderStatus]int
-	Next     string
-	Lang     string
-	Loc      *time.Location
-	Errors   FormErrors
+	Query  url.Values // the filters as given, for links that keep them
+	Filter model.OrderFilter
+	Orders []*model.Order
+	Counts map[model.OrderStatus]int
+	Next   string
+	Lang   string
+	Loc    *time.Location
+	Errors FormErrors
+	// Unknown names the request's parameters the list does not take: no
+	// orders are listed, and the page says why.
+	Unknown  []string
 	Bulk     []BulkResult // outcome of a bulk status change, if one was just made
 	BulkNote string
 	// ReadyCount is how many orders are ready to ship (the tab's badge).
@@ -66,18 +70,19 @@ func (l OrdersList) Link(key, value string) string {
 	return "/admin/orders?" + q.Encode()
 }
 
-// filters are the request's parameters that are filters (and the page cursor),
-// without what a bulk change posts along.
+// filters are a copy of the request's filters (and the page cursor): Query
+// holds only the parameters the list takes.
 func (l OrdersList) filters() url.Values {
 	q := url.Values{}
 	for k, v := range l.Query {
-		switch k {
-		case "_csrf", "ids", "to", "tracking_number":
-		default:
-			q[k] = v
-		}
+		q[k] = v
 	}
 	return q
+}
+
+// UnknownText says which parameters the list refused.
+func (l OrdersList) UnknownText() string {
+	return "“" + strings.Join(l.Unknown, "”, “") + "”"
 }
 
 // ExportLink is the CSV of the current filters.
