@@ -80,14 +80,7 @@ func orderJSON(o *model.Order, lang string, detail bool) map[string]any {
 		"delivered_at":               nullTime(o.DeliveredAt),
 	}
 	if detail {
-		lines := make([]map[string]any, 0, len(o.Lines))
-		for _, l := range o.Lines {
-			lines = append(lines, map[string]any{
-				"product_id": l.ProductID, "sku": l.SKU, "title": l.Title, "quantity": l.Quantity,
-				"unit_price": model.FormatAmount(l.UnitPrice), "line_total": model.FormatAmount(l.LineTotal),
-			})
-		}
-		m["items"] = lines
+		m["items"] = linesJSON(o, lang, false)
 		m["subtotal"] = model.FormatAmount(o.Subtotal)
 		m["discount"] = model.FormatAmount(o.Discount)
 		m["bonus_used"] = model.FormatAmount(o.BonusUsed)
@@ -104,6 +97,57 @@ func orderJSON(o *model.Order, lang string, detail bool) map[string]any {
 		}
 	}
 	return m
+}
+
+// staffOrderJSON is an order as the shop's staff see it in the API: seed 001's
+// answer, and each line (items, in the list too) with its procurement.
+func staffOrderJSON(o *model.Order, lang string, detail bool) map[string]any {
+	m := orderJSON(o, lang, detail)
+	m["items"] = linesJSON(o, lang, true)
+	return m
+}
+
+// linesJSON are an order's lines as seed 001 shows them; with procurement
+// (staff only), each line's id and procurement too.
+func linesJSON(o *model.Order, lang string, procurement bool) []map[string]any {
+	lines := make([]map[string]any, 0, len(o.Lines))
+	for _, l := range o.Lines {
+		line := map[string]any{
+			"product_id": l.ProductID, "sku": l.SKU, "title": l.Title, "quantity": l.Quantity,
+			"unit_price": model.FormatAmount(l.UnitPrice), "line_total": model.FormatAmount(l.LineTotal),
+		}
+		if procurement {
+			line["id"] = l.ID
+			line["procurement"] = lineProcurementJSON(l, lang)
+		}
+		lines = append(lines, line)
+	}
+	return lines
+}
+
+// lineProcurementJSON is the shop's purchase of one line, whichever channel
+// bought it: its status, the supplier's order (purchase_id) and parcel
+// (supplier_track), the supplier's own word for its status, the error a
+// person must see, the cost and when the parcel arrived at the warehouse.
+// A channel's own fields of a line (OT's line status and vendor ids) belong
+// in this object too, beside these.
+func lineProcurementJSON(l model.OrderLine, lang string) map[string]any {
+	p := map[string]any{
+		"procurement_status":         l.ProcurementStatus,
+		"procurement_status_display": l.ProcurementStatus.Label(lang),
+		"purchase_id":                nullString(l.PurchaseID),
+		"supplier_track":             nullString(l.SupplierTrack),
+		"supplier_status_raw":        nullString(l.SupplierStatusRaw),
+		"procurement_error":          nullString(l.ProcurementError),
+		"arrived_at":                 nullTime(l.ArrivedAt),
+		// The supplier's price, in CNY, and in the order's currency at the
+		// rate frozen when the line was bought: null until it is bought.
+		"cost": nil, "cost_currency": nil, "cost_converted": nil,
+	}
+	if l.CostFen != 0 {
+		p["cost"], p["cost_currency"], p["cost_converted"] = model.FormatAmount(l.CostFen), "CNY", model.FormatAmount(l.CostMinor)
+	}
+	return p
 }
 
 // trackingJSON is what anybody with the order number may see: nothing personal.

@@ -332,8 +332,19 @@ func (a *App) APIOrders(c echo.Context) error {
 		return err
 	}
 	out := make([]map[string]any, 0, len(page.Orders))
-	for _, o := range page.Orders {
-		out = append(out, orderJSON(o, tenant(c).Language, false))
+	if who.staff != nil {
+		// Staff see each order's lines with their procurement: one more
+		// query for the page, not one per order.
+		if err := a.store.LoadOrderLines(ctx, tenant(c).ID, page.Orders); err != nil {
+			return err
+		}
+		for _, o := range page.Orders {
+			out = append(out, staffOrderJSON(o, tenant(c).Language, false))
+		}
+	} else {
+		for _, o := range page.Orders {
+			out = append(out, orderJSON(o, tenant(c).Language, false))
+		}
 	}
 	return ok(c, http.StatusOK, "", map[string]any{"orders": out, "next": nullString(page.Next)})
 }
@@ -378,13 +389,16 @@ func (a *App) APIOrder(c echo.Context) error {
 	var o *model.Order
 	if who.customer != nil {
 		o, err = a.store.FindCustomerOrder(c.Request().Context(), tenant(c).ID, who.customer.ID, id)
-	} else {
-		o, err = a.store.FindOrderByID(c.Request().Context(), tenant(c).ID, id)
+		if err != nil {
+			return err
+		}
+		return ok(c, http.StatusOK, "", map[string]any{"order": orderJSON(o, tenant(c).Language, true)})
 	}
+	o, err = a.store.FindOrderByID(c.Request().Context(), tenant(c).ID, id)
 	if err != nil {
 		return err
 	}
-	return ok(c, http.StatusOK, "", map[string]any{"order": orderJSON(o, tenant(c).Language, true)})
+	return ok(c, http.StatusOK, "", map[string]any{"order": staffOrderJSON(o, tenant(c).Language, true)})
 }
 
 // APIOrderUpdate changes an order's status (staff only): PATCH /api/orders/{id}/
@@ -411,7 +425,7 @@ func (a *App) APIOrderUpdate(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return ok(c, http.StatusOK, "The order is now "+o.Status.Label(tenant(c).Language)+".", map[string]any{"order": orderJSON(o, tenant(c).Language, true)})
+	return ok(c, http.StatusOK, "The order is now "+o.Status.Label(tenant(c).Language)+".", map[string]any{"order": staffOrderJSON(o, tenant(c).Language, true)})
 }
 
 // APITrack is the public tracking of an order by its number:

@@ -29,12 +29,10 @@ var deliveryCustomer = model.Address{FirstName: "Varvara", LastName: "Sokolova",
 	Telephone: "+79161234567", Street1: "Nevsky prospekt 28", Street2: "kv. 14", City: "Санкт-Петербург", State: "SPb",
 	Zip: "191186", Country: "RU"}
 
-// boughtOrder places an order of two products in shop t with the shipping
-// method of carrier, pays it and buys it at the supplier, whose parcels
-// travel with the tracks SUP-{order}-{line}: what the payment flow and the
-// procurement jobs leave behind, made through the same model functions.
-// The lines at the indexes in cancelled are cancelled at the supplier instead.
-func (e *env) boughtOrder(t *testing.T, shop *model.Tenant, carrier string, cancelled ...int) *model.Order {
+// paidOrder places an order of two products in shop t with the shipping
+// method of carrier and pays it, through the model functions the checkout
+// and the payment flow use: an order the procurement jobs will buy.
+func (e *env) paidOrder(t *testing.T, shop *model.Tenant, carrier string) *model.Order {
 	t.Helper()
 	ctx := context.Background()
 	products, err := e.store.FindProducts(ctx, shop.ID)
@@ -90,6 +88,17 @@ func (e *env) boughtOrder(t *testing.T, shop *model.Tenant, carrier string, canc
 	if err != nil {
 		t.Fatal(err)
 	}
+	return o
+}
+
+// boughtOrder is a paidOrder bought at the supplier, whose parcels
+// travel with the tracks SUP-{order}-{line}: what the payment flow and the
+// procurement jobs leave behind, made through the same model functions.
+// The lines at the indexes in cancelled are cancelled at the supplier instead.
+func (e *env) boughtOrder(t *testing.T, shop *model.Tenant, carrier string, cancelled ...int) *model.Order {
+	t.Helper()
+	ctx := context.Background()
+	o := e.paidOrder(t, shop, carrier)
 	for i, l := range o.Lines {
 		purchase, track := fmt.Sprintf("PUR-%d-%d", o.ID, l.ID), fmt.Sprintf("SUP-%d-%d", o.ID, l.ID)
 		steps := []model.ProcurementStatus{model.ProcCreated, model.ProcPaid, model.ProcShipped}
@@ -104,7 +113,7 @@ func (e *env) boughtOrder(t *testing.T, shop *model.Tenant, carrier string, canc
 			}
 		}
 	}
-	o, err = e.store.FindOrderByID(ctx, shop.ID, o.ID)
+	o, err := e.store.FindOrderByID(ctx, shop.ID, o.ID)
 	if err != nil {
 		t.Fatal(err)
 	}

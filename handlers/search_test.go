@@ -230,3 +230,123 @@ func TestOrderListRefusesUnknownParameters(t *testing.T) {
 		})
 	})
 }
+
+// The API's order answer gives staff each line's procurement, as the jobs
+// recorded it buying from the Taobao sandbox; a customer sees none of it.
+func TestAPIOrderLinesCarryProcurement(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	op := e.client(t, "")
+	op.login("operator@demo.test", demoPassword)
+	e.connectAccount(t, op, "authorize")
+	staff := e.client(t, "")
+	staff.login("staff@demo.test", demoPassword)
+
+	o := e.paidOrder(t, e.demo, "cdek")
+	e.runJob(t, op, "orders-to-taobao")
+	e.runJob(t, op, "pay-purchases")
+	bought := e.order(t, o.ID)
+	var purchase int64
+	if _, err := fmt.Sscan(bought.Lines[0].PurchaseID, &purchase); err != nil {
+		t.Fatalf("purchase id %q: %v", bought.Lines[0].PurchaseID, err)
+	}
+	if err := e.sandboxes.Taobao.Ship(purchase); err != nil {
+		t.Fatal(err)
+	}
+	e.runJob(t, op, "purchase-status")
+	shipped := e.order(t, o.ID)
+	line := shipped.Lines[0]
+	if line.SupplierTrack == "" || line.ProcurementStatus != model.ProcShipped {
+		t.Fatalf("the supplier's leg: %s, track %q", line.ProcurementStatus, line.SupplierTrack)
+	}
+	if res, _ := scan(t, staff, line.SupplierTrack); res.StatusCode != http.StatusOK {
+		t.Fatalf("scan: %d", res.StatusCode)
+	}
+	if err := e.store.RecordProcurementError(ctx, e.demo, o.ID, []int64{shipped.Lines[1].ID}, "The seller has no more of this size.", model.JobActor("purchase-status")); err != nil {
+		t.Fatal(err)
+	}
+	products, err := e.store.FindProducts(ctx, e.demo.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	unitFen := map[int64]int64{}
+	for _, p := range products {
+		unitFen[p.ID] = p.CostFen
+	}
+
+	check := func(t *testing.T, item map[string]any) {
+		t.Helper()
+		p, _ := item["procurement"].(map[string]any)
+		if p == nil {
+			t.Fatalf("no procurement on the line: %v", item)
+		}
+		fen := unitFen[line.ProductID] * int64(line.Quantity)
+		want := map[string]any{
+			"procurement_status": "shipped", "procurement_status_display": model.ProcShipped.Label(e.demo.Language),
+			"purchase_id": line.PurchaseID, "supplier_track": line.SupplierTrack, "supplier_status_raw": line.SupplierStatusRaw,
+			"procurement_error": nil, "cost": model.FormatAmount(fen), "cost_currency": "CNY",
+			"cost_converted": model.FormatAmount(model.CNYToMinor(fen, e.demo.CNYRateMicro)),
+		}
+		for k, v := range want {
+			if p[k] != v {
+				t.Errorf("%s: got %v, want %v", k, p[k], v)
+			}
+		}
+		if fen == 0 || line.SupplierStatusRaw == "" {
+			t.Errorf("the purchase recorded no cost (%d) or supplier status (%q)", fen, line.SupplierStatusRaw)
+		}
+		if p["arrived_at"] == nil {
+			t.Error("arrived_at is null after the scan")
+		}
+	}
+
+	t.Run("an order's lines", func(t *testing.T) {
+		res, body := staff.api("GET", "/api/orders/"+itoa(o.ID)+"/", nil)
+		wantStatus(t, res, http.StatusOK)
+		items, _ := get(body, "order", "items").([]any)
+		if len(items) != 2 {
+			t.Fatalf("items: %v", get(body, "order", "items"))
+		}
+		check(t, items[0].(map[string]any))
+		if got := get(items[1].(map[string]any), "procurement", "procurement_error"); got != "The seller has no more of this size." {
+			t.Errorf("the second line's error: %v", got)
+		}
+		if got := get(items[1].(map[string]any), "procurement", "arrived_at"); got != nil {
+			t.Errorf("the second line arrived at %v, before any scan", got)
+		}
+	})
+
+	t.Run("the list's orders carry their lines too", func(t *testing.T) {
+		res, body := staff.api("GET", "/api/orders/?purchase_id="+url.QueryEscape(line.PurchaseID), nil)
+		wantStatus(t, res, http.StatusOK)
+		list, _ := body["orders"].([]any)
+		if len(list) != 1 {
+			t.Fatalf("orders: %v", body["orders"])
+		}
+		items, _ := list[0].(map[string]any)["items"].([]any)
+		if len(items) != 2 {
+			t.Fatalf("items: %v", list[0])
+		}
+		check(t, items[0].(map[string]any))
+	})
+
+	t.Run("a customer sees their order without the shop's purchase", func(t *testing.T) {
+		mine := demoOrders(t, e, model.OrderFilter{Email: model.DemoCustomerEmail})[0]
+		full := e.order(t, mine.ID)
+		if err := e.store.SetLineProcurement(ctx, e.demo, full.Lines[0].ID, model.ProcCreated, model.JobActor("orders-to-taobao"), "2994830011", "", "WAIT_SELLER_SEND_GOODS", ""); err != nil {
+			t.Fatal(err)
+		}
+		customer := e.client(t, "")
+		customer.apiLogin(model.DemoCustomerEmail, demoPassword)
+		res, body := customer.api("GET", "/api/orders/"+itoa(mine.ID)+"/", nil)
+		wantStatus(t, res, http.StatusOK)
+		if raw := fmt.Sprint(body); strings.Contains(raw, "2994830011") || strings.Contains(raw, "procurement_error") || strings.Contains(raw, "WAIT_SELLER") {
+			t.Errorf("the customer sees the shop's purchase: %v", body)
+		}
+		res, body = staff.api("GET", "/api/orders/"+itoa(mine.ID)+"/", nil)
+		wantStatus(t, res, http.StatusOK)
+		if got := get(get(body, "order", "items").([]any)[0].(map[string]any), "procurement", "purchase_id"); got != "2994830011" {
+			t.Errorf("staff see purchase %v", got)
+		}
+	})
+}

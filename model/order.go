@@ -124,7 +124,7 @@ type Order struct {
 	CreatedAt   time.Time
 	UpdatedAt   time.Time
 
-	Lines []OrderLine // filled by FindOrderByID
+	Lines []OrderLine // filled by FindOrderByID (and LoadOrderLines for a page)
 
 	// CouponNotApplied is set by PlaceOrder alone: why the promo code given at
 	// checkout was not applied, as a sentence for the shopper ("" when it was,
@@ -148,6 +148,11 @@ type OrderLine struct {
 	PurchaseID        string
 	SupplierTrack     string
 	SupplierStatusRaw string
+	// CostFen is what the supplier charged for the line (in fen, 0 until it
+	// is bought), CostMinor the same in the order's currency at the rate
+	// frozen when it was bought.
+	CostFen   int64
+	CostMinor int64
 	// ArrivedAt is when the line's parcel was scanned at the shop's
 	// warehouse, and ArrivedBy who scanned it.
 	ArrivedAt *time.Time

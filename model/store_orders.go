@@ -284,22 +284,63 @@ func (s *Store) FindOrderByNumber(ctx context.Context, tenantID int64, number st
 		strings.ToUpper(strings.TrimSpace(number)), tenantID))
 }
 
+// orderLineColumns are what an order line is read with (scanOrderLine).
+const orderLineColumns = `id, order_id, coalesce(product_id, 0), sku, title, quantity, unit_price, line_total,
+	coalesce(provider_item_id, ''), coalesce(provider_sku_id, ''), procurement_status, procurement_error,
+	coalesce(purchase_id, ''), supplier_track, supplier_status_raw, cost_fen, cost_minor, arrived_at, arrived_by`
+
+// scanOrderLine reads a row of orderLineColumns, with the id of its order.
+func scanOrderLine(r rowScanner) (orderID int64, l OrderLine, err error) {
+	var arrived sql.NullTime
+	err = r.Scan(&l.ID, &orderID, &l.ProductID, &l.SKU, &l.Title, &l.Quantity, &l.UnitPrice, &l.LineTotal, &l.ProviderItemID,
+		&l.ProviderSKUID, &l.ProcurementStatus, &l.ProcurementError, &l.PurchaseID, &l.SupplierTrack, &l.SupplierStatusRaw,
+		&l.CostFen, &l.CostMinor, &arrived, &l.ArrivedBy)
+	if arrived.Valid {
+		l.ArrivedAt = &arrived.Time
+	}
+	return orderID, l, err
+}
+
 func (s *Store) findOrderLines(ctx context.Context, tenantID, orderID int64) ([]OrderLine, error) {
-	rows, err := s.DB.R.QueryContext(ctx, `SELECT id, coalesce(product_id, 0), sku, title, quantity, unit_price, line_total,
-		coalesce(provider_item_id, ''), coalesce(provider_sku_id, ''), procurement_status, procurement_error,
-		coalesce(purchase_id, ''), supplier_track, supplier_status_raw, arrived_at, arrived_by
+	rows, err := s.DB.R.QueryContext(ctx, `SELECT `+orderLineColumns+`
 		FROM order_lines WHERE tenant_id = ? AND order_id = ? ORDER BY id`, tenantID, orderID)
 	return collect(rows, err, func(r rowScanner) (OrderLine, error) {
-		var l OrderLine
-		var arrived sql.NullTime
-		err := r.Scan(&l.ID, &l.ProductID, &l.SKU, &l.Title, &l.Quantity, &l.UnitPrice, &l.LineTotal, &l.ProviderItemID,
-			&l.ProviderSKUID, &l.ProcurementStatus, &l.ProcurementError, &l.PurchaseID, &l.SupplierTrack, &l.SupplierStatusRaw,
-			&arrived, &l.ArrivedBy)
-		if arrived.Valid {
-			l.ArrivedAt = &arrived.Time
-		}
+		_, l, err := scanOrderLine(r)
 		return l, err
 	})
+}
+
+// LoadOrderLines fills the lines of a page of the tenant's orders (FindOrders
+// leaves them out) with one query, not one per order.
+func (s *Store) LoadOrderLines(ctx context.Context, tenantID int64, orders []*Order) error {
+	if len(orders) == 0 {
+		return nil
+	}
+	byID := make(map[int64]*Order, len(orders))
+	args := make([]any, 0, len(orders)+1)
+	args = append(args, tenantID)
+	for _, o := range orders {
+		byID[o.ID] = o
+		o.Lines = []OrderLine{}
+		args = append(args, o.ID)
+	}
+	rows, err := s.DB.R.QueryContext(ctx, `SELECT `+orderLineColumns+` FROM order_lines
+		WHERE tenant_id = ? AND order_id IN (?`+strings.Repeat(", ?", len(orders)-1)+`) ORDER BY order_id, id`, args...)
+	type owned struct {
+		orderID int64
+		line    OrderLine
+	}
+	lines, err := collect(rows, err, func(r rowScanner) (owned, error) {
+		id, l, err := scanOrderLine(r)
+		return owned{id, l}, err
+	})
+	if err != nil {
+		return err
+	}
+	for _, l := range lines {
+		byID[l.orderID].Lines = append(byID[l.orderID].Lines, l.line)
+	}
+	return nil
 }
 
 // FindOrderEvents is the order's timeline, oldest first.
