@@ -286,7 +286,7 @@ func FuzzParseSalesOrder(f *testing.F) {
 	f.Add([]byte(`{"Order":{"Id":7},"Lines":{"Content":{"Item":[{}]}}}`))
 	f.Add([]byte(`[]`))
 	f.Fuzz(func(t *testing.T, b []byte) {
-		o, err := parseSalesOrder(json.RawMessage(b))
+		o, err := parseSalesOrder("AddOrder", json.RawMessage(b))
 		if err == nil && (o == nil || o.ID == "") {
 			t.Fatalf("accepted an order without id: %q", b)
 		}

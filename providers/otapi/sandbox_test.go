@@ -244,7 +244,7 @@ func TestAnUnpaidOrderIsNotExported(t *testing.T) {
 	e.client.BackgroundActivity(e.ctx, op, *act)
 	a, _ := e.client.BackgroundActivity(e.ctx, op, *act)
 	err = a.Err()
-	if ee := wantCode(t, err, CodeActivityFailed); !strings.Contains(ee.Description, "is not paid") || !strings.Contains(Explain(ee), "export to the provider failed") {
+	if ee := wantCode(t, err, CodeActivityFailed); !strings.Contains(ee.Description, "is not paid") || ee.SubCode != ReasonOrderNotPaid || !strings.Contains(Explain(ee), "exports only paid orders") {
 		t.Errorf("error = %+v", ee)
 	}
 	// The failure switch: a paid order that the provider refuses.
@@ -302,7 +302,9 @@ func TestSessionsExpire(t *testing.T) {
 	o := e.order(OrderItem{ID: "tb-1", Quantity: 1})
 	e.sb.ExpireProviderSessions()
 	_, err := e.client.RunOrderExportingToProvider(e.ctx, op, ProviderTaobao, prov, ExportParameters{OrderID: o.ID})
-	wantCode(t, err, CodeSessionExpired)
+	if ee := wantCode(t, err, CodeProviderSessionExpired); !strings.Contains(Explain(ee), "authorise the account again") {
+		t.Errorf("Explain = %q", Explain(ee))
+	}
 	if l, _ := e.client.ProviderSessions(e.ctx, op, ProviderTaobao); len(l) != 0 {
 		t.Errorf("expired provider sessions are still listed: %+v", l)
 	}
