@@ -1,21 +1,35 @@
 // Package otapi is the client of OT API (OT Platform, otapi.net) for the
 // autobuy ("Автовыкуп") flow of seed 002, and a sandbox that plays OT
-// Platform's side.
+// Platform's side (and a small Taobao behind it).
 //
 // The flow: the operator opens a session with AuthenticateInstanceOperator;
-// once a day a person authorises the shop's Taobao account (ProviderAuthURL
-// → the browser goes to Taobao and comes back to the app's return URL, read
-// with ParseProviderReturn), after which ProviderSessions lists it. An order
-// is added on behalf of the buyer (Authenticate, then AddOrder; unavailable
-// items are silently skipped, so compare SalesOrder.Lines with what was
-// sent), "paid" from the buyer's account (PostTransaction to top it up,
-// SalesPaymentReserve to pay: OT does not export unpaid orders), and
-// exported with RunOrderExportingToProvider, which starts a background
-// activity; BackgroundActivity is polled until it is finished
-// (Activity.Err says whether the export failed and why).
+// once a day a person authorises each of the shop's Taobao logins
+// (ProviderAuthURL → the browser goes to Taobao and comes back to the app's
+// return URL, read with ParseProviderReturn), after which ProviderSessions
+// lists it with its expiry. An order is added on behalf of the buyer
+// (Authenticate, then AddOrder with the shop's order number as Comment;
+// unavailable items are silently skipped: SkippedItems compares, and
+// CancelSalesOrder undoes an order whose skips matter). After a crash
+// between AddOrder and recording its answer, FindSalesOrdersByComment
+// finds the order made. The order is "paid" from the buyer's account
+// (PostTransaction to top it up, SalesPaymentReserve to pay: OT does not
+// export unpaid orders).
+//
+// Autobuy's four interactive operations are background activities:
+// RunOrderExportingToProvider, RunOrdersSynchronizingWithProvider,
+// RunOrderLinkingWithProvider and RunOrderUnlinkingFromProvider each
+// return an ActivityID to follow with BackgroundActivity until it is
+// finished; while it awaits the operator (Activity.Question), AnswerActivity
+// picks one of the offered actions, and CancelActivity stops it. Activity.Err
+// says whether it failed and why. SalesOrderDetails gives each line's
+// purchase at the provider (VendPurch* fields), and SearchOrderLines finds
+// lines by provider order or by the seller's track number.
 //
 // Every call is a signed GET (see Sign); errors come back in the JSON
-// envelope as ErrorCode ≠ "Ok" and are returned as *Error.
+// envelope as ErrorCode ≠ "Ok" and are returned as *Error; Explain words
+// them for shop staff. What the public record does not fix is marked [U]
+// where it is read, and the sandbox answers exactly that, so that a
+// correction is one place.
 //
 // Wiring in the app: mount the sandbox with
 //
