@@ -480,3 +480,17 @@ func TestAnExpiredProviderSessionIsToldFromAnExpiredOperatorSession(t *testing.T
 	_, err = c.RunOrderUnlinkingFromProvider(ctx, "op", ProviderTaobao, "p", ExportParameters{OrderID: "O"})
 	wantCode(t, err, CodeProviderSessionExpired)
 }
+
+func TestSkippedItemsComparesItemConfigurationAndQuantity(t *testing.T) {
+	a := OrderItem{ID: "1", Quantity: 2}
+	b := OrderItem{ID: "1", ConfigurationID: "7", Quantity: 1}
+	sent := OrderAddData{Items: []OrderItem{a, a, b}}
+	got := &SalesOrder{Lines: []OrderLine{{ItemID: "1", ConfigurationID: "0", Quantity: 2}, {ItemID: "1", ConfigurationID: "7", Quantity: 1}}}
+	if s := SkippedItems(sent, got); len(s) != 1 || s[0] != a {
+		t.Errorf("one of two equal items made: skipped = %+v", s)
+	}
+	got.Lines[1].Quantity = 0
+	if s := SkippedItems(OrderAddData{Items: []OrderItem{b}}, got); len(s) != 1 {
+		t.Errorf("a line with less than was sent: skipped = %+v", s)
+	}
+}
