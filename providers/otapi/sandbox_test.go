@@ -1048,3 +1048,46 @@ func TestSandboxStateSurvivesARestart(t *testing.T) {
 		t.Errorf("order ids: %s after %s", next.ID, o.ID)
 	}
 }
+
+// TestTheSandboxSharesItsDatabase: the app keeps every sandbox in one
+// database file, so another sandbox writes while this one works; an
+// activity's read-then-write transaction must wait its turn rather than
+// fail with "database is locked".
+func TestTheSandboxSharesItsDatabase(t *testing.T) {
+	e := newEnv(t)
+	if _, err := e.db.Exec(`CREATE TABLE other_sandbox (v INTEGER)`); err != nil {
+		t.Fatal(err)
+	}
+	stop := make(chan struct{})
+	done := make(chan error, 1)
+	go func() {
+		for {
+			select {
+			case <-stop:
+				done <- nil
+				return
+			default:
+			}
+			if _, err := e.db.Exec(`INSERT INTO other_sandbox VALUES (1)`); err != nil {
+				done <- err
+				return
+			}
+		}
+	}()
+	op := e.operator()
+	prov := e.provider(op, DemoProviderLogin)
+	for range 20 {
+		o := e.paidOrder(op, tshirt, tote)
+		act, err := e.client.RunOrderExportingToProvider(e.ctx, op, ProviderTaobao, prov, ExportParameters{OrderID: o.ID})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if a := e.follow(op, act); !a.IsFinished || a.Err() != nil {
+			t.Fatalf("export = %+v", a)
+		}
+	}
+	close(stop)
+	if err := <-done; err != nil {
+		t.Fatalf("the other writer: %v", err)
+	}
+}
