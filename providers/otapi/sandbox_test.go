@@ -676,6 +676,21 @@ func TestTmallItemsAreBoughtByHandAndLinked(t *testing.T) {
 	if po, err := e.sb.ProviderOrder(byHand); err != nil || po.Items[0].LineID != "" || po.Status != TradeWaitBuyerPay {
 		t.Errorf("Taobao order after unlink = %+v, %v", po, err)
 	}
+	// Unlinking the whole order frees every line, and then the buyer may
+	// cancel it.
+	wantCode(t, e.client.CancelSalesOrder(e.ctx, e.buyer(), o.ID), CodeInvalidArgument)
+	unlink, _ = e.client.RunOrderUnlinkingFromProvider(e.ctx, op, ProviderTaobao, prov, ExportParameters{OrderID: o.ID})
+	if a = e.follow(op, unlink); !a.IsFinished || a.Err() != nil || a.Steps[len(a.Steps)-1].Message != "2 lines unlinked" {
+		t.Fatalf("unlink all = %+v", a)
+	}
+	for _, l := range e.details(op, o.ID).Lines {
+		if l.VendPurchID != "" {
+			t.Errorf("still linked: %+v", l)
+		}
+	}
+	if err := e.client.CancelSalesOrder(e.ctx, e.buyer(), o.ID); err != nil {
+		t.Errorf("cancel after unlinking: %v", err)
+	}
 	_, err = e.client.RunOrderLinkingWithProvider(e.ctx, op, ProviderTaobao, prov, LinkParameters{OrderID: o.ID})
 	wantCode(t, err, CodeInvalidArgument)
 	link, _ = e.client.RunOrderLinkingWithProvider(e.ctx, op, ProviderTaobao, prov, LinkParameters{OrderID: o.ID, ProviderOrderIDs: []string{"3300000000000999"}})
