@@ -1,21 +1,35 @@
 // Package otapi is the client of OT API (OT Platform, otapi.net) for the
 // autobuy ("Автовыкуп") flow of seed 002, and a sandbox that plays OT
-// Platform's side.
+// Platform's side (and a small Taobao behind it).
 //
 // The flow: the operator opens a session with AuthenticateInstanceOperator;
-// once a day a person authorises the shop's Taobao account (ProviderAuthURL
-// → the browser goes to Taobao and comes back to the app's return URL, read
-// with ParseProviderReturn), after which ProviderSessions lists it. An order
-// is added on behalf of the buyer (Authenticate, then AddOrder; unavailable
-// items are silently skipped, so compare SalesOrder.Lines with what was
-// sent), "paid" from the buyer's account (PostTransaction to top it up,
-// SalesPaymentReserve to pay: OT does not export unpaid orders), and
-// exported with RunOrderExportingToProvider, which starts a background
-// activity; BackgroundActivity is polled until it is finished
-// (Activity.Err says whether the export failed and why).
+// once a day a person authorises each of the shop's Taobao logins
+// (ProviderAuthURL → the browser goes to Taobao and comes back to the app's
+// return URL, read with ParseProviderReturn), after which ProviderSessions
+// lists it with its expiry. An order is added on behalf of the buyer
+// (Authenticate, then AddOrder with the shop's order number as Comment;
+// unavailable items are silently skipped: SkippedItems compares, and
+// CancelSalesOrder undoes an order whose skips matter). After a crash
+// between AddOrder and recording its answer, FindSalesOrdersByComment
+// finds the order made. The order is "paid" from the buyer's account
+// (PostTransaction to top it up, SalesPaymentReserve to pay: OT does not
+// export unpaid orders).
+//
+// Autobuy's four interactive operations are background activities:
+// RunOrderExportingToProvider, RunOrdersSynchronizingWithProvider,
+// RunOrderLinkingWithProvider and RunOrderUnlinkingFromProvider each
+// return an ActivityID to follow with BackgroundActivity until it is
+// finished; while it awaits the operator (Activity.Question), AnswerActivity
+// picks one of the offered actions, and CancelActivity stops it. Activity.Err
+// says whether it failed and why. SalesOrderDetails gives each line's
+// purchase at the provider (VendPurch* fields), and SearchOrderLines finds
+// lines by provider order or by the seller's track number.
 //
 // Every call is a signed GET (see Sign); errors come back in the JSON
-// envelope as ErrorCode ≠ "Ok" and are returned as *Error.
+// envelope as ErrorCode ≠ "Ok" and are returned as *Error; Explain words
+// them for shop staff. What the public record does not fix is marked [U]
+// where it is read, and the sandbox answers exactly that, so that a
+// correction is one place.
 //
 // Wiring in the app: mount the sandbox with
 //
@@ -32,11 +46,10 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"encoding/xml"
-	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -52,11 +65,6 @@ const ProductionURL = "https://otapi.net/service-json"
 // constants also list Alibaba1688, Jd, EBay, Alibaba, Aliexpress,
 // Wildberries).
 const ProviderTaobao = "Taobao"
-
-// ActivityExporting is the type of the background activity started by
-// RunOrderExportingToProvider (OT admin code's
-// TYPE_PROVIDER_ORDERS_INTEGRATION_EXPORTING).
-const ActivityExporting = "ProviderOrdersIntegrationExporting"
 
 // timestampLayout is OT's UTC yyyyMMddHHmmss.
 const timestampLayout = "20060102150405"
@@ -311,13 +319,26 @@ func ParseProviderReturn(q url.Values) (string, error) {
 type ProviderSession struct {
 	ID   string
 	Name string // the provider login (Taobao nick)
+	// ExpiresAt is when the session ends (a Taobao session lives about a
+	// day: seed 002); zero when OT does not say [U].
+	ExpiresAt time.Time
+}
+
+// Expired reports whether the session has ended at now; a session without
+// a known end is taken as alive until a call says otherwise.
+func (s ProviderSession) Expired(now time.Time) bool {
+	return !s.ExpiresAt.IsZero() && !now.Before(s.ExpiresAt)
 }
 
 // ProviderSessions lists the provider sessions OT remembers
-// (GetProviderOrdersIntegrationSessionInfoList); their ids are the
-// providerSessionId of exports.
+// (GetProviderOrdersIntegrationSessionInfoList), expired ones included when
+// OT lists them; their ids are the providerSessionId of exports and syncs.
+// [U] the item's field names are not public: the login is read from Name,
+// Login or AccountName, the end from ExpirationTime, ExpireTime,
+// ExpiresAt, ExpirationDate or ValidTill (see parseTime for the formats).
 func (c *Client) ProviderSessions(ctx context.Context, operatorSession, providerType string) ([]ProviderSession, error) {
-	res, err := c.Call(ctx, "GetProviderOrdersIntegrationSessionInfoList", map[string]string{
+	const method = "GetProviderOrdersIntegrationSessionInfoList"
+	res, err := c.Call(ctx, method, map[string]string{
 		"sessionId": operatorSession, "providerType": providerType,
 	})
 	if err != nil {
@@ -325,15 +346,61 @@ func (c *Client) ProviderSessions(ctx context.Context, operatorSession, provider
 	}
 	var out []ProviderSession
 	for _, item := range list(res) {
-		var s struct {
-			ID   json.RawMessage `json:"Id"`
-			Name string          `json:"Name"`
+		var f map[string]json.RawMessage
+		if json.Unmarshal(item, &f) != nil {
+			continue
 		}
-		if json.Unmarshal(item, &s) == nil {
-			out = append(out, ProviderSession{ID: value(s.ID), Name: s.Name})
+		ps := ProviderSession{ID: value(pick(f, "Id", "SessionId")), Name: scalar(pick(f, "Name", "Login", "AccountName"))}
+		if raw := pick(f, "ExpirationTime", "ExpireTime", "ExpiresAt", "ExpirationDate", "ValidTill"); raw != nil {
+			t, err := parseTime(scalar(raw))
+			if err != nil {
+				return nil, &Error{Method: method, Code: CodeInternalError, Description: "session " + ps.ID + ": " + err.Error()}
+			}
+			ps.ExpiresAt = t
+		}
+		if ps.ID != "" {
+			out = append(out, ps)
 		}
 	}
 	return out, nil
+}
+
+// pick returns the first of names present in f (nil when none is).
+func pick(f map[string]json.RawMessage, names ...string) json.RawMessage {
+	for _, n := range names {
+		if v, ok := f[n]; ok && string(bytes.TrimSpace(v)) != "null" {
+			return v
+		}
+	}
+	return nil
+}
+
+// dotNetDate is the .NET JSON date, /Date(1700000000000)/ or
+// /Date(1700000000000+0300)/ (milliseconds since 1970, UTC; the offset only
+// says where it was written).
+var dotNetDate = regexp.MustCompile(`^/Date\((-?\d+)([+-]\d{4})?\)/$`)
+
+// parseTime reads the time formats a .NET service such as OT writes: RFC
+// 3339, an ISO date without a zone (taken as UTC, as OT's timestamps are),
+// "2006-01-02 15:04:05", or the .NET JSON date. "" is the zero time.
+func parseTime(s string) (time.Time, error) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return time.Time{}, nil
+	}
+	if m := dotNetDate.FindStringSubmatch(s); m != nil {
+		ms, err := strconv.ParseInt(m[1], 10, 64)
+		if err != nil {
+			return time.Time{}, fmt.Errorf("%q is not a date", s)
+		}
+		return time.UnixMilli(ms).UTC(), nil
+	}
+	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05.999999999", "2006-01-02 15:04:05"} {
+		if t, err := time.Parse(layout, s); err == nil {
+			return t.UTC(), nil
+		}
+	}
+	return time.Time{}, fmt.Errorf("%q is not a date", s)
 }
 
 // list reads OT's list shapes: a bare array, {"Content":[…]} (a DataList)
@@ -356,393 +423,6 @@ func list(raw json.RawMessage) []json.RawMessage {
 	return nil
 }
 
-// OrderItem is one line of OrderAddData.
-type OrderItem struct {
-	ID string // the provider's item id
-	// ConfigurationID is the item's configuration (colour, size…); "0" for
-	// an item without options (the default).
-	ConfigurationID string
-	Quantity        int
-	Weight          string
-	Comment         string
-	PromotionID     string
-	PriceType       string
-}
-
-// OrderAddData is AddOrder's xmlAddData.
-type OrderAddData struct {
-	// DeliveryModeID is the delivery created in the OT admin for the shop
-	// (an external, free one: seed 002).
-	DeliveryModeID string
-	// Comment is free text; put the shop's order number here to find the
-	// order again.
-	Comment       string
-	UserProfileID string
-	Items         []OrderItem
-}
-
-type xmlItem struct {
-	ID              string `xml:"Id"`
-	ConfigurationID string `xml:"ConfigurationId"`
-	Quantity        int    `xml:"Quantity"`
-	Weight          string `xml:"Weight,omitempty"`
-	Comment         string `xml:"Comment,omitempty"`
-	PromotionID     string `xml:"PromotionId,omitempty"`
-	PriceType       string `xml:"PriceType,omitempty"`
-}
-
-type xmlOrderAddData struct {
-	XMLName        xml.Name  `xml:"OrderAddData"`
-	DeliveryModeID string    `xml:"DeliveryModeId"`
-	Comment        string    `xml:"Comment,omitempty"`
-	UserProfileID  string    `xml:"UserProfileId,omitempty"`
-	Items          []xmlItem `xml:"Items>Item"`
-}
-
-// XML renders d as the <OrderAddData> document AddOrder takes.
-func (d OrderAddData) XML() string {
-	x := xmlOrderAddData{DeliveryModeID: d.DeliveryModeID, Comment: d.Comment, UserProfileID: d.UserProfileID}
-	for _, it := range d.Items {
-		cfg := it.ConfigurationID
-		if cfg == "" {
-			cfg = "0"
-		}
-		x.Items = append(x.Items, xmlItem{ID: it.ID, ConfigurationID: cfg, Quantity: it.Quantity, Weight: it.Weight,
-			Comment: it.Comment, PromotionID: it.PromotionID, PriceType: it.PriceType})
-	}
-	b, _ := xml.Marshal(x)
-	return string(b)
-}
-
-// OrderLine is a line of an OT order.
-type OrderLine struct {
-	ID              string
-	ItemID          string
-	ConfigurationID string
-	Quantity        int
-}
-
-// SalesOrder is an order in OT Platform's order system.
-type SalesOrder struct {
-	ID           string // e.g. "ORD-0000000020"
-	CustomerID   string
-	CustomerName string
-	// TotalAmount is in minor units of the instance's currency.
-	TotalAmount int64
-	Lines       []OrderLine
-	// Raw is the Result as received, for fields not named here.
-	Raw json.RawMessage
-}
-
-// AddOrder adds an order on the buyer's behalf (buyer session, see
-// Authenticate). Items OT cannot order are skipped without an error: compare
-// the returned Lines with the items sent.
-func (c *Client) AddOrder(ctx context.Context, userSession string, d OrderAddData) (*SalesOrder, error) {
-	res, err := c.Call(ctx, "AddOrder", map[string]string{"sessionId": userSession, "xmlAddData": d.XML()})
-	if err != nil {
-		return nil, err
-	}
-	return parseSalesOrder(res)
-}
-
-// parseSalesOrder reads AddOrder's Result. [U] its shape is not public; the
-// sandbox answers like GetSalesOrderDetailsForOperator ({SalesOrderInfo,
-// SalesLinesList}); a flat order ({Id, CustId, …}) or one nested in Order /
-// OrderInfo is accepted too.
-func parseSalesOrder(res json.RawMessage) (*SalesOrder, error) {
-	var top map[string]json.RawMessage
-	if err := json.Unmarshal(res, &top); err != nil {
-		return nil, fmt.Errorf("otapi: AddOrder: decode answer: %w", err)
-	}
-	info := res
-	for _, k := range []string{"SalesOrderInfo", "OrderInfo", "Order"} {
-		if v, ok := top[k]; ok {
-			info = v
-			break
-		}
-	}
-	var o struct {
-		ID          json.RawMessage `json:"Id"`
-		CustID      json.RawMessage `json:"CustId"`
-		CustName    string          `json:"CustName"`
-		TotalAmount json.RawMessage `json:"TotalAmount"`
-		SalesAmount json.RawMessage `json:"SalesAmount"`
-	}
-	if err := json.Unmarshal(info, &o); err != nil {
-		return nil, fmt.Errorf("otapi: AddOrder: decode order: %w", err)
-	}
-	so := &SalesOrder{ID: value(o.ID), CustomerID: value(o.CustID), CustomerName: o.CustName, Raw: res}
-	if so.ID == "" {
-		return nil, &Error{Method: "AddOrder", Code: CodeInternalError, Description: "answer without an order id"}
-	}
-	amount := o.TotalAmount
-	if len(amount) == 0 {
-		amount = o.SalesAmount
-	}
-	if a := value(amount); a != "" {
-		v, err := ParseMoney(a)
-		if err != nil {
-			return nil, fmt.Errorf("otapi: AddOrder: %w", err)
-		}
-		so.TotalAmount = v
-	}
-	lines := top["SalesLinesList"]
-	if lines == nil {
-		lines = top["Lines"]
-	}
-	for _, item := range list(lines) {
-		var l struct {
-			ID           json.RawMessage `json:"Id"`
-			ItemTaobaoID json.RawMessage `json:"ItemTaobaoId"`
-			ItemID       json.RawMessage `json:"ItemId"`
-			ConfigID     json.RawMessage `json:"ConfigId"`
-			Quantity     json.RawMessage `json:"Quantity"`
-		}
-		if json.Unmarshal(item, &l) != nil {
-			continue
-		}
-		ol := OrderLine{ID: value(l.ID), ItemID: value(l.ItemTaobaoID), ConfigurationID: value(l.ConfigID)}
-		if ol.ItemID == "" {
-			ol.ItemID = value(l.ItemID)
-		}
-		ol.Quantity, _ = strconv.Atoi(value(l.Quantity))
-		so.Lines = append(so.Lines, ol)
-	}
-	return so, nil
-}
-
-// PostTransaction moves money on a buyer's account at OT Platform. Seed 002
-// tops the account up with isDebit=true before paying an order from it (no
-// real money moves). amount is in minor units.
-func (c *Client) PostTransaction(ctx context.Context, operatorSession, customerID string, amount int64, comment string, isDebit bool, at time.Time) error {
-	p := map[string]string{
-		"sessionId": operatorSession, "customerId": customerID, "amount": FormatMoney(amount),
-		"comment": comment, "isDebit": strconv.FormatBool(isDebit), "transactionDate": "",
-	}
-	if !at.IsZero() {
-		// [U] the date format is not documented; ISO 8601 is what .NET
-		// services read.
-		p["transactionDate"] = at.UTC().Format("2006-01-02T15:04:05")
-	}
-	_, err := c.Call(ctx, "PostTransaction", p)
-	return err
-}
-
-// PaymentInfo is the payment state of an order (SalesPaymentInfo).
-type PaymentInfo struct {
-	SalesAmount      int64 // the order's total
-	SalesPaid        int64 // paid so far
-	CustBalanceAvail int64 // left on the buyer's account
-}
-
-// SalesPaymentReserve pays amount (minor units) of an order from the buyer's
-// account.
-func (c *Client) SalesPaymentReserve(ctx context.Context, operatorSession, salesID string, amount int64) (*PaymentInfo, error) {
-	res, err := c.Call(ctx, "SalesPaymentReserve", map[string]string{
-		"sessionId": operatorSession, "salesId": salesID, "amount": FormatMoney(amount),
-	})
-	if err != nil {
-		return nil, err
-	}
-	var w struct {
-		SalesAmount      json.RawMessage `json:"SalesAmount"`
-		SalesPaid        json.RawMessage `json:"SalesPaid"`
-		CustBalanceAvail json.RawMessage `json:"CustBalanceAvail"`
-	}
-	if err := json.Unmarshal(res, &w); err != nil {
-		return nil, fmt.Errorf("otapi: SalesPaymentReserve: decode answer: %w", err)
-	}
-	pi := &PaymentInfo{}
-	for dst, raw := range map[*int64]json.RawMessage{&pi.SalesAmount: w.SalesAmount, &pi.SalesPaid: w.SalesPaid, &pi.CustBalanceAvail: w.CustBalanceAvail} {
-		if s := value(raw); s != "" {
-			v, err := ParseMoney(s)
-			if err != nil {
-				return nil, fmt.Errorf("otapi: SalesPaymentReserve: %w", err)
-			}
-			*dst = v
-		}
-	}
-	return pi, nil
-}
-
-// ExportParameters selects what RunOrderExportingToProvider exports: the
-// whole order, or only some of its lines.
-type ExportParameters struct {
-	OrderID      string
-	OrderLineIDs []string
-}
-
-// XML renders p as the <Parameters> document the method takes.
-func (p ExportParameters) XML() string {
-	type ids struct {
-		ID []string `xml:"Id"`
-	}
-	x := struct {
-		XMLName xml.Name `xml:"Parameters"`
-		OrderID string   `xml:"OrderId"`
-		// A pointer, so that exporting the whole order sends no
-		// <OrderLineIds> at all rather than an empty one.
-		LineIDs *ids `xml:"OrderLineIds,omitempty"`
-	}{OrderID: p.OrderID}
-	if len(p.OrderLineIDs) > 0 {
-		x.LineIDs = &ids{ID: p.OrderLineIDs}
-	}
-	b, _ := xml.Marshal(x)
-	return string(b)
-}
-
-// ActivityID identifies a background activity (BackgroundActivityIdentificationInfo).
-type ActivityID struct {
-	Type string
-	ID   string
-}
-
-// RunOrderExportingToProvider starts exporting an order to the provider with
-// the given provider session and returns the background activity to follow
-// with BackgroundActivity.
-func (c *Client) RunOrderExportingToProvider(ctx context.Context, operatorSession, providerType, providerSession string, p ExportParameters) (*ActivityID, error) {
-	const method = "RunOrderExportingToProvider"
-	res, err := c.Call(ctx, method, map[string]string{
-		"sessionId": operatorSession, "providerType": providerType, "providerSessionId": providerSession, "xmlParameters": p.XML(),
-	})
-	if err != nil {
-		return nil, err
-	}
-	var w struct {
-		Type string          `json:"Type"`
-		ID   json.RawMessage `json:"Id"`
-	}
-	if err := json.Unmarshal(res, &w); err != nil || value(w.ID) == "" {
-		return nil, &Error{Method: method, Code: CodeInternalError, Description: "answer without an activity id"}
-	}
-	if w.Type == "" {
-		w.Type = ActivityExporting
-	}
-	return &ActivityID{Type: w.Type, ID: value(w.ID)}, nil
-}
-
-// Action is a choice an activity waiting for the operator offers.
-type Action struct {
-	ID          string
-	DisplayName string
-}
-
-// Step is one entry of an activity's log.
-type Step struct {
-	// Type is the kind of step; "Error" marks a failure ([U]: the set of
-	// step types is not public; the sandbox uses Info and Error).
-	Type          string
-	Message       string
-	TimeFromStart string
-	Actions       []Action
-}
-
-// Activity is the state of a background activity
-// (BackgroundActivityFullInfo).
-type Activity struct {
-	ID               string
-	Type             string
-	Description      string
-	IsFinished       bool
-	IsCancelled      bool
-	IsAwaitingAction bool
-	ProgressPercent  int
-	Actions          []Action
-	Steps            []Step
-}
-
-// Err returns nil while the activity runs or when it finished well, and an
-// *Error (Code CodeActivityFailed, the failing step's message) when it
-// finished with an error step or was cancelled.
-func (a *Activity) Err() error {
-	if !a.IsFinished && !a.IsCancelled {
-		return nil
-	}
-	for _, s := range a.Steps {
-		if strings.EqualFold(s.Type, "Error") {
-			return &Error{Method: a.Type, Code: CodeActivityFailed, Description: s.Message}
-		}
-	}
-	if a.IsCancelled {
-		return &Error{Method: a.Type, Code: CodeActivityFailed, Description: "the activity was cancelled"}
-	}
-	return nil
-}
-
-// BackgroundActivity reads the state of an activity. [U] the method name
-// GetBackgroundActivityInfo(language, sessionId, activityType, activityId)
-// comes from OT's own admin code (ActivitiesUtil::getActivityInfoAction);
-// the query parameter names activityType and activityId follow its
-// argument names.
-func (c *Client) BackgroundActivity(ctx context.Context, operatorSession string, id ActivityID) (*Activity, error) {
-	res, err := c.Call(ctx, "GetBackgroundActivityInfo", map[string]string{
-		"sessionId": operatorSession, "activityType": id.Type, "activityId": id.ID,
-	})
-	if err != nil {
-		return nil, err
-	}
-	var w struct {
-		ID               json.RawMessage `json:"Id"`
-		Type             string          `json:"Type"`
-		Description      string          `json:"Description"`
-		IsFinished       json.RawMessage `json:"IsFinished"`
-		IsCancelled      json.RawMessage `json:"IsCancelled"`
-		IsAwaitingAction json.RawMessage `json:"IsAwaitingAction"`
-		ProgressPercent  json.RawMessage `json:"ProgressPercent"`
-		Actions          json.RawMessage `json:"Actions"`
-		Steps            json.RawMessage `json:"Steps"`
-	}
-	if err := json.Unmarshal(res, &w); err != nil {
-		return nil, fmt.Errorf("otapi: GetBackgroundActivityInfo: decode answer: %w", err)
-	}
-	a := &Activity{ID: value(w.ID), Type: w.Type, Description: w.Description,
-		IsFinished: truthy(w.IsFinished), IsCancelled: truthy(w.IsCancelled), IsAwaitingAction: truthy(w.IsAwaitingAction)}
-	if a.ID == "" {
-		a.ID = id.ID
-	}
-	if a.Type == "" {
-		a.Type = id.Type
-	}
-	p, _ := strconv.ParseFloat(value(w.ProgressPercent), 64)
-	a.ProgressPercent = int(p)
-	a.Actions = actions(w.Actions)
-	for _, item := range list(w.Steps) {
-		var s struct {
-			Type          string          `json:"Type"`
-			Message       string          `json:"Message"`
-			TimeFromStart json.RawMessage `json:"TimeFromStart"`
-			Actions       json.RawMessage `json:"Actions"`
-		}
-		if json.Unmarshal(item, &s) == nil {
-			a.Steps = append(a.Steps, Step{Type: s.Type, Message: s.Message, TimeFromStart: scalar(s.TimeFromStart), Actions: actions(s.Actions)})
-		}
-	}
-	return a, nil
-}
-
-func actions(raw json.RawMessage) []Action {
-	var out []Action
-	for _, item := range list(raw) {
-		var a struct {
-			ID          json.RawMessage `json:"Id"`
-			DisplayName string          `json:"DisplayName"`
-		}
-		if json.Unmarshal(item, &a) == nil {
-			out = append(out, Action{ID: value(a.ID), DisplayName: a.DisplayName})
-		}
-	}
-	return out
-}
-
-// truthy reads true, "true", 1 and "1" as true.
-func truthy(raw json.RawMessage) bool {
-	switch strings.Trim(strings.ToLower(string(bytes.TrimSpace(raw))), `"`) {
-	case "true", "1":
-		return true
-	}
-	return false
-}
-
 // TestConnection opens an operator session (the cheapest call that proves
 // the key, the secret and the operator's credentials) and says so.
 func (c *Client) TestConnection(ctx context.Context) (string, error) {
@@ -750,169 +430,4 @@ func (c *Client) TestConnection(ctx context.Context) (string, error) {
 		return "", err
 	}
 	return "Connected: signed in as operator " + c.cfg.OperatorLogin, nil
-}
-
-// ---------------------------------------------------------------- money
-
-// FormatMoney renders minor units as OT's decimal amount ("1500.50").
-func FormatMoney(minor int64) string {
-	neg := minor < 0
-	u := uint64(minor)
-	if neg {
-		u = -u
-	}
-	s := fmt.Sprintf("%d.%02d", u/100, u%100)
-	if neg {
-		s = "-" + s
-	}
-	return s
-}
-
-// ParseMoney reads a decimal amount ("1500.5", "1500.50", "1500") into
-// minor units, exactly; fractions of a minor unit are refused unless zeros.
-func ParseMoney(s string) (int64, error) {
-	s = strings.TrimSpace(s)
-	orig := s
-	neg := strings.HasPrefix(s, "-")
-	s = strings.TrimPrefix(s, "-")
-	whole, frac, _ := strings.Cut(s, ".")
-	if !digits(whole) || (frac != "" && !digits(frac)) || len(whole) > 15 || strings.HasSuffix(s, ".") {
-		return 0, fmt.Errorf("otapi: %q is not an amount", orig)
-	}
-	for len(frac) > 2 && frac[len(frac)-1] == '0' {
-		frac = frac[:len(frac)-1]
-	}
-	if len(frac) > 2 {
-		return 0, fmt.Errorf("otapi: %q has fractions of a minor unit", orig)
-	}
-	for len(frac) < 2 {
-		frac += "0"
-	}
-	w, _ := strconv.ParseInt(whole, 10, 64)
-	f, _ := strconv.ParseInt(frac, 10, 64)
-	v := w*100 + f
-	if neg {
-		v = -v
-	}
-	return v, nil
-}
-
-func digits(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return false
-		}
-	}
-	return true
-}
-
-// ---------------------------------------------------------------- errors
-
-// Error codes of the envelope's ErrorCode. Ok, SessionExpired, AccessDenied,
-// InstanceKeyBan, InternalError and BatchError are seen in OT code comments;
-// NotFound, InvalidArgument and NotEnoughMoney are this package's choice
-// for the sandbox [U]; ActivityFailed and ProviderAuthorization are not OT
-// codes but mark a failed activity and a failed provider authorisation.
-const (
-	CodeOk                    = "Ok"
-	CodeSessionExpired        = "SessionExpired"
-	CodeAccessDenied          = "AccessDenied"
-	CodeInstanceKeyBan        = "InstanceKeyBan"
-	CodeInternalError         = "InternalError"
-	CodeBatchError            = "BatchError"
-	CodeNotFound              = "NotFound"        // [U]
-	CodeInvalidArgument       = "InvalidArgument" // [U]
-	CodeNotEnoughMoney        = "NotEnoughMoney"  // [U]
-	CodeActivityFailed        = "ActivityFailed"
-	CodeProviderAuthorization = "ProviderAuthorization"
-)
-
-// Error is an OT API error (Code set), an HTTP failure without the envelope
-// (Code empty), a failed background activity or a failed provider
-// authorisation.
-type Error struct {
-	Method      string
-	HTTPStatus  int
-	Code        string
-	Description string
-	SubCode     string
-	RequestID   string
-}
-
-// Error returns OT's words prefixed with the provider's name.
-func (e *Error) Error() string {
-	if e.Code == "" {
-		return fmt.Sprintf("otapi: %s: HTTP %d: %s", e.Method, e.HTTPStatus, e.Description)
-	}
-	s := "otapi: " + e.Method + ": " + e.Code
-	if e.Description != "" {
-		s += ": " + e.Description
-	}
-	return s
-}
-
-// Temporary reports whether the same call may succeed later unchanged.
-func (e *Error) Temporary() bool {
-	if e.Code == "" {
-		return e.HTTPStatus >= 500 || e.HTTPStatus == http.StatusTooManyRequests
-	}
-	return e.Code == CodeInternalError
-}
-
-// Explain is the method form of the package-level Explain.
-func (e *Error) Explain() string { return Explain(e) }
-
-// Explain returns a short, plain-English sentence for a shop assistant about
-// what went wrong, for any error this package returns.
-func Explain(err error) string {
-	if err == nil {
-		return ""
-	}
-	if errors.Is(err, context.DeadlineExceeded) {
-		return "OT API did not answer in time. Try again in a few minutes."
-	}
-	var e *Error
-	if !errors.As(err, &e) {
-		return "Could not reach OT API (network problem). Try again in a few minutes."
-	}
-	switch e.Code {
-	case "":
-		return "The OT API server is having trouble. Try again in a few minutes."
-	case CodeAccessDenied:
-		return "OT API refused access: check the instance key, the secret and the operator's login and password in the integration settings."
-	case CodeSessionExpired:
-		return "The OT API session has expired. Sign in again and repeat the action."
-	case CodeInstanceKeyBan:
-		return "The OT API instance key is blocked. Contact OT Commerce support."
-	case CodeInternalError:
-		return "OT API had an internal error. Try again in a few minutes."
-	case CodeBatchError:
-		return "Part of the request failed at OT API; check the order."
-	case CodeNotFound:
-		return "OT API has no such order, session or activity."
-	case CodeNotEnoughMoney:
-		return "The buyer's account at OT Platform has too little money to pay this order. Top it up first."
-	case CodeInvalidArgument:
-		s := "OT API rejected the request data"
-		if e.Description != "" {
-			s += ": " + e.Description
-		}
-		return s + "."
-	case CodeActivityFailed:
-		return "The export to the provider failed: " + e.Description + "."
-	case CodeProviderAuthorization:
-		return "The provider account (Taobao) was not authorised: " + e.Description + ". Open the authorisation again."
-	}
-	return "OT API refused the request (" + e.Code + ")."
-}
-
-func snippet(b []byte) string {
-	s := strings.TrimSpace(string(b))
-	if len(s) > 200 {
-		s = s[:200] + "…"
-	}
-	return s
 }

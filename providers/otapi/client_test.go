@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -286,9 +287,210 @@ func FuzzParseSalesOrder(f *testing.F) {
 	f.Add([]byte(`{"Order":{"Id":7},"Lines":{"Content":{"Item":[{}]}}}`))
 	f.Add([]byte(`[]`))
 	f.Fuzz(func(t *testing.T, b []byte) {
-		o, err := parseSalesOrder(json.RawMessage(b))
+		o, err := parseSalesOrder("AddOrder", json.RawMessage(b))
 		if err == nil && (o == nil || o.ID == "") {
 			t.Fatalf("accepted an order without id: %q", b)
 		}
 	})
+}
+
+func TestTheNewParameterDocumentsAreTheDocumentedXML(t *testing.T) {
+	tests := []struct{ got, want string }{
+		{LineSearch{VendorPurchaseIDs: []string{"3301"}}.XML(),
+			`<OrderLineSearchParameters><VendorPurchaseIdList><Id>3301</Id></VendorPurchaseIdList></OrderLineSearchParameters>`},
+		{LineSearch{Waybills: []string{"YT1", "YT2"}}.XML(),
+			`<OrderLineSearchParameters><VendorPurchaseWaybillIdList><Id>YT1</Id><Id>YT2</Id></VendorPurchaseWaybillIdList></OrderLineSearchParameters>`},
+		{syncXML([]string{"ORD-1", "ORD-2"}), `<Parameters><OrderIds><Id>ORD-1</Id><Id>ORD-2</Id></OrderIds></Parameters>`},
+		{syncXML(nil), `<Parameters></Parameters>`},
+		{LinkParameters{OrderID: "ORD-1", ProviderOrderIDs: []string{"3301"}}.XML(),
+			`<Parameters><OrderId>ORD-1</OrderId><ProviderOrderIds><Id>3301</Id></ProviderOrderIds></Parameters>`},
+	}
+	for _, tt := range tests {
+		if tt.got != tt.want {
+			t.Errorf("got  %s\nwant %s", tt.got, tt.want)
+		}
+	}
+}
+
+func TestClientReadsTolerantSessionExpiries(t *testing.T) {
+	ctx := context.Background()
+	want := time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)
+	for _, field := range []string{`"ExpirationTime":"2025-03-01T12:00:00"`, `"ExpireTime":"2025-03-01T15:00:00+03:00"`, `"ExpiresAt":"2025-03-01 12:00:00"`,
+		`"ValidTill":"/Date(1740830400000)/"`, `"ExpirationDate":"/Date(1740830400000+0300)/"`} {
+		srv, _ := stub(t, map[string]string{"GetProviderOrdersIntegrationSessionInfoList": `{"ErrorCode":"Ok","Result":{"Content":[{"Id":"p1","Login":"nick",` + field + `}]}}`})
+		l, err := New(Config{BaseURL: srv.URL + "/service-json"}).ProviderSessions(ctx, "s", ProviderTaobao)
+		if err != nil || len(l) != 1 || l[0].Name != "nick" || !l[0].ExpiresAt.Equal(want) || l[0].Expired(want.Add(-time.Second)) || !l[0].Expired(want) {
+			t.Errorf("%s: %+v, %v", field, l, err)
+		}
+	}
+	srv, _ := stub(t, map[string]string{"GetProviderOrdersIntegrationSessionInfoList": `{"ErrorCode":"Ok","Result":[{"Id":"p1","Name":"nick"},{"Name":"no id"}]}`})
+	l, err := New(Config{BaseURL: srv.URL + "/service-json"}).ProviderSessions(ctx, "s", ProviderTaobao)
+	if err != nil || len(l) != 1 || !l[0].ExpiresAt.IsZero() || l[0].Expired(time.Now()) {
+		t.Errorf("without an expiry: %+v, %v; a session OT gives no end for is alive", l, err)
+	}
+	srv, _ = stub(t, map[string]string{"GetProviderOrdersIntegrationSessionInfoList": `{"ErrorCode":"Ok","Result":[{"Id":"p1","ExpirationTime":"tomorrow"}]}`})
+	if _, err := New(Config{BaseURL: srv.URL + "/service-json"}).ProviderSessions(ctx, "s", ProviderTaobao); err == nil {
+		t.Error("an unreadable expiry was taken as no expiry")
+	}
+}
+
+func TestClientReadsTolerantOrdersAndLines(t *testing.T) {
+	ctx := context.Background()
+	srv, seen := stub(t, map[string]string{
+		"GetSalesOrderDetailsForOperator": `{"ErrorCode":"Ok","Result":{"Id":"ORD-3","CustomerId":"7","Comment":"ORD-1-x","StatusId":2,"StatusName":"Paid",
+			"SalesAmount":"10.50","SalesPaid":10.5,"IsCancelled":"false","Currency":"CNY",
+			"Lines":{"Item":[{"Id":301,"ItemId":"i","ConfigurationId":"c","Qty":"2.0","StatusId":"4","VendPurchId":3301,"VendPurchWaybill":"YT1","OrderId":"ORD-3"}]}}}`,
+		"CancelSalesOrder":              `{"ErrorCode":"Ok"}`,
+		"DoActionForBackgroundActivity": `{"ErrorCode":"Ok"}`,
+		"CancelBackgroundActivity":      `{"ErrorCode":"Ok"}`,
+	})
+	c := New(Config{BaseURL: srv.URL + "/service-json"})
+	o, err := c.SalesOrderDetails(ctx, "op", "ORD-3")
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := o.Lines[0]
+	if o.ID != "ORD-3" || o.CustomerID != "7" || o.Comment != "ORD-1-x" || o.StatusID != "2" || o.TotalAmount != 1050 || o.PaidAmount != 1050 || o.Cancelled ||
+		o.Currency != "CNY" || l.ID != "301" || l.ItemID != "i" || l.ConfigurationID != "c" || l.Quantity != 2 || l.VendPurchID != "3301" || l.SalesID != "ORD-3" {
+		t.Errorf("order = %+v", o)
+	}
+	if q := seen()[0]; q.Get("salesId") != "ORD-3" || q.Get("filter") != "" || !q.Has("filter") || q.Get("queryType") != "0" {
+		t.Errorf("details query = %v", q)
+	}
+	if err := c.CancelSalesOrder(ctx, "buyer", "ORD-3"); err != nil {
+		t.Fatal(err)
+	}
+	id := ActivityID{Type: ActivityExporting, ID: "9"}
+	if err := c.AnswerActivity(ctx, "op", id, "SkipItem"); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.CancelActivity(ctx, "op", id); err != nil {
+		t.Fatal(err)
+	}
+	q := seen()
+	if q[1].Get("sessionId") != "buyer" || q[1].Get("salesId") != "ORD-3" || q[2].Get("actionId") != "SkipItem" || q[2].Get("activityType") != ActivityExporting ||
+		q[2].Get("activityId") != "9" || q[3].Get("activityId") != "9" {
+		t.Errorf("queries = %v", q[1:])
+	}
+	for _, bad := range []string{`{"Id":"O","Lines":[{"Id":1,"Quantity":1.5}]}`, `{"Id":"O","TotalAmount":"1.001"}`, `{"Comment":"no id"}`} {
+		if _, err := parseSalesOrder("GetSalesOrderDetailsForOperator", json.RawMessage(bad)); err == nil {
+			t.Errorf("accepted %s", bad)
+		}
+	}
+}
+
+// TestSearchesReadEveryFrame: the searches page through OT's frames, with
+// or without a TotalCount, and the comment search keeps only the exact
+// comment whatever OT matched.
+func TestSearchesReadEveryFrame(t *testing.T) {
+	ctx := context.Background()
+	var positions []string
+	total := 230
+	withTotal := true
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		q := r.URL.Query()
+		positions = append(positions, q.Get("framePosition"))
+		pos, _ := strconv.Atoi(q.Get("framePosition"))
+		size, _ := strconv.Atoi(q.Get("frameSize"))
+		var items []string
+		for i := pos; i < pos+size && i < total; i++ {
+			switch {
+			case strings.HasSuffix(r.URL.Path, "/SearchOrders"):
+				comment := "ORD-1"
+				if i%2 == 1 {
+					comment = "ORD-10" // OT matched part of the comment
+				}
+				items = append(items, fmt.Sprintf(`{"SalesOrderInfo":{"Id":"O%d","Comment":%q}}`, i, comment))
+			default:
+				items = append(items, fmt.Sprintf(`{"Id":"%d","VendPurchWaybill":"YT1","SalesId":"O%d"}`, i, i/3))
+			}
+		}
+		res := `{"Content":[` + strings.Join(items, ",") + `]`
+		if withTotal {
+			res += `,"TotalCount":` + strconv.Itoa(total)
+		}
+		fmt.Fprint(w, `{"ErrorCode":"Ok","Result":`+res+`}}`)
+	}))
+	defer srv.Close()
+	c := New(Config{BaseURL: srv.URL + "/service-json"})
+	lines, err := c.SearchOrderLines(ctx, "op", LineSearch{Waybills: []string{"YT1"}})
+	if err != nil || len(lines) != 230 || lines[229].ID != "229" || lines[229].SalesID != "O76" || strings.Join(positions, ",") != "0,100,200" {
+		t.Fatalf("lines = %d, %v; frames at %v", len(lines), err, positions)
+	}
+	positions, withTotal, total = nil, false, 200
+	lines, err = c.SearchOrderLines(ctx, "op", LineSearch{Waybills: []string{"YT1"}})
+	if err != nil || len(lines) != 200 || strings.Join(positions, ",") != "0,100,200" {
+		t.Fatalf("without TotalCount: %d, %v; frames at %v", len(lines), err, positions)
+	}
+	positions, withTotal, total = nil, true, 7
+	found, err := c.FindSalesOrdersByComment(ctx, "op", "ORD-1")
+	if err != nil || len(found) != 4 || found[1].ID != "O2" || found[1].Comment != "ORD-1" {
+		t.Fatalf("by comment = %+v, %v", found, err)
+	}
+}
+
+func TestActivityFailuresAreReadFromCodesOrWords(t *testing.T) {
+	tests := []struct {
+		step Step
+		want string
+	}{
+		{Step{Type: "Error", Code: "UnpaidOrdersLimit", Message: "x"}, ReasonUnpaidOrdersLimit},
+		{Step{Type: "Error", Message: "Лимит неоплаченных заказов в системе Провайдера"}, ReasonUnpaidOrdersLimit},
+		{Step{Type: "error", Message: "Неверные настройки адреса для выкупа"}, ReasonInvalidBuyoutAddress},
+		{Step{Type: "Error", Message: "Invalid buyout address settings"}, ReasonInvalidBuyoutAddress},
+		{Step{Type: "Error", Message: "Заказ не оплачен"}, ReasonOrderNotPaid},
+		{Step{Type: "Error", Message: "Bad connection to the provider"}, ""},
+	}
+	for _, tt := range tests {
+		a := &Activity{Type: ActivityExporting, IsFinished: true, Steps: []Step{{Type: "Info"}, tt.step}}
+		var e *Error
+		if !errors.As(a.Err(), &e) || e.Code != CodeActivityFailed || e.SubCode != tt.want || e.Description != tt.step.Message {
+			t.Errorf("%+v: Err = %v", tt.step, a.Err())
+		}
+	}
+	if got := Explain(&Error{Method: ActivitySynchronizing, Code: CodeActivityFailed, Description: "Bad connection."}); got != "The synchronisation with the provider failed: Bad connection." {
+		t.Errorf("Explain = %q", got)
+	}
+	a := &Activity{IsAwaitingAction: true, Description: "Export", Actions: []Action{{ID: "A"}}}
+	if q, acts := a.Question(); q != "Export" || len(acts) != 1 {
+		t.Errorf("a question without a step: %q %v", q, acts)
+	}
+	if q, _ := (&Activity{Steps: []Step{{Message: "old", Actions: []Action{{ID: "A"}}}}}).Question(); q != "" {
+		t.Error("an activity that does not wait asks nothing")
+	}
+}
+
+func TestAnExpiredProviderSessionIsToldFromAnExpiredOperatorSession(t *testing.T) {
+	srv, _ := stub(t, map[string]string{
+		"RunOrderExportingToProvider":        `{"ErrorCode":"SessionExpired","ErrorDescription":"Provider session is expired"}`,
+		"RunOrdersSynchronizingWithProvider": `{"ErrorCode":"SessionExpired","ErrorDescription":"Session is expired"}`,
+		"RunOrderLinkingWithProvider":        `{"ErrorCode":"ProviderSessionExpired","ErrorDescription":"x"}`,
+		"RunOrderUnlinkingFromProvider":      `{"ErrorCode":"NotFound","ErrorDescription":"Provider session 'p' is not found"}`,
+	})
+	c := New(Config{BaseURL: srv.URL + "/service-json"})
+	ctx := context.Background()
+	_, err := c.RunOrderExportingToProvider(ctx, "op", ProviderTaobao, "p", ExportParameters{OrderID: "O"})
+	if ee := wantCode(t, err, CodeProviderSessionExpired); ee.SubCode != CodeSessionExpired {
+		t.Errorf("export: %+v", ee)
+	}
+	_, err = c.RunOrdersSynchronizingWithProvider(ctx, "op", ProviderTaobao, "p", nil)
+	wantCode(t, err, CodeSessionExpired)
+	_, err = c.RunOrderLinkingWithProvider(ctx, "op", ProviderTaobao, "p", LinkParameters{OrderID: "O", ProviderOrderIDs: []string{"1"}})
+	wantCode(t, err, CodeProviderSessionExpired)
+	_, err = c.RunOrderUnlinkingFromProvider(ctx, "op", ProviderTaobao, "p", ExportParameters{OrderID: "O"})
+	wantCode(t, err, CodeProviderSessionExpired)
+}
+
+func TestSkippedItemsComparesItemConfigurationAndQuantity(t *testing.T) {
+	a := OrderItem{ID: "1", Quantity: 2}
+	b := OrderItem{ID: "1", ConfigurationID: "7", Quantity: 1}
+	sent := OrderAddData{Items: []OrderItem{a, a, b}}
+	got := &SalesOrder{Lines: []OrderLine{{ItemID: "1", ConfigurationID: "0", Quantity: 2}, {ItemID: "1", ConfigurationID: "7", Quantity: 1}}}
+	if s := SkippedItems(sent, got); len(s) != 1 || s[0] != a {
+		t.Errorf("one of two equal items made: skipped = %+v", s)
+	}
+	got.Lines[1].Quantity = 0
+	if s := SkippedItems(OrderAddData{Items: []OrderItem{b}}, got); len(s) != 1 {
+		t.Errorf("a line with less than was sent: skipped = %+v", s)
+	}
 }

@@ -1,17 +1,13 @@
 package otapi
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"crypto/subtle"
 	"database/sql"
 	"encoding/hex"
-	"encoding/json"
-	"encoding/xml"
 	"errors"
 	"fmt"
-	"html/template"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -34,21 +30,24 @@ const (
 	DemoUserPassword     = "buyer-password"
 	// DemoCustomerID is the buyer's customer id (PostTransaction).
 	DemoCustomerID = "1001"
+	// DemoUserProfileID is the buyer's profile (AddOrder's UserProfileId;
+	// GetUserProfileInfoList at OT).
+	DemoUserProfileID = "2001"
 	// DemoDeliveryModeID is the free external delivery seed 002 asks to
 	// create in the OT admin.
 	DemoDeliveryModeID = "external-free"
-	// DemoProviderLogin is the Taobao nick of the sandbox's provider session.
-	DemoProviderLogin = "orderdesk_tb_buyer"
+	// DemoProviderLogin and DemoProviderLogin2 are the Taobao logins
+	// (buyer nicks) the operator can authorise on the sandbox's Taobao
+	// page.
+	DemoProviderLogin  = "orderdesk_tb_buyer"
+	DemoProviderLogin2 = "orderdesk_tb_buyer2"
+	// SandboxCurrency is the currency of the sandbox instance: its prices
+	// are Taobao's, in fen.
+	SandboxCurrency = "CNY"
 )
 
-// sandboxItemPrice is what every item costs in the sandbox, per unit, in
-// minor units. [U] OT prices come from the provider; a fixed price keeps
-// tests deterministic.
-const sandboxItemPrice = 50000
-
-// UnavailableItemPrefix marks items the sandbox treats as no longer on sale:
-// AddOrder skips them, as OT skips items it cannot order.
-const UnavailableItemPrefix = "gone-"
+// providerLogins are the Taobao accounts the sandbox's login page offers.
+var providerLogins = []string{DemoProviderLogin, DemoProviderLogin2}
 
 // ErrNotFound is returned by the sandbox helpers for unknown records.
 var ErrNotFound = errors.New("otapi sandbox: not found")
@@ -73,65 +72,66 @@ type SandboxConfig struct {
 	// ProviderSessionTTL is the life of a provider session (default 24 h:
 	// seed 002 says a Taobao session lives about a day).
 	ProviderSessionTTL time.Duration
-	// ActivityReads is the number of GetBackgroundActivityInfo reads after
-	// which an export finishes (default 2: the first read shows it running).
-	ActivityReads int
 	// Now is the sandbox clock (default time.Now).
 	Now func() time.Time
 }
 
-// Sandbox plays OT Platform for the autobuy flow: the signed service-json
-// API (sessions, provider authorisation, AddOrder, the simulated payment,
-// export activities), the provider authorisation page and a control page,
-// with its state in SQLite tables named otapi_*. It is an http.Handler
-// meant to be mounted with http.StripPrefix.
+// Sandbox plays OT Platform for seed 002's autobuy: the signed
+// service-json API (sessions, provider authorisation, AddOrder and
+// CancelSalesOrder, the simulated payment, order details and searches, and
+// the export, sync, link and unlink background activities with their
+// questions), a Taobao login page for the provider authorisation and a
+// control page, with its state in SQLite tables named otapi_*. It is an
+// http.Handler meant to be mounted with http.StripPrefix.
+//
+// Its Taobao is simulated too: a small catalogue (SandboxCatalogue) with
+// items off sale, a configuration gone, a seller gone, a changed price, a
+// short stock and a Tmall item; provider orders placed by exports or
+// "bought by hand" (BuyByHand) for linking; each synchronisation moves
+// every provider order one step along (paid, sent with a track number,
+// received).
+//
+// An activity does its work in one transaction at its last step, so one
+// cancelled before it finishes has changed nothing: a cancelled export
+// leaves the order unexported (see sandbox_activities.go).
 type Sandbox struct {
 	db  *sql.DB
 	cfg SandboxConfig
 	mux *http.ServeMux
 
-	// writeMu serialises state changes (balances, payments, activities) so
+	// writeMu serialises state changes (balances, orders, activities) so
 	// that a check and its update are one step.
 	writeMu sync.Mutex
 
-	mu         sync.Mutex // guards the fields below
-	baseURL    string
-	failNext   bool
-	failExport bool
-	banned     bool
-	latency    time.Duration
+	mu      sync.Mutex // guards the fields below
+	baseURL string
+	sw      SandboxSwitches
 }
 
-// SandboxSwitches is the state of the failure switches.
+// SandboxSwitches is the state of the sandbox's switches.
 type SandboxSwitches struct {
-	FailNext       bool
-	FailNextExport bool
+	// FailNext makes the next API call fail with InternalError.
+	FailNext bool
+	// FailNextExport is the reason (a Reason constant) the next export
+	// fails with when it places the order; "" for none.
+	FailNextExport string
+	// AskNextExport is a question the next export asks about its first
+	// line, before its own checks; "" for none.
+	AskNextExport string
+	// UnpaidOrdersLimit and InvalidBuyoutAddress make every export fail
+	// with that error while they are on.
+	UnpaidOrdersLimit    bool
+	InvalidBuyoutAddress bool
+	// InstanceBanned makes every call fail with InstanceKeyBan.
 	InstanceBanned bool
-	Latency        time.Duration
+	// Latency delays every API answer.
+	Latency time.Duration
 }
 
-// SandboxOrder is the sandbox's record of an order.
-type SandboxOrder struct {
-	ID              string
-	CustomerID      string
-	Comment         string
-	Total           int64
-	Paid            int64
-	ProviderOrderID string
-	Lines           []OrderLine
-	CreatedAt       time.Time
-}
-
-// SandboxActivity is the sandbox's record of an export activity.
-type SandboxActivity struct {
-	ID              string
-	OrderID         string
-	Reads           int
-	Finished        bool
-	FailMessage     string
-	ProviderOrderID string
-}
-
+// The tables: otapi_orders and otapi_activities of the first sandbox (which
+// only exported whole orders) are left unused in older data folders; the
+// orders and activities live in otapi_sales_* and
+// otapi_background_activities.
 const schema = `
 CREATE TABLE IF NOT EXISTS otapi_sessions (
 	session_id TEXT PRIMARY KEY,
@@ -144,17 +144,6 @@ CREATE TABLE IF NOT EXISTS otapi_customers (
 	login   TEXT    NOT NULL UNIQUE,
 	name    TEXT    NOT NULL,
 	balance INTEGER NOT NULL DEFAULT 0
-);
-CREATE TABLE IF NOT EXISTS otapi_orders (
-	seq               INTEGER PRIMARY KEY,
-	id                TEXT    NOT NULL UNIQUE,
-	cust_id           TEXT    NOT NULL,
-	comment           TEXT    NOT NULL DEFAULT '',
-	total             INTEGER NOT NULL,
-	paid              INTEGER NOT NULL DEFAULT 0,
-	lines             TEXT    NOT NULL,
-	provider_order_id TEXT    NOT NULL DEFAULT '',
-	created_at        TEXT    NOT NULL
 );
 CREATE TABLE IF NOT EXISTS otapi_transactions (
 	id         INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -177,17 +166,60 @@ CREATE TABLE IF NOT EXISTS otapi_provider_sessions (
 	expires_at    TEXT NOT NULL,
 	created_at    TEXT NOT NULL
 );
-CREATE TABLE IF NOT EXISTS otapi_activities (
-	id                  INTEGER PRIMARY KEY AUTOINCREMENT,
-	type                TEXT    NOT NULL,
-	order_id            TEXT    NOT NULL,
-	provider_session_id TEXT    NOT NULL,
-	reads               INTEGER NOT NULL DEFAULT 0,
-	finished            INTEGER NOT NULL DEFAULT 0,
-	planned_failure     TEXT    NOT NULL DEFAULT '',
-	fail_message        TEXT    NOT NULL DEFAULT '',
-	provider_order_id   TEXT    NOT NULL DEFAULT '',
-	created_at          TEXT    NOT NULL
+CREATE TABLE IF NOT EXISTS otapi_sales_orders (
+	seq              INTEGER PRIMARY KEY,
+	id               TEXT    NOT NULL UNIQUE,
+	cust_id          TEXT    NOT NULL,
+	comment          TEXT    NOT NULL DEFAULT '',
+	delivery_mode_id TEXT    NOT NULL,
+	user_profile_id  TEXT    NOT NULL DEFAULT '',
+	total            INTEGER NOT NULL,
+	paid             INTEGER NOT NULL DEFAULT 0,
+	cancelled        INTEGER NOT NULL DEFAULT 0,
+	created_at       TEXT    NOT NULL
+);
+-- SearchOrders by comment: the app's crash recovery asks it for every order.
+CREATE INDEX IF NOT EXISTS otapi_sales_orders_comment ON otapi_sales_orders (comment);
+CREATE TABLE IF NOT EXISTS otapi_sales_lines (
+	id                TEXT PRIMARY KEY,
+	order_id          TEXT    NOT NULL,
+	pos               INTEGER NOT NULL,
+	item_id           TEXT    NOT NULL,
+	config_id         TEXT    NOT NULL,
+	promotion_id      TEXT    NOT NULL DEFAULT '',
+	quantity          INTEGER NOT NULL,
+	price             INTEGER NOT NULL, -- per unit, fen
+	status_id         TEXT    NOT NULL,
+	vend_purch_id     TEXT    NOT NULL DEFAULT '',
+	vend_waybill      TEXT    NOT NULL DEFAULT '',
+	vend_account      TEXT    NOT NULL DEFAULT '',
+	vend_status       TEXT    NOT NULL DEFAULT '',
+	vend_item_id      TEXT    NOT NULL DEFAULT '',
+	vend_config_id    TEXT    NOT NULL DEFAULT '',
+	vend_promotion_id TEXT    NOT NULL DEFAULT ''
+);
+-- An order's lines, and SearchOrderLines by provider order and by waybill.
+CREATE INDEX IF NOT EXISTS otapi_sales_lines_order ON otapi_sales_lines (order_id, pos);
+CREATE INDEX IF NOT EXISTS otapi_sales_lines_vend ON otapi_sales_lines (vend_purch_id);
+CREATE INDEX IF NOT EXISTS otapi_sales_lines_waybill ON otapi_sales_lines (vend_waybill);
+CREATE TABLE IF NOT EXISTS otapi_provider_orders (
+	seq        INTEGER PRIMARY KEY,
+	id         TEXT    NOT NULL UNIQUE,
+	account    TEXT    NOT NULL,
+	seller     TEXT    NOT NULL,
+	status     TEXT    NOT NULL, -- Taobao's trade status
+	waybill    TEXT    NOT NULL DEFAULT '',
+	items      TEXT    NOT NULL, -- JSON list of providerItem
+	by_hand    INTEGER NOT NULL DEFAULT 0,
+	created_at TEXT    NOT NULL
+);
+CREATE TABLE IF NOT EXISTS otapi_background_activities (
+	id         INTEGER PRIMARY KEY AUTOINCREMENT,
+	type       TEXT    NOT NULL,
+	order_id   TEXT    NOT NULL DEFAULT '',
+	finished   INTEGER NOT NULL DEFAULT 0,
+	state      TEXT    NOT NULL, -- JSON of activity
+	created_at TEXT    NOT NULL
 );
 `
 
@@ -210,9 +242,6 @@ func NewSandbox(db *sql.DB, cfg SandboxConfig) (*Sandbox, error) {
 	}
 	if cfg.ProviderSessionTTL <= 0 {
 		cfg.ProviderSessionTTL = 24 * time.Hour
-	}
-	if cfg.ActivityReads <= 0 {
-		cfg.ActivityReads = 2
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
@@ -255,64 +284,131 @@ func (s *Sandbox) BaseURL() string {
 // APIURL returns the BaseURL a client should use for this sandbox.
 func (s *Sandbox) APIURL() string { return s.BaseURL() + "/service-json" }
 
-// FailNext makes the next API call fail with InternalError.
-func (s *Sandbox) FailNext() { s.set(&s.failNext, true) }
+// Switches returns the current state of the switches.
+func (s *Sandbox) Switches() SandboxSwitches {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.sw
+}
 
-// FailNextExport makes the next export activity finish with an error (the
-// provider's limit of unpaid orders).
-func (s *Sandbox) FailNextExport() { s.set(&s.failExport, true) }
+// setSwitch changes the switches under the lock.
+func (s *Sandbox) setSwitch(f func(*SandboxSwitches)) {
+	s.mu.Lock()
+	f(&s.sw)
+	s.mu.Unlock()
+}
+
+// FailNext makes the next API call fail with InternalError.
+func (s *Sandbox) FailNext() { s.setSwitch(func(sw *SandboxSwitches) { sw.FailNext = true }) }
+
+// FailNextExport makes the next export fail with the provider's limit of
+// unpaid orders.
+func (s *Sandbox) FailNextExport() { s.FailNextExportWith(ReasonUnpaidOrdersLimit) }
+
+// FailNextExportWith makes the next export started fail with reason (a
+// Reason constant, or any word for another provider error) when it places
+// the order; the order stays unexported.
+func (s *Sandbox) FailNextExportWith(reason string) {
+	s.setSwitch(func(sw *SandboxSwitches) { sw.FailNextExport = reason })
+}
+
+// AskNextExport makes the next export started ask question about its first
+// line, with the actions of a changed price ("Buy at the new price", "Skip
+// this item", "Cancel the export").
+func (s *Sandbox) AskNextExport(question string) {
+	s.setSwitch(func(sw *SandboxSwitches) { sw.AskNextExport = question })
+}
+
+// SetUnpaidOrdersLimit makes every export fail with the provider's limit
+// of unpaid orders while on.
+func (s *Sandbox) SetUnpaidOrdersLimit(on bool) {
+	s.setSwitch(func(sw *SandboxSwitches) { sw.UnpaidOrdersLimit = on })
+}
+
+// SetInvalidBuyoutAddress makes every export fail with an invalid buyout
+// (warehouse) address while on.
+func (s *Sandbox) SetInvalidBuyoutAddress(on bool) {
+	s.setSwitch(func(sw *SandboxSwitches) { sw.InvalidBuyoutAddress = on })
+}
 
 // BanInstanceKey makes every call fail with InstanceKeyBan until it is
 // called with false.
-func (s *Sandbox) BanInstanceKey(on bool) { s.set(&s.banned, on) }
+func (s *Sandbox) BanInstanceKey(on bool) {
+	s.setSwitch(func(sw *SandboxSwitches) { sw.InstanceBanned = on })
+}
 
 // SetLatency delays every API answer by d (0 turns it off).
 func (s *Sandbox) SetLatency(d time.Duration) {
+	s.setSwitch(func(sw *SandboxSwitches) { sw.Latency = d })
+}
+
+// ClearSwitches turns every switch off.
+func (s *Sandbox) ClearSwitches() { s.setSwitch(func(sw *SandboxSwitches) { *sw = SandboxSwitches{} }) }
+
+// takeExportSwitches reads and clears the one-shot export switches, for
+// the export being started.
+func (s *Sandbox) takeExportSwitches() (failWith, ask string) {
 	s.mu.Lock()
-	s.latency = d
-	s.mu.Unlock()
+	defer s.mu.Unlock()
+	failWith, ask = s.sw.FailNextExport, s.sw.AskNextExport
+	s.sw.FailNextExport, s.sw.AskNextExport = "", ""
+	return failWith, ask
+}
+
+// takeFailNext reads and clears FailNext.
+func (s *Sandbox) takeFailNext() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	v := s.sw.FailNext
+	s.sw.FailNext = false
+	return v
+}
+
+// writeTx runs fn in a transaction that takes SQLite's write lock with its
+// first statement. The sandbox database is shared with the other
+// sandboxes, and a transaction that reads and then writes fails at once
+// (SQLITE_BUSY, which the busy timeout does not wait out) when another
+// connection wrote in between; a write first makes it wait its turn
+// instead. An UPDATE that matches no row is enough to take the lock.
+func (s *Sandbox) writeTx(ctx context.Context, fn func(*sql.Tx) error) error {
+	return sandboxdb.InTx(ctx, s.db, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `UPDATE otapi_customers SET balance = balance WHERE 0`); err != nil {
+			return err
+		}
+		return fn(tx)
+	})
 }
 
 // ExpireSessions ends every operator and buyer session: the next call with
 // one gets SessionExpired.
 func (s *Sandbox) ExpireSessions() error {
-	_, err := s.db.Exec(`UPDATE otapi_sessions SET expires_at = ?`, s.now().Add(-time.Second).Format(time.RFC3339Nano))
+	_, err := s.db.Exec(`UPDATE otapi_sessions SET expires_at = ?`, stamp(s.now().Add(-time.Second)))
 	return err
 }
 
 // ExpireProviderSessions ends every provider session, as Taobao does after
-// about a day.
+// about a day; they stay listed with their (past) expiry.
 func (s *Sandbox) ExpireProviderSessions() error {
-	_, err := s.db.Exec(`UPDATE otapi_provider_sessions SET expires_at = ?`, s.now().Add(-time.Second).Format(time.RFC3339Nano))
+	_, err := s.db.Exec(`UPDATE otapi_provider_sessions SET expires_at = ?`, stamp(s.now().Add(-time.Second)))
 	return err
-}
-
-// Switches returns the current state of the failure switches.
-func (s *Sandbox) Switches() SandboxSwitches {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return SandboxSwitches{FailNext: s.failNext, FailNextExport: s.failExport, InstanceBanned: s.banned, Latency: s.latency}
-}
-
-func (s *Sandbox) set(p *bool, v bool) {
-	s.mu.Lock()
-	*p = v
-	s.mu.Unlock()
-}
-
-func (s *Sandbox) take(p *bool) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	v := *p
-	*p = false
-	return v
 }
 
 func (s *Sandbox) now() time.Time { return s.cfg.Now().UTC() }
 
+// stamp is how the sandbox stores times: RFC 3339 in UTC, which sorts as
+// text.
+func stamp(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
+
+// unstamp reads a stored time; the sandbox wrote it, so a bad one is a
+// broken database.
+func unstamp(s string) (time.Time, error) { return time.Parse(time.RFC3339Nano, s) }
+
 func randomHex(n int) string {
 	b := make([]byte, n)
-	rand.Read(b)
+	if _, err := rand.Read(b); err != nil {
+		// crypto/rand does not fail on the systems Go supports.
+		panic("otapi sandbox: random: " + err.Error())
+	}
 	return hex.EncodeToString(b)
 }
 
@@ -326,7 +422,10 @@ func fail(code, format string, args ...any) *apiError {
 	return &apiError{code: code, description: fmt.Sprintf(format, args...)}
 }
 
-var errInternal = &apiError{code: CodeInternalError, description: "Internal error"}
+// internal is the answer to a failure of the sandbox's own database.
+func internal(err error) *apiError {
+	return &apiError{code: CodeInternalError, description: "Internal error: " + err.Error()}
+}
 
 // noResult marks a method that answers without a Result (void).
 type noResult struct{}
@@ -345,11 +444,20 @@ func (s *Sandbox) methods() map[string]method {
 		"Authenticate":                 s.mAuthUser,
 		"GetProviderOrdersIntegrationSessionAuthenticationInfo": s.mProviderAuthInfo,
 		"GetProviderOrdersIntegrationSessionInfoList":           s.mProviderSessions,
-		"AddOrder":                    s.mAddOrder,
-		"PostTransaction":             s.mPostTransaction,
-		"SalesPaymentReserve":         s.mPaymentReserve,
-		"RunOrderExportingToProvider": s.mRunExport,
-		"GetBackgroundActivityInfo":   s.mActivityInfo,
+		"AddOrder":                           s.mAddOrder,
+		"CancelSalesOrder":                   s.mCancelOrder,
+		"GetSalesOrderDetailsForOperator":    s.mOrderDetails,
+		"SearchOrders":                       s.mSearchOrders,
+		"SearchOrderLines":                   s.mSearchLines,
+		"PostTransaction":                    s.mPostTransaction,
+		"SalesPaymentReserve":                s.mPaymentReserve,
+		"RunOrderExportingToProvider":        s.mRunExport,
+		"RunOrdersSynchronizingWithProvider": s.mRunSync,
+		"RunOrderLinkingWithProvider":        s.mRunLink,
+		"RunOrderUnlinkingFromProvider":      s.mRunUnlink,
+		"GetBackgroundActivityInfo":          s.mActivityInfo,
+		"DoActionForBackgroundActivity":      s.mActivityAction,
+		"CancelBackgroundActivity":           s.mActivityCancel,
 	}
 }
 
@@ -381,7 +489,7 @@ func (s *Sandbox) api(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	if s.take(&s.failNext) {
+	if s.takeFailNext() {
 		s.writeEnvelope(w, nil, fail(CodeInternalError, "Internal error (sandbox failure switch)"))
 		return
 	}
@@ -423,7 +531,8 @@ func (s *Sandbox) api(w http.ResponseWriter, r *http.Request) {
 	s.writeEnvelope(w, res, aerr)
 }
 
-// session checks a session id for kind ("operator" or "user").
+// session checks a session id for kind ("operator" or "user") and returns
+// its login.
 func (s *Sandbox) session(ctx context.Context, id, kind string) (string, *apiError) {
 	var k, login, exp string
 	err := s.db.QueryRowContext(ctx, `SELECT kind, login, expires_at FROM otapi_sessions WHERE session_id = ?`, id).Scan(&k, &login, &exp)
@@ -431,9 +540,13 @@ func (s *Sandbox) session(ctx context.Context, id, kind string) (string, *apiErr
 		return "", fail(CodeSessionExpired, "Session is not found or has expired")
 	}
 	if err != nil {
-		return "", errInternal
+		return "", internal(err)
 	}
-	if t, _ := time.Parse(time.RFC3339Nano, exp); !s.now().Before(t) {
+	t, err := unstamp(exp)
+	if err != nil {
+		return "", internal(err)
+	}
+	if !s.now().Before(t) {
 		return "", fail(CodeSessionExpired, "Session has expired")
 	}
 	if k != kind {
@@ -445,8 +558,8 @@ func (s *Sandbox) session(ctx context.Context, id, kind string) (string, *apiErr
 func (s *Sandbox) openSession(ctx context.Context, kind, login string) (any, *apiError) {
 	id := randomHex(16)
 	if _, err := s.db.ExecContext(ctx, `INSERT INTO otapi_sessions (session_id, kind, login, expires_at) VALUES (?, ?, ?, ?)`,
-		id, kind, login, s.now().Add(s.cfg.SessionTTL).Format(time.RFC3339Nano)); err != nil {
-		return nil, errInternal
+		id, kind, login, stamp(s.now().Add(s.cfg.SessionTTL))); err != nil {
+		return nil, internal(err)
 	}
 	return map[string]string{"SessionId": id}, nil
 }
@@ -465,6 +578,12 @@ func (s *Sandbox) mAuthUser(ctx context.Context, p params) (any, *apiError) {
 	return s.openSession(ctx, "user", p.str("userLogin"))
 }
 
+// operator checks that p carries a live operator session.
+func (s *Sandbox) operator(ctx context.Context, p params) *apiError {
+	_, e := s.session(ctx, p.str("sessionId"), "operator")
+	return e
+}
+
 func (s *Sandbox) checkProvider(p params) *apiError {
 	if p.str("providerType") != ProviderTaobao {
 		return fail(CodeInvalidArgument, "Provider type %q is not connected (the sandbox knows %s)", p.str("providerType"), ProviderTaobao)
@@ -473,7 +592,7 @@ func (s *Sandbox) checkProvider(p params) *apiError {
 }
 
 func (s *Sandbox) mProviderAuthInfo(ctx context.Context, p params) (any, *apiError) {
-	if _, e := s.session(ctx, p.str("sessionId"), "operator"); e != nil {
+	if e := s.operator(ctx, p); e != nil {
 		return nil, e
 	}
 	if e := s.checkProvider(p); e != nil {
@@ -485,15 +604,15 @@ func (s *Sandbox) mProviderAuthInfo(ctx context.Context, p params) (any, *apiErr
 	}
 	tok := randomHex(16)
 	if _, err := s.db.ExecContext(ctx, `INSERT INTO otapi_provider_auth (token, provider_type, return_url, created_at) VALUES (?, ?, ?, ?)`,
-		tok, p.str("providerType"), ret, s.now().Format(time.RFC3339Nano)); err != nil {
-		return nil, errInternal
+		tok, p.str("providerType"), ret, stamp(s.now())); err != nil {
+		return nil, internal(err)
 	}
 	// [U] the answer's field name is not public; see Client.ProviderAuthURL.
 	return map[string]string{"AuthenticationUrl": s.BaseURL() + "/provider-auth/" + tok}, nil
 }
 
 func (s *Sandbox) mProviderSessions(ctx context.Context, p params) (any, *apiError) {
-	if _, e := s.session(ctx, p.str("sessionId"), "operator"); e != nil {
+	if e := s.operator(ctx, p); e != nil {
 		return nil, e
 	}
 	if e := s.checkProvider(p); e != nil {
@@ -501,13 +620,51 @@ func (s *Sandbox) mProviderSessions(ctx context.Context, p params) (any, *apiErr
 	}
 	list, err := s.ProviderSessions()
 	if err != nil {
-		return nil, errInternal
+		return nil, internal(err)
 	}
 	content := []map[string]any{}
 	for _, ps := range list {
-		content = append(content, map[string]any{"Id": ps.ID, "Name": ps.Name})
+		// [U] field names: see Client.ProviderSessions.
+		content = append(content, map[string]any{"Id": ps.ID, "Name": ps.Name, "ProviderType": ProviderTaobao,
+			"ExpirationTime": ps.ExpiresAt.Format("2006-01-02T15:04:05Z")})
 	}
 	return map[string]any{"Content": content, "TotalCount": len(content)}, nil
+}
+
+// providerLogin checks a provider session at the time of use and returns
+// its Taobao login. [U] the codes OT answers are not public: the sandbox
+// says ProviderSessionExpired for a session that is missing or has ended
+// (see providerSessionError).
+func (s *Sandbox) providerLogin(ctx context.Context, id string) (string, *apiError) {
+	var name, exp string
+	err := s.db.QueryRowContext(ctx, `SELECT name, expires_at FROM otapi_provider_sessions WHERE id = ?`, id).Scan(&name, &exp)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", fail(CodeProviderSessionExpired, "Provider session %q is not found; authorise the provider account", id)
+	}
+	if err != nil {
+		return "", internal(err)
+	}
+	t, err := unstamp(exp)
+	if err != nil {
+		return "", internal(err)
+	}
+	if !s.now().Before(t) {
+		return "", fail(CodeProviderSessionExpired, "Provider session has expired; authorise the provider account again")
+	}
+	return name, nil
+}
+
+// newProviderSession records a session for login, replacing the login's
+// earlier ones (a renewal), and returns its id.
+func (s *Sandbox) newProviderSession(ctx context.Context, tx *sql.Tx, prov, login string) (string, error) {
+	if _, err := tx.ExecContext(ctx, `DELETE FROM otapi_provider_sessions WHERE name = ? AND provider_type = ?`, login, prov); err != nil {
+		return "", err
+	}
+	id := "tbs-" + randomHex(8)
+	now := s.now()
+	_, err := tx.ExecContext(ctx, `INSERT INTO otapi_provider_sessions (id, provider_type, name, expires_at, created_at) VALUES (?, ?, ?, ?, ?)`,
+		id, prov, login, stamp(now.Add(s.cfg.ProviderSessionTTL)), stamp(now))
+	return id, err
 }
 
 // amountParam reads a positive decimal amount.
@@ -519,83 +676,21 @@ func amountParam(p params, k string) (int64, *apiError) {
 	return v, nil
 }
 
-func (s *Sandbox) mAddOrder(ctx context.Context, p params) (any, *apiError) {
-	login, e := s.session(ctx, p.str("sessionId"), "user")
-	if e != nil {
-		return nil, e
+// frame reads framePosition and frameSize.
+func frame(p params) (pos, size int, e *apiError) {
+	pos, err := strconv.Atoi(p.str("framePosition"))
+	if err != nil || pos < 0 {
+		return 0, 0, fail(CodeInvalidArgument, "framePosition must be a whole number from 0")
 	}
-	var d xmlOrderAddData
-	if err := xml.Unmarshal([]byte(p.str("xmlAddData")), &d); err != nil {
-		return nil, fail(CodeInvalidArgument, "xmlAddData is not a valid OrderAddData document")
+	size, err = strconv.Atoi(p.str("frameSize"))
+	if err != nil || size < 1 || size > 1000 {
+		return 0, 0, fail(CodeInvalidArgument, "frameSize must be from 1 to 1000")
 	}
-	if d.DeliveryModeID != DemoDeliveryModeID {
-		return nil, fail(CodeInvalidArgument, "Delivery mode %q is not found", d.DeliveryModeID)
-	}
-	var custID, custName string
-	if err := s.db.QueryRowContext(ctx, `SELECT cust_id, name FROM otapi_customers WHERE login = ?`, login).Scan(&custID, &custName); err != nil {
-		return nil, errInternal
-	}
-	s.writeMu.Lock()
-	defer s.writeMu.Unlock()
-	var seq int64
-	if err := s.db.QueryRowContext(ctx, `SELECT COALESCE(MAX(seq), 0) + 1 FROM otapi_orders`).Scan(&seq); err != nil {
-		return nil, errInternal
-	}
-	var lines []OrderLine
-	var total int64
-	for i, it := range d.Items {
-		if it.Quantity < 1 || strings.TrimSpace(it.ID) == "" {
-			return nil, fail(CodeInvalidArgument, "Item %d: Id and a positive Quantity are required", i+1)
-		}
-		if strings.HasPrefix(it.ID, UnavailableItemPrefix) {
-			// OT checks every item and skips what cannot be ordered.
-			continue
-		}
-		cfg := it.ConfigurationID
-		if cfg == "" {
-			cfg = "0"
-		}
-		lines = append(lines, OrderLine{ID: strconv.FormatInt(seq*100+int64(i)+1, 10), ItemID: it.ID, ConfigurationID: cfg, Quantity: it.Quantity})
-		total += int64(it.Quantity) * sandboxItemPrice
-	}
-	if len(lines) == 0 {
-		return nil, fail(CodeInvalidArgument, "None of the items can be ordered")
-	}
-	id := fmt.Sprintf("ORD-%010d", seq)
-	b, err := json.Marshal(lines)
-	if err != nil {
-		return nil, errInternal
-	}
-	now := s.now()
-	if _, err := s.db.ExecContext(ctx, `INSERT INTO otapi_orders (seq, id, cust_id, comment, total, lines, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
-		seq, id, custID, d.Comment, total, string(b), now.Format(time.RFC3339Nano)); err != nil {
-		return nil, errInternal
-	}
-	return s.orderResult(&SandboxOrder{ID: id, CustomerID: custID, Comment: d.Comment, Total: total, Lines: lines, CreatedAt: now}, custName), nil
-}
-
-// rawMoney writes an amount as an exact JSON number.
-type rawMoney int64
-
-func (m rawMoney) MarshalJSON() ([]byte, error) { return []byte(FormatMoney(int64(m))), nil }
-
-// orderResult renders an order the way GetSalesOrderDetailsForOperator
-// does (SalesOrderInfo and SalesLinesList).
-func (s *Sandbox) orderResult(o *SandboxOrder, custName string) map[string]any {
-	lines := []map[string]any{}
-	for _, l := range o.Lines {
-		lines = append(lines, map[string]any{"Id": l.ID, "ItemTaobaoId": l.ItemID, "ConfigId": l.ConfigurationID,
-			"Quantity": l.Quantity, "Price": rawMoney(sandboxItemPrice)})
-	}
-	return map[string]any{
-		"SalesOrderInfo": map[string]any{"Id": o.ID, "CustId": o.CustomerID, "CustName": custName,
-			"CreatedDateTime": o.CreatedAt.Format("2006-01-02T15:04:05"), "TotalAmount": rawMoney(o.Total), "Comment": o.Comment},
-		"SalesLinesList": lines,
-	}
+	return pos, size, nil
 }
 
 func (s *Sandbox) mPostTransaction(ctx context.Context, p params) (any, *apiError) {
-	if _, e := s.session(ctx, p.str("sessionId"), "operator"); e != nil {
+	if e := s.operator(ctx, p); e != nil {
 		return nil, e
 	}
 	amount, e := amountParam(p, "amount")
@@ -617,232 +712,28 @@ func (s *Sandbox) mPostTransaction(ctx context.Context, p params) (any, *apiErro
 		return nil, fail(CodeNotFound, "Customer %q is not found", p.str("customerId"))
 	}
 	if err != nil {
-		return nil, errInternal
+		return nil, internal(err)
 	}
 	if balance+amount < 0 {
 		return nil, fail(CodeNotEnoughMoney, "Not enough money on the account")
 	}
-	err = sandboxdb.InTx(ctx, s.db, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, `UPDATE otapi_customers SET balance = balance + ? WHERE cust_id = ?`, amount, p.str("customerId")); err != nil {
-			return err
-		}
-		_, err := tx.ExecContext(ctx, `INSERT INTO otapi_transactions (cust_id, amount, comment, created_at) VALUES (?, ?, ?, ?)`,
-			p.str("customerId"), amount, p.str("comment"), s.now().Format(time.RFC3339Nano))
-		return err
+	err = s.writeTx(ctx, func(tx *sql.Tx) error {
+		return s.transact(ctx, tx, p.str("customerId"), amount, p.str("comment"))
 	})
 	if err != nil {
-		return nil, errInternal
+		return nil, internal(err)
 	}
 	return noResult{}, nil
 }
 
-func (s *Sandbox) mPaymentReserve(ctx context.Context, p params) (any, *apiError) {
-	if _, e := s.session(ctx, p.str("sessionId"), "operator"); e != nil {
-		return nil, e
-	}
-	amount, e := amountParam(p, "amount")
-	if e != nil {
-		return nil, e
-	}
-	s.writeMu.Lock()
-	defer s.writeMu.Unlock()
-	o, err := s.order(ctx, p.str("salesId"))
-	if errors.Is(err, ErrNotFound) {
-		return nil, fail(CodeNotFound, "Order %q is not found", p.str("salesId"))
-	}
-	if err != nil {
-		return nil, errInternal
-	}
-	if amount > o.Total-o.Paid {
-		return nil, fail(CodeInvalidArgument, "Amount %s is more than the unpaid %s", FormatMoney(amount), FormatMoney(o.Total-o.Paid))
-	}
-	var balance int64
-	if err := s.db.QueryRowContext(ctx, `SELECT balance FROM otapi_customers WHERE cust_id = ?`, o.CustomerID).Scan(&balance); err != nil {
-		return nil, errInternal
-	}
-	if balance < amount {
-		return nil, fail(CodeNotEnoughMoney, "The customer's balance %s is less than %s", FormatMoney(balance), FormatMoney(amount))
-	}
-	err = sandboxdb.InTx(ctx, s.db, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, `UPDATE otapi_customers SET balance = balance - ? WHERE cust_id = ?`, amount, o.CustomerID); err != nil {
-			return err
-		}
-		_, err := tx.ExecContext(ctx, `UPDATE otapi_orders SET paid = paid + ? WHERE id = ?`, amount, o.ID)
+// transact moves amount (signed) on a customer's account and records it.
+func (s *Sandbox) transact(ctx context.Context, tx *sql.Tx, custID string, amount int64, comment string) error {
+	if _, err := tx.ExecContext(ctx, `UPDATE otapi_customers SET balance = balance + ? WHERE cust_id = ?`, amount, custID); err != nil {
 		return err
-	})
-	if err != nil {
-		return nil, errInternal
 	}
-	return map[string]any{"SalesAmount": rawMoney(o.Total), "SalesPaid": rawMoney(o.Paid + amount), "CustBalanceAvail": rawMoney(balance - amount)}, nil
-}
-
-func (s *Sandbox) providerSession(ctx context.Context, id string) *apiError {
-	var exp string
-	err := s.db.QueryRowContext(ctx, `SELECT expires_at FROM otapi_provider_sessions WHERE id = ?`, id).Scan(&exp)
-	if errors.Is(err, sql.ErrNoRows) {
-		return fail(CodeNotFound, "Provider session %q is not found", id)
-	}
-	if err != nil {
-		return errInternal
-	}
-	if t, _ := time.Parse(time.RFC3339Nano, exp); !s.now().Before(t) {
-		return fail(CodeSessionExpired, "Provider session has expired; authorise the provider account again")
-	}
-	return nil
-}
-
-func (s *Sandbox) mRunExport(ctx context.Context, p params) (any, *apiError) {
-	if _, e := s.session(ctx, p.str("sessionId"), "operator"); e != nil {
-		return nil, e
-	}
-	if e := s.checkProvider(p); e != nil {
-		return nil, e
-	}
-	if e := s.providerSession(ctx, p.str("providerSessionId")); e != nil {
-		return nil, e
-	}
-	var x struct {
-		OrderID string   `xml:"OrderId"`
-		LineIDs []string `xml:"OrderLineIds>Id"`
-	}
-	if err := xml.Unmarshal([]byte(p.str("xmlParameters")), &x); err != nil || x.OrderID == "" {
-		return nil, fail(CodeInvalidArgument, "xmlParameters must be <Parameters><OrderId>…</OrderId></Parameters>")
-	}
-	o, err := s.order(ctx, x.OrderID)
-	if errors.Is(err, ErrNotFound) {
-		return nil, fail(CodeNotFound, "Order %q is not found", x.OrderID)
-	}
-	if err != nil {
-		return nil, errInternal
-	}
-	for _, id := range x.LineIDs {
-		found := false
-		for _, l := range o.Lines {
-			found = found || l.ID == id
-		}
-		if !found {
-			return nil, fail(CodeInvalidArgument, "Order line %q is not in order %s", id, o.ID)
-		}
-	}
-	planned := ""
-	if s.take(&s.failExport) {
-		planned = "Limit of unpaid orders at the provider is exceeded: pay some orders on Taobao first"
-	}
-	s.writeMu.Lock()
-	defer s.writeMu.Unlock()
-	res, err := s.db.ExecContext(ctx, `INSERT INTO otapi_activities (type, order_id, provider_session_id, planned_failure, created_at) VALUES (?, ?, ?, ?, ?)`,
-		ActivityExporting, o.ID, p.str("providerSessionId"), planned, s.now().Format(time.RFC3339Nano))
-	if err != nil {
-		return nil, errInternal
-	}
-	id, _ := res.LastInsertId()
-	return map[string]any{"Type": ActivityExporting, "Id": map[string]string{"Value": strconv.FormatInt(id, 10)}}, nil
-}
-
-func (s *Sandbox) mActivityInfo(ctx context.Context, p params) (any, *apiError) {
-	if _, e := s.session(ctx, p.str("sessionId"), "operator"); e != nil {
-		return nil, e
-	}
-	s.writeMu.Lock()
-	defer s.writeMu.Unlock()
-	var a SandboxActivity
-	var typ, planned, created string
-	err := s.db.QueryRowContext(ctx, `SELECT id, type, order_id, reads, finished, planned_failure, fail_message, provider_order_id, created_at
-		FROM otapi_activities WHERE id = ?`, p.str("activityId")).
-		Scan(&a.ID, &typ, &a.OrderID, &a.Reads, &a.Finished, &planned, &a.FailMessage, &a.ProviderOrderID, &created)
-	if errors.Is(err, sql.ErrNoRows) || (err == nil && typ != p.str("activityType")) {
-		return nil, fail(CodeNotFound, "Activity %s of type %q is not found", p.str("activityId"), p.str("activityType"))
-	}
-	if err != nil {
-		return nil, errInternal
-	}
-	a.Reads++
-	if !a.Finished && a.Reads >= s.cfg.ActivityReads {
-		a.Finished = true
-		o, err := s.order(ctx, a.OrderID)
-		switch {
-		case err != nil:
-			return nil, errInternal
-		case o.Paid < o.Total:
-			// OT exports only paid orders (seed 002).
-			a.FailMessage = fmt.Sprintf("Order %s is not paid (%s of %s)", o.ID, FormatMoney(o.Paid), FormatMoney(o.Total))
-		case planned != "":
-			a.FailMessage = planned
-		default:
-			// A 16-digit number, like Taobao's order ids.
-			n, _ := strconv.ParseInt(a.ID, 10, 64)
-			a.ProviderOrderID = fmt.Sprintf("33%014d", n)
-			if _, err := s.db.ExecContext(ctx, `UPDATE otapi_orders SET provider_order_id = ? WHERE id = ?`, a.ProviderOrderID, o.ID); err != nil {
-				return nil, errInternal
-			}
-		}
-	}
-	if _, err := s.db.ExecContext(ctx, `UPDATE otapi_activities SET reads = ?, finished = ?, fail_message = ?, provider_order_id = ? WHERE id = ?`,
-		a.Reads, a.Finished, a.FailMessage, a.ProviderOrderID, a.ID); err != nil {
-		return nil, errInternal
-	}
-	start, _ := time.Parse(time.RFC3339Nano, created)
-	step := func(typ, msg string) map[string]any {
-		return map[string]any{"Type": typ, "Message": msg, "TimeFromStart": "00:00:01", "Actions": []any{}}
-	}
-	steps := []map[string]any{step("Info", "Checking items, configurations and prices of order "+a.OrderID)}
-	progress := 50
-	if a.Finished {
-		progress = 100
-		if a.FailMessage != "" {
-			steps = append(steps, step("Error", a.FailMessage))
-		} else {
-			steps = append(steps, step("Info", "Order exported: Taobao order "+a.ProviderOrderID))
-		}
-	}
-	return map[string]any{
-		"Id": map[string]string{"Value": a.ID}, "Type": typ, "Description": "Export of order " + a.OrderID + " to " + ProviderTaobao,
-		"IsFinished": a.Finished, "IsCancelled": false, "IsAwaitingAction": false, "ProgressPercent": progress,
-		"WorkTime": "00:00:02", "StartTime": start.Format("2006-01-02T15:04:05"), "Actions": []any{}, "Steps": steps,
-	}, nil
-}
-
-// ---------------------------------------------------------------- state helpers
-
-func (s *Sandbox) order(ctx context.Context, id string) (*SandboxOrder, error) {
-	var o SandboxOrder
-	var lines, created string
-	err := s.db.QueryRowContext(ctx, `SELECT id, cust_id, comment, total, paid, lines, provider_order_id, created_at FROM otapi_orders WHERE id = ?`, id).
-		Scan(&o.ID, &o.CustomerID, &o.Comment, &o.Total, &o.Paid, &lines, &o.ProviderOrderID, &created)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, ErrNotFound
-	}
-	if err != nil {
-		return nil, err
-	}
-	if o.CreatedAt, err = time.Parse(time.RFC3339Nano, created); err != nil {
-		return nil, err
-	}
-	if err := json.Unmarshal([]byte(lines), &o.Lines); err != nil {
-		return nil, fmt.Errorf("otapi sandbox: order %s: lines: %w", o.ID, err)
-	}
-	return &o, nil
-}
-
-// Order returns the sandbox's record of an order.
-func (s *Sandbox) Order(id string) (*SandboxOrder, error) { return s.order(context.Background(), id) }
-
-// Orders returns the latest orders, newest first.
-func (s *Sandbox) Orders(limit int) ([]*SandboxOrder, error) {
-	rows, err := s.db.Query(`SELECT id FROM otapi_orders ORDER BY seq DESC LIMIT ?`, limit)
-	ids, err := sandboxdb.Collect(rows, err, sandboxdb.Column[string])
-	if err != nil {
-		return nil, err
-	}
-	var out []*SandboxOrder
-	for _, id := range ids {
-		o, err := s.Order(id)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, o)
-	}
-	return out, nil
+	_, err := tx.ExecContext(ctx, `INSERT INTO otapi_transactions (cust_id, amount, comment, created_at) VALUES (?, ?, ?, ?)`,
+		custID, amount, comment, stamp(s.now()))
+	return err
 }
 
 // Balance returns a buyer's account balance in minor units.
@@ -855,237 +746,18 @@ func (s *Sandbox) Balance(customerID string) (int64, error) {
 	return b, err
 }
 
-// ProviderSessions returns the provider sessions that have not expired.
+// ProviderSessions returns the provider sessions, expired ones included,
+// in the order they were made.
 func (s *Sandbox) ProviderSessions() ([]ProviderSession, error) {
-	rows, err := s.db.Query(`SELECT id, name FROM otapi_provider_sessions WHERE expires_at > ? ORDER BY created_at`, s.now().Format(time.RFC3339Nano))
+	rows, err := s.db.Query(`SELECT id, name, expires_at FROM otapi_provider_sessions ORDER BY created_at, id`)
 	return sandboxdb.Collect(rows, err, func(r sandboxdb.Scanner) (ProviderSession, error) {
 		var ps ProviderSession
-		if err := r.Scan(&ps.ID, &ps.Name); err != nil {
+		var exp string
+		if err := r.Scan(&ps.ID, &ps.Name, &exp); err != nil {
 			return ProviderSession{}, err
 		}
-		return ps, nil
+		t, err := unstamp(exp)
+		ps.ExpiresAt = t
+		return ps, err
 	})
 }
-
-// Activities returns the export activities, newest first.
-func (s *Sandbox) Activities(limit int) ([]SandboxActivity, error) {
-	rows, err := s.db.Query(`SELECT id, order_id, reads, finished, fail_message, provider_order_id FROM otapi_activities ORDER BY id DESC LIMIT ?`, limit)
-	return sandboxdb.Collect(rows, err, func(r sandboxdb.Scanner) (SandboxActivity, error) {
-		var a SandboxActivity
-		if err := r.Scan(&a.ID, &a.OrderID, &a.Reads, &a.Finished, &a.FailMessage, &a.ProviderOrderID); err != nil {
-			return SandboxActivity{}, err
-		}
-		return a, nil
-	})
-}
-
-// ---------------------------------------------------------------- provider authorisation page
-
-type authView struct {
-	Token    string
-	Provider string
-	Open     bool
-	Message  string
-}
-
-// authPage plays the provider's login-and-consent page the operator opens
-// from ProviderAuthURL.
-func (s *Sandbox) authPage(w http.ResponseWriter, r *http.Request) {
-	var prov string
-	var used bool
-	err := s.db.QueryRowContext(r.Context(), `SELECT provider_type, used FROM otapi_provider_auth WHERE token = ?`, r.PathValue("token")).Scan(&prov, &used)
-	switch {
-	case err != nil:
-		render(w, http.StatusNotFound, authTmpl, authView{Message: "This authorisation link is not valid."})
-	case used:
-		render(w, http.StatusGone, authTmpl, authView{Provider: prov, Message: "This authorisation link was already used."})
-	default:
-		render(w, http.StatusOK, authTmpl, authView{Token: r.PathValue("token"), Provider: prov, Open: true})
-	}
-}
-
-// authAction handles the page's buttons and sends the browser back to the
-// return URL: with the new provider session (Authorise), or with an error
-// (Refuse, Cancel). [U] the parameter names sessionId and error are the
-// sandbox's; see ParseProviderReturn.
-func (s *Sandbox) authAction(w http.ResponseWriter, r *http.Request) {
-	ctx := r.Context()
-	tok := r.PathValue("token")
-	s.writeMu.Lock()
-	var prov, ret string
-	var used bool
-	err := s.db.QueryRowContext(ctx, `SELECT provider_type, return_url, used FROM otapi_provider_auth WHERE token = ?`, tok).Scan(&prov, &ret, &used)
-	if err == nil && !used {
-		_, err = s.db.ExecContext(ctx, `UPDATE otapi_provider_auth SET used = 1 WHERE token = ?`, tok)
-	}
-	q := url.Values{}
-	action := r.FormValue("action")
-	if err == nil && !used {
-		switch action {
-		case "pay":
-			id := "tbs-" + randomHex(8)
-			now := s.now()
-			_, err = s.db.ExecContext(ctx, `INSERT INTO otapi_provider_sessions (id, provider_type, name, expires_at, created_at) VALUES (?, ?, ?, ?, ?)`,
-				id, prov, DemoProviderLogin, now.Add(s.cfg.ProviderSessionTTL).Format(time.RFC3339Nano), now.Format(time.RFC3339Nano))
-			q.Set("sessionId", id)
-		case "decline":
-			q.Set("error", prov+" refused the authorisation")
-		case "abandon":
-			q.Set("error", "The authorisation was cancelled")
-		default:
-			err = errUnknownAction
-		}
-	}
-	s.writeMu.Unlock()
-	switch {
-	case errors.Is(err, errUnknownAction):
-		render(w, http.StatusBadRequest, authTmpl, authView{Token: tok, Provider: prov, Open: true, Message: "Unknown action."})
-		return
-	case err != nil:
-		render(w, http.StatusNotFound, authTmpl, authView{Message: "This authorisation link is not valid."})
-		return
-	case used:
-		render(w, http.StatusGone, authTmpl, authView{Provider: prov, Message: "This authorisation link was already used."})
-		return
-	}
-	u, _ := url.Parse(ret)
-	uq := u.Query()
-	for k, v := range q {
-		uq[k] = v
-	}
-	u.RawQuery = uq.Encode()
-	w.Header().Set("Location", u.String())
-	w.WriteHeader(http.StatusSeeOther)
-}
-
-var errUnknownAction = errors.New("unknown action")
-
-func render(w http.ResponseWriter, code int, t *template.Template, v any) {
-	// Render into a buffer first so a template error never leaves half a page
-	// behind a 200.
-	var buf bytes.Buffer
-	if err := t.Execute(&buf, v); err != nil {
-		http.Error(w, "template error", http.StatusInternalServerError)
-		return
-	}
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.WriteHeader(code)
-	httpbody.Write(w, buf.Bytes())
-}
-
-var authTmpl = template.Must(template.New("auth").Parse(`<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>{{.Provider}} authorisation (OT API sandbox)</title>
-<style>body{font-family:sans-serif;max-width:32em;margin:2em auto}button{margin-right:.5em;padding:.5em 1em}</style></head>
-<body data-testid="sandbox-otapi-auth-page">
-<h1>{{if .Provider}}{{.Provider}}{{else}}Provider{{end}} (OT API sandbox)</h1>
-{{if .Message}}<p data-testid="sandbox-message">{{.Message}}</p>{{end}}
-{{if .Open}}
-<p>OT Platform asks for access to the buyer account <strong>` + DemoProviderLogin + `</strong> to place and follow orders.</p>
-<form method="post" data-testid="sandbox-auth-form">
-<button type="submit" name="action" value="pay" data-testid="sandbox-pay">Sign in and allow</button>
-<button type="submit" name="action" value="decline" data-testid="sandbox-decline">Refuse</button>
-<button type="submit" name="action" value="abandon" data-testid="sandbox-abandon">Cancel</button>
-</form>
-{{end}}
-</body></html>`))
-
-// ---------------------------------------------------------------- control page
-
-type controlView struct {
-	APIURL    string
-	Key       string
-	Switches  SandboxSwitches
-	Balance   string
-	Sessions  []ProviderSession
-	Orders    []*SandboxOrder
-	Acts      []SandboxActivity
-	Error     string
-	Customer  string
-	Delivery  string
-	BuyerUser string
-}
-
-func (s *Sandbox) controlPage(w http.ResponseWriter, r *http.Request) {
-	v := controlView{APIURL: s.APIURL(), Key: s.cfg.InstanceKey, Switches: s.Switches(), Customer: DemoCustomerID,
-		Delivery: DemoDeliveryModeID, BuyerUser: s.cfg.UserLogin}
-	b, err := s.Balance(DemoCustomerID)
-	v.Balance = FormatMoney(b)
-	if err == nil {
-		v.Sessions, err = s.ProviderSessions()
-	}
-	if err == nil {
-		v.Orders, err = s.Orders(100)
-	}
-	if err == nil {
-		v.Acts, err = s.Activities(100)
-	}
-	if err != nil {
-		v.Error = err.Error()
-	}
-	render(w, http.StatusOK, controlTmpl, v)
-}
-
-func (s *Sandbox) controlAction(w http.ResponseWriter, r *http.Request) {
-	switch r.FormValue("action") {
-	case "fail_next":
-		s.FailNext()
-	case "fail_export":
-		s.FailNextExport()
-	case "ban":
-		s.BanInstanceKey(r.FormValue("on") == "1")
-	case "expire_sessions":
-		_ = s.ExpireSessions()
-	case "expire_provider_sessions":
-		_ = s.ExpireProviderSessions()
-	case "clear":
-		s.mu.Lock()
-		s.failNext, s.failExport, s.banned = false, false, false
-		s.mu.Unlock()
-	case "latency":
-		ms, err := strconv.Atoi(r.FormValue("ms"))
-		if err != nil || ms < 0 {
-			http.Error(w, "latency must be a whole number of milliseconds", http.StatusBadRequest)
-			return
-		}
-		s.SetLatency(time.Duration(ms) * time.Millisecond)
-	default:
-		http.Error(w, "unknown action", http.StatusBadRequest)
-		return
-	}
-	// A relative Location: the sandbox does not know the prefix it is mounted
-	// under.
-	w.Header().Set("Location", "./")
-	w.WriteHeader(http.StatusSeeOther)
-}
-
-var controlTmpl = template.Must(template.New("control").Funcs(template.FuncMap{"money": FormatMoney}).Parse(`<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>OT API sandbox</title>
-<style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:.2em .5em}form{display:inline}</style></head>
-<body data-testid="sandbox-otapi-control">
-<h1>OT API sandbox (autobuy)</h1>
-<p>API: <code>{{.APIURL}}/&lt;Method&gt;</code>, instanceKey <code>{{.Key}}</code>, signed requests. Buyer <code>{{.BuyerUser}}</code> (customer {{.Customer}}), delivery mode <code>{{.Delivery}}</code>.
-Items whose id starts with <code>gone-</code> are "no longer on sale".</p>
-{{if .Error}}<p>{{.Error}}</p>{{end}}
-<h2>Switches</h2>
-<p><form method="post" action="_control"><input type="hidden" name="action" value="fail_next"><button data-testid="sandbox-fail-next">Fail next API call{{if .Switches.FailNext}} (armed){{end}}</button></form>
-<form method="post" action="_control"><input type="hidden" name="action" value="fail_export"><button data-testid="sandbox-fail-export">Fail next export{{if .Switches.FailNextExport}} (armed){{end}}</button></form>
-<form method="post" action="_control"><input type="hidden" name="action" value="ban"><input type="hidden" name="on" value="{{if .Switches.InstanceBanned}}0{{else}}1{{end}}">
-<button data-testid="sandbox-ban">{{if .Switches.InstanceBanned}}Unban the instance key{{else}}Ban the instance key{{end}}</button></form>
-<form method="post" action="_control"><input type="hidden" name="action" value="expire_sessions"><button data-testid="sandbox-expire-sessions">Expire sessions</button></form>
-<form method="post" action="_control"><input type="hidden" name="action" value="expire_provider_sessions"><button data-testid="sandbox-expire-provider-sessions">Expire Taobao sessions</button></form>
-<form method="post" action="_control"><input type="hidden" name="action" value="clear"><button>Clear switches</button></form></p>
-<p><form method="post" action="_control"><input type="hidden" name="action" value="latency">
-<input name="ms" type="number" min="0" value="{{.Switches.Latency.Milliseconds}}"> ms <button data-testid="sandbox-latency">Set latency</button></form></p>
-<h2>Buyer account</h2>
-<p>Balance of customer {{.Customer}}: <span data-testid="sandbox-balance">{{.Balance}}</span></p>
-<h2>Taobao sessions</h2>
-<ul>{{range .Sessions}}<li><code>{{.ID}}</code> ({{.Name}})</li>{{else}}<li>none: authorise from the app</li>{{end}}</ul>
-<h2>Orders</h2>
-<table data-testid="sandbox-orders"><tr><th>Id</th><th>Comment</th><th>Lines</th><th>Total</th><th>Paid</th><th>Taobao order</th></tr>
-{{range .Orders}}<tr data-testid="sandbox-order-row"><td>{{.ID}}</td><td>{{.Comment}}</td><td>{{len .Lines}}</td><td>{{money .Total}}</td><td>{{money .Paid}}</td><td>{{.ProviderOrderID}}</td></tr>{{end}}
-</table>
-<h2>Export activities</h2>
-<table data-testid="sandbox-activities"><tr><th>Id</th><th>Order</th><th>Reads</th><th>State</th></tr>
-{{range .Acts}}<tr><td>{{.ID}}</td><td>{{.OrderID}}</td><td>{{.Reads}}</td><td>{{if not .Finished}}running{{else if .FailMessage}}failed: {{.FailMessage}}{{else}}exported as {{.ProviderOrderID}}{{end}}</td></tr>{{end}}
-</table>
-</body></html>`))
