@@ -113,6 +113,14 @@ type OrderDetail struct {
 	Shipment        *model.Shipment
 	ShippingCarrier string
 	ShipmentError   string
+	// OT is the order's live OT Platform order (nil for none), OTActivities
+	// its activities, OTError a refused OT action's message and OTResult what
+	// an OT action did; CanBuy: the user works procurement.
+	OT           *model.OTOrder
+	OTActivities []*model.OTActivity
+	OTError      string
+	OTResult     []string
+	CanBuy       bool
 }
 
 // CarrierIntegrated reports whether the order's carrier registers
