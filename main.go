@@ -748,7 +748,12 @@ func cmdOT(what string, args []string, out io.Writer, log *slog.Logger) (err err
 			return jobs.OTExport(ctx, svc, t, r, orderID)
 		}}
 	case "sync":
+		// From the shell there is no activities job: the sync follows the
+		// activities under way first (an export started by ot export, say).
 		job = &jobs.Job{Name: jobs.OTSyncName, Run: func(ctx context.Context, t *model.Tenant, r *jobs.Run) error {
+			if err := jobs.OTFollow(ctx, svc, t, r, cliFollowReads); err != nil {
+				return err
+			}
 			return jobs.OTSync(ctx, svc, t, r, orderID)
 		}}
 	case "sessions":
@@ -778,6 +783,10 @@ func cmdOT(what string, args []string, out io.Writer, log *slog.Logger) (err err
 	}
 	return runForShops(ctx, out, log, store, job, shops)
 }
+
+// cliFollowReads is how many times ot sync reads the activities under way
+// before it syncs: an activity of the sandbox ends within three.
+const cliFollowReads = 5
 
 // printSessions prints each shop's Taobao sessions at OT with their end. A
 // shop without an OT integration is said so, and fails the command only

@@ -47,6 +47,20 @@ func OTSync(ctx context.Context, svc *procurement.Service, t *model.Tenant, r *R
 	return report(r, func(rep *procurement.Report) error { return svc.Sync(ctx, t, orderID, model.JobActor(OTSyncName), rep) })
 }
 
+// OTFollow follows the shop's OT activities under way, reading each up to
+// reads times while it runs (the CLI, which has no activities job).
+func OTFollow(ctx context.Context, svc *procurement.Service, t *model.Tenant, r *Run, reads int) error {
+	return report(r, func(rep *procurement.Report) error {
+		for i := 0; i < reads; i++ {
+			before := len(rep.Lines)
+			if err := svc.Follow(ctx, t, model.JobActor(OTActivitiesName), rep); err != nil || len(rep.Lines) == before {
+				return err // nothing under way any more
+			}
+		}
+		return nil
+	})
+}
+
 // report runs fn and copies its report into the run.
 func report(r *Run, fn func(*procurement.Report) error) error {
 	rep := &procurement.Report{}

@@ -692,6 +692,19 @@ func (s *Store) ApplyOTDetails(ctx context.Context, t *Tenant, id int64, d OTDet
 				Scan(&cur, &purchase, &lineErr); err != nil {
 				return err
 			}
+			if l.VendPurchID != "" && st.VendPurchID == "" {
+				// Unlinked at OT (seed 002's fourth operation): the line is no
+				// longer bought in that Taobao order, and waits to be exported
+				// or linked again. A correction, not a step of the table.
+				if _, err := tx.ExecContext(ctx, `UPDATE order_lines SET procurement_status = 'pending', purchase_id = NULL, supplier_track = '',
+					supplier_status_raw = '', cost_fen = 0, cost_minor = 0 WHERE id = ?`, l.OrderLineID); err != nil {
+					return err
+				}
+				if err := insertEvent(ctx, tx, t.ID, x.OrderID, EventOT, actor, l.VendPurchID, "", l.SKU+" unlinked from Taobao order "+l.VendPurchID, now); err != nil {
+					return err
+				}
+				continue
+			}
 			to := cur
 			if want, ok := byStatus[st.StatusID]; ok && want != cur && (cur.CanTransitionTo(want) || reachable(cur, want)) {
 				to = want
@@ -721,6 +734,25 @@ func (s *Store) ApplyOTDetails(ctx context.Context, t *Tenant, id int64, d OTDet
 		if _, err := tx.ExecContext(ctx, `UPDATE ot_orders SET status_id = coalesce(nullif(?, ''), status_id), status_name = coalesce(nullif(?, ''), status_name),
 			paid_amount = max(paid_amount, ?), updated_at = ? WHERE id = ?`, d.StatusID, d.StatusName, d.PaidAmount, now, id); err != nil {
 			return err
+		}
+		if x.LastError != "" {
+			// Nothing left for a person once every line OT holds is bought
+			// (a Tmall line linked, an export done after all).
+			open := false
+			for _, l := range x.Lines {
+				if st, ok := states[l.OTLineID]; !l.Skipped && (!ok || st.VendPurchID == "") {
+					open = true
+				}
+			}
+			if !open {
+				if _, err := tx.ExecContext(ctx, `UPDATE ot_orders SET last_error = '' WHERE id = ?`, id); err != nil {
+					return err
+				}
+				if _, err := tx.ExecContext(ctx, `UPDATE order_lines SET procurement_error = '' WHERE procurement_error = ? AND id IN
+					(SELECT order_line_id FROM ot_lines WHERE ot_order_id = ?)`, x.LastError, id); err != nil {
+					return err
+				}
+			}
 		}
 		return rollUpProcurement(ctx, tx, t.ID, x.OrderID, actor, now)
 	})

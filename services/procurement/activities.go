@@ -61,11 +61,16 @@ func (c *conn) startActivity(ctx context.Context, x *model.OTOrder, kind model.O
 	return s.store.FindOTActivity(ctx, c.t.ID, a.ID)
 }
 
+// isSessionLost reports whether OT says the provider session is gone.
+func isSessionLost(err error) bool {
+	var e *otapi.Error
+	return errors.As(err, &e) && (e.Code == otapi.CodeProviderSessionExpired || e.SubCode == otapi.ReasonProviderSessionExpired)
+}
+
 // sessionLost marks the provider session in use as needing authorisation
 // when OT says it is gone.
 func (c *conn) sessionLost(ctx context.Context, err error) {
-	var e *otapi.Error
-	if !errors.As(err, &e) || !(e.Code == otapi.CodeProviderSessionExpired || e.SubCode == otapi.ReasonProviderSessionExpired) {
+	if !isSessionLost(err) {
 		return
 	}
 	list, lerr := c.s.store.FindOTProviderSessions(ctx, c.t.ID)
@@ -222,17 +227,25 @@ func (c *conn) follow(ctx context.Context, a *model.OTActivity, actor model.Acto
 	}
 }
 
+// reading is what OT said of an activity: the update to record, and
+// whether it failed because the provider session is gone (then the order
+// waits for a renewal rather than for a person).
+type reading struct {
+	model.OTActivityUpdate
+	sessionLost bool
+}
+
 // read asks OT how an activity stands.
-func (c *conn) read(ctx context.Context, a *model.OTActivity) (model.OTActivityUpdate, error) {
+func (c *conn) read(ctx context.Context, a *model.OTActivity) (reading, error) {
 	var act *otapi.Activity
 	err := c.asOperator(ctx, func(op string) (err error) {
 		act, err = c.c.BackgroundActivity(ctx, op, otapi.ActivityID{Type: a.ActivityType, ID: a.ActivityID})
 		return err
 	})
 	if err != nil {
-		return model.OTActivityUpdate{}, err
+		return reading{}, err
 	}
-	u := model.OTActivityUpdate{State: model.ActRunning, Progress: act.ProgressPercent, Description: act.Description}
+	u := reading{OTActivityUpdate: model.OTActivityUpdate{State: model.ActRunning, Progress: act.ProgressPercent, Description: act.Description}}
 	for _, st := range act.Steps {
 		ms := model.OTStep{Type: st.Type, Message: st.Message, Time: st.TimeFromStart}
 		for _, x := range st.Actions {
@@ -246,7 +259,7 @@ func (c *conn) read(ctx context.Context, a *model.OTActivity) (model.OTActivityU
 	case act.IsFinished:
 		u.State = model.ActFinished
 		if aerr := act.Err(); aerr != nil {
-			u.State, u.Error = model.ActFailed, otapi.Explain(aerr)
+			u.State, u.Error, u.sessionLost = model.ActFailed, otapi.Explain(aerr), isSessionLost(aerr)
 			c.sessionLost(ctx, aerr)
 		}
 	case act.IsAwaitingAction:
@@ -262,9 +275,9 @@ func (c *conn) read(ctx context.Context, a *model.OTActivity) (model.OTActivityU
 // record keeps what OT said of an activity; when it ended, the order is
 // read from OT so that its lines say what the activity did, and a failed
 // export waits for a person with OT's reason in words.
-func (c *conn) record(ctx context.Context, a *model.OTActivity, u model.OTActivityUpdate, actor model.Actor) error {
+func (c *conn) record(ctx context.Context, a *model.OTActivity, u reading, actor model.Actor) error {
 	s := c.s
-	if err := s.store.UpdateOTActivity(ctx, c.t, a.ID, u, actor); err != nil {
+	if err := s.store.UpdateOTActivity(ctx, c.t, a.ID, u.OTActivityUpdate, actor); err != nil {
 		return err
 	}
 	if u.State.Open() {
@@ -273,7 +286,7 @@ func (c *conn) record(ctx context.Context, a *model.OTActivity, u model.OTActivi
 	if err := c.refresh(ctx, a.OTOrderID, actor); err != nil {
 		return err
 	}
-	if u.State == model.ActFailed && a.Kind == model.OTExport && !strings.Contains(u.Error, "session") {
+	if u.State == model.ActFailed && a.Kind == model.OTExport && !u.sessionLost {
 		return s.store.RecordOTError(ctx, c.t, a.OTOrderID, u.Error, actor)
 	}
 	return nil
@@ -389,7 +402,7 @@ func (s *Service) Cancel(ctx context.Context, t *model.Tenant, activityID int64,
 	u, err := c.read(ctx, a)
 	if err != nil || u.State.Open() {
 		// OT took the cancel; its answer comes with the follower.
-		u = model.OTActivityUpdate{State: model.ActCancelled, Progress: a.Progress, Description: a.Description, Steps: a.Steps}
+		u = reading{OTActivityUpdate: model.OTActivityUpdate{State: model.ActCancelled, Progress: a.Progress, Description: a.Description, Steps: a.Steps}}
 	}
 	if err := c.record(ctx, a, u, actor); err != nil {
 		return nil, err

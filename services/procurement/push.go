@@ -385,7 +385,11 @@ func (c *conn) startExport(ctx context.Context, x *model.OTOrder, actor model.Ac
 		return err
 	}
 	a, err := c.startActivity(ctx, x, model.OTExport, lines, nil, actor)
-	if err != nil {
+	if isSessionLost(err) {
+		// Not the order's fault: it waits for an operator's renewal.
+		st.waiting = errNoSession.Error()
+		return nil
+	} else if err != nil {
 		return err
 	}
 	st.done = append(st.done, "export to Taobao started (activity "+a.ActivityID+")")
