@@ -226,6 +226,9 @@ func (a *App) orderDetail(c echo.Context) (views.OrderDetail, error) {
 		return views.OrderDetail{}, err
 	}
 	d.CanBuy = canBuy(currentUser(c).Role)
+	if d.BuysThroughOT, err = a.store.OrderBuysThroughOT(c.Request().Context(), t.ID, id); err != nil {
+		return views.OrderDetail{}, err
+	}
 	if o.ShippingMethodID != 0 {
 		m, err := a.store.FindShippingMethodByID(c.Request().Context(), t.ID, o.ShippingMethodID)
 		if err != nil && !errors.Is(err, model.ErrNotFound) {

@@ -283,6 +283,35 @@ func findOTOrder(ctx context.Context, q queryer, tenantID int64, where string, a
 	return x, err
 }
 
+// attachOTLines gives an order's lines OT's record of them, from its live
+// OT order.
+func (s *Store) attachOTLines(ctx context.Context, tenantID int64, o *Order) error {
+	x, err := findOTOrder(ctx, s.DB.R, tenantID, "x.order_id = ? AND x.state <> 'cancelled'", o.ID)
+	if errors.Is(err, ErrNotFound) {
+		return nil
+	} else if err != nil {
+		return err
+	}
+	for i := range o.Lines {
+		for j := range x.Lines {
+			if x.Lines[j].OrderLineID == o.Lines[i].ID {
+				o.Lines[i].OT = &x.Lines[j]
+			}
+		}
+	}
+	return nil
+}
+
+// OrderBuysThroughOT reports whether lines of one of the shop's orders are
+// bought through OT: held by an OT order, or of the OT channel.
+func (s *Store) OrderBuysThroughOT(ctx context.Context, tenantID, orderID int64) (bool, error) {
+	var n int
+	err := s.DB.R.QueryRowContext(ctx, `SELECT count(*) FROM order_lines l LEFT JOIN products p ON p.id = l.product_id
+		WHERE l.tenant_id = ? AND l.order_id = ? AND (`+lineChannelSQL+` = 'ot' OR EXISTS (SELECT 1 FROM ot_lines x WHERE x.order_line_id = l.id))`,
+		tenantID, orderID).Scan(&n)
+	return n > 0, err
+}
+
 // FindOTOrder returns the shop's OT order with its lines, or ErrNotFound.
 func (s *Store) FindOTOrder(ctx context.Context, tenantID, id int64) (*OTOrder, error) {
 	return findOTOrder(ctx, s.DB.R, tenantID, "x.id = ?", id)

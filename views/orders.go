@@ -121,6 +121,8 @@ type OrderDetail struct {
 	OTError      string
 	OTResult     []string
 	CanBuy       bool
+	// BuysThroughOT: lines of the order are OT's to buy.
+	BuysThroughOT bool
 }
 
 // CarrierIntegrated reports whether the order's carrier registers

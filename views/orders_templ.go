@@ -1978,7 +1978,7 @@ func OrderDetailPart(p Page, d OrderDetail) templ.Component {
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		if d.OT != nil || len(d.OTActivities) > 0 || d.CanBuy {
+		if d.OT != nil || len(d.OTActivities) > 0 || (d.CanBuy && d.BuysThroughOT) {
 			templ_7745c5c3_Err = OrderOTPart(p, d).Render(ctx, templ_7745c5c3_Buffer)
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
@@ -2128,8 +2128,8 @@ func OrderDetailPart(p Page, d OrderDetail) templ.Component {
 					return templ_7745c5c3_Err
 				}
 			}
-			if ol := otLine(d, line.ID); ol != nil {
-				templ_7745c5c3_Err = otLineFields(ol).Render(ctx, templ_7745c5c3_Buffer)
+			if line.OT != nil {
+				templ_7745c5c3_Err = otLineFields(line.OT).Render(ctx, templ_7745c5c3_Buffer)
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}

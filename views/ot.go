@@ -83,19 +83,6 @@ func OTActivityURL(id int64) string { return "/admin/procurement/ot/activities/"
 // OrderOTID is the id of the order page's OT card.
 const OrderOTID = "order-ot"
 
-// otLine returns OT's record of an order line (nil when no OT order holds it).
-func otLine(d OrderDetail, lineID int64) *model.OTLine {
-	if d.OT == nil {
-		return nil
-	}
-	for i := range d.OT.Lines {
-		if d.OT.Lines[i].OrderLineID == lineID {
-			return &d.OT.Lines[i]
-		}
-	}
-	return nil
-}
-
 // otSkippedCount is how many of the OT order's items OT skipped.
 func otSkippedCount(x *model.OTOrder) int {
 	n := 0
