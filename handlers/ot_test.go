@@ -751,6 +751,28 @@ func TestOTRefusalsInWords(t *testing.T) {
 		})
 	}
 
+	t.Run("an order put on hold after it went to OT is not paid there nor exported", func(t *testing.T) {
+		// Added to OT, stopped by a skipped item; then held for review.
+		o := e.paidOrderOf(t, e.demo, item{"BAG-TOTE", 1}, item{"SCARF-SILK", 1})
+		e.runJob(t, op, "orders-to-ot")
+		x, _ := e.store.FindLiveOTOrder(ctx, e.demo.ID, o.ID)
+		if _, err := e.store.TransitionOrder(ctx, e.demo, o.ID, model.OrderHolded, model.SystemActor, model.TransitionInput{}); err != nil {
+			t.Fatal(err)
+		}
+		if err := e.store.AcceptOTSkipped(ctx, e.demo, x.ID, model.SystemActor); err != nil {
+			t.Fatal(err)
+		}
+		e.runJob(t, op, "orders-to-ot")
+		res, card := op.htmxPost("/admin/orders/"+itoa(o.ID)+"/ot/push", nil)
+		wantStatus(t, res, http.StatusOK)
+		if !strings.Contains(card.Find(`[data-testid="ot-result"]`).Text(), "is holded") {
+			t.Errorf("push of an order on hold: %s", card.Text())
+		}
+		if so, _ := sb.Order(x.SalesID); so.Paid != 0 {
+			t.Errorf("an order on hold was paid at OT: %d", so.Paid)
+		}
+	})
+
 	t.Run("a blocked instance key", func(t *testing.T) {
 		o := e.paidOrderOf(t, e.demo, item{"BAG-TOTE", 1})
 		sb.BanInstanceKey(true)

@@ -359,6 +359,12 @@ func (s *Store) TakeOTOrder(ctx context.Context, t *Tenant, orderID, integration
 			Scan(&number, &pay, &status); err != nil {
 			return notFound(err)
 		}
+		switch {
+		case pay != PayPaid:
+			return &ConflictError{Msg: "Order " + number + " is not paid: it is not bought from the supplier yet."}
+		case status != OrderConfirmed && status != OrderProcessing:
+			return &ConflictError{Msg: "Order " + number + " is " + string(status) + ": it is not bought from the supplier."}
+		}
 		cur, err := findOTOrder(ctx, tx, t.ID, "x.order_id = ? AND x.state <> 'cancelled'", orderID)
 		switch {
 		case errors.Is(err, ErrNotFound):
@@ -374,12 +380,6 @@ func (s *Store) TakeOTOrder(ctx context.Context, t *Tenant, orderID, integration
 			cur.ClaimedUntil = &until
 			x, resumed = cur, cur.State == OTAdding || cur.State == OTPaying
 			return nil
-		}
-		switch {
-		case pay != PayPaid:
-			return &ConflictError{Msg: "Order " + number + " is not paid: it is not bought from the supplier yet."}
-		case status != OrderConfirmed && status != OrderProcessing:
-			return &ConflictError{Msg: "Order " + number + " is " + string(status) + ": it is not bought from the supplier."}
 		}
 		rows, err := tx.QueryContext(ctx, `SELECT l.id, l.title, coalesce(l.provider_item_id, ''), coalesce(l.provider_sku_id, ''),
 			coalesce(p.provider_promotion_id, ''), coalesce(p.source, '')`+otLinesSQL+` AND l.order_id = ? ORDER BY l.id`, orderID)

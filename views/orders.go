@@ -209,6 +209,8 @@ func eventText(e model.OrderEvent, lang string) string {
 		return "Message: " + e.To
 	case model.EventShipment:
 		return "Shipment: " + model.ShipmentStatus(e.To).Label()
+	case model.EventOT:
+		return "OT Platform"
 	}
 	return e.Kind
 }
