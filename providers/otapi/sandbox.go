@@ -90,6 +90,10 @@ type SandboxConfig struct {
 // "bought by hand" (BuyByHand) for linking; each synchronisation moves
 // every provider order one step along (paid, sent with a track number,
 // received).
+//
+// An activity does its work in one transaction at its last step, so one
+// cancelled before it finishes has changed nothing: a cancelled export
+// leaves the order unexported (see sandbox_activities.go).
 type Sandbox struct {
 	db  *sql.DB
 	cfg SandboxConfig
@@ -358,6 +362,21 @@ func (s *Sandbox) takeFailNext() bool {
 	v := s.sw.FailNext
 	s.sw.FailNext = false
 	return v
+}
+
+// writeTx runs fn in a transaction that takes SQLite's write lock with its
+// first statement. The sandbox database is shared with the other
+// sandboxes, and a transaction that reads and then writes fails at once
+// (SQLITE_BUSY, which the busy timeout does not wait out) when another
+// connection wrote in between; a write first makes it wait its turn
+// instead. An UPDATE that matches no row is enough to take the lock.
+func (s *Sandbox) writeTx(ctx context.Context, fn func(*sql.Tx) error) error {
+	return sandboxdb.InTx(ctx, s.db, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `UPDATE otapi_customers SET balance = balance WHERE 0`); err != nil {
+			return err
+		}
+		return fn(tx)
+	})
 }
 
 // ExpireSessions ends every operator and buyer session: the next call with
@@ -698,7 +717,7 @@ func (s *Sandbox) mPostTransaction(ctx context.Context, p params) (any, *apiErro
 	if balance+amount < 0 {
 		return nil, fail(CodeNotEnoughMoney, "Not enough money on the account")
 	}
-	err = sandboxdb.InTx(ctx, s.db, func(tx *sql.Tx) error {
+	err = s.writeTx(ctx, func(tx *sql.Tx) error {
 		return s.transact(ctx, tx, p.str("customerId"), amount, p.str("comment"))
 	})
 	if err != nil {

@@ -294,7 +294,7 @@ func (s *Sandbox) mActivityInfo(ctx context.Context, p params) (any, *apiError) 
 		return nil, e
 	}
 	a.Reads++
-	err := sandboxdb.InTx(ctx, s.db, func(tx *sql.Tx) error {
+	err := s.writeTx(ctx, func(tx *sql.Tx) error {
 		if !a.Finished && a.Question == nil {
 			if err := s.advance(ctx, tx, a); err != nil {
 				return err
@@ -369,13 +369,16 @@ func (s *Sandbox) advance(ctx context.Context, tx *sql.Tx, a *activity) error {
 		}
 		return s.next(ctx, tx, a)
 	}
-	if _, e := s.providerLogin(ctx, a.ProviderSession); e != nil {
+	// The work needs a live Taobao session: it may have ended while the
+	// activity waited for an answer.
+	account, e := s.providerLogin(ctx, a.ProviderSession)
+	if e != nil {
 		a.failure(now, ReasonProviderSessionExpired, e.description)
 		return nil
 	}
 	switch a.Type {
 	case ActivityExporting:
-		return s.doExport(ctx, tx, a)
+		return s.doExport(ctx, tx, a, account)
 	case ActivitySynchronizing:
 		return s.doSync(ctx, tx, a)
 	case ActivityLinking:
@@ -442,7 +445,7 @@ func (s *Sandbox) mActivityAction(ctx context.Context, p params) (any, *apiError
 	asked := *a.Question
 	a.Question = nil
 	a.step(now, "Info", "Answer: "+chosen.DisplayName)
-	err := sandboxdb.InTx(ctx, s.db, func(tx *sql.Tx) error {
+	err := s.writeTx(ctx, func(tx *sql.Tx) error {
 		switch {
 		case chosen.ID == actionCancelExport || chosen.ID == actionCancelLinking:
 			a.cancel(now)
@@ -501,7 +504,7 @@ func (s *Sandbox) mActivityCancel(ctx context.Context, p params) (any, *apiError
 		return nil, fail(CodeInvalidArgument, "Activity %d has already finished", a.ID)
 	}
 	a.cancel(s.now())
-	if err := sandboxdb.InTx(ctx, s.db, func(tx *sql.Tx) error { return saveActivity(ctx, tx, a) }); err != nil {
+	if err := s.writeTx(ctx, func(tx *sql.Tx) error { return saveActivity(ctx, tx, a) }); err != nil {
 		return nil, internal(err)
 	}
 	return noResult{}, nil
@@ -586,10 +589,10 @@ func (s *Sandbox) checkExport(ctx context.Context, tx *sql.Tx, a *activity) erro
 	return nil
 }
 
-// doExport places the order at Taobao: one provider order per seller for
-// the lines not skipped, the lines linked to them, all in the caller's
-// transaction.
-func (s *Sandbox) doExport(ctx context.Context, tx *sql.Tx, a *activity) error {
+// doExport places the order at Taobao as account: one provider order per
+// seller for the lines not skipped, the lines linked to them, all in the
+// caller's transaction.
+func (s *Sandbox) doExport(ctx context.Context, tx *sql.Tx, a *activity, account string) error {
 	now := s.now()
 	sw := s.Switches()
 	reason := a.FailWith
@@ -614,11 +617,6 @@ func (s *Sandbox) doExport(ctx context.Context, tx *sql.Tx, a *activity) error {
 	o, err := s.loadOrder(ctx, tx, a.OrderIDs[0])
 	if err != nil {
 		return err
-	}
-	account, e := s.providerLogin(ctx, a.ProviderSession)
-	if e != nil {
-		a.failure(now, ReasonProviderSessionExpired, e.description)
-		return nil
 	}
 	bySeller := map[string]*ProviderOrder{}
 	var sellers []string

@@ -358,7 +358,7 @@ func (s *Sandbox) mAddOrder(ctx context.Context, p params) (any, *apiError) {
 	if len(o.Lines) == 0 {
 		return nil, fail(CodeInvalidArgument, "None of the items can be ordered")
 	}
-	err := sandboxdb.InTx(ctx, s.db, func(tx *sql.Tx) error {
+	err := s.writeTx(ctx, func(tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO otapi_sales_orders (seq, id, cust_id, comment, delivery_mode_id, user_profile_id, total, created_at)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, seq, o.ID, o.CustomerID, o.Comment, o.DeliveryModeID, o.UserProfileID, o.Total, stamp(o.CreatedAt)); err != nil {
 			return err
@@ -406,7 +406,7 @@ func (s *Sandbox) mCancelOrder(ctx context.Context, p params) (any, *apiError) {
 	if o.exported() {
 		return nil, fail(CodeInvalidArgument, "Order %s has lines at the provider: unlink them first", o.ID)
 	}
-	err := sandboxdb.InTx(ctx, s.db, func(tx *sql.Tx) error {
+	err := s.writeTx(ctx, func(tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, `UPDATE otapi_sales_orders SET cancelled = 1, paid = 0 WHERE id = ?`, o.ID); err != nil {
 			return err
 		}
@@ -556,7 +556,7 @@ func (s *Sandbox) mPaymentReserve(ctx context.Context, p params) (any, *apiError
 	if balance < amount {
 		return nil, fail(CodeNotEnoughMoney, "The customer's balance %s is less than %s", FormatMoney(balance), FormatMoney(amount))
 	}
-	err = sandboxdb.InTx(ctx, s.db, func(tx *sql.Tx) error {
+	err = s.writeTx(ctx, func(tx *sql.Tx) error {
 		if err := s.transact(ctx, tx, o.CustomerID, -amount, "Payment of order "+o.ID); err != nil {
 			return err
 		}
@@ -689,7 +689,7 @@ func (s *Sandbox) BuyByHand(account string, items ...ProviderItem) (string, erro
 	}
 	s.writeMu.Lock()
 	defer s.writeMu.Unlock()
-	err := sandboxdb.InTx(context.Background(), s.db, func(tx *sql.Tx) error { return s.insertProviderOrder(context.Background(), tx, po) })
+	err := s.writeTx(context.Background(), func(tx *sql.Tx) error { return s.insertProviderOrder(context.Background(), tx, po) })
 	return po.ID, err
 }
 
@@ -710,7 +710,7 @@ func (s *Sandbox) SetProviderOrderStatus(id, status string) error {
 	}
 	po.Status = status
 	setWaybill(po)
-	return sandboxdb.InTx(ctx, s.db, func(tx *sql.Tx) error { return saveProviderOrder(ctx, tx, po) })
+	return s.writeTx(ctx, func(tx *sql.Tx) error { return saveProviderOrder(ctx, tx, po) })
 }
 
 // setWaybill gives a sent provider order its track number: a YTO-like

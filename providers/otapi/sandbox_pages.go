@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"orderdesk/providers/internal/httpbody"
-	"orderdesk/providers/internal/sandboxdb"
 )
 
 // ---------------------------------------------------------------- the provider's login page
@@ -58,7 +57,7 @@ func (s *Sandbox) authAction(w http.ResponseWriter, r *http.Request) {
 	var used bool
 	back := url.Values{}
 	s.writeMu.Lock()
-	err := sandboxdb.InTx(ctx, s.db, func(tx *sql.Tx) error {
+	err := s.writeTx(ctx, func(tx *sql.Tx) error {
 		if err := tx.QueryRowContext(ctx, `SELECT provider_type, return_url, used FROM otapi_provider_auth WHERE token = ?`, tok).Scan(&prov, &ret, &used); err != nil || used {
 			return err
 		}

@@ -676,6 +676,21 @@ func TestTmallItemsAreBoughtByHandAndLinked(t *testing.T) {
 	if po, err := e.sb.ProviderOrder(byHand); err != nil || po.Items[0].LineID != "" || po.Status != TradeWaitBuyerPay {
 		t.Errorf("Taobao order after unlink = %+v, %v", po, err)
 	}
+	// Unlinking the whole order frees every line, and then the buyer may
+	// cancel it.
+	wantCode(t, e.client.CancelSalesOrder(e.ctx, e.buyer(), o.ID), CodeInvalidArgument)
+	unlink, _ = e.client.RunOrderUnlinkingFromProvider(e.ctx, op, ProviderTaobao, prov, ExportParameters{OrderID: o.ID})
+	if a = e.follow(op, unlink); !a.IsFinished || a.Err() != nil || a.Steps[len(a.Steps)-1].Message != "2 lines unlinked" {
+		t.Fatalf("unlink all = %+v", a)
+	}
+	for _, l := range e.details(op, o.ID).Lines {
+		if l.VendPurchID != "" {
+			t.Errorf("still linked: %+v", l)
+		}
+	}
+	if err := e.client.CancelSalesOrder(e.ctx, e.buyer(), o.ID); err != nil {
+		t.Errorf("cancel after unlinking: %v", err)
+	}
 	_, err = e.client.RunOrderLinkingWithProvider(e.ctx, op, ProviderTaobao, prov, LinkParameters{OrderID: o.ID})
 	wantCode(t, err, CodeInvalidArgument)
 	link, _ = e.client.RunOrderLinkingWithProvider(e.ctx, op, ProviderTaobao, prov, LinkParameters{OrderID: o.ID, ProviderOrderIDs: []string{"3300000000000999"}})
@@ -1046,5 +1061,48 @@ func TestSandboxStateSurvivesARestart(t *testing.T) {
 	next := e.order(tshirt)
 	if next.ID <= o.ID {
 		t.Errorf("order ids: %s after %s", next.ID, o.ID)
+	}
+}
+
+// TestTheSandboxSharesItsDatabase: the app keeps every sandbox in one
+// database file, so another sandbox writes while this one works; an
+// activity's read-then-write transaction must wait its turn rather than
+// fail with "database is locked".
+func TestTheSandboxSharesItsDatabase(t *testing.T) {
+	e := newEnv(t)
+	if _, err := e.db.Exec(`CREATE TABLE other_sandbox (v INTEGER)`); err != nil {
+		t.Fatal(err)
+	}
+	stop := make(chan struct{})
+	done := make(chan error, 1)
+	go func() {
+		for {
+			select {
+			case <-stop:
+				done <- nil
+				return
+			default:
+			}
+			if _, err := e.db.Exec(`INSERT INTO other_sandbox VALUES (1)`); err != nil {
+				done <- err
+				return
+			}
+		}
+	}()
+	op := e.operator()
+	prov := e.provider(op, DemoProviderLogin)
+	for range 20 {
+		o := e.paidOrder(op, tshirt, tote)
+		act, err := e.client.RunOrderExportingToProvider(e.ctx, op, ProviderTaobao, prov, ExportParameters{OrderID: o.ID})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if a := e.follow(op, act); !a.IsFinished || a.Err() != nil {
+			t.Fatalf("export = %+v", a)
+		}
+	}
+	close(stop)
+	if err := <-done; err != nil {
+		t.Fatalf("the other writer: %v", err)
 	}
 }
