@@ -76,7 +76,7 @@ func (a *App) ProcurementSettingsSave(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	a.flash(c, views.FlashOK, "Procurement settings saved: the shop buys "+strings.ToLower(ps.Channel.Label())+".")
+	a.flash(c, views.FlashOK, "Procurement settings saved: the shop buys "+ps.Channel.How()+".")
 	return a.redirect(c, "/admin/settings/procurement")
 }
 
@@ -97,11 +97,7 @@ func (a *App) ProductChannelSave(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	how := "through the shop's channel"
-	if ch != "" {
-		how = strings.ToLower(model.ProcurementChannel(ch).Label())
-	}
-	a.flash(c, views.FlashOK, "Product "+strings.TrimSpace(sku)+" is bought "+how+".")
+	a.flash(c, views.FlashOK, "Product "+strings.TrimSpace(sku)+" is bought "+model.ProcurementChannel(ch).How()+".")
 	return a.redirect(c, "/admin/settings/procurement")
 }
 
@@ -373,14 +369,16 @@ func (a *App) OrderOT(c echo.Context) error {
 		for _, s := range form["lines"] {
 			n, perr := strconv.ParseInt(s, 10, 64)
 			if perr != nil {
-				return &model.ValidationError{Fields: map[string]string{"lines": "choose lines of this order"}}
+				err = &model.ValidationError{Fields: map[string]string{"lines": "choose lines of this order"}}
 			}
 			lines = append(lines, n)
 		}
-		var act *model.OTActivity
-		act, err = a.ot.Start(ctx, t, id, model.OTActivityKind(c.FormValue("kind")), lines, strings.Split(c.FormValue("provider_orders"), ","), actor)
 		if err == nil {
-			done = act.Kind.Label() + " started at OT (activity " + act.ActivityID + ")."
+			var act *model.OTActivity
+			act, err = a.ot.Start(ctx, t, id, model.OTActivityKind(c.FormValue("kind")), lines, strings.Split(c.FormValue("provider_orders"), ","), actor)
+			if err == nil {
+				done = act.Kind.Label() + " started at OT (activity " + act.ActivityID + ")."
+			}
 		}
 	default:
 		return model.ErrNotFound

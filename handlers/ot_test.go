@@ -751,6 +751,18 @@ func TestOTRefusalsInWords(t *testing.T) {
 		})
 	}
 
+	t.Run("sessions OT ended are opened again, unseen by people", func(t *testing.T) {
+		o := e.paidOrderOf(t, e.demo, item{"BAG-TOTE", 1})
+		e.runJob(t, op, "orders-to-ot") // the operator's session is kept for the next runs
+		if err := sb.ExpireSessions(); err != nil {
+			t.Fatal(err)
+		}
+		e.followUntil(t, op, e.demo, o.ID, model.ActFinished)
+		if got, _ := e.store.FindOrderByID(ctx, e.demo.ID, o.ID); got.Lines[0].PurchaseID == "" {
+			t.Errorf("after the sessions ended: %+v", got.Lines[0])
+		}
+	})
+
 	t.Run("an order put on hold after it went to OT is not paid there nor exported", func(t *testing.T) {
 		// Added to OT, stopped by a skipped item; then held for review.
 		o := e.paidOrderOf(t, e.demo, item{"BAG-TOTE", 1}, item{"SCARF-SILK", 1})

@@ -35,6 +35,17 @@ func (c ProcurementChannel) Label() string {
 	return "The shop's channel"
 }
 
+// How says how the channel buys, to finish a sentence ("the shop buys …").
+func (c ProcurementChannel) How() string {
+	switch c {
+	case ChannelTaobao:
+		return "directly on Taobao"
+	case ChannelOT:
+		return "through OT Platform's autobuy"
+	}
+	return "through the shop's channel"
+}
+
 // lineChannelSQL is the channel of an order line `l` whose product is `p`
 // (LEFT JOINed): the product's override, else the shop's, else Taobao. The
 // one place the rule is written; the two channels' jobs take their lines by

@@ -58,6 +58,12 @@ type Service struct {
 	store *model.Store
 	log   *slog.Logger
 	cfg   Config
+
+	// ops keeps an operator session per integration version, so that runs
+	// and pages (an activity's card asks every 2 s) do not sign in for every
+	// call; one OT says expired is dropped and opened again.
+	mu  sync.Mutex
+	ops map[string]string
 }
 
 // New makes the service.
@@ -71,7 +77,7 @@ func New(cfg Config) *Service {
 	if cfg.Concurrency <= 0 {
 		cfg.Concurrency = 4
 	}
-	return &Service{store: cfg.Store, log: cfg.Log, cfg: cfg}
+	return &Service{store: cfg.Store, log: cfg.Log, cfg: cfg, ops: map[string]string{}}
 }
 
 // ErrNoOT means the shop cannot buy through OT: no OT integration in test
@@ -113,6 +119,7 @@ type conn struct {
 
 	mu          sync.Mutex
 	op, buyer   string
+	opKey       string // the integration version whose operator session op is
 	provider    string // the provider session exports run with, once chosen
 	providerErr error
 }
@@ -138,7 +145,23 @@ func (s *Service) connect(ctx context.Context, t *model.Tenant) (*conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &conn{s: s, t: t, in: in, c: otapi.New(cfg), set: set}, nil
+	key := fmt.Sprintf("%d/%s/%d", in.ID, in.Status, in.UpdatedAt.UnixNano())
+	s.mu.Lock()
+	op := s.ops[key]
+	s.mu.Unlock()
+	return &conn{s: s, t: t, in: in, c: otapi.New(cfg), set: set, op: op, opKey: key}, nil
+}
+
+// keepOperator remembers the connection's operator session for the next
+// connection to the same integration ("" forgets it).
+func (c *conn) keepOperator(session string) {
+	c.s.mu.Lock()
+	defer c.s.mu.Unlock()
+	if session == "" {
+		delete(c.s.ops, c.opKey)
+		return
+	}
+	c.s.ops[c.opKey] = session
 }
 
 // isExpired reports whether OT says the session a call used has ended.
@@ -162,6 +185,7 @@ func (c *conn) asOperator(ctx context.Context, fn func(session string) error) er
 			c.mu.Lock()
 			c.op = sess
 			c.mu.Unlock()
+			c.keepOperator(sess)
 		}
 		err := fn(sess)
 		if !isExpired(err) || try > 0 {
@@ -172,6 +196,7 @@ func (c *conn) asOperator(ctx context.Context, fn func(session string) error) er
 			c.op = ""
 		}
 		c.mu.Unlock()
+		c.keepOperator("")
 	}
 }
 
