@@ -230,7 +230,7 @@ func (a *App) OTReturn(c echo.Context) error {
 func (a *App) OTActivitiesIndex(c echo.Context) error {
 	ctx := c.Request().Context()
 	t := tenant(c)
-	v := views.OTActivitiesView{Loc: t.Location()}
+	v := views.OTActivitiesView{Loc: t.Location(), CanAct: canBuy(currentUser(c).Role)}
 	all, err := a.store.FindOTActivities(ctx, t.ID, model.OTActivityFilter{Limit: 200})
 	if err != nil {
 		return err

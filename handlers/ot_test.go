@@ -961,3 +961,51 @@ func TestOTPaymentResumed(t *testing.T) {
 		t.Errorf("our OT order: %s, topped up %d by this run (want 0)", got.State, got.ToppedUp)
 	}
 }
+
+// TestOTActivitiesPage: the activities page lists those under way with
+// their question, then those that ended; staff see them without the
+// buttons, and the card of another shop's activity is not found.
+func TestOTActivitiesPage(t *testing.T) {
+	e := newEnv(t)
+	op := e.otShop(t)
+	first := e.paidOrderOf(t, e.demo, item{"BAG-TOTE", 1})
+	asking := e.paidOrderOf(t, e.demo, item{"TEA-SET6", 1})
+	e.runJob(t, op, "orders-to-ot")
+	e.followUntil(t, op, e.demo, first.ID, model.ActFinished)
+	a := e.followUntil(t, op, e.demo, asking.ID, model.ActAwaiting)
+
+	res, doc := op.get("/admin/procurement/ot/activities")
+	wantStatus(t, res, http.StatusOK)
+	running := doc.Find(`[data-testid="ot-running"] [data-testid="ot-activity"]`)
+	if running.Length() != 1 || running.Find(`[data-testid="ot-answer"]`).Length() != 3 {
+		t.Errorf("under way: %s", doc.Find(`[data-testid="ot-running"]`).Text())
+	}
+	if n := doc.Find(`[data-testid="ot-finished"] [data-testid="ot-activity"][data-state="finished"]`).Length(); n != 1 {
+		t.Errorf("ended: %d", n)
+	}
+	// The card alone for htmx, the page without it.
+	res, body := op.do("GET", "/admin/procurement/ot/activities/"+itoa(a.ID), nil, http.Header{"Hx-Request": {"true"}})
+	wantStatus(t, res, http.StatusOK)
+	if frag := parseHTML(t, body); frag.Find(`[data-testid="ot-activity"]`).Length() != 1 || frag.Find("nav").Length() != 0 {
+		t.Errorf("fragment: %s", body)
+	}
+	res, page := op.get("/admin/procurement/ot/activities/" + itoa(a.ID))
+	wantStatus(t, res, http.StatusOK)
+	if page.Find("nav").Length() == 0 || page.Find(`[data-testid="ot-question"]`).Length() != 1 {
+		t.Errorf("page: %s", page.Text())
+	}
+
+	staff := e.client(t, "")
+	staff.login("staff@demo.test", demoPassword)
+	_, doc = staff.get("/admin/procurement/ot/activities")
+	if doc.Find(`[data-testid="ot-question"]`).Length() != 1 || doc.Find(`[data-testid="ot-answer"]`).Length() != 0 || doc.Find(`[data-testid="ot-cancel"]`).Length() != 0 {
+		t.Errorf("staff's view: %s", doc.Find(`[data-testid="ot-running"]`).Text())
+	}
+	res, _ = staff.postForm("/admin/procurement/ot/activities/"+itoa(a.ID)+"/answer", url.Values{"action": {"SkipItem"}})
+	wantStatus(t, res, http.StatusForbidden)
+
+	tr := e.client(t, "demo-tr.localhost")
+	tr.login("owner@demo.test", demoPassword)
+	res, _ = tr.get("/admin/procurement/ot/activities/" + itoa(a.ID))
+	wantStatus(t, res, http.StatusNotFound)
+}

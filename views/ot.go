@@ -62,6 +62,8 @@ type OTActivitiesView struct {
 	Running, Finished []*model.OTActivity
 	Counts            model.OTCounts
 	Loc               *time.Location
+	// CanAct: the user may answer and cancel (operators, owners, admins).
+	CanAct bool
 }
 
 // OTActivityView is one activity as a card shows it.

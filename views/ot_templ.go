@@ -1357,7 +1357,7 @@ func OTActivities(p Page, v OTActivitiesView) templ.Component {
 			return templ_7745c5c3_Err
 		}
 		for _, a := range v.Running {
-			templ_7745c5c3_Err = OTActivityCard(p, OTActivityView{Activity: a, Loc: v.Loc, CanAct: true}).Render(ctx, templ_7745c5c3_Buffer)
+			templ_7745c5c3_Err = OTActivityCard(p, OTActivityView{Activity: a, Loc: v.Loc, CanAct: v.CanAct}).Render(ctx, templ_7745c5c3_Buffer)
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
