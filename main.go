@@ -31,6 +31,7 @@ import (
 	"orderdesk/services/delivery"
 	"orderdesk/services/messaging"
 	"orderdesk/services/payments"
+	"orderdesk/services/procurement"
 )
 
 // config is the process configuration: environment first, flags override.
@@ -97,6 +98,13 @@ Usage:
   orderdesk sync order-status [--purchase-id=X]   fetch purchase status and supplier tracking
                                                   (orders and sync run for every shop, or the
                                                   one of --tenant=S, a line per thing done)
+  orderdesk ot export [--order-id=N]             buy paid orders through OT Platform: add them to
+                                                  OT, pay them (simulated payment), start the export
+  orderdesk ot sync [--order-id=N]                read the OT orders' lines from OT (Taobao order,
+                                                  waybill, statuses)
+  orderdesk ot sessions                           the Taobao sessions OT holds, with their end
+                                                  (ot runs for every shop or the one of --tenant=S,
+                                                  a line per order with its OT order id)
   orderdesk jobs list                             the background jobs and where they are paused
   orderdesk jobs pause NAME                       pause a job for every shop of this installation
   orderdesk jobs resume NAME                      lift that pause (a shop's own pause stays)
@@ -157,6 +165,10 @@ func run(args []string, out io.Writer, log *slog.Logger) error {
 	case "sync":
 		if len(args) > 0 {
 			return cmdSync(args[0], args[1:], out, log)
+		}
+	case "ot":
+		if len(args) > 0 {
+			return cmdOT(args[0], args[1:], out, log)
 		}
 	case "demo":
 		if len(args) > 0 && args[0] == "bulk-orders" {
@@ -364,9 +376,10 @@ func serve(ctx context.Context, c config, out io.Writer, log *slog.Logger, extra
 	pay := paymentFlow(store, c, log, policy)
 	msg := messageFlow(store, c, log, policy)
 	del := deliveryFlow(store, c, log, policy)
+	ot := otFlow(store, c, log, policy)
 	var sched *jobs.Scheduler // made below, after the app that shows its jobs
 	app, err := handlers.New(store, handlers.Config{BaseURL: c.BaseURL, DefaultTenant: c.DefaultTenant, Logger: log,
-		TrackRate: c.TrackRate, Sandboxes: sandboxes, Procurement: proc, Payments: pay, Delivery: del, Egress: policy,
+		TrackRate: c.TrackRate, Sandboxes: sandboxes, Procurement: proc, Payments: pay, Delivery: del, OT: ot, Egress: policy,
 		Jobs: func() []handlers.JobInfo {
 			var out []handlers.JobInfo
 			for _, j := range sched.Jobs() {
@@ -383,7 +396,7 @@ func serve(ctx context.Context, c config, out io.Writer, log *slog.Logger, extra
 	if err != nil {
 		return err
 	}
-	sched = jobs.New(store, log, append(schedule(c, store, proc, pay, msg, del, keep), extra...)...)
+	sched = jobs.New(store, log, append(schedule(c, store, proc, pay, msg, del, ot, keep), extra...)...)
 	sched.Start(ctx)
 	// Deferred after the database's close, so run before it: no job writes
 	// to a closed database, and every run records its end.
@@ -442,6 +455,9 @@ func seedDemo(ctx context.Context, store *model.Store, c config, out io.Writer, 
 					return fmt.Errorf("demo integration: %w", err)
 				}
 			}
+			if err := store.SaveProcurementSettings(ctx, t.ID, handlers.DemoProcurementSettings(slug)); err != nil {
+				return fmt.Errorf("demo procurement settings: %w", err)
+			}
 		}
 	}
 	var msg strings.Builder
@@ -484,17 +500,25 @@ func messageFlow(store *model.Store, c config, log *slog.Logger, policy egress.P
 		ShopURL: func(t *model.Tenant) string { return model.ShopURL(c.BaseURL, t, c.DefaultTenant) }})
 }
 
+// otFlow is the OT Platform flow of the instance, for the server and the
+// CLI alike: OT sends operators back to the shop's configured address.
+func otFlow(store *model.Store, c config, log *slog.Logger, policy egress.Policy) *procurement.Service {
+	return procurement.New(procurement.Config{Store: store, Log: log, HTTPClient: policy.Client(providerTimeout),
+		ShopURL: func(t *model.Tenant) string { return model.ShopURL(c.BaseURL, t, c.DefaultTenant) }})
+}
+
 // schedule is every background job the server runs: one list for serve and
 // the jobs commands. keep is how many daily backups to keep.
-func schedule(c config, store *model.Store, proc *jobs.Procurement, pay *payments.Service, msg *messaging.Service, del *delivery.Service, keep int) []*jobs.Job {
-	return append(append([]*jobs.Job{
+func schedule(c config, store *model.Store, proc *jobs.Procurement, pay *payments.Service, msg *messaging.Service, del *delivery.Service,
+	ot *procurement.Service, keep int) []*jobs.Job {
+	return append(append(append([]*jobs.Job{
 		jobs.ExpireUnpaid(pay),
 		jobs.PollPayments(pay, 3*time.Second, 30*time.Minute),
 		jobs.Refunds(pay),
 		jobs.SendMessages(msg),
 		jobs.FetchCDEK(del),
 		jobs.FetchDostavista(del),
-	}, proc.Jobs()...),
+	}, proc.Jobs()...), jobs.OTJobs(ot)...),
 		jobs.Backup(store.DB, c.backupDir(), keep),
 	)
 }
@@ -690,6 +714,134 @@ func cmdSync(what string, args []string, out io.Writer, log *slog.Logger) (err e
 	return runForShops(ctx, out, log, store, job, shops)
 }
 
+// cmdOT runs the OT Platform work once in the foreground, like seed 000's
+// artisan commands: export and sync for every shop (or the one of --tenant,
+// or the one owning --order-id), a line per order with its OT order id;
+// sessions lists the Taobao sessions OT holds for each shop with their end.
+// It exits non-zero when a shop's run could not run (no OT integration for
+// orders that need it, OT not answering the session list, the job running
+// elsewhere).
+func cmdOT(what string, args []string, out io.Writer, log *slog.Logger) (err error) {
+	var c config
+	var orderID int64
+	var slug string
+	fs := flag.NewFlagSet("ot "+what, flag.ContinueOnError)
+	addConfigFlags(fs, &c)
+	fs.Int64Var(&orderID, "order-id", 0, "only this order (export, sync)")
+	fs.Int64Var(&orderID, "order_id", 0, "only this order (seed 000's spelling)")
+	fs.StringVar(&slug, "tenant", "", "only this shop (slug); default: every shop")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	store, _, err := openStore(ctx, c)
+	if err != nil {
+		return err
+	}
+	defer joinClose(&err, store.DB)
+	svc := otFlow(store, c, log, egressPolicy(c, c.SMTPSandbox))
+	var job *jobs.Job
+	switch what {
+	case "export":
+		job = &jobs.Job{Name: jobs.OTExportName, Run: func(ctx context.Context, t *model.Tenant, r *jobs.Run) error {
+			return jobs.OTExport(ctx, svc, t, r, orderID)
+		}}
+	case "sync":
+		// From the shell there is no activities job: the sync follows the
+		// activities under way first (an export started by ot export, say).
+		job = &jobs.Job{Name: jobs.OTSyncName, Run: func(ctx context.Context, t *model.Tenant, r *jobs.Run) error {
+			if err := jobs.OTFollow(ctx, svc, t, r, cliFollowReads); err != nil {
+				return err
+			}
+			return jobs.OTSync(ctx, svc, t, r, orderID)
+		}}
+	case "sessions":
+		shops, err := shopsFor(ctx, store, slug, "", nil)
+		if err != nil {
+			return err
+		}
+		return printSessions(ctx, out, store, svc, shops, slug != "")
+	default:
+		return fmt.Errorf("unknown command ot %s: use export, sync or sessions", what)
+	}
+	var owns func(*model.Tenant) (bool, error)
+	var asked string
+	if orderID != 0 {
+		asked = "order " + strconv.FormatInt(orderID, 10)
+		owns = func(t *model.Tenant) (bool, error) {
+			_, err := store.FindOrderByID(ctx, t.ID, orderID)
+			if errors.Is(err, model.ErrNotFound) {
+				return false, nil
+			}
+			return err == nil, err
+		}
+	}
+	shops, err := shopsFor(ctx, store, slug, asked, owns)
+	if err != nil {
+		return err
+	}
+	return runForShops(ctx, out, log, store, job, shops)
+}
+
+// cliFollowReads is how many times ot sync reads the activities under way
+// before it syncs: an activity of the sandbox ends within three.
+const cliFollowReads = 5
+
+// printSessions prints each shop's Taobao sessions at OT with their end. A
+// shop without an OT integration is said so, and fails the command only
+// when it was the one asked for.
+func printSessions(ctx context.Context, out io.Writer, store *model.Store, svc *procurement.Service, shops []*model.Tenant, asked bool) error {
+	w := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+	var errs []error
+	now := store.Now()
+	for _, t := range shops {
+		rows, err := svc.Sessions(ctx, t)
+		switch {
+		case errors.Is(err, procurement.ErrNoOT) && !asked:
+			if _, werr := fmt.Fprintf(w, "%s:\tno OT Platform integration\n", t.Slug); werr != nil {
+				return werr
+			}
+			continue
+		case err != nil:
+			errs = append(errs, fmt.Errorf("%s: %w", t.Slug, err))
+			if _, werr := fmt.Fprintf(w, "%s:\tOT's list could not be read: %v\n", t.Slug, err); werr != nil {
+				return werr
+			}
+		}
+		if len(rows) == 0 && err == nil {
+			if _, werr := fmt.Fprintf(w, "%s:\tno Taobao session at OT: authorise one on Procurement → OT sessions\n", t.Slug); werr != nil {
+				return werr
+			}
+		}
+		for _, r := range rows {
+			ends, state := "OT does not say", "active"
+			if !r.ExpiresAt.IsZero() {
+				ends = r.ExpiresAt.In(t.Location()).Format("2006-01-02 15:04 MST")
+				if r.ExpiresEstimated {
+					ends += " (estimated)"
+				}
+				switch d := r.ExpiresAt.Sub(now); {
+				case d <= 0:
+					state = "ended: authorise it again"
+				default:
+					state = "ends in " + d.Round(time.Minute).String()
+				}
+			}
+			if r.Known != nil && r.Known.Status == model.AccountNeedsAuthorization {
+				state = "needs authorization"
+			}
+			if _, werr := fmt.Fprintf(w, "%s:\t%s\tends %s\t%s\n", t.Slug, r.Login, ends, state); werr != nil {
+				return werr
+			}
+		}
+	}
+	if err := w.Flush(); err != nil {
+		return err
+	}
+	return errors.Join(errs...)
+}
+
 // cmdJobs lists the background jobs, or pauses or resumes one for every shop of
 // this installation: the instance operator's switch, which no page changes (a
 // shop's own pause is on its jobs page).
@@ -716,7 +868,8 @@ func cmdJobs(what string, args []string, out io.Writer) (err error) {
 		return err
 	}
 	policy := egressPolicy(c, c.SMTPSandbox)
-	all := schedule(c, store, &jobs.Procurement{Store: store}, paymentFlow(store, c, slog.Default(), policy), messageFlow(store, c, slog.Default(), policy), deliveryFlow(store, c, slog.Default(), policy), keep)
+	all := schedule(c, store, &jobs.Procurement{Store: store}, paymentFlow(store, c, slog.Default(), policy), messageFlow(store, c, slog.Default(), policy),
+		deliveryFlow(store, c, slog.Default(), policy), otFlow(store, c, slog.Default(), policy), keep)
 	var names []string
 	for _, j := range all {
 		names = append(names, j.Name)

@@ -147,6 +147,18 @@ func lineProcurementJSON(l model.OrderLine, lang string) map[string]any {
 	if l.CostFen != 0 {
 		p["cost"], p["cost_currency"], p["cost_converted"] = model.FormatAmount(l.CostFen), "CNY", model.FormatAmount(l.CostMinor)
 	}
+	if ot := l.OT; ot != nil {
+		// Seed 002's fields of a line bought through OT Platform.
+		p["ot"] = map[string]any{
+			"line_id": nullString(ot.OTLineID), "skipped": ot.Skipped, "tmall": ot.Tmall,
+			"status_id": nullString(ot.StatusID), "status_name": nullString(ot.StatusName),
+			"item_id": ot.ItemID, "configuration_id": ot.ConfigurationID, "promotion_id": nullString(ot.PromotionID),
+			"vend_purch_id": nullString(ot.VendPurchID), "vend_purch_waybill": nullString(ot.VendPurchWaybill),
+			"vend_purch_account_id": nullString(ot.VendPurchAccountID), "vend_purch_status": nullString(ot.VendPurchStatus),
+			"vend_purch_item_id": nullString(ot.VendPurchItemID), "vend_purch_configuration_id": nullString(ot.VendPurchConfigurationID),
+			"vend_purch_promotion_id": nullString(ot.VendPurchPromotionID),
+		}
+	}
 	return p
 }
 

@@ -21,6 +21,7 @@ import (
 	"orderdesk/services/delivery"
 	"orderdesk/services/integrations"
 	"orderdesk/services/payments"
+	"orderdesk/services/procurement"
 )
 
 // Config is what the HTTP layer needs to know about its deployment.
@@ -49,6 +50,9 @@ type Config struct {
 	Delivery *delivery.Service
 	// Procurement runs the Taobao steps for one order (jobs.Procurement).
 	Procurement Procurement
+	// OT is the OT Platform flow (services/procurement); when nil, New makes
+	// one from BaseURL.
+	OT *procurement.Service
 	// Jobs lists the background jobs with their intervals.
 	Jobs func() []JobInfo
 	// RunJob runs the named job for one shop now and waits up to wait for it
@@ -90,6 +94,7 @@ type App struct {
 	echo        *echo.Echo
 	pay         *payments.Service
 	delivery    *delivery.Service
+	ot          *procurement.Service
 	// integrations creates, tests and takes live integrations.
 	integrations *integrations.Service
 	// providerClient is the egress policy's HTTP client, for every provider
@@ -146,6 +151,11 @@ func New(store *model.Store, cfg Config) (*App, error) {
 	a.delivery = cfg.Delivery
 	if a.delivery == nil {
 		a.delivery = delivery.New(delivery.Config{Store: store, Log: cfg.Logger, CallbackBaseURL: cfg.CallbackBaseURL, HTTPClient: a.providerClient})
+	}
+	a.ot = cfg.OT
+	if a.ot == nil {
+		a.ot = procurement.New(procurement.Config{Store: store, Log: cfg.Logger, HTTPClient: a.providerClient,
+			ShopURL: func(t *model.Tenant) string { return model.ShopURL(cfg.BaseURL, t, cfg.DefaultTenant) }})
 	}
 	a.sessions = a.newSessionManager()
 	a.shopCookies = newCookieStore(store.Keys, a.secure)

@@ -31,6 +31,7 @@ import (
 	"orderdesk/services/delivery"
 	"orderdesk/services/messaging"
 	"orderdesk/services/payments"
+	"orderdesk/services/procurement"
 )
 
 const demoPassword = "demo-password-1"
@@ -66,6 +67,7 @@ type env struct {
 	msg       *messaging.Service
 	policy    egress.Policy
 	delivery  *delivery.Service
+	ot        *procurement.Service
 	// loseNotifications makes the network drop the providers' notifications
 	// before they reach the shop (a webhook lost on the way).
 	loseNotifications atomic.Bool
@@ -121,6 +123,9 @@ func newEnv(t testing.TB, extra ...*jobs.Job) *env {
 				t.Fatal(err)
 			}
 		}
+		if err := store.SaveProcurementSettings(context.Background(), shop.ID, handlers.DemoProcurementSettings(slug)); err != nil {
+			t.Fatal(err)
+		}
 	}
 	// As in the demo, provider calls may reach this server's sandboxes and
 	// nothing else on loopback.
@@ -132,6 +137,8 @@ func newEnv(t testing.TB, extra ...*jobs.Job) *env {
 	msg := messaging.New(messaging.Config{Store: store, Log: quiet, Egress: policy,
 		ShopURL: func(t *model.Tenant) string { return model.ShopURL(base, t, "demo") }})
 	del := delivery.New(delivery.Config{Store: store, Log: quiet, CallbackBaseURL: addr, HTTPClient: policy.Client(30 * time.Second)})
+	ot := procurement.New(procurement.Config{Store: store, Log: quiet, HTTPClient: policy.Client(30 * time.Second),
+		ShopURL: func(t *model.Tenant) string { return model.ShopURL(base, t, "demo") }})
 	// The demo's Dostavista "cabinet" sends its callbacks to the demo shop.
 	if err := sandboxes.ConnectDemoCallbacks(context.Background(), store, addr); err != nil {
 		t.Fatal(err)
@@ -144,10 +151,10 @@ func newEnv(t testing.TB, extra ...*jobs.Job) *env {
 		jobs.SendMessages(msg),
 		jobs.FetchCDEK(del),
 		jobs.FetchDostavista(del),
-	}, proc.Jobs()...), extra...)...)
+	}, append(proc.Jobs(), jobs.OTJobs(ot)...)...), extra...)...)
 	app, err := handlers.New(store, handlers.Config{
 		BaseURL: base, DefaultTenant: "demo", CallbackBaseURL: addr, Sandboxes: sandboxes,
-		Logger: quiet, Procurement: proc, Payments: pay, Delivery: del, Egress: policy,
+		Logger: quiet, Procurement: proc, Payments: pay, Delivery: del, OT: ot, Egress: policy,
 		Jobs: func() []handlers.JobInfo {
 			var out []handlers.JobInfo
 			for _, j := range sched.Jobs() {
@@ -162,7 +169,7 @@ func newEnv(t testing.TB, extra ...*jobs.Job) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &env{t: t, srv: srv, store: store, demo: demo, sandboxes: sandboxes, app: app, pay: pay, msg: msg, delivery: del, policy: policy, base: base, sched: sched}
+	e := &env{t: t, srv: srv, store: store, demo: demo, sandboxes: sandboxes, app: app, pay: pay, msg: msg, delivery: del, ot: ot, policy: policy, base: base, sched: sched}
 	handler := app.Handler()
 	srv.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		// The network between a provider and the shop can lose notifications.

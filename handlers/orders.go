@@ -245,6 +245,18 @@ func (a *App) orderDetail(c echo.Context) (views.OrderDetail, error) {
 	} else if err != nil {
 		return views.OrderDetail{}, err
 	}
+	if d.OT, err = a.store.FindLiveOTOrder(c.Request().Context(), t.ID, id); errors.Is(err, model.ErrNotFound) {
+		d.OT = nil
+	} else if err != nil {
+		return views.OrderDetail{}, err
+	}
+	if d.OTActivities, err = a.store.FindOTActivities(c.Request().Context(), t.ID, model.OTActivityFilter{OrderID: id, Limit: 20}); err != nil {
+		return views.OrderDetail{}, err
+	}
+	d.CanBuy = canBuy(currentUser(c).Role)
+	if d.BuysThroughOT, err = a.store.OrderBuysThroughOT(c.Request().Context(), t.ID, id); err != nil {
+		return views.OrderDetail{}, err
+	}
 	if o.ShippingMethodID != 0 {
 		m, err := a.store.FindShippingMethodByID(c.Request().Context(), t.ID, o.ShippingMethodID)
 		if err != nil && !errors.Is(err, model.ErrNotFound) {

@@ -27,6 +27,18 @@ func (a *App) Dashboard(c echo.Context) error {
 			d.Expiring = append(d.Expiring, acct)
 		}
 	}
+	otSessions, err := a.store.FindOTProviderSessions(ctx, t.ID)
+	if err != nil {
+		return err
+	}
+	for _, s := range otSessions {
+		if s.Status != model.AccountActive || s.ExpiresAt.Sub(d.Now) < 4*time.Hour {
+			d.OTExpiring = append(d.OTExpiring, s)
+		}
+	}
+	if d.OT, err = a.store.CountOT(ctx, t.ID); err != nil {
+		return err
+	}
 	if d.Procurement, err = a.store.CountProcurement(ctx, t.ID, taobao.CodeInsufficientBalance); err != nil {
 		return err
 	}

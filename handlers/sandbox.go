@@ -215,3 +215,17 @@ func smtpIntegration(addr string) model.IntegrationInput {
 	return model.IntegrationInput{Provider: &p, Name: &name, Description: &desc, Status: &st, APIKey: &user, APISecret: &pass,
 		TestEndpoint: &test, APIEndpoint: &live, Config: map[string]string{"tls": "off", "from": "shop@orderdesk.test"}}
 }
+
+// DemoProcurementSettings are a demo shop's procurement settings: OT's
+// buyer account, delivery and warehouse of the OT sandbox, so that the shop
+// can buy through OT; the Turkish demo shop does (seed 002's channel), the
+// rouble one buys directly on Taobao until its owner switches.
+func DemoProcurementSettings(slug string) model.ProcurementSettings {
+	ch := model.ChannelTaobao
+	if slug == model.DemoTurkishSlug {
+		ch = model.ChannelOT
+	}
+	return model.ProcurementSettings{Channel: ch, OTBuyerLogin: otapi.DemoUserLogin, OTBuyerPassword: otapi.DemoUserPassword,
+		OTUserProfileID: otapi.DemoUserProfileID, OTDeliveryModeID: otapi.DemoDeliveryModeID,
+		OTWarehouse: model.OTWarehouse{RecipientName: "王仓库", Mobile: "13800138000", RegionCode: "150784", Zip: "021400", Address: "义乌市国际商贸城一区 923 号"}}
+}

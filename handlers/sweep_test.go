@@ -38,6 +38,15 @@ func TestNoShopReachesAnother(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.runJob(t, demoOwner, "expire-unpaid")
+	// demo buys through OT too: an OT order of its own with its export.
+	op := e.otShop(t)
+	otOrder := e.paidOrderOf(t, e.demo, item{"BAG-TOTE", 1})
+	e.runJob(t, op, "orders-to-ot")
+	otAct := e.activity(t, e.demo, otOrder.ID)
+	otx, err := e.store.FindLiveOTOrder(ctx, e.demo.ID, otOrder.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
 	demoRaw, demoToken, err := e.store.CreateAPIToken(ctx, e.demo.ID, e.user(t, e.demo.ID, "owner@demo.test"), "demo's script")
 	if err != nil {
 		t.Fatal(err)
@@ -56,7 +65,7 @@ func TestNoShopReachesAnother(t *testing.T) {
 	}
 	before := e.snapshot(t, e.demo.ID)
 	// What must never appear in an answer to another shop.
-	secrets := []string{o.Number, p.Number, tx, refunds[0].Number, "demo's review", "payer@example.com", "demo's script"}
+	secrets := []string{o.Number, p.Number, tx, refunds[0].Number, "demo's review", "payer@example.com", "demo's script", otOrder.Number, otx.SalesID}
 
 	// demo-tr's people: its owner, a customer who registered there, and a
 	// personal API token of its owner.
@@ -74,28 +83,29 @@ func TestNoShopReachesAnother(t *testing.T) {
 
 	// Each route's parameter, filled with demo's value.
 	ids := map[string]string{
-		"/admin/orders/":                 fmt.Sprint(o.ID),
-		"/api/orders/":                   fmt.Sprint(o.ID),
-		"/shop/orders/":                  fmt.Sprint(o.ID),
-		"/admin/procurement/orders/":     fmt.Sprint(o.ID),
-		"/admin/payments/reviews/":       fmt.Sprint(reviews[0].ID),
-		"/admin/payments/":               fmt.Sprint(p.ID),
-		"/api/payments/":                 fmt.Sprint(p.ID),
-		"/admin/integrations/":           fmt.Sprint(integrations[0].ID),
-		"/api/integrations/":             fmt.Sprint(integrations[0].ID),
-		"/admin/jobs/runs/":              fmt.Sprint(runs[0].ID),
-		"/admin/messages/":               fmt.Sprint(messages[0].ID),
-		"/admin/settings/api-tokens/":    fmt.Sprint(demoToken.ID),
-		"/admin/settings/users/":         fmt.Sprint(users[0].ID),
-		"/pay/return/":                   p.Number,
-		"/pay/kuveyt/":                   p.Number,
-		"/track/":                        o.Number,
-		"/api/orders/track/":             o.Number,
-		"/admin/procurement/orders/:id/": "push",
+		"/admin/orders/":                    fmt.Sprint(o.ID),
+		"/api/orders/":                      fmt.Sprint(o.ID),
+		"/shop/orders/":                     fmt.Sprint(o.ID),
+		"/admin/procurement/orders/":        fmt.Sprint(o.ID),
+		"/admin/payments/reviews/":          fmt.Sprint(reviews[0].ID),
+		"/admin/payments/":                  fmt.Sprint(p.ID),
+		"/api/payments/":                    fmt.Sprint(p.ID),
+		"/admin/integrations/":              fmt.Sprint(integrations[0].ID),
+		"/api/integrations/":                fmt.Sprint(integrations[0].ID),
+		"/admin/jobs/runs/":                 fmt.Sprint(runs[0].ID),
+		"/admin/messages/":                  fmt.Sprint(messages[0].ID),
+		"/admin/settings/api-tokens/":       fmt.Sprint(demoToken.ID),
+		"/admin/settings/users/":            fmt.Sprint(users[0].ID),
+		"/pay/return/":                      p.Number,
+		"/pay/kuveyt/":                      p.Number,
+		"/track/":                           o.Number,
+		"/api/orders/track/":                o.Number,
+		"/admin/procurement/orders/:id/":    "push",
+		"/admin/procurement/ot/activities/": fmt.Sprint(otAct.ID),
 	}
 	fill := func(path string) string {
 		out := path
-		for _, part := range []string{":id", ":number", ":step", ":name"} {
+		for _, part := range []string{":id", ":number", ":step", ":name", ":action"} {
 			i := strings.Index(out, part)
 			if i < 0 {
 				continue
@@ -107,6 +117,9 @@ func TestNoShopReachesAnother(t *testing.T) {
 			}
 			if part == ":name" {
 				v, ok = "expire-unpaid", true
+			}
+			if part == ":action" {
+				v, ok = "push", true
 			}
 			if !ok {
 				t.Fatalf("no demo value for %s in %s", part, path)
@@ -234,6 +247,12 @@ func (e *env) snapshot(t *testing.T, tenantID int64) string {
 		`SELECT group_concat(name || ':' || paused, ',') FROM job_leases WHERE tenant_id = ?`,
 		`SELECT count(*) FROM job_runs WHERE tenant_id = ?`,
 		`SELECT group_concat(id || ':' || coalesce(revoked_at, ''), ',') FROM api_tokens WHERE tenant_id = ?`,
+		`SELECT group_concat(id || ':' || state || ':' || sales_id || ':' || last_error, ',') FROM ot_orders WHERE tenant_id = ?`,
+		`SELECT group_concat(id || ':' || state || ':' || activity_id, ',') FROM ot_activities WHERE tenant_id = ?`,
+		`SELECT group_concat(channel || ':' || ot_buyer_login || ':' || ot_address, ',') FROM procurement_settings WHERE tenant_id = ?`,
+		`SELECT group_concat(id || ':' || status || ':' || updated_at, ',') FROM ot_provider_sessions WHERE tenant_id = ?`,
+		`SELECT group_concat(ot_status_id || ':' || procurement_status, ',') FROM ot_status_map WHERE tenant_id = ?`,
+		`SELECT group_concat(sku || ':' || procurement_channel, ',') FROM products WHERE tenant_id = ?`,
 	} {
 		var v *string
 		if err := e.store.DB.R.QueryRow(q, tenantID).Scan(&v); err != nil {

@@ -157,6 +157,9 @@ type OrderLine struct {
 	// warehouse, and ArrivedBy who scanned it.
 	ArrivedAt *time.Time
 	ArrivedBy string
+	// OT is OT Platform's record of the line when a live OT order holds it
+	// (filled by FindOrderByID; nil otherwise).
+	OT *OTLine
 }
 
 // OrderEvent is one entry of an order's timeline.

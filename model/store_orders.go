@@ -261,8 +261,10 @@ func (s *Store) FindOrderByID(ctx context.Context, tenantID, id int64) (*Order, 
 	if err != nil {
 		return nil, err
 	}
-	o.Lines, err = s.findOrderLines(ctx, tenantID, id)
-	return o, err
+	if o.Lines, err = s.findOrderLines(ctx, tenantID, id); err != nil {
+		return nil, err
+	}
+	return o, s.attachOTLines(ctx, tenantID, o)
 }
 
 // FindCustomerOrder returns an order only when it belongs to the customer: another

@@ -128,11 +128,20 @@ func (s *Store) OpenAccountTokens(ctx context.Context, a *TaobaoAccount) (Accoun
 		AccessExpiresAt: a.AccessExpiresAt, RefreshExpiresAt: a.RefreshExpiresAt}, nil
 }
 
+// taobaoLinesSQL is the FROM and WHERE of the order lines (`l`) that are
+// bought directly on Taobao (their channel) and wait for it; the caller adds
+// which order.
+const taobaoLinesSQL = ` FROM order_lines l LEFT JOIN products p ON p.id = l.product_id
+	WHERE l.procurement_status = 'pending' AND ` + lineChannelSQL + ` = 'taobao'
+	AND NOT EXISTS (SELECT 1 FROM ot_lines x WHERE x.order_line_id = l.id)`
+
 // FindOrdersToPurchase lists the tenant's paid orders whose procurement has not
-// started and has no error waiting for a person, oldest first.
+// started and has no error waiting for a person, with lines bought directly on
+// Taobao, oldest first. Lines of the OT channel are OT's (FindOrdersForOT).
 func (s *Store) FindOrdersToPurchase(ctx context.Context, tenantID int64, limit int) ([]int64, error) {
-	rows, err := s.DB.R.QueryContext(ctx, `SELECT id FROM orders WHERE tenant_id = ? AND payment_status = 'paid' AND procurement_status = 'pending'
-		AND procurement_error = '' AND status IN ('confirmed', 'processing') ORDER BY id LIMIT ?`, tenantID, limit)
+	rows, err := s.DB.R.QueryContext(ctx, `SELECT o.id FROM orders o WHERE o.tenant_id = ? AND o.payment_status = 'paid' AND o.procurement_status = 'pending'
+		AND o.procurement_error = '' AND o.status IN ('confirmed', 'processing') AND EXISTS (SELECT 1`+taobaoLinesSQL+` AND l.order_id = o.id)
+		ORDER BY o.id LIMIT ?`, tenantID, limit)
 	return collect(rows, err, func(r rowScanner) (int64, error) {
 		var id int64
 		err := r.Scan(&id)
@@ -175,8 +184,7 @@ func (s *Store) ClaimOrderForPurchase(ctx context.Context, t *Tenant, orderID in
 		}
 		c.OuterID = outer
 		rows, err := tx.QueryContext(ctx, `SELECT l.id, l.title, l.quantity, coalesce(l.provider_item_id, ''), coalesce(l.provider_sku_id, ''),
-			coalesce(p.cost_fen, 0) FROM order_lines l LEFT JOIN products p ON p.id = l.product_id
-			WHERE l.order_id = ? AND l.procurement_status = 'pending' ORDER BY l.id`, orderID)
+			coalesce(p.cost_fen, 0)`+taobaoLinesSQL+` AND l.order_id = ? ORDER BY l.id`, orderID)
 		c.Lines, err = collect(rows, err, func(r rowScanner) (PurchaseLine, error) {
 			var l PurchaseLine
 			err := r.Scan(&l.LineID, &l.Title, &l.Quantity, &l.ProviderItemID, &l.ProviderSKUID, &l.CostFen)

@@ -118,6 +118,16 @@ type OrderDetail struct {
 	Shipment        *model.Shipment
 	ShippingCarrier string
 	ShipmentError   string
+	// OT is the order's live OT Platform order (nil for none), OTActivities
+	// its activities, OTError a refused OT action's message and OTResult what
+	// an OT action did; CanBuy: the user works procurement.
+	OT           *model.OTOrder
+	OTActivities []*model.OTActivity
+	OTError      string
+	OTResult     []string
+	CanBuy       bool
+	// BuysThroughOT: lines of the order are OT's to buy.
+	BuysThroughOT bool
 }
 
 // CarrierIntegrated reports whether the order's carrier registers
@@ -204,6 +214,8 @@ func eventText(e model.OrderEvent, lang string) string {
 		return "Message: " + e.To
 	case model.EventShipment:
 		return "Shipment: " + model.ShipmentStatus(e.To).Label()
+	case model.EventOT:
+		return "OT Platform"
 	}
 	return e.Kind
 }

@@ -70,7 +70,11 @@ type DashboardData struct {
 	// are shipments a carrier refused or reports a problem with.
 	ReadyToShip, ShipmentProblems int
 	NeedsPerson                   int
-	Now                           time.Time
+	// OTExpiring are OT's Taobao sessions ending within a few hours or
+	// over; OT counts what waits in the OT work.
+	OTExpiring []*model.OTProviderSession
+	OT         model.OTCounts
+	Now        time.Time
 }
 
 // countdown says how long until t, in words: "5 h 20 min", or "ended".

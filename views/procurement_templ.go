@@ -35,7 +35,7 @@ func Procurement(p Page, v ProcurementView) templ.Component {
 			templ_7745c5c3_Var1 = templ.NopComponent
 		}
 		ctx = templ.ClearChildren(ctx)
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 1, "<h1>Procurement</h1><p><a href=\"/admin/procurement/accounts\" data-testid=\"accounts-link\">Taobao accounts</a> · <a href=\"/admin/jobs\">Jobs</a></p><div class=\"grid\"><div class=\"card\"><strong data-testid=\"count-to-purchase\">")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 1, "<h1>Procurement</h1><p><a href=\"/admin/procurement/accounts\" data-testid=\"accounts-link\">Taobao accounts</a> · <a href=\"/admin/procurement/ot/sessions\" data-testid=\"ot-sessions-link\">OT sessions</a> · <a href=\"/admin/procurement/ot/activities\" data-testid=\"ot-activities-link\">OT activities</a> · <a href=\"/admin/jobs\">Jobs</a></p><div class=\"grid\"><div class=\"card\"><strong data-testid=\"count-to-purchase\">")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}

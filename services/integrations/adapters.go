@@ -132,6 +132,17 @@ func otapiConfig(s settings, hc *http.Client) (otapi.Config, *problem) {
 		OperatorLogin: s.config["operator_login"], OperatorPassword: password, HTTPClient: hc}, nil
 }
 
+// OTAPIConfig is the OT client's configuration of an integration's
+// settings at its current endpoint (keys opened), for the procurement flow:
+// the same convention as the integration's check and test, in one place.
+func OTAPIConfig(endpoint, key, secret string, config map[string]string, hc *http.Client) (otapi.Config, error) {
+	cfg, pr := otapiConfig(settings{provider: model.ProviderOTAPI, endpoint: endpoint, key: key, secret: secret, config: config}, hc)
+	if pr != nil {
+		return otapi.Config{}, errors.New("the OT Platform integration needs a correction: " + pr.field + " " + pr.text)
+	}
+	return cfg, nil
+}
+
 // smtpConfig reads the e-mail endpoint, smtp://host:port (STARTTLS when
 // offered) or smtps://host:port (TLS from the first byte, as port 465 is),
 // and config's "auth" (plain or login; default PLAIN when offered, else
