@@ -316,6 +316,24 @@ func TestOTAutobuy(t *testing.T) {
 		if !strings.Contains(doc.Text(), o.Number) {
 			t.Errorf("the scan of %s did not find the order: %s", track, doc.Find("main").Text())
 		}
+		// The API finds the order by the waybill and its lines carry OT's fields.
+		res, list := owner.api("GET", "/api/orders/?waybill="+url.QueryEscape(track), nil)
+		wantStatus(t, res, http.StatusOK)
+		if orders, _ := list["orders"].([]any); len(orders) != 1 {
+			t.Fatalf("orders by waybill %s: %v", track, list["orders"])
+		}
+		res, detail := owner.api("GET", "/api/orders/"+itoa(o.ID)+"/", nil)
+		wantStatus(t, res, http.StatusOK)
+		found := false
+		for _, raw := range get(detail, "order", "items").([]any) {
+			ot, _ := get(raw.(map[string]any), "procurement", "ot").(map[string]any)
+			if ot != nil && ot["vend_purch_waybill"] == track && ot["vend_purch_account_id"] == otapi.DemoProviderLogin {
+				found = true
+			}
+		}
+		if !found {
+			t.Errorf("no line of the API's answer carries OT's fields: %v", get(detail, "order", "items"))
+		}
 	})
 }
 
