@@ -35,6 +35,7 @@ import (
 	"time"
 
 	"orderdesk/providers/internal/httpbody"
+	"orderdesk/providers/internal/wire"
 )
 
 // Public endpoints of the bank. DEMO terminals ("...DEMO") work against the
@@ -276,18 +277,18 @@ func setString(p map[string]any, key, v string) {
 // bank is inconsistent about types (PaymentId is a string in answers and a
 // number in notifications), so the loose types accept both.
 type wireResponse struct {
-	Success        bool       `json:"Success"`
-	ErrorCode      flexString `json:"ErrorCode"`
-	Message        string     `json:"Message"`
-	Details        string     `json:"Details"`
-	TerminalKey    string     `json:"TerminalKey"`
-	Status         string     `json:"Status"`
-	PaymentID      flexString `json:"PaymentId"`
-	OrderID        flexString `json:"OrderId"`
-	Amount         flexInt    `json:"Amount"`
-	PaymentURL     string     `json:"PaymentURL"`
-	OriginalAmount flexInt    `json:"OriginalAmount"`
-	NewAmount      flexInt    `json:"NewAmount"`
+	Success        bool        `json:"Success"`
+	ErrorCode      wire.String `json:"ErrorCode"`
+	Message        string      `json:"Message"`
+	Details        string      `json:"Details"`
+	TerminalKey    string      `json:"TerminalKey"`
+	Status         string      `json:"Status"`
+	PaymentID      wire.String `json:"PaymentId"`
+	OrderID        wire.String `json:"OrderId"`
+	Amount         wire.Int    `json:"Amount"`
+	PaymentURL     string      `json:"PaymentURL"`
+	OriginalAmount wire.Int    `json:"OriginalAmount"`
+	NewAmount      wire.Int    `json:"NewAmount"`
 	// ExternalRequestID is echoed by Cancel.
 	ExternalRequestID string `json:"ExternalRequestId"`
 }
@@ -439,45 +440,3 @@ func Explain(err error) string {
 
 // Explain is the method form of the package-level Explain.
 func (e *Error) Explain() string { return Explain(e) }
-
-// flexString accepts a JSON string or number (kept as its exact text) or null.
-type flexString string
-
-func (f *flexString) UnmarshalJSON(b []byte) error {
-	b = bytes.TrimSpace(b)
-	switch {
-	case len(b) == 0 || string(b) == "null":
-		*f = ""
-	case b[0] == '"':
-		var s string
-		if err := json.Unmarshal(b, &s); err != nil {
-			return err
-		}
-		*f = flexString(s)
-	case b[0] == '-' || (b[0] >= '0' && b[0] <= '9'):
-		*f = flexString(b)
-	default:
-		return fmt.Errorf("tinkoff: want string or number, got %.20s", b)
-	}
-	return nil
-}
-
-// flexInt accepts a JSON integer, a string holding one, or null.
-type flexInt int64
-
-func (f *flexInt) UnmarshalJSON(b []byte) error {
-	var s flexString
-	if err := s.UnmarshalJSON(b); err != nil {
-		return err
-	}
-	if s == "" {
-		*f = 0
-		return nil
-	}
-	n, err := strconv.ParseInt(string(s), 10, 64)
-	if err != nil {
-		return fmt.Errorf("tinkoff: want an integer amount, got %q", string(s))
-	}
-	*f = flexInt(n)
-	return nil
-}

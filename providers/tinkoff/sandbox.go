@@ -1,13 +1,11 @@
 package tinkoff
 
 import (
-	"bytes"
 	"context"
 	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"html/template"
 	"io"
 	"net/http"
 	"net/url"
@@ -18,6 +16,7 @@ import (
 
 	"orderdesk/providers/internal/httpbody"
 	"orderdesk/providers/internal/sandboxdb"
+	"orderdesk/providers/internal/sandboxkit"
 )
 
 // Demo credentials the sandbox accepts when SandboxConfig leaves them empty.
@@ -89,9 +88,12 @@ type SandboxConfig struct {
 // notifications, with its state in SQLite tables named tinkoff_*. It is an
 // http.Handler meant to be mounted with http.StripPrefix.
 type Sandbox struct {
-	db  *sql.DB
-	cfg SandboxConfig
-	mux *http.ServeMux
+	sandboxkit.Board // SetBaseURL, BaseURL, SetLatency, Latency
+
+	db     *sql.DB
+	cfg    SandboxConfig
+	mux    *http.ServeMux
+	outbox *sandboxkit.Outbox
 
 	// writeMu serialises state changes so that a status check and its update
 	// cannot interleave with another request's (double clicks, a merchant
@@ -100,13 +102,10 @@ type Sandbox struct {
 	// notification handler.
 	writeMu sync.Mutex
 
-	mu             sync.Mutex // guards the fields below
-	baseURL        string
-	declineNext    bool
-	failNext       FailMode
-	failNextCancel FailMode
-	failNextRefund FailMode
-	latency        time.Duration
+	declineNext    sandboxkit.Once[bool]
+	failNext       sandboxkit.Once[FailMode]
+	failNextCancel sandboxkit.Once[FailMode]
+	failNextRefund sandboxkit.Once[FailMode]
 }
 
 // SandboxPayment is the sandbox's record of a payment.
@@ -218,7 +217,9 @@ func NewSandbox(db *sql.DB, cfg SandboxConfig) (*Sandbox, error) {
 	if _, err := db.Exec(schema); err != nil {
 		return nil, fmt.Errorf("tinkoff sandbox: create tables: %w", err)
 	}
-	s := &Sandbox{db: db, cfg: cfg, baseURL: strings.TrimRight(cfg.BaseURL, "/")}
+	s := &Sandbox{db: db, cfg: cfg}
+	s.SetBaseURL(cfg.BaseURL)
+	s.outbox = &sandboxkit.Outbox{DB: db, Table: "tinkoff_notifications", Key: "payment_id", Lock: &s.writeMu, Now: s.now}
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /v2/Init", s.api(s.apiInit))
 	mux.HandleFunc("POST /v2/GetState", s.api(s.apiGetState))
@@ -235,98 +236,29 @@ func NewSandbox(db *sql.DB, cfg SandboxConfig) (*Sandbox, error) {
 // ServeHTTP serves the API, the payment form and the control page.
 func (s *Sandbox) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
 
-// SetBaseURL sets the public URL the sandbox is mounted at.
-func (s *Sandbox) SetBaseURL(u string) {
-	s.mu.Lock()
-	s.baseURL = strings.TrimRight(u, "/")
-	s.mu.Unlock()
-}
-
-// BaseURL returns the public URL the sandbox is mounted at.
-func (s *Sandbox) BaseURL() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.baseURL
-}
-
 // APIURL returns the BaseURL a client should use for this sandbox.
 func (s *Sandbox) APIURL() string { return s.BaseURL() + "/v2" }
 
 // DeclineNext makes the next payment attempt on the form be declined
 // (REJECTED, insufficient funds) even if the customer presses Pay.
-func (s *Sandbox) DeclineNext() {
-	s.mu.Lock()
-	s.declineNext = true
-	s.mu.Unlock()
-}
+func (s *Sandbox) DeclineNext() { s.declineNext.Arm(true) }
 
 // FailNext makes the next API call fail the given way (FailNone clears it).
-func (s *Sandbox) FailNext(mode FailMode) {
-	s.mu.Lock()
-	s.failNext = mode
-	s.mu.Unlock()
-}
+func (s *Sandbox) FailNext(mode FailMode) { s.failNext.Arm(mode) }
 
 // FailNextCancel makes the next Cancel of a payment that is not paid (NEW,
 // FORM_SHOWED, or a hold: AUTHORIZED) fail the given way; FailNone clears
 // it.
-func (s *Sandbox) FailNextCancel(mode FailMode) {
-	s.mu.Lock()
-	s.failNextCancel = mode
-	s.mu.Unlock()
-}
+func (s *Sandbox) FailNextCancel(mode FailMode) { s.failNextCancel.Arm(mode) }
 
 // FailNextRefund makes the next Cancel of a paid payment (CONFIRMED or
 // PARTIAL_REFUNDED: a refund) fail the given way; FailNone clears it.
-func (s *Sandbox) FailNextRefund(mode FailMode) {
-	s.mu.Lock()
-	s.failNextRefund = mode
-	s.mu.Unlock()
-}
-
-// SetLatency delays every API answer by d (0 turns it off).
-func (s *Sandbox) SetLatency(d time.Duration) {
-	s.mu.Lock()
-	s.latency = d
-	s.mu.Unlock()
-}
+func (s *Sandbox) FailNextRefund(mode FailMode) { s.failNextRefund.Arm(mode) }
 
 // Switches returns the current state of the failure switches.
 func (s *Sandbox) Switches() SandboxSwitches {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return SandboxSwitches{DeclineNext: s.declineNext, FailNext: s.failNext,
-		FailNextCancel: s.failNextCancel, FailNextRefund: s.failNextRefund, Latency: s.latency}
-}
-
-func (s *Sandbox) takeDeclineNext() bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	d := s.declineNext
-	s.declineNext = false
-	return d
-}
-
-func (s *Sandbox) takeFailNext() FailMode {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	m := s.failNext
-	s.failNext = FailNone
-	return m
-}
-
-// takeCancelFail returns and clears the switch for a cancel (refund false)
-// or a refund (refund true).
-func (s *Sandbox) takeCancelFail(refund bool) FailMode {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	sw := &s.failNextCancel
-	if refund {
-		sw = &s.failNextRefund
-	}
-	m := *sw
-	*sw = FailNone
-	return m
+	return SandboxSwitches{DeclineNext: s.declineNext.Armed(), FailNext: s.failNext.Armed(),
+		FailNextCancel: s.failNextCancel.Armed(), FailNextRefund: s.failNextRefund.Armed(), Latency: s.Latency()}
 }
 
 func (s *Sandbox) now() time.Time { return s.cfg.Now().UTC() }
@@ -358,17 +290,10 @@ type apiHandler func(ctx context.Context, p map[string]any) (map[string]any, *ap
 // JSON decoding, the terminal and the Token check.
 func (s *Sandbox) api(h apiHandler) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		sw := s.Switches()
-		if sw.Latency > 0 {
-			t := time.NewTimer(sw.Latency)
-			select {
-			case <-t.C:
-			case <-r.Context().Done():
-				t.Stop()
-				return
-			}
+		if !s.Wait(r) {
+			return
 		}
-		switch s.takeFailNext() {
+		switch s.failNext.Take() {
 		case FailHTTP500:
 			writeHTTP500(w)
 			return
@@ -586,7 +511,11 @@ func (s *Sandbox) cancel(ctx context.Context, pid string, amount int64, has bool
 			return nil, 0, FailNone, errInternal
 		}
 	}
-	mode := s.takeCancelFail(pay.Status == StatusConfirmed || pay.Status == StatusPartialRefunded)
+	sw := &s.failNextCancel
+	if pay.Status == StatusConfirmed || pay.Status == StatusPartialRefunded {
+		sw = &s.failNextRefund // a refund
+	}
+	mode := sw.Take()
 	switch mode {
 	case FailHTTP500:
 		return nil, 0, mode, errHTTP500
@@ -901,25 +830,17 @@ func scanNotification(row interface{ Scan(...any) error }) (*SandboxNotification
 // The merchant must answer 200 with the body "OK" (surrounding whitespace
 // tolerated); anything else counts as a failure to be retried.
 func (s *Sandbox) deliver(ctx context.Context, nid int64) error {
-	n, err := scanNotification(s.db.QueryRowContext(ctx, `SELECT id, payment_id, status, url, body, attempts, delivered, last_error, created_at, last_attempt_at
-		FROM tinkoff_notifications WHERE id = ?`, nid))
-	if err != nil {
-		return err
+	return s.outbox.Deliver(ctx, nid, func(ctx context.Context, u string, body []byte) error {
+		return sandboxkit.Post(ctx, s.cfg.HTTPClient, u, sandboxkit.JSON(), body, acceptOK)
+	})
+}
+
+// acceptOK is the bank's rule for the merchant's answer: 200 "OK".
+func acceptOK(status int, answer []byte) error {
+	if status != http.StatusOK || strings.TrimSpace(string(answer)) != NotificationOK {
+		return fmt.Errorf("merchant answered HTTP %d %q, want 200 %q", status, snippet(answer), NotificationOK)
 	}
-	derr := s.post(ctx, n.URL, []byte(n.Body))
-	lastErr := ""
-	if derr != nil {
-		lastErr = derr.Error()
-	}
-	s.writeMu.Lock()
-	_, err = s.db.ExecContext(context.WithoutCancel(ctx), `UPDATE tinkoff_notifications
-		SET attempts = attempts + 1, delivered = MAX(delivered, ?), last_error = ?, last_attempt_at = ? WHERE id = ?`,
-		derr == nil, lastErr, s.now().Format(time.RFC3339Nano), nid)
-	s.writeMu.Unlock()
-	if err != nil {
-		return err
-	}
-	return derr
+	return nil
 }
 
 // deliverQuiet delivers a fresh notification during a request; a failure is
@@ -930,41 +851,11 @@ func (s *Sandbox) deliverQuiet(nid int64) {
 	}
 }
 
-func (s *Sandbox) post(ctx context.Context, u string, body []byte) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, bytes.NewReader(body))
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := s.cfg.HTTPClient.Do(req)
-	if err != nil {
-		return err
-	}
-	b, err := httpbody.ReadAndClose(resp, 1024)
-	if err != nil {
-		return fmt.Errorf("read the merchant's answer: %w", err)
-	}
-	if resp.StatusCode != http.StatusOK || strings.TrimSpace(string(b)) != NotificationOK {
-		return fmt.Errorf("merchant answered HTTP %d %q, want 200 %q", resp.StatusCode, snippet(b), NotificationOK)
-	}
-	return nil
-}
-
 // ResendNotifications retries every notification the merchant has not
-// acknowledged yet, oldest first, and returns how many got through.
+// acknowledged yet, oldest first; it returns how many got through and the
+// first failure.
 func (s *Sandbox) ResendNotifications(ctx context.Context) (int, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT id FROM tinkoff_notifications WHERE delivered = 0 ORDER BY id`)
-	ids, err := sandboxdb.Collect(rows, err, sandboxdb.Column[int64])
-	if err != nil {
-		return 0, err
-	}
-	ok := 0
-	for _, id := range ids {
-		if s.deliver(ctx, id) == nil {
-			ok++
-		}
-	}
-	return ok, nil
+	return s.outbox.ResendPending(ctx, s.deliver)
 }
 
 // ResendNotification sends the payment's latest notification again, byte for
@@ -975,9 +866,8 @@ func (s *Sandbox) ResendNotification(ctx context.Context, paymentID string) erro
 	if err != nil {
 		return ErrNotFound
 	}
-	var nid int64
-	err = s.db.QueryRowContext(ctx, `SELECT id FROM tinkoff_notifications WHERE payment_id = ? ORDER BY id DESC LIMIT 1`, id).Scan(&nid)
-	if errors.Is(err, sql.ErrNoRows) {
+	nid, err := s.outbox.Latest(ctx, id)
+	if errors.Is(err, sandboxkit.ErrNoNotification) {
 		return fmt.Errorf("tinkoff sandbox: payment %s has no notifications: %w", paymentID, ErrNotFound)
 	}
 	if err != nil {
@@ -1068,10 +958,7 @@ func (s *Sandbox) payAction(w http.ResponseWriter, r *http.Request) {
 		s.redirectResult(w, r, pid)
 		return
 	}
-	action := r.FormValue("action")
-	if action == "pay" && s.takeDeclineNext() {
-		action = "decline"
-	}
+	action := sandboxkit.Choice(r, s.declineNext.Take)
 	open := func(cur *SandboxPayment) *apiError {
 		if cur.Status != StatusNew && cur.Status != StatusFormShowed {
 			return errStatus
@@ -1081,7 +968,7 @@ func (s *Sandbox) payAction(w http.ResponseWriter, r *http.Request) {
 	var nids []int64
 	var aerr *apiError
 	switch action {
-	case "pay":
+	case sandboxkit.Pay:
 		var nid int64
 		_, aerr = s.change(ctx, pid, func(cur *SandboxPayment) (string, int64, *apiError) {
 			if e := open(cur); e != nil {
@@ -1106,7 +993,7 @@ func (s *Sandbox) payAction(w http.ResponseWriter, r *http.Request) {
 				}
 			}
 		}
-	case "decline":
+	case sandboxkit.Decline:
 		var nid int64
 		_, aerr = s.change(ctx, pid, func(cur *SandboxPayment) (string, int64, *apiError) {
 			if e := open(cur); e != nil {
@@ -1115,7 +1002,7 @@ func (s *Sandbox) payAction(w http.ResponseWriter, r *http.Request) {
 			return StatusRejected, cur.Amount, nil
 		}, &nid)
 		nids = append(nids, nid)
-	case "abandon":
+	case sandboxkit.Abandon:
 		var nid int64
 		_, aerr = s.change(ctx, pid, func(cur *SandboxPayment) (string, int64, *apiError) {
 			if e := open(cur); e != nil {
@@ -1170,8 +1057,7 @@ func (s *Sandbox) redirectResult(w http.ResponseWriter, r *http.Request, pid str
 	q.Set("PaymentId", pay.PaymentID)
 	q.Set("Amount", strconv.FormatInt(pay.Amount, 10))
 	u.RawQuery = q.Encode()
-	w.Header().Set("Location", u.String())
-	w.WriteHeader(http.StatusSeeOther)
+	sandboxkit.SeeOther(w, u.String())
 }
 
 type payView struct {
@@ -1181,46 +1067,10 @@ type payView struct {
 }
 
 func (s *Sandbox) renderPay(w http.ResponseWriter, code int, v payView) {
-	render(w, code, payTmpl, v)
+	sandboxkit.Render(w, code, payTmpl, v)
 }
 
-func render(w http.ResponseWriter, code int, t *template.Template, v any) {
-	// Render into a buffer first so a template error never leaves half a page
-	// behind a 200.
-	var buf bytes.Buffer
-	if err := t.Execute(&buf, v); err != nil {
-		http.Error(w, "template error", http.StatusInternalServerError)
-		return
-	}
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.WriteHeader(code)
-	httpbody.Write(w, buf.Bytes())
-}
-
-// formatRubles renders kopecks as "1 500,50 ₽" for the sandbox pages.
-func formatRubles(k int64) string {
-	neg := k < 0
-	if neg {
-		k = -k
-	}
-	whole := strconv.FormatInt(k/100, 10)
-	var b strings.Builder
-	for i, c := range whole {
-		if i > 0 && (len(whole)-i)%3 == 0 {
-			b.WriteRune('\u00a0')
-		}
-		b.WriteRune(c)
-	}
-	s := fmt.Sprintf("%s,%02d\u00a0₽", b.String(), k%100)
-	if neg {
-		s = "-" + s
-	}
-	return s
-}
-
-var funcs = template.FuncMap{"rubles": formatRubles}
-
-var payTmpl = template.Must(template.New("pay").Funcs(funcs).Parse(`<!doctype html>
+var payTmpl = sandboxkit.Page("pay", `<!doctype html>
 <html lang="ru"><head><meta charset="utf-8"><title>T-Bank sandbox: оплата</title>
 <style>body{font-family:sans-serif;max-width:30em;margin:2em auto}button{margin-right:.5em;padding:.5em 1em}</style></head>
 <body data-testid="sandbox-tinkoff-pay-page">
@@ -1234,12 +1084,10 @@ var payTmpl = template.Must(template.New("pay").Funcs(funcs).Parse(`<!doctype ht
 {{if .Open}}
 <form method="post" data-testid="sandbox-pay-form">
 <p>Карта 4300 0000 0000 0777, 12/30 (тестовая)</p>
-<button type="submit" name="action" value="pay" data-testid="sandbox-pay">Оплатить</button>
-<button type="submit" name="action" value="decline" data-testid="sandbox-decline">Отказ банка</button>
-<button type="submit" name="action" value="abandon" data-testid="sandbox-abandon">Вернуться в магазин</button>
+{{template "pay-buttons" (buttons "Оплатить" "Отказ банка" "Вернуться в магазин")}}
 </form>
 {{end}}
-</body></html>`))
+</body></html>`, nil)
 
 // ---------------------------------------------------------------- control page
 
@@ -1264,28 +1112,25 @@ func (s *Sandbox) controlPage(w http.ResponseWriter, r *http.Request) {
 	}
 	for _, p := range pays {
 		row := controlRow{SandboxPayment: p}
-		ns, _ := s.Notifications(p.PaymentID)
-		for _, n := range ns {
-			if n.Delivered {
-				row.Sent++
-			} else {
-				row.Pending++
-			}
+		if row.Sent, row.Pending, err = s.outbox.Tally(r.Context(), p.PaymentID); err != nil {
+			v.Error = err.Error()
 		}
 		v.Payments = append(v.Payments, row)
 	}
-	render(w, http.StatusOK, controlTmpl, v)
+	sandboxkit.Render(w, http.StatusOK, controlTmpl, v)
 }
 
 // controlAction applies one switch or helper from the control page, then
 // returns to it.
 func (s *Sandbox) controlAction(w http.ResponseWriter, r *http.Request) {
+	sandboxkit.Control(w, r, s.control)
+}
+
+func (s *Sandbox) control(r *http.Request) error {
 	ctx := r.Context()
 	switch r.FormValue("action") {
 	case "decline_next":
-		s.mu.Lock()
-		s.declineNext = r.FormValue("on") != "0"
-		s.mu.Unlock()
+		s.declineNext.Arm(r.FormValue("on") != "0")
 	case "fail_next":
 		s.FailNext(failMode(r.FormValue("mode")))
 	case "fail_next_cancel":
@@ -1293,12 +1138,9 @@ func (s *Sandbox) controlAction(w http.ResponseWriter, r *http.Request) {
 	case "fail_next_refund":
 		s.FailNextRefund(failMode(r.FormValue("mode")))
 	case "latency":
-		ms, err := strconv.Atoi(r.FormValue("ms"))
-		if err != nil || ms < 0 {
-			http.Error(w, "latency must be a whole number of milliseconds", http.StatusBadRequest)
-			return
-		}
-		s.SetLatency(time.Duration(ms) * time.Millisecond)
+		return sandboxkit.SetLatency(r.FormValue("ms"), s.SetLatency)
+	// A delivery that fails is recorded on its notification, which the
+	// page shows as pending: the tester sees it there.
 	case "resend_pending":
 		_, _ = s.ResendNotifications(ctx)
 	case "resend":
@@ -1306,13 +1148,9 @@ func (s *Sandbox) controlAction(w http.ResponseWriter, r *http.Request) {
 	case "send":
 		_ = s.SendNotification(ctx, r.FormValue("payment_id"), r.FormValue("status"))
 	default:
-		http.Error(w, "unknown action", http.StatusBadRequest)
-		return
+		return sandboxkit.ErrUnknownAction
 	}
-	// A relative Location: the sandbox does not know the prefix it is mounted
-	// under (http.Redirect would resolve against the stripped path).
-	w.Header().Set("Location", "./")
-	w.WriteHeader(http.StatusSeeOther)
+	return nil
 }
 
 // failMode reads a mode of the control page's selects.
@@ -1330,7 +1168,7 @@ func failMode(v string) FailMode {
 	return FailNone
 }
 
-var controlTmpl = template.Must(template.New("control").Funcs(funcs).Parse(`<!doctype html>
+var controlTmpl = sandboxkit.Page("control", `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>T-Bank sandbox</title>
 <style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:.2em .5em}form{display:inline}</style></head>
 <body data-testid="sandbox-tinkoff-control">
@@ -1359,15 +1197,8 @@ var controlTmpl = template.Must(template.New("control").Funcs(funcs).Parse(`<!do
 <select name="mode"><option value="">no failure</option><option value="refused" {{if eq .Switches.FailNextRefund 3}}selected{{end}}>refused (ErrorCode 4)</option><option value="500" {{if eq .Switches.FailNextRefund 1}}selected{{end}}>HTTP 500, nothing done</option><option value="lost" {{if eq .Switches.FailNextRefund 4}}selected{{end}}>refunded, answer lost (HTTP 500)</option></select>
 <button data-testid="sandbox-fail-next-refund">Fail next refund</button></form>
 </p>
-<p>
-<form method="post" action="_control"><input type="hidden" name="action" value="latency">
-<input name="ms" type="number" min="0" value="{{.Switches.Latency.Milliseconds}}"> ms
-<button data-testid="sandbox-latency">Set latency</button></form>
-</p>
-<p>
-<form method="post" action="_control"><input type="hidden" name="action" value="resend_pending">
-<button data-testid="sandbox-resend-pending">Retry undelivered notifications</button></form>
-</p>
+<p>{{template "latency-form" .Switches.Latency}}</p>
+<p>{{template "resend-pending" "Retry undelivered notifications"}}</p>
 <h2>Payments</h2>
 <table data-testid="sandbox-payments">
 <tr><th>PaymentId</th><th>OrderId</th><th>Amount</th><th>Status</th><th>Notifications sent / pending</th><th></th></tr>
@@ -1381,4 +1212,4 @@ var controlTmpl = template.Must(template.New("control").Funcs(funcs).Parse(`<!do
 </td></tr>
 {{end}}
 </table>
-</body></html>`))
+</body></html>`, nil)
