@@ -35,6 +35,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"orderdesk/providers/internal/wire"
 	"strings"
 	"sync"
 	"time"
@@ -121,14 +122,14 @@ func (c *Client) Authenticate(ctx context.Context) (*Token, error) {
 		return nil, decodeError(status, raw)
 	}
 	var w struct {
-		AccessToken string  `json:"access_token"`
-		TokenType   string  `json:"token_type"`
-		ExpiresIn   flexInt `json:"expires_in"`
-		Scope       string  `json:"scope"`
-		JTI         string  `json:"jti"`
+		AccessToken string   `json:"access_token"`
+		TokenType   string   `json:"token_type"`
+		ExpiresIn   wire.Int `json:"expires_in"`
+		Scope       string   `json:"scope"`
+		JTI         string   `json:"jti"`
 	}
 	if err := json.Unmarshal(raw, &w); err != nil || w.AccessToken == "" {
-		return nil, fmt.Errorf("cdek: oauth/token: answer without a token: %s", snippet(raw))
+		return nil, fmt.Errorf("cdek: oauth/token: answer without a token: %s", wire.Snippet(raw))
 	}
 	ttl := time.Duration(w.ExpiresIn) * time.Second
 	if ttl <= 0 {
@@ -322,7 +323,7 @@ func decodeError(status int, raw []byte) *Error {
 	}
 	e := &Error{HTTPStatus: status}
 	if json.Unmarshal(raw, &w) != nil {
-		e.Message = snippet(raw)
+		e.Message = wire.Snippet(raw)
 		return e
 	}
 	e.Problems = append(problemsOf(w.Requests), problems(w.Errors)...)
@@ -334,18 +335,10 @@ func decodeError(status int, raw []byte) *Error {
 	default:
 		e.Message = w.Message
 		if e.Message == "" {
-			e.Message = snippet(raw)
+			e.Message = wire.Snippet(raw)
 		}
 	}
 	return e
-}
-
-func snippet(b []byte) string {
-	s := strings.TrimSpace(string(b))
-	if len(s) > 200 {
-		s = s[:200] + "…"
-	}
-	return s
 }
 
 // Error codes the client and the sandbox use. The v2_* codes are CDEK's

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"orderdesk/providers/internal/wire"
 	"strings"
 	"sync"
 	"testing"
@@ -29,7 +30,7 @@ func TestMoneyConvertsExactly(t *testing.T) {
 	if !strings.Contains(string(b), `"cost":1500.50`) || !strings.Contains(string(b), `"payment":{"value":0.05}`) {
 		t.Errorf("wire item = %s", b)
 	}
-	var m money
+	var m wire.Money
 	if err := json.Unmarshal([]byte(`"99.90"`), &m); err != nil || m != 9990 {
 		t.Errorf("money from a string = %d, %v", m, err)
 	}

@@ -13,6 +13,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"orderdesk/providers/internal/wire"
 	"strconv"
 	"strings"
 	"sync"
@@ -1051,7 +1052,7 @@ func (s *Sandbox) deliver(ctx context.Context, id int64) error {
 			return fmt.Errorf("read the app's answer: %w", err)
 		}
 		if resp.StatusCode != http.StatusOK {
-			return fmt.Errorf("app answered HTTP %d %q", resp.StatusCode, snippet(b))
+			return fmt.Errorf("app answered HTTP %d %q", resp.StatusCode, wire.Snippet(b))
 		}
 		return nil
 	}()

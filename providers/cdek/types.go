@@ -1,10 +1,9 @@
 package cdek
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
-	"strconv"
+	"orderdesk/providers/internal/wire"
 	"strings"
 	"time"
 )
@@ -215,82 +214,16 @@ func (o *OrderInfo) Pending() bool {
 // ---------------------------------------------------------------- money
 
 // FormatMoney renders kopecks as CDEK's decimal amount ("1500.50").
-func FormatMoney(kopecks int64) string {
-	neg := kopecks < 0
-	u := uint64(kopecks)
-	if neg {
-		u = -u
-	}
-	s := fmt.Sprintf("%d.%02d", u/100, u%100)
-	if neg {
-		s = "-" + s
-	}
-	return s
-}
+func FormatMoney(kopecks int64) string { return wire.FormatMinor(kopecks) }
 
 // ParseMoney reads a CDEK amount ("1500.5", "1500.50", "1500") into kopecks,
 // exactly; fractions of a kopeck are refused unless they are zeros.
 func ParseMoney(s string) (int64, error) {
-	s = strings.TrimSpace(s)
-	orig := s
-	neg := strings.HasPrefix(s, "-")
-	s = strings.TrimPrefix(s, "-")
-	whole, frac, hasDot := strings.Cut(s, ".")
-	if !digits(whole) || (hasDot && !digits(frac)) || len(whole) > 15 {
-		return 0, fmt.Errorf("cdek: %q is not a money amount", orig)
-	}
-	for len(frac) > 2 && frac[len(frac)-1] == '0' {
-		frac = frac[:len(frac)-1]
-	}
-	if len(frac) > 2 {
-		return 0, fmt.Errorf("cdek: %q has fractions of a kopeck", orig)
-	}
-	for len(frac) < 2 {
-		frac += "0"
-	}
-	w, _ := strconv.ParseInt(whole, 10, 64)
-	f, _ := strconv.ParseInt(frac, 10, 64)
-	v := w*100 + f
-	if neg {
-		v = -v
+	v, err := wire.ParseMinor(s)
+	if err != nil {
+		return 0, fmt.Errorf("cdek: %w", err)
 	}
 	return v, nil
-}
-
-func digits(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return false
-		}
-	}
-	return true
-}
-
-// money is a wire amount: CDEK writes amounts as JSON numbers; it is written
-// with two decimals (an exact decimal literal, never a float) and read from
-// a number, a string or null.
-type money int64
-
-func (m money) MarshalJSON() ([]byte, error) { return []byte(FormatMoney(int64(m))), nil }
-
-func (m *money) UnmarshalJSON(b []byte) error {
-	var s flexString
-	if err := s.UnmarshalJSON(b); err != nil {
-		return err
-	}
-	if s == "" {
-		*m = 0
-		return nil
-	}
-	v, err := ParseMoney(string(s))
-	if err != nil {
-		return err
-	}
-	*m = money(v)
-	return nil
 }
 
 // ---------------------------------------------------------------- time
@@ -316,7 +249,7 @@ func (t cdekTime) MarshalJSON() ([]byte, error) {
 }
 
 func (t *cdekTime) UnmarshalJSON(b []byte) error {
-	var s flexString
+	var s wire.String
 	if err := s.UnmarshalJSON(b); err != nil {
 		return nil
 	}
@@ -356,16 +289,16 @@ type wireLocation struct {
 }
 
 type wireValue struct {
-	Value money `json:"value"`
+	Value wire.Money `json:"value"`
 }
 
 type wireItem struct {
-	Name    string    `json:"name"`
-	WareKey string    `json:"ware_key"`
-	Payment wireValue `json:"payment"`
-	Cost    money     `json:"cost"`
-	Weight  int       `json:"weight"`
-	Amount  int       `json:"amount"`
+	Name    string     `json:"name"`
+	WareKey string     `json:"ware_key"`
+	Payment wireValue  `json:"payment"`
+	Cost    wire.Money `json:"cost"`
+	Weight  int        `json:"weight"`
+	Amount  int        `json:"amount"`
 }
 
 type wirePackage struct {
@@ -424,14 +357,14 @@ func (r OrderRequest) wire() wireOrderRequest {
 		w.Sender = &s
 	}
 	if r.DeliveryRecipientCost != 0 {
-		w.DeliveryRecipientCost = &wireValue{Value: money(r.DeliveryRecipientCost)}
+		w.DeliveryRecipientCost = &wireValue{Value: wire.Money(r.DeliveryRecipientCost)}
 	}
 	for _, p := range r.Packages {
 		wp := wirePackage{Number: p.Number, Weight: p.Weight, Length: p.Length, Width: p.Width, Height: p.Height, Comment: p.Comment}
 		for _, it := range p.Items {
 			wp.Items = append(wp.Items, wireItem{
-				Name: it.Name, WareKey: it.WareKey, Payment: wireValue{Value: money(it.Payment)},
-				Cost: money(it.Cost), Weight: it.Weight, Amount: it.Amount,
+				Name: it.Name, WareKey: it.WareKey, Payment: wireValue{Value: wire.Money(it.Payment)},
+				Cost: wire.Money(it.Cost), Weight: it.Weight, Amount: it.Amount,
 			})
 		}
 		w.Packages = append(w.Packages, wp)
@@ -462,9 +395,9 @@ type wireStatus struct {
 
 type wireEntity struct {
 	UUID       string       `json:"uuid"`
-	Number     flexString   `json:"number,omitempty"`
-	CDEKNumber flexString   `json:"cdek_number,omitempty"`
-	TariffCode flexInt      `json:"tariff_code,omitempty"`
+	Number     wire.String  `json:"number,omitempty"`
+	CDEKNumber wire.String  `json:"cdek_number,omitempty"`
+	TariffCode wire.Int     `json:"tariff_code,omitempty"`
 	Statuses   []wireStatus `json:"statuses,omitempty"`
 }
 
@@ -506,48 +439,4 @@ func (a *wireAnswer) info() *OrderInfo {
 		}
 	}
 	return o
-}
-
-// flexString accepts a JSON string, a number (kept as its exact text: CDEK
-// numbers like cdek_number are integers in some SDKs and strings in the API)
-// or null.
-type flexString string
-
-func (f *flexString) UnmarshalJSON(b []byte) error {
-	b = bytes.TrimSpace(b)
-	switch {
-	case len(b) == 0 || string(b) == "null":
-		*f = ""
-	case b[0] == '"':
-		var s string
-		if err := json.Unmarshal(b, &s); err != nil {
-			return err
-		}
-		*f = flexString(s)
-	case b[0] == '-' || (b[0] >= '0' && b[0] <= '9'):
-		*f = flexString(b)
-	default:
-		return fmt.Errorf("cdek: want a string or a number, got %.20s", b)
-	}
-	return nil
-}
-
-// flexInt accepts a JSON integer, a string holding one, or null.
-type flexInt int64
-
-func (f *flexInt) UnmarshalJSON(b []byte) error {
-	var s flexString
-	if err := s.UnmarshalJSON(b); err != nil {
-		return err
-	}
-	if s == "" {
-		*f = 0
-		return nil
-	}
-	n, err := strconv.ParseInt(string(s), 10, 64)
-	if err != nil {
-		return fmt.Errorf("cdek: want an integer, got %q", string(s))
-	}
-	*f = flexInt(n)
-	return nil
 }

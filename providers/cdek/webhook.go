@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"orderdesk/providers/internal/wire"
 	"time"
 )
 
@@ -46,15 +47,15 @@ func ParseWebhook(body []byte) (*Webhook, error) {
 		DateTime   cdekTime `json:"date_time"`
 		UUID       string   `json:"uuid"`
 		Attributes *struct {
-			IsReturn         flexBool   `json:"is_return"`
-			CDEKNumber       flexString `json:"cdek_number"`
-			Number           flexString `json:"number"`
-			Code             flexString `json:"code"`
-			StatusCode       flexString `json:"status_code"`
-			StatusReasonCode flexString `json:"status_reason_code"`
-			StatusDateTime   cdekTime   `json:"status_date_time"`
-			CityName         string     `json:"city_name"`
-			CityCode         flexString `json:"city_code"`
+			IsReturn         flexBool    `json:"is_return"`
+			CDEKNumber       wire.String `json:"cdek_number"`
+			Number           wire.String `json:"number"`
+			Code             wire.String `json:"code"`
+			StatusCode       wire.String `json:"status_code"`
+			StatusReasonCode wire.String `json:"status_reason_code"`
+			StatusDateTime   cdekTime    `json:"status_date_time"`
+			CityName         string      `json:"city_name"`
+			CityCode         wire.String `json:"city_code"`
 		} `json:"attributes"`
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))

@@ -36,6 +36,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"orderdesk/providers/internal/wire"
 	"strings"
 	"time"
 
@@ -316,7 +317,7 @@ type Error struct {
 func parseError(status int, raw []byte, cid string) *Error {
 	e := &Error{HTTPStatus: status, CorrelationID: cid}
 	var body struct {
-		Code        flexString      `json:"code"`
+		Code        wire.String     `json:"code"`
 		Type        string          `json:"type"`
 		Description string          `json:"description"`
 		Message     string          `json:"message"`

@@ -12,6 +12,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"orderdesk/providers/internal/wire"
 	"regexp"
 	"strconv"
 	"strings"
@@ -497,7 +498,7 @@ func (s *Sandbox) apiCreate(r *http.Request) (any, *apiError) {
 // infoOf renders an order as the API shows it.
 func (s *Sandbox) infoOf(o *SandboxOrder) wireInfo {
 	w := wireInfo{
-		ID:             flexString(o.ID),
+		ID:             wire.String(o.ID),
 		Status:         o.Status,
 		Amount:         money(o.Amount),
 		ResidualAmount: money(o.ResidualAmount),

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
+	"orderdesk/providers/internal/wire"
 	"strings"
 )
 
@@ -337,7 +338,7 @@ type wireRefundInfo struct {
 }
 
 type wireInfo struct {
-	ID              flexString      `json:"id,omitempty"`
+	ID              wire.String     `json:"id,omitempty"`
 	Status          string          `json:"status"`
 	Amount          money           `json:"amount"`
 	ResidualAmount  money           `json:"residual_amount"`
@@ -402,26 +403,4 @@ func (w *wireInfo) toInfo() *OrderInfo {
 		o.RefundInfo = ri
 	}
 	return o
-}
-
-// flexString accepts a JSON string or number (kept as its exact text) or null.
-type flexString string
-
-func (f *flexString) UnmarshalJSON(b []byte) error {
-	b = bytes.TrimSpace(b)
-	switch {
-	case len(b) == 0 || string(b) == "null":
-		*f = ""
-	case b[0] == '"':
-		var s string
-		if err := json.Unmarshal(b, &s); err != nil {
-			return err
-		}
-		*f = flexString(s)
-	case b[0] == '-' || (b[0] >= '0' && b[0] <= '9'):
-		*f = flexString(b)
-	default:
-		return fmt.Errorf("dolyami: want string or number, got %.20s", b)
-	}
-	return nil
 }

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"orderdesk/providers/internal/wire"
 	"strings"
 	"time"
 )
@@ -80,11 +81,11 @@ func ParseCallback(body []byte, secret, signature string) (*Callback, error) {
 		EventType     string     `json:"event_type"`
 		Order         *wireOrder `json:"order"`
 		Delivery      *struct {
-			DeliveryID     flexInt    `json:"delivery_id"`
-			OrderID        flexInt    `json:"order_id"`
-			ClientOrderID  flexString `json:"client_order_id"`
-			Status         string     `json:"status"`
-			StatusDatetime *string    `json:"status_datetime"`
+			DeliveryID     wire.Int    `json:"delivery_id"`
+			OrderID        wire.Int    `json:"order_id"`
+			ClientOrderID  wire.String `json:"client_order_id"`
+			Status         string      `json:"status"`
+			StatusDatetime *string     `json:"status_datetime"`
 		} `json:"delivery"`
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))

@@ -29,6 +29,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"orderdesk/providers/internal/wire"
 	"sort"
 	"strconv"
 	"strings"
@@ -183,7 +184,7 @@ func (c *Client) Orders(ctx context.Context, f OrdersFilter) (*OrderList, error)
 	}
 	var out struct {
 		Orders      []wireOrder `json:"orders"`
-		OrdersCount flexInt     `json:"orders_count"`
+		OrdersCount wire.Int    `json:"orders_count"`
 	}
 	if err := c.do(ctx, http.MethodGet, "/orders", q, nil, &out); err != nil {
 		return nil, err
@@ -267,7 +268,7 @@ func (c *Client) do(ctx context.Context, method, path string, q url.Values, body
 	if jerr := json.Unmarshal(raw, &env); jerr != nil || env.IsSuccessful == nil {
 		// Not the API's envelope: a proxy or the web server failed. Keep the
 		// body short, it may be an HTML page.
-		return &Error{HTTPStatus: resp.StatusCode, Message: snippet(raw)}
+		return &Error{HTTPStatus: resp.StatusCode, Message: wire.Snippet(raw)}
 	}
 	if !*env.IsSuccessful || resp.StatusCode != http.StatusOK {
 		return &Error{HTTPStatus: resp.StatusCode, Codes: env.Errors, ParameterErrors: flattenParamErrors(env.ParameterErrors)}
@@ -276,14 +277,6 @@ func (c *Client) do(ctx context.Context, method, path string, q url.Values, body
 		return fmt.Errorf("dostavista: %s: decode answer: %w", path, err)
 	}
 	return nil
-}
-
-func snippet(b []byte) string {
-	s := strings.TrimSpace(string(b))
-	if len(s) > 200 {
-		s = s[:200] + "…"
-	}
-	return s
 }
 
 // Error codes of the API's `errors` list (providers.md §5; the full enum is

@@ -10,6 +10,7 @@ import (
 	"html/template"
 	"io"
 	"net/http"
+	"orderdesk/providers/internal/wire"
 	"strconv"
 	"strings"
 	"sync"
@@ -493,7 +494,7 @@ func (s *Sandbox) validate(p map[string]any, create bool) (*sbRequest, map[strin
 				continue
 			}
 			if ok {
-				mv := money(v)
+				mv := wire.MoneyString(v)
 				if k == "taking_amount" {
 					pt.TakingAmount = &mv
 				} else {
@@ -595,11 +596,11 @@ func (s *Sandbox) build(req *sbRequest, orderID int64) *wireOrder {
 		TotalWeightKg:               req.weight,
 		IsClientNotificationEnabled: req.notifyClient,
 		IsContactNotificationEnab:   req.notifyContacts,
-		PaymentAmount:               money(delivery + weight + insFee),
-		DeliveryFeeAmount:           money(delivery),
-		WeightFeeAmount:             money(weight),
-		InsuranceAmount:             money(req.insurance),
-		InsuranceFeeAmount:          money(insFee),
+		PaymentAmount:               wire.MoneyString(delivery + weight + insFee),
+		DeliveryFeeAmount:           wire.MoneyString(delivery),
+		WeightFeeAmount:             wire.MoneyString(weight),
+		InsuranceAmount:             wire.MoneyString(req.insurance),
+		InsuranceFeeAmount:          wire.MoneyString(insFee),
 		PaymentMethod:               req.paymentMethod,
 	}
 	if orderID != 0 {
@@ -623,7 +624,7 @@ func (s *Sandbox) build(req *sbRequest, orderID int64) *wireOrder {
 		wp.RequiredStartDatetime = timePtr(start.In(msk))
 		wp.RequiredFinishDatetime = timePtr(finish.In(msk))
 		wp.EstimatedArrivalDatetime = timePtr(start.In(msk))
-		zero := money(0)
+		zero := wire.MoneyString(0)
 		if wp.TakingAmount == nil {
 			wp.TakingAmount = &zero
 		}
@@ -1038,7 +1039,7 @@ func (s *Sandbox) post(ctx context.Context, u string, body []byte, sig string) e
 		return fmt.Errorf("read the merchant's answer: %w", err)
 	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return fmt.Errorf("merchant answered HTTP %d %q", resp.StatusCode, snippet(b))
+		return fmt.Errorf("merchant answered HTTP %d %q", resp.StatusCode, wire.Snippet(b))
 	}
 	return nil
 }

@@ -1,10 +1,8 @@
 package dostavista
 
 import (
-	"bytes"
-	"encoding/json"
-	"errors"
 	"fmt"
+	"orderdesk/providers/internal/wire"
 	"strconv"
 	"strings"
 	"time"
@@ -158,93 +156,17 @@ type Order struct {
 
 // FormatMoney renders kopecks as the API's money string: "390.00",
 // "-0.50". It is exact (no floats).
-func FormatMoney(kopecks int64) string {
-	neg := kopecks < 0
-	u := uint64(kopecks)
-	if neg {
-		u = -u
-	}
-	s := fmt.Sprintf("%d.%02d", u/100, u%100)
-	if neg {
-		s = "-" + s
-	}
-	return s
-}
+func FormatMoney(kopecks int64) string { return wire.FormatMinor(kopecks) }
 
 // ParseMoney reads an API money value ("390.00", "390", "390.5", "-1.00")
 // into kopecks, exactly. More than two decimals are refused unless they are
 // zeros, because a fraction of a kopeck cannot be stored.
 func ParseMoney(s string) (int64, error) {
-	s = strings.TrimSpace(s)
-	orig := s
-	neg := false
-	if strings.HasPrefix(s, "-") {
-		neg = true
-		s = s[1:]
-	}
-	whole, frac, hasDot := strings.Cut(s, ".")
-	if whole == "" || !allDigits(whole) || (hasDot && !allDigits(frac)) || (hasDot && frac == "") {
-		return 0, fmt.Errorf("dostavista: %q is not a money amount", orig)
-	}
-	for len(frac) > 2 && frac[len(frac)-1] == '0' {
-		frac = frac[:len(frac)-1]
-	}
-	if len(frac) > 2 {
-		return 0, fmt.Errorf("dostavista: %q has fractions of a kopeck", orig)
-	}
-	for len(frac) < 2 {
-		frac += "0"
-	}
-	if len(whole) > 15 {
-		return 0, fmt.Errorf("dostavista: %q is too large", orig)
-	}
-	w, err := strconv.ParseInt(whole, 10, 64)
+	v, err := wire.ParseMinor(s)
 	if err != nil {
-		return 0, fmt.Errorf("dostavista: %q is not a money amount", orig)
-	}
-	f, _ := strconv.ParseInt(frac, 10, 64)
-	v := w*100 + f
-	if neg {
-		v = -v
+		return 0, fmt.Errorf("dostavista: %w", err)
 	}
 	return v, nil
-}
-
-func allDigits(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return false
-		}
-	}
-	return true
-}
-
-// money is a wire amount: written as "390.00", read from a string, a JSON
-// number (some answers and callbacks are loose about it) or null.
-type money int64
-
-func (m money) MarshalJSON() ([]byte, error) {
-	return json.Marshal(FormatMoney(int64(m)))
-}
-
-func (m *money) UnmarshalJSON(b []byte) error {
-	var s flexString
-	if err := s.UnmarshalJSON(b); err != nil {
-		return err
-	}
-	if s == "" {
-		*m = 0
-		return nil
-	}
-	v, err := ParseMoney(string(s))
-	if err != nil {
-		return err
-	}
-	*m = money(v)
-	return nil
 }
 
 // NormalizePhone turns a phone number as people write it ("+7 (903)
@@ -278,70 +200,70 @@ type wireContact struct {
 }
 
 type wirePoint struct {
-	PointID                  optInt      `json:"point_id,omitempty"`
-	DeliveryID               optInt      `json:"delivery_id,omitempty"`
-	Address                  string      `json:"address"`
-	ContactPerson            wireContact `json:"contact_person"`
-	ClientOrderID            *string     `json:"client_order_id,omitempty"`
-	RequiredStartDatetime    *string     `json:"required_start_datetime,omitempty"`
-	RequiredFinishDatetime   *string     `json:"required_finish_datetime,omitempty"`
-	EstimatedArrivalDatetime *string     `json:"estimated_arrival_datetime,omitempty"`
-	CourierVisitDatetime     *string     `json:"courier_visit_datetime,omitempty"`
-	TakingAmount             *money      `json:"taking_amount,omitempty"`
-	BuyoutAmount             *money      `json:"buyout_amount,omitempty"`
-	Note                     *string     `json:"note,omitempty"`
-	ApartmentNumber          *string     `json:"apartment_number,omitempty"`
-	EntranceNumber           *string     `json:"entrance_number,omitempty"`
-	FloorNumber              *string     `json:"floor_number,omitempty"`
-	TrackingURL              *string     `json:"tracking_url,omitempty"`
+	PointID                  optInt            `json:"point_id,omitempty"`
+	DeliveryID               optInt            `json:"delivery_id,omitempty"`
+	Address                  string            `json:"address"`
+	ContactPerson            wireContact       `json:"contact_person"`
+	ClientOrderID            *string           `json:"client_order_id,omitempty"`
+	RequiredStartDatetime    *string           `json:"required_start_datetime,omitempty"`
+	RequiredFinishDatetime   *string           `json:"required_finish_datetime,omitempty"`
+	EstimatedArrivalDatetime *string           `json:"estimated_arrival_datetime,omitempty"`
+	CourierVisitDatetime     *string           `json:"courier_visit_datetime,omitempty"`
+	TakingAmount             *wire.MoneyString `json:"taking_amount,omitempty"`
+	BuyoutAmount             *wire.MoneyString `json:"buyout_amount,omitempty"`
+	Note                     *string           `json:"note,omitempty"`
+	ApartmentNumber          *string           `json:"apartment_number,omitempty"`
+	EntranceNumber           *string           `json:"entrance_number,omitempty"`
+	FloorNumber              *string           `json:"floor_number,omitempty"`
+	TrackingURL              *string           `json:"tracking_url,omitempty"`
 }
 
 type wireRequest struct {
-	Type                               string      `json:"type,omitempty"`
-	Matter                             string      `json:"matter,omitempty"`
-	VehicleTypeID                      int         `json:"vehicle_type_id,omitempty"`
-	TotalWeightKg                      int         `json:"total_weight_kg,omitempty"`
-	InsuranceAmount                    *money      `json:"insurance_amount,omitempty"`
-	PaymentMethod                      string      `json:"payment_method,omitempty"`
-	IsClientNotificationEnabled        bool        `json:"is_client_notification_enabled"`
-	IsContactPersonNotificationEnabled bool        `json:"is_contact_person_notification_enabled"`
-	Points                             []wirePoint `json:"points"`
+	Type                               string            `json:"type,omitempty"`
+	Matter                             string            `json:"matter,omitempty"`
+	VehicleTypeID                      int               `json:"vehicle_type_id,omitempty"`
+	TotalWeightKg                      int               `json:"total_weight_kg,omitempty"`
+	InsuranceAmount                    *wire.MoneyString `json:"insurance_amount,omitempty"`
+	PaymentMethod                      string            `json:"payment_method,omitempty"`
+	IsClientNotificationEnabled        bool              `json:"is_client_notification_enabled"`
+	IsContactPersonNotificationEnabled bool              `json:"is_contact_person_notification_enabled"`
+	Points                             []wirePoint       `json:"points"`
 }
 
 type wireCourier struct {
-	CourierID  flexInt    `json:"courier_id"`
-	Surname    string     `json:"surname"`
-	Name       string     `json:"name"`
-	Middlename *string    `json:"middlename"`
-	Phone      string     `json:"phone"`
-	Latitude   flexString `json:"latitude"`
-	Longitude  flexString `json:"longitude"`
+	CourierID  wire.Int    `json:"courier_id"`
+	Surname    string      `json:"surname"`
+	Name       string      `json:"name"`
+	Middlename *string     `json:"middlename"`
+	Phone      string      `json:"phone"`
+	Latitude   wire.String `json:"latitude"`
+	Longitude  wire.String `json:"longitude"`
 }
 
 // wireOrder is an order as the API writes it. The sandbox writes it too, so
 // the field names are checked against the documentation's examples in the
 // client tests, not only against the sandbox.
 type wireOrder struct {
-	OrderID                     optInt       `json:"order_id"`
-	OrderName                   *string      `json:"order_name"`
-	Type                        string       `json:"type"`
-	VehicleTypeID               int          `json:"vehicle_type_id"`
-	CreatedDatetime             string       `json:"created_datetime"`
-	FinishDatetime              *string      `json:"finish_datetime"`
-	Status                      *string      `json:"status"`
-	StatusDescription           *string      `json:"status_description"`
-	Matter                      *string      `json:"matter"`
-	TotalWeightKg               int          `json:"total_weight_kg"`
-	IsClientNotificationEnabled bool         `json:"is_client_notification_enabled"`
-	IsContactNotificationEnab   bool         `json:"is_contact_person_notification_enabled"`
-	Points                      []wirePoint  `json:"points"`
-	PaymentAmount               money        `json:"payment_amount"`
-	DeliveryFeeAmount           money        `json:"delivery_fee_amount"`
-	WeightFeeAmount             money        `json:"weight_fee_amount"`
-	InsuranceAmount             money        `json:"insurance_amount"`
-	InsuranceFeeAmount          money        `json:"insurance_fee_amount"`
-	PaymentMethod               string       `json:"payment_method"`
-	Courier                     *wireCourier `json:"courier"`
+	OrderID                     optInt           `json:"order_id"`
+	OrderName                   *string          `json:"order_name"`
+	Type                        string           `json:"type"`
+	VehicleTypeID               int              `json:"vehicle_type_id"`
+	CreatedDatetime             string           `json:"created_datetime"`
+	FinishDatetime              *string          `json:"finish_datetime"`
+	Status                      *string          `json:"status"`
+	StatusDescription           *string          `json:"status_description"`
+	Matter                      *string          `json:"matter"`
+	TotalWeightKg               int              `json:"total_weight_kg"`
+	IsClientNotificationEnabled bool             `json:"is_client_notification_enabled"`
+	IsContactNotificationEnab   bool             `json:"is_contact_person_notification_enabled"`
+	Points                      []wirePoint      `json:"points"`
+	PaymentAmount               wire.MoneyString `json:"payment_amount"`
+	DeliveryFeeAmount           wire.MoneyString `json:"delivery_fee_amount"`
+	WeightFeeAmount             wire.MoneyString `json:"weight_fee_amount"`
+	InsuranceAmount             wire.MoneyString `json:"insurance_amount"`
+	InsuranceFeeAmount          wire.MoneyString `json:"insurance_fee_amount"`
+	PaymentMethod               string           `json:"payment_method"`
+	Courier                     *wireCourier     `json:"courier"`
 }
 
 func strPtr(s string) *string {
@@ -358,11 +280,11 @@ func deref(p *string) string {
 	return *p
 }
 
-func moneyPtr(v int64) *money {
+func moneyPtr(v int64) *wire.MoneyString {
 	if v == 0 {
 		return nil
 	}
-	m := money(v)
+	m := wire.MoneyString(v)
 	return &m
 }
 
@@ -474,52 +396,9 @@ func (w *wireOrder) order() *Order {
 	return o
 }
 
-// flexString accepts a JSON string, a number (kept as its exact text) or
-// null.
-type flexString string
-
-func (f *flexString) UnmarshalJSON(b []byte) error {
-	b = bytes.TrimSpace(b)
-	switch {
-	case len(b) == 0 || string(b) == "null":
-		*f = ""
-	case b[0] == '"':
-		var s string
-		if err := json.Unmarshal(b, &s); err != nil {
-			return err
-		}
-		*f = flexString(s)
-	case b[0] == '-' || (b[0] >= '0' && b[0] <= '9'):
-		*f = flexString(b)
-	default:
-		return fmt.Errorf("dostavista: want a string or a number, got %.20s", b)
-	}
-	return nil
-}
-
-// flexInt accepts a JSON integer, a string holding one, or null.
-type flexInt int64
-
-func (f *flexInt) UnmarshalJSON(b []byte) error {
-	var s flexString
-	if err := s.UnmarshalJSON(b); err != nil {
-		return err
-	}
-	if s == "" {
-		*f = 0
-		return nil
-	}
-	n, err := strconv.ParseInt(string(s), 10, 64)
-	if err != nil {
-		return errors.New("dostavista: want an integer, got " + strconv.Quote(string(s)))
-	}
-	*f = flexInt(n)
-	return nil
-}
-
 // optInt is an id that is null until the server assigns it (order_id in a
 // calculate-order answer): 0 is written as null; reading is as loose as
-// flexInt.
+// wire.Int.
 type optInt int64
 
 func (o optInt) MarshalJSON() ([]byte, error) {
@@ -530,7 +409,7 @@ func (o optInt) MarshalJSON() ([]byte, error) {
 }
 
 func (o *optInt) UnmarshalJSON(b []byte) error {
-	var f flexInt
+	var f wire.Int
 	if err := f.UnmarshalJSON(b); err != nil {
 		return err
 	}

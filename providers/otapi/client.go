@@ -49,6 +49,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"orderdesk/providers/internal/wire"
 	"regexp"
 	"sort"
 	"strconv"
@@ -176,7 +177,7 @@ func (c *Client) Call(ctx context.Context, method string, params map[string]stri
 		Result           json.RawMessage `json:"Result"`
 	}
 	if jerr := json.Unmarshal(raw, &env); jerr != nil || env.ErrorCode == "" {
-		return nil, &Error{Method: method, HTTPStatus: resp.StatusCode, Description: snippet(raw)}
+		return nil, &Error{Method: method, HTTPStatus: resp.StatusCode, Description: wire.Snippet(raw)}
 	}
 	if !strings.EqualFold(env.ErrorCode, CodeOk) {
 		return nil, &Error{Method: method, HTTPStatus: resp.StatusCode, Code: env.ErrorCode, Description: env.ErrorDescription,

@@ -5,65 +5,23 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"strconv"
+	"orderdesk/providers/internal/wire"
 	"strings"
 )
 
 // ---------------------------------------------------------------- money
 
 // FormatMoney renders minor units as OT's decimal amount ("1500.50").
-func FormatMoney(minor int64) string {
-	neg := minor < 0
-	u := uint64(minor)
-	if neg {
-		u = -u
-	}
-	s := fmt.Sprintf("%d.%02d", u/100, u%100)
-	if neg {
-		s = "-" + s
-	}
-	return s
-}
+func FormatMoney(minor int64) string { return wire.FormatMinor(minor) }
 
 // ParseMoney reads a decimal amount ("1500.5", "1500.50", "1500") into
 // minor units, exactly; fractions of a minor unit are refused unless zeros.
 func ParseMoney(s string) (int64, error) {
-	s = strings.TrimSpace(s)
-	orig := s
-	neg := strings.HasPrefix(s, "-")
-	s = strings.TrimPrefix(s, "-")
-	whole, frac, _ := strings.Cut(s, ".")
-	if !digits(whole) || (frac != "" && !digits(frac)) || len(whole) > 15 || strings.HasSuffix(s, ".") {
-		return 0, fmt.Errorf("otapi: %q is not an amount", orig)
-	}
-	for len(frac) > 2 && frac[len(frac)-1] == '0' {
-		frac = frac[:len(frac)-1]
-	}
-	if len(frac) > 2 {
-		return 0, fmt.Errorf("otapi: %q has fractions of a minor unit", orig)
-	}
-	for len(frac) < 2 {
-		frac += "0"
-	}
-	w, _ := strconv.ParseInt(whole, 10, 64)
-	f, _ := strconv.ParseInt(frac, 10, 64)
-	v := w*100 + f
-	if neg {
-		v = -v
+	v, err := wire.ParseMinor(s)
+	if err != nil {
+		return 0, fmt.Errorf("otapi: %w", err)
 	}
 	return v, nil
-}
-
-func digits(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return false
-		}
-	}
-	return true
 }
 
 // ---------------------------------------------------------------- errors
@@ -173,14 +131,6 @@ func Explain(err error) string {
 			"Remove the item or choose another, then cancel the OT order and add it again."
 	}
 	return "OT API refused the request (" + e.Code + ")."
-}
-
-func snippet(b []byte) string {
-	s := strings.TrimSpace(string(b))
-	if len(s) > 200 {
-		s = s[:200] + "…"
-	}
-	return s
 }
 
 // activityNames says in words what each activity type does.

@@ -7,6 +7,7 @@ import (
 	"encoding/xml"
 	"errors"
 	"fmt"
+	"orderdesk/providers/internal/wire"
 	"strconv"
 	"strings"
 	"time"
@@ -267,15 +268,10 @@ func (s *Sandbox) Orders(limit int) ([]*SandboxOrder, error) {
 	return out, nil
 }
 
-// rawMoney writes an amount as an exact JSON number.
-type rawMoney int64
-
-func (m rawMoney) MarshalJSON() ([]byte, error) { return []byte(FormatMoney(int64(m))), nil }
-
 // lineResult renders a line as SalesLinesList and SearchOrderLines do.
 func lineResult(l SandboxLine) map[string]any {
 	return map[string]any{"Id": l.ID, "SalesId": l.SalesID, "ItemTaobaoId": l.ItemID, "ConfigId": l.ConfigurationID,
-		"PromotionId": l.PromotionID, "Quantity": l.Quantity, "Price": rawMoney(l.Price),
+		"PromotionId": l.PromotionID, "Quantity": l.Quantity, "Price": wire.Money(l.Price),
 		"StatusId": l.StatusID, "StatusName": l.StatusName,
 		"VendPurchId": l.VendPurchID, "VendPurchWaybill": l.VendPurchWaybill, "VendPurchAccountId": l.VendPurchAccountID,
 		"VendPurchStatus": l.VendPurchStatus, "VendPurchItemId": l.VendPurchItemID,
@@ -286,7 +282,7 @@ func lineResult(l SandboxLine) map[string]any {
 func orderInfoResult(o *SandboxOrder) map[string]any {
 	id, name := o.status()
 	return map[string]any{"Id": o.ID, "CustId": o.CustomerID, "CustName": "Demo Buyer", "Comment": o.Comment,
-		"CreatedDateTime": o.CreatedAt.Format("2006-01-02T15:04:05"), "TotalAmount": rawMoney(o.Total), "PaidAmount": rawMoney(o.Paid),
+		"CreatedDateTime": o.CreatedAt.Format("2006-01-02T15:04:05"), "TotalAmount": wire.Money(o.Total), "PaidAmount": wire.Money(o.Paid),
 		"CurrencyCode": SandboxCurrency, "StatusId": id, "StatusName": name, "IsCancelled": o.Cancelled,
 		"DeliveryModeId": o.DeliveryModeID, "UserProfileId": o.UserProfileID}
 }
@@ -573,7 +569,7 @@ func (s *Sandbox) mPaymentReserve(ctx context.Context, p params) (any, *apiError
 	if err != nil {
 		return nil, internal(err)
 	}
-	return map[string]any{"SalesAmount": rawMoney(o.Total), "SalesPaid": rawMoney(o.Paid + amount), "CustBalanceAvail": rawMoney(balance - amount)}, nil
+	return map[string]any{"SalesAmount": wire.Money(o.Total), "SalesPaid": wire.Money(o.Paid + amount), "CustBalanceAvail": wire.Money(balance - amount)}, nil
 }
 
 // ---------------------------------------------------------------- the sandbox's Taobao

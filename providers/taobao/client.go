@@ -20,6 +20,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"orderdesk/providers/internal/wire"
 	"sort"
 	"strconv"
 	"strings"
@@ -663,7 +664,7 @@ func (c *Client) call(ctx context.Context, api, accessToken string, business map
 	}
 	var env envelope
 	if jerr := json.Unmarshal(bytes.TrimSpace(body), &env); jerr != nil {
-		e := &Error{API: api, HTTPStatus: resp.StatusCode, Code: CodeUnexpectedAnswer, Message: "unreadable answer: " + snippet(body), Err: jerr}
+		e := &Error{API: api, HTTPStatus: resp.StatusCode, Code: CodeUnexpectedAnswer, Message: "unreadable answer: " + wire.Snippet(body), Err: jerr}
 		if resp.StatusCode != http.StatusOK {
 			e.Type = "ISP"
 			e.Code = "HTTP" + strconv.Itoa(resp.StatusCode)
@@ -885,12 +886,4 @@ func appendUnique(list []int64, id int64) []int64 {
 		}
 	}
 	return append(list, id)
-}
-
-func snippet(b []byte) string {
-	s := strings.TrimSpace(string(b))
-	if len(s) > 200 {
-		s = s[:200] + "…"
-	}
-	return s
 }

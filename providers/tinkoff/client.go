@@ -319,7 +319,7 @@ func (c *Client) call(ctx context.Context, method string, params map[string]any,
 		// The bank answers business errors with 200 and Success=false; any
 		// other status is its infrastructure failing. Keep the body short: it
 		// may be an HTML error page.
-		return &Error{HTTPStatus: resp.StatusCode, Message: snippet(raw)}
+		return &Error{HTTPStatus: resp.StatusCode, Message: wire.Snippet(raw)}
 	}
 	if err := json.Unmarshal(raw, out); err != nil {
 		return fmt.Errorf("tinkoff: %s: decode answer: %w", method, err)
@@ -332,14 +332,6 @@ func (c *Client) call(ctx context.Context, method string, params map[string]any,
 		return &Error{Code: code, Message: out.Message, Details: out.Details, HTTPStatus: resp.StatusCode}
 	}
 	return nil
-}
-
-func snippet(b []byte) string {
-	s := strings.TrimSpace(string(b))
-	if len(s) > 200 {
-		s = s[:200] + "…"
-	}
-	return s
 }
 
 // Error is an error reported by the bank (Success=false) or an HTTP failure

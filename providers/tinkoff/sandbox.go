@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"orderdesk/providers/internal/wire"
 	"strconv"
 	"strings"
 	"sync"
@@ -838,7 +839,7 @@ func (s *Sandbox) deliver(ctx context.Context, nid int64) error {
 // acceptOK is the bank's rule for the merchant's answer: 200 "OK".
 func acceptOK(status int, answer []byte) error {
 	if status != http.StatusOK || strings.TrimSpace(string(answer)) != NotificationOK {
-		return fmt.Errorf("merchant answered HTTP %d %q, want 200 %q", status, snippet(answer), NotificationOK)
+		return fmt.Errorf("merchant answered HTTP %d %q, want 200 %q", status, wire.Snippet(answer), NotificationOK)
 	}
 	return nil
 }

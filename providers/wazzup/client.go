@@ -30,6 +30,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"orderdesk/providers/internal/wire"
 	"strings"
 	"time"
 
@@ -434,7 +435,7 @@ func parseError(status int, raw []byte) *Error {
 		}
 	}
 	if json.Unmarshal(trimmed, &w) != nil {
-		e.Description = snippet(raw)
+		e.Description = wire.Snippet(raw)
 		return e
 	}
 	e.Code = text(w.Error)
@@ -453,7 +454,7 @@ func parseError(status int, raw []byte) *Error {
 		}
 	}
 	if e.Code == "" && e.Description == "" {
-		e.Description = snippet(raw)
+		e.Description = wire.Snippet(raw)
 	}
 	return e
 }
@@ -475,14 +476,6 @@ func text(v any) string {
 	default:
 		return fmt.Sprint(x)
 	}
-}
-
-func snippet(b []byte) string {
-	s := strings.TrimSpace(string(b))
-	if len(s) > 200 {
-		s = s[:200] + "…"
-	}
-	return s
 }
 
 // Explain returns a short, plain-English sentence for a shop assistant about

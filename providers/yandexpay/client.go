@@ -10,6 +10,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"orderdesk/providers/internal/wire"
 	"strings"
 	"time"
 
@@ -270,7 +271,7 @@ func (c *Client) CreateOrder(ctx context.Context, r CreateOrderRequest) (*Create
 		if q <= 0 {
 			q = 1
 		}
-		wi := wireItem{ProductID: it.ProductID, Title: it.Title, Total: amount(it.TotalMinor)}
+		wi := wireItem{ProductID: it.ProductID, Title: it.Title, Total: wire.MoneyString(it.TotalMinor)}
 		wi.Quantity.Count = quantity(fmt.Sprint(q))
 		w.Cart.Items = append(w.Cart.Items, wi)
 		sum += it.TotalMinor
@@ -279,7 +280,7 @@ func (c *Client) CreateOrder(ctx context.Context, r CreateOrderRequest) (*Create
 	if total == 0 {
 		total = sum
 	}
-	w.Cart.Total.Amount = amount(total)
+	w.Cart.Total.Amount = wire.MoneyString(total)
 	var data struct {
 		PaymentURL string `json:"paymentUrl"`
 	}
@@ -349,8 +350,8 @@ func (c *Client) RefundOrder(ctx context.Context, orderID string, refundMinor, o
 		return nil, errors.New("yandexpay: refund amount must be positive")
 	}
 	body := wireRefund{
-		RefundAmount:        amount(refundMinor),
-		OrderAmount:         amount(orderAmountAfterMinor),
+		RefundAmount:        wire.MoneyString(refundMinor),
+		OrderAmount:         wire.MoneyString(orderAmountAfterMinor),
 		ExternalOperationID: externalOperationID,
 	}
 	var data struct {

@@ -11,6 +11,7 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"orderdesk/providers/internal/wire"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -52,8 +53,8 @@ func TestParseMinor(t *testing.T) {
 
 func TestAmountAcceptsStringAndNumber(t *testing.T) {
 	var v struct {
-		A amount `json:"a"`
-		B amount `json:"b"`
+		A wire.MoneyString `json:"a"`
+		B wire.MoneyString `json:"b"`
 	}
 	if err := json.Unmarshal([]byte(`{"a":"12.30","b":12.3}`), &v); err != nil {
 		t.Fatal(err)

@@ -17,6 +17,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"orderdesk/providers/internal/wire"
 	"strconv"
 	"strings"
 	"sync"
@@ -743,7 +744,7 @@ func wireOps(o *SandboxOrder) []wireOperation {
 	ops := make([]wireOperation, 0, len(o.Operations))
 	for _, op := range o.Operations {
 		ops = append(ops, wireOperation{OperationID: op.OperationID, OperationType: op.OperationType, Status: op.Status,
-			Amount: amount(op.AmountMinor), OrderID: o.OrderID, ExternalOperationID: op.ExternalOperationID, Reason: op.Reason})
+			Amount: wire.MoneyString(op.AmountMinor), OrderID: o.OrderID, ExternalOperationID: op.ExternalOperationID, Reason: op.Reason})
 	}
 	return ops
 }
@@ -769,7 +770,7 @@ func (s *Sandbox) handleGet(r *http.Request) (any, error) {
 	}
 	return map[string]any{
 		"order": wireOrder{
-			OrderID: o.OrderID, PaymentStatus: status, OrderAmount: amount(o.AmountMinor),
+			OrderID: o.OrderID, PaymentStatus: status, OrderAmount: wire.MoneyString(o.AmountMinor),
 			CurrencyCode: o.Currency, PaymentURL: s.cfg.BaseURL + "/pay/" + urlPathEscape(o.OrderID),
 			Created: o.CreatedAt.Format(time.RFC3339), Updated: o.UpdatedAt.Format(time.RFC3339),
 		},
@@ -816,7 +817,7 @@ func newOperation(typ string, amountMinor int64, ext string) Operation {
 
 func opAnswer(o *SandboxOrder, op *Operation) any {
 	return map[string]any{"operation": wireOperation{OperationID: op.OperationID, OperationType: op.OperationType,
-		Status: op.Status, Amount: amount(op.AmountMinor), OrderID: o.OrderID, ExternalOperationID: op.ExternalOperationID,
+		Status: op.Status, Amount: wire.MoneyString(op.AmountMinor), OrderID: o.OrderID, ExternalOperationID: op.ExternalOperationID,
 		Created: time.Now().UTC().Format(time.RFC3339)}}
 }
 

@@ -12,9 +12,8 @@ package yandexpay
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"strconv"
+	"orderdesk/providers/internal/wire"
 	"strings"
 	"time"
 )
@@ -151,95 +150,17 @@ func (o *OrderInfo) Stage() string { return Stage(o.PaymentStatus) }
 // FormatMinor renders minor units as Yandex Pay's decimal string, exactly:
 // 12345 → "123.45", -5 → "-0.05". All currencies Yandex Pay accepts (RUB)
 // have two decimals.
-func FormatMinor(minor int64) string {
-	sign := ""
-	u := uint64(minor)
-	if minor < 0 {
-		sign = "-"
-		u = uint64(-minor) // the two's complement trick also covers MinInt64
-	}
-	return fmt.Sprintf("%s%d.%02d", sign, u/100, u%100)
-}
+func FormatMinor(minor int64) string { return wire.FormatMinor(minor) }
 
 // ParseMinor parses a decimal amount ("123.45", "123.4", "123", "-1.50") into
 // minor units without floating point. More than two decimals are accepted only
 // when the extra digits are zeros, because anything else cannot be kopecks.
 func ParseMinor(s string) (int64, error) {
-	s = strings.TrimSpace(s)
-	if s == "" {
-		return 0, errors.New("yandexpay: empty amount")
-	}
-	neg := false
-	switch s[0] {
-	case '-':
-		neg = true
-		s = s[1:]
-	case '+':
-		s = s[1:]
-	}
-	intPart, frac, hasDot := strings.Cut(s, ".")
-	if intPart == "" && (!hasDot || frac == "") {
-		return 0, fmt.Errorf("yandexpay: bad amount %q", s)
-	}
-	if intPart == "" {
-		intPart = "0"
-	}
-	for _, c := range intPart + frac {
-		if c < '0' || c > '9' {
-			return 0, fmt.Errorf("yandexpay: bad amount %q", s)
-		}
-	}
-	if len(frac) > 2 {
-		if strings.Trim(frac[2:], "0") != "" {
-			return 0, fmt.Errorf("yandexpay: amount %q has more than two decimals", s)
-		}
-		frac = frac[:2]
-	}
-	for len(frac) < 2 {
-		frac += "0"
-	}
-	if len(intPart) > 16 {
-		return 0, fmt.Errorf("yandexpay: amount %q too large", s)
-	}
-	units, err := strconv.ParseInt(intPart, 10, 64)
+	v, err := wire.ParseDecimal(s, 2)
 	if err != nil {
-		return 0, fmt.Errorf("yandexpay: bad amount %q", s)
-	}
-	cents, _ := strconv.ParseInt(frac, 10, 64)
-	v := units*100 + cents
-	if neg {
-		v = -v
+		return 0, fmt.Errorf("yandexpay: %w", err)
 	}
 	return v, nil
-}
-
-// amount is a money value on the wire. Yandex Pay documents decimal strings
-// ("123.45"); a JSON number is accepted too [U], because integrations disagree
-// and a number loses nothing at two decimals when read as text.
-type amount int64
-
-func (a amount) MarshalJSON() ([]byte, error) {
-	return json.Marshal(FormatMinor(int64(a)))
-}
-
-func (a *amount) UnmarshalJSON(b []byte) error {
-	b = bytes.TrimSpace(b)
-	if bytes.Equal(b, []byte("null")) {
-		*a = 0
-		return nil
-	}
-	s := string(b)
-	if len(b) > 0 && b[0] == '"' {
-		if err := json.Unmarshal(b, &s); err != nil {
-			return err
-		}
-	}
-	v, err := ParseMinor(s)
-	if err != nil {
-		return err
-	}
-	*a = amount(v)
-	return nil
 }
 
 // quantity is cart.items[].quantity.count: documented as a decimal string,
@@ -268,13 +189,13 @@ type wireItem struct {
 	Quantity  struct {
 		Count quantity `json:"count"`
 	} `json:"quantity"`
-	Total amount `json:"total"`
+	Total wire.MoneyString `json:"total"`
 }
 
 type wireCart struct {
 	Items []wireItem `json:"items"`
 	Total struct {
-		Amount amount `json:"amount"`
+		Amount wire.MoneyString `json:"amount"`
 	} `json:"total"`
 }
 
@@ -295,25 +216,25 @@ type wireCreateOrder struct {
 }
 
 type wireOrder struct {
-	OrderID       string        `json:"orderId"`
-	PaymentStatus PaymentStatus `json:"paymentStatus"`
-	OrderAmount   amount        `json:"orderAmount"`
-	CurrencyCode  string        `json:"currencyCode,omitempty"`
-	PaymentURL    string        `json:"paymentUrl,omitempty"`
-	Cart          *wireCart     `json:"cart,omitempty"`
-	Created       string        `json:"created,omitempty"`
-	Updated       string        `json:"updated,omitempty"`
+	OrderID       string           `json:"orderId"`
+	PaymentStatus PaymentStatus    `json:"paymentStatus"`
+	OrderAmount   wire.MoneyString `json:"orderAmount"`
+	CurrencyCode  string           `json:"currencyCode,omitempty"`
+	PaymentURL    string           `json:"paymentUrl,omitempty"`
+	Cart          *wireCart        `json:"cart,omitempty"`
+	Created       string           `json:"created,omitempty"`
+	Updated       string           `json:"updated,omitempty"`
 }
 
 type wireOperation struct {
-	OperationID         string `json:"operationId"`
-	OperationType       string `json:"operationType"`
-	Status              string `json:"status"`
-	Amount              amount `json:"amount"`
-	OrderID             string `json:"orderId,omitempty"`
-	ExternalOperationID string `json:"externalOperationId,omitempty"`
-	Reason              string `json:"reason,omitempty"`
-	Created             string `json:"created,omitempty"`
+	OperationID         string           `json:"operationId"`
+	OperationType       string           `json:"operationType"`
+	Status              string           `json:"status"`
+	Amount              wire.MoneyString `json:"amount"`
+	OrderID             string           `json:"orderId,omitempty"`
+	ExternalOperationID string           `json:"externalOperationId,omitempty"`
+	Reason              string           `json:"reason,omitempty"`
+	Created             string           `json:"created,omitempty"`
 }
 
 func (w wireOperation) toOperation() Operation {
@@ -329,9 +250,9 @@ func (w wireOperation) toOperation() Operation {
 }
 
 type wireRefund struct {
-	RefundAmount        amount `json:"refundAmount"`
-	OrderAmount         amount `json:"orderAmount"`
-	ExternalOperationID string `json:"externalOperationId,omitempty"`
+	RefundAmount        wire.MoneyString `json:"refundAmount"`
+	OrderAmount         wire.MoneyString `json:"orderAmount"`
+	ExternalOperationID string           `json:"externalOperationId,omitempty"`
 }
 
 type wireCancel struct {
@@ -340,8 +261,8 @@ type wireCancel struct {
 }
 
 type wireCapture struct {
-	ExternalOperationID string  `json:"externalOperationId,omitempty"`
-	OrderAmount         *amount `json:"orderAmount,omitempty"`
+	ExternalOperationID string            `json:"externalOperationId,omitempty"`
+	OrderAmount         *wire.MoneyString `json:"orderAmount,omitempty"`
 }
 
 // envelope is every answer of the merchant API: success with data, or fail

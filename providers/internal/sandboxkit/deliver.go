@@ -7,7 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"strings"
+	"orderdesk/providers/internal/wire"
 	"sync"
 	"time"
 
@@ -188,14 +188,5 @@ func Accept200(status int, answer []byte) error {
 }
 
 func answered(status int, answer []byte) error {
-	return fmt.Errorf("the shop answered HTTP %d %q", status, Snippet(answer))
-}
-
-// Snippet is the start of an answer, for an error message.
-func Snippet(b []byte) string {
-	s := strings.TrimSpace(string(b))
-	if len(s) > 200 {
-		s = s[:200] + "…"
-	}
-	return s
+	return fmt.Errorf("the shop answered HTTP %d %q", status, wire.Snippet(answer))
 }

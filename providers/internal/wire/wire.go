@@ -86,6 +86,16 @@ func (m *Money) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
+// MoneyString is Money that travels as a JSON string ("1500.50"), as some
+// providers document it; it is read as loosely as Money.
+type MoneyString int64
+
+// MarshalJSON writes the amount as a JSON string with two decimals.
+func (m MoneyString) MarshalJSON() ([]byte, error) { return json.Marshal(FormatMinor(int64(m))) }
+
+// UnmarshalJSON reads a string holding a number, a number, or null.
+func (m *MoneyString) UnmarshalJSON(b []byte) error { return (*Money)(m).UnmarshalJSON(b) }
+
 // FormatMinor renders minor units as a decimal with two places: 150050 →
 // "1500.50", -5 → "-0.05".
 func FormatMinor(minor int64) string {
