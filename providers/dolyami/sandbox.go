@@ -1,20 +1,18 @@
 package dolyami
 
 import (
-	"bytes"
 	"context"
 	"crypto/subtle"
 	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"html/template"
 	"io"
 	"net/http"
 	"net/url"
+	"orderdesk/providers/internal/sandboxkit"
 	"orderdesk/providers/internal/wire"
 	"regexp"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -72,22 +70,22 @@ type SandboxConfig struct {
 // http.Handler meant to be mounted with http.StripPrefix. It serves plain
 // HTTP; mTLS is not simulated.
 type Sandbox struct {
-	db  *sql.DB
-	cfg SandboxConfig
-	mux *http.ServeMux
+	sandboxkit.Board // SetBaseURL, BaseURL, SetLatency, Latency
+
+	db     *sql.DB
+	cfg    SandboxConfig
+	mux    *http.ServeMux
+	outbox *sandboxkit.Outbox
 
 	// writeMu serialises state changes (check then update); it is never held
 	// while a notification is delivered, because the shop may call the API
 	// back from its notification handler.
 	writeMu sync.Mutex
 
-	mu             sync.Mutex // guards the fields below
-	baseURL        string
-	declineNext    bool
-	failNext       FailMode
-	failNextCancel FailMode
-	failNextRefund FailMode
-	latency        time.Duration
+	declineNext    sandboxkit.Once[bool]
+	failNext       sandboxkit.Once[FailMode]
+	failNextCancel sandboxkit.Once[FailMode]
+	failNextRefund sandboxkit.Once[FailMode]
 }
 
 // SandboxOrder is the sandbox's record of an order.
@@ -210,7 +208,9 @@ func NewSandbox(db *sql.DB, cfg SandboxConfig) (*Sandbox, error) {
 	if _, err := db.Exec(schema); err != nil {
 		return nil, fmt.Errorf("dolyami sandbox: create tables: %w", err)
 	}
-	s := &Sandbox{db: db, cfg: cfg, baseURL: strings.TrimRight(cfg.BaseURL, "/")}
+	s := &Sandbox{db: db, cfg: cfg}
+	s.SetBaseURL(cfg.BaseURL)
+	s.outbox = &sandboxkit.Outbox{DB: db, Table: "dolyami_notifications", Key: "order_id", Lock: &s.writeMu, Now: s.now}
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /v1/orders/create", s.api(s.apiCreate))
 	// The PHP client reads info with GET, the Go one with POST: accept both.
@@ -230,91 +230,27 @@ func NewSandbox(db *sql.DB, cfg SandboxConfig) (*Sandbox, error) {
 // ServeHTTP serves the API, the buyer's form and the control page.
 func (s *Sandbox) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
 
-// SetBaseURL sets the public URL the sandbox is mounted at.
-func (s *Sandbox) SetBaseURL(u string) {
-	s.mu.Lock()
-	s.baseURL = strings.TrimRight(u, "/")
-	s.mu.Unlock()
-}
-
-// BaseURL returns the public URL the sandbox is mounted at.
-func (s *Sandbox) BaseURL() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.baseURL
-}
-
 // APIURL returns the BaseURL a client should use for this sandbox.
 func (s *Sandbox) APIURL() string { return s.BaseURL() + "/v1" }
 
 // DeclineNext makes Dolyami reject the next buyer who presses Pay.
-func (s *Sandbox) DeclineNext() {
-	s.mu.Lock()
-	s.declineNext = true
-	s.mu.Unlock()
-}
+func (s *Sandbox) DeclineNext() { s.declineNext.Arm(true) }
 
 // FailNext makes the next API call fail the given way (FailNone clears it).
-func (s *Sandbox) FailNext(mode FailMode) {
-	s.mu.Lock()
-	s.failNext = mode
-	s.mu.Unlock()
-}
+func (s *Sandbox) FailNext(mode FailMode) { s.failNext.Arm(mode) }
 
 // FailNextCancel makes the next orders/{id}/cancel call fail the given way
 // (FailNone clears it).
-func (s *Sandbox) FailNextCancel(mode FailMode) {
-	s.mu.Lock()
-	s.failNextCancel = mode
-	s.mu.Unlock()
-}
+func (s *Sandbox) FailNextCancel(mode FailMode) { s.failNextCancel.Arm(mode) }
 
 // FailNextRefund makes the next new refund (not the repeat of one already
 // made) fail the given way (FailNone clears it).
-func (s *Sandbox) FailNextRefund(mode FailMode) {
-	s.mu.Lock()
-	s.failNextRefund = mode
-	s.mu.Unlock()
-}
-
-// SetLatency delays every API answer by d (0 turns it off).
-func (s *Sandbox) SetLatency(d time.Duration) {
-	s.mu.Lock()
-	s.latency = d
-	s.mu.Unlock()
-}
+func (s *Sandbox) FailNextRefund(mode FailMode) { s.failNextRefund.Arm(mode) }
 
 // Switches returns the current state of the failure switches.
 func (s *Sandbox) Switches() SandboxSwitches {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return SandboxSwitches{DeclineNext: s.declineNext, FailNext: s.failNext,
-		FailNextCancel: s.failNextCancel, FailNextRefund: s.failNextRefund, Latency: s.latency}
-}
-
-func (s *Sandbox) takeDeclineNext() bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	d := s.declineNext
-	s.declineNext = false
-	return d
-}
-
-func (s *Sandbox) takeFailNext() FailMode {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	m := s.failNext
-	s.failNext = FailNone
-	return m
-}
-
-// take returns a switch's mode and clears it.
-func (s *Sandbox) take(sw *FailMode) FailMode {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	m := *sw
-	*sw = FailNone
-	return m
+	return SandboxSwitches{DeclineNext: s.declineNext.Armed(), FailNext: s.failNext.Armed(),
+		FailNextCancel: s.failNextCancel.Armed(), FailNextRefund: s.failNextRefund.Armed(), Latency: s.Latency()}
 }
 
 // errRejected is the definite refusal FailRefused answers. [U] the code is
@@ -359,20 +295,13 @@ type apiHandler func(r *http.Request) (any, *apiError)
 // authentication and the X-Correlation-ID header.
 func (s *Sandbox) api(h apiHandler) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		sw := s.Switches()
-		if sw.Latency > 0 {
-			t := time.NewTimer(sw.Latency)
-			select {
-			case <-t.C:
-			case <-r.Context().Done():
-				t.Stop()
-				return
-			}
+		if !s.Wait(r) {
+			return
 		}
 		if cid := r.Header.Get("X-Correlation-ID"); cid != "" {
 			w.Header().Set("X-Correlation-ID", cid)
 		}
-		if s.takeFailNext() == FailHTTP500 {
+		if s.failNext.Take() == FailHTTP500 {
 			errInternal.write(w)
 			return
 		}
@@ -605,7 +534,7 @@ func (s *Sandbox) apiCancel(r *http.Request) (any, *apiError) {
 		if o.Status != StatusNew && !NeedsCommit(o.Status) {
 			return "", errStatus
 		}
-		switch mode = s.take(&s.failNextCancel); mode {
+		switch mode = s.failNextCancel.Take(); mode {
 		case FailHTTP500:
 			return "", errInternal
 		case FailRefused:
@@ -673,7 +602,7 @@ func (s *Sandbox) refund(ctx context.Context, id, cid string, req wireRefund) (a
 	if o.Status != StatusCommitted && o.Status != StatusCompleted {
 		return nil, FailNone, errStatus
 	}
-	mode := s.take(&s.failNextRefund)
+	mode := s.failNextRefund.Take()
 	switch mode {
 	case FailHTTP500:
 		return nil, mode, errInternal
@@ -889,25 +818,9 @@ func scanNotification(row interface{ Scan(...any) error }) (*SandboxNotification
 // deliver POSTs notification nid and records the attempt; any 2xx answer
 // counts as received ([U]: Dolyami's expected answer is not documented).
 func (s *Sandbox) deliver(ctx context.Context, nid int64) error {
-	n, err := scanNotification(s.db.QueryRowContext(ctx, `SELECT id, order_id, status, url, body, attempts, delivered, last_error, created_at, last_attempt_at
-		FROM dolyami_notifications WHERE id = ?`, nid))
-	if err != nil {
-		return err
-	}
-	derr := s.post(ctx, n.URL, []byte(n.Body))
-	lastErr := ""
-	if derr != nil {
-		lastErr = derr.Error()
-	}
-	s.writeMu.Lock()
-	_, err = s.db.ExecContext(context.WithoutCancel(ctx), `UPDATE dolyami_notifications
-		SET attempts = attempts + 1, delivered = MAX(delivered, ?), last_error = ?, last_attempt_at = ? WHERE id = ?`,
-		derr == nil, lastErr, s.now().Format(time.RFC3339Nano), nid)
-	s.writeMu.Unlock()
-	if err != nil {
-		return err
-	}
-	return derr
+	return s.outbox.Deliver(ctx, nid, func(ctx context.Context, u string, body []byte) error {
+		return sandboxkit.Post(ctx, s.cfg.HTTPClient, u, sandboxkit.JSON(), body, sandboxkit.Accept2xx)
+	})
 }
 
 // deliverQuiet delivers a fresh notification during a request; a failure is
@@ -918,48 +831,18 @@ func (s *Sandbox) deliverQuiet(nid int64) {
 	}
 }
 
-func (s *Sandbox) post(ctx context.Context, u string, body []byte) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, bytes.NewReader(body))
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := s.cfg.HTTPClient.Do(req)
-	if err != nil {
-		return err
-	}
-	if _, err := httpbody.ReadAndClose(resp, 1024); err != nil {
-		return fmt.Errorf("read the merchant's answer: %w", err)
-	}
-	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return fmt.Errorf("merchant answered HTTP %d", resp.StatusCode)
-	}
-	return nil
-}
-
 // ResendNotifications retries every notification the shop has not
-// acknowledged yet, oldest first, and returns how many got through.
+// acknowledged yet, oldest first; it returns how many got through and the
+// first failure.
 func (s *Sandbox) ResendNotifications(ctx context.Context) (int, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT id FROM dolyami_notifications WHERE delivered = 0 ORDER BY id`)
-	ids, err := sandboxdb.Collect(rows, err, sandboxdb.Column[int64])
-	if err != nil {
-		return 0, err
-	}
-	ok := 0
-	for _, id := range ids {
-		if s.deliver(ctx, id) == nil {
-			ok++
-		}
-	}
-	return ok, nil
+	return s.outbox.ResendPending(ctx, s.deliver)
 }
 
 // ResendNotification sends the order's latest notification again, byte for
 // byte, for duplicate-notification tests. It returns the delivery error.
 func (s *Sandbox) ResendNotification(ctx context.Context, orderID string) error {
-	var nid int64
-	err := s.db.QueryRowContext(ctx, `SELECT id FROM dolyami_notifications WHERE order_id = ? ORDER BY id DESC LIMIT 1`, orderID).Scan(&nid)
-	if errors.Is(err, sql.ErrNoRows) {
+	nid, err := s.outbox.Latest(ctx, orderID)
+	if errors.Is(err, sandboxkit.ErrNoNotification) {
 		return fmt.Errorf("dolyami sandbox: order %s has no notifications: %w", orderID, ErrNotFound)
 	}
 	if err != nil {
@@ -993,14 +876,14 @@ func (s *Sandbox) SendNotification(ctx context.Context, orderID, status string) 
 func (s *Sandbox) payPage(w http.ResponseWriter, r *http.Request) {
 	o, err := s.order(r.Context(), r.PathValue("id"))
 	if err != nil {
-		render(w, http.StatusNotFound, payTmpl, payView{Message: "Заказ не найден."})
+		sandboxkit.Render(w, http.StatusNotFound, payTmpl, payView{Message: "Заказ не найден."})
 		return
 	}
 	v := payView{Order: o, Open: o.Status == StatusNew}
 	if !v.Open {
 		v.Message = closedMessage(o.Status)
 	}
-	render(w, http.StatusOK, payTmpl, v)
+	sandboxkit.Render(w, http.StatusOK, payTmpl, v)
 }
 
 // payAction handles the buyer's buttons. Pay: Dolyami approves the buyer and
@@ -1014,23 +897,19 @@ func (s *Sandbox) payAction(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
 	o, err := s.order(ctx, id)
 	if err != nil {
-		render(w, http.StatusNotFound, payTmpl, payView{Message: "Заказ не найден."})
+		sandboxkit.Render(w, http.StatusNotFound, payTmpl, payView{Message: "Заказ не найден."})
 		return
 	}
-	action := r.FormValue("action")
-	if action == "pay" && s.takeDeclineNext() {
-		action = "decline"
-	}
 	var to string
-	switch action {
-	case "pay":
+	switch sandboxkit.Choice(r, s.declineNext.Take) {
+	case sandboxkit.Pay:
 		to = StatusApproved
-	case "decline":
+	case sandboxkit.Decline:
 		to = StatusRejected
-	case "abandon":
+	case sandboxkit.Abandon:
 		to = StatusCanceled
 	default:
-		render(w, http.StatusBadRequest, payTmpl, payView{Order: o, Open: o.Status == StatusNew, Message: "Неизвестное действие."})
+		sandboxkit.Render(w, http.StatusBadRequest, payTmpl, payView{Order: o, Open: o.Status == StatusNew, Message: "Неизвестное действие."})
 		return
 	}
 	var nid int64
@@ -1046,7 +925,7 @@ func (s *Sandbox) payAction(w http.ResponseWriter, r *http.Request) {
 	}, &nid)
 	if aerr != nil {
 		cur, _ := s.order(ctx, id)
-		render(w, http.StatusConflict, payTmpl, payView{Order: cur, Message: closedMessage(cur.Status)})
+		sandboxkit.Render(w, http.StatusConflict, payTmpl, payView{Order: cur, Message: closedMessage(cur.Status)})
 		return
 	}
 	s.deliverQuiet(nid)
@@ -1060,11 +939,10 @@ func (s *Sandbox) payAction(w http.ResponseWriter, r *http.Request) {
 			msg = "Заявка одобрена: первый платеж списан."
 		}
 		cur, _ := s.order(ctx, id)
-		render(w, http.StatusOK, payTmpl, payView{Order: cur, Message: msg})
+		sandboxkit.Render(w, http.StatusOK, payTmpl, payView{Order: cur, Message: msg})
 		return
 	}
-	w.Header().Set("Location", target)
-	w.WriteHeader(http.StatusSeeOther)
+	sandboxkit.SeeOther(w, target)
 }
 
 // closedMessage is what the form says of an order that cannot be paid.
@@ -1081,40 +959,7 @@ type payView struct {
 	Message string
 }
 
-func render(w http.ResponseWriter, code int, t *template.Template, v any) {
-	// Render into a buffer first so a template error never leaves half a page
-	// behind a 200.
-	var buf bytes.Buffer
-	if err := t.Execute(&buf, v); err != nil {
-		http.Error(w, "template error", http.StatusInternalServerError)
-		return
-	}
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.WriteHeader(code)
-	httpbody.Write(w, buf.Bytes())
-}
-
-// displayRubles renders kopecks as "1 500,50 ₽" for the sandbox pages.
-func displayRubles(k int64) string {
-	s := formatRubles(k)
-	sign := ""
-	if strings.HasPrefix(s, "-") {
-		sign, s = "-", s[1:]
-	}
-	whole, frac, _ := strings.Cut(s, ".")
-	var b strings.Builder
-	for i, c := range whole {
-		if i > 0 && (len(whole)-i)%3 == 0 {
-			b.WriteRune('\u00a0')
-		}
-		b.WriteRune(c)
-	}
-	return sign + b.String() + "," + frac + "\u00a0₽"
-}
-
-var funcs = template.FuncMap{"rubles": displayRubles}
-
-var payTmpl = template.Must(template.New("pay").Funcs(funcs).Parse(`<!doctype html>
+var payTmpl = sandboxkit.Page("pay", `<!doctype html>
 <html lang="ru"><head><meta charset="utf-8"><title>Долями (sandbox)</title>
 <style>body{font-family:sans-serif;max-width:30em;margin:2em auto}button{margin-right:.5em;padding:.5em 1em}</style></head>
 <body data-testid="sandbox-dolyami-pay-page">
@@ -1128,12 +973,10 @@ var payTmpl = template.Must(template.New("pay").Funcs(funcs).Parse(`<!doctype ht
 {{if .Message}}<p data-testid="sandbox-message">{{.Message}}</p>{{end}}
 {{if .Open}}
 <form method="post" data-testid="sandbox-pay-form">
-<button type="submit" name="action" value="pay" data-testid="sandbox-pay">Оплатить первую часть</button>
-<button type="submit" name="action" value="decline" data-testid="sandbox-decline">Отказ</button>
-<button type="submit" name="action" value="abandon" data-testid="sandbox-abandon">Вернуться в магазин</button>
+{{template "pay-buttons" (buttons "Оплатить первую часть" "Отказ" "Вернуться в магазин")}}
 </form>
 {{end}}
-</body></html>`))
+</body></html>`, nil)
 
 // ---------------------------------------------------------------- control page
 
@@ -1167,16 +1010,21 @@ func (s *Sandbox) controlPage(w http.ResponseWriter, r *http.Request) {
 		}
 		v.Orders = append(v.Orders, row)
 	}
-	render(w, http.StatusOK, controlTmpl, v)
+	sandboxkit.Render(w, http.StatusOK, controlTmpl, v)
 }
 
 func (s *Sandbox) controlAction(w http.ResponseWriter, r *http.Request) {
+	sandboxkit.Control(w, r, s.control)
+}
+
+// control applies one switch or helper from the control page. A delivery
+// that fails is recorded on its notification, which the page shows as
+// pending: the tester sees it there.
+func (s *Sandbox) control(r *http.Request) error {
 	ctx := r.Context()
 	switch r.FormValue("action") {
 	case "decline_next":
-		s.mu.Lock()
-		s.declineNext = r.FormValue("on") != "0"
-		s.mu.Unlock()
+		s.declineNext.Arm(r.FormValue("on") != "0")
 	case "fail_next":
 		if r.FormValue("mode") == "500" {
 			s.FailNext(FailHTTP500)
@@ -1188,12 +1036,7 @@ func (s *Sandbox) controlAction(w http.ResponseWriter, r *http.Request) {
 	case "fail_next_refund":
 		s.FailNextRefund(failMode(r.FormValue("mode")))
 	case "latency":
-		ms, err := strconv.Atoi(r.FormValue("ms"))
-		if err != nil || ms < 0 {
-			http.Error(w, "latency must be a whole number of milliseconds", http.StatusBadRequest)
-			return
-		}
-		s.SetLatency(time.Duration(ms) * time.Millisecond)
+		return sandboxkit.SetLatency(r.FormValue("ms"), s.SetLatency)
 	case "resend_pending":
 		_, _ = s.ResendNotifications(ctx)
 	case "resend":
@@ -1201,13 +1044,9 @@ func (s *Sandbox) controlAction(w http.ResponseWriter, r *http.Request) {
 	case "send":
 		_ = s.SendNotification(ctx, r.FormValue("order_id"), r.FormValue("status"))
 	default:
-		http.Error(w, "unknown action", http.StatusBadRequest)
-		return
+		return sandboxkit.ErrUnknownAction
 	}
-	// Relative, because the sandbox does not know the prefix it is mounted
-	// under (http.Redirect would resolve against the stripped path).
-	w.Header().Set("Location", "./")
-	w.WriteHeader(http.StatusSeeOther)
+	return nil
 }
 
 // failMode reads a mode of the control page's selects.
@@ -1223,7 +1062,7 @@ func failMode(v string) FailMode {
 	return FailNone
 }
 
-var controlTmpl = template.Must(template.New("control").Funcs(funcs).Parse(`<!doctype html>
+var controlTmpl = sandboxkit.Page("control", `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Dolyami sandbox</title>
 <style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:.2em .5em}form{display:inline}</style></head>
 <body data-testid="sandbox-dolyami-control">
@@ -1252,15 +1091,8 @@ var controlTmpl = template.Must(template.New("control").Funcs(funcs).Parse(`<!do
 <select name="mode"><option value="">no failure</option><option value="refused" {{if eq .Switches.FailNextRefund 2}}selected{{end}}>refused (422)</option><option value="500" {{if eq .Switches.FailNextRefund 1}}selected{{end}}>HTTP 500, nothing done</option><option value="lost" {{if eq .Switches.FailNextRefund 3}}selected{{end}}>refunded, answer lost (HTTP 500)</option></select>
 <button data-testid="sandbox-fail-next-refund">Fail next refund</button></form>
 </p>
-<p>
-<form method="post" action="_control"><input type="hidden" name="action" value="latency">
-<input name="ms" type="number" min="0" value="{{.Switches.Latency.Milliseconds}}"> ms
-<button data-testid="sandbox-latency">Set latency</button></form>
-</p>
-<p>
-<form method="post" action="_control"><input type="hidden" name="action" value="resend_pending">
-<button data-testid="sandbox-resend-pending">Retry undelivered notifications</button></form>
-</p>
+<p>{{template "latency-form" .Switches.Latency}}</p>
+<p>{{template "resend-pending" "Retry undelivered notifications"}}</p>
 <h2>Orders</h2>
 <table data-testid="sandbox-orders">
 <tr><th>Order</th><th>Amount</th><th>Residual</th><th>Status</th><th>Refunded</th><th>Notifications sent / pending</th><th></th></tr>
@@ -1274,4 +1106,4 @@ var controlTmpl = template.Must(template.New("control").Funcs(funcs).Parse(`<!do
 </td></tr>
 {{end}}
 </table>
-</body></html>`))
+</body></html>`, nil)
