@@ -9,10 +9,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"html/template"
 	"io"
 	"net/http"
 	"net/url"
+	"orderdesk/providers/internal/sandboxkit"
 	"orderdesk/providers/internal/wire"
 	"strconv"
 	"strings"
@@ -94,6 +94,8 @@ type SandboxConfig struct {
 // with its state in SQLite tables named cdek_*. It is an http.Handler meant
 // to be mounted with http.StripPrefix.
 type Sandbox struct {
+	sandboxkit.Board // SetBaseURL, BaseURL, SetLatency, Latency
+
 	db  *sql.DB
 	cfg SandboxConfig
 	mux *http.ServeMux
@@ -103,11 +105,8 @@ type Sandbox struct {
 	// app re-reads the order from its webhook handler.
 	writeMu sync.Mutex
 
-	mu         sync.Mutex // guards the fields below
-	baseURL    string
-	failNext   bool
-	rejectNext bool
-	latency    time.Duration
+	failNext   sandboxkit.Once[bool]
+	rejectNext sandboxkit.Once[bool]
 }
 
 // SandboxOrder is the sandbox's record of a shipment.
@@ -238,7 +237,8 @@ func NewSandbox(db *sql.DB, cfg SandboxConfig) (*Sandbox, error) {
 	if _, err := db.Exec(schema); err != nil {
 		return nil, fmt.Errorf("cdek sandbox: create tables: %w", err)
 	}
-	s := &Sandbox{db: db, cfg: cfg, baseURL: strings.TrimRight(cfg.BaseURL, "/")}
+	s := &Sandbox{db: db, cfg: cfg}
+	s.SetBaseURL(cfg.BaseURL)
 	mux := http.NewServeMux()
 	mux.HandleFunc("/v2/oauth/token", s.gate(s.oauthToken))
 	mux.HandleFunc("POST /v2/orders", s.gate(s.authed(s.apiCreate)))
@@ -256,44 +256,15 @@ func NewSandbox(db *sql.DB, cfg SandboxConfig) (*Sandbox, error) {
 // ServeHTTP serves the API and the control page.
 func (s *Sandbox) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
 
-// SetBaseURL sets the public URL the sandbox is mounted at.
-func (s *Sandbox) SetBaseURL(u string) {
-	s.mu.Lock()
-	s.baseURL = strings.TrimRight(u, "/")
-	s.mu.Unlock()
-}
-
-// BaseURL returns the public URL the sandbox is mounted at.
-func (s *Sandbox) BaseURL() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.baseURL
-}
-
 // APIURL returns the BaseURL a client should use for this sandbox.
 func (s *Sandbox) APIURL() string { return s.BaseURL() + "/v2" }
 
 // FailNext makes the next API call fail with HTTP 500 and v2_internal_error.
-func (s *Sandbox) FailNext() {
-	s.mu.Lock()
-	s.failNext = true
-	s.mu.Unlock()
-}
+func (s *Sandbox) FailNext() { s.failNext.Arm(true) }
 
 // RejectNextRegistration makes the next registered shipment end INVALID
 // (recipient's city not recognised) instead of getting a track number.
-func (s *Sandbox) RejectNextRegistration() {
-	s.mu.Lock()
-	s.rejectNext = true
-	s.mu.Unlock()
-}
-
-// SetLatency delays every API answer by d (0 turns it off).
-func (s *Sandbox) SetLatency(d time.Duration) {
-	s.mu.Lock()
-	s.latency = d
-	s.mu.Unlock()
-}
+func (s *Sandbox) RejectNextRegistration() { s.rejectNext.Arm(true) }
 
 // ExpireTokens invalidates every issued token, as when they run out: the
 // next call with a cached token gets 401 v2_token_expired.
@@ -304,31 +275,12 @@ func (s *Sandbox) ExpireTokens() error {
 
 // Switches returns the current state of the failure switches.
 func (s *Sandbox) Switches() SandboxSwitches {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return SandboxSwitches{FailNext: s.failNext, RejectNextRegistration: s.rejectNext, Latency: s.latency}
-}
-
-func (s *Sandbox) take(flag *bool) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	v := *flag
-	*flag = false
-	return v
+	return SandboxSwitches{FailNext: s.failNext.Armed(), RejectNextRegistration: s.rejectNext.Armed(), Latency: s.Latency()}
 }
 
 func (s *Sandbox) now() time.Time { return s.cfg.Now().UTC().Truncate(time.Millisecond) }
 
 func (s *Sandbox) stamp() cdekTime { return cdekTime{s.now()} }
-
-func newUUID() string {
-	var b [16]byte
-	rand.Read(b[:])
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	h := hex.EncodeToString(b[:])
-	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:32]
-}
 
 // ---------------------------------------------------------------- the API
 
@@ -344,17 +296,10 @@ func (s *Sandbox) writeInvalid(w http.ResponseWriter, status int, typ string, pr
 // gate applies the latency and fail-next switches to every API call.
 func (s *Sandbox) gate(h http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		sw := s.Switches()
-		if sw.Latency > 0 {
-			t := time.NewTimer(sw.Latency)
-			select {
-			case <-t.C:
-			case <-r.Context().Done():
-				t.Stop()
-				return
-			}
+		if !s.Wait(r) {
+			return
 		}
-		if s.take(&s.failNext) {
+		if s.failNext.Take() {
 			s.writeInvalid(w, http.StatusInternalServerError, RequestGet, wireProblem{Code: CodeInternalError, Message: "Internal error (sandbox failure switch)"})
 			return
 		}
@@ -418,7 +363,7 @@ func (s *Sandbox) oauthToken(w http.ResponseWriter, r *http.Request) {
 		"token_type":   "bearer",
 		"expires_in":   int(s.cfg.TokenTTL / time.Second),
 		"scope":        "order:all payment:all",
-		"jti":          newUUID(),
+		"jti":          wire.NewUUID(),
 	})
 }
 
@@ -535,8 +480,8 @@ func (s *Sandbox) apiCreate(w http.ResponseWriter, r *http.Request) {
 	fromLoc, _ := p["from_location"].(map[string]any)
 	toLoc, _ := p["to_location"].(map[string]any)
 	o := &SandboxOrder{
-		UUID: newUUID(), Number: number, TariffCode: tariff, RequestUUID: newUUID(), State: StateAccepted,
-		Reject: s.take(&s.rejectNext), DeliveryPoint: dp,
+		UUID: wire.NewUUID(), Number: number, TariffCode: tariff, RequestUUID: wire.NewUUID(), State: StateAccepted,
+		Reject: s.rejectNext.Take(), DeliveryPoint: dp,
 		FromCity: cityOf(fromLoc, "Москва"), ToCity: cityOf(toLoc, "Санкт-Петербург"), CreatedAt: s.now(),
 	}
 	s.writeMu.Lock()
@@ -817,7 +762,7 @@ func (s *Sandbox) apiSubscribe(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	// [U] one subscription per type: subscribing again replaces the URL.
-	id := newUUID()
+	id := wire.NewUUID()
 	s.writeMu.Lock()
 	err := s.db.QueryRowContext(r.Context(), `INSERT INTO cdek_webhooks (uuid, type, url, created_at) VALUES (?, ?, ?, ?)
 		ON CONFLICT (type) DO UPDATE SET url = excluded.url RETURNING uuid`, id, p.Type, p.URL, s.now().Format(time.RFC3339Nano)).Scan(&id)
@@ -827,7 +772,7 @@ func (s *Sandbox) apiSubscribe(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, wireAnswer{Entity: &wireEntity{UUID: id},
-		Requests: []wireRequest{{RequestUUID: newUUID(), Type: RequestCreate, State: StateSuccessful, DateTime: s.stamp()}}})
+		Requests: []wireRequest{{RequestUUID: wire.NewUUID(), Type: RequestCreate, State: StateSuccessful, DateTime: s.stamp()}}})
 }
 
 func (s *Sandbox) apiWebhooks(w http.ResponseWriter, r *http.Request) {
@@ -853,7 +798,7 @@ func (s *Sandbox) apiUnsubscribe(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, wireAnswer{Entity: &wireEntity{UUID: id},
-		Requests: []wireRequest{{RequestUUID: newUUID(), Type: RequestDelete, State: StateSuccessful, DateTime: s.stamp()}}})
+		Requests: []wireRequest{{RequestUUID: wire.NewUUID(), Type: RequestDelete, State: StateSuccessful, DateTime: s.stamp()}}})
 }
 
 // SandboxWebhook is a webhook subscription.
@@ -1141,16 +1086,16 @@ func (s *Sandbox) controlPage(w http.ResponseWriter, r *http.Request) {
 			Pending: o.State == StateAccepted || o.State == StateWaiting, Final: IsFinal(cur.Code)})
 	}
 	v.Webhooks, _ = s.Webhooks()
-	var buf bytes.Buffer
-	if err := controlTmpl.Execute(&buf, v); err != nil {
-		http.Error(w, "template error", http.StatusInternalServerError)
-		return
-	}
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	httpbody.Write(w, buf.Bytes())
+	sandboxkit.Render(w, http.StatusOK, controlTmpl, v)
 }
 
 func (s *Sandbox) controlAction(w http.ResponseWriter, r *http.Request) {
+	sandboxkit.Control(w, r, s.control)
+}
+
+// control applies one switch or helper from the control page; what a helper
+// fails to send is recorded on its row, which the page shows.
+func (s *Sandbox) control(r *http.Request) error {
 	ctx := r.Context()
 	id := r.FormValue("uuid")
 	switch r.FormValue("action") {
@@ -1159,18 +1104,12 @@ func (s *Sandbox) controlAction(w http.ResponseWriter, r *http.Request) {
 	case "reject_next":
 		s.RejectNextRegistration()
 	case "clear":
-		s.mu.Lock()
-		s.failNext, s.rejectNext = false, false
-		s.mu.Unlock()
+		s.failNext.Arm(false)
+		s.rejectNext.Arm(false)
 	case "expire_tokens":
 		_ = s.ExpireTokens()
 	case "latency":
-		ms, err := strconv.Atoi(r.FormValue("ms"))
-		if err != nil || ms < 0 {
-			http.Error(w, "latency must be a whole number of milliseconds", http.StatusBadRequest)
-			return
-		}
-		s.SetLatency(time.Duration(ms) * time.Millisecond)
+		return sandboxkit.SetLatency(r.FormValue("ms"), s.SetLatency)
 	case "complete":
 		_ = s.CompleteRegistration(ctx, id)
 	case "advance":
@@ -1186,16 +1125,12 @@ func (s *Sandbox) controlAction(w http.ResponseWriter, r *http.Request) {
 	case "resend_pending":
 		_, _ = s.ResendWebhooks(ctx)
 	default:
-		http.Error(w, "unknown action", http.StatusBadRequest)
-		return
+		return sandboxkit.ErrUnknownAction
 	}
-	// A relative Location: the sandbox does not know the prefix it is mounted
-	// under.
-	w.Header().Set("Location", "./")
-	w.WriteHeader(http.StatusSeeOther)
+	return nil
 }
 
-var controlTmpl = template.Must(template.New("control").Parse(`<!doctype html>
+var controlTmpl = sandboxkit.Page("control", `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>CDEK sandbox</title>
 <style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:.2em .5em}form{display:inline}</style></head>
 <body data-testid="sandbox-cdek-control">
@@ -1210,9 +1145,8 @@ var controlTmpl = template.Must(template.New("control").Parse(`<!doctype html>
 <form method="post" action="_control"><input type="hidden" name="action" value="expire_tokens">
 <button data-testid="sandbox-expire-tokens">Expire all tokens</button></form>
 <form method="post" action="_control"><input type="hidden" name="action" value="clear"><button>Clear switches</button></form></p>
-<p><form method="post" action="_control"><input type="hidden" name="action" value="latency">
-<input name="ms" type="number" min="0" value="{{.Switches.Latency.Milliseconds}}"> ms <button data-testid="sandbox-latency">Set latency</button></form></p>
-<p><form method="post" action="_control"><input type="hidden" name="action" value="resend_pending"><button data-testid="sandbox-resend-pending">Retry undelivered webhooks</button></form></p>
+<p>{{template "latency-form" .Switches.Latency}}</p>
+<p>{{template "resend-pending" "Retry undelivered webhooks"}}</p>
 <h2>Webhook subscriptions</h2>
 <ul>{{range .Webhooks}}<li>{{.Type}} → <code>{{.URL}}</code></li>{{else}}<li>none</li>{{end}}</ul>
 <h2>Shipments</h2>
@@ -1233,4 +1167,4 @@ var controlTmpl = template.Must(template.New("control").Parse(`<!doctype html>
 </td></tr>
 {{end}}
 </table>
-</body></html>`))
+</body></html>`, nil)
