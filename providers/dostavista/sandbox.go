@@ -10,6 +10,7 @@ import (
 	"html/template"
 	"io"
 	"net/http"
+	"orderdesk/providers/internal/sandboxkit"
 	"orderdesk/providers/internal/wire"
 	"strconv"
 	"strings"
@@ -69,6 +70,8 @@ type SandboxConfig struct {
 // page, with its state in SQLite tables named dostavista_*. It is an
 // http.Handler meant to be mounted with http.StripPrefix.
 type Sandbox struct {
+	sandboxkit.Board // SetBaseURL, BaseURL, SetLatency, Latency
+
 	db  *sql.DB
 	cfg SandboxConfig
 	mux *http.ServeMux
@@ -79,11 +82,8 @@ type Sandbox struct {
 	// callback handler.
 	writeMu sync.Mutex
 
-	mu                  sync.Mutex // guards the fields below
-	baseURL             string
-	failNext            bool
-	insufficientBalance bool
-	latency             time.Duration
+	failNext            sandboxkit.Once[bool]
+	insufficientBalance sandboxkit.Once[bool]
 }
 
 // SandboxSwitches is the state of the failure switches.
@@ -156,7 +156,8 @@ func NewSandbox(db *sql.DB, cfg SandboxConfig) (*Sandbox, error) {
 	if _, err := db.Exec(schema); err != nil {
 		return nil, fmt.Errorf("dostavista sandbox: create tables: %w", err)
 	}
-	s := &Sandbox{db: db, cfg: cfg, baseURL: strings.TrimRight(cfg.BaseURL, "/")}
+	s := &Sandbox{db: db, cfg: cfg}
+	s.SetBaseURL(cfg.BaseURL)
 	if cfg.CallbackURL != "" {
 		if err := s.SetCallbackURL(cfg.CallbackURL); err != nil {
 			return nil, err
@@ -173,20 +174,6 @@ func NewSandbox(db *sql.DB, cfg SandboxConfig) (*Sandbox, error) {
 
 // ServeHTTP serves the API and the control page.
 func (s *Sandbox) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
-
-// SetBaseURL sets the public URL the sandbox is mounted at.
-func (s *Sandbox) SetBaseURL(u string) {
-	s.mu.Lock()
-	s.baseURL = strings.TrimRight(u, "/")
-	s.mu.Unlock()
-}
-
-// BaseURL returns the public URL the sandbox is mounted at.
-func (s *Sandbox) BaseURL() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.baseURL
-}
 
 // APIURL returns the BaseURL a client should use for this sandbox.
 func (s *Sandbox) APIURL() string { return s.BaseURL() + apiPrefix }
@@ -206,40 +193,15 @@ func (s *Sandbox) CallbackURL() string {
 }
 
 // FailNext makes the next API call fail with HTTP 500 and unexpected_error.
-func (s *Sandbox) FailNext() {
-	s.mu.Lock()
-	s.failNext = true
-	s.mu.Unlock()
-}
+func (s *Sandbox) FailNext() { s.failNext.Arm(true) }
 
 // InsufficientBalanceNext makes the next create-order fail with
 // insufficient_balance, as when the account's balance cannot pay.
-func (s *Sandbox) InsufficientBalanceNext() {
-	s.mu.Lock()
-	s.insufficientBalance = true
-	s.mu.Unlock()
-}
-
-// SetLatency delays every API answer by d (0 turns it off).
-func (s *Sandbox) SetLatency(d time.Duration) {
-	s.mu.Lock()
-	s.latency = d
-	s.mu.Unlock()
-}
+func (s *Sandbox) InsufficientBalanceNext() { s.insufficientBalance.Arm(true) }
 
 // Switches returns the current state of the failure switches.
 func (s *Sandbox) Switches() SandboxSwitches {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return SandboxSwitches{FailNext: s.failNext, InsufficientBalanceNext: s.insufficientBalance, Latency: s.latency}
-}
-
-func (s *Sandbox) take(flag *bool) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	v := *flag
-	*flag = false
-	return v
+	return SandboxSwitches{FailNext: s.failNext.Armed(), InsufficientBalanceNext: s.insufficientBalance.Armed(), Latency: s.Latency()}
 }
 
 func (s *Sandbox) now() time.Time { return s.cfg.Now().In(msk).Truncate(time.Second) }
@@ -276,17 +238,10 @@ func writeErr(w http.ResponseWriter, e *apiError) {
 // api routes every call under /api/business/1.5/ itself, so that a wrong
 // method or an unknown method name gets the API's own error shape.
 func (s *Sandbox) api(w http.ResponseWriter, r *http.Request) {
-	sw := s.Switches()
-	if sw.Latency > 0 {
-		t := time.NewTimer(sw.Latency)
-		select {
-		case <-t.C:
-		case <-r.Context().Done():
-			t.Stop()
-			return
-		}
+	if !s.Wait(r) {
+		return
 	}
-	if s.take(&s.failNext) {
+	if s.failNext.Take() {
 		writeErr(w, errCode(http.StatusInternalServerError, CodeUnexpectedError))
 		return
 	}
@@ -665,7 +620,7 @@ func (s *Sandbox) apiCreate(ctx context.Context, p map[string]any) (any, *apiErr
 	if len(errs) > 0 {
 		return nil, errParams(errs)
 	}
-	if s.take(&s.insufficientBalance) {
+	if s.insufficientBalance.Take() {
 		return nil, errCode(http.StatusBadRequest, CodeInsufficientBalance)
 	}
 	s.writeMu.Lock()
@@ -1151,16 +1106,16 @@ func (s *Sandbox) controlPage(w http.ResponseWriter, r *http.Request) {
 		}
 		v.Orders = append(v.Orders, row)
 	}
-	var buf bytes.Buffer
-	if err := controlTmpl.Execute(&buf, v); err != nil {
-		http.Error(w, "template error", http.StatusInternalServerError)
-		return
-	}
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	httpbody.Write(w, buf.Bytes())
+	sandboxkit.Render(w, http.StatusOK, controlTmpl, v)
 }
 
 func (s *Sandbox) controlAction(w http.ResponseWriter, r *http.Request) {
+	sandboxkit.Control(w, r, s.control)
+}
+
+// control applies one switch or helper from the control page; what a helper
+// fails to send is recorded on its row, which the page shows.
+func (s *Sandbox) control(r *http.Request) error {
 	ctx := r.Context()
 	id, _ := strconv.ParseInt(r.FormValue("order_id"), 10, 64)
 	switch r.FormValue("action") {
@@ -1169,21 +1124,12 @@ func (s *Sandbox) controlAction(w http.ResponseWriter, r *http.Request) {
 	case "insufficient_balance":
 		s.InsufficientBalanceNext()
 	case "clear":
-		s.mu.Lock()
-		s.failNext, s.insufficientBalance = false, false
-		s.mu.Unlock()
+		s.failNext.Arm(false)
+		s.insufficientBalance.Arm(false)
 	case "latency":
-		ms, err := strconv.Atoi(r.FormValue("ms"))
-		if err != nil || ms < 0 {
-			http.Error(w, "latency must be a whole number of milliseconds", http.StatusBadRequest)
-			return
-		}
-		s.SetLatency(time.Duration(ms) * time.Millisecond)
+		return sandboxkit.SetLatency(r.FormValue("ms"), s.SetLatency)
 	case "callback_url":
-		if err := s.SetCallbackURL(r.FormValue("url")); err != nil {
-			http.Error(w, err.Error(), http.StatusInternalServerError)
-			return
-		}
+		return s.SetCallbackURL(r.FormValue("url"))
 	case "advance":
 		_, _ = s.AdvanceOrder(ctx, id)
 	case "advance_lost":
@@ -1197,16 +1143,12 @@ func (s *Sandbox) controlAction(w http.ResponseWriter, r *http.Request) {
 	case "resend_pending":
 		_, _ = s.ResendCallbacks(ctx)
 	default:
-		http.Error(w, "unknown action", http.StatusBadRequest)
-		return
+		return sandboxkit.ErrUnknownAction
 	}
-	// A relative Location: the sandbox does not know the prefix it is mounted
-	// under.
-	w.Header().Set("Location", "./")
-	w.WriteHeader(http.StatusSeeOther)
+	return nil
 }
 
-var controlTmpl = template.Must(template.New("control").Funcs(template.FuncMap{"money": FormatMoney}).Parse(`<!doctype html>
+var controlTmpl = sandboxkit.Page("control", `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Dostavista sandbox</title>
 <style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:.2em .5em}form{display:inline}</style></head>
 <body data-testid="sandbox-dostavista-control">
@@ -1221,9 +1163,8 @@ Callback URL <input name="url" size="60" value="{{.CallbackURL}}"> <button data-
 <form method="post" action="_control"><input type="hidden" name="action" value="insufficient_balance">
 <button data-testid="sandbox-insufficient-balance">Insufficient balance on next order{{if .Switches.InsufficientBalanceNext}} (armed){{end}}</button></form>
 <form method="post" action="_control"><input type="hidden" name="action" value="clear"><button>Clear switches</button></form></p>
-<p><form method="post" action="_control"><input type="hidden" name="action" value="latency">
-<input name="ms" type="number" min="0" value="{{.Switches.Latency.Milliseconds}}"> ms <button data-testid="sandbox-latency">Set latency</button></form></p>
-<p><form method="post" action="_control"><input type="hidden" name="action" value="resend_pending"><button data-testid="sandbox-resend-pending">Retry undelivered callbacks</button></form></p>
+<p>{{template "latency-form" .Switches.Latency}}</p>
+<p>{{template "resend-pending" "Retry undelivered callbacks"}}</p>
 <h2>Orders</h2>
 <table data-testid="sandbox-orders">
 <tr><th>order_id</th><th>Matter</th><th>Route</th><th>Price</th><th>Status</th><th>Callbacks sent / pending</th><th></th></tr>
@@ -1242,7 +1183,7 @@ Callback URL <input name="url" size="60" value="{{.CallbackURL}}"> <button data-
 </td></tr>
 {{end}}
 </table>
-</body></html>`))
+</body></html>`, template.FuncMap{"money": FormatMoney})
 
 // trackPage is the page a point's tracking_url opens: where the order is,
 // as Dostavista shows a recipient (the courier's first name, no phone).
@@ -1256,18 +1197,12 @@ func (s *Sandbox) trackPage(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "No such delivery.", http.StatusNotFound)
 		return
 	}
-	var buf bytes.Buffer
-	if err := trackTmpl.Execute(&buf, o); err != nil {
-		http.Error(w, "template error", http.StatusInternalServerError)
-		return
-	}
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	httpbody.Write(w, buf.Bytes())
+	sandboxkit.Render(w, http.StatusOK, trackTmpl, o)
 }
 
-var trackTmpl = template.Must(template.New("track").Parse(`<!doctype html>
+var trackTmpl = sandboxkit.Page("track", `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Dostavista delivery {{.OrderID}}</title></head>
 <body data-testid="sandbox-dostavista-track"><h1>Delivery {{.OrderID}}</h1>
 <p>Status: <strong data-testid="sandbox-track-status">{{.Status}}</strong></p>
 {{if .Courier}}<p>Courier: {{.Courier.Name}}</p>{{end}}
-</body></html>`))
+</body></html>`, nil)

@@ -10,7 +10,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"html/template"
 	"io"
 	"mime"
 	"mime/multipart"
@@ -18,6 +17,7 @@ import (
 	"net"
 	"net/http"
 	"net/mail"
+	"orderdesk/providers/internal/sandboxkit"
 	"strconv"
 	"strings"
 	"sync"
@@ -83,19 +83,20 @@ type SandboxConfig struct {
 // in the table smtp_mails, and an http.Handler serving the "outbox" page that
 // lists them, with the failure switches. It is safe for concurrent use.
 type Sandbox struct {
+	sandboxkit.Board // SetBaseURL, BaseURL, SetLatency, Latency
+
+	rejectNext sandboxkit.Once[bool]
+	failNext   sandboxkit.Once[bool]
+
 	db  *sql.DB
 	cfg SandboxConfig
 	mux *http.ServeMux
 	srv *gosmtp.Server
 
-	mu         sync.Mutex // guards the fields below
-	baseURL    string
-	listeners  map[net.Listener]struct{}
-	closed     bool
-	rejectNext bool
-	failNext   bool
-	latency    time.Duration
-	signIns    int
+	mu        sync.Mutex // guards the fields below
+	listeners map[net.Listener]struct{}
+	closed    bool
+	signIns   int
 
 	sessions sync.WaitGroup // one per SMTP session, until it logs out
 }
@@ -169,7 +170,7 @@ func NewSandbox(db *sql.DB, cfg SandboxConfig) (*Sandbox, error) {
 	if _, err := db.Exec(schema); err != nil {
 		return nil, fmt.Errorf("smtp sandbox: create tables: %w", err)
 	}
-	s := &Sandbox{db: db, cfg: cfg, baseURL: strings.TrimRight(cfg.BaseURL, "/"), listeners: map[net.Listener]struct{}{}}
+	s := &Sandbox{db: db, cfg: cfg, listeners: map[net.Listener]struct{}{}}
 	srv := gosmtp.NewServer(backend{s})
 	srv.Domain = cfg.Hostname
 	srv.TLSConfig = cfg.TLSConfig
@@ -186,6 +187,7 @@ func NewSandbox(db *sql.DB, cfg SandboxConfig) (*Sandbox, error) {
 	mux.HandleFunc("GET /mail/{id}", s.rawMail)
 	mux.HandleFunc("POST /_control", s.controlAction)
 	s.mux = mux
+	s.SetBaseURL(cfg.BaseURL)
 	return s, nil
 }
 
@@ -199,34 +201,15 @@ func (discardLog) Println(...any)        {}
 // ServeHTTP serves the outbox page.
 func (s *Sandbox) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
 
-// SetBaseURL sets the public URL the outbox page is mounted at.
-func (s *Sandbox) SetBaseURL(u string) {
-	s.mu.Lock()
-	s.baseURL = strings.TrimRight(u, "/")
-	s.mu.Unlock()
-}
-
-// BaseURL returns the public URL the outbox page is mounted at.
-func (s *Sandbox) BaseURL() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.baseURL
-}
-
 // RejectNextMail makes the server refuse the next recipient with 550.
-func (s *Sandbox) RejectNextMail() { s.setFlag(&s.rejectNext) }
+func (s *Sandbox) RejectNextMail() { s.rejectNext.Arm(true) }
 
 // FailNextMail makes the server answer the next MAIL FROM with 451 (a
 // temporary failure).
-func (s *Sandbox) FailNextMail() { s.setFlag(&s.failNext) }
+func (s *Sandbox) FailNextMail() { s.failNext.Arm(true) }
 
-// SetLatency delays every step of a mail (MAIL, RCPT, DATA) by d (0 turns it
-// off).
-func (s *Sandbox) SetLatency(d time.Duration) {
-	s.mu.Lock()
-	s.latency = d
-	s.mu.Unlock()
-}
+// SetLatency (of the embedded Board) delays every step of a mail (MAIL,
+// RCPT, DATA) by d (0 turns it off).
 
 // SignIns is how many times a client signed in (a test's proof that a
 // password was, or was not, sent).
@@ -238,23 +221,7 @@ func (s *Sandbox) SignIns() int {
 
 // Switches returns the current state of the failure switches.
 func (s *Sandbox) Switches() SandboxSwitches {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return SandboxSwitches{RejectNextMail: s.rejectNext, FailNextMail: s.failNext, Latency: s.latency}
-}
-
-func (s *Sandbox) setFlag(p *bool) {
-	s.mu.Lock()
-	*p = true
-	s.mu.Unlock()
-}
-
-func (s *Sandbox) take(p *bool) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	v := *p
-	*p = false
-	return v
+	return SandboxSwitches{RejectNextMail: s.rejectNext.Armed(), FailNextMail: s.failNext.Armed(), Latency: s.Latency()}
 }
 
 // ListenAndServe listens on addr ("127.0.0.1:2525") and serves SMTP until
@@ -358,9 +325,7 @@ func smtpErr(code int, enhanced gosmtp.EnhancedCode, msg string) error {
 
 // wait plays the latency switch.
 func (ss *mailSession) wait() {
-	if d := ss.s.Switches().Latency; d > 0 {
-		time.Sleep(d)
-	}
+	sandboxkit.Wait(context.Background(), ss.s.Latency())
 }
 
 // AuthMechanisms are the mechanisms offered: none without credentials.
@@ -432,7 +397,7 @@ func (ss *mailSession) Mail(from string, opts *gosmtp.MailOptions) error {
 	if cfg.Username != "" && !cfg.AllowAnonymous && ss.authUser == "" {
 		return smtpErr(530, gosmtp.EnhancedCode{5, 7, 0}, "Authentication required")
 	}
-	if ss.s.take(&ss.s.failNext) {
+	if ss.s.failNext.Take() {
 		return smtpErr(451, gosmtp.EnhancedCode{4, 3, 0}, "Temporary failure, try again later (sandbox switch)")
 	}
 	ss.from, ss.rcpts = from, nil
@@ -442,7 +407,7 @@ func (ss *mailSession) Mail(from string, opts *gosmtp.MailOptions) error {
 // Rcpt adds a recipient; the reject switch refuses it with 550.
 func (ss *mailSession) Rcpt(to string, opts *gosmtp.RcptOptions) error {
 	ss.wait()
-	if ss.s.take(&ss.s.rejectNext) {
+	if ss.s.rejectNext.Take() {
 		return smtpErr(550, gosmtp.EnhancedCode{5, 1, 1}, "<"+to+">: Recipient address rejected: mailbox unavailable (sandbox switch)")
 	}
 	ss.rcpts = append(ss.rcpts, to)
@@ -605,13 +570,7 @@ func (s *Sandbox) outboxPage(w http.ResponseWriter, r *http.Request) {
 	if v.Mails, err = s.Mails(200); err != nil {
 		v.Error = err.Error()
 	}
-	var buf bytes.Buffer
-	if err := outboxTmpl.Execute(&buf, v); err != nil {
-		http.Error(w, "template error", http.StatusInternalServerError)
-		return
-	}
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	httpbody.Write(w, buf.Bytes())
+	sandboxkit.Render(w, http.StatusOK, outboxTmpl, v)
 }
 
 func (s *Sandbox) rawMail(w http.ResponseWriter, r *http.Request) {
@@ -626,38 +585,32 @@ func (s *Sandbox) rawMail(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Sandbox) controlAction(w http.ResponseWriter, r *http.Request) {
+	sandboxkit.Control(w, r, s.control)
+}
+
+// control applies one switch or helper from the control page; what a helper
+// fails to send is recorded on its row, which the page shows.
+func (s *Sandbox) control(r *http.Request) error {
 	switch r.FormValue("action") {
 	case "reject_next":
 		s.RejectNextMail()
 	case "fail_next":
 		s.FailNextMail()
 	case "clear":
-		s.mu.Lock()
-		s.rejectNext, s.failNext = false, false
-		s.mu.Unlock()
+		s.rejectNext.Arm(false)
+		s.failNext.Arm(false)
 	case "latency":
-		ms, err := strconv.Atoi(r.FormValue("ms"))
-		if err != nil || ms < 0 {
-			http.Error(w, "latency must be a whole number of milliseconds", http.StatusBadRequest)
-			return
-		}
-		s.SetLatency(time.Duration(ms) * time.Millisecond)
+		return sandboxkit.SetLatency(r.FormValue("ms"), s.SetLatency)
 	case "delete_all":
-		if _, err := s.db.ExecContext(context.Background(), `DELETE FROM smtp_mails`); err != nil {
-			http.Error(w, err.Error(), http.StatusInternalServerError)
-			return
-		}
+		_, err := s.db.ExecContext(r.Context(), `DELETE FROM smtp_mails`)
+		return err
 	default:
-		http.Error(w, "unknown action", http.StatusBadRequest)
-		return
+		return sandboxkit.ErrUnknownAction
 	}
-	// A relative Location: the sandbox does not know the prefix it is mounted
-	// under.
-	w.Header().Set("Location", "./")
-	w.WriteHeader(http.StatusSeeOther)
+	return nil
 }
 
-var outboxTmpl = template.Must(template.New("outbox").Parse(`<!doctype html>
+var outboxTmpl = sandboxkit.Page("outbox", `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>SMTP sandbox: outbox</title>
 <style>body{font-family:sans-serif;margin:2em}.mail{border:1px solid #ccc;padding:.5em 1em;margin:1em 0}.body{white-space:pre-wrap;background:#f7f7f7;padding:.5em}form{display:inline}</style></head>
 <body data-testid="sandbox-smtp-outbox">
@@ -683,4 +636,4 @@ From: {{.From}} · {{.Received.Format "2006-01-02 15:04:05"}} UTC{{if .TLS}} · 
 {{if .HTML}}<details><summary>HTML part</summary><div class="body">{{.HTML}}</div></details>{{end}}
 </div>
 {{else}}<p>No mail yet.</p>{{end}}
-</body></html>`))
+</body></html>`, nil)

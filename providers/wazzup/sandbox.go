@@ -1,7 +1,6 @@
 package wazzup
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"database/sql"
@@ -9,12 +8,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"html/template"
 	"io"
 	"net/http"
 	"net/url"
+	"orderdesk/providers/internal/sandboxkit"
+	"orderdesk/providers/internal/wire"
 	"regexp"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -62,6 +61,8 @@ type SandboxConfig struct {
 // wazzup_*. It is an http.Handler meant to be mounted with
 // http.StripPrefix.
 type Sandbox struct {
+	sandboxkit.Board // SetBaseURL, BaseURL, SetLatency, Latency
+
 	db  *sql.DB
 	cfg SandboxConfig
 	mux *http.ServeMux
@@ -70,11 +71,8 @@ type Sandbox struct {
 	// step, so two concurrent sends with the same id cannot both go out.
 	writeMu sync.Mutex
 
-	mu              sync.Mutex // guards the fields below
-	baseURL         string
-	failNext        bool
-	failNextMessage bool
-	latency         time.Duration
+	failNext        sandboxkit.Once[bool]
+	failNextMessage sandboxkit.Once[bool]
 }
 
 // SandboxMessage is a message the sandbox "delivered".
@@ -141,7 +139,8 @@ func NewSandbox(db *sql.DB, cfg SandboxConfig) (*Sandbox, error) {
 		DemoChannelID, DemoChannelPhone, DemoInstagramChannelID); err != nil {
 		return nil, fmt.Errorf("wazzup sandbox: demo channels: %w", err)
 	}
-	s := &Sandbox{db: db, cfg: cfg, baseURL: strings.TrimRight(cfg.BaseURL, "/")}
+	s := &Sandbox{db: db, cfg: cfg}
+	s.SetBaseURL(cfg.BaseURL)
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /v3/channels", s.api(s.apiChannels))
 	mux.HandleFunc("POST /v3/message", s.api(s.apiMessage))
@@ -154,51 +153,20 @@ func NewSandbox(db *sql.DB, cfg SandboxConfig) (*Sandbox, error) {
 // ServeHTTP serves the API and the control page.
 func (s *Sandbox) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
 
-// SetBaseURL sets the public URL the sandbox is mounted at.
-func (s *Sandbox) SetBaseURL(u string) {
-	s.mu.Lock()
-	s.baseURL = strings.TrimRight(u, "/")
-	s.mu.Unlock()
-}
-
-// BaseURL returns the public URL the sandbox is mounted at.
-func (s *Sandbox) BaseURL() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.baseURL
-}
-
 // APIURL returns the BaseURL a client should use for this sandbox.
 func (s *Sandbox) APIURL() string { return s.BaseURL() + "/v3" }
 
 // FailNext makes the next API call fail with HTTP 500 UNKNOWN_ERROR.
-func (s *Sandbox) FailNext() {
-	s.mu.Lock()
-	s.failNext = true
-	s.mu.Unlock()
-}
+func (s *Sandbox) FailNext() { s.failNext.Arm(true) }
 
 // FailNextMessage makes the next POST /v3/message fail with HTTP 500
 // UNKNOWN_ERROR, while other calls (the channels) answer: a send that fails
 // on a channel that looked up.
-func (s *Sandbox) FailNextMessage() {
-	s.mu.Lock()
-	s.failNextMessage = true
-	s.mu.Unlock()
-}
-
-// SetLatency delays every API answer by d (0 turns it off).
-func (s *Sandbox) SetLatency(d time.Duration) {
-	s.mu.Lock()
-	s.latency = d
-	s.mu.Unlock()
-}
+func (s *Sandbox) FailNextMessage() { s.failNextMessage.Arm(true) }
 
 // Switches returns the current state of the failure switches.
 func (s *Sandbox) Switches() SandboxSwitches {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return SandboxSwitches{FailNext: s.failNext, FailNextMessage: s.failNextMessage, Latency: s.latency}
+	return SandboxSwitches{FailNext: s.failNext.Armed(), FailNextMessage: s.failNextMessage.Armed(), Latency: s.Latency()}
 }
 
 // SetChannelState sets a channel's state: StatePhoneUnavailable makes sends
@@ -254,15 +222,6 @@ func (s *Sandbox) Messages(limit int) ([]SandboxMessage, error) {
 
 func (s *Sandbox) now() time.Time { return s.cfg.Now().UTC() }
 
-func newUUID() string {
-	var b [16]byte
-	rand.Read(b[:])
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	h := hex.EncodeToString(b[:])
-	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:32]
-}
-
 // ---------------------------------------------------------------- the API
 
 type apiError struct {
@@ -289,20 +248,10 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 // api wraps a method with the switches and the key check.
 func (s *Sandbox) api(h func(*http.Request) (int, any, *apiError)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		sw := s.Switches()
-		if sw.Latency > 0 {
-			t := time.NewTimer(sw.Latency)
-			select {
-			case <-t.C:
-			case <-r.Context().Done():
-				t.Stop()
-				return
-			}
+		if !s.Wait(r) {
+			return
 		}
-		s.mu.Lock()
-		fail := s.failNext
-		s.failNext = false
-		s.mu.Unlock()
+		fail := s.failNext.Take()
 		if fail {
 			s.writeError(w, &apiError{status: http.StatusInternalServerError, code: CodeUnknownError, description: "Unknown error (sandbox failure switch)"})
 			return
@@ -345,10 +294,7 @@ var transports = map[string][]string{
 }
 
 func (s *Sandbox) apiMessage(r *http.Request) (int, any, *apiError) {
-	s.mu.Lock()
-	fail := s.failNextMessage
-	s.failNextMessage = false
-	s.mu.Unlock()
+	fail := s.failNextMessage.Take()
 	if fail {
 		return 0, nil, &apiError{status: http.StatusInternalServerError, code: CodeUnknownError, description: "Unknown error (sandbox switch: fail the next message)"}
 	}
@@ -449,7 +395,7 @@ func (s *Sandbox) apiMessage(r *http.Request) (int, any, *apiError) {
 			return 0, nil, &apiError{status: 500, code: CodeMessagesCanNotAdd, description: err.Error()}
 		}
 	}
-	id := newUUID()
+	id := wire.NewUUID()
 	if _, err := s.db.ExecContext(r.Context(), `INSERT INTO wazzup_messages (message_id, channel_id, chat_type, chat_id, text, content_uri, crm_message_id, created_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, id, channelID, chatType, chatID, text, content, crmID, now.Format(time.RFC3339Nano)); err != nil {
 		return 0, nil, &apiError{status: 500, code: CodeMessagesCanNotAdd, description: err.Error()}
@@ -484,48 +430,37 @@ func (s *Sandbox) controlPage(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		v.Error = err.Error()
 	}
-	var buf bytes.Buffer
-	if err := controlTmpl.Execute(&buf, v); err != nil {
-		http.Error(w, "template error", http.StatusInternalServerError)
-		return
-	}
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	httpbody.Write(w, buf.Bytes())
+	sandboxkit.Render(w, http.StatusOK, controlTmpl, v)
 }
 
 func (s *Sandbox) controlAction(w http.ResponseWriter, r *http.Request) {
+	sandboxkit.Control(w, r, s.control)
+}
+
+// control applies one switch or helper from the control page; what a helper
+// fails to send is recorded on its row, which the page shows.
+func (s *Sandbox) control(r *http.Request) error {
 	switch r.FormValue("action") {
 	case "fail_next":
 		s.FailNext()
 	case "fail_next_message":
 		s.FailNextMessage()
 	case "clear":
-		s.mu.Lock()
-		s.failNext, s.failNextMessage = false, false
-		s.mu.Unlock()
+		s.failNext.Arm(false)
+		s.failNextMessage.Arm(false)
 	case "latency":
-		ms, err := strconv.Atoi(r.FormValue("ms"))
-		if err != nil || ms < 0 {
-			http.Error(w, "latency must be a whole number of milliseconds", http.StatusBadRequest)
-			return
-		}
-		s.SetLatency(time.Duration(ms) * time.Millisecond)
+		return sandboxkit.SetLatency(r.FormValue("ms"), s.SetLatency)
 	case "channel_state":
 		if err := s.SetChannelState(r.FormValue("channel_id"), r.FormValue("state")); err != nil {
-			http.Error(w, err.Error(), http.StatusNotFound)
-			return
+			return sandboxkit.NoSuch(err.Error())
 		}
 	default:
-		http.Error(w, "unknown action", http.StatusBadRequest)
-		return
+		return sandboxkit.ErrUnknownAction
 	}
-	// A relative Location: the sandbox does not know the prefix it is mounted
-	// under.
-	w.Header().Set("Location", "./")
-	w.WriteHeader(http.StatusSeeOther)
+	return nil
 }
 
-var controlTmpl = template.Must(template.New("control").Parse(`<!doctype html>
+var controlTmpl = sandboxkit.Page("control", `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Wazzup sandbox: WhatsApp inbox</title>
 <style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:.2em .5em;vertical-align:top}form{display:inline}.text{white-space:pre-wrap;max-width:40em}</style></head>
 <body data-testid="sandbox-wazzup-control">
@@ -546,8 +481,7 @@ var controlTmpl = template.Must(template.New("control").Parse(`<!doctype html>
 <form method="post" action="_control"><input type="hidden" name="action" value="fail_next_message">
 <button data-testid="sandbox-fail-next-message">Fail next message{{if .Switches.FailNextMessage}} (armed){{end}}</button></form>
 <form method="post" action="_control"><input type="hidden" name="action" value="clear"><button>Clear</button></form></p>
-<p><form method="post" action="_control"><input type="hidden" name="action" value="latency">
-<input name="ms" type="number" min="0" value="{{.Switches.Latency.Milliseconds}}"> ms <button data-testid="sandbox-latency">Set latency</button></form></p>
+<p>{{template "latency-form" .Switches.Latency}}</p>
 <h2>Messages sent</h2>
 <table data-testid="sandbox-messages">
 <tr><th>Time (UTC)</th><th>To</th><th>Text</th><th>crmMessageId</th><th>messageId</th></tr>
@@ -555,4 +489,4 @@ var controlTmpl = template.Must(template.New("control").Parse(`<!doctype html>
 <td class="text" data-testid="sandbox-message-text">{{if .Text}}{{.Text}}{{else}}<a href="{{.ContentURI}}">{{.ContentURI}}</a>{{end}}</td><td>{{.CRMMessageID}}</td><td><code>{{.MessageID}}</code></td></tr>
 {{else}}<tr><td colspan="5">No messages yet.</td></tr>{{end}}
 </table>
-</body></html>`))
+</body></html>`, nil)
