@@ -13,6 +13,7 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
+	"orderdesk/providers/internal/sandboxkit"
 	"strconv"
 	"strings"
 	"sync"
@@ -104,6 +105,11 @@ type SandboxConfig struct {
 // Mount it with http.StripPrefix("/sandbox/taobao", sb); the gateway lives
 // under /rest, the OAuth page at /oauth/authorize, the control page at /.
 type Sandbox struct {
+	sandboxkit.Board // SetBaseURL, BaseURL, SetLatency, Latency
+
+	failNext       sandboxkit.Count
+	unknownSKUNext sandboxkit.Count
+
 	db    *sql.DB
 	cfg   SandboxConfig
 	items map[string][]DemoItem // by item id
@@ -113,14 +119,10 @@ type Sandbox struct {
 	// mu serializes every state change and the reads that decide them, so two
 	// requests cannot both pass an idempotency or balance check; it also keeps
 	// this sandbox from racing itself for SQLite's write lock.
-	mu             sync.Mutex
-	baseURL        string
-	latency        time.Duration
-	failNext       int
-	unknownSKUNext int
-	pushURL        string
-	autoShip       time.Duration
-	autoComplete   time.Duration
+	mu           sync.Mutex
+	pushURL      string
+	autoShip     time.Duration
+	autoComplete time.Duration
 }
 
 const sandboxSchema = `
@@ -229,12 +231,12 @@ func NewSandbox(db *sql.DB, cfg SandboxConfig) (*Sandbox, error) {
 		items:        map[string][]DemoItem{},
 		now:          cfg.Now,
 		httpc:        cfg.HTTPClient,
-		baseURL:      strings.TrimRight(cfg.BaseURL, "/"),
-		latency:      cfg.Latency,
 		pushURL:      cfg.PushURL,
 		autoShip:     cfg.AutoShipAfter,
 		autoComplete: cfg.AutoCompleteAfter,
 	}
+	s.SetBaseURL(cfg.BaseURL)
+	s.SetLatency(cfg.Latency)
 	for _, it := range cfg.Items {
 		s.items[it.ItemID] = append(s.items[it.ItemID], it)
 	}
@@ -251,44 +253,20 @@ func NewSandbox(db *sql.DB, cfg SandboxConfig) (*Sandbox, error) {
 	return s, nil
 }
 
-// SetBaseURL sets the public URL where the sandbox is mounted (tests learn it
-// after starting the httptest server).
-func (s *Sandbox) SetBaseURL(u string) {
-	s.mu.Lock()
-	s.baseURL = strings.TrimRight(u, "/")
-	s.mu.Unlock()
-}
-
 // ClientConfig returns a Config that points a Client at this sandbox with its
 // app credentials (the caller may add HTTPClient and Now).
 func (s *Sandbox) ClientConfig() Config {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return Config{BaseURL: s.baseURL + "/rest", AuthURL: s.baseURL, AppKey: s.cfg.AppKey, AppSecret: s.cfg.AppSecret}
-}
-
-// SetLatency delays every later API answer by d.
-func (s *Sandbox) SetLatency(d time.Duration) {
-	s.mu.Lock()
-	s.latency = d
-	s.mu.Unlock()
+	base := s.BaseURL()
+	return Config{BaseURL: base + "/rest", AuthURL: base, AppKey: s.cfg.AppKey, AppSecret: s.cfg.AppSecret}
 }
 
 // FailNext makes the next n API calls answer HTTP 500 with an ISP
 // ServiceUnavailable envelope.
-func (s *Sandbox) FailNext(n int) {
-	s.mu.Lock()
-	s.failNext = max(n, 0)
-	s.mu.Unlock()
-}
+func (s *Sandbox) FailNext(n int) { s.failNext.Arm(n) }
 
 // SetUnknownSKUNext makes the next n purchase creates fail with SKU_NOT_FOUND
 // whatever their lines are.
-func (s *Sandbox) SetUnknownSKUNext(n int) {
-	s.mu.Lock()
-	s.unknownSKUNext = max(n, 0)
-	s.mu.Unlock()
-}
+func (s *Sandbox) SetUnknownSKUNext(n int) { s.unknownSKUNext.Arm(n) }
 
 // SetPushURL sets (or clears, with "") the URL that receives pushes.
 func (s *Sandbox) SetPushURL(u string) {
@@ -864,21 +842,9 @@ func (s *Sandbox) routes() map[string]apiHandler {
 
 func (s *Sandbox) serveAPI(w http.ResponseWriter, r *http.Request, api string) {
 	_ = s.Advance()
-	s.mu.Lock()
-	latency := s.latency
-	fail := s.failNext > 0
-	if fail {
-		s.failNext--
-	}
-	s.mu.Unlock()
-	if latency > 0 {
-		t := time.NewTimer(latency)
-		select {
-		case <-t.C:
-		case <-r.Context().Done():
-			t.Stop()
-			return
-		}
+	fail := s.failNext.Take()
+	if !s.Wait(r) {
+		return
 	}
 	reqID := newRequestID()
 	if fail {
@@ -1145,8 +1111,7 @@ func (s *Sandbox) apiCreate(c *apiCall) (map[string]any, []int64, *apiError) {
 	if len(existing) > 0 {
 		return s.createAnswer(outer, existing), nil, nil
 	}
-	if s.unknownSKUNext > 0 {
-		s.unknownSKUNext--
+	if s.unknownSKUNext.Take() {
 		return nil, nil, bizErr(CodeSKUNotFound, "The sku does not exist or is off the shelf (sandbox switch)")
 	}
 

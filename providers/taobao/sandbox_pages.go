@@ -6,6 +6,7 @@ import (
 	"html/template"
 	"net/http"
 	"net/url"
+	"orderdesk/providers/internal/sandboxkit"
 	"strconv"
 	"strings"
 	"time"
@@ -226,13 +227,13 @@ func (s *Sandbox) serveIndex(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.Lock()
 	data := map[string]any{
-		"BaseURL":             s.baseURL,
+		"BaseURL":             s.BaseURL(),
 		"AppKey":              s.cfg.AppKey,
 		"Accounts":            accounts,
 		"Purchases":           rows,
-		"UnknownSKUNext":      s.unknownSKUNext,
-		"FailNext":            s.failNext,
-		"LatencyMS":           s.latency.Milliseconds(),
+		"UnknownSKUNext":      s.unknownSKUNext.Armed(),
+		"FailNext":            s.failNext.Armed(),
+		"LatencyMS":           s.Latency().Milliseconds(),
 		"PushURL":             s.pushURL,
 		"AutoShipSeconds":     int64(s.autoShip.Seconds()),
 		"AutoCompleteSeconds": int64(s.autoComplete.Seconds()),
@@ -268,19 +269,14 @@ func (s *Sandbox) serveControl(w http.ResponseWriter, r *http.Request) {
 	case "expire_tokens":
 		err = s.ExpireTokens(f.Get("account"))
 	case "unknown_sku_next":
-		s.mu.Lock()
-		s.unknownSKUNext++
-		s.mu.Unlock()
+		s.unknownSKUNext.Add()
 	case "fail_next":
 		var n int
 		if n, err = strconv.Atoi(strings.TrimSpace(f.Get("n"))); err == nil {
 			s.FailNext(n)
 		}
 	case "latency":
-		var ms int
-		if ms, err = strconv.Atoi(strings.TrimSpace(f.Get("ms"))); err == nil && ms >= 0 {
-			s.SetLatency(time.Duration(ms) * time.Millisecond)
-		}
+		err = sandboxkit.SetLatency(f.Get("ms"), s.SetLatency)
 	case "push_url":
 		u := strings.TrimSpace(f.Get("url"))
 		if u != "" {
@@ -325,8 +321,7 @@ func (s *Sandbox) serveControl(w http.ResponseWriter, r *http.Request) {
 	}
 	// A relative Location works under any mount prefix; http.Redirect would
 	// resolve it against the already stripped path, so set it by hand.
-	w.Header().Set("Location", "./")
-	w.WriteHeader(http.StatusSeeOther)
+	sandboxkit.BackToControl(w, "")
 }
 
 // formatYuan renders fen as yuan with two decimals, without floats.
