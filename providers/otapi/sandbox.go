@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"orderdesk/providers/internal/sandboxkit"
 	"strconv"
 	"strings"
 	"sync"
@@ -95,6 +96,8 @@ type SandboxConfig struct {
 // cancelled before it finishes has changed nothing: a cancelled export
 // leaves the order unexported (see sandbox_activities.go).
 type Sandbox struct {
+	sandboxkit.Board // SetBaseURL, BaseURL; the latency is in SandboxSwitches
+
 	db  *sql.DB
 	cfg SandboxConfig
 	mux *http.ServeMux
@@ -103,9 +106,8 @@ type Sandbox struct {
 	// that a check and its update are one step.
 	writeMu sync.Mutex
 
-	mu      sync.Mutex // guards the fields below
-	baseURL string
-	sw      SandboxSwitches
+	mu sync.Mutex // guards sw
+	sw SandboxSwitches
 }
 
 // SandboxSwitches is the state of the sandbox's switches.
@@ -252,7 +254,8 @@ func NewSandbox(db *sql.DB, cfg SandboxConfig) (*Sandbox, error) {
 	if _, err := db.Exec(`INSERT OR IGNORE INTO otapi_customers (cust_id, login, name) VALUES (?, ?, 'Demo Buyer')`, DemoCustomerID, cfg.UserLogin); err != nil {
 		return nil, fmt.Errorf("otapi sandbox: demo buyer: %w", err)
 	}
-	s := &Sandbox{db: db, cfg: cfg, baseURL: strings.TrimRight(cfg.BaseURL, "/")}
+	s := &Sandbox{db: db, cfg: cfg}
+	s.SetBaseURL(cfg.BaseURL)
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /service-json/{method}", s.api)
 	mux.HandleFunc("GET /provider-auth/{token}", s.authPage)
@@ -266,20 +269,6 @@ func NewSandbox(db *sql.DB, cfg SandboxConfig) (*Sandbox, error) {
 // ServeHTTP serves the API, the provider authorisation page and the control
 // page.
 func (s *Sandbox) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
-
-// SetBaseURL sets the public URL the sandbox is mounted at.
-func (s *Sandbox) SetBaseURL(u string) {
-	s.mu.Lock()
-	s.baseURL = strings.TrimRight(u, "/")
-	s.mu.Unlock()
-}
-
-// BaseURL returns the public URL the sandbox is mounted at.
-func (s *Sandbox) BaseURL() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.baseURL
-}
 
 // APIURL returns the BaseURL a client should use for this sandbox.
 func (s *Sandbox) APIURL() string { return s.BaseURL() + "/service-json" }
@@ -480,14 +469,8 @@ func (s *Sandbox) writeEnvelope(w http.ResponseWriter, result any, aerr *apiErro
 // language) and dispatches the method.
 func (s *Sandbox) api(w http.ResponseWriter, r *http.Request) {
 	sw := s.Switches()
-	if sw.Latency > 0 {
-		t := time.NewTimer(sw.Latency)
-		select {
-		case <-t.C:
-		case <-r.Context().Done():
-			t.Stop()
-			return
-		}
+	if !sandboxkit.Wait(r.Context(), sw.Latency) {
+		return
 	}
 	if s.takeFailNext() {
 		s.writeEnvelope(w, nil, fail(CodeInternalError, "Internal error (sandbox failure switch)"))

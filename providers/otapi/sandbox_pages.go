@@ -1,18 +1,16 @@
 package otapi
 
 import (
-	"bytes"
 	"database/sql"
 	"errors"
 	"html/template"
 	"net/http"
 	"net/url"
+	"orderdesk/providers/internal/sandboxkit"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
-
-	"orderdesk/providers/internal/httpbody"
 )
 
 // ---------------------------------------------------------------- the provider's login page
@@ -32,13 +30,13 @@ func (s *Sandbox) authPage(w http.ResponseWriter, r *http.Request) {
 	err := s.db.QueryRowContext(r.Context(), `SELECT provider_type, used FROM otapi_provider_auth WHERE token = ?`, r.PathValue("token")).Scan(&prov, &used)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
-		render(w, http.StatusNotFound, authTmpl, authView{Message: "This authorisation link is not valid."})
+		sandboxkit.Render(w, http.StatusNotFound, authTmpl, authView{Message: "This authorisation link is not valid."})
 	case err != nil:
 		http.Error(w, err.Error(), http.StatusInternalServerError)
 	case used:
-		render(w, http.StatusGone, authTmpl, authView{Provider: prov, Message: "This authorisation link was already used."})
+		sandboxkit.Render(w, http.StatusGone, authTmpl, authView{Provider: prov, Message: "This authorisation link was already used."})
 	default:
-		render(w, http.StatusOK, authTmpl, authView{Provider: prov, Logins: providerLogins, Open: true})
+		sandboxkit.Render(w, http.StatusOK, authTmpl, authView{Provider: prov, Logins: providerLogins, Open: true})
 	}
 }
 
@@ -82,16 +80,16 @@ func (s *Sandbox) authAction(w http.ResponseWriter, r *http.Request) {
 	s.writeMu.Unlock()
 	switch {
 	case errors.Is(err, errAuthForm):
-		render(w, http.StatusBadRequest, authTmpl, authView{Provider: prov, Logins: providerLogins, Open: true, Message: "Choose a Taobao login, then Authorise or Refuse."})
+		sandboxkit.Render(w, http.StatusBadRequest, authTmpl, authView{Provider: prov, Logins: providerLogins, Open: true, Message: "Choose a Taobao login, then Authorise or Refuse."})
 		return
 	case errors.Is(err, sql.ErrNoRows):
-		render(w, http.StatusNotFound, authTmpl, authView{Message: "This authorisation link is not valid."})
+		sandboxkit.Render(w, http.StatusNotFound, authTmpl, authView{Message: "This authorisation link is not valid."})
 		return
 	case err != nil:
 		http.Error(w, err.Error(), http.StatusInternalServerError)
 		return
 	case used:
-		render(w, http.StatusGone, authTmpl, authView{Provider: prov, Message: "This authorisation link was already used."})
+		sandboxkit.Render(w, http.StatusGone, authTmpl, authView{Provider: prov, Message: "This authorisation link was already used."})
 		return
 	}
 	u, err := url.Parse(ret)
@@ -105,24 +103,10 @@ func (s *Sandbox) authAction(w http.ResponseWriter, r *http.Request) {
 		q[k] = v
 	}
 	u.RawQuery = q.Encode()
-	w.Header().Set("Location", u.String())
-	w.WriteHeader(http.StatusSeeOther)
+	sandboxkit.SeeOther(w, u.String())
 }
 
-func render(w http.ResponseWriter, code int, t *template.Template, v any) {
-	// Render into a buffer first so a template error never leaves half a page
-	// behind a 200.
-	var buf bytes.Buffer
-	if err := t.Execute(&buf, v); err != nil {
-		http.Error(w, "template error", http.StatusInternalServerError)
-		return
-	}
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.WriteHeader(code)
-	httpbody.Write(w, buf.Bytes())
-}
-
-var authTmpl = template.Must(template.New("auth").Parse(`<!doctype html>
+var authTmpl = sandboxkit.Page("auth", `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>{{if .Provider}}{{.Provider}}{{else}}Provider{{end}} login (OT API sandbox)</title>
 <style>body{font-family:sans-serif;max-width:32em;margin:2em auto}button{margin-right:.5em;padding:.5em 1em}label{display:block;margin:.3em 0}</style></head>
 <body data-testid="sandbox-otapi-auth-page">
@@ -136,7 +120,7 @@ var authTmpl = template.Must(template.New("auth").Parse(`<!doctype html>
 <button type="submit" name="decision" value="refuse" data-testid="sandbox-refuse">Refuse</button></p>
 </form>
 {{end}}
-</body></html>`))
+</body></html>`, nil)
 
 // ---------------------------------------------------------------- control page
 
@@ -183,7 +167,7 @@ func (s *Sandbox) controlPage(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "OT API sandbox: "+err.Error(), http.StatusInternalServerError)
 		return
 	}
-	render(w, http.StatusOK, controlTmpl, v)
+	sandboxkit.Render(w, http.StatusOK, controlTmpl, v)
 }
 
 // errControl is a control form with a bad field; its message says which.
@@ -192,23 +176,17 @@ type errControl string
 func (e errControl) Error() string { return string(e) }
 
 func (s *Sandbox) controlAction(w http.ResponseWriter, r *http.Request) {
-	err := s.control(r)
-	var bad errControl
-	switch {
-	case errors.As(err, &bad):
-		http.Error(w, bad.Error(), http.StatusBadRequest)
-		return
-	case errors.Is(err, ErrNotFound):
-		http.Error(w, "no such provider order", http.StatusNotFound)
-		return
-	case err != nil:
-		http.Error(w, err.Error(), http.StatusInternalServerError)
-		return
-	}
-	// A relative Location: the sandbox does not know the prefix it is mounted
-	// under.
-	w.Header().Set("Location", "./")
-	w.WriteHeader(http.StatusSeeOther)
+	sandboxkit.Control(w, r, func(r *http.Request) error {
+		err := s.control(r)
+		var bad errControl
+		switch {
+		case errors.As(err, &bad):
+			return sandboxkit.BadForm(bad.Error())
+		case errors.Is(err, ErrNotFound):
+			return sandboxkit.NoSuch("no such provider order")
+		}
+		return err
+	})
 }
 
 func (s *Sandbox) control(r *http.Request) error {
@@ -241,11 +219,7 @@ func (s *Sandbox) control(r *http.Request) error {
 	case "clear":
 		s.ClearSwitches()
 	case "latency":
-		ms, err := strconv.Atoi(r.FormValue("ms"))
-		if err != nil || ms < 0 {
-			return errControl("ms: latency must be a whole number of milliseconds")
-		}
-		s.SetLatency(time.Duration(ms) * time.Millisecond)
+		return sandboxkit.SetLatency(r.FormValue("ms"), s.SetLatency)
 	case "provider_status":
 		if _, ok := tradeLineStatus[r.FormValue("status")]; !ok {
 			return errControl("status: not a Taobao trade status")
@@ -271,11 +245,7 @@ func (s *Sandbox) control(r *http.Request) error {
 // Expired is for the control page: whether a provider session has ended.
 func (v controlView) Expired(ps ProviderSession) bool { return ps.Expired(v.Now) }
 
-var controlTmpl = template.Must(template.New("control").Funcs(template.FuncMap{
-	"money": FormatMoney,
-	"when":  func(t time.Time) string { return t.Format("2006-01-02 15:04 UTC") },
-	"join":  strings.Join,
-}).Parse(`<!doctype html>
+var controlTmpl = sandboxkit.Page("control", `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>OT API sandbox</title>
 <style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse;margin-bottom:1em}td,th{border:1px solid #ccc;padding:.2em .5em;vertical-align:top}form{display:inline}</style></head>
 <body data-testid="sandbox-otapi-control">
@@ -300,8 +270,7 @@ Each read of an activity moves it one step; each synchronisation moves every Tao
 <p><form method="post" action="_control"><input type="hidden" name="action" value="expire_sessions"><button data-testid="sandbox-expire-sessions">Expire operator and buyer sessions</button></form>
 <form method="post" action="_control"><input type="hidden" name="action" value="expire_provider_sessions"><button data-testid="sandbox-expire-provider-sessions">Expire Taobao sessions</button></form>
 <form method="post" action="_control"><input type="hidden" name="action" value="clear"><button data-testid="sandbox-clear">Clear switches</button></form>
-<form method="post" action="_control"><input type="hidden" name="action" value="latency">
-<input name="ms" type="number" min="0" value="{{.Switches.Latency.Milliseconds}}"> ms <button data-testid="sandbox-latency">Set latency</button></form></p>
+{{template "latency-form" .Switches.Latency}}</p>
 <h2>Buyer account</h2>
 <p>Balance of customer {{.Customer}}: <span data-testid="sandbox-balance">{{.Balance}}</span> CNY</p>
 <h2>Taobao sessions</h2>
@@ -333,4 +302,8 @@ configuration <input name="config_id" size="14" value="4421097735501"> × <input
 <td>{{.Seller}}</td><td>{{if .Configurations}}{{join .Configurations ", "}}{{else}}0 (no options){{end}}</td><td>{{money .Price}}{{if .ProviderPrice}} (Taobao now {{money .ProviderPrice}}){{end}}{{if .Stock}} ({{.Stock}} in stock){{end}}</td></tr>{{end}}
 </table>
 <p>Any other item id is unknown to Taobao: AddOrder skips it.</p>
-</body></html>`))
+</body></html>`, template.FuncMap{
+	"money": FormatMoney,
+	"when":  func(t time.Time) string { return t.Format("2006-01-02 15:04 UTC") },
+	"join":  strings.Join,
+})
