@@ -15,6 +15,7 @@ import (
 	"math/big"
 	"net/http"
 	"net/url"
+	"orderdesk/providers/internal/sandboxkit"
 	"strconv"
 	"strings"
 	"sync"
@@ -89,6 +90,10 @@ type SandboxPayment struct {
 // "notification" is the shopper's browser posting AuthenticationResponse to
 // OkUrl/FailUrl, which the ACS page does.
 type Sandbox struct {
+	// st holds the switches, in the kuveyt_settings table so that a CLI run
+	// sees what the control page set.
+	st sandboxkit.Stored
+
 	db  *sql.DB
 	mux *http.ServeMux
 	// mu serialises table access and guards cfg.
@@ -123,6 +128,7 @@ func NewSandbox(db *sql.DB, cfg SandboxConfig) (*Sandbox, error) {
 		}
 	}
 	s := &Sandbox{db: db, cfg: cfg}
+	s.st = sandboxkit.Stored{DB: db, Table: "kuveyt_settings", Lock: &s.mu}
 	s.routes()
 	return s, nil
 }
@@ -146,40 +152,14 @@ func (s *Sandbox) ClientConfig() Config {
 // Switches.
 
 // DeclineNext makes the next Provision answer "51" (insufficient funds).
-func (s *Sandbox) DeclineNext() error { return s.setFlag("decline_next", "1") }
+func (s *Sandbox) DeclineNext() error { return s.st.Put("decline_next", "1") }
 
 // FailNext makes the next gate call (PayGate or Provision) answer HTTP 500.
-func (s *Sandbox) FailNext() error { return s.setFlag("fail_next", "1") }
+func (s *Sandbox) FailNext() error { return s.st.Put("fail_next", "1") }
 
 // SetLatency delays every gate answer by d (0 turns it off).
 func (s *Sandbox) SetLatency(d time.Duration) error {
-	return s.setFlag("latency_ms", strconv.FormatInt(d.Milliseconds(), 10))
-}
-
-func (s *Sandbox) setFlag(k, v string) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.setSetting(k, v)
-}
-
-func (s *Sandbox) setting(k string) string {
-	var v string
-	_ = s.db.QueryRow(`SELECT value FROM kuveyt_settings WHERE key = ?`, k).Scan(&v)
-	return v
-}
-
-func (s *Sandbox) setSetting(k, v string) error {
-	_, err := s.db.Exec(`INSERT INTO kuveyt_settings (key, value) VALUES (?, ?)
-		ON CONFLICT(key) DO UPDATE SET value = excluded.value`, k, v)
-	return err
-}
-
-func (s *Sandbox) takeFlag(k string) bool {
-	if s.setting(k) != "1" {
-		return false
-	}
-	_ = s.setSetting(k, "0")
-	return true
+	return s.st.SetLatency(d)
 }
 
 // Storage.
@@ -267,11 +247,11 @@ func randomHex(n int) string {
 
 // nextOrderID hands out the bank's order ids; the caller holds mu.
 func (s *Sandbox) nextOrderID() string {
-	n, _ := strconv.ParseInt(s.setting("next_order_id"), 10, 64)
+	n, _ := strconv.ParseInt(s.st.Get("next_order_id"), 10, 64)
 	if n == 0 {
 		n = 100001
 	}
-	_ = s.setSetting("next_order_id", strconv.FormatInt(n+1, 10))
+	_ = s.st.Set("next_order_id", strconv.FormatInt(n+1, 10))
 	return strconv.FormatInt(n, 10)
 }
 
@@ -294,15 +274,11 @@ func (s *Sandbox) routes() {
 // gateSwitches applies latency and fail-next; false: already answered.
 func (s *Sandbox) gateSwitches(w http.ResponseWriter, r *http.Request) bool {
 	s.mu.Lock()
-	latency, _ := strconv.Atoi(s.setting("latency_ms"))
-	fail := s.takeFlag("fail_next")
+	latency := s.st.Latency()
+	fail := s.st.TakeFlag("fail_next")
 	s.mu.Unlock()
-	if latency > 0 {
-		select {
-		case <-time.After(time.Duration(latency) * time.Millisecond):
-		case <-r.Context().Done():
-			return false
-		}
+	if !sandboxkit.Wait(r.Context(), latency) {
+		return false
 	}
 	if fail {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
@@ -559,7 +535,7 @@ func (s *Sandbox) handleProvision(w http.ResponseWriter, r *http.Request) {
 		IsEnrolled: "true", IsVirtual: "false", OrderID: p.OrderID, MerchantOrderID: p.MerchantOrderID,
 		TransactionTime: time.Now().UTC().Format("2006-01-02T15:04:05"), BusinessKey: "0",
 	}
-	if s.takeFlag("decline_next") {
+	if s.st.TakeFlag("decline_next") {
 		p.State, p.ResponseCode, p.ResponseMessage = StateDeclined, "51", "Yetersiz bakiye."
 	} else {
 		p.State, p.ResponseCode, p.ResponseMessage = StateProvisioned, "00", "OTORİZASYON VERİLDİ"
@@ -646,7 +622,7 @@ type pageData struct {
 	Payment                          *pagePayment
 	Control                          bool
 	DeclineNext, FailNext            bool
-	Latency                          int
+	Latency                          int64
 	MerchantID, CustomerID, UserName string
 	Payments                         []pagePayment
 }
@@ -659,14 +635,7 @@ func toPagePayment(p *SandboxPayment) *pagePayment {
 }
 
 func renderPage(w http.ResponseWriter, status int, d pageData) {
-	var buf bytes.Buffer
-	if err := pageTmpl.Execute(&buf, d); err != nil {
-		http.Error(w, "sandbox page failed", http.StatusInternalServerError)
-		return
-	}
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.WriteHeader(status)
-	httpbody.Write(w, buf.Bytes())
+	sandboxkit.Render(w, status, pageTmpl, d)
 }
 
 func (s *Sandbox) handleControlPage(w http.ResponseWriter, r *http.Request) {
@@ -677,9 +646,9 @@ func (s *Sandbox) handleControlPage(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.Lock()
 	d := pageData{Title: "Kuveyt Türk sandbox", Control: true, Message: r.URL.Query().Get("msg"),
-		DeclineNext: s.setting("decline_next") == "1", FailNext: s.setting("fail_next") == "1",
+		DeclineNext: s.st.Get("decline_next") == "1", FailNext: s.st.Get("fail_next") == "1",
 		MerchantID: s.cfg.MerchantID, CustomerID: s.cfg.CustomerID, UserName: s.cfg.UserName}
-	d.Latency, _ = strconv.Atoi(s.setting("latency_ms"))
+	d.Latency = s.st.Latency().Milliseconds()
 	s.mu.Unlock()
 	for i := range ps {
 		d.Payments = append(d.Payments, *toPagePayment(&ps[i]))
@@ -695,8 +664,10 @@ func (s *Sandbox) handleControl(w http.ResponseWriter, r *http.Request) {
 	case "fail_next":
 		err = s.FailNext()
 	case "latency":
-		n, _ := strconv.Atoi(strings.TrimSpace(r.FormValue("value")))
-		err = s.SetLatency(time.Duration(max(n, 0)) * time.Millisecond)
+		var d time.Duration
+		if d, err = sandboxkit.ParseLatency(r.FormValue("value")); err == nil {
+			err = s.SetLatency(d)
+		}
 	default:
 		http.Error(w, "unknown action", http.StatusBadRequest)
 		return
@@ -706,6 +677,5 @@ func (s *Sandbox) handleControl(w http.ResponseWriter, r *http.Request) {
 		msg = "Error: " + err.Error()
 	}
 	// Relative: the sandbox is mounted under a stripped prefix.
-	w.Header().Set("Location", "./?msg="+url.QueryEscape(msg))
-	w.WriteHeader(http.StatusSeeOther)
+	sandboxkit.BackToControl(w, msg)
 }

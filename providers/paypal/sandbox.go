@@ -13,7 +13,7 @@ import (
 	"math/big"
 	"net/http"
 	"net/url"
-	"strconv"
+	"orderdesk/providers/internal/sandboxkit"
 	"strings"
 	"sync"
 	"time"
@@ -111,6 +111,10 @@ type SandboxIPN struct {
 // /checkout/{id} (the buyer's page), /nvp (RefundTransaction),
 // /_settlements.csv (activity download) and a control page at /.
 type Sandbox struct {
+	// st holds the switches, in the paypal_settings table so that a CLI run
+	// sees what the control page set.
+	st sandboxkit.Stored
+
 	db  *sql.DB
 	hc  *http.Client
 	mux *http.ServeMux
@@ -130,6 +134,7 @@ func NewSandbox(db *sql.DB, cfg SandboxConfig) (*Sandbox, error) {
 	cfg.APISignature = cmp(cfg.APISignature, DemoAPISignature)
 	cfg.BaseURL = strings.TrimRight(cfg.BaseURL, "/")
 	s := &Sandbox{db: db, cfg: cfg, hc: cfg.HTTPClient}
+	s.st = sandboxkit.Stored{DB: db, Table: "paypal_settings", Lock: &s.mu}
 	if s.hc == nil {
 		s.hc = &http.Client{Timeout: 10 * time.Second}
 	}
@@ -189,18 +194,18 @@ func (s *Sandbox) ClientConfig() Config {
 // Switches.
 
 // DeclineNext makes the buyer's next payment fail.
-func (s *Sandbox) DeclineNext() error { return s.setFlag("decline_next", "1") }
+func (s *Sandbox) DeclineNext() error { return s.st.Put("decline_next", "1") }
 
 // FailNext makes the next API call (IPN validation or NVP) answer HTTP 500.
-func (s *Sandbox) FailNext() error { return s.setFlag("fail_next", "1") }
+func (s *Sandbox) FailNext() error { return s.st.Put("fail_next", "1") }
 
 // WrongAmountNext makes the next payment arrive with another amount than
 // the checkout asked (as when a buyer edits the form): its IPN's mc_gross
 // differs from the order, for the suspected-fraud test.
-func (s *Sandbox) WrongAmountNext() error { return s.setFlag("wrong_amount_next", "1") }
+func (s *Sandbox) WrongAmountNext() error { return s.st.Put("wrong_amount_next", "1") }
 
 // WrongCurrencyNext makes the next payment arrive in another currency.
-func (s *Sandbox) WrongCurrencyNext() error { return s.setFlag("wrong_currency_next", "1") }
+func (s *Sandbox) WrongCurrencyNext() error { return s.st.Put("wrong_currency_next", "1") }
 
 // FailMode says how FailNextRefund fails the next refund.
 type FailMode string
@@ -221,38 +226,12 @@ const (
 // FailNextRefund makes the next new refund (not the repeat of a MSGSUBID
 // already answered) fail the given way (FailNone clears it).
 func (s *Sandbox) FailNextRefund(mode FailMode) error {
-	return s.setFlag("fail_next_refund", string(mode))
+	return s.st.Put("fail_next_refund", string(mode))
 }
 
 // SetLatency delays every API answer by d (0 turns it off).
 func (s *Sandbox) SetLatency(d time.Duration) error {
-	return s.setFlag("latency_ms", strconv.FormatInt(d.Milliseconds(), 10))
-}
-
-func (s *Sandbox) setFlag(k, v string) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.setSetting(k, v)
-}
-
-func (s *Sandbox) setting(k string) string {
-	var v string
-	_ = s.db.QueryRow(`SELECT value FROM paypal_settings WHERE key = ?`, k).Scan(&v)
-	return v
-}
-
-func (s *Sandbox) setSetting(k, v string) error {
-	_, err := s.db.Exec(`INSERT INTO paypal_settings (key, value) VALUES (?, ?)
-		ON CONFLICT(key) DO UPDATE SET value = excluded.value`, k, v)
-	return err
-}
-
-func (s *Sandbox) takeFlag(k string) bool {
-	if s.setting(k) != "1" {
-		return false
-	}
-	_ = s.setSetting(k, "0")
-	return true
+	return s.st.SetLatency(d)
 }
 
 // Storage.
@@ -584,15 +563,11 @@ func (s *Sandbox) routes() {
 // call has been answered already.
 func (s *Sandbox) apiSwitches(w http.ResponseWriter, r *http.Request) bool {
 	s.mu.Lock()
-	latency, _ := strconv.Atoi(s.setting("latency_ms"))
-	fail := s.takeFlag("fail_next")
+	latency := s.st.Latency()
+	fail := s.st.TakeFlag("fail_next")
 	s.mu.Unlock()
-	if latency > 0 {
-		select {
-		case <-time.After(time.Duration(latency) * time.Millisecond):
-		case <-r.Context().Done():
-			return false
-		}
+	if !sandboxkit.Wait(r.Context(), latency) {
+		return false
 	}
 	if fail {
 		http.Error(w, "Internal Server Error", http.StatusInternalServerError)
@@ -734,7 +709,7 @@ func (s *Sandbox) handleCheckoutAction(w http.ResponseWriter, r *http.Request) {
 		render(w, http.StatusConflict, pageData{Title: "PayPal (sandbox)", Message: "This payment is already " + c.State + ".", Checkout: toPageCheckout(&c)})
 		return
 	}
-	if (action == "pay" || action == "pay_card") && s.takeFlag("decline_next") {
+	if (action == "pay" || action == "pay_card") && s.st.TakeFlag("decline_next") {
 		action = "decline"
 	}
 	var ipn int64
@@ -747,11 +722,11 @@ func (s *Sandbox) handleCheckoutAction(w http.ResponseWriter, r *http.Request) {
 			Business: c.Business, Invoice: c.Invoice, Custom: c.Custom, ItemName: c.ItemName, NotifyURL: c.NotifyURL,
 			PayerEmail: demoPayerEmail, PayerID: randomID(13), CheckoutID: c.ID, CreatedAt: now,
 		}
-		if s.takeFlag("wrong_amount_next") {
+		if s.st.TakeFlag("wrong_amount_next") {
 			// The buyer paid another amount than the shop asked.
 			t.GrossMinor = max(t.GrossMinor/2, 1)
 		}
-		if s.takeFlag("wrong_currency_next") {
+		if s.st.TakeFlag("wrong_currency_next") {
 			t.Currency = "EUR"
 			if c.Currency == "EUR" {
 				t.Currency = "USD"
@@ -901,9 +876,9 @@ func (s *Sandbox) newRefund(f url.Values, invalid string) (url.Values, int64, Fa
 	if t.Status != "Completed" && t.Status != "Partially_Refunded" {
 		return nvpFailure("10009", "Transaction refused", "You can not refund this type of transaction"), 0, FailNone
 	}
-	mode := FailMode(s.setting("fail_next_refund"))
+	mode := FailMode(s.st.Get("fail_next_refund"))
 	if mode != FailNone {
-		if err := s.setSetting("fail_next_refund", ""); err != nil {
+		if err := s.st.Set("fail_next_refund", ""); err != nil {
 			return nvpFailure("10001", "Internal Error", err.Error()), 0, FailNone
 		}
 	}
@@ -1130,7 +1105,7 @@ type pageData struct {
 	WrongCurrency  bool
 	FailNext       bool
 	FailNextRefund FailMode
-	Latency        int
+	Latency        int64
 	Business       string
 	Txns           []pageTxn
 }
@@ -1141,14 +1116,7 @@ func toPageCheckout(c *checkout) *pageCheckout {
 }
 
 func render(w http.ResponseWriter, status int, d pageData) {
-	var buf bytes.Buffer
-	if err := pageTmpl.Execute(&buf, d); err != nil {
-		http.Error(w, "sandbox page failed", http.StatusInternalServerError)
-		return
-	}
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.WriteHeader(status)
-	httpbody.Write(w, buf.Bytes())
+	sandboxkit.Render(w, status, pageTmpl, d)
 }
 
 func (s *Sandbox) handleControlPage(w http.ResponseWriter, r *http.Request) {
@@ -1159,10 +1127,10 @@ func (s *Sandbox) handleControlPage(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.Lock()
 	d := pageData{Title: "PayPal sandbox", Control: true, Message: r.URL.Query().Get("msg"),
-		DeclineNext: s.setting("decline_next") == "1", WrongAmount: s.setting("wrong_amount_next") == "1",
-		WrongCurrency: s.setting("wrong_currency_next") == "1", FailNext: s.setting("fail_next") == "1",
-		FailNextRefund: FailMode(s.setting("fail_next_refund")), Business: s.cfg.Business}
-	d.Latency, _ = strconv.Atoi(s.setting("latency_ms"))
+		DeclineNext: s.st.Get("decline_next") == "1", WrongAmount: s.st.Get("wrong_amount_next") == "1",
+		WrongCurrency: s.st.Get("wrong_currency_next") == "1", FailNext: s.st.Get("fail_next") == "1",
+		FailNextRefund: FailMode(s.st.Get("fail_next_refund")), Business: s.cfg.Business}
+	d.Latency = s.st.Latency().Milliseconds()
 	s.mu.Unlock()
 	for _, t := range txns {
 		d.Txns = append(d.Txns, pageTxn{TxnID: t.TxnID, ParentTxnID: t.ParentTxnID, Invoice: t.Invoice,
@@ -1193,8 +1161,10 @@ func (s *Sandbox) handleControl(w http.ResponseWriter, r *http.Request) {
 		}
 		err = s.FailNextRefund(mode)
 	case "latency":
-		n, _ := strconv.Atoi(strings.TrimSpace(r.FormValue("value")))
-		err = s.SetLatency(time.Duration(max(n, 0)) * time.Millisecond)
+		var d time.Duration
+		if d, err = sandboxkit.ParseLatency(r.FormValue("value")); err == nil {
+			err = s.SetLatency(d)
+		}
 	case "resend":
 		err = s.ResendIPN(r.FormValue("txn_id"))
 	case "settle":
@@ -1211,6 +1181,5 @@ func (s *Sandbox) handleControl(w http.ResponseWriter, r *http.Request) {
 		msg = "Error: " + err.Error()
 	}
 	// Relative: the sandbox is mounted under a stripped prefix.
-	w.Header().Set("Location", "./?msg="+url.QueryEscape(msg))
-	w.WriteHeader(http.StatusSeeOther)
+	sandboxkit.BackToControl(w, msg)
 }

@@ -1,7 +1,6 @@
 package yandexpay
 
 import (
-	"bytes"
 	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -16,7 +15,7 @@ import (
 	"html/template"
 	"io"
 	"net/http"
-	"net/url"
+	"orderdesk/providers/internal/sandboxkit"
 	"orderdesk/providers/internal/wire"
 	"strconv"
 	"strings"
@@ -94,6 +93,10 @@ type SandboxWebhook struct {
 // JWKS at /api/jwks, a payment page at /pay/{orderId}, and a control page at
 // /. It keeps its state in the yandexpay_* tables of the database it is given.
 type Sandbox struct {
+	// st holds the switches, in the yandexpay_settings table so that a CLI run
+	// sees what the control page set.
+	st sandboxkit.Stored
+
 	db  *sql.DB
 	hc  *http.Client
 	mux *http.ServeMux
@@ -119,6 +122,7 @@ func NewSandbox(db *sql.DB, cfg SandboxConfig) (*Sandbox, error) {
 	}
 	cfg.BaseURL = strings.TrimRight(cfg.BaseURL, "/")
 	s := &Sandbox{db: db, cfg: cfg, hc: cfg.HTTPClient}
+	s.st = sandboxkit.Stored{DB: db, Table: "yandexpay_settings", Lock: &s.mu}
 	if s.hc == nil {
 		s.hc = &http.Client{Timeout: 10 * time.Second}
 	}
@@ -157,7 +161,7 @@ func NewSandbox(db *sql.DB, cfg SandboxConfig) (*Sandbox, error) {
 		return nil, err
 	}
 	if cfg.CallbackURL == "" {
-		s.cfg.CallbackURL = s.setting("callback_url")
+		s.cfg.CallbackURL = s.st.Get("callback_url")
 	}
 	s.routes()
 	return s, nil
@@ -213,7 +217,7 @@ func (s *Sandbox) SetCallbackURL(u string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.cfg.CallbackURL = u
-	return s.setSetting("callback_url", u)
+	return s.st.Set("callback_url", u)
 }
 
 // KeyID returns the kid of the sandbox's signing key.
@@ -225,10 +229,10 @@ func (s *Sandbox) PublicKey() *ecdsa.PublicKey { return &s.key.PublicKey }
 // Switches. Each one-shot switch is used up by the next payment or call.
 
 // DeclineNext makes the next Pay on the payment page fail (FAILED).
-func (s *Sandbox) DeclineNext() error { return s.setFlag("decline_next", "1") }
+func (s *Sandbox) DeclineNext() error { return s.st.Put("decline_next", "1") }
 
 // FailNext makes the next merchant API call answer HTTP 500.
-func (s *Sandbox) FailNext() error { return s.setFlag("fail_next", "1") }
+func (s *Sandbox) FailNext() error { return s.st.Put("fail_next", "1") }
 
 // FailMode says how FailNextCancel and FailNextRefund fail the next call.
 type FailMode string
@@ -249,20 +253,20 @@ const (
 // FailNextCancel makes the next cancel or rollback fail the given way
 // (FailNone clears it).
 func (s *Sandbox) FailNextCancel(mode FailMode) error {
-	return s.setFlag("fail_next_cancel", string(mode))
+	return s.st.Put("fail_next_cancel", string(mode))
 }
 
 // FailNextRefund makes the next new refund (not the repeat of one already
 // made) fail the given way (FailNone clears it).
 func (s *Sandbox) FailNextRefund(mode FailMode) error {
-	return s.setFlag("fail_next_refund", string(mode))
+	return s.st.Put("fail_next_refund", string(mode))
 }
 
 // takeMode reads a FailMode switch and clears it; the caller holds mu.
 func (s *Sandbox) takeMode(k string) (FailMode, error) {
-	m := FailMode(s.setting(k))
+	m := FailMode(s.st.Get(k))
 	if m != FailNone {
-		if err := s.setSetting(k, ""); err != nil {
+		if err := s.st.Set(k, ""); err != nil {
 			return FailNone, err
 		}
 	}
@@ -287,14 +291,14 @@ var errLostAnswer = errors.New("sandbox: the answer was lost as asked")
 
 // SetLatency delays every merchant API answer by d (0 turns it off).
 func (s *Sandbox) SetLatency(d time.Duration) error {
-	return s.setFlag("latency_ms", strconv.FormatInt(d.Milliseconds(), 10))
+	return s.st.SetLatency(d)
 }
 
 // KeepPendingPolls makes every paid order answer PENDING to the next n GETs
 // before showing its real status, so the shop's poller is exercised. It
 // stays in force until set to 0.
 func (s *Sandbox) KeepPendingPolls(n int) error {
-	return s.setFlag("keep_pending", strconv.Itoa(max(n, 0)))
+	return s.st.Put("keep_pending", strconv.Itoa(max(n, 0)))
 }
 
 // SetTwoStage makes paid orders stop at AUTHORIZED (the shop must Capture or
@@ -304,35 +308,7 @@ func (s *Sandbox) SetTwoStage(on bool) error {
 	if on {
 		v = "1"
 	}
-	return s.setFlag("two_stage", v)
-}
-
-func (s *Sandbox) setFlag(k, v string) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.setSetting(k, v)
-}
-
-// setting reads a switch; the caller holds mu or is in NewSandbox.
-func (s *Sandbox) setting(k string) string {
-	var v string
-	_ = s.db.QueryRow(`SELECT value FROM yandexpay_settings WHERE key = ?`, k).Scan(&v)
-	return v
-}
-
-func (s *Sandbox) setSetting(k, v string) error {
-	_, err := s.db.Exec(`INSERT INTO yandexpay_settings (key, value) VALUES (?, ?)
-		ON CONFLICT(key) DO UPDATE SET value = excluded.value`, k, v)
-	return err
-}
-
-// takeFlag reads a one-shot switch and clears it; the caller holds mu.
-func (s *Sandbox) takeFlag(k string) bool {
-	if s.setting(k) != "1" {
-		return false
-	}
-	_ = s.setSetting(k, "0")
-	return true
+	return s.st.Put("two_stage", v)
 }
 
 // Order returns the sandbox's state of an order.
@@ -623,16 +599,12 @@ func writeData(w http.ResponseWriter, data any) {
 func (s *Sandbox) api(h func(r *http.Request) (any, error)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		s.mu.Lock()
-		latency, _ := strconv.Atoi(s.setting("latency_ms"))
-		fail := s.takeFlag("fail_next")
+		latency := s.st.Latency()
+		fail := s.st.TakeFlag("fail_next")
 		key := s.cfg.APIKey
 		s.mu.Unlock()
-		if latency > 0 {
-			select {
-			case <-time.After(time.Duration(latency) * time.Millisecond):
-			case <-r.Context().Done():
-				return
-			}
+		if !sandboxkit.Wait(r.Context(), latency) {
+			return
 		}
 		if fail {
 			writeFail(w, http.StatusInternalServerError, "INTERNAL_SERVER_ERROR", "sandbox: failing this call as asked")
@@ -1101,7 +1073,7 @@ type pageData struct {
 	FailNextCancel FailMode
 	FailNextRefund FailMode
 	TwoStage       bool
-	Latency        int
+	Latency        int64
 	KeepPending    int
 	CallbackURL    string
 	KeyID          string
@@ -1119,14 +1091,7 @@ func toPageOrder(o *SandboxOrder) *pageOrder {
 }
 
 func render(w http.ResponseWriter, status int, d pageData) {
-	var buf bytes.Buffer
-	if err := pageTmpl.Execute(&buf, d); err != nil {
-		http.Error(w, "sandbox page failed", http.StatusInternalServerError)
-		return
-	}
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.WriteHeader(status)
-	httpbody.Write(w, buf.Bytes())
+	sandboxkit.Render(w, status, pageTmpl, d)
 }
 
 func (s *Sandbox) handlePayPage(w http.ResponseWriter, r *http.Request) {
@@ -1169,7 +1134,7 @@ func (s *Sandbox) handlePayAction(w http.ResponseWriter, r *http.Request) {
 	changed := true
 	switch action {
 	case "pay":
-		if s.takeFlag("decline_next") {
+		if s.st.TakeFlag("decline_next") {
 			o.Status = StatusFailed
 			op := newOperation("AUTHORIZE", o.AmountMinor, "")
 			op.Status, op.Reason = "FAIL", "INSUFFICIENT_FUNDS"
@@ -1178,14 +1143,14 @@ func (s *Sandbox) handlePayAction(w http.ResponseWriter, r *http.Request) {
 			break
 		}
 		o.Operations = append(o.Operations, newOperation("AUTHORIZE", o.AmountMinor, ""))
-		if s.setting("two_stage") == "1" {
+		if s.st.Get("two_stage") == "1" {
 			o.Status = StatusAuthorized
 		} else {
 			o.Status = StatusCaptured
 			o.PaidMinor = o.AmountMinor
 			o.Operations = append(o.Operations, newOperation("CAPTURE", o.AmountMinor, ""))
 		}
-		o.HiddenPolls, _ = strconv.Atoi(s.setting("keep_pending"))
+		o.HiddenPolls, _ = strconv.Atoi(s.st.Get("keep_pending"))
 		redirect = o.RedirectURLs.OnSuccess
 	case "decline":
 		o.Status = StatusFailed
@@ -1234,11 +1199,11 @@ func (s *Sandbox) handleControlPage(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.Lock()
 	d := pageData{Title: "Yandex Pay sandbox", Control: true,
-		DeclineNext: s.setting("decline_next") == "1", FailNext: s.setting("fail_next") == "1",
-		TwoStage: s.setting("two_stage") == "1", CallbackURL: s.cfg.CallbackURL, KeyID: s.kid, MerchantID: s.cfg.MerchantID,
-		FailNextCancel: FailMode(s.setting("fail_next_cancel")), FailNextRefund: FailMode(s.setting("fail_next_refund"))}
-	d.Latency, _ = strconv.Atoi(s.setting("latency_ms"))
-	d.KeepPending, _ = strconv.Atoi(s.setting("keep_pending"))
+		DeclineNext: s.st.Get("decline_next") == "1", FailNext: s.st.Get("fail_next") == "1",
+		TwoStage: s.st.Get("two_stage") == "1", CallbackURL: s.cfg.CallbackURL, KeyID: s.kid, MerchantID: s.cfg.MerchantID,
+		FailNextCancel: FailMode(s.st.Get("fail_next_cancel")), FailNextRefund: FailMode(s.st.Get("fail_next_refund"))}
+	d.Latency = s.st.Latency().Milliseconds()
+	d.KeepPending, _ = strconv.Atoi(s.st.Get("keep_pending"))
 	s.mu.Unlock()
 	for i := range orders {
 		d.Orders = append(d.Orders, *toPageOrder(&orders[i]))
@@ -1261,11 +1226,10 @@ func (s *Sandbox) handleControl(w http.ResponseWriter, r *http.Request) {
 	case "fail_next_refund":
 		err = s.FailNextRefund(failMode(v))
 	case "latency":
-		n, perr := strconv.Atoi(v)
-		if perr != nil || n < 0 {
-			n = 0
+		var d time.Duration
+		if d, err = sandboxkit.ParseLatency(v); err == nil {
+			err = s.SetLatency(d)
 		}
-		err = s.SetLatency(time.Duration(n) * time.Millisecond)
 	case "keep_pending":
 		n, _ := strconv.Atoi(v)
 		err = s.KeepPendingPolls(n)
@@ -1288,8 +1252,7 @@ func (s *Sandbox) handleControl(w http.ResponseWriter, r *http.Request) {
 	}
 	// A relative Location: the sandbox is mounted under a stripped prefix,
 	// so only the browser knows the full path.
-	w.Header().Set("Location", "./?msg="+url.QueryEscape(msg))
-	w.WriteHeader(http.StatusSeeOther)
+	sandboxkit.BackToControl(w, msg)
 }
 
 // failMode reads a mode of the control page's selects; anything unknown

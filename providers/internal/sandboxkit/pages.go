@@ -146,15 +146,25 @@ func Control(w http.ResponseWriter, r *http.Request, act func(*http.Request) err
 	}
 }
 
-// SetLatency reads the control page's latency field (whole milliseconds,
-// 0 or more) and gives it to set.
+// SetLatency reads the control page's latency field (see ParseLatency) and
+// gives it to set.
 func SetLatency(ms string, set func(time.Duration)) error {
+	d, err := ParseLatency(ms)
+	if err != nil {
+		return err
+	}
+	set(d)
+	return nil
+}
+
+// ParseLatency reads the control page's latency field: whole milliseconds,
+// 0 or more; anything else is a BadForm naming the field.
+func ParseLatency(ms string) (time.Duration, error) {
 	n, err := strconv.Atoi(strings.TrimSpace(ms))
 	if err != nil || n < 0 {
-		return BadForm("latency must be a whole number of milliseconds")
+		return 0, BadForm("latency must be a whole number of milliseconds")
 	}
-	set(time.Duration(n) * time.Millisecond)
-	return nil
+	return time.Duration(n) * time.Millisecond, nil
 }
 
 // Rubles renders kopecks for a sandbox page as a Russian bank shows them:

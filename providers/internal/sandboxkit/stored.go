@@ -4,6 +4,7 @@ import (
 	"database/sql"
 	"errors"
 	"strconv"
+	"sync"
 	"time"
 )
 
@@ -11,10 +12,13 @@ import (
 // PRIMARY KEY, value TEXT), so that a CLI run and the server see the same
 // switches, and they survive a restart. The sandbox creates the table with
 // its others and serialises the calls that read and then write (Take) with
-// its own lock.
+// its own lock, which Put takes for a lone write.
 type Stored struct {
 	DB    *sql.DB
 	Table string
+	// Lock, when not nil, is the sandbox's write lock, held by Put and
+	// SetLatency.
+	Lock sync.Locker
 }
 
 // latencyKey is the setting of the latency switch, in whole milliseconds.
@@ -36,6 +40,16 @@ func (s Stored) Set(key, value string) error {
 	_, err := s.DB.Exec(`INSERT INTO `+s.Table+` (key, value) VALUES (?, ?)
 		ON CONFLICT(key) DO UPDATE SET value = excluded.value`, key, value)
 	return err
+}
+
+// Put stores a setting under the sandbox's lock: a switch set from the
+// control page or a test.
+func (s Stored) Put(key, value string) error {
+	if s.Lock != nil {
+		s.Lock.Lock()
+		defer s.Lock.Unlock()
+	}
+	return s.Set(key, value)
 }
 
 // On reports whether an on/off switch is on ("1").
@@ -79,5 +93,5 @@ func (s Stored) Latency() time.Duration { return time.Duration(s.Int(latencyKey)
 
 // SetLatency stores the delay added to every API answer (0 turns it off).
 func (s Stored) SetLatency(d time.Duration) error {
-	return s.Set(latencyKey, strconv.FormatInt(max(d.Milliseconds(), 0), 10))
+	return s.Put(latencyKey, strconv.FormatInt(max(d.Milliseconds(), 0), 10))
 }
