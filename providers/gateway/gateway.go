@@ -53,7 +53,6 @@ import (
 	"unicode/utf8"
 
 	"orderdesk/providers/dolyami"
-	"orderdesk/providers/kuveyt"
 	"orderdesk/providers/paypal"
 	"orderdesk/providers/tinkoff"
 	"orderdesk/providers/yandexpay"
@@ -529,18 +528,7 @@ func New(cfg Config) (Gateway, error) {
 	if err := checkEndpoint(cfg); err != nil {
 		return nil, err
 	}
-	switch cfg.Provider {
-	case Tinkoff:
-		return newTinkoff(cfg)
-	case Dolyami:
-		return newDolyami(cfg)
-	case YandexPay:
-		return newYandexPay(cfg)
-	case PayPal:
-		return newPayPal(cfg)
-	default:
-		return newKuveyt(cfg)
-	}
+	return table[cfg.Provider].open(cfg)
 }
 
 func checkEndpoint(cfg Config) error {
@@ -623,17 +611,8 @@ func truncate(s string, n int) string {
 
 // displayName is the provider's name for people.
 func displayName(provider string) string {
-	switch provider {
-	case Tinkoff:
-		return "T-Bank (Tinkoff)"
-	case Dolyami:
-		return "Dolyami"
-	case YandexPay:
-		return "Yandex Pay"
-	case PayPal:
-		return "PayPal"
-	case Kuveyt:
-		return "Kuveyt Türk"
+	if p, ok := table[provider]; ok {
+		return p.name
 	}
 	return "The payment provider"
 }
@@ -688,17 +667,8 @@ func Explain(err error) string {
 		}
 		return what + ": " + detail + "."
 	}
-	switch provider {
-	case Tinkoff:
-		return tinkoff.Explain(err)
-	case Dolyami:
-		return dolyami.Explain(err)
-	case YandexPay:
-		return yandexpay.Explain(err)
-	case PayPal:
-		return paypal.Explain(err)
-	case Kuveyt:
-		return kuveyt.Explain(err)
+	if p, ok := table[provider]; ok {
+		return p.explain(err)
 	}
 	// The caller did not say which provider it called (an error that did not
 	// come through a gateway): no guessing by error types, whose fallbacks
@@ -713,23 +683,8 @@ func Explain(err error) string {
 }
 
 func explainBadSignature(provider string, err error) string {
-	switch provider {
-	case Tinkoff:
-		return "A T-Bank notification failed the signature check (or was for another terminal) and was ignored: check the terminal password, or someone sent a fake notification."
-	case Dolyami:
-		return "A Dolyami notification could not be confirmed with Dolyami (unreadable, or for an order Dolyami does not know) and was ignored."
-	case YandexPay:
-		switch {
-		case errors.Is(err, yandexpay.ErrExpired):
-			return "A Yandex Pay notification arrived expired and was ignored; the payment is checked by polling instead."
-		case errors.Is(err, yandexpay.ErrMerchantMismatch):
-			return "A Yandex Pay notification was meant for another merchant account and was ignored: check the integration's merchant id."
-		}
-		return "A message claiming to come from Yandex Pay had a wrong signature and was ignored."
-	case PayPal:
-		return "PayPal says this payment notification is not genuine; it was ignored."
-	case Kuveyt:
-		return "The bank's 3-D Secure answer could not be confirmed with the bank (already used, for another order, or forged); no money was taken by it."
+	if p, ok := table[provider]; ok {
+		return p.badSignature(err)
 	}
 	return "A payment notification could not be verified and was ignored."
 }
