@@ -710,7 +710,14 @@ func (s *Sandbox) queueNotification(ctx context.Context, ex execer, pay *Sandbox
 		n["ExpDate"] = sandboxExpDate
 	}
 	if len(pay.DATA) > 0 {
-		n["DATA"] = pay.DATA
+		// The bank sends DATA back as a string holding the JSON object, not
+		// as an object: being a scalar, it then counts in the Token, and
+		// clients built on that (the Go SDKs) read it only as a string.
+		data, err := json.Marshal(pay.DATA)
+		if err != nil {
+			return 0, err
+		}
+		n["DATA"] = string(data)
 	}
 	n["Token"] = Token(n, s.cfg.Password)
 	body, err := json.Marshal(n)
