@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/subtle"
 	"database/sql"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -291,6 +292,24 @@ var uuidRE = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[
 
 type apiHandler func(r *http.Request) (any, *apiError)
 
+// basicAuth reads the Basic credentials with or without the base64 padding:
+// public clients send them unpadded (base64.RawStdEncoding), and
+// http.Request.BasicAuth reads only the padded form.
+func basicAuth(r *http.Request) (login, password string, ok bool) {
+	enc, found := strings.CutPrefix(r.Header.Get("Authorization"), "Basic ")
+	if !found {
+		return "", "", false
+	}
+	raw, err := base64.StdEncoding.DecodeString(enc)
+	if err != nil {
+		raw, err = base64.RawStdEncoding.DecodeString(enc)
+	}
+	if err != nil {
+		return "", "", false
+	}
+	return strings.Cut(string(raw), ":")
+}
+
 // api wraps a method with what every call goes through: the switches, Basic
 // authentication and the X-Correlation-ID header.
 func (s *Sandbox) api(h apiHandler) http.HandlerFunc {
@@ -305,7 +324,7 @@ func (s *Sandbox) api(h apiHandler) http.HandlerFunc {
 			errInternal.write(w)
 			return
 		}
-		login, password, ok := r.BasicAuth()
+		login, password, ok := basicAuth(r)
 		if !ok || subtle.ConstantTimeCompare([]byte(login), []byte(s.cfg.Login)) != 1 ||
 			subtle.ConstantTimeCompare([]byte(password), []byte(s.cfg.Password)) != 1 {
 			w.Header().Set("WWW-Authenticate", `Basic realm="dolyame"`)
@@ -929,6 +948,9 @@ func (s *Sandbox) payAction(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.deliverQuiet(nid)
+	if to == StatusApproved {
+		s.awaitCommit(ctx, id)
+	}
 	target := o.FailURL
 	if to == StatusApproved {
 		target = o.SuccessURL
@@ -943,6 +965,22 @@ func (s *Sandbox) payAction(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	sandboxkit.SeeOther(w, target)
+}
+
+// awaitCommit moves an order the shop has not committed on hearing
+// "approved" to wait_for_commit, notified, as Dolyami does once it has
+// taken the buyer's first part: integrations commit on either status.
+func (s *Sandbox) awaitCommit(ctx context.Context, id string) {
+	var nid int64
+	aerr := s.change(ctx, id, func(cur *SandboxOrder) (string, *apiError) {
+		if cur.Status != StatusApproved {
+			return "", errStatus // committed (or cancelled) meanwhile
+		}
+		return StatusWaitForCommit, nil
+	}, &nid)
+	if aerr == nil {
+		s.deliverQuiet(nid)
+	}
 }
 
 // closedMessage is what the form says of an order that cannot be paid.

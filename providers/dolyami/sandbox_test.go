@@ -209,13 +209,15 @@ func TestBuyerIsApprovedAndTheShopCommits(t *testing.T) {
 		t.Fatalf("CreateOrder = %+v", res)
 	}
 	wantRedirect(t, e.press(res.Link, "pay"), "https://shop.example/orders/1?paid=1")
-	if got := e.rc.statuses(); !equal(got, []string{StatusApproved}) {
-		t.Fatalf("notifications %v, want approved", got)
+	// A shop that does not commit on "approved" hears "wait_for_commit" once
+	// Dolyami has taken the first part, as real integrations expect.
+	if got := e.rc.statuses(); !equal(got, []string{StatusApproved, StatusWaitForCommit}) {
+		t.Fatalf("notifications %v, want approved, wait_for_commit", got)
 	}
 
 	// The app does not trust the notification: it re-reads the order.
 	info := e.info(res.ID)
-	if info.Status != StatusApproved || Stage(info.Status) != StageProcessing || !NeedsCommit(info.Status) {
+	if info.Status != StatusWaitForCommit || Stage(info.Status) != StageProcessing || !NeedsCommit(info.Status) {
 		t.Fatalf("Info = %+v", info)
 	}
 	var sum int64
@@ -234,7 +236,7 @@ func TestBuyerIsApprovedAndTheShopCommits(t *testing.T) {
 	if c.Status != StatusCommitted || c.Stage() != StageCompleted {
 		t.Errorf("Commit = %+v", c)
 	}
-	if got := e.rc.statuses(); !equal(got, []string{StatusApproved, StatusCommitted, StatusCompleted}) {
+	if got := e.rc.statuses(); !equal(got, []string{StatusApproved, StatusWaitForCommit, StatusCommitted, StatusCompleted}) {
 		t.Errorf("notifications %v", got)
 	}
 	if info := e.info(res.ID); info.Status != StatusCompleted || info.Stage() != StageCompleted {
@@ -269,6 +271,7 @@ func TestTheAppCanCommitFromItsNotificationHandler(t *testing.T) {
 	if commitErr != nil {
 		t.Fatal(commitErr)
 	}
+	// Committed on "approved": no wait_for_commit follows.
 	if got := e.rc.statuses(); !equal(got, []string{StatusApproved, StatusCommitted, StatusCompleted}) {
 		t.Errorf("notifications %v", got)
 	}
@@ -371,7 +374,7 @@ func TestOrderIDsAreEscapedInPaths(t *testing.T) {
 	id := "ORD/10 #A?b"
 	res := e.create(id)
 	e.press(res.Link, "pay")
-	if info := e.info(id); info.Status != StatusApproved {
+	if info := e.info(id); !NeedsCommit(info.Status) {
 		t.Errorf("Info(%q) = %+v", id, info)
 	}
 }
@@ -464,7 +467,8 @@ func TestResendNotificationSendsAnExactDuplicate(t *testing.T) {
 	}
 	e.rc.mu.Lock()
 	defer e.rc.mu.Unlock()
-	if len(e.rc.raw) != 2 || e.rc.raw[0] != e.rc.raw[1] {
+	// approved, wait_for_commit, and the latter again.
+	if len(e.rc.raw) != 3 || e.rc.raw[1] != e.rc.raw[2] {
 		t.Fatalf("got %v; want the same notification twice", e.rc.raw)
 	}
 }
@@ -478,13 +482,13 @@ func TestFailedNotificationsAreRetried(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(ns) != 1 || ns[0].Delivered || ns[0].Attempts != 1 || !strings.Contains(ns[0].LastError, "500") {
+	if len(ns) != 2 || ns[0].Status != StatusApproved || ns[0].Delivered || ns[0].Attempts != 1 || !strings.Contains(ns[0].LastError, "500") {
 		t.Fatalf("recorded %+v", ns)
 	}
 	if n, err := e.sb.ResendNotifications(context.Background()); err != nil || n != 1 {
 		t.Fatalf("ResendNotifications = %d, %v", n, err)
 	}
-	if got := e.rc.statuses(); !equal(got, []string{StatusApproved}) {
+	if got := e.rc.statuses(); !equal(got, []string{StatusWaitForCommit, StatusApproved}) {
 		t.Errorf("after retry %v", got)
 	}
 }
@@ -573,7 +577,7 @@ func TestSandboxStateSurvivesARestart(t *testing.T) {
 		t.Fatal(err)
 	}
 	o, err := again.Order(res.ID)
-	if err != nil || o.Status != StatusApproved || o.Amount != 150050 || len(o.Items) != 2 || o.ClientInfo.FirstName != "Анна" {
+	if err != nil || o.Status != StatusWaitForCommit || o.Amount != 150050 || len(o.Items) != 2 || o.ClientInfo.FirstName != "Анна" {
 		t.Fatalf("Order after restart = %+v, %v", o, err)
 	}
 	if _, err := again.Order("nope"); !errors.Is(err, ErrNotFound) {

@@ -18,7 +18,7 @@ const (
 	StatusRejected      = "rejected"        // Dolyami declined the buyer.
 	StatusCanceled      = "canceled"        // Cancelled (by the shop, or the buyer walked away) before commit.
 	StatusCommitted     = "committed"       // The shop confirmed the order: Dolyami owes the shop the money.
-	StatusWaitForCommit = "wait_for_commit" // Approved and waiting for the shop's Commit. [U] exact trigger unknown.
+	StatusWaitForCommit = "wait_for_commit" // Approved and waiting for the shop's Commit. The sandbox sends it after approved when the shop has not committed.
 	StatusCompleted     = "completed"       // Done on Dolyami's side.
 )
 
