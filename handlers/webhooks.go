@@ -8,6 +8,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"orderdesk/model"
+	"orderdesk/providers/gateway"
 )
 
 // PaymentWebhook receives a payment provider's notification at
@@ -22,7 +23,11 @@ func (a *App) PaymentWebhook(c echo.Context) error {
 	if err != nil {
 		return echo.NewHTTPError(http.StatusRequestEntityTooLarge, "The notification is too large.")
 	}
-	reply, err := a.pay.HandleNotification(c.Request().Context(), model.ProviderType(c.Param("provider")), id, body, c.Request().Header)
+	// The URL's query may name the payment (Dolyami's notification_url
+	// does); it is passed in its own header, never the sender's.
+	header := c.Request().Header.Clone()
+	header.Set(gateway.WebhookQueryHeader, c.QueryString())
+	reply, err := a.pay.HandleNotification(c.Request().Context(), model.ProviderType(c.Param("provider")), id, body, header)
 	if err != nil {
 		return err
 	}

@@ -35,7 +35,12 @@ type Notification struct {
 // a number, or sit in a nested "order" object; amounts may be numbers or
 // strings of roubles; unknown fields are kept in Fields; missing ones are
 // zero.
-func ParseNotification(body []byte) (*Notification, error) {
+func ParseNotification(body []byte) (*Notification, error) { return ParseNotificationFor(body, "") }
+
+// ParseNotificationFor is ParseNotification for a notification that came
+// to the notification_url of order orderID (the shop put the id in the URL's
+// query): a body without an order id is about orderID.
+func ParseNotificationFor(body []byte, orderID string) (*Notification, error) {
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.UseNumber()
 	var fields map[string]any
@@ -65,6 +70,9 @@ func ParseNotification(body []byte) (*Notification, error) {
 	n.ID = scalar(src["id"])
 	if n.ID == "" {
 		n.ID = scalar(src["order_id"])
+	}
+	if n.ID == "" {
+		n.ID = strings.TrimSpace(orderID)
 	}
 	if n.ID == "" {
 		return nil, fmt.Errorf("%w: no order id", ErrBadNotification)

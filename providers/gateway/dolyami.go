@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 
@@ -85,7 +86,7 @@ func (g *dolyamiGateway) Create(ctx context.Context, req CreateRequest) (*Create
 	res, err := g.c.CreateOrder(ctx, dolyami.CreateRequest{
 		Order:           dolyami.Order{ID: req.Reference, Amount: req.AmountMinor, Items: items},
 		ClientInfo:      dolyami.ClientInfo{FirstName: first, LastName: strings.TrimSpace(last), Phone: req.Customer.Phone, Email: req.Customer.Email},
-		NotificationURL: req.NotifyURL, FailURL: req.FailURL, SuccessURL: req.ReturnURL,
+		NotificationURL: dolyamiNotifyURL(req.NotifyURL, req.Reference), FailURL: req.FailURL, SuccessURL: req.ReturnURL,
 	})
 	if err != nil {
 		return nil, wrap(Dolyami, "create", err)
@@ -218,9 +219,15 @@ func (g *dolyamiGateway) Refund(ctx context.Context, req RefundRequest) (*State,
 }
 
 func (g *dolyamiGateway) Notification(ctx context.Context, body []byte, header http.Header) (*Notification, error) {
-	n, err := dolyami.ParseNotification(body)
+	// The order id is the body's, or else the one our notification_url
+	// carries; when both are there they must agree.
+	q := webhookQuery(header).Get(dolyamiOrderParam)
+	n, err := dolyami.ParseNotificationFor(body, q)
 	if err != nil {
 		return nil, wrap(Dolyami, "notification", badSignature(err))
+	}
+	if q != "" && q != n.ID {
+		return nil, wrap(Dolyami, "notification", badSignature(fmt.Errorf("the notification is about order %q but came to the URL of order %q", n.ID, q)))
 	}
 	info, err := g.infoCommitted(ctx, n.ID)
 	var de *dolyami.Error
@@ -252,4 +259,22 @@ func (g *dolyamiGateway) Test(ctx context.Context) (string, error) {
 		return "Dolyami accepted the login and password (a lookup of a test order answered: no such order).", nil
 	}
 	return "", wrap(Dolyami, "test", err)
+}
+
+// dolyamiOrderParam is the query parameter of the notification_url that
+// names our order (= the Dolyami order id), as public integrations add it,
+// so that a notification whose body lacks the id still finds its payment.
+const dolyamiOrderParam = "order_id"
+
+// dolyamiNotifyURL is the shop's webhook URL with the order id added to its
+// query (an URL that does not parse is left as it is: Dolyami refuses it).
+func dolyamiNotifyURL(notifyURL, reference string) string {
+	u, err := url.Parse(notifyURL)
+	if err != nil || notifyURL == "" || reference == "" {
+		return notifyURL
+	}
+	q := u.Query()
+	q.Set(dolyamiOrderParam, reference)
+	u.RawQuery = q.Encode()
+	return u.String()
 }

@@ -689,6 +689,23 @@ func explainBadSignature(provider string, err error) string {
 	return "A payment notification could not be verified and was ignored."
 }
 
+// WebhookQueryHeader is the header in which the caller of a Gateway's
+// Notification passes the query of the URL the notification came to (as
+// url.Values.Encode or the raw query). The caller sets it itself, replacing
+// any the sender put there; a gateway uses it only to find the payment (it
+// still asks the provider what the payment is).
+const WebhookQueryHeader = "X-Orderdesk-Webhook-Query"
+
+// webhookQuery reads WebhookQueryHeader; a query that does not parse is
+// empty.
+func webhookQuery(h http.Header) url.Values {
+	q, err := url.ParseQuery(h.Get(WebhookQueryHeader))
+	if err != nil {
+		return url.Values{}
+	}
+	return q
+}
+
 // wrap wraps a provider error with the provider and the operation, once.
 func wrap(provider, op string, err error) error {
 	if err == nil {

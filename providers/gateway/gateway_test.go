@@ -100,7 +100,11 @@ func (rc *receiver) serve(w http.ResponseWriter, r *http.Request) {
 	rc.mu.Unlock()
 	// No lock while the gateway works: dolyami's commit makes the sandbox
 	// deliver more notifications to this same endpoint meanwhile.
-	n, err := g.Notification(r.Context(), body, r.Header)
+	// As the app's webhook handler does: the URL's query goes in its own
+	// header, set here whatever the sender sent.
+	header := r.Header.Clone()
+	header.Set(WebhookQueryHeader, r.URL.RawQuery)
+	n, err := g.Notification(r.Context(), body, header)
 	rc.mu.Lock()
 	defer rc.mu.Unlock()
 	if err != nil {
