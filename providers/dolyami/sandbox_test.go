@@ -27,7 +27,8 @@ type receiver struct {
 	mu       sync.Mutex
 	got      []*Notification
 	raw      []string
-	failNext int // answer this many with HTTP 500
+	lastURL  *url.URL // of the last notification taken
+	failNext int      // answer this many with HTTP 500
 	// onNotify runs inside the handler, like an app that re-reads the order
 	// and commits it before answering.
 	onNotify func(*Notification)
@@ -59,6 +60,7 @@ func (rc *receiver) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	rc.got = append(rc.got, n)
 	rc.raw = append(rc.raw, string(body))
+	rc.lastURL = r.URL
 	hook := rc.onNotify
 	rc.mu.Unlock()
 	if hook != nil {
