@@ -1014,27 +1014,16 @@ func (s *Sandbox) deliver(ctx context.Context, id int64) error {
 }
 
 // ResendWebhooks retries every webhook the app has not acknowledged, oldest
-// first, and returns how many got through.
+// first, and returns how many got through and the first
+// failure (each is also recorded on its row).
 func (s *Sandbox) ResendWebhooks(ctx context.Context) (int, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT id FROM cdek_webhook_deliveries WHERE delivered = 0 ORDER BY id`)
-	ids, err := sandboxdb.Collect(rows, err, sandboxdb.Column[int64])
-	if err != nil {
-		return 0, err
-	}
-	ok := 0
-	for _, id := range ids {
-		if s.deliver(ctx, id) == nil {
-			ok++
-		}
-	}
-	return ok, nil
+	return (&sandboxkit.Outbox{DB: s.db, Table: "cdek_webhook_deliveries"}).ResendPending(ctx, s.deliver)
 }
 
 // ResendWebhook sends a shipment's latest webhook again, byte for byte.
 func (s *Sandbox) ResendWebhook(ctx context.Context, uuid string) error {
-	var id int64
-	err := s.db.QueryRowContext(ctx, `SELECT id FROM cdek_webhook_deliveries WHERE order_uuid = ? ORDER BY id DESC LIMIT 1`, uuid).Scan(&id)
-	if errors.Is(err, sql.ErrNoRows) {
+	id, err := (&sandboxkit.Outbox{DB: s.db, Table: "cdek_webhook_deliveries", Key: "order_uuid"}).Latest(ctx, uuid)
+	if errors.Is(err, sandboxkit.ErrNoNotification) {
 		return fmt.Errorf("cdek sandbox: order %s has no webhooks: %w", uuid, ErrNotFound)
 	}
 	if err != nil {

@@ -1000,28 +1000,17 @@ func (s *Sandbox) post(ctx context.Context, u string, body []byte, sig string) e
 }
 
 // ResendCallbacks retries every callback the merchant has not acknowledged
-// yet, oldest first, and returns how many got through.
+// yet, oldest first, and returns how many got through and the first
+// failure (each is also recorded on its row).
 func (s *Sandbox) ResendCallbacks(ctx context.Context) (int, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT id FROM dostavista_callbacks WHERE delivered = 0 ORDER BY id`)
-	ids, err := sandboxdb.Collect(rows, err, sandboxdb.Column[int64])
-	if err != nil {
-		return 0, err
-	}
-	ok := 0
-	for _, id := range ids {
-		if s.deliver(ctx, id) == nil {
-			ok++
-		}
-	}
-	return ok, nil
+	return (&sandboxkit.Outbox{DB: s.db, Table: "dostavista_callbacks"}).ResendPending(ctx, s.deliver)
 }
 
 // ResendCallback sends an order's latest callback again, byte for byte (the
 // duplicate a real service sends when an answer got lost).
 func (s *Sandbox) ResendCallback(ctx context.Context, orderID int64) error {
-	var id int64
-	err := s.db.QueryRowContext(ctx, `SELECT id FROM dostavista_callbacks WHERE order_id = ? ORDER BY id DESC LIMIT 1`, orderID).Scan(&id)
-	if errors.Is(err, sql.ErrNoRows) {
+	id, err := (&sandboxkit.Outbox{DB: s.db, Table: "dostavista_callbacks", Key: "order_id"}).Latest(ctx, orderID)
+	if errors.Is(err, sandboxkit.ErrNoNotification) {
 		return fmt.Errorf("dostavista sandbox: order %d has no callbacks: %w", orderID, ErrNotFound)
 	}
 	if err != nil {

@@ -521,25 +521,7 @@ func (s *Sandbox) Settle(txnID string) error {
 // ResendNotifications retries every IPN not yet delivered and returns how
 // many got through.
 func (s *Sandbox) ResendNotifications() (int, error) {
-	s.mu.Lock()
-	rows, err := s.db.Query(`SELECT id FROM paypal_ipns WHERE delivered = 0 ORDER BY id`)
-	ids, err := sandboxdb.Collect(rows, err, sandboxdb.Column[int64])
-	s.mu.Unlock()
-	if err != nil {
-		return 0, err
-	}
-	n := 0
-	var firstErr error
-	for _, id := range ids {
-		if err := s.deliver(context.Background(), id); err != nil {
-			if firstErr == nil {
-				firstErr = err
-			}
-			continue
-		}
-		n++
-	}
-	return n, firstErr
+	return (&sandboxkit.Outbox{DB: s.db, Table: "paypal_ipns"}).ResendPending(context.Background(), s.deliver)
 }
 
 // HTTP.

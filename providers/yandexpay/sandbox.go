@@ -531,27 +531,10 @@ func (s *Sandbox) SendNotification(orderID string, status PaymentStatus) error {
 }
 
 // ResendNotifications retries every webhook not yet delivered and returns
-// how many got through.
+// how many got through and the first
+// failure (each is also recorded on its row).
 func (s *Sandbox) ResendNotifications() (int, error) {
-	s.mu.Lock()
-	rows, err := s.db.Query(`SELECT id FROM yandexpay_webhooks WHERE delivered = 0 ORDER BY id`)
-	ids, err := sandboxdb.Collect(rows, err, sandboxdb.Column[int64])
-	s.mu.Unlock()
-	if err != nil {
-		return 0, err
-	}
-	n := 0
-	var firstErr error
-	for _, id := range ids {
-		if err := s.deliver(context.Background(), id); err != nil {
-			if firstErr == nil {
-				firstErr = err
-			}
-			continue
-		}
-		n++
-	}
-	return n, firstErr
+	return (&sandboxkit.Outbox{DB: s.db, Table: "yandexpay_webhooks"}).ResendPending(context.Background(), s.deliver)
 }
 
 // ServeHTTP implements http.Handler.
