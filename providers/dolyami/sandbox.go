@@ -71,7 +71,10 @@ type SandboxConfig struct {
 // http.Handler meant to be mounted with http.StripPrefix. It serves plain
 // HTTP; mTLS is not simulated.
 type Sandbox struct {
-	sandboxkit.Board // SetBaseURL, BaseURL, SetLatency, Latency
+	// The switches: FailNextCancel is for orders/{id}/cancel, FailNextRefund
+	// for a new refund (not the repeat of one already made); DeclineNext
+	// makes Dolyami reject the next buyer who presses Pay.
+	sandboxkit.PaymentSwitches[FailMode]
 
 	db     *sql.DB
 	cfg    SandboxConfig
@@ -82,11 +85,6 @@ type Sandbox struct {
 	// while a notification is delivered, because the shop may call the API
 	// back from its notification handler.
 	writeMu sync.Mutex
-
-	declineNext    sandboxkit.Once[bool]
-	failNext       sandboxkit.Once[FailMode]
-	failNextCancel sandboxkit.Once[FailMode]
-	failNextRefund sandboxkit.Once[FailMode]
 }
 
 // SandboxOrder is the sandbox's record of an order.
@@ -234,24 +232,10 @@ func (s *Sandbox) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.Serv
 // APIURL returns the BaseURL a client should use for this sandbox.
 func (s *Sandbox) APIURL() string { return s.BaseURL() + "/v1" }
 
-// DeclineNext makes Dolyami reject the next buyer who presses Pay.
-func (s *Sandbox) DeclineNext() { s.declineNext.Arm(true) }
-
-// FailNext makes the next API call fail the given way (FailNone clears it).
-func (s *Sandbox) FailNext(mode FailMode) { s.failNext.Arm(mode) }
-
-// FailNextCancel makes the next orders/{id}/cancel call fail the given way
-// (FailNone clears it).
-func (s *Sandbox) FailNextCancel(mode FailMode) { s.failNextCancel.Arm(mode) }
-
-// FailNextRefund makes the next new refund (not the repeat of one already
-// made) fail the given way (FailNone clears it).
-func (s *Sandbox) FailNextRefund(mode FailMode) { s.failNextRefund.Arm(mode) }
-
 // Switches returns the current state of the failure switches.
 func (s *Sandbox) Switches() SandboxSwitches {
-	return SandboxSwitches{DeclineNext: s.declineNext.Armed(), FailNext: s.failNext.Armed(),
-		FailNextCancel: s.failNextCancel.Armed(), FailNextRefund: s.failNextRefund.Armed(), Latency: s.Latency()}
+	decline, fail, cancel, refund := s.Armed()
+	return SandboxSwitches{DeclineNext: decline, FailNext: fail, FailNextCancel: cancel, FailNextRefund: refund, Latency: s.Latency()}
 }
 
 // errRejected is the definite refusal FailRefused answers. [U] the code is
@@ -320,7 +304,7 @@ func (s *Sandbox) api(h apiHandler) http.HandlerFunc {
 		if cid := r.Header.Get("X-Correlation-ID"); cid != "" {
 			w.Header().Set("X-Correlation-ID", cid)
 		}
-		if s.failNext.Take() == FailHTTP500 {
+		if s.TakeFail() == FailHTTP500 {
 			errInternal.write(w)
 			return
 		}
@@ -553,7 +537,7 @@ func (s *Sandbox) apiCancel(r *http.Request) (any, *apiError) {
 		if o.Status != StatusNew && !NeedsCommit(o.Status) {
 			return "", errStatus
 		}
-		switch mode = s.failNextCancel.Take(); mode {
+		switch mode = s.TakeCancel(); mode {
 		case FailHTTP500:
 			return "", errInternal
 		case FailRefused:
@@ -621,7 +605,7 @@ func (s *Sandbox) refund(ctx context.Context, id, cid string, req wireRefund) (a
 	if o.Status != StatusCommitted && o.Status != StatusCompleted {
 		return nil, FailNone, errStatus
 	}
-	mode := s.failNextRefund.Take()
+	mode := s.TakeRefund()
 	switch mode {
 	case FailHTTP500:
 		return nil, mode, errInternal
@@ -920,7 +904,7 @@ func (s *Sandbox) payAction(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var to string
-	switch sandboxkit.Choice(r, s.declineNext.Take) {
+	switch sandboxkit.Choice(r, s.TakeDecline) {
 	case sandboxkit.Pay:
 		to = StatusApproved
 	case sandboxkit.Decline:
@@ -1062,7 +1046,7 @@ func (s *Sandbox) control(r *http.Request) error {
 	ctx := r.Context()
 	switch r.FormValue("action") {
 	case "decline_next":
-		s.declineNext.Arm(r.FormValue("on") != "0")
+		s.SetDeclineNext(r.FormValue("on") != "0")
 	case "fail_next":
 		if r.FormValue("mode") == "500" {
 			s.FailNext(FailHTTP500)

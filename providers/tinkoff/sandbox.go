@@ -89,7 +89,10 @@ type SandboxConfig struct {
 // notifications, with its state in SQLite tables named tinkoff_*. It is an
 // http.Handler meant to be mounted with http.StripPrefix.
 type Sandbox struct {
-	sandboxkit.Board // SetBaseURL, BaseURL, SetLatency, Latency
+	// The switches: FailNextCancel is for a Cancel of a payment that is not
+	// paid (NEW, FORM_SHOWED, or a hold: AUTHORIZED), FailNextRefund for a
+	// Cancel of a paid one (CONFIRMED or PARTIAL_REFUNDED: a refund).
+	sandboxkit.PaymentSwitches[FailMode]
 
 	db     *sql.DB
 	cfg    SandboxConfig
@@ -102,11 +105,6 @@ type Sandbox struct {
 	// notification is delivered: the merchant may call the API back from its
 	// notification handler.
 	writeMu sync.Mutex
-
-	declineNext    sandboxkit.Once[bool]
-	failNext       sandboxkit.Once[FailMode]
-	failNextCancel sandboxkit.Once[FailMode]
-	failNextRefund sandboxkit.Once[FailMode]
 }
 
 // SandboxPayment is the sandbox's record of a payment.
@@ -240,26 +238,10 @@ func (s *Sandbox) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.Serv
 // APIURL returns the BaseURL a client should use for this sandbox.
 func (s *Sandbox) APIURL() string { return s.BaseURL() + "/v2" }
 
-// DeclineNext makes the next payment attempt on the form be declined
-// (REJECTED, insufficient funds) even if the customer presses Pay.
-func (s *Sandbox) DeclineNext() { s.declineNext.Arm(true) }
-
-// FailNext makes the next API call fail the given way (FailNone clears it).
-func (s *Sandbox) FailNext(mode FailMode) { s.failNext.Arm(mode) }
-
-// FailNextCancel makes the next Cancel of a payment that is not paid (NEW,
-// FORM_SHOWED, or a hold: AUTHORIZED) fail the given way; FailNone clears
-// it.
-func (s *Sandbox) FailNextCancel(mode FailMode) { s.failNextCancel.Arm(mode) }
-
-// FailNextRefund makes the next Cancel of a paid payment (CONFIRMED or
-// PARTIAL_REFUNDED: a refund) fail the given way; FailNone clears it.
-func (s *Sandbox) FailNextRefund(mode FailMode) { s.failNextRefund.Arm(mode) }
-
 // Switches returns the current state of the failure switches.
 func (s *Sandbox) Switches() SandboxSwitches {
-	return SandboxSwitches{DeclineNext: s.declineNext.Armed(), FailNext: s.failNext.Armed(),
-		FailNextCancel: s.failNextCancel.Armed(), FailNextRefund: s.failNextRefund.Armed(), Latency: s.Latency()}
+	decline, fail, cancel, refund := s.Armed()
+	return SandboxSwitches{DeclineNext: decline, FailNext: fail, FailNextCancel: cancel, FailNextRefund: refund, Latency: s.Latency()}
 }
 
 func (s *Sandbox) now() time.Time { return s.cfg.Now().UTC() }
@@ -294,7 +276,7 @@ func (s *Sandbox) api(h apiHandler) http.HandlerFunc {
 		if !s.Wait(r) {
 			return
 		}
-		switch s.failNext.Take() {
+		switch s.TakeFail() {
 		case FailHTTP500:
 			writeHTTP500(w)
 			return
@@ -512,11 +494,11 @@ func (s *Sandbox) cancel(ctx context.Context, pid string, amount int64, has bool
 			return nil, 0, FailNone, errInternal
 		}
 	}
-	sw := &s.failNextCancel
+	take := s.TakeCancel
 	if pay.Status == StatusConfirmed || pay.Status == StatusPartialRefunded {
-		sw = &s.failNextRefund // a refund
+		take = s.TakeRefund // a refund
 	}
-	mode := sw.Take()
+	mode := take()
 	switch mode {
 	case FailHTTP500:
 		return nil, 0, mode, errHTTP500
@@ -966,7 +948,7 @@ func (s *Sandbox) payAction(w http.ResponseWriter, r *http.Request) {
 		s.redirectResult(w, r, pid)
 		return
 	}
-	action := sandboxkit.Choice(r, s.declineNext.Take)
+	action := sandboxkit.Choice(r, s.TakeDecline)
 	open := func(cur *SandboxPayment) *apiError {
 		if cur.Status != StatusNew && cur.Status != StatusFormShowed {
 			return errStatus
@@ -1138,7 +1120,7 @@ func (s *Sandbox) control(r *http.Request) error {
 	ctx := r.Context()
 	switch r.FormValue("action") {
 	case "decline_next":
-		s.declineNext.Arm(r.FormValue("on") != "0")
+		s.SetDeclineNext(r.FormValue("on") != "0")
 	case "fail_next":
 		s.FailNext(failMode(r.FormValue("mode")))
 	case "fail_next_cancel":
