@@ -155,7 +155,7 @@ func (s *Sandbox) ClientConfig() Config {
 func (s *Sandbox) DeclineNext() error { return s.st.Put("decline_next", "1") }
 
 // FailNext makes the next gate call (PayGate or Provision) answer HTTP 500.
-func (s *Sandbox) FailNext() error { return s.st.Put("fail_next", "1") }
+func (s *Sandbox) FailNext() error { return s.st.Arm(sandboxkit.FailNextKey) }
 
 // SetLatency delays every gate answer by d (0 turns it off).
 func (s *Sandbox) SetLatency(d time.Duration) error {
@@ -273,11 +273,8 @@ func (s *Sandbox) routes() {
 
 // gateSwitches applies latency and fail-next; false: already answered.
 func (s *Sandbox) gateSwitches(w http.ResponseWriter, r *http.Request) bool {
-	s.mu.Lock()
-	latency := s.st.Latency()
-	fail := s.st.TakeFlag("fail_next")
-	s.mu.Unlock()
-	if !sandboxkit.Wait(r.Context(), latency) {
+	fail, gone := s.st.Gate(r.Context())
+	if gone {
 		return false
 	}
 	if fail {
@@ -646,7 +643,7 @@ func (s *Sandbox) handleControlPage(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.Lock()
 	d := pageData{Title: "Kuveyt Türk sandbox", Control: true, Message: r.URL.Query().Get("msg"),
-		DeclineNext: s.st.Get("decline_next") == "1", FailNext: s.st.Get("fail_next") == "1",
+		DeclineNext: s.st.Get("decline_next") == "1", FailNext: s.st.On(sandboxkit.FailNextKey),
 		MerchantID: s.cfg.MerchantID, CustomerID: s.cfg.CustomerID, UserName: s.cfg.UserName}
 	d.Latency = s.st.Latency().Milliseconds()
 	s.mu.Unlock()

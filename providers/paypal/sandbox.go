@@ -197,7 +197,7 @@ func (s *Sandbox) ClientConfig() Config {
 func (s *Sandbox) DeclineNext() error { return s.st.Put("decline_next", "1") }
 
 // FailNext makes the next API call (IPN validation or NVP) answer HTTP 500.
-func (s *Sandbox) FailNext() error { return s.st.Put("fail_next", "1") }
+func (s *Sandbox) FailNext() error { return s.st.Arm(sandboxkit.FailNextKey) }
 
 // WrongAmountNext makes the next payment arrive with another amount than
 // the checkout asked (as when a buyer edits the form): its IPN's mc_gross
@@ -544,11 +544,8 @@ func (s *Sandbox) routes() {
 // apiSwitches applies latency and fail-next to an API call; false means the
 // call has been answered already.
 func (s *Sandbox) apiSwitches(w http.ResponseWriter, r *http.Request) bool {
-	s.mu.Lock()
-	latency := s.st.Latency()
-	fail := s.st.TakeFlag("fail_next")
-	s.mu.Unlock()
-	if !sandboxkit.Wait(r.Context(), latency) {
+	fail, gone := s.st.Gate(r.Context())
+	if gone {
 		return false
 	}
 	if fail {
@@ -1110,7 +1107,7 @@ func (s *Sandbox) handleControlPage(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	d := pageData{Title: "PayPal sandbox", Control: true, Message: r.URL.Query().Get("msg"),
 		DeclineNext: s.st.Get("decline_next") == "1", WrongAmount: s.st.Get("wrong_amount_next") == "1",
-		WrongCurrency: s.st.Get("wrong_currency_next") == "1", FailNext: s.st.Get("fail_next") == "1",
+		WrongCurrency: s.st.Get("wrong_currency_next") == "1", FailNext: s.st.On(sandboxkit.FailNextKey),
 		FailNextRefund: FailMode(s.st.Get("fail_next_refund")), Business: s.cfg.Business}
 	d.Latency = s.st.Latency().Milliseconds()
 	s.mu.Unlock()

@@ -232,7 +232,7 @@ func (s *Sandbox) PublicKey() *ecdsa.PublicKey { return &s.key.PublicKey }
 func (s *Sandbox) DeclineNext() error { return s.st.Put("decline_next", "1") }
 
 // FailNext makes the next merchant API call answer HTTP 500.
-func (s *Sandbox) FailNext() error { return s.st.Put("fail_next", "1") }
+func (s *Sandbox) FailNext() error { return s.st.Arm(sandboxkit.FailNextKey) }
 
 // FailMode says how FailNextCancel and FailNextRefund fail the next call.
 type FailMode string
@@ -582,11 +582,10 @@ func writeData(w http.ResponseWriter, data any) {
 func (s *Sandbox) api(h func(r *http.Request) (any, error)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		s.mu.Lock()
-		latency := s.st.Latency()
-		fail := s.st.TakeFlag("fail_next")
 		key := s.cfg.APIKey
 		s.mu.Unlock()
-		if !sandboxkit.Wait(r.Context(), latency) {
+		fail, gone := s.st.Gate(r.Context())
+		if gone {
 			return
 		}
 		if fail {
@@ -1182,7 +1181,7 @@ func (s *Sandbox) handleControlPage(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.Lock()
 	d := pageData{Title: "Yandex Pay sandbox", Control: true,
-		DeclineNext: s.st.Get("decline_next") == "1", FailNext: s.st.Get("fail_next") == "1",
+		DeclineNext: s.st.Get("decline_next") == "1", FailNext: s.st.On(sandboxkit.FailNextKey),
 		TwoStage: s.st.Get("two_stage") == "1", CallbackURL: s.cfg.CallbackURL, KeyID: s.kid, MerchantID: s.cfg.MerchantID,
 		FailNextCancel: FailMode(s.st.Get("fail_next_cancel")), FailNextRefund: FailMode(s.st.Get("fail_next_refund"))}
 	d.Latency = s.st.Latency().Milliseconds()

@@ -1,6 +1,7 @@
 package sandboxkit
 
 import (
+	"context"
 	"database/sql"
 	"errors"
 	"strconv"
@@ -64,8 +65,8 @@ func (s Stored) Int(key string) int {
 	return n
 }
 
-// Arm turns a one-shot switch on for the next call.
-func (s Stored) Arm(key string) error { return s.Set(key, "1") }
+// Arm turns a one-shot switch on for the next call, under the lock.
+func (s Stored) Arm(key string) error { return s.Put(key, "1") }
 
 // TakeFlag reports whether a one-shot switch is on and turns it off. A
 // switch that cannot be turned off does not act: it must never act twice.
@@ -94,4 +95,23 @@ func (s Stored) Latency() time.Duration { return time.Duration(s.Int(latencyKey)
 // SetLatency stores the delay added to every API answer (0 turns it off).
 func (s Stored) SetLatency(d time.Duration) error {
 	return s.Put(latencyKey, strconv.FormatInt(max(d.Milliseconds(), 0), 10))
+}
+
+// FailNextKey is the setting of the "fail the next API call" switch.
+const FailNextKey = "fail_next"
+
+// Gate plays the switches every API call goes through: it takes the "fail
+// the next API call" switch (under the sandbox's lock) and waits out the
+// latency. fail says this call is the one to fail; gone that the caller
+// went away meanwhile and gets no answer.
+func (s Stored) Gate(ctx context.Context) (fail, gone bool) {
+	if s.Lock != nil {
+		s.Lock.Lock()
+	}
+	latency := s.Latency()
+	fail = s.TakeFlag(FailNextKey)
+	if s.Lock != nil {
+		s.Lock.Unlock()
+	}
+	return fail, !Wait(ctx, latency)
 }
