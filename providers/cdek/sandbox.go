@@ -228,12 +228,7 @@ func NewSandbox(db *sql.DB, cfg SandboxConfig) (*Sandbox, error) {
 	if cfg.RegisterAfter <= 0 {
 		cfg.RegisterAfter = 10 * time.Second
 	}
-	if cfg.HTTPClient == nil {
-		cfg.HTTPClient = &http.Client{Timeout: 10 * time.Second}
-	}
-	if cfg.Now == nil {
-		cfg.Now = time.Now
-	}
+	sandboxkit.Defaults(&cfg.HTTPClient, &cfg.Now)
 	if _, err := db.Exec(schema); err != nil {
 		return nil, fmt.Errorf("cdek sandbox: create tables: %w", err)
 	}

@@ -198,12 +198,7 @@ func NewSandbox(db *sql.DB, cfg SandboxConfig) (*Sandbox, error) {
 	if cfg.Password == "" {
 		cfg.Password = DemoPassword
 	}
-	if cfg.HTTPClient == nil {
-		cfg.HTTPClient = &http.Client{Timeout: 10 * time.Second}
-	}
-	if cfg.Now == nil {
-		cfg.Now = time.Now
-	}
+	sandboxkit.Defaults(&cfg.HTTPClient, &cfg.Now)
 	if _, err := db.Exec(schema); err != nil {
 		return nil, fmt.Errorf("dolyami sandbox: create tables: %w", err)
 	}
@@ -1022,13 +1017,8 @@ func (s *Sandbox) controlPage(w http.ResponseWriter, r *http.Request) {
 	}
 	for _, o := range orders {
 		row := controlRow{SandboxOrder: o}
-		ns, _ := s.Notifications(o.ID)
-		for _, n := range ns {
-			if n.Delivered {
-				row.Sent++
-			} else {
-				row.Pending++
-			}
+		if row.Sent, row.Pending, err = s.outbox.Tally(r.Context(), o.ID); err != nil {
+			v.Error = err.Error()
 		}
 		v.Orders = append(v.Orders, row)
 	}

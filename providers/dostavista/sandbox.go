@@ -72,6 +72,9 @@ type SandboxConfig struct {
 type Sandbox struct {
 	sandboxkit.Board // SetBaseURL, BaseURL, SetLatency, Latency
 
+	// outbox is the table of callbacks, for resends and the control page.
+	outbox *sandboxkit.Outbox
+
 	db  *sql.DB
 	cfg SandboxConfig
 	mux *http.ServeMux
@@ -147,17 +150,13 @@ func NewSandbox(db *sql.DB, cfg SandboxConfig) (*Sandbox, error) {
 	if cfg.CallbackSecret == "" {
 		cfg.CallbackSecret = DemoCallbackSecret
 	}
-	if cfg.HTTPClient == nil {
-		cfg.HTTPClient = &http.Client{Timeout: 10 * time.Second}
-	}
-	if cfg.Now == nil {
-		cfg.Now = time.Now
-	}
+	sandboxkit.Defaults(&cfg.HTTPClient, &cfg.Now)
 	if _, err := db.Exec(schema); err != nil {
 		return nil, fmt.Errorf("dostavista sandbox: create tables: %w", err)
 	}
 	s := &Sandbox{db: db, cfg: cfg}
 	s.SetBaseURL(cfg.BaseURL)
+	s.outbox = &sandboxkit.Outbox{DB: db, Table: "dostavista_callbacks", Key: "order_id"}
 	if cfg.CallbackURL != "" {
 		if err := s.SetCallbackURL(cfg.CallbackURL); err != nil {
 			return nil, err
@@ -1003,13 +1002,13 @@ func (s *Sandbox) post(ctx context.Context, u string, body []byte, sig string) e
 // yet, oldest first, and returns how many got through and the first
 // failure (each is also recorded on its row).
 func (s *Sandbox) ResendCallbacks(ctx context.Context) (int, error) {
-	return (&sandboxkit.Outbox{DB: s.db, Table: "dostavista_callbacks"}).ResendPending(ctx, s.deliver)
+	return s.outbox.ResendPending(ctx, s.deliver)
 }
 
 // ResendCallback sends an order's latest callback again, byte for byte (the
 // duplicate a real service sends when an answer got lost).
 func (s *Sandbox) ResendCallback(ctx context.Context, orderID int64) error {
-	id, err := (&sandboxkit.Outbox{DB: s.db, Table: "dostavista_callbacks", Key: "order_id"}).Latest(ctx, orderID)
+	id, err := s.outbox.Latest(ctx, orderID)
 	if errors.Is(err, sandboxkit.ErrNoNotification) {
 		return fmt.Errorf("dostavista sandbox: order %d has no callbacks: %w", orderID, ErrNotFound)
 	}
@@ -1085,13 +1084,8 @@ func (s *Sandbox) controlPage(w http.ResponseWriter, r *http.Request) {
 	}
 	for _, o := range orders {
 		row := controlRow{Order: o, Final: IsFinal(o.Status)}
-		cbs, _ := s.Callbacks(o.OrderID)
-		for _, c := range cbs {
-			if c.Delivered {
-				row.Sent++
-			} else {
-				row.Pending++
-			}
+		if row.Sent, row.Pending, err = s.outbox.Tally(r.Context(), o.OrderID); err != nil {
+			v.Error = err.Error()
 		}
 		v.Orders = append(v.Orders, row)
 	}

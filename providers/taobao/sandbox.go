@@ -219,12 +219,7 @@ func NewSandbox(db *sql.DB, cfg SandboxConfig) (*Sandbox, error) {
 	if cfg.CodeTTL <= 0 {
 		cfg.CodeTTL = 10 * time.Minute
 	}
-	if cfg.Now == nil {
-		cfg.Now = time.Now
-	}
-	if cfg.HTTPClient == nil {
-		cfg.HTTPClient = &http.Client{Timeout: 10 * time.Second}
-	}
+	sandboxkit.Defaults(&cfg.HTTPClient, &cfg.Now)
 	s := &Sandbox{
 		db:           db,
 		cfg:          cfg,

@@ -207,12 +207,7 @@ func NewSandbox(db *sql.DB, cfg SandboxConfig) (*Sandbox, error) {
 	if cfg.Password == "" {
 		cfg.Password = DemoPassword
 	}
-	if cfg.HTTPClient == nil {
-		cfg.HTTPClient = &http.Client{Timeout: 10 * time.Second}
-	}
-	if cfg.Now == nil {
-		cfg.Now = time.Now
-	}
+	sandboxkit.Defaults(&cfg.HTTPClient, &cfg.Now)
 	if _, err := db.Exec(schema); err != nil {
 		return nil, fmt.Errorf("tinkoff sandbox: create tables: %w", err)
 	}

@@ -149,3 +149,14 @@ func (c *Count) Take() bool {
 	c.n--
 	return true
 }
+
+// Defaults fills what a sandbox's config may leave nil: the HTTP client it
+// sends the shop's notifications with (10 s timeout) and its clock.
+func Defaults(hc **http.Client, now *func() time.Time) {
+	if *hc == nil {
+		*hc = &http.Client{Timeout: 10 * time.Second}
+	}
+	if *now == nil {
+		*now = time.Now
+	}
+}
