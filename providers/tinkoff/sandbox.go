@@ -143,13 +143,7 @@ type SandboxNotification struct {
 }
 
 // SandboxSwitches is the state of the failure switches.
-type SandboxSwitches struct {
-	DeclineNext    bool
-	FailNext       FailMode
-	FailNextCancel FailMode
-	FailNextRefund FailMode
-	Latency        time.Duration
-}
+type SandboxSwitches = sandboxkit.PaymentState[FailMode]
 
 const schema = `
 CREATE TABLE IF NOT EXISTS tinkoff_payments (
@@ -232,12 +226,6 @@ func (s *Sandbox) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.Serv
 
 // APIURL returns the BaseURL a client should use for this sandbox.
 func (s *Sandbox) APIURL() string { return s.BaseURL() + "/v2" }
-
-// Switches returns the current state of the failure switches.
-func (s *Sandbox) Switches() SandboxSwitches {
-	decline, fail, cancel, refund := s.Armed()
-	return SandboxSwitches{DeclineNext: decline, FailNext: fail, FailNextCancel: cancel, FailNextRefund: refund, Latency: s.Latency()}
-}
 
 func (s *Sandbox) now() time.Time { return s.cfg.Now().UTC() }
 
@@ -1113,19 +1101,10 @@ func (s *Sandbox) controlAction(w http.ResponseWriter, r *http.Request) {
 
 func (s *Sandbox) control(r *http.Request) error {
 	ctx := r.Context()
+	if ok, err := s.PaymentSwitches.Control(r, failMode); ok {
+		return err
+	}
 	switch r.FormValue("action") {
-	case "decline_next":
-		s.SetDeclineNext(r.FormValue("on") != "0")
-	case "fail_next":
-		s.FailNext(failMode(r.FormValue("mode")))
-	case "fail_next_cancel":
-		s.FailNextCancel(failMode(r.FormValue("mode")))
-	case "fail_next_refund":
-		s.FailNextRefund(failMode(r.FormValue("mode")))
-	case "latency":
-		return sandboxkit.SetLatency(r.FormValue("ms"), s.SetLatency)
-	// A delivery that fails is recorded on its notification, which the
-	// page shows as pending: the tester sees it there.
 	case "resend_pending":
 		_, _ = s.ResendNotifications(ctx)
 	case "resend":

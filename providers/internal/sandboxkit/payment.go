@@ -1,5 +1,10 @@
 package sandboxkit
 
+import (
+	"net/http"
+	"time"
+)
+
 // PaymentSwitches are the in-memory switches of a payment provider's
 // sandbox: the Board, "decline the next payment" (taken on the payment
 // page's Pay) and a failure mode M armed for the next API call, the next
@@ -35,9 +40,43 @@ func (p *PaymentSwitches[M]) FailNextCancel(mode M) { p.failNextCancel.Arm(mode)
 // clears it).
 func (p *PaymentSwitches[M]) FailNextRefund(mode M) { p.failNextRefund.Arm(mode) }
 
-// Armed returns the switches without using them up, for the control page.
-func (p *PaymentSwitches[M]) Armed() (decline bool, fail, cancel, refund M) {
-	return p.declineNext.Armed(), p.failNext.Armed(), p.failNextCancel.Armed(), p.failNextRefund.Armed()
+// PaymentState is the state of a payment sandbox's switches.
+type PaymentState[M comparable] struct {
+	DeclineNext    bool
+	FailNext       M
+	FailNextCancel M
+	FailNextRefund M
+	Latency        time.Duration
+}
+
+// Switches returns the switches without using them up, for the control
+// page and tests.
+func (p *PaymentSwitches[M]) Switches() PaymentState[M] {
+	return PaymentState[M]{DeclineNext: p.declineNext.Armed(), FailNext: p.failNext.Armed(),
+		FailNextCancel: p.failNextCancel.Armed(), FailNextRefund: p.failNextRefund.Armed(), Latency: p.Latency()}
+}
+
+// Control applies a control-page form that sets one of the payment
+// switches: decline_next (with on=0 it turns it off), fail_next,
+// fail_next_cancel and fail_next_refund (their mode field read by mode),
+// latency. It reports false for any other action, the sandbox's own, and
+// returns a BadForm for a bad latency.
+func (p *PaymentSwitches[M]) Control(r *http.Request, mode func(string) M) (bool, error) {
+	switch r.FormValue("action") {
+	case "decline_next":
+		p.SetDeclineNext(r.FormValue("on") != "0")
+	case "fail_next":
+		p.FailNext(mode(r.FormValue("mode")))
+	case "fail_next_cancel":
+		p.FailNextCancel(mode(r.FormValue("mode")))
+	case "fail_next_refund":
+		p.FailNextRefund(mode(r.FormValue("mode")))
+	case "latency":
+		return true, SetLatency(r.FormValue("ms"), p.SetLatency)
+	default:
+		return false, nil
+	}
+	return true, nil
 }
 
 // TakeDecline reports whether this Pay is to be declined, and clears it.
