@@ -243,7 +243,7 @@ func NewSandbox(db *sql.DB, cfg SandboxConfig) (*Sandbox, error) {
 	mux.HandleFunc("GET /v2/webhooks", s.gate(s.authed(s.apiWebhooks)))
 	mux.HandleFunc("DELETE /v2/webhooks/{uuid}", s.gate(s.authed(s.apiUnsubscribe)))
 	mux.HandleFunc("GET /{$}", s.controlPage)
-	mux.HandleFunc("POST /_control", s.controlAction)
+	mux.HandleFunc("POST /_control", sandboxkit.ControlHandler(s.control))
 	s.mux = mux
 	return s, nil
 }
@@ -1071,10 +1071,6 @@ func (s *Sandbox) controlPage(w http.ResponseWriter, r *http.Request) {
 	}
 	v.Webhooks, _ = s.Webhooks()
 	sandboxkit.Render(w, http.StatusOK, controlTmpl, v)
-}
-
-func (s *Sandbox) controlAction(w http.ResponseWriter, r *http.Request) {
-	sandboxkit.Control(w, r, s.control)
 }
 
 // control applies one switch or helper from the control page; what a helper

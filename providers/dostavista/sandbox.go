@@ -166,7 +166,7 @@ func NewSandbox(db *sql.DB, cfg SandboxConfig) (*Sandbox, error) {
 	mux.HandleFunc(apiPrefix+"/", s.api)
 	mux.HandleFunc("GET /track/{id}", s.trackPage)
 	mux.HandleFunc("GET /{$}", s.controlPage)
-	mux.HandleFunc("POST /_control", s.controlAction)
+	mux.HandleFunc("POST /_control", sandboxkit.ControlHandler(s.control))
 	s.mux = mux
 	return s, nil
 }
@@ -1090,10 +1090,6 @@ func (s *Sandbox) controlPage(w http.ResponseWriter, r *http.Request) {
 		v.Orders = append(v.Orders, row)
 	}
 	sandboxkit.Render(w, http.StatusOK, controlTmpl, v)
-}
-
-func (s *Sandbox) controlAction(w http.ResponseWriter, r *http.Request) {
-	sandboxkit.Control(w, r, s.control)
 }
 
 // control applies one switch or helper from the control page; what a helper

@@ -185,7 +185,7 @@ func NewSandbox(db *sql.DB, cfg SandboxConfig) (*Sandbox, error) {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /{$}", s.outboxPage)
 	mux.HandleFunc("GET /mail/{id}", s.rawMail)
-	mux.HandleFunc("POST /_control", s.controlAction)
+	mux.HandleFunc("POST /_control", sandboxkit.ControlHandler(s.control))
 	s.mux = mux
 	s.SetBaseURL(cfg.BaseURL)
 	return s, nil
@@ -582,10 +582,6 @@ func (s *Sandbox) rawMail(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	httpbody.Write(w, []byte(m.Raw))
-}
-
-func (s *Sandbox) controlAction(w http.ResponseWriter, r *http.Request) {
-	sandboxkit.Control(w, r, s.control)
 }
 
 // control applies one switch or helper from the control page; what a helper

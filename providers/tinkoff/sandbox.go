@@ -216,7 +216,7 @@ func NewSandbox(db *sql.DB, cfg SandboxConfig) (*Sandbox, error) {
 	mux.HandleFunc("GET /pay/{id}", s.payPage)
 	mux.HandleFunc("POST /pay/{id}", s.payAction)
 	mux.HandleFunc("GET /{$}", s.controlPage)
-	mux.HandleFunc("POST /_control", s.controlAction)
+	mux.HandleFunc("POST /_control", sandboxkit.ControlHandler(s.control))
 	s.mux = mux
 	return s, nil
 }
@@ -1091,12 +1091,6 @@ func (s *Sandbox) controlPage(w http.ResponseWriter, r *http.Request) {
 		v.Payments = append(v.Payments, row)
 	}
 	sandboxkit.Render(w, http.StatusOK, controlTmpl, v)
-}
-
-// controlAction applies one switch or helper from the control page, then
-// returns to it.
-func (s *Sandbox) controlAction(w http.ResponseWriter, r *http.Request) {
-	sandboxkit.Control(w, r, s.control)
 }
 
 func (s *Sandbox) control(r *http.Request) error {

@@ -145,7 +145,7 @@ func NewSandbox(db *sql.DB, cfg SandboxConfig) (*Sandbox, error) {
 	mux.HandleFunc("GET /v3/channels", s.api(s.apiChannels))
 	mux.HandleFunc("POST /v3/message", s.api(s.apiMessage))
 	mux.HandleFunc("GET /{$}", s.controlPage)
-	mux.HandleFunc("POST /_control", s.controlAction)
+	mux.HandleFunc("POST /_control", sandboxkit.ControlHandler(s.control))
 	s.mux = mux
 	return s, nil
 }
@@ -431,10 +431,6 @@ func (s *Sandbox) controlPage(w http.ResponseWriter, r *http.Request) {
 		v.Error = err.Error()
 	}
 	sandboxkit.Render(w, http.StatusOK, controlTmpl, v)
-}
-
-func (s *Sandbox) controlAction(w http.ResponseWriter, r *http.Request) {
-	sandboxkit.Control(w, r, s.control)
 }
 
 // control applies one switch or helper from the control page; what a helper

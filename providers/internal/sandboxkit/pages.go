@@ -191,3 +191,9 @@ func Rubles(k int64) string {
 	b.WriteString("," + frac + "\u00a0₽")
 	return b.String()
 }
+
+// ControlHandler is a control page's POST handler: it runs act as Control
+// does.
+func ControlHandler(act func(*http.Request) error) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) { Control(w, r, act) }
+}
