@@ -502,6 +502,16 @@ func TestControlPageAndRestart(t *testing.T) {
 	if p, _ := e.sb.PaymentByInvoice("ORD-19"); p == nil || p.Status != "Failed" {
 		t.Fatalf("decline-next from the control page: %+v", p)
 	}
+	// A latency that is not whole milliseconds is said on the page, not
+	// taken as 0.
+	resp, err = noFollow.PostForm(e.srv.URL+"/_control", url.Values{"action": {"latency"}, "value": {"-20"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if loc, _ := url.QueryUnescape(resp.Header.Get("Location")); !strings.Contains(loc, "latency must be a whole number") {
+		t.Errorf("a negative latency: back to %q, want the page to say so", loc)
+	}
 	// A restarted sandbox on the same database still knows the payment and
 	// still verifies the IPN it sent before.
 	sb2, err := NewSandbox(e.db, SandboxConfig{})

@@ -927,6 +927,15 @@ func TestControlPageAndSwitches(t *testing.T) {
 		t.Errorf("unknown action status = %d", resp.StatusCode)
 	}
 	resp.Body.Close()
+	// A latency that is not whole milliseconds is refused, naming the
+	// field, and the switch keeps what it had.
+	post(url.Values{"action": {"latency"}, "ms": {"5"}})
+	resp, _ = noRedirect.PostForm(e.srv.URL+mount+"/_control", url.Values{"action": {"latency"}, "ms": {"-20"}})
+	msg, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusBadRequest || !strings.Contains(string(msg), "latency") || e.sb.Latency() != 5*time.Millisecond {
+		t.Errorf("a negative latency: status %d %q, latency now %v", resp.StatusCode, msg, e.sb.Latency())
+	}
 }
 
 func TestSandboxStateSurvivesARestart(t *testing.T) {
