@@ -47,6 +47,9 @@ type config struct {
 	// envErrs collects the environment's values that do not parse, by flag
 	// name (see setup.parse); nil drops them (tests that build a config).
 	envErrs map[string]error
+	// MetricsAddr is the address of the metrics' own listener; "" serves
+	// them only at /metrics to a signed-in owner.
+	MetricsAddr string
 }
 
 // backupKeep is how many backups the daily backup job keeps.
@@ -82,6 +85,8 @@ func addConfigFlags(fs *flag.FlagSet, c *config) {
 	fs.StringVar(&c.BackupKeep, "backup-keep", envOr("ORDERDESK_BACKUP_KEEP", "7"), "how many daily backups the backup job keeps in the data folder's backups/ (ORDERDESK_BACKUP_KEEP)")
 	fs.StringVar(&c.SMTPSandbox, "smtp-sandbox", envOr("ORDERDESK_SMTP_SANDBOX", "127.0.0.1:2525"), "address of the built-in e-mail sandbox (ORDERDESK_SMTP_SANDBOX)")
 	fs.Float64Var(&c.TrackRate, "track-rate", envFloat(c.envErrs, "ORDERDESK_TRACK_RATE", "track-rate", 1), "public tracking requests per second per client address, bursts of 20 (ORDERDESK_TRACK_RATE)")
+	fs.StringVar(&c.MetricsAddr, "metrics-addr", os.Getenv("ORDERDESK_METRICS_ADDR"),
+		"serve the Prometheus metrics without sign-in on this address of their own, e.g. 127.0.0.1:9090 (ORDERDESK_METRICS_ADDR); off when empty")
 	fs.StringVar(&c.DefaultTenant, "default-tenant", envOr("ORDERDESK_DEFAULT_TENANT", model.DemoTenantSlug), "tenant served on the bare host (ORDERDESK_DEFAULT_TENANT)")
 }
 
@@ -303,6 +308,7 @@ func serve(ctx context.Context, c config, out io.Writer, log *slog.Logger, extra
 		return err
 	}
 	sched = jobs.New(store, log, append(schedule(c, store, proc, pay, msg, del, ot, keep), extra...)...)
+	sched.Observe(app.ObserveJobRun)
 	sched.Start(ctx)
 	// Deferred after the database's close, so run before it: no job writes
 	// to a closed database, and every run records its end.
@@ -315,6 +321,17 @@ func serve(ctx context.Context, c config, out io.Writer, log *slog.Logger, extra
 		log.Info("background jobs stopped")
 	}()
 
+	if c.MetricsAddr != "" {
+		stopMetrics, err := startMetrics(c.MetricsAddr, app.MetricsHandler(), log)
+		if err != nil {
+			return err
+		}
+		defer func() {
+			stopCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			err = errors.Join(err, stopMetrics(stopCtx))
+		}()
+	}
 	srv := &http.Server{
 		Addr:              c.Addr,
 		Handler:           app.Handler(),
