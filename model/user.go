@@ -55,4 +55,16 @@ type User struct {
 	// SessionVersion is stamped into a session at sign-in; a session carrying
 	// another version is signed out (deactivation bumps it).
 	SessionVersion int64
+	// Language is the back office's language the user chose ("en", "ru",
+	// "tr"), or "" for the shop's own.
+	Language string
+}
+
+// LanguageIn is the language the back office speaks to u in shop t: the
+// user's choice, else the shop's.
+func (u *User) LanguageIn(t *Tenant) string {
+	if u != nil && u.Language != "" {
+		return u.Language
+	}
+	return t.Language
 }
