@@ -54,6 +54,18 @@ func ActorName(lang string, a model.Actor, people People) string {
 	return string(a)
 }
 
+// userName is how the top bar and the pages name a staff user: their name,
+// else their e-mail.
+func userName(u *model.User) string {
+	if u == nil {
+		return ""
+	}
+	if n := strings.TrimSpace(u.Name); n != "" {
+		return n
+	}
+	return u.Email
+}
+
 // JobName is a background job's name in words ("buying paid orders on
 // Taobao"); a job the files do not know keeps its name.
 func JobName(lang, name string) string {
