@@ -6,7 +6,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"io/fs"
@@ -21,15 +20,14 @@ import (
 // cmdBackup writes a consistent copy of the database, while a server may be
 // running on it, to --to or into the data folder's backups/.
 func cmdBackup(args []string, out io.Writer) (err error) {
-	var c config
 	var to string
-	flags := flag.NewFlagSet("backup", flag.ContinueOnError)
-	addConfigFlags(flags, &c)
-	flags.StringVar(&to, "to", "", "the file to write, which must not exist; default: the data folder's backups/ with a timestamp")
-	flags.StringVar(&to, "out", "", "the same as --to")
-	if err := flags.Parse(args); err != nil {
+	s := newSetup("backup")
+	s.fs.StringVar(&to, "to", "", "the file to write, which must not exist; default: the data folder's backups/ with a timestamp")
+	s.fs.StringVar(&to, "out", "", "the same as --to")
+	if err := s.parse(args); err != nil {
 		return err
 	}
+	c := s.c
 	ctx := context.Background()
 	// The database as it is, without migrating it: a backup taken before an
 	// upgrade, with the new binary, must hold the old schema.

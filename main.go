@@ -44,6 +44,12 @@ type config struct {
 	// BackupKeep is how many daily backups the backup job keeps, as typed
 	// (checked by backupKeep).
 	BackupKeep string
+	// envErrs collects the environment's values that do not parse, by flag
+	// name (see setup.parse); nil drops them (tests that build a config).
+	envErrs map[string]error
+	// MetricsAddr is the address of the metrics' own listener; "" serves
+	// them only at /metrics to a signed-in owner.
+	MetricsAddr string
 }
 
 // backupKeep is how many backups the daily backup job keeps.
@@ -78,112 +84,19 @@ func addConfigFlags(fs *flag.FlagSet, c *config) {
 		"let integrations call loopback and private-network addresses (ORDERDESK_ALLOW_PRIVATE_ENDPOINTS=1); the built-in sandboxes are always allowed")
 	fs.StringVar(&c.BackupKeep, "backup-keep", envOr("ORDERDESK_BACKUP_KEEP", "7"), "how many daily backups the backup job keeps in the data folder's backups/ (ORDERDESK_BACKUP_KEEP)")
 	fs.StringVar(&c.SMTPSandbox, "smtp-sandbox", envOr("ORDERDESK_SMTP_SANDBOX", "127.0.0.1:2525"), "address of the built-in e-mail sandbox (ORDERDESK_SMTP_SANDBOX)")
-	rate, _ := strconv.ParseFloat(envOr("ORDERDESK_TRACK_RATE", "1"), 64)
-	fs.Float64Var(&c.TrackRate, "track-rate", rate, "public tracking requests per second per client address, bursts of 20 (ORDERDESK_TRACK_RATE)")
+	fs.Float64Var(&c.TrackRate, "track-rate", envFloat(c.envErrs, "ORDERDESK_TRACK_RATE", "track-rate", 1), "public tracking requests per second per client address, bursts of 20 (ORDERDESK_TRACK_RATE)")
+	fs.StringVar(&c.MetricsAddr, "metrics-addr", os.Getenv("ORDERDESK_METRICS_ADDR"),
+		"serve the Prometheus metrics without sign-in on this address of their own, e.g. 127.0.0.1:9090 (ORDERDESK_METRICS_ADDR); off when empty")
 	fs.StringVar(&c.DefaultTenant, "default-tenant", envOr("ORDERDESK_DEFAULT_TENANT", model.DemoTenantSlug), "tenant served on the bare host (ORDERDESK_DEFAULT_TENANT)")
 }
-
-const usage = `orderdesk: the back office of a cross-border shop.
-
-Usage:
-  orderdesk [serve] [flags]                       serve the back office (default)
-  orderdesk migrate [flags]                       apply database migrations
-  orderdesk tenant create --slug=S --name=N       create a tenant (shop)
-  orderdesk user create --tenant=S --email=E --role=R [--password=P]
-                                                  create a staff user
-  orderdesk orders expire-unpaid [--tenant=S]     cancel unpaid orders past the shop's limit, once
-  orderdesk messages send [--tenant=S]            send the customer messages due now, once
-  orderdesk sync orders-to-taobao [--order-id=N]  buy paid orders on Taobao (purchase orders)
-  orderdesk sync pay [--order-id=N]               pay created purchases from the account balance
-  orderdesk sync order-status [--purchase-id=X]   fetch purchase status and supplier tracking
-                                                  (orders and sync run for every shop, or the
-                                                  one of --tenant=S, a line per thing done)
-  orderdesk ot export [--order-id=N]             buy paid orders through OT Platform: add them to
-                                                  OT, pay them (simulated payment), start the export
-  orderdesk ot sync [--order-id=N]                read the OT orders' lines from OT (Taobao order,
-                                                  waybill, statuses)
-  orderdesk ot sessions                           the Taobao sessions OT holds, with their end
-                                                  (ot runs for every shop or the one of --tenant=S,
-                                                  a line per order with its OT order id)
-  orderdesk jobs list                             the background jobs and where they are paused
-  orderdesk jobs pause NAME                       pause a job for every shop of this installation
-  orderdesk jobs resume NAME                      lift that pause (a shop's own pause stays)
-  orderdesk down [--secret=S] [--retry=60] [--message=M]
-                                                  take every shop down for maintenance; /S lets
-                                                  a browser through (a cookie)
-  orderdesk up                                    end the maintenance
-  orderdesk backup [--to=FILE]                    a consistent copy of the database, while it
-                                                  runs (default: the data folder's backups/)
-  orderdesk demo bulk-orders --count=N [--tenant=S]
-                                                  add N synthetic orders (load tests)
-
-Roles: owner, admin, staff, operator. Run 'orderdesk <command> -h' for flags.
-`
 
 func main() {
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	slog.SetDefault(log)
 	if err := run(os.Args[1:], os.Stdout, log); err != nil {
 		fmt.Fprintln(os.Stderr, "orderdesk:", err)
-		os.Exit(1)
+		os.Exit(exitCode(err))
 	}
-}
-
-// run dispatches a command line; it is main without the exit, for tests.
-func run(args []string, out io.Writer, log *slog.Logger) error {
-	cmd := "serve"
-	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
-		cmd, args = args[0], args[1:]
-	}
-	switch cmd {
-	case "serve":
-		return cmdServe(args, out, log)
-	case "migrate":
-		return cmdMigrate(args, out)
-	case "tenant":
-		if len(args) > 0 && args[0] == "create" {
-			return cmdTenantCreate(args[1:], out)
-		}
-	case "orders":
-		if len(args) > 0 && args[0] == "expire-unpaid" {
-			return cmdRunJob(args[1:], out, log, "orders expire-unpaid", jobs.ExpireUnpaid)
-		}
-	case "messages":
-		if len(args) > 0 && args[0] == "send" {
-			return cmdSendMessages(args[1:], out, log)
-		}
-	case "jobs":
-		if len(args) > 0 {
-			return cmdJobs(args[0], args[1:], out)
-		}
-	case "down":
-		return cmdDown(args, out)
-	case "up":
-		return cmdUp(args, out)
-	case "backup":
-		return cmdBackup(args, out)
-	case "sync":
-		if len(args) > 0 {
-			return cmdSync(args[0], args[1:], out, log)
-		}
-	case "ot":
-		if len(args) > 0 {
-			return cmdOT(args[0], args[1:], out, log)
-		}
-	case "demo":
-		if len(args) > 0 && args[0] == "bulk-orders" {
-			return cmdBulkOrders(args[1:], out)
-		}
-	case "user":
-		if len(args) > 0 && args[0] == "create" {
-			return cmdUserCreate(args[1:], out)
-		}
-	case "help", "-h", "--help":
-		_, err := io.WriteString(out, usage)
-		return err
-	}
-	fmt.Fprint(os.Stderr, usage)
-	return fmt.Errorf("unknown command %q", strings.Join(append([]string{cmd}, args...), " "))
 }
 
 // joinClose closes c and joins its error into *err; defer it with the
@@ -312,15 +225,13 @@ func loadKey(c config) (*model.Keyring, error) {
 }
 
 func cmdServe(args []string, out io.Writer, log *slog.Logger) error {
-	var c config
-	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
-	addConfigFlags(fs, &c)
-	if err := fs.Parse(args); err != nil {
+	s := newSetup("serve")
+	if err := s.parse(args); err != nil {
 		return err
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	return serve(ctx, c, out, log)
+	return serve(ctx, s.c, out, log)
 }
 
 // jobsStopWait is how long serve waits at shutdown for the jobs' runs under
@@ -397,6 +308,7 @@ func serve(ctx context.Context, c config, out io.Writer, log *slog.Logger, extra
 		return err
 	}
 	sched = jobs.New(store, log, append(schedule(c, store, proc, pay, msg, del, ot, keep), extra...)...)
+	sched.Observe(app.ObserveJobRun)
 	sched.Start(ctx)
 	// Deferred after the database's close, so run before it: no job writes
 	// to a closed database, and every run records its end.
@@ -409,6 +321,17 @@ func serve(ctx context.Context, c config, out io.Writer, log *slog.Logger, extra
 		log.Info("background jobs stopped")
 	}()
 
+	if c.MetricsAddr != "" {
+		stopMetrics, err := startMetrics(c.MetricsAddr, app.MetricsHandler(), log)
+		if err != nil {
+			return err
+		}
+		defer func() {
+			stopCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			err = errors.Join(err, stopMetrics(stopCtx))
+		}()
+	}
 	srv := &http.Server{
 		Addr:              c.Addr,
 		Handler:           app.Handler(),
@@ -593,55 +516,33 @@ func runForShops(ctx context.Context, out io.Writer, log *slog.Logger, store *mo
 
 // cmdRunJob runs one background job once in the foreground, for every shop or
 // the one of --tenant.
-func cmdRunJob(args []string, out io.Writer, log *slog.Logger, name string, job func(*payments.Service) *jobs.Job) (err error) {
-	var c config
-	var slug string
-	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	addConfigFlags(fs, &c)
-	fs.StringVar(&slug, "tenant", "", "only this shop (slug); default: every shop")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	store, _, err := openStore(ctx, c)
-	if err != nil {
-		return err
-	}
-	defer joinClose(&err, store.DB)
-	shops, err := shopsFor(ctx, store, slug, "", nil)
-	if err != nil {
-		return err
-	}
-	// The same payment flow as the server, to ask providers before acting.
-	return runForShops(ctx, out, log, store, job(paymentFlow(store, c, log, egressPolicy(c, c.SMTPSandbox))), shops)
+func cmdRunJob(args []string, out io.Writer, log *slog.Logger, name string, job func(*payments.Service) *jobs.Job) error {
+	s := newSetup(name)
+	slug := s.fs.String("tenant", "", "only this shop (slug); default: every shop")
+	return s.withStore(args, func(ctx context.Context, store *model.Store) error {
+		shops, err := shopsFor(ctx, store, *slug, "", nil)
+		if err != nil {
+			return err
+		}
+		// The same payment flow as the server, to ask providers before acting.
+		return runForShops(ctx, out, log, store, job(paymentFlow(store, s.c, log, egressPolicy(s.c, s.c.SMTPSandbox))), shops)
+	})
 }
 
 // cmdSendMessages runs the send-messages job once in the foreground, for
 // every shop or the one of --tenant, a line per message. It records each run
 // like the server does, and fails when a shop's run could not start (the
 // server running it for that shop at that moment, say).
-func cmdSendMessages(args []string, out io.Writer, log *slog.Logger) (err error) {
-	var c config
-	var slug string
-	fs := flag.NewFlagSet("messages send", flag.ContinueOnError)
-	addConfigFlags(fs, &c)
-	fs.StringVar(&slug, "tenant", "", "only this shop (slug); default: every shop")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	store, _, err := openStore(ctx, c)
-	if err != nil {
-		return err
-	}
-	defer joinClose(&err, store.DB)
-	shops, err := shopsFor(ctx, store, slug, "", nil)
-	if err != nil {
-		return err
-	}
-	return runForShops(ctx, out, log, store, jobs.SendMessages(messageFlow(store, c, log, egressPolicy(c, c.SMTPSandbox))), shops)
+func cmdSendMessages(args []string, out io.Writer, log *slog.Logger) error {
+	s := newSetup("messages send")
+	slug := s.fs.String("tenant", "", "only this shop (slug); default: every shop")
+	return s.withStore(args, func(ctx context.Context, store *model.Store) error {
+		shops, err := shopsFor(ctx, store, *slug, "", nil)
+		if err != nil {
+			return err
+		}
+		return runForShops(ctx, out, log, store, jobs.SendMessages(messageFlow(store, s.c, log, egressPolicy(s.c, s.c.SMTPSandbox))), shops)
+	})
 }
 
 // cmdSync runs one procurement job once in the foreground, for every shop (or
@@ -649,27 +550,22 @@ func cmdSendMessages(args []string, out io.Writer, log *slog.Logger) (err error)
 // per order, as seed 000's artisan commands did. It exits non-zero when a
 // shop's run could not run (no usable Taobao account, the job running
 // elsewhere).
-func cmdSync(what string, args []string, out io.Writer, log *slog.Logger) (err error) {
-	var c config
+func cmdSync(what string, args []string, out io.Writer, log *slog.Logger) error {
 	var orderID int64
 	var purchaseID, slug string
-	fs := flag.NewFlagSet("sync "+what, flag.ContinueOnError)
-	addConfigFlags(fs, &c)
-	fs.Int64Var(&orderID, "order-id", 0, "only this order")
-	fs.Int64Var(&orderID, "order_id", 0, "only this order (seed 000's spelling)")
-	fs.StringVar(&purchaseID, "purchase-id", "", "only this purchase (order-status)")
-	fs.StringVar(&purchaseID, "purchase_id", "", "only this purchase (seed 000's spelling)")
-	fs.StringVar(&slug, "tenant", "", "only this shop (slug); default: every shop")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	store, _, err := openStore(ctx, c)
-	if err != nil {
-		return err
-	}
-	defer joinClose(&err, store.DB)
+	s := newSetup("sync " + what)
+	s.fs.Int64Var(&orderID, "order-id", 0, "only this order")
+	s.fs.Int64Var(&orderID, "order_id", 0, "only this order (seed 000's spelling)")
+	s.fs.StringVar(&purchaseID, "purchase-id", "", "only this purchase (order-status)")
+	s.fs.StringVar(&purchaseID, "purchase_id", "", "only this purchase (seed 000's spelling)")
+	s.fs.StringVar(&slug, "tenant", "", "only this shop (slug); default: every shop")
+	return s.withStore(args, func(ctx context.Context, store *model.Store) error {
+		return syncShops(ctx, out, log, store, s.c, what, slug, orderID, purchaseID)
+	})
+}
+
+// syncShops runs cmdSync's job for the shops it covers.
+func syncShops(ctx context.Context, out io.Writer, log *slog.Logger, store *model.Store, c config, what, slug string, orderID int64, purchaseID string) error {
 	proc := &jobs.Procurement{Store: store, HTTPClient: egressPolicy(c, c.SMTPSandbox).Client(providerTimeout)}
 	var job *jobs.Job
 	switch what {
@@ -698,14 +594,7 @@ func cmdSync(what string, args []string, out io.Writer, log *slog.Logger) (err e
 			return len(list) > 0, err
 		}
 	case orderID != 0:
-		asked = "order " + strconv.FormatInt(orderID, 10)
-		owns = func(t *model.Tenant) (bool, error) {
-			_, err := store.FindOrderByID(ctx, t.ID, orderID)
-			if errors.Is(err, model.ErrNotFound) {
-				return false, nil
-			}
-			return err == nil, err
-		}
+		asked, owns = "order "+strconv.FormatInt(orderID, 10), ownsOrder(ctx, store, orderID)
 	}
 	shops, err := shopsFor(ctx, store, slug, asked, owns)
 	if err != nil {
@@ -721,25 +610,20 @@ func cmdSync(what string, args []string, out io.Writer, log *slog.Logger) (err e
 // It exits non-zero when a shop's run could not run (no OT integration for
 // orders that need it, OT not answering the session list, the job running
 // elsewhere).
-func cmdOT(what string, args []string, out io.Writer, log *slog.Logger) (err error) {
-	var c config
+func cmdOT(what string, args []string, out io.Writer, log *slog.Logger) error {
 	var orderID int64
 	var slug string
-	fs := flag.NewFlagSet("ot "+what, flag.ContinueOnError)
-	addConfigFlags(fs, &c)
-	fs.Int64Var(&orderID, "order-id", 0, "only this order (export, sync)")
-	fs.Int64Var(&orderID, "order_id", 0, "only this order (seed 000's spelling)")
-	fs.StringVar(&slug, "tenant", "", "only this shop (slug); default: every shop")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	store, _, err := openStore(ctx, c)
-	if err != nil {
-		return err
-	}
-	defer joinClose(&err, store.DB)
+	s := newSetup("ot " + what)
+	s.fs.Int64Var(&orderID, "order-id", 0, "only this order (export, sync)")
+	s.fs.Int64Var(&orderID, "order_id", 0, "only this order (seed 000's spelling)")
+	s.fs.StringVar(&slug, "tenant", "", "only this shop (slug); default: every shop")
+	return s.withStore(args, func(ctx context.Context, store *model.Store) error {
+		return otShops(ctx, out, log, store, s.c, what, slug, orderID)
+	})
+}
+
+// otShops runs cmdOT's work for the shops it covers.
+func otShops(ctx context.Context, out io.Writer, log *slog.Logger, store *model.Store, c config, what, slug string, orderID int64) error {
 	svc := otFlow(store, c, log, egressPolicy(c, c.SMTPSandbox))
 	var job *jobs.Job
 	switch what {
@@ -768,20 +652,25 @@ func cmdOT(what string, args []string, out io.Writer, log *slog.Logger) (err err
 	var owns func(*model.Tenant) (bool, error)
 	var asked string
 	if orderID != 0 {
-		asked = "order " + strconv.FormatInt(orderID, 10)
-		owns = func(t *model.Tenant) (bool, error) {
-			_, err := store.FindOrderByID(ctx, t.ID, orderID)
-			if errors.Is(err, model.ErrNotFound) {
-				return false, nil
-			}
-			return err == nil, err
-		}
+		asked, owns = "order "+strconv.FormatInt(orderID, 10), ownsOrder(ctx, store, orderID)
 	}
 	shops, err := shopsFor(ctx, store, slug, asked, owns)
 	if err != nil {
 		return err
 	}
 	return runForShops(ctx, out, log, store, job, shops)
+}
+
+// ownsOrder tells whether a shop has the order: each shop is asked about its
+// own rows (shopsFor).
+func ownsOrder(ctx context.Context, store *model.Store, orderID int64) func(*model.Tenant) (bool, error) {
+	return func(t *model.Tenant) (bool, error) {
+		_, err := store.FindOrderByID(ctx, t.ID, orderID)
+		if errors.Is(err, model.ErrNotFound) {
+			return false, nil
+		}
+		return err == nil, err
+	}
 }
 
 // cliFollowReads is how many times ot sync reads the activities under way
@@ -845,31 +734,27 @@ func printSessions(ctx context.Context, out io.Writer, store *model.Store, svc *
 // cmdJobs lists the background jobs, or pauses or resumes one for every shop of
 // this installation: the instance operator's switch, which no page changes (a
 // shop's own pause is on its jobs page).
-func cmdJobs(what string, args []string, out io.Writer) (err error) {
-	var c config
+func cmdJobs(what string, args []string, out io.Writer, log *slog.Logger) error {
 	var name string
 	// The job's name comes first (orderdesk jobs pause NAME --data …).
 	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
 		name, args = args[0], args[1:]
 	}
-	fs := flag.NewFlagSet("jobs "+what, flag.ContinueOnError)
-	addConfigFlags(fs, &c)
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	ctx := context.Background()
-	store, _, err := openStore(ctx, c)
-	if err != nil {
-		return err
-	}
-	defer joinClose(&err, store.DB)
+	s := newSetup("jobs " + what)
+	return s.withStore(args, func(ctx context.Context, store *model.Store) error {
+		return jobsCommand(ctx, out, log, store, s.c, what, name)
+	})
+}
+
+// jobsCommand lists, pauses or resumes for cmdJobs.
+func jobsCommand(ctx context.Context, out io.Writer, log *slog.Logger, store *model.Store, c config, what, name string) error {
 	keep, err := c.backupKeep()
 	if err != nil {
 		return err
 	}
 	policy := egressPolicy(c, c.SMTPSandbox)
-	all := schedule(c, store, &jobs.Procurement{Store: store}, paymentFlow(store, c, slog.Default(), policy), messageFlow(store, c, slog.Default(), policy),
-		deliveryFlow(store, c, slog.Default(), policy), otFlow(store, c, slog.Default(), policy), keep)
+	all := schedule(c, store, &jobs.Procurement{Store: store}, paymentFlow(store, c, log, policy), messageFlow(store, c, log, policy),
+		deliveryFlow(store, c, log, policy), otFlow(store, c, log, policy), keep)
 	var names []string
 	for _, j := range all {
 		names = append(names, j.Name)
@@ -938,115 +823,86 @@ func listJobs(ctx context.Context, out io.Writer, store *model.Store, all []*job
 	return w.Flush()
 }
 
-func cmdBulkOrders(args []string, out io.Writer) (err error) {
-	var c config
-	var slug string
-	var count int
-	fs := flag.NewFlagSet("demo bulk-orders", flag.ContinueOnError)
-	addConfigFlags(fs, &c)
-	fs.StringVar(&slug, "tenant", model.DemoTenantSlug, "tenant slug")
-	fs.IntVar(&count, "count", 100000, "number of orders to add")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	store, _, err := openStore(context.Background(), c)
-	if err != nil {
-		return err
-	}
-	defer joinClose(&err, store.DB)
-	t, err := store.FindTenantBySlug(context.Background(), slug)
-	if err != nil {
-		return fmt.Errorf("tenant %q: %w", slug, err)
-	}
-	start := time.Now()
-	if err := store.SeedBulkOrders(context.Background(), t, count); err != nil {
-		return err
-	}
-	return printOut(out, fmt.Sprintf("added %d orders to %s in %s\n", count, t.Slug, time.Since(start).Round(time.Millisecond)))
+// cmdBulkOrders adds synthetic orders to a shop, for load tests.
+func cmdBulkOrders(args []string, out io.Writer) error {
+	s := newSetup("demo bulk-orders")
+	slug := s.fs.String("tenant", model.DemoTenantSlug, "tenant slug")
+	count := s.fs.Int("count", 100000, "number of orders to add")
+	return s.withStore(args, func(ctx context.Context, store *model.Store) error {
+		t, err := store.FindTenantBySlug(ctx, *slug)
+		if err != nil {
+			return fmt.Errorf("tenant %q: %w", *slug, err)
+		}
+		start := time.Now()
+		if err := store.SeedBulkOrders(ctx, t, *count); err != nil {
+			return err
+		}
+		return printOut(out, fmt.Sprintf("added %d orders to %s in %s\n", *count, t.Slug, time.Since(start).Round(time.Millisecond)))
+	})
 }
 
-func cmdMigrate(args []string, out io.Writer) (err error) {
-	var c config
-	fs := flag.NewFlagSet("migrate", flag.ContinueOnError)
-	addConfigFlags(fs, &c)
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	store, applied, err := openStore(context.Background(), c)
-	if err != nil {
-		return err
-	}
-	defer joinClose(&err, store.DB)
-	var msg strings.Builder
-	if len(applied) == 0 {
-		msg.WriteString("database is up to date\n")
-	}
-	for _, m := range applied {
-		msg.WriteString("applied " + m + "\n")
-	}
-	return printOut(out, msg.String())
+// cmdMigrate applies the migrations the database lacks.
+func cmdMigrate(args []string, out io.Writer) error {
+	s := newSetup("migrate")
+	return s.withStore(args, func(context.Context, *model.Store) error {
+		var msg strings.Builder
+		if len(s.applied) == 0 {
+			msg.WriteString("database is up to date\n")
+		}
+		for _, m := range s.applied {
+			msg.WriteString("applied " + m + "\n")
+		}
+		return printOut(out, msg.String())
+	})
 }
 
-func cmdTenantCreate(args []string, out io.Writer) (err error) {
-	var c config
-	var slug, name, currency, language, timezone string
-	fs := flag.NewFlagSet("tenant create", flag.ContinueOnError)
-	addConfigFlags(fs, &c)
-	fs.StringVar(&slug, "slug", "", "subdomain of the shop, e.g. shop2")
-	fs.StringVar(&name, "name", "", "name of the shop")
-	fs.StringVar(&currency, "currency", "USD", "ISO currency of the shop")
-	fs.StringVar(&language, "language", "en", "language of labels (en, tr)")
-	fs.StringVar(&timezone, "timezone", "UTC", "IANA time zone")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	store, _, err := openStore(context.Background(), c)
-	if err != nil {
-		return err
-	}
-	defer joinClose(&err, store.DB)
-	t, err := store.CreateTenant(context.Background(), model.NewTenant{Slug: slug, Name: name, Currency: currency, Language: language, Timezone: timezone})
-	if err != nil {
-		return err
-	}
-	return printOut(out, fmt.Sprintf("created tenant %s (%s), id %d\n", t.Slug, t.Name, t.ID))
+// cmdTenantCreate creates a shop.
+func cmdTenantCreate(args []string, out io.Writer) error {
+	var in model.NewTenant
+	s := newSetup("tenant create")
+	s.fs.StringVar(&in.Slug, "slug", "", "subdomain of the shop, e.g. shop2")
+	s.fs.StringVar(&in.Name, "name", "", "name of the shop")
+	s.fs.StringVar(&in.Currency, "currency", "USD", "ISO currency of the shop")
+	s.fs.StringVar(&in.Language, "language", "en", "language of labels (en, tr)")
+	s.fs.StringVar(&in.Timezone, "timezone", "UTC", "IANA time zone")
+	return s.withStore(args, func(ctx context.Context, store *model.Store) error {
+		t, err := store.CreateTenant(ctx, in)
+		if err != nil {
+			return err
+		}
+		return printOut(out, fmt.Sprintf("created tenant %s (%s), id %d\n", t.Slug, t.Name, t.ID))
+	})
 }
 
-func cmdUserCreate(args []string, out io.Writer) (err error) {
-	var c config
+// cmdUserCreate creates a staff user of a shop, with a random password
+// printed once unless one is given.
+func cmdUserCreate(args []string, out io.Writer) error {
 	var slug, email, name, role, password string
-	fs := flag.NewFlagSet("user create", flag.ContinueOnError)
-	addConfigFlags(fs, &c)
-	fs.StringVar(&slug, "tenant", model.DemoTenantSlug, "tenant slug")
-	fs.StringVar(&email, "email", "", "e-mail of the user")
-	fs.StringVar(&name, "name", "", "name of the user")
-	fs.StringVar(&role, "role", "staff", "owner, admin, staff or operator")
-	fs.StringVar(&password, "password", os.Getenv("ORDERDESK_USER_PASSWORD"), "password; default: random, printed once (ORDERDESK_USER_PASSWORD)")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	store, _, err := openStore(context.Background(), c)
-	if err != nil {
-		return err
-	}
-	defer joinClose(&err, store.DB)
-	t, err := store.FindTenantBySlug(context.Background(), slug)
-	if err != nil {
-		return fmt.Errorf("tenant %q: %w", slug, err)
-	}
-	generated := password == ""
-	if generated {
-		b := make([]byte, 9)
-		rand.Read(b)
-		password = hex.EncodeToString(b)
-	}
-	u, err := store.CreateUser(context.Background(), t.ID, model.NewUser{Email: email, Name: name, Role: model.Role(role), Password: password})
-	if err != nil {
-		return err
-	}
-	msg := fmt.Sprintf("created %s user %s in tenant %s, id %d\n", u.Role, u.Email, t.Slug, u.ID)
-	if generated {
-		msg += fmt.Sprintf("password: %s (shown only this once)\n", password)
-	}
-	return printOut(out, msg)
+	s := newSetup("user create")
+	s.fs.StringVar(&slug, "tenant", model.DemoTenantSlug, "tenant slug")
+	s.fs.StringVar(&email, "email", "", "e-mail of the user")
+	s.fs.StringVar(&name, "name", "", "name of the user")
+	s.fs.StringVar(&role, "role", "staff", "owner, admin, staff or operator")
+	s.fs.StringVar(&password, "password", os.Getenv("ORDERDESK_USER_PASSWORD"), "password; default: random, printed once (ORDERDESK_USER_PASSWORD)")
+	return s.withStore(args, func(ctx context.Context, store *model.Store) error {
+		t, err := store.FindTenantBySlug(ctx, slug)
+		if err != nil {
+			return fmt.Errorf("tenant %q: %w", slug, err)
+		}
+		generated := password == ""
+		if generated {
+			b := make([]byte, 9)
+			rand.Read(b)
+			password = hex.EncodeToString(b)
+		}
+		u, err := store.CreateUser(ctx, t.ID, model.NewUser{Email: email, Name: name, Role: model.Role(role), Password: password})
+		if err != nil {
+			return err
+		}
+		msg := fmt.Sprintf("created %s user %s in tenant %s, id %d\n", u.Role, u.Email, t.Slug, u.ID)
+		if generated {
+			msg += fmt.Sprintf("password: %s (shown only this once)\n", password)
+		}
+		return printOut(out, msg)
+	})
 }

@@ -102,6 +102,8 @@ type App struct {
 	providerClient *http.Client
 	// maint is the copy in memory of what is down for maintenance.
 	maint *maintenanceState
+	// metrics are the app's own Prometheus collectors (metrics.go).
+	metrics *metrics
 }
 
 // providerTimeout bounds one call to a provider, as the provider clients'
@@ -157,6 +159,7 @@ func New(store *model.Store, cfg Config) (*App, error) {
 		a.ot = procurement.New(procurement.Config{Store: store, Log: cfg.Logger, HTTPClient: a.providerClient,
 			ShopURL: func(t *model.Tenant) string { return model.ShopURL(cfg.BaseURL, t, cfg.DefaultTenant) }})
 	}
+	a.metrics = newMetrics(store, cfg.Logger)
 	a.sessions = a.newSessionManager()
 	a.shopCookies = newCookieStore(store.Keys, a.secure)
 	a.echo = a.routes()

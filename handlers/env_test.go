@@ -169,6 +169,7 @@ func newEnv(t testing.TB, extra ...*jobs.Job) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
+	sched.Observe(app.ObserveJobRun) // as serve wires it
 	e := &env{t: t, srv: srv, store: store, demo: demo, sandboxes: sandboxes, app: app, pay: pay, msg: msg, delivery: del, ot: ot, policy: policy, base: base, sched: sched}
 	handler := app.Handler()
 	srv.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -19,6 +19,7 @@ func (a *App) routes() *echo.Echo {
 	e.HideBanner = true
 	e.HidePort = true
 	e.HTTPErrorHandler = a.errorHandler
+	e.Use(a.measure) // first: it times everything and sees the status sent
 	e.Use(middleware.RecoverWithConfig(middleware.RecoverConfig{DisableErrorHandler: false, DisablePrintStack: true,
 		LogErrorFunc: func(c echo.Context, err error, stack []byte) error {
 			a.log.Error("panic", "err", err, "path", c.Request().URL.Path, "stack", string(stack))
@@ -42,11 +43,12 @@ func (a *App) routes() *echo.Echo {
 	}
 	// Providers' notifications: no tenant host, no session, no CSRF token; the
 	// integration in the URL names the tenant and the signature proves the sender.
-	e.POST("/webhooks/taobao/:integration", a.TaobaoWebhook)
-	e.POST("/webhooks/cdek/:integration", a.CDEKWebhook)
-	e.POST("/webhooks/dostavista/:integration", a.DostavistaCallback)
-	e.POST("/webhooks/:provider/:integration", a.PaymentWebhook)
-	e.POST("/webhooks/:provider/:integration/v1/webhook", a.PaymentWebhook) // Yandex Pay appends /v1/webhook
+	hooks := e.Group("/webhooks", a.countWebhook)
+	hooks.POST("/taobao/:integration", a.TaobaoWebhook)
+	hooks.POST("/cdek/:integration", a.CDEKWebhook)
+	hooks.POST("/dostavista/:integration", a.DostavistaCallback)
+	hooks.POST("/:provider/:integration", a.PaymentWebhook)
+	hooks.POST("/:provider/:integration/v1/webhook", a.PaymentWebhook) // Yandex Pay appends /v1/webhook
 	// The bank's 3-D Secure answer comes back through the browser as a cross-site
 	// POST: the tenant's host, but neither its session nor a CSRF token.
 	bank := e.Group("", a.resolveTenant, limitBody())
@@ -114,8 +116,14 @@ func (a *App) routes() *echo.Echo {
 	t.POST("/admin/login", a.Login)
 	t.POST("/admin/logout", a.Logout)
 
+	// The metrics for a signed-in owner; Prometheus scrapes them on their own
+	// address (ORDERDESK_METRICS_ADDR, App.MetricsHandler).
+	t.GET("/metrics", a.Metrics, a.requireStaff, a.requireRole(isOwner))
+
 	admin := t.Group("/admin", a.requireStaff)
 	admin.GET("/", a.Dashboard)
+	admin.GET("/account", a.AccountPage)
+	admin.POST("/account/language", a.AccountLanguage)
 	admin.GET("/orders", a.OrdersIndex)
 	admin.GET("/orders/export.csv", a.OrdersExport)
 	admin.POST("/orders/bulk", a.OrdersBulk)

@@ -104,6 +104,8 @@ type Scheduler struct {
 	mu         sync.Mutex // orders wg.Add after Stop's check against its wg.Wait
 	stopped    bool
 	wg         sync.WaitGroup // the loops and every run going on
+	// observe hears of every run's end (the metrics); nil: nobody.
+	observe func(job string, err error)
 }
 
 // New makes a scheduler for the jobs.
@@ -123,6 +125,11 @@ func New(store *model.Store, log *slog.Logger, jobs ...*Job) *Scheduler {
 	s.runs, s.cancelRuns = context.WithCancel(context.Background())
 	return s
 }
+
+// Observe makes f hear of the end of every run, with the work's error (nil
+// when it went well): the one place the metrics count runs and failures.
+// Call it before Start.
+func (s *Scheduler) Observe(f func(job string, err error)) { s.observe = f }
 
 // Jobs lists the scheduler's jobs.
 func (s *Scheduler) Jobs() []*Job { return s.jobs }
@@ -433,6 +440,9 @@ func (s *Scheduler) finish(ctx context.Context, j *Job, t *model.Tenant, rec *mo
 		}
 		return j.Run(ctx, t, run)
 	}()
+	if s.observe != nil {
+		s.observe(j.Name, runErr)
+	}
 	rec.Processed, rec.Failed, rec.Messages = run.Processed, run.Failed, run.Messages
 	if runErr != nil {
 		rec.Error = runErr.Error()
