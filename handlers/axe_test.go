@@ -82,9 +82,9 @@ var widths = []struct {
 	{"390", 390, 844},
 }
 
-// noSideScroll fails the test when the page is wider than the screen, which
+// fitsTheScreen fails the test when the page is wider than the screen, which
 // on a phone means scrolling sideways to read it.
-func noSideScroll(t *testing.T, ctx context.Context, page string) {
+func fitsTheScreen(t *testing.T, ctx context.Context, page string) {
 	t.Helper()
 	over, err := chromedp.Run(ctx, chromedp.Evaluate[int](`document.documentElement.scrollWidth - window.innerWidth`))
 	if err != nil {

@@ -27,7 +27,7 @@ func TestBrowserMainPagesAreAccessible(t *testing.T) {
 					t.Fatalf("%s: %v", name, err)
 				}
 				checkAxe(t, ctx, name)
-				noSideScroll(t, ctx, name)
+				fitsTheScreen(t, ctx, name)
 			}
 
 			// The customer's side: the shop, a cart with something in it, the
