@@ -383,12 +383,12 @@ func (a *App) renderCheckout(c echo.Context, status int, customer *model.Custome
 	if err != nil {
 		return err
 	}
-	payments, err := a.paymentOptions(c)
+	payments, err := a.shopPaymentOptions(c)
 	if err != nil {
 		return err
 	}
 	return a.render(c, status, p, views.ShopCheckout(h, views.ShopCheckoutPage{
-		Tenant: tenant(c), Form: form, Methods: methods, CSRF: p.CSRF, Payments: payments,
+		Tenant: tenant(c), Form: form, Methods: methods, CSRF: p.CSRF, Payments: payments, HomeCountry: shopCountry(tenant(c)),
 		Totals: checkoutTotals(view, st, customer, form.ShippingMethodID),
 	}))
 }
@@ -517,7 +517,19 @@ func (a *App) ShopOrders(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	v := views.ShopOrdersPage{Tenant: tenant(c), Orders: page.Orders}
+	v := views.ShopOrdersPage{Tenant: tenant(c), Orders: page.Orders, PayDue: map[int64]bool{}}
+	for _, o := range page.Orders {
+		if !o.PaymentDue() {
+			continue
+		}
+		// Due unless a payment of it is open right now (being paid, or
+		// waiting at the provider).
+		open, err := a.store.FindPayments(c.Request().Context(), tenant(c).ID, model.PaymentFilter{OrderID: o.ID, Open: true, Limit: 1})
+		if err != nil {
+			return err
+		}
+		v.PayDue[o.ID] = len(open) == 0
+	}
 	if page.Next != "" {
 		v.NextURL = "/shop/orders?after=" + url.QueryEscape(page.Next)
 	}
@@ -555,7 +567,11 @@ func (a *App) ShopOrder(c echo.Context) error {
 		return err
 	}
 	notice := a.sessions.PopString(c.Request().Context(), orderNoticeKey(o.Number))
-	return a.render(c, http.StatusOK, p, views.ShopOrder(h, tenant(c), o, notice))
+	offer, err := a.payOffer(c, o, p.CSRF)
+	if err != nil {
+		return err
+	}
+	return a.render(c, http.StatusOK, p, views.ShopOrder(h, tenant(c), o, notice, offer))
 }
 
 // orderNoticeKey is the session key of what the shopper must hear about an order

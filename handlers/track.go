@@ -69,6 +69,10 @@ func (a *App) TrackPage(c echo.Context) error {
 		return err
 	}
 	v := views.TrackView{Tenant: tenant(c), Order: o, Placed: c.QueryParam("placed") == "1", Story: story}
+	// The owner (and nobody else) is offered to pay an unpaid order again.
+	if v.Offer, err = a.payOffer(c, o, p.CSRF); err != nil {
+		return err
+	}
 	if v.Placed {
 		// Only this shopper's session holds the notice of the order they placed.
 		v.Notice = a.sessions.PopString(c.Request().Context(), orderNoticeKey(o.Number))
