@@ -11,9 +11,9 @@ import (
 	"orderdesk/model"
 )
 
-// noSideScroll fails the test when the page is wider than the window (a
+// wantNoSideScroll fails the test when the page is wider than the window (a
 // horizontal scroll bar on a phone).
-func noSideScroll(t *testing.T, ctx context.Context, page string) {
+func wantNoSideScroll(t *testing.T, ctx context.Context, page string) {
 	t.Helper()
 	over, err := chromedp.Run(ctx, chromedp.Evaluate[string](`(() => {
 		const w = document.documentElement.clientWidth;
@@ -48,7 +48,7 @@ func TestBrowserPayAgain(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			noSideScroll(t, ctx, "the cart")
+			wantNoSideScroll(t, ctx, "the cart")
 			err = chromedp.Do(ctx,
 				chromedp.Click(chromedp.CSS(`[data-testid="to-checkout"]`)),
 				chromedp.WaitVisible(chromedp.CSS(`[data-testid="checkout-form"]`)),
@@ -56,7 +56,7 @@ func TestBrowserPayAgain(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			noSideScroll(t, ctx, "the checkout")
+			wantNoSideScroll(t, ctx, "the checkout")
 			fields := map[string]string{"first_name": "Zeynep", "last_name": "Karaca", "email": "zeynep@example.com",
 				"telephone": "+905559876543", "street1": "Bağdat Caddesi 42", "city": "Kadıköy", "state": "Istanbul", "zip": "34710"}
 			var steps []chromedp.Action[chromedp.Void]

@@ -374,7 +374,8 @@ func (s *Service) sendEmail(ctx context.Context, r *routes, m *model.Message, to
 	return "<" + id + ">", err
 }
 
-// data is what a message of the order may say.
+// data is what a message of the order may say; the amount is written as
+// the shop's language writes money, like every page.
 func (s *Service) data(t *model.Tenant, o *model.Order, m *model.Message) Data {
 	track := s.cfg.ShopURL(t) + "/track/" + url.PathEscape(o.Number)
 	return Data{
