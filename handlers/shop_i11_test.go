@@ -189,8 +189,9 @@ func TestShopTurkishShop(t *testing.T) {
 
 	res, doc := c.get("/shop")
 	wantStatus(t, res, http.StatusOK)
-	// <html lang> is the foundation's layout (views/layout.templ), which
-	// sets it from the same locale.
+	if got := doc.Find("html").AttrOr("lang", ""); got != "tr" {
+		t.Errorf("<html lang=%q>, want tr", got)
+	}
 	if got := strings.TrimSpace(doc.Find("h1").First().Text()); got != "Ürünler" {
 		t.Errorf("storefront heading: %q", got)
 	}
