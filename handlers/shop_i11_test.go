@@ -81,7 +81,7 @@ func TestShopCheckoutMarksAndKeepsAWrongForm(t *testing.T) {
 	}
 	// Everything typed is kept: the fields, the country chosen, the method.
 	for _, f := range []string{"first_name", "last_name", "email", "telephone", "street2", "city", "zip"} {
-		if got := doc.Find(`input[name="` + f + `"]`).AttrOr("value", ""); got != form.Get(f) {
+		if got := doc.Find(`input[name="`+f+`"]`).AttrOr("value", ""); got != form.Get(f) {
 			t.Errorf("%s: got %q, want %q kept", f, got, form.Get(f))
 		}
 	}
