@@ -9,8 +9,8 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"orderdesk/model"
-	"orderdesk/views/locales"
 	"orderdesk/views"
+	"orderdesk/views/locales"
 )
 
 // shopWaitText polls the text of sel until ok accepts it or 10 seconds pass: the
