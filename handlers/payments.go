@@ -306,8 +306,7 @@ func (a *App) PaymentReturn(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	p2 := a.page(c, "Payment", "")
-	return a.render(c, http.StatusOK, p2, views.PaymentReturn(p2, p, o))
+	return a.renderPaymentReturn(c, p, o)
 }
 
 // PaymentsIndex is /admin/payments: the review queue, the list with filters.

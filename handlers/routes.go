@@ -79,6 +79,8 @@ func (a *App) routes() *echo.Echo {
 	t.GET("/api/payments/", a.APIPayments, a.requireStaff)
 	t.POST("/api/payments/:id/refund/", a.APIPaymentRefund, a.requireStaff, a.requireRole(model.Role.CanManageUsers))
 	t.GET("/pay/return/:number", a.PaymentReturn)
+	t.GET("/pay/again/:number", a.PayAgainPage)
+	t.POST("/pay/again/:number", a.PayAgainSubmit)
 	t.GET("/pay/kuveyt/:number", a.KuveytCardPage)
 	t.POST("/pay/kuveyt/:number", a.KuveytCardSubmit)
 	apiManage := t.Group("/api/integrations", a.requireStaff, a.requireRole(model.Role.CanManageUsers))

@@ -52,7 +52,7 @@ func (a *App) shopFrame(c echo.Context, title, current string, customer *model.C
 // shopNotFound answers 404 inside the storefront's frame. Everything that is not
 // the shopper's (another customer's order, an unknown id) gets this same page.
 func (a *App) shopNotFound(c echo.Context, customer *model.Customer, msg string) error {
-	p, h, err := a.shopFrame(c, "Not found", "", customer, nil)
+	p, h, err := a.shopFrame(c, shopMsg(c, "common.error.title_404"), "", customer, nil)
 	if err != nil {
 		return err
 	}
@@ -99,7 +99,7 @@ func (a *App) renderShopProducts(c echo.Context, status int, alert string) error
 	if err != nil {
 		return err
 	}
-	p, h, err := a.shopFrame(c, "Products", "products", customer, nil)
+	p, h, err := a.shopFrame(c, shopMsg(c, "shop.products.title"), "products", customer, nil)
 	if err != nil {
 		return err
 	}
@@ -111,12 +111,12 @@ func (a *App) renderShopProducts(c echo.Context, status int, alert string) error
 func (a *App) ShopCartAdd(c echo.Context) error {
 	productID, err := strconv.ParseInt(c.FormValue("product_id"), 10, 64)
 	if err != nil {
-		return a.renderShopProducts(c, http.StatusUnprocessableEntity, "Choose a product to add.")
+		return a.renderShopProducts(c, http.StatusUnprocessableEntity, shopMsg(c, "shop.msg.choose_product"))
 	}
 	qty := 1
 	if s := strings.TrimSpace(c.FormValue("quantity")); s != "" {
 		if qty, err = strconv.Atoi(s); err != nil {
-			return a.renderShopProducts(c, http.StatusUnprocessableEntity, "Give a quantity from 1 to 1000.")
+			return a.renderShopProducts(c, http.StatusUnprocessableEntity, shopMsg(c, "shop.msg.quantity_add"))
 		}
 	}
 	customer, err := a.currentCustomer(c)
@@ -134,7 +134,7 @@ func (a *App) ShopCartAdd(c echo.Context) error {
 		if serr := a.saveShop(c, sess, st); serr != nil {
 			return serr
 		}
-		return a.renderShopProducts(c, http.StatusUnprocessableEntity, "The product was not added: "+ve.Error()+".")
+		return a.renderShopProducts(c, http.StatusUnprocessableEntity, shopMsg(c, "shop.msg.not_added", map[string]any{"Why": ve.Error()}))
 	}
 	if err != nil {
 		return err
@@ -176,7 +176,7 @@ func (a *App) renderShopCart(c echo.Context, status int, page views.ShopCartPage
 			return err
 		}
 	}
-	p, h, err := a.shopFrame(c, "Cart", "cart", customer, view)
+	p, h, err := a.shopFrame(c, shopMsg(c, "shop.nav.cart"), "cart", customer, view)
 	if err != nil {
 		return err
 	}
@@ -190,7 +190,7 @@ func (a *App) ShopCartUpdate(c echo.Context) error {
 	productID, err1 := strconv.ParseInt(c.FormValue("product_id"), 10, 64)
 	qty, err2 := strconv.Atoi(strings.TrimSpace(c.FormValue("quantity")))
 	if err1 != nil || err2 != nil || qty < 0 || qty > 1000 {
-		return a.renderShopCart(c, http.StatusUnprocessableEntity, views.ShopCartPage{Notice: "Give a quantity from 0 to 1000; 0 removes the product."})
+		return a.renderShopCart(c, http.StatusUnprocessableEntity, views.ShopCartPage{Notice: shopMsg(c, "shop.msg.quantity_update")})
 	}
 	customer, err := a.currentCustomer(c)
 	if err != nil {
@@ -255,7 +255,7 @@ func (a *App) refuseCouponCode(c echo.Context, customer *model.Customer, st *sho
 		return err
 	}
 	totals := shopTotals(views.ShopCartTotalsID, view, st, customer)
-	totals.PromoActive, totals.Message = false, "Promo code: "+msg+"."
+	totals.PromoActive, totals.Message = false, shopMsg(c, "shop.msg.promo_refused", map[string]any{"Why": msg})
 	return a.renderComponent(c, http.StatusOK, views.ShopTotalsBox(totals))
 }
 
@@ -379,16 +379,16 @@ func (a *App) checkoutPrefill(c echo.Context, customer *model.Customer) (model.A
 
 func (a *App) renderCheckout(c echo.Context, status int, customer *model.Customer, st *shopState, view *model.CartView,
 	methods []*model.ShippingMethod, form views.ShopCheckoutForm) error {
-	p, h, err := a.shopFrame(c, "Checkout", "cart", customer, view)
+	p, h, err := a.shopFrame(c, shopMsg(c, "shop.checkout.title"), "cart", customer, view)
 	if err != nil {
 		return err
 	}
-	payments, err := a.paymentOptions(c)
+	payments, err := a.shopPaymentOptions(c)
 	if err != nil {
 		return err
 	}
 	return a.render(c, status, p, views.ShopCheckout(h, views.ShopCheckoutPage{
-		Tenant: tenant(c), Form: form, Methods: methods, CSRF: p.CSRF, Payments: payments,
+		Tenant: tenant(c), Form: form, Methods: methods, CSRF: p.CSRF, Payments: payments, HomeCountry: shopCountry(tenant(c)),
 		Totals: checkoutTotals(view, st, customer, form.ShippingMethodID),
 	}))
 }
@@ -444,9 +444,9 @@ func (a *App) ShopCheckoutSubmit(c echo.Context) error {
 		for field, msg := range ve.Fields {
 			switch field {
 			case "cart_id":
-				form.Alert = "Your cart is empty."
+				form.Alert = shopMsg(c, "shop.cart.empty")
 			case "coupon_code":
-				form.Alert = "The promo code cannot be used for this order: " + msg + ". Remove it in your cart to order without it."
+				form.Alert = shopMsg(c, "shop.msg.promo_not_for_order", map[string]any{"Why": msg})
 			default:
 				form.Errors[field] = msg
 			}
@@ -456,7 +456,7 @@ func (a *App) ShopCheckoutSubmit(c echo.Context) error {
 		}
 		return a.renderCheckout(c, http.StatusUnprocessableEntity, customer, st, view, methods, form)
 	case errors.Is(err, model.ErrConflict):
-		form.Alert = err.Error() + " Change the quantity in your cart and order again."
+		form.Alert = err.Error() + " " + shopMsg(c, "shop.msg.change_quantity")
 		if err := a.saveShop(c, sess, st); err != nil {
 			return err
 		}
@@ -517,11 +517,23 @@ func (a *App) ShopOrders(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	v := views.ShopOrdersPage{Tenant: tenant(c), Orders: page.Orders}
+	v := views.ShopOrdersPage{Tenant: tenant(c), Orders: page.Orders, PayDue: map[int64]bool{}}
+	for _, o := range page.Orders {
+		if !o.PaymentDue() {
+			continue
+		}
+		// Due unless a payment of it is open right now (being paid, or
+		// waiting at the provider).
+		open, err := a.store.FindPayments(c.Request().Context(), tenant(c).ID, model.PaymentFilter{OrderID: o.ID, Open: true, Limit: 1})
+		if err != nil {
+			return err
+		}
+		v.PayDue[o.ID] = len(open) == 0
+	}
 	if page.Next != "" {
 		v.NextURL = "/shop/orders?after=" + url.QueryEscape(page.Next)
 	}
-	p, h, err := a.shopFrame(c, "My orders", "orders", customer, nil)
+	p, h, err := a.shopFrame(c, shopMsg(c, "shop.orders.title"), "orders", customer, nil)
 	if err != nil {
 		return err
 	}
@@ -538,7 +550,7 @@ func (a *App) ShopOrder(c echo.Context) error {
 	if customer == nil {
 		return a.redirect(c, shopLoginURL("/shop/orders/"+url.PathEscape(c.Param("id"))))
 	}
-	const missing = "There is no such order among yours."
+	missing := shopMsg(c, "shop.msg.no_such_order")
 	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
 	if err != nil {
 		return a.shopNotFound(c, customer, missing)
@@ -550,12 +562,16 @@ func (a *App) ShopOrder(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	p, h, err := a.shopFrame(c, "Order "+o.Number, "orders", customer, nil)
+	p, h, err := a.shopFrame(c, shopMsg(c, "shop.order.title", map[string]any{"Number": o.Number}), "orders", customer, nil)
 	if err != nil {
 		return err
 	}
 	notice := a.sessions.PopString(c.Request().Context(), orderNoticeKey(o.Number))
-	return a.render(c, http.StatusOK, p, views.ShopOrder(h, tenant(c), o, notice))
+	offer, err := a.payOffer(c, o, p.CSRF)
+	if err != nil {
+		return err
+	}
+	return a.render(c, http.StatusOK, p, views.ShopOrder(h, tenant(c), o, notice, offer))
 }
 
 // orderNoticeKey is the session key of what the shopper must hear about an order
@@ -576,9 +592,9 @@ func (a *App) ShopLoginPage(c echo.Context) error {
 }
 
 func (a *App) renderShopAuth(c echo.Context, status int, which string, form views.ShopAuthForm) error {
-	title, comp := "Sign in", views.ShopLogin
+	title, comp := shopMsg(c, "shop.nav.sign_in"), views.ShopLogin
 	if which == "register" {
-		title, comp = "Create an account", views.ShopRegister
+		title, comp = shopMsg(c, "shop.auth.create"), views.ShopRegister
 	}
 	p, h, err := a.shopFrame(c, title, which, nil, nil)
 	if err != nil {
@@ -595,7 +611,7 @@ func shopThrottled(c echo.Context, err error, form *views.ShopAuthForm) bool {
 		return false
 	}
 	c.Response().Header().Set("Retry-After", itoa(te.RetryAfterSeconds))
-	form.Errors = views.FormErrors{"": "Too many failed sign-in attempts for this account or address. Try again in " + te.RetryIn() + "."}
+	form.Errors = views.FormErrors{"": shopMsg(c, "shop.msg.throttled", map[string]any{"Wait": te.RetryIn()})}
 	return true
 }
 
@@ -606,10 +622,10 @@ func (a *App) ShopLogin(c echo.Context) error {
 	password := c.FormValue("password")
 	v := views.FormErrors{}
 	if form.Email == "" {
-		v["email"] = "enter your e-mail"
+		v["email"] = shopMsg(c, "shop.msg.enter_email")
 	}
 	if password == "" {
-		v["password"] = "enter your password"
+		v["password"] = shopMsg(c, "shop.msg.enter_password")
 	}
 	if len(v) > 0 {
 		form.Errors = v
@@ -620,7 +636,7 @@ func (a *App) ShopLogin(c echo.Context) error {
 	case shopThrottled(c, err, &form):
 		return a.renderShopAuth(c, http.StatusTooManyRequests, "login", form)
 	case errors.Is(err, model.ErrInvalidCredentials):
-		form.Errors = views.FormErrors{"": "The e-mail or password is not correct."}
+		form.Errors = views.FormErrors{"": shopMsg(c, "shop.msg.bad_credentials")}
 		return a.renderShopAuth(c, http.StatusUnauthorized, "login", form)
 	case err != nil:
 		return err

@@ -14,6 +14,7 @@ import (
 
 	"orderdesk/model"
 	"orderdesk/views"
+	"orderdesk/views/locales"
 )
 
 // shopHX posts a form as htmx does: with HX-Request and the CSRF token.
@@ -47,9 +48,12 @@ func shopText(doc *goquery.Document, id string) string {
 	return strings.Join(strings.Fields(shopTID(doc, id).First().Text()), " ")
 }
 
-// shopMoney writes minor units as the demo shop shows them, in its currency.
+// shopMoney writes minor units as the demo shop shows them, in its currency,
+// its no-break spaces plain, as shopText reads them.
 func shopMoney(e *env) func(int64) string {
-	return func(minor int64) string { return model.FormatMoney(minor, e.demo.Currency) }
+	return func(minor int64) string {
+		return strings.ReplaceAll(locales.Money(e.demo.Language, minor, e.demo.Currency), "\u00a0", " ")
+	}
 }
 
 func shopProduct(t *testing.T, e *env, sku string) *model.Product {
@@ -125,8 +129,9 @@ func TestShopGuestCartAndPromoCode(t *testing.T) {
 	if got := strings.TrimSpace(card.Find(`[data-testid="product-title"]`).Text()); got != tee.Title {
 		t.Errorf("product title: got %q, want %q", got, tee.Title)
 	}
-	if got := card.Find(`[data-testid="product-price"]`).Text(); got != money(tee.Price) {
-		t.Errorf("product price: got %q, want %s", got, money(tee.Price))
+	// By CLDR, with a no-break space so that the amount never wraps.
+	if got, want := card.Find(`[data-testid="product-price"]`).Text(), "RUB\u00a0990.00"; got != want || tee.Price != 99000 {
+		t.Errorf("product price: got %q, want %q", got, want)
 	}
 	if got := card.Find(`[data-testid="product-stock"]`).Text(); got != "In stock" {
 		t.Errorf("stock: got %q, want In stock", got)
@@ -298,7 +303,7 @@ func TestShopGuestCheckout(t *testing.T) {
 		for _, r := range e.demo.RequiredAddressFields {
 			required = required || r == f
 		}
-		_, hasAttr := doc.Find(`input[name="` + f + `"]`).Attr("required")
+		_, hasAttr := doc.Find(`[data-testid="checkout-form"] [name="` + f + `"]`).Attr("required")
 		if marked := shopTID(doc, "required-"+f).Length() == 1; marked != required || hasAttr != required {
 			t.Errorf("field %s: marked %v, required attribute %v, want %v", f, marked, hasAttr, required)
 		}
@@ -421,6 +426,14 @@ func shopFormValues(doc *goquery.Document, form string) url.Values {
 			return
 		}
 		v.Add(name, s.AttrOr("value", ""))
+	})
+	// A list sends its chosen option, else its first.
+	doc.Find(form + " select").Each(func(_ int, s *goquery.Selection) {
+		opt := s.Find("option[selected]").First()
+		if opt.Length() == 0 {
+			opt = s.Find("option").First()
+		}
+		v.Add(s.AttrOr("name", ""), opt.AttrOr("value", ""))
 	})
 	return v
 }
@@ -560,7 +573,7 @@ func TestShopCustomer(t *testing.T) {
 		if s.AttrOr("data-order-id", "") != fmt.Sprint(want.ID) {
 			t.Errorf("row %d: order %s, want %d", i, s.AttrOr("data-order-id", ""), want.ID)
 		}
-		if got := s.Find(`[data-testid="order-date"]`).Text(); got != want.CreatedAt.In(e.demo.Location()).Format("2006-01-02 15:04") {
+		if got := s.Find(`[data-testid="order-date"]`).Text(); got != locales.DateTime(e.demo.Language, want.CreatedAt.In(e.demo.Location())) {
 			t.Errorf("row %d date: %q", i, got)
 		}
 		if got := s.Find(`[data-testid="order-status"]`).Text(); got != want.Status.Label(e.demo.Language) {

@@ -30,7 +30,7 @@ func (a *App) renderTrackForm(c echo.Context, status int, f views.TrackLookup) e
 	if err != nil {
 		return err
 	}
-	p, h, err := a.shopFrame(c, "Track an order", "track", customer, nil)
+	p, h, err := a.shopFrame(c, shopMsg(c, "shop.track.title"), "track", customer, nil)
 	if err != nil {
 		return err
 	}
@@ -50,7 +50,7 @@ func (a *App) TrackPage(c echo.Context) error {
 	if errors.Is(err, model.ErrNotFound) {
 		return a.renderTrackForm(c, http.StatusNotFound, views.TrackLookup{
 			Number: number,
-			Error:  "There is no order with the number " + number + " in this shop. Check the number in your order confirmation and try again.",
+			Error:  shopMsg(c, "shop.msg.no_order_number", map[string]any{"Number": number}),
 		})
 	}
 	if err != nil {
@@ -60,7 +60,7 @@ func (a *App) TrackPage(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	p, h, err := a.shopFrame(c, "Order "+o.Number, "track", customer, nil)
+	p, h, err := a.shopFrame(c, shopMsg(c, "shop.order.title", map[string]any{"Number": o.Number}), "track", customer, nil)
 	if err != nil {
 		return err
 	}
@@ -69,6 +69,10 @@ func (a *App) TrackPage(c echo.Context) error {
 		return err
 	}
 	v := views.TrackView{Tenant: tenant(c), Order: o, Placed: c.QueryParam("placed") == "1", Story: story}
+	// The owner (and nobody else) is offered to pay an unpaid order again.
+	if v.Offer, err = a.payOffer(c, o, p.CSRF); err != nil {
+		return err
+	}
 	if v.Placed {
 		// Only this shopper's session holds the notice of the order they placed.
 		v.Notice = a.sessions.PopString(c.Request().Context(), orderNoticeKey(o.Number))

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"orderdesk/model"
+	"orderdesk/views/locales"
 )
 
 // trackPlace places a guest order in tenant t straight through the model.
@@ -71,11 +72,11 @@ func TestTrackPage(t *testing.T) {
 			"track-status":          "Shipped",
 			"track-payment-status":  "Awaiting payment",
 			"track-tracking-number": "ARAS123456789",
-			"track-total":           model.FormatMoney(o.Total, e.demo.Currency),
-			"track-created":         o.CreatedAt.In(e.demo.Location()).Format("2006-01-02 15:04"),
-			"track-shipped":         o.ShippedAt.In(e.demo.Location()).Format("2006-01-02 15:04"),
+			"track-total":           locales.Money(e.demo.Language, o.Total, e.demo.Currency),
+			"track-created":         locales.DateTime(e.demo.Language, o.CreatedAt.In(e.demo.Location())),
+			"track-shipped":         locales.DateTime(e.demo.Language, o.ShippedAt.In(e.demo.Location())),
 		} {
-			if got := shopText(doc, id); got != want {
+			if got := shopText(doc, id); got != strings.ReplaceAll(want, "\u00a0", " ") {
 				t.Errorf("%s: got %q, want %q", id, got, want)
 			}
 		}

@@ -48,6 +48,8 @@ type Service struct {
 
 	mu       sync.Mutex
 	gateways map[string]gateway.Gateway // one per integration version
+	// orders makes the pay-again clicks of one order take turns (PayAgain).
+	orders orderLocks
 }
 
 // New makes the service.
