@@ -19,6 +19,11 @@ type OrderFilter struct {
 	Number            string // the order number, or its increment id
 	CustomerID        int64  // a customer's own orders
 	ProcurementError  bool   // only orders whose procurement needs a person
+	// ToBuy: only paid orders not bought yet (the dashboard's "to buy").
+	ToBuy bool
+	// UnpaidBefore: only orders still unpaid that were placed before it (the
+	// dashboard's "waiting for payment").
+	UnpaidBefore *time.Time
 	// PurchaseID and Waybill find the orders with a line in the supplier's
 	// order of this id, or in the supplier's parcel of this track number
 	// (order_lines.purchase_id and supplier_track, whichever channel bought
@@ -78,7 +83,13 @@ func (f OrderFilter) where(tenantID int64, withoutStatus bool) (string, []any) {
 		}
 	}
 	if f.ProcurementError {
-		conds = append(conds, "o.procurement_error <> ''")
+		conds = append(conds, dashboardBuckets[BucketNeedsPerson])
+	}
+	if f.ToBuy {
+		conds = append(conds, toBuyCondition)
+	}
+	if f.UnpaidBefore != nil {
+		conds, args = append(conds, unpaidCondition+" AND o.created_at < ?"), append(args, f.UnpaidBefore.UTC())
 	}
 	// The orders of the lines found through the shop's line indexes: a handful
 	// of rows, looked up by id, whatever the size of the shop (order_lines has
