@@ -272,7 +272,10 @@ type PurchaseFilter struct {
 	Stages     []ProcurementStatus
 	OrderID    int64
 	PurchaseID string
-	Limit      int
+	// ErrorContains: only purchases not paid yet whose error has this
+	// supplier code (the dashboard's "waiting for balance").
+	ErrorContains string
+	Limit         int
 }
 
 // FindPurchases lists the tenant's purchases (with their orders), oldest first.
@@ -288,6 +291,10 @@ func (s *Store) FindPurchases(ctx context.Context, tenantID int64, f PurchaseFil
 	}
 	if f.PurchaseID != "" {
 		conds, args = append(conds, "p.purchase_id = ?"), append(args, f.PurchaseID)
+	}
+	if f.ErrorContains != "" {
+		// The same condition as CountDashboard's count of them.
+		conds, args = append(conds, "p.stage = 'created' AND p.error LIKE ?"), append(args, "%"+f.ErrorContains+"%")
 	}
 	if f.OrderID != 0 {
 		conds, args = append(conds, "p.purchase_id IN (SELECT purchase_id FROM order_lines WHERE order_id = ?)"), append(args, f.OrderID)
