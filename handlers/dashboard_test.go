@@ -69,13 +69,19 @@ func dashboardWork(t *testing.T, e *env) {
 	// A payment review, as a suspicious notification leaves it.
 	exec(`INSERT INTO payment_reviews (tenant_id, order_id, kind, reason, created_at) VALUES (?, ?, 'amount_mismatch', 'paid 1.00 of 5.00', ?)`,
 		e.demo.ID, paid[2].ID, time.Now().UTC())
-	// A purchase Taobao refused to pay for lack of balance.
+	// ...and one already dismissed, which waits for nobody.
+	exec(`INSERT INTO payment_reviews (tenant_id, order_id, kind, reason, resolution, resolved_by, resolved_at, created_at)
+		VALUES (?, ?, 'amount_mismatch', 'paid 1.00 of 5.00', 'dismissed', 'staff:1', ?3, ?3)`, e.demo.ID, paid[1].ID, time.Now().UTC())
+	// A purchase Taobao refused to pay for lack of balance, and one paid.
 	exec(`INSERT INTO taobao_accounts (tenant_id, integration_id, account, access_token_enc, refresh_token_enc, access_expires_at, refresh_expires_at, obtained_at, created_at, updated_at)
 		SELECT ?, id, 'balance-test', 'x', 'x', ?2, ?2, ?2, ?2, ?2 FROM integrations WHERE tenant_id = ?1 AND provider_type = 'taobao' LIMIT 1`,
 		e.demo.ID, time.Now().UTC().Add(30*time.Hour))
 	exec(`INSERT INTO purchases (tenant_id, account_id, outer_id, purchase_id, stage, fx_rate_micro, error, created_at, updated_at)
 		SELECT ?, id, 'OUT-1', 'PU-BAL-1', 'created', 12500000, ?, ?3, ?3 FROM taobao_accounts WHERE account = 'balance-test'`,
 		e.demo.ID, taobao.CodeInsufficientBalance+": balance too low", time.Now().UTC())
+	exec(`INSERT INTO purchases (tenant_id, account_id, outer_id, purchase_id, stage, fx_rate_micro, created_at, updated_at)
+		SELECT ?, id, 'OUT-2', 'PU-PAID-2', 'paid', 12500000, ?2, ?2 FROM taobao_accounts WHERE account = 'balance-test'`,
+		e.demo.ID, time.Now().UTC())
 	// A job whose last run failed.
 	exec(`INSERT INTO job_runs (tenant_id, name, started_at, finished_at, failed, error) VALUES (?, 'orders-to-taobao', ?2, ?2, 1, 'the account is gone')`,
 		e.demo.ID, time.Now().UTC())
@@ -197,6 +203,18 @@ func TestDashboardSalesChart(t *testing.T) {
 	ctx := context.Background()
 	o := e.paidOrder(t, e.demo, "cdek")
 	if _, err := e.store.DB.W.Exec(`UPDATE order_lines SET cost_minor = 12345 WHERE id = (SELECT min(id) FROM order_lines WHERE order_id = ?)`, o.ID); err != nil {
+		t.Fatal(err)
+	}
+	// 10.00 of it refunded, through the store's refund path.
+	pays, err := e.store.FindPayments(ctx, e.demo.ID, model.PaymentFilter{OrderID: o.ID})
+	if err != nil || len(pays) != 1 {
+		t.Fatalf("payments: %v %v", pays, err)
+	}
+	rf, err := e.store.ReserveRefund(ctx, e.demo, pays[0].ID, 1000, model.SystemActor)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.store.FinishRefund(ctx, e.demo, rf.ID, "RF-PROVIDER-1"); err != nil {
 		t.Fatal(err)
 	}
 	owner := e.client(t, "")
