@@ -1,16 +1,11 @@
 package views
 
 import (
-	"context"
 	"strings"
 	"time"
 
 	"orderdesk/model"
-	"orderdesk/views/locales"
 )
-
-// duration says a length of time in the page's language: "2 days".
-func duration(ctx context.Context, d time.Duration) string { return locales.Duration(lang(ctx), d) }
 
 // DashboardData is what the dashboard shows: the day's to-do list of the
 // signed-in user's role, the sessions to renew, and (for owners and admins)
