@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/gorilla/sessions"
 	"github.com/labstack/echo/v4"
@@ -227,11 +228,11 @@ func renameFields(ve *model.ValidationError, names map[string]string) *model.Val
 // not know (?purchase_id= before it knew it) would list every order as if
 // they all matched.
 var orderFilterParams = []string{"status", "payment_status", "procurement_status", "customer_email", "order_number",
-	"purchase_id", "waybill", "created_from", "created_to", "ready", "sort", "after", "limit"}
+	"purchase_id", "waybill", "created_from", "created_to", "ready", "procurement", "unpaid_hours", "sort", "after", "limit"}
 
 // staffOrderFilterParams are the filters on the shop's purchases, which a
 // customer's answer never shows.
-var staffOrderFilterParams = []string{"purchase_id", "waybill"}
+var staffOrderFilterParams = []string{"purchase_id", "waybill", "procurement"}
 
 // unknownOrderParams names the parameters of q that the order list does not
 // take, sorted.
@@ -273,6 +274,25 @@ func orderFilterFromQuery(c echo.Context, q url.Values) (model.OrderFilter, erro
 	// takes: the same limit.
 	v.MaxLen("purchase_id", f.PurchaseID, model.MaxScanCodeLen)
 	v.MaxLen("waybill", f.Waybill, model.MaxScanCodeLen)
+	// The dashboard's lists: paid orders to buy, purchases needing a person,
+	// orders waiting for their payment longer than some hours.
+	switch q.Get("procurement") {
+	case "":
+	case "to_buy":
+		f.ToBuy = true
+	case "needs_person":
+		f.ProcurementError = true
+	default:
+		v.Add("procurement", "choose to_buy or needs_person")
+	}
+	if s := q.Get("unpaid_hours"); s != "" {
+		h, err := strconv.Atoi(s)
+		if err != nil || h < 1 || h > 720 {
+			v.Add("unpaid_hours", "give a number of hours from 1 to 720")
+		} else {
+			f.UnpaidFor = time.Duration(h) * time.Hour
+		}
+	}
 	if f.Sort != "" && !slices.Contains(model.OrderSorts, f.Sort) {
 		v.Add("sort", "sort by newest, oldest, total_desc or total_asc")
 	}

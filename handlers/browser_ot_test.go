@@ -39,8 +39,8 @@ func TestBrowserOTQuestion(t *testing.T) {
 
 	ctx := newBrowser(t)
 	signInBrowser(t, e, ctx, "operator@demo.test")
-	warning, _ := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(`[data-testid="warn-ot-questions"]`)))
-	if !strings.Contains(warning, "1 OT activities") {
+	warning, _ := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(`[data-testid="todo-ot_questions"]`)))
+	if !strings.Contains(warning, "1") || !strings.Contains(warning, "OT activity waiting for an answer") {
 		t.Errorf("dashboard: %q", warning)
 	}
 	err := chromedp.Do(ctx,

@@ -226,8 +226,8 @@ func TestWarehouseScan(t *testing.T) {
 		if got := desk.Find(`[data-testid="tab-ready"] .badge`).Text(); got != "1" {
 			t.Errorf("Ready to ship tab: %q", got)
 		}
-		if _, dash := staff.get("/admin/"); !strings.Contains(dash.Find(`[data-testid="warn-ready"]`).Text(), "1 orders are ready to ship") {
-			t.Errorf("dashboard: %q", dash.Find(`[data-testid="warn-ready"]`).Text())
+		if _, dash := staff.get("/admin/"); !strings.Contains(dash.Find(`[data-testid="todo-ship"]`).Text(), "1 order ready to ship") {
+			t.Errorf("dashboard: %q", dash.Find(`[data-testid="todo-ship"]`).Text())
 		}
 		// On the view itself, the status tabs count the ready orders only.
 		_, desk = staff.get("/admin/orders?ready=1")

@@ -337,7 +337,8 @@ func (a *App) paymentsList(c echo.Context) (views.PaymentsList, error) {
 	if l.Payments, err = a.store.FindPayments(ctx, t.ID, f); err != nil {
 		return l, err
 	}
-	l.Reviews, err = a.store.FindPaymentReviews(ctx, t.ID, false, 50)
+	// ?reviews=open: the dashboard's "payments to review".
+	l.Reviews, err = a.store.FindPaymentReviews(ctx, t.ID, c.QueryParam("reviews") == "open", 50)
 	return l, err
 }
 

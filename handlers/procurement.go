@@ -40,7 +40,12 @@ func (a *App) ProcurementIndex(c echo.Context) error {
 		return err
 	}
 	v.Errors = errs.Orders
-	if v.Purchases, err = a.store.FindPurchases(ctx, t.ID, model.PurchaseFilter{Limit: 200}); err != nil {
+	pf := model.PurchaseFilter{Limit: 200}
+	if c.QueryParam("purchases") == "waiting_balance" {
+		// The dashboard's "waiting for balance".
+		pf.ErrorContains = taobao.CodeInsufficientBalance
+	}
+	if v.Purchases, err = a.store.FindPurchases(ctx, t.ID, pf); err != nil {
 		return err
 	}
 	for _, pu := range v.Purchases {
@@ -214,10 +219,15 @@ func (a *App) JobsIndex(c echo.Context) error {
 	ctx := c.Request().Context()
 	t := tenant(c)
 	var rows []views.JobRow
+	// ?failing=1: the dashboard's "jobs whose last run failed".
+	failing := c.QueryParam("failing") == "1"
 	for _, j := range a.jobInfos() {
 		runs, err := a.store.FindJobRuns(ctx, t.ID, j.Name, 5)
 		if err != nil {
 			return err
+		}
+		if failing && (len(runs) == 0 || !runFailed(runs[0])) {
+			continue
 		}
 		row := views.JobRow{Name: j.Name, Interval: j.Interval}
 		if row.Paused, err = a.store.JobPaused(ctx, t.ID, j.Name); err != nil {

@@ -19,6 +19,14 @@ type OrderFilter struct {
 	Number            string // the order number, or its increment id
 	CustomerID        int64  // a customer's own orders
 	ProcurementError  bool   // only orders whose procurement needs a person
+	// ToBuy: only paid orders not bought yet (the dashboard's "to buy").
+	ToBuy bool
+	// UnpaidFor: only orders still unpaid that were placed longer ago than
+	// this (the dashboard's "waiting for payment"); the store reads its
+	// clock when it lists them.
+	UnpaidFor time.Duration
+	// unpaidBefore is UnpaidFor as a time: set by at.
+	unpaidBefore time.Time
 	// PurchaseID and Waybill find the orders with a line in the supplier's
 	// order of this id, or in the supplier's parcel of this track number
 	// (order_lines.purchase_id and supplier_track, whichever channel bought
@@ -78,7 +86,13 @@ func (f OrderFilter) where(tenantID int64, withoutStatus bool) (string, []any) {
 		}
 	}
 	if f.ProcurementError {
-		conds = append(conds, "o.procurement_error <> ''")
+		conds = append(conds, dashboardBuckets[BucketNeedsPerson])
+	}
+	if f.ToBuy {
+		conds = append(conds, toBuyCondition)
+	}
+	if f.UnpaidFor > 0 {
+		conds, args = append(conds, unpaidCondition+" AND o.created_at < ?"), append(args, f.unpaidBefore.UTC())
 	}
 	// The orders of the lines found through the shop's line indexes: a handful
 	// of rows, looked up by id, whatever the size of the shop (order_lines has
@@ -106,6 +120,12 @@ func (f OrderFilter) where(tenantID int64, withoutStatus bool) (string, []any) {
 	return strings.Join(conds, " AND "), args
 }
 
+// at is the filter as of now: the times of its relative conditions fixed.
+func (f OrderFilter) at(now time.Time) OrderFilter {
+	f.unpaidBefore = now.Add(-f.UnpaidFor)
+	return f
+}
+
 // byLine reports whether the filter names a line of the order (a supplier's
 // order or parcel): the most selective filter there is.
 func (f OrderFilter) byLine() bool {
@@ -120,7 +140,7 @@ func (s *Store) FindOrders(ctx context.Context, tenantID int64, f OrderFilter) (
 		f.Limit = 50
 	}
 	f.Limit = min(f.Limit, 500)
-	where, args := f.where(tenantID, false)
+	where, args := f.at(s.now()).where(tenantID, false)
 	var order string
 	byTotal := strings.HasPrefix(f.Sort, "total")
 	desc := f.Sort != "oldest" && f.Sort != "total_asc"
@@ -189,7 +209,7 @@ func decodeCursor(c string) (int64, int64, error) {
 // CountOrdersByStatus counts the orders matching the filter (its status aside)
 // per order status, for the tabs of the desk.
 func (s *Store) CountOrdersByStatus(ctx context.Context, tenantID int64, f OrderFilter) (map[OrderStatus]int, error) {
-	where, args := f.where(tenantID, true)
+	where, args := f.at(s.now()).where(tenantID, true)
 	query := `SELECT o.status, count(*) FROM orders o WHERE ` + where + ` GROUP BY o.status`
 	if where == "o.tenant_id = ?" {
 		// No filter but the status: the counts the triggers keep are the answer.

@@ -272,7 +272,10 @@ type PurchaseFilter struct {
 	Stages     []ProcurementStatus
 	OrderID    int64
 	PurchaseID string
-	Limit      int
+	// ErrorContains: only purchases not paid yet whose error has this
+	// supplier code (the dashboard's "waiting for balance").
+	ErrorContains string
+	Limit         int
 }
 
 // FindPurchases lists the tenant's purchases (with their orders), oldest first.
@@ -288,6 +291,10 @@ func (s *Store) FindPurchases(ctx context.Context, tenantID int64, f PurchaseFil
 	}
 	if f.PurchaseID != "" {
 		conds, args = append(conds, "p.purchase_id = ?"), append(args, f.PurchaseID)
+	}
+	if f.ErrorContains != "" {
+		// The same condition as CountDashboard's count of them.
+		conds, args = append(conds, "p.stage = 'created' AND p.error LIKE ?"), append(args, "%"+f.ErrorContains+"%")
 	}
 	if f.OrderID != 0 {
 		conds, args = append(conds, "p.purchase_id IN (SELECT purchase_id FROM order_lines WHERE order_id = ?)"), append(args, f.OrderID)
@@ -404,10 +411,12 @@ type ProcurementCounts struct {
 // CountProcurement counts what waits in the tenant's procurement.
 func (s *Store) CountProcurement(ctx context.Context, tenantID int64, balanceCode string) (ProcurementCounts, error) {
 	var c ProcurementCounts
+	// The order counts are those the triggers of migrations/0015 keep: a
+	// count of the paid orders not bought yet read tens of thousands of rows.
 	err := s.DB.R.QueryRowContext(ctx, `SELECT
-		(SELECT count(*) FROM orders WHERE tenant_id = ? AND payment_status = 'paid' AND procurement_status = 'pending' AND status IN ('confirmed', 'processing')),
+		(SELECT coalesce(sum(n), 0) FROM dashboard_counts WHERE tenant_id = ? AND bucket = 'to_buy'),
 		(SELECT count(*) FROM purchases WHERE tenant_id = ? AND stage = 'created' AND error LIKE ?),
-		(SELECT count(*) FROM orders WHERE tenant_id = ? AND procurement_error <> '')`,
+		(SELECT coalesce(sum(n), 0) FROM dashboard_counts WHERE tenant_id = ? AND bucket = 'needs_person')`,
 		tenantID, tenantID, "%"+balanceCode+"%", tenantID).Scan(&c.ToPurchase, &c.WaitingForBalance, &c.WithErrors)
 	return c, err
 }

@@ -101,10 +101,12 @@ func otMoney(minor int64) string { return model.FormatAmount(minor) }
 
 // SessionState says a session's state in words at now.
 func SessionState(status string, ends, now time.Time) string {
+	// The one rule of Session, which the dashboard's warnings follow too.
+	s := Session{Status: status, EndsAt: ends}
 	switch {
-	case status == model.AccountNeedsAuthorization || !now.Before(ends):
+	case s.NeedsAuthorization(now):
 		return "needs authorization"
-	case ends.Sub(now) < 4*time.Hour:
+	case s.Due(now):
 		return "ends soon"
 	}
 	return "active"

@@ -60,28 +60,6 @@ func JobRunRowID(id int64) string { return "job-run-" + idStr(id) }
 // JobRunURL is where a run's row is fetched from.
 func JobRunURL(id int64) string { return "/admin/jobs/runs/" + idStr(id) }
 
-// DashboardData is what the dashboard warns about.
-type DashboardData struct {
-	Expiring    []*model.TaobaoAccount // sessions ending within a few hours or over
-	Procurement model.ProcurementCounts
-	OpenReviews int
-	// ReadyToShip orders have every item at the warehouse; ShipmentProblems
-	// are shipments a carrier refused or reports a problem with.
-	ReadyToShip, ShipmentProblems int
-	NeedsPerson                   int
-	// OTExpiring are OT's Taobao sessions ending within a few hours or
-	// over; OT counts what waits in the OT work.
-	OTExpiring []*model.OTProviderSession
-	OT         model.OTCounts
-	Now        time.Time
-}
-
 func accountState(a *model.TaobaoAccount, now time.Time) string {
-	switch {
-	case a.Status == model.AccountNeedsAuthorization || !now.Before(a.RefreshExpiresAt):
-		return "needs authorization"
-	case a.RefreshExpiresAt.Sub(now) < 4*time.Hour:
-		return "ends soon"
-	}
-	return "active"
+	return SessionState(a.Status, a.RefreshExpiresAt, now)
 }

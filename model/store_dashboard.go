@@ -1,0 +1,132 @@
+package model
+
+import (
+	"context"
+	"time"
+)
+
+// UnpaidAttentionAfter is how long an order may wait for its payment before
+// the dashboard lists it: a constant, not a shop setting, because it only
+// sorts what a person looks at first (the expiry job, which does act, has
+// the shop's own setting, UnpaidExpiryMinutes).
+const UnpaidAttentionAfter = 2 * time.Hour
+
+// Dashboard buckets of migrations/0015: orders per shop, kept by triggers.
+const (
+	BucketToBuy       = "to_buy"       // paid, not bought yet, confirmed or processing
+	BucketNeedsPerson = "needs_person" // procurement stopped with an error
+	BucketUnpaid      = "unpaid"       // placed and unpaid
+)
+
+// dashboardBuckets are the conditions the triggers of migrations/0015 keep
+// counts of, written as the order list filters them (o is the order). The
+// counts test compares each kept count with a count of its condition.
+var dashboardBuckets = map[string]string{
+	BucketToBuy:       toBuyCondition,
+	BucketNeedsPerson: "o.procurement_error <> ''",
+	BucketUnpaid:      unpaidCondition,
+}
+
+// toBuyCondition selects the orders the orders-to-taobao job buys: paid,
+// procurement not started, neither held nor closed.
+const toBuyCondition = "o.payment_status = 'paid' AND o.procurement_status = 'pending' AND o.status IN ('confirmed', 'processing')"
+
+// unpaidCondition selects the orders still waiting for their payment.
+const unpaidCondition = "o.status = 'pending' AND o.payment_status = 'pending'"
+
+// DashboardCounts are the counts of the dashboard's to-do list.
+type DashboardCounts struct {
+	ToConfirm         int // orders on hold, waiting for a person to confirm (or cancel) them
+	ToBuy             int // paid orders not bought yet
+	ReadyToShip       int // every line at the warehouse
+	UnpaidLong        int // unpaid for longer than UnpaidAttentionAfter
+	PaymentReviews    int // open payment reviews
+	NeedsPerson       int // orders whose procurement needs a person
+	WaitingForBalance int // purchases not paid for lack of balance
+	ShipmentProblems  int // shipments refused or with a problem
+	Undelivered       int // messages given up on (dead letters)
+}
+
+// CountDashboard reads the dashboard's counts: kept counts (order_status_counts
+// and dashboard_counts) and counts of small partial or selective index ranges,
+// never a scan of the shop's orders. balanceCode is the supplier's code for
+// an insufficient balance.
+func (s *Store) CountDashboard(ctx context.Context, tenantID int64, balanceCode string) (DashboardCounts, error) {
+	var c DashboardCounts
+	var unpaid, unpaidRecent int
+	// The unpaid count is kept; those placed within the threshold are the few
+	// newest, read from the young end of the expiry job's index.
+	err := s.DB.R.QueryRowContext(ctx, `SELECT
+		(SELECT coalesce(sum(n), 0) FROM order_status_counts WHERE tenant_id = ? AND status = 'holded'),
+		(SELECT coalesce(sum(n), 0) FROM dashboard_counts WHERE tenant_id = ? AND bucket = 'to_buy'),
+		(SELECT coalesce(sum(n), 0) FROM dashboard_counts WHERE tenant_id = ? AND bucket = 'needs_person'),
+		(SELECT coalesce(sum(n), 0) FROM dashboard_counts WHERE tenant_id = ? AND bucket = 'unpaid'),
+		(SELECT count(*) FROM orders WHERE tenant_id = ? AND payment_status = 'pending' AND status = 'pending' AND created_at >= ?),
+		(`+readyCount+`),
+		(SELECT count(*) FROM payment_reviews WHERE tenant_id = ? AND resolution = ''),
+		(SELECT count(*) FROM purchases WHERE tenant_id = ? AND stage = 'created' AND error LIKE ?),
+		(SELECT count(*) FROM shipments WHERE tenant_id = ? AND status IN ('failed', 'problem')),
+		(SELECT count(*) FROM outbox WHERE tenant_id = ? AND status = 'dead')`,
+		tenantID, tenantID, tenantID, tenantID, tenantID, s.now().Add(-UnpaidAttentionAfter), tenantID, tenantID, tenantID,
+		"%"+balanceCode+"%", tenantID, tenantID).
+		Scan(&c.ToConfirm, &c.ToBuy, &c.NeedsPerson, &unpaid, &unpaidRecent, &c.ReadyToShip, &c.PaymentReviews,
+			&c.WaitingForBalance, &c.ShipmentProblems, &c.Undelivered)
+	c.UnpaidLong = max(unpaid-unpaidRecent, 0)
+	return c, err
+}
+
+// DayTotals are one day's sales (paid orders placed that day), the refunds
+// made on them and their purchase cost, in the shop's currency.
+type DayTotals struct {
+	Day                  time.Time // midnight of the day, in the shop's time zone
+	PaidOrders           int
+	Sales, Refunds, Cost int64
+}
+
+// Net is the day's sales net of refunds.
+func (d DayTotals) Net() int64 { return d.Sales - d.Refunds }
+
+// Margin is what the day's net sales leave after their purchase cost.
+func (d DayTotals) Margin() int64 { return d.Net() - d.Cost }
+
+// FindDailyTotals returns the shop's totals of the last days days (today
+// last), each day in the shop's time zone loc, from the quarter-hour totals
+// the triggers keep: at most 96 small rows a day, whatever the shop's size.
+func (s *Store) FindDailyTotals(ctx context.Context, tenantID int64, loc *time.Location, days int) ([]DayTotals, error) {
+	now := s.now().In(loc)
+	today := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, loc)
+	out := make([]DayTotals, days)
+	for i := range out {
+		out[i].Day = today.AddDate(0, 0, i-days+1)
+	}
+	from := out[0].Day
+	end := today.AddDate(0, 0, 1)
+	rows, err := s.DB.R.QueryContext(ctx, `SELECT quarter, paid_orders, sales, refunds, cost FROM order_quarter_totals
+		WHERE tenant_id = ? AND quarter >= ? AND quarter < ?`, tenantID, from.Unix()/900, end.Unix()/900)
+	type quarter struct {
+		q                    int64
+		n                    int
+		sales, refunds, cost int64
+	}
+	list, err := collect(rows, err, func(r rowScanner) (quarter, error) {
+		var q quarter
+		err := r.Scan(&q.q, &q.n, &q.sales, &q.refunds, &q.cost)
+		return q, err
+	})
+	if err != nil {
+		return nil, err
+	}
+	for _, q := range list {
+		t := time.Unix(q.q*900, 0).In(loc)
+		d := time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, loc)
+		for i := range out {
+			if out[i].Day.Equal(d) {
+				out[i].PaidOrders += q.n
+				out[i].Sales += q.sales
+				out[i].Refunds += q.refunds
+				out[i].Cost += q.cost
+			}
+		}
+	}
+	return out, nil
+}
