@@ -33,7 +33,11 @@ func TestBrowserMainPagesAreAccessible(t *testing.T) {
 			// The customer's side: the shop, a cart with something in it, the
 			// checkout, and the public tracking page; the Turkish shop too.
 			visit("shop", e.base+"/shop", `[data-testid="add-to-cart"]`)
-			if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`[data-testid="add-to-cart-submit"]`))); err != nil {
+			// The form posts and the cart comes back with the product in it.
+			if err := chromedp.Do(ctx,
+				chromedp.Click(chromedp.CSS(`[data-testid="add-to-cart-submit"]`)),
+				chromedp.WaitVisible(chromedp.CSS(`[data-testid="to-checkout"]`)),
+			); err != nil {
 				t.Fatal(err)
 			}
 			visit("cart", e.base+"/shop/cart", `[data-testid="to-checkout"]`)
