@@ -15,9 +15,9 @@ import (
 	"github.com/PuerkitoBio/goquery"
 
 	"orderdesk/model"
-	"orderdesk/views/locales"
 	"orderdesk/providers/paypal"
 	"orderdesk/providers/tinkoff"
+	"orderdesk/views/locales"
 )
 
 // Issue 8, "Money": money is never lost or taken twice. Every test goes
