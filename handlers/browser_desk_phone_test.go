@@ -12,8 +12,8 @@ import (
 	"orderdesk/views/locales"
 )
 
-// noSideScroll fails the test when the page is wider than the window.
-func noSideScroll(t *testing.T, ctx context.Context, where string) {
+// deskFitsWindow fails the test when the page is wider than the window.
+func deskFitsWindow(t *testing.T, ctx context.Context, where string) {
 	t.Helper()
 	wide, _ := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.documentElement.scrollWidth > window.innerWidth`))
 	if wide {
@@ -51,7 +51,7 @@ func TestBrowserDeskAndRefundAtTwoWidths(t *testing.T) {
 				t.Fatal(err)
 			}
 			waitProcessed(t, ctx, `[data-testid="bulk-form"]`)
-			noSideScroll(t, ctx, "the desk")
+			deskFitsWindow(t, ctx, "the desk")
 			if width == 390 {
 				// Each order a row to read: number, customer, status and total
 				// on screen; the rest left to the order's page.
@@ -117,7 +117,7 @@ func TestBrowserDeskAndRefundAtTwoWidths(t *testing.T) {
 				t.Fatal(err)
 			}
 			waitProcessed(t, ctx, `[data-testid="refund-form"]`)
-			noSideScroll(t, ctx, "the order page")
+			deskFitsWindow(t, ctx, "the order page")
 			err = chromedp.Do(ctx,
 				chromedp.SendKeys(chromedp.CSS(`[data-testid="refund-amount"]`), "100.00"),
 				chromedp.Click(chromedp.CSS(`[data-testid="refund-submit"]`)),
@@ -142,7 +142,7 @@ func TestBrowserDeskAndRefundAtTwoWidths(t *testing.T) {
 			if refunded != "−"+locales.Money("en", 10000, pay.Currency) || net != locales.Money("en", pay.Amount-10000, pay.Currency) {
 				t.Errorf("totals after the refund: refunded %q, net paid %q", refunded, net)
 			}
-			noSideScroll(t, ctx, "the order page after the refund")
+			deskFitsWindow(t, ctx, "the order page after the refund")
 		})
 	}
 }

@@ -8,9 +8,6 @@ import (
 	"strings"
 	"time"
 
-	"golang.org/x/text/language"
-	"golang.org/x/text/message"
-
 	"orderdesk/model"
 )
 
@@ -59,18 +56,8 @@ func (c *BulkConfirm) Has(id int64) bool { return slices.Contains(c.IDs, id) }
 
 // RangeText says which orders the page shows: "51–100 of 1,234".
 func (l OrdersList) RangeText(ctx context.Context) string {
-	return tr(ctx, "desk.range", map[string]any{"From": deskNumber(ctx, l.Offset+1),
-		"To": deskNumber(ctx, l.Offset+len(l.Orders)), "Total": deskNumber(ctx, max(l.Total, l.Offset+len(l.Orders)))})
-}
-
-// deskNumber writes a count the way the page's language groups digits:
-// 1,234, 1 234, 1.234.
-func deskNumber(ctx context.Context, n int) string {
-	tag := map[string]language.Tag{"ru": language.Russian, "tr": language.Turkish}[lang(ctx)]
-	if tag == (language.Tag{}) {
-		tag = language.English
-	}
-	return message.NewPrinter(tag).Sprint(n)
+	return tr(ctx, "desk.range", map[string]any{"From": number(ctx, l.Offset+1),
+		"To": number(ctx, l.Offset+len(l.Orders)), "Total": number(ctx, max(l.Total, l.Offset+len(l.Orders)))})
 }
 
 // BulkResult is the outcome of a bulk action for one order.
