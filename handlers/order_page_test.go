@@ -203,3 +203,30 @@ func TestOrderPageShowsOnlyTheActionsOfTheRole(t *testing.T) {
 		}
 	}
 }
+
+func TestOrderPageAndDeskSpeakTheUsersLanguage(t *testing.T) {
+	e := newEnv(t)
+	_, pay := e.paidByCard(t)
+	if _, err := e.store.DB.W.Exec(`UPDATE users SET language = 'ru' WHERE email = 'owner@demo.test'`); err != nil {
+		t.Fatal(err)
+	}
+	owner := e.owner(t)
+	res, doc := owner.postForm(fmt.Sprintf("/admin/payments/%d/refund", pay.ID), url.Values{"amount": {"100.00"}})
+	wantStatus(t, res, http.StatusOK)
+	want := "Вернуть " + locales.Money("ru", 10000, pay.Currency) + " из " + locales.Money("ru", pay.Amount, pay.Currency) + "?"
+	if got := strings.TrimSpace(doc.Find(`[data-testid="refund-confirm-text"]`).Text()); got != want {
+		t.Errorf("confirmation: got %q, want %q", got, want)
+	}
+	if !strings.Contains(want, "100,00 ₽") {
+		t.Errorf("Russian money: %q", want)
+	}
+	res, doc = owner.get("/admin/orders?limit=5&status=")
+	wantStatus(t, res, http.StatusOK)
+	total := len(demoOrders(t, e, model.OrderFilter{}))
+	if got := strings.TrimSpace(doc.Find(`[data-testid="page-range"]`).Text()); got != fmt.Sprintf("1–5 из %d", total) {
+		t.Errorf("range: %q", got)
+	}
+	if got := strings.TrimSpace(doc.Find(`[data-testid="tab-all"]`).Text()); !strings.HasPrefix(got, "Все") {
+		t.Errorf("All tab: %q", got)
+	}
+}
