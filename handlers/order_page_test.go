@@ -217,7 +217,7 @@ func TestOrderPageAndDeskSpeakTheUsersLanguage(t *testing.T) {
 	if got := strings.TrimSpace(doc.Find(`[data-testid="refund-confirm-text"]`).Text()); got != want {
 		t.Errorf("confirmation: got %q, want %q", got, want)
 	}
-	if !strings.Contains(want, "100,00 ₽") {
+	if !strings.Contains(want, "100,00\u00a0₽") {
 		t.Errorf("Russian money: %q", want)
 	}
 	res, doc = owner.get("/admin/orders?limit=5&status=")
