@@ -150,6 +150,9 @@ func TestErrorAndSignInPagesSpeakTheShopsLanguage(t *testing.T) {
 	if got, _ := doc.Find("html").Attr("lang"); got != "tr" {
 		t.Errorf("404 lang: %q", got)
 	}
+	if back := doc.Find(`[data-testid="error-back"]`); back.AttrOr("href", "") != "/admin/" || back.Text() != "Panoya dön" {
+		t.Errorf("the way back: %q to %q", back.Text(), back.AttrOr("href", ""))
+	}
 }
 
 func TestTheTurkishShopAnswersTheAPIInTurkish(t *testing.T) {
@@ -172,6 +175,12 @@ func TestTheTurkishShopAnswersTheAPIInTurkish(t *testing.T) {
 	wantStatus(t, res, http.StatusCreated)
 	if body["message"] != "Ödeme oluşturuldu." {
 		t.Errorf("payment create: message %q, want %q", body["message"], "Ödeme oluşturuldu.")
+	}
+	// A refusal names the field in the shop's language too.
+	res, body = e.client(t, model.DemoTurkishSlug+".localhost").api("POST", "/api/orders/", seed001Body("", fmt.Sprint(shipping["id"])))
+	wantStatus(t, res, http.StatusBadRequest)
+	if get(body, "errors", "cart_id") != "sepet boş" {
+		t.Errorf("an order without a cart: %v", body)
 	}
 	// The demo shop, in English, says it in English.
 	d := e.client(t, "")
