@@ -89,7 +89,7 @@ func TestBrowserOrderDesk(t *testing.T) {
 		t.Errorf("order %s in the database: %+v", number, page.Orders)
 	}
 	timeline, _ := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(`[data-testid="timeline"]`)))
-	if !strings.Contains(timeline, "Confirmed → Processing") || !strings.Contains(timeline, "staff:staff@demo.test") {
+	if !strings.Contains(timeline, "Status changed from Confirmed to Processing") || !strings.Contains(timeline, "by staff@demo.test") {
 		t.Errorf("timeline: %s", timeline)
 	}
 }

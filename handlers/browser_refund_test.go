@@ -8,6 +8,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"orderdesk/model"
+	"orderdesk/views/locales"
 )
 
 // An owner refunds part of a payment from the order page: the page asks to
@@ -46,7 +47,7 @@ func TestBrowserRefundAsksFirst(t *testing.T) {
 		t.Fatal(err)
 	}
 	ask, _ := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(`[data-testid="refund-confirm"]`)))
-	if !strings.Contains(ask, "Refund "+model.FormatMoney(10000, p.Currency)+" of "+model.FormatMoney(p.Amount, p.Currency)) {
+	if !strings.Contains(ask, "Refund "+locales.Money("en", 10000, p.Currency)+" of "+locales.Money("en", p.Amount, p.Currency)+"?") {
 		t.Errorf("the confirmation says %q", ask)
 	}
 	if same, _ := chromedp.Run(ctx, chromedp.Evaluate[bool](`window.__same_page === true`)); !same {
@@ -63,7 +64,7 @@ func TestBrowserRefundAsksFirst(t *testing.T) {
 		t.Fatal(err)
 	}
 	row, _ := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(`[data-testid="order-refund"]`)))
-	if !strings.Contains(row, model.FormatMoney(10000, p.Currency)) || !strings.Contains(row, "Refunded") {
+	if !strings.Contains(row, locales.Money("en", 10000, p.Currency)) || !strings.Contains(row, "Refunded") {
 		t.Errorf("the refunds list says %q", row)
 	}
 	if got := e.payment(t, p.ID); got.RefundedAmount != 10000 || got.Status != model.PaymentPartiallyRefunded {
@@ -85,7 +86,7 @@ func TestBrowserRefundAsksFirst(t *testing.T) {
 		t.Fatal(err)
 	}
 	ask, _ = chromedp.Run(ctx, chromedp.Text(chromedp.CSS(`[data-testid="refund-confirm"]`)))
-	if !strings.Contains(ask, "Refund all the order's money, "+model.FormatMoney(p.Amount-10000, p.Currency)) {
+	if !strings.Contains(ask, "Refund all the order's money, "+locales.Money("en", p.Amount-10000, p.Currency)) {
 		t.Errorf("the confirmation of a full refund says %q", ask)
 	}
 	err = chromedp.Do(ctx,

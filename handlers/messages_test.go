@@ -306,7 +306,7 @@ func TestFailedMessagesAreRetriedThenDead(t *testing.T) {
 	if notice := doc.Find(".notice").Text(); !strings.Contains(notice, "queued again") || !strings.Contains(notice, "1 sent") {
 		t.Errorf("notice after Retry: %q", notice)
 	}
-	if tl := timeline(t, staff, o.ID); !strings.Contains(tl, "queued again") || !strings.Contains(tl, "by staff:owner@demo.test") {
+	if tl := timeline(t, staff, o.ID); !strings.Contains(tl, "queued again") || !strings.Contains(tl, "by owner@demo.test") {
 		t.Errorf("timeline:\n%s", tl)
 	}
 	// A sent message has nothing to retry.

@@ -17,7 +17,7 @@ import (
 
 // deskFormParams are what the desk's bulk forms post beside the filters they
 // carry along.
-var deskFormParams = []string{"_csrf", "ids", "to"}
+var deskFormParams = []string{"_csrf", "ids", "to", "confirm"}
 
 // ordersList loads what the desk shows for the request's filters. A parameter
 // the list does not take lists no orders and says so: staff would otherwise
@@ -65,12 +65,19 @@ func (a *App) ordersList(c echo.Context) (views.OrdersList, error) {
 			return l, err
 		}
 		l.Orders, l.Next = page.Orders, page.Next
+		l.Offset, l.Prev, l.HasPrev = page.Offset, page.Prev, page.HasPrev
 	}
 	if l.Counts, err = a.store.CountOrdersByStatus(ctx, t.ID, f); err != nil {
 		return l, err
 	}
 	if l.ReadyCount, err = a.store.CountReadyToShip(ctx, t.ID); err != nil {
 		return l, err
+	}
+	// The counts are of the filters but the status (for the tabs): the
+	// list's own total is its status's, or all of them.
+	l.Total = l.AllCount()
+	if f.Status != "" {
+		l.Total = l.Counts[f.Status]
 	}
 	return l, nil
 }
@@ -86,57 +93,76 @@ func (a *App) OrdersIndex(c echo.Context) error {
 		// htmx swaps only 2xx answers; a whole page says it was refused.
 		status = http.StatusBadRequest
 	}
-	p := a.page(c, "Orders", views.SectionOrders)
+	p := a.page(c, deskTr(c, "desk.title"), views.SectionOrders)
 	return a.renderParts(c, status, p, views.Orders(p, l), views.OrdersResults(p, l))
 }
 
+// bulkNeedsConfirm are the bulk changes that cannot be undone: the desk asks
+// to confirm them and the server refuses them without the confirmation
+// (confirm=yes), so that a script or a page without JavaScript asks too.
+var bulkNeedsConfirm = []model.OrderStatus{model.OrderCancelled}
+
 // OrdersBulk changes the status of the selected orders, each through the
 // transition table, and says which succeeded and which were refused and why.
+// A cancellation is first shown for confirmation and made only when confirmed.
 func (a *App) OrdersBulk(c echo.Context) error {
 	ctx := c.Request().Context()
 	t := tenant(c)
 	to := model.OrderStatus(c.FormValue("to"))
-	form, _ := c.FormParams()
-	var results []views.BulkResult
-	changed := 0
+	form, err := c.FormParams()
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, "The form could not be read.")
+	}
+	var ids []int64
 	for _, raw := range form["ids"] {
-		id, err := strconv.ParseInt(raw, 10, 64)
-		if err != nil {
-			continue
+		if id, err := strconv.ParseInt(raw, 10, 64); err == nil && !slices.Contains(ids, id) {
+			ids = append(ids, id)
 		}
-		o, err := a.store.FindOrderByID(ctx, t.ID, id)
-		if errors.Is(err, model.ErrNotFound) {
-			continue
-		} else if err != nil {
-			return err
-		}
-		_, err = a.store.TransitionOrder(ctx, t, id, to, model.StaffActor(currentUser(c)), model.TransitionInput{})
-		r := views.BulkResult{Number: o.Number, OK: err == nil}
-		if err != nil {
-			_, r.Reason, _ = statusOf(err)
-			var ve *model.ValidationError
-			if errors.As(err, &ve) {
-				r.Reason = ve.Error()
-			}
-			if code, _, _ := statusOf(err); code >= 500 {
-				return err
-			}
-		} else {
-			changed++
-		}
-		results = append(results, r)
 	}
 	l, err := a.ordersList(c)
 	if err != nil {
 		return err
 	}
-	l.Bulk = results
-	l.BulkNote = strconv.Itoa(changed) + " of " + strconv.Itoa(len(results)) + " selected orders changed to " + to.Label(t.Language) + "."
-	if len(results) == 0 {
-		l.BulkNote = "Select at least one order."
-		l.Bulk = []views.BulkResult{}
+	p := a.page(c, deskTr(c, "desk.title"), views.SectionOrders)
+	switch {
+	case len(ids) == 0:
+		l.BulkNote = deskTr(c, "desk.bulk_none")
+	case slices.Contains(bulkNeedsConfirm, to) && c.FormValue("confirm") != "yes":
+		l.Confirm = &views.BulkConfirm{IDs: ids, To: to}
+	default:
+		var results []views.BulkResult
+		changed := 0
+		for _, id := range ids {
+			o, err := a.store.FindOrderByID(ctx, t.ID, id)
+			if errors.Is(err, model.ErrNotFound) {
+				continue
+			} else if err != nil {
+				return err
+			}
+			_, err = a.store.TransitionOrder(ctx, t, id, to, model.StaffActor(currentUser(c)), model.TransitionInput{})
+			r := views.BulkResult{Number: o.Number, OK: err == nil}
+			if err != nil {
+				code, reason, _ := statusOf(err)
+				if code >= 500 {
+					return err
+				}
+				r.Reason = reason
+				var ve *model.ValidationError
+				if errors.As(err, &ve) {
+					r.Reason = ve.Error()
+				}
+			} else {
+				changed++
+			}
+			results = append(results, r)
+		}
+		// The list is read again: the changed orders may have left this view.
+		if l, err = a.ordersList(c); err != nil {
+			return err
+		}
+		l.Bulk = results
+		l.BulkNote = deskTrn(c, "desk.bulk_done", len(results), map[string]any{"Changed": changed, "Status": to.Label(requestLang(c))})
 	}
-	p := a.page(c, "Orders", views.SectionOrders)
 	return a.renderParts(c, http.StatusOK, p, views.Orders(p, l), views.OrdersResults(p, l))
 }
 
@@ -239,7 +265,7 @@ func (a *App) orderDetail(c echo.Context) (views.OrderDetail, error) {
 		return views.OrderDetail{}, err
 	}
 	d := views.OrderDetail{Order: o, Events: events, Lang: t.Language, Loc: t.Location(), Payments: payments, Refunds: refunds,
-		Margin: margin, CanRefund: canManage(c)}
+		Margin: margin, CanRefund: can(c, model.ActionRefund)}
 	if d.Shipment, err = a.store.FindOrderShipment(c.Request().Context(), t.ID, id); errors.Is(err, model.ErrNotFound) {
 		d.Shipment = nil
 	} else if err != nil {
@@ -289,7 +315,7 @@ func (a *App) OrderTransition(c echo.Context) error {
 	}
 	typed := map[string]string{"status": c.FormValue("status"), "tracking_number": c.FormValue("tracking_number"),
 		"tracking_carrier": c.FormValue("tracking_carrier"), "note": c.FormValue("note")}
-	if model.OrderStatus(typed["status"]) == model.OrderRefunded && canManage(c) {
+	if model.OrderStatus(typed["status"]) == model.OrderRefunded && can(c, model.ActionRefund) {
 		// Refunded is where refunds lead: offer to refund all the order's
 		// money, with a confirmation, instead of a status that moves none.
 		return a.confirmOrderRefund(c, d.Order.ID)
@@ -373,4 +399,22 @@ func (a *App) OrderSettingsSave(c echo.Context) error {
 		return err
 	}
 	return a.redirect(c, "/admin/settings/orders?saved=1")
+}
+
+// refundAmountRefused answers a refund form whose amount cannot be refunded:
+// the error by the amount, with what was typed. htmx gets the payments block
+// (200: htmx swaps only successes), a plain form the whole page with 422.
+func (a *App) refundAmountRefused(c echo.Context, pay *model.Payment, msg string) error {
+	c.SetParamNames("id")
+	c.SetParamValues(strconv.FormatInt(pay.OrderID, 10))
+	d, err := a.orderDetail(c)
+	if err != nil {
+		return err
+	}
+	d.RefundFor, d.RefundTyped, d.RefundError = pay.ID, c.FormValue("amount"), msg
+	p := a.page(c, "Order "+d.Order.Number, views.SectionOrders)
+	if isFragment(c) {
+		return a.renderComponent(c, http.StatusOK, views.OrderPaymentsPart(p, d))
+	}
+	return a.render(c, http.StatusUnprocessableEntity, p, views.OrderPage(p, d))
 }

@@ -16,6 +16,7 @@ import (
 	"orderdesk/providers/paypal"
 	"orderdesk/services/payments"
 	"orderdesk/views"
+	"orderdesk/views/locales"
 )
 
 func paymentJSON(p *model.Payment) map[string]any {
@@ -376,7 +377,7 @@ func (a *App) PaymentRefund(c echo.Context) error {
 	}
 	amount, err := parseRefundAmount(c.FormValue("amount"))
 	if err != nil {
-		return a.orderPayments(c, pay.OrderID, http.StatusUnprocessableEntity, "Refund amount: give it like 12.50, or leave it empty for all that is left.", nil)
+		return a.refundAmountRefused(c, pay, deskTr(c, "desk.refund.error_format"))
 	}
 	if c.FormValue("confirm") != "1" {
 		left := pay.Amount - pay.RefundedAmount
@@ -384,7 +385,7 @@ func (a *App) PaymentRefund(c echo.Context) error {
 			amount = left
 		}
 		if amount > left || left <= 0 {
-			return a.orderPayments(c, pay.OrderID, http.StatusUnprocessableEntity, "Refund amount: give an amount up to "+model.FormatMoney(left, pay.Currency)+".", nil)
+			return a.refundAmountRefused(c, pay, deskTr(c, "desk.refund.error_over", map[string]any{"Left": locales.Money(requestLang(c), left, pay.Currency)}))
 		}
 		return a.orderPayments(c, pay.OrderID, http.StatusOK, "", &views.RefundConfirm{PaymentID: pay.ID, PaymentNumber: pay.Number,
 			Amount: amount, Of: pay.Amount, Currency: pay.Currency})

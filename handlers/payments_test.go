@@ -322,7 +322,7 @@ func TestDolyamiPayments(t *testing.T) {
 	// The first post only asks to confirm what will be refunded.
 	res, doc := staff.postForm(refund, url.Values{"amount": {"100.00"}})
 	wantStatus(t, res, http.StatusOK)
-	if got := doc.Find(`[data-testid="refund-confirm"]`).Text(); !strings.Contains(got, "Refund 100.00") {
+	if got := doc.Find(`[data-testid="refund-confirm-text"]`).Text(); !strings.Contains(got, "Refund ") || !strings.Contains(got, "100.00") {
 		t.Errorf("confirmation: %q", got)
 	}
 	if got := e.order(t, o.ID); got.PaymentStatus != model.PayPaid {
@@ -335,8 +335,8 @@ func TestDolyamiPayments(t *testing.T) {
 	}
 	res, doc = staff.postForm(refund, url.Values{"amount": {"999999.00"}})
 	wantStatus(t, res, http.StatusUnprocessableEntity)
-	if !strings.Contains(doc.Find(`[data-testid="refund-error"]`).Text(), "up to") {
-		t.Errorf("too large a refund: %q", doc.Find(`[data-testid="refund-error"]`).Text())
+	if !strings.Contains(doc.Find(`[data-testid="error-amount"]`).Text(), "up to") {
+		t.Errorf("too large a refund: %q", doc.Find(`[data-testid="error-amount"]`).Text())
 	}
 	// A confirmation forged with too large an amount is refused by the reservation.
 	res, doc = staff.postForm(refund, url.Values{"amount": {"999999.00"}, "confirm": {"1"}})

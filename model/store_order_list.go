@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -46,10 +47,17 @@ type OrderFilter struct {
 // OrderSorts are the sort orders the list offers.
 var OrderSorts = []string{"newest", "oldest", "total_desc", "total_asc"}
 
-// OrderPage is one page of orders and the cursor of the next ("" at the end).
+// OrderPage is one page of orders, the cursor of the next ("" at the end)
+// and, past the first page, where the page starts and the previous page.
 type OrderPage struct {
 	Orders []*Order
 	Next   string
+	// Offset is how many orders of the list come before this page.
+	Offset int
+	// HasPrev: a page comes before this one; Prev is its cursor ("" when it
+	// is the first page).
+	HasPrev bool
+	Prev    string
 }
 
 // where builds the filter's conditions; status is left out when withoutStatus, for
@@ -132,46 +140,89 @@ func (f OrderFilter) byLine() bool {
 	return strings.TrimSpace(f.PurchaseID) != "" || strings.TrimSpace(f.Waybill) != ""
 }
 
+// orderSort is how the list is ordered: by a key column, then by id to break
+// ties, both the same way.
+type orderSort struct {
+	byTotal bool
+	desc    bool
+}
+
+func sortOf(f OrderFilter) orderSort {
+	return orderSort{byTotal: strings.HasPrefix(f.Sort, "total"), desc: f.Sort != "oldest" && f.Sort != "total_asc"}
+}
+
+// col is the key column. "Newest" is by the time the order was placed, not by
+// its id: orders are not always inserted in the order they were placed (the
+// demo history, imports), and by id the desk opened on 27 Nov and ended on 2 Dec.
+func (o orderSort) col() string {
+	if o.byTotal {
+		return "o.total"
+	}
+	return "o.created_at"
+}
+
+// orderBy is the ORDER BY of the list, or of the list read backwards.
+func (o orderSort) orderBy(backwards bool) string {
+	dir := "DESC"
+	if o.desc == backwards {
+		dir = "ASC"
+	}
+	return o.col() + " " + dir + ", o.id " + dir
+}
+
+// compare is the condition of the rows after the cursor's row, or (upTo) of
+// the rows up to and including it.
+func (o orderSort) compare(upTo bool) string {
+	op := map[[2]bool]string{{true, false}: "<", {false, false}: ">", {true, true}: ">=", {false, true}: "<="}[[2]bool{o.desc, upTo}]
+	return " AND (" + o.col() + ", o.id) " + op + " (?, ?)"
+}
+
+// cursor is the cursor of an order: its sort key and id.
+func (o orderSort) cursor(ord *Order) string {
+	if o.byTotal {
+		return encodeCursor(ord.Total, ord.ID)
+	}
+	return encodeCursor(ord.CreatedAt.UnixNano(), ord.ID)
+}
+
+// keyArg is a cursor's key as the query compares it: created_at is stored as
+// UTC text, which a UTC time.Time binds to.
+func (o orderSort) keyArg(key int64) any {
+	if o.byTotal {
+		return key
+	}
+	return time.Unix(0, key).UTC()
+}
+
 // FindOrders lists the tenant's orders matching the filter, a page at a time.
 // Pages are keyset-paginated: the cursor holds the sort key and id of the last
-// row, so page 2000 costs what page 1 costs.
+// row, so page 2000 costs what page 1 costs. Past the first page it also says
+// how many orders come before the page and where the previous page starts.
 func (s *Store) FindOrders(ctx context.Context, tenantID int64, f OrderFilter) (*OrderPage, error) {
 	if f.Limit <= 0 {
 		f.Limit = 50
 	}
 	f.Limit = min(f.Limit, 500)
 	where, args := f.at(s.now()).where(tenantID, false)
-	var order string
-	byTotal := strings.HasPrefix(f.Sort, "total")
-	desc := f.Sort != "oldest" && f.Sort != "total_asc"
-	cmp, dir := "<", "DESC"
-	if !desc {
-		cmp, dir = ">", "ASC"
-	}
-	if byTotal {
-		order = "o.total " + dir + ", o.id " + dir
-	} else {
-		order = "o.id " + dir
-	}
+	srt := sortOf(f)
+	var key, id int64
 	if f.After != "" {
-		total, id, err := decodeCursor(f.After)
-		if err != nil {
+		var err error
+		if key, id, err = decodeCursor(f.After); err != nil {
 			return nil, &ValidationError{Fields: map[string]string{"after": "the page link is damaged; start from the first page"}}
 		}
-		if byTotal {
-			where += fmt.Sprintf(" AND (o.total, o.id) %s (?, ?)", cmp)
-			args = append(args, total, id)
-		} else {
-			where += " AND o.id " + cmp + " ?"
-			args = append(args, id)
-		}
 	}
-	args = append(args, f.Limit+1)
 	from := orderFrom
 	if f.Ready {
 		from = readyFrom
 	}
-	rows, err := s.DB.R.QueryContext(ctx, `SELECT `+orderColumns+from+`WHERE `+where+` ORDER BY `+order+` LIMIT ?`, args...)
+	pageWhere, pageArgs := where, slices.Clone(args)
+	if f.After != "" {
+		pageWhere += srt.compare(false)
+		pageArgs = append(pageArgs, srt.keyArg(key), id)
+	}
+	rows, err := s.DB.R.QueryContext(ctx, `SELECT `+orderColumns+from+`WHERE `+pageWhere+` ORDER BY `+srt.orderBy(false)+` LIMIT ?`,
+		append(pageArgs, f.Limit+1)...)
 	orders, err := collect(rows, err, scanOrder)
 	if err != nil {
 		return nil, err
@@ -179,8 +230,29 @@ func (s *Store) FindOrders(ctx context.Context, tenantID int64, f OrderFilter) (
 	page := &OrderPage{Orders: orders}
 	if len(page.Orders) > f.Limit {
 		page.Orders = page.Orders[:f.Limit]
-		last := page.Orders[f.Limit-1]
-		page.Next = encodeCursor(last.Total, last.ID)
+		page.Next = srt.cursor(page.Orders[f.Limit-1])
+	}
+	if f.After == "" {
+		return page, nil
+	}
+	// The orders up to the cursor's row come before the page; the previous
+	// page starts after the one a page back from there (none: it is the first).
+	countFrom := " FROM orders o "
+	if f.Ready {
+		countFrom = " FROM orders o INDEXED BY orders_ready_idx "
+	}
+	upTo, upToArgs := where+srt.compare(true), append(slices.Clone(args), srt.keyArg(key), id)
+	if err := s.DB.R.QueryRowContext(ctx, `SELECT count(*)`+countFrom+`WHERE `+upTo, upToArgs...).Scan(&page.Offset); err != nil {
+		return nil, err
+	}
+	page.HasPrev = page.Offset > 0
+	if page.Offset > f.Limit {
+		var prev Order
+		q := `SELECT o.id, o.total, o.created_at` + countFrom + `WHERE ` + upTo + ` ORDER BY ` + srt.orderBy(true) + ` LIMIT 1 OFFSET ?`
+		if err := s.DB.R.QueryRowContext(ctx, q, append(upToArgs, f.Limit)...).Scan(&prev.ID, &prev.Total, &prev.CreatedAt); err != nil {
+			return nil, err
+		}
+		page.Prev = srt.cursor(&prev)
 	}
 	return page, nil
 }

@@ -47,6 +47,36 @@ func (r Role) CanGrant(target Role) bool {
 	return target != RoleOwner || r == RoleOwner
 }
 
+// Action is something in the back office that only some roles may do. Role.Can
+// is the one place that says which: the routes check it before the handler
+// runs and the pages ask it before they show the button, so that a user never
+// sees a button that ends on a 403 page.
+type Action string
+
+// The actions that depend on the role.
+const (
+	ActionRefund      Action = "refund"       // give money back (a payment's refund, an order's)
+	ActionBuy         Action = "buy"          // procurement: buy at the supplier, OT, Taobao sessions
+	ActionRunJobs     Action = "run_jobs"     // run a job now, pause or resume it
+	ActionManageShop  Action = "manage_shop"  // settings, integrations, payment reviews
+	ActionManageUsers Action = "manage_users" // create, change and deactivate users
+	ActionCloseShop   Action = "close_shop"   // close the shop for maintenance
+)
+
+// Can reports whether the role may take the action. Unknown actions are
+// refused.
+func (r Role) Can(a Action) bool {
+	switch a {
+	case ActionRefund, ActionManageShop, ActionManageUsers:
+		return r.CanManageUsers()
+	case ActionBuy, ActionRunJobs:
+		return r == RoleOperator || r == RoleOwner || r == RoleAdmin
+	case ActionCloseShop:
+		return r.CanCloseShop()
+	}
+	return false
+}
+
 // User is a staff member of one tenant.
 type User struct {
 	ID        int64

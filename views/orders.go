@@ -1,7 +1,9 @@
 package views
 
 import (
+	"context"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -32,6 +34,30 @@ type OrdersList struct {
 	BulkNote string
 	// ReadyCount is how many orders are ready to ship (the tab's badge).
 	ReadyCount int
+	// Offset is how many orders of the list come before this page, Total
+	// how many the list has, Limit the page's size; Prev is the previous
+	// page's cursor ("" for the first page) when HasPrev.
+	Offset, Total, Limit int
+	Prev                 string
+	HasPrev              bool
+	// Confirm asks to confirm a destructive bulk change before it is made.
+	Confirm *BulkConfirm
+}
+
+// BulkConfirm is a bulk change waiting for the user's confirmation: the
+// orders selected and the status they would get.
+type BulkConfirm struct {
+	IDs []int64
+	To  model.OrderStatus
+}
+
+// Has reports whether the order is one of those selected.
+func (c *BulkConfirm) Has(id int64) bool { return slices.Contains(c.IDs, id) }
+
+// RangeText says which orders the page shows: "51–100 of 1,234".
+func (l OrdersList) RangeText(ctx context.Context) string {
+	return tr(ctx, "desk.range", map[string]any{"From": number(ctx, l.Offset+1),
+		"To": number(ctx, l.Offset+len(l.Orders)), "Total": number(ctx, max(l.Total, l.Offset+len(l.Orders)))})
 }
 
 // BulkResult is the outcome of a bulk action for one order.
@@ -106,6 +132,12 @@ type OrderDetail struct {
 	Payments     []*model.Payment
 	Refunds      []*model.Refund
 	PaymentError string
+	// RefundFor is the payment whose refund form was sent with an error:
+	// RefundTyped is what was typed there, RefundError what is wrong with it
+	// (shown by the amount).
+	RefundFor   int64
+	RefundTyped string
+	RefundError string
 	// CanRefund: the user's role may refund.
 	CanRefund bool
 	// RefundConfirm asks the user to confirm a refund before it is made.
@@ -129,6 +161,31 @@ type OrderDetail struct {
 	// BuysThroughOT: lines of the order are OT's to buy.
 	BuysThroughOT bool
 }
+
+// Paid is what the order's payments brought in (before refunds).
+func (d OrderDetail) Paid() int64 {
+	var n int64
+	for _, p := range d.Payments {
+		switch p.Status {
+		case model.PaymentCompleted, model.PaymentPartiallyRefunded, model.PaymentRefunded:
+			n += p.Amount
+		}
+	}
+	return n
+}
+
+// Refunded is what was given back of the order's payments.
+func (d OrderDetail) Refunded() int64 {
+	var n int64
+	for _, p := range d.Payments {
+		n += p.RefundedAmount
+	}
+	return n
+}
+
+// MarginAfterRefunds is the margin less the money given back: the goods were
+// bought all the same.
+func (d OrderDetail) MarginAfterRefunds() int64 { return d.Margin.Margin - d.Refunded() }
 
 // CarrierIntegrated reports whether the order's carrier registers
 // shipments through an integration (CDEK, Dostavista).
@@ -177,33 +234,131 @@ func holdsMoney(o *model.Order) bool {
 
 func idStr(id int64) string { return strconv.FormatInt(id, 10) }
 
-// eventText says what an event was, in words.
-func eventText(e model.OrderEvent, lang string) string {
-	switch e.Kind {
-	case model.EventCreated:
-		return "Order placed"
-	case model.EventOrderStatus:
-		return "Status: " + model.Label(lang, "order."+e.From) + " → " + model.Label(lang, "order."+e.To)
-	case model.EventPaymentStatus:
-		return "Payment: " + model.Label(lang, "payment."+e.From) + " → " + model.Label(lang, "payment."+e.To)
-	case model.EventProcurementStatus:
-		return "Procurement: " + model.Label(lang, "procurement."+e.From) + " → " + model.Label(lang, "procurement."+e.To)
-	case model.EventNote:
-		return "Note"
-	case model.EventPayment:
-		return "Payment: " + e.From + " → " + e.To
-	case model.EventRefund:
-		return "Refund"
-	case model.EventMessage:
-		return "Message: " + e.To
-	case model.EventShipment:
-		return "Shipment: " + model.ShipmentStatus(e.To).Label()
-	case model.EventOT:
-		return "OT Platform"
+// TimelineEntry is one entry of the order page's timeline: one event said in
+// words, or a payment's change with the order's payment status it moved.
+type TimelineEntry struct {
+	At     time.Time
+	Text   string // what happened, in words
+	Detail string // what the event adds (a note, a reason), "" for nothing
+	Actor  string // who, in words
+	// Messages: the entry links to the order's messages.
+	Messages bool
+	kind     string // the event's kind
+	refund   string // the refund's number, for a refund's entry
+}
+
+// refundNumber is the number of the refund a refund event's note names
+// ("Refund RF-… of …"), "" for none.
+func refundNumber(note string) string {
+	f := strings.Fields(note)
+	if len(f) > 1 && f[0] == "Refund" {
+		return f[1]
 	}
-	return e.Kind
+	return ""
+}
+
+// timeline says the order's events in words, one entry each: the order
+// placed by its customer (not "Order placed — Order placed"), a status
+// change from one status to another. A payment's change that moved the
+// order's payment status is one entry saying both; a change to the status
+// it already had ("partially_refunded → partially_refunded", a second
+// partial refund) adds nothing the refund's entry does not say, and is left
+// out.
+func timeline(ctx context.Context, o *model.Order, events []model.OrderEvent) []TimelineEntry {
+	var out []TimelineEntry
+	for _, e := range events {
+		var n TimelineEntry
+		n.At, n.Actor, n.Detail, n.kind = e.CreatedAt, actorText(ctx, e.Actor), strings.TrimSpace(e.Note), e.Kind
+		switch e.Kind {
+		case model.EventCreated:
+			who := strings.TrimSpace(o.Address.FirstName + " " + o.Address.LastName)
+			if who == "" {
+				who = o.Address.Email
+			}
+			n.Text = tr(ctx, "desk.event.placed", map[string]any{"Who": who})
+			// The note begins with the words the entry now says.
+			n.Detail = strings.TrimLeft(strings.TrimPrefix(n.Detail, "Order placed"), ". ")
+			if strings.HasPrefix(e.Actor, "customer:") {
+				n.Actor = ""
+			}
+		case model.EventOrderStatus:
+			n.Text = tr(ctx, "desk.event.status", map[string]any{"From": model.OrderStatus(e.From).Label(lang(ctx)), "To": model.OrderStatus(e.To).Label(lang(ctx))})
+		case model.EventPaymentStatus:
+			if e.From == e.To {
+				continue
+			}
+			to := model.OrderPaymentStatus(e.To).Label(lang(ctx))
+			if k := len(out) - 1; k >= 0 && out[k].At.Equal(e.CreatedAt) && (out[k].kind == model.EventPayment || out[k].kind == model.EventRefund) {
+				// The order's payment status moved with the payment just said.
+				out[k].Text += " " + tr(ctx, "desk.event.order_payment_now", map[string]any{"To": to})
+				continue
+			}
+			n.Text = tr(ctx, "desk.event.payment_status", map[string]any{"From": model.OrderPaymentStatus(e.From).Label(lang(ctx)), "To": to})
+		case model.EventPayment:
+			if e.From == e.To {
+				continue
+			}
+			number, rest, _ := strings.Cut(e.Note, ": ")
+			n.Text = tr(ctx, "desk.event.payment", map[string]any{"Number": number, "To": model.PaymentStatus(e.To).Label(lang(ctx))})
+			// The note is "PAY-…: from → to (why)": the why is the detail.
+			n.Detail = strings.TrimSpace(strings.TrimPrefix(rest, e.From+" → "+e.To))
+			if !strings.Contains(e.Note, " → ") {
+				n.Detail = e.Note
+			}
+		case model.EventRefund:
+			n.Text, n.Detail = n.Detail, ""
+			if n.Text == "" {
+				n.Text = tr(ctx, "desk.event.refund")
+			}
+			// A refund reserved and then made is one refund: the entry that
+			// said it was asked for now says it was made.
+			if k := len(out) - 1; k >= 0 && out[k].kind == model.EventRefund && out[k].refund != "" && out[k].refund == refundNumber(e.Note) {
+				out[k].Text, out[k].At = n.Text, n.At
+				continue
+			}
+			n.refund = refundNumber(e.Note)
+		case model.EventProcurementStatus:
+			n.Text = tr(ctx, "desk.event.procurement", map[string]any{"To": model.ProcurementStatus(e.To).Label(lang(ctx))})
+		case model.EventNote:
+			n.Text = tr(ctx, "desk.event.note")
+		case model.EventMessage:
+			n.Text, n.Messages = tr(ctx, "desk.event.message", map[string]any{"What": e.To}), true
+		case model.EventShipment:
+			n.Text = tr(ctx, "desk.event.shipment", map[string]any{"To": model.ShipmentStatus(e.To).Label()})
+		case model.EventOT:
+			n.Text = "OT Platform"
+		default:
+			n.Text = e.Kind
+		}
+		out = append(out, n)
+	}
+	return out
+}
+
+// actorText says who made a change: a staff member by e-mail, the customer,
+// a job by name, OrderDesk itself.
+func actorText(ctx context.Context, a string) string {
+	kind, who, _ := strings.Cut(a, ":")
+	switch kind {
+	case "staff":
+		return tr(ctx, "desk.actor.staff", map[string]any{"Who": who})
+	case "customer":
+		return tr(ctx, "desk.actor.customer", map[string]any{"Who": who})
+	case "job":
+		return tr(ctx, "desk.actor.job", map[string]any{"Who": who})
+	case "system":
+		return tr(ctx, "desk.actor.system")
+	case "provider":
+		return tr(ctx, "desk.actor.provider", map[string]any{"Who": who})
+	}
+	return a
 }
 
 // rateText shows a rate in millionths of a minor unit per fen as the price of
 // one CNY: 12_500_000 → "12.50".
 func rateText(micro int64) string { return model.FormatAmount((micro + 5_000) / 10_000) }
+
+// Can reports whether the signed-in user's role may take the action
+// (model.Role.Can, the rule the routes check too): pages show an action's
+// button only then.
+func (p Page) Can(act model.Action) bool { return p.User != nil && p.User.Role.Can(act) }
