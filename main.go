@@ -44,6 +44,9 @@ type config struct {
 	// BackupKeep is how many daily backups the backup job keeps, as typed
 	// (checked by backupKeep).
 	BackupKeep string
+	// Pprof is the loopback address of the profiler (net/http/pprof); ""
+	// serves none.
+	Pprof string
 }
 
 // backupKeep is how many backups the daily backup job keeps.
@@ -80,6 +83,7 @@ func addConfigFlags(fs *flag.FlagSet, c *config) {
 	fs.StringVar(&c.SMTPSandbox, "smtp-sandbox", envOr("ORDERDESK_SMTP_SANDBOX", "127.0.0.1:2525"), "address of the built-in e-mail sandbox (ORDERDESK_SMTP_SANDBOX)")
 	rate, _ := strconv.ParseFloat(envOr("ORDERDESK_TRACK_RATE", "1"), 64)
 	fs.Float64Var(&c.TrackRate, "track-rate", rate, "public tracking requests per second per client address, bursts of 20 (ORDERDESK_TRACK_RATE)")
+	fs.StringVar(&c.Pprof, "pprof", os.Getenv("ORDERDESK_PPROF"), "serve Go's profiler on this loopback address, e.g. 127.0.0.1:6060 (ORDERDESK_PPROF); off when empty")
 	fs.StringVar(&c.DefaultTenant, "default-tenant", envOr("ORDERDESK_DEFAULT_TENANT", model.DemoTenantSlug), "tenant served on the bare host (ORDERDESK_DEFAULT_TENANT)")
 }
 
@@ -174,6 +178,8 @@ func run(args []string, out io.Writer, log *slog.Logger) error {
 		if len(args) > 0 && args[0] == "bulk-orders" {
 			return cmdBulkOrders(args[1:], out)
 		}
+	case "bench": // not in the usage: a tool for who works on speed (make bench)
+		return cmdBench(args, out)
 	case "user":
 		if len(args) > 0 && args[0] == "create" {
 			return cmdUserCreate(args[1:], out)
@@ -409,6 +415,17 @@ func serve(ctx context.Context, c config, out io.Writer, log *slog.Logger, extra
 		log.Info("background jobs stopped")
 	}()
 
+	if c.Pprof != "" {
+		stopPprof, err := startPprof(c.Pprof, log)
+		if err != nil {
+			return err
+		}
+		defer func() {
+			stopCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			err = errors.Join(err, stopPprof(stopCtx))
+		}()
+	}
 	srv := &http.Server{
 		Addr:              c.Addr,
 		Handler:           app.Handler(),
