@@ -1,0 +1,73 @@
+package handlers_test
+
+import (
+	"net/http"
+	"net/url"
+	"testing"
+	"time"
+
+	"orderdesk/model"
+)
+
+// sessionExpiry is the idle deadline the sessions table holds for the
+// client's session.
+func sessionExpiry(t *testing.T, e *env, c *client) time.Time {
+	t.Helper()
+	var unix float64
+	err := e.store.DB.R.QueryRow(`SELECT (expiry - 2440587.5) * 86400.0 FROM sessions WHERE token = ?`,
+		model.HashToken(c.cookie("orderdesk_session"))).Scan(&unix)
+	if err != nil {
+		t.Fatalf("the session's row: %v", err)
+	}
+	return time.UnixMilli(int64(unix * 1000))
+}
+
+func TestSignedInPagesWriteTheSessionAtMostOnceAMinute(t *testing.T) {
+	e := newEnv(t)
+	owner := e.client(t, "")
+	owner.login(model.DemoOwnerEmail, demoPassword)
+	signedIn := sessionExpiry(t, e, owner)
+
+	t.Run("pages read within the minute leave the stored session as it is", func(t *testing.T) {
+		for _, path := range []string{"/admin/", "/admin/orders", "/admin/settings/maintenance"} {
+			time.Sleep(5 * time.Millisecond) // a write would store a later deadline
+			res, _ := owner.get(path)
+			wantStatus(t, res, http.StatusOK)
+		}
+		if got := sessionExpiry(t, e, owner); !got.Equal(signedIn) {
+			t.Errorf("the session's deadline moved from %s to %s: the pages wrote the session", signedIn, got)
+		}
+	})
+
+	t.Run("a page read more than a minute after the last write moves the deadline", func(t *testing.T) {
+		if _, err := e.store.DB.W.Exec(`UPDATE sessions SET expiry = expiry - 2.0 / 1440 WHERE token = ?`,
+			model.HashToken(owner.cookie("orderdesk_session"))); err != nil {
+			t.Fatal(err)
+		}
+		before := sessionExpiry(t, e, owner)
+		res, _ := owner.get("/admin/orders")
+		wantStatus(t, res, http.StatusOK)
+		if got := sessionExpiry(t, e, owner); got.Sub(before) < time.Minute {
+			t.Errorf("the deadline went from %s to %s, want it two minutes later again", before, got)
+		}
+	})
+
+	t.Run("a change in the session is written at once", func(t *testing.T) {
+		// Closing the shop leaves a notice in the session for the next page.
+		res, _ := owner.postForm("/admin/settings/maintenance", url.Values{"action": {"down"}})
+		wantStatus(t, res, http.StatusSeeOther)
+		_, doc := owner.get("/admin/settings/maintenance")
+		if got := doc.Find(`[data-testid="flash"]`).Text(); got == "" {
+			t.Error("no notice after closing the shop: the session's change was not saved")
+		}
+		res, _ = owner.postForm("/admin/settings/maintenance", url.Values{"action": {"up"}})
+		wantStatus(t, res, http.StatusSeeOther)
+	})
+
+	t.Run("signing out ends the session", func(t *testing.T) {
+		res, _ := owner.postForm("/admin/logout", nil)
+		wantStatus(t, res, http.StatusSeeOther)
+		res, _ = owner.get("/admin/orders")
+		wantStatus(t, res, http.StatusSeeOther)
+	})
+}
