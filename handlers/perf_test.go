@@ -71,3 +71,38 @@ func TestSignedInPagesWriteTheSessionAtMostOnceAMinute(t *testing.T) {
 		wantStatus(t, res, http.StatusSeeOther)
 	})
 }
+
+func TestTheShopKeptInMemoryFollowsItsChangesAtOnce(t *testing.T) {
+	e := newEnv(t)
+	owner := e.client(t, "")
+	owner.login(model.DemoOwnerEmail, demoPassword)
+	customer := e.client(t, "")
+
+	t.Run("a settings save shows on the next page", func(t *testing.T) {
+		for _, minutes := range []string{"90", "45"} {
+			form := url.Values{"unpaid_expiry_minutes": {minutes}, "unpaid_expiry_batch": {"10"}, "bonus_earn_percent": {"3"},
+				"bonus_max_share_percent": {"20"}, "order_increment_start": {"1000"}, "cny_rate": {"13.10"},
+				"required": {"first_name", "email"}}
+			res, _ := owner.postForm("/admin/settings/orders", form)
+			wantStatus(t, res, http.StatusSeeOther)
+			res, doc := owner.get("/admin/settings/orders")
+			wantStatus(t, res, http.StatusOK)
+			if got, _ := doc.Find("#unpaid_expiry_minutes").Attr("value"); got != minutes {
+				t.Errorf("after saving %s minutes the page shows %q", minutes, got)
+			}
+		}
+	})
+
+	t.Run("closing and opening the shop shows to customers at once", func(t *testing.T) {
+		res, _ := customer.get("/shop")
+		wantStatus(t, res, http.StatusOK)
+		res, _ = owner.postForm("/admin/settings/maintenance", url.Values{"action": {"down"}, "message": {"Back at 14:00"}})
+		wantStatus(t, res, http.StatusSeeOther)
+		res, _ = customer.get("/shop")
+		wantStatus(t, res, http.StatusServiceUnavailable)
+		res, _ = owner.postForm("/admin/settings/maintenance", url.Values{"action": {"up"}})
+		wantStatus(t, res, http.StatusSeeOther)
+		res, _ = customer.get("/shop")
+		wantStatus(t, res, http.StatusOK)
+	})
+}

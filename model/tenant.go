@@ -94,6 +94,7 @@ func (s *Store) CreateTenant(ctx context.Context, n NewTenant) (*Tenant, error) 
 	res, err := s.DB.W.ExecContext(ctx, `INSERT INTO tenants (slug, name, language, currency, timezone, created_at)
 		VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (slug) DO NOTHING`,
 		n.Slug, n.Name, n.Language, n.Currency, n.Timezone, s.now())
+	s.TenantsChanged()
 	if err != nil {
 		return nil, err
 	}
@@ -108,8 +109,21 @@ func (s *Store) CreateTenant(ctx context.Context, n NewTenant) (*Tenant, error) 
 }
 
 // FindTenantBySlug returns the tenant with this slug or ErrNotFound.
+// It is served from memory once read (tenant_cache.go).
 func (s *Store) FindTenantBySlug(ctx context.Context, slug string) (*Tenant, error) {
-	return scanTenant(s.DB.R.QueryRowContext(ctx, `SELECT `+tenantColumns+` FROM tenants WHERE slug = ?`, strings.ToLower(slug)))
+	slug = strings.ToLower(slug)
+	if slug == "" {
+		return nil, ErrNotFound
+	}
+	t, gen, ok := s.tenants.get(slug, 0)
+	if ok {
+		return t, nil
+	}
+	t, err := scanTenant(s.DB.R.QueryRowContext(ctx, `SELECT `+tenantColumns+` FROM tenants WHERE slug = ?`, slug))
+	if err == nil {
+		s.tenants.put(t, gen)
+	}
+	return t, err
 }
 
 // FindTenants lists every tenant, for jobs that work across tenants.
@@ -172,6 +186,7 @@ func (s *Store) UpdateOrderSettings(ctx context.Context, tenantID int64, o Order
 		order_increment_next = max(coalesce(order_increment_next, 0), ?), cny_rate_micro = ?, refund_overpayments = ?, notify_purchased = ? WHERE id = ?`,
 		o.UnpaidExpiryMinutes, o.UnpaidExpiryBatch, o.ZeroStock, strings.Join(o.RequiredAddressFields, ","),
 		o.BonusEarnPercent, o.BonusMaxSharePercent, o.OrderIncrementStart, o.OrderIncrementStart, o.CNYRateMicro, o.RefundOverpayments, o.NotifyPurchased, tenantID)
+	s.TenantsChanged()
 	return err
 }
 
@@ -194,8 +209,17 @@ func (t *Tenant) Location() *time.Location {
 }
 
 // FindTenantByID returns the tenant with this id or ErrNotFound.
+// It is served from memory once read (tenant_cache.go).
 func (s *Store) FindTenantByID(ctx context.Context, id int64) (*Tenant, error) {
-	return scanTenant(s.DB.R.QueryRowContext(ctx, `SELECT `+tenantColumns+` FROM tenants WHERE id = ?`, id))
+	t, gen, ok := s.tenants.get("", id)
+	if ok {
+		return t, nil
+	}
+	t, err := scanTenant(s.DB.R.QueryRowContext(ctx, `SELECT `+tenantColumns+` FROM tenants WHERE id = ?`, id))
+	if err == nil {
+		s.tenants.put(t, gen)
+	}
+	return t, err
 }
 
 // ShopURL is a shop's public address: the scheme, host and port of the
