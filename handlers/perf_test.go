@@ -3,6 +3,7 @@ package handlers_test
 import (
 	"net/http"
 	"net/url"
+	"strings"
 	"testing"
 	"time"
 
@@ -105,4 +106,50 @@ func TestTheShopKeptInMemoryFollowsItsChangesAtOnce(t *testing.T) {
 		res, _ = customer.get("/shop")
 		wantStatus(t, res, http.StatusOK)
 	})
+}
+
+func TestTheTrackingPagesWriteNoSessionAndSetNoCookie(t *testing.T) {
+	e := newEnv(t)
+	o := trackPlace(t, e, e.demo, trackPersonal)
+	signedIn := e.client(t, "")
+	res, _ := signedIn.postForm("/shop/login", url.Values{"email": {model.DemoCustomerEmail}, "password": {demoPassword}})
+	wantStatus(t, res, http.StatusSeeOther)
+	// Two minutes since the session was written: a page that touched the
+	// session would write it now.
+	if _, err := e.store.DB.W.Exec(`UPDATE sessions SET expiry = expiry - 2.0 / 1440 WHERE token = ?`,
+		model.HashToken(signedIn.cookie("orderdesk_session"))); err != nil {
+		t.Fatal(err)
+	}
+	before := sessionExpiry(t, e, signedIn)
+	sessions := func() (n int) {
+		if err := e.store.DB.R.QueryRow(`SELECT count(*) FROM sessions`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	rows := sessions()
+
+	for _, who := range []struct {
+		name string
+		c    *client
+	}{{"a guest", e.client(t, "")}, {"a signed-in customer", signedIn}} {
+		for _, path := range []string{"/track/" + o.Number, "/api/orders/track/" + o.Number + "/", "/track"} {
+			t.Run(who.name+" reads "+path, func(t *testing.T) {
+				res, body := who.c.do("GET", path, nil, nil)
+				wantStatus(t, res, http.StatusOK)
+				if path != "/track" && !strings.Contains(body, o.Number) {
+					t.Errorf("the page does not show the order %s", o.Number)
+				}
+				if got := res.Header.Values("Set-Cookie"); len(got) != 0 {
+					t.Errorf("the page set cookies: %q", got)
+				}
+			})
+		}
+	}
+	if got := sessionExpiry(t, e, signedIn); !got.Equal(before) {
+		t.Errorf("the customer's session was written: its deadline moved from %s to %s", before, got)
+	}
+	if got := sessions(); got != rows {
+		t.Errorf("%d sessions after the tracking pages, %d before", got, rows)
+	}
 }

@@ -86,8 +86,9 @@ func (a *App) routes() *echo.Echo {
 	apiManage.POST("/:id/test/", a.APIIntegrationTest)
 
 	// Public tracking: rate-limited per client address, since order numbers are
-	// the only key.
-	track := t.Group("", a.trackLimiter())
+	// the only key. The pages change nothing: no session and no CSRF token,
+	// but for the thank-you after checkout (public.go).
+	track := e.Group("", a.resolveTenant, limitBody(), a.trackLimiter(), a.sessionWhen(placedNotice))
 	track.GET("/api/orders/track/:number/", a.APITrack)
 	track.GET("/track", a.TrackForm)
 	track.GET("/track/:number", a.TrackPage)

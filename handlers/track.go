@@ -26,11 +26,7 @@ func (a *App) TrackForm(c echo.Context) error {
 }
 
 func (a *App) renderTrackForm(c echo.Context, status int, f views.TrackLookup) error {
-	customer, err := a.currentCustomer(c)
-	if err != nil {
-		return err
-	}
-	p, h, err := a.shopFrame(c, "Track an order", "track", customer, nil)
+	p, h, err := a.publicFrame(c, "Track an order", "track")
 	if err != nil {
 		return err
 	}
@@ -56,11 +52,7 @@ func (a *App) TrackPage(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	customer, err := a.currentCustomer(c)
-	if err != nil {
-		return err
-	}
-	p, h, err := a.shopFrame(c, "Order "+o.Number, "track", customer, nil)
+	p, h, err := a.publicFrame(c, "Order "+o.Number, "track")
 	if err != nil {
 		return err
 	}
@@ -69,7 +61,7 @@ func (a *App) TrackPage(c echo.Context) error {
 		return err
 	}
 	v := views.TrackView{Tenant: tenant(c), Order: o, Placed: c.QueryParam("placed") == "1", Story: story}
-	if v.Placed {
+	if v.Placed && sessionLoaded(c) {
 		// Only this shopper's session holds the notice of the order they placed.
 		v.Notice = a.sessions.PopString(c.Request().Context(), orderNoticeKey(o.Number))
 	}
