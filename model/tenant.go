@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -202,11 +203,21 @@ func splitList(s string) []string {
 
 // Location is the tenant's time zone, for showing times.
 func (t *Tenant) Location() *time.Location {
-	if loc, err := time.LoadLocation(t.Timezone); err == nil {
-		return loc
+	if loc, ok := locations.Load(t.Timezone); ok {
+		return loc.(*time.Location)
 	}
-	return time.UTC
+	// time.LoadLocation reads the zone's file on every call: pages ask for
+	// it per request, so each zone is read once.
+	loc, err := time.LoadLocation(t.Timezone)
+	if err != nil {
+		return time.UTC
+	}
+	locations.Store(t.Timezone, loc)
+	return loc
 }
+
+// locations are the time zones read so far, by name.
+var locations sync.Map
 
 // FindTenantByID returns the tenant with this id or ErrNotFound.
 // It is served from memory once read (tenant_cache.go).
