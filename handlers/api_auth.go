@@ -49,7 +49,7 @@ func (a *App) APIRegister(c echo.Context) error {
 	if err := a.signInCustomer(c, cu); err != nil {
 		return err
 	}
-	return ok(c, http.StatusCreated, "Your account was created.", map[string]any{"customer": customerJSON(cu)})
+	return ok(c, http.StatusCreated, apiMsg(c, "api.auth.registered"), map[string]any{"customer": customerJSON(cu)})
 }
 
 // APILogin signs a customer in: POST /api/auth/login/ {email, password}.
@@ -68,7 +68,7 @@ func (a *App) APILogin(c echo.Context) error {
 	if err := a.signInCustomer(c, cu); err != nil {
 		return err
 	}
-	return ok(c, http.StatusOK, "Signed in.", map[string]any{"customer": customerJSON(cu)})
+	return ok(c, http.StatusOK, apiMsg(c, "api.auth.signed_in"), map[string]any{"customer": customerJSON(cu)})
 }
 
 // APILogout ends the customer's session: POST /api/auth/logout/.
@@ -76,7 +76,7 @@ func (a *App) APILogout(c echo.Context) error {
 	if err := a.signOutCustomer(c); err != nil {
 		return err
 	}
-	return ok(c, http.StatusOK, "Signed out.", nil)
+	return ok(c, http.StatusOK, apiMsg(c, "api.auth.signed_out"), nil)
 }
 
 // signOutCustomer ends the customer's session (token renewed) and empties the

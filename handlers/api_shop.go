@@ -68,7 +68,7 @@ func (a *App) APICartAdd(c echo.Context) error {
 	if err := a.store.AddToCart(c.Request().Context(), tenant(c).ID, st.CartID, int64(req.ProductID), req.Quantity); err != nil {
 		return err
 	}
-	return a.answerCart(c, customer, sess, st, "The product was added to the cart.")
+	return a.answerCart(c, customer, sess, st, apiMsg(c, "api.cart.added"))
 }
 
 // APICartCoupon applies (or with "" removes) a promo code: POST /api/cart/coupon/.
@@ -176,7 +176,7 @@ func (a *App) APIOrderCreate(c echo.Context) error {
 		st.UseBonus = *req.UseBonus
 	}
 	if st.CartID == "" {
-		return &model.ValidationError{Fields: map[string]string{"cart_id": "the cart is empty"}}
+		return &model.ValidationError{Fields: map[string]string{"cart_id": apiMsg(c, "api.cart.empty")}}
 	}
 	o, err := a.store.PlaceOrder(c.Request().Context(), tenant(c), model.PlaceOrderInput{
 		CartID: st.CartID, Customer: customer, ShippingMethodID: int64(req.ShippingMethodID),
@@ -201,11 +201,11 @@ func (a *App) APIOrderCreate(c echo.Context) error {
 	if err := a.saveShop(c, sess, st); err != nil {
 		return err
 	}
-	msg := model.Label(tenant(c).Language, "msg.order_placed")
+	message := apiMsg(c, "api.order.placed")
 	if o.CouponNotApplied != "" {
-		msg += " " + o.CouponNotApplied
+		message += " " + o.CouponNotApplied
 	}
-	return ok(c, http.StatusCreated, msg, map[string]any{
+	return ok(c, http.StatusCreated, message, map[string]any{
 		"order": orderJSON(o, tenant(c).Language, true), "coupon_not_applied": nullString(o.CouponNotApplied),
 	})
 }
@@ -425,7 +425,7 @@ func (a *App) APIOrderUpdate(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return ok(c, http.StatusOK, "The order is now "+o.Status.Label(tenant(c).Language)+".", map[string]any{"order": staffOrderJSON(o, tenant(c).Language, true)})
+	return ok(c, http.StatusOK, apiMsg(c, "api.order.status_now", map[string]any{"Status": o.Status.Label(shopLang(c))}), map[string]any{"order": staffOrderJSON(o, tenant(c).Language, true)})
 }
 
 // APITrack is the public tracking of an order by its number:

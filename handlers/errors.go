@@ -3,11 +3,13 @@ package handlers
 import (
 	"errors"
 	"net/http"
+	"time"
 
 	"github.com/labstack/echo/v4"
 
 	"orderdesk/model"
 	"orderdesk/views"
+	"orderdesk/views/locales"
 )
 
 // apiResponse is the envelope of every JSON answer.
@@ -17,9 +19,13 @@ type apiResponse struct {
 	Errors  map[string]string `json:"errors,omitempty"`
 }
 
-// statusOf maps an error to the HTTP status and the message people see. This is
-// the one place where model errors meet HTTP.
-func statusOf(err error) (int, string, map[string]string) {
+// statusOf maps an error to the HTTP status and the message people see, in
+// English (the back office's words that are not translated yet).
+func statusOf(err error) (int, string, map[string]string) { return statusIn(err, locales.Default) }
+
+// statusIn maps an error to the HTTP status and the message people see, in
+// lang. This is the one place where model errors meet HTTP.
+func statusIn(err error, lang string) (int, string, map[string]string) {
 	var he *echo.HTTPError
 	var ve *model.ValidationError
 	var te *model.ThrottledError
@@ -30,23 +36,23 @@ func statusOf(err error) (int, string, map[string]string) {
 			msg = http.StatusText(he.Code)
 		}
 		if he.Code == http.StatusRequestEntityTooLarge {
-			msg = "The request is too large: a form or an API request takes at most " + bodyLimit + "B, a file upload " + uploadBodyLimit + "B."
+			msg = locales.T(lang, "common.error.too_large", map[string]any{"Body": bodyLimit, "Upload": uploadBodyLimit})
 		}
 		return he.Code, msg, nil
 	case errors.As(err, &ve):
-		return http.StatusBadRequest, "Please correct: " + ve.Error(), ve.Fields
+		return http.StatusBadRequest, locales.T(lang, "common.error.please_correct", map[string]any{"What": ve.Error()}), ve.Fields
 	case errors.As(err, &te):
-		return http.StatusTooManyRequests, te.Error(), nil
+		return http.StatusTooManyRequests, locales.T(lang, "common.error.throttled", map[string]any{"Wait": locales.Wait(lang, time.Duration(te.RetryAfterSeconds)*time.Second)}), nil
 	case errors.Is(err, model.ErrNotFound):
-		return http.StatusNotFound, "Not found.", nil
+		return http.StatusNotFound, locales.T(lang, "common.error.not_found"), nil
 	case errors.Is(err, model.ErrForbidden):
-		return http.StatusForbidden, "Your role does not allow this.", nil
+		return http.StatusForbidden, locales.T(lang, "common.error.forbidden"), nil
 	case errors.Is(err, model.ErrConflict):
 		return http.StatusConflict, err.Error(), nil
 	case errors.Is(err, model.ErrInvalidCredentials):
-		return http.StatusUnauthorized, "The e-mail or password is not correct.", nil
+		return http.StatusUnauthorized, locales.T(lang, "common.error.bad_credentials"), nil
 	}
-	return http.StatusInternalServerError, "Something went wrong on our side. The error has been logged.", nil
+	return http.StatusInternalServerError, locales.T(lang, "common.error.server"), nil
 }
 
 // errorHandler is Echo's central error handler: JSON for the API, an HTML page for
@@ -58,7 +64,11 @@ func (a *App) errorHandler(err error, c echo.Context) {
 		a.log.Warn("error after the answer started", "method", c.Request().Method, "path", c.Request().URL.Path, "err", err)
 		return
 	}
-	status, msg, fields := statusOf(err)
+	lang := requestLang(c)
+	if isAPI(c) {
+		lang = shopLang(c)
+	}
+	status, msg, fields := statusIn(err, lang)
 	if status >= 500 {
 		a.log.Error("server error", "method", c.Request().Method, "path", c.Request().URL.Path, "err", err)
 	}
@@ -74,12 +84,9 @@ func (a *App) errorHandler(err error, c echo.Context) {
 		}
 		return
 	}
-	title := map[int]string{
-		http.StatusForbidden: "Not allowed", http.StatusNotFound: "Not found",
-		http.StatusTooManyRequests: "Slow down", http.StatusUnauthorized: "Sign in",
-	}[status]
-	if title == "" {
-		title = http.StatusText(status)
+	title := http.StatusText(status)
+	if id := "common.error.title_" + itoa(status); locales.Has(id) {
+		title = locales.T(lang, id)
 	}
 	p := views.Page{Title: title}
 	if t, ok := c.Get(ctxTenant).(*model.Tenant); ok {
@@ -90,7 +97,7 @@ func (a *App) errorHandler(err error, c echo.Context) {
 	// htmx does not swap error responses by default; the page still gets a status
 	// it can act on, and plain browsers get a whole page.
 	c.Response().Header().Add("Vary", "HX-Request")
-	comp := views.ErrorPage(status, title, msg)
+	comp := views.ErrorPageFor(status, title, msg, p.User != nil)
 	if !isFragment(c) {
 		comp = views.Layout(p, comp)
 	}

@@ -17,6 +17,7 @@ import (
 
 	"orderdesk/model"
 	"orderdesk/views"
+	"orderdesk/views/locales"
 )
 
 // maintenanceTTL is how long the app answers from its copy of the
@@ -191,7 +192,7 @@ func (a *App) downPage(c echo.Context, retrySeconds int, d views.Down) error {
 	h.Set("Retry-After", strconv.Itoa(retrySeconds))
 	h.Set(echo.HeaderCacheControl, "no-store")
 	if isAPI(c) {
-		msg := model.Label(d.Lang, "maintenance.api")
+		msg := locales.T(d.Lang, "common.maintenance.api")
 		if d.Message != "" {
 			msg += " " + d.Message
 		}

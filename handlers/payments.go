@@ -157,7 +157,7 @@ func (a *App) APIPaymentCreate(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return ok(c, http.StatusCreated, "The payment was created.", map[string]any{"payment": paymentJSON(p), "payment_url": p.PaymentURL, "transaction_id": p.ProviderRef})
+	return ok(c, http.StatusCreated, apiMsg(c, "api.payment.created"), map[string]any{"payment": paymentJSON(p), "payment_url": p.PaymentURL, "transaction_id": p.ProviderRef})
 }
 
 // paymentOptions are the payment methods the shop offers now: its payment
@@ -198,7 +198,7 @@ func (a *App) APIPaymentVerify(c echo.Context) error {
 	}
 	ctx := c.Request().Context()
 	t := tenant(c)
-	notFound := echo.NewHTTPError(http.StatusNotFound, "No such payment.")
+	notFound := echo.NewHTTPError(http.StatusNotFound, apiMsg(c, "api.payment.not_found"))
 	p, err := a.pay.FindForVerify(ctx, t, model.ProviderType(req.Provider), strings.TrimSpace(req.TransactionID))
 	if errors.Is(err, model.ErrNotFound) {
 		return notFound
@@ -217,11 +217,11 @@ func (a *App) APIPaymentVerify(c echo.Context) error {
 	if p, err = a.pay.Refresh(ctx, t, p); err != nil {
 		return err
 	}
-	msg := "The payment is " + string(p.Status) + "."
+	message := apiMsg(c, "api.payment.state", map[string]any{"Status": p.Status.Label(shopLang(c))})
 	if p.Status == model.PaymentCompleted {
-		msg = "The payment was verified and completed."
+		message = apiMsg(c, "api.payment.verified")
 	}
-	return ok(c, http.StatusOK, msg, map[string]any{"payment": paymentJSON(p)})
+	return ok(c, http.StatusOK, message, map[string]any{"payment": paymentJSON(p)})
 }
 
 // APIPaymentRefund refunds a payment (owners and admins): POST

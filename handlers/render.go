@@ -47,7 +47,10 @@ func (a *App) renderParts(c echo.Context, status int, p views.Page, content, fra
 // renderComponent writes one component as it is (a fragment for htmx, say).
 func (a *App) renderComponent(c echo.Context, status int, comp templ.Component) error {
 	var buf bytes.Buffer
-	if err := comp.Render(c.Request().Context(), &buf); err != nil {
+	// Every component reads the request's language and time zone from the
+	// context (views.LocaleOf): words, money and dates all follow it.
+	ctx := views.WithLocale(c.Request().Context(), locale(c))
+	if err := comp.Render(ctx, &buf); err != nil {
 		return err
 	}
 	return c.HTMLBlob(status, buf.Bytes())

@@ -2,6 +2,8 @@ package model
 
 import (
 	"time"
+
+	"orderdesk/views/locales"
 )
 
 // Coupon is a tenant's promo code.
@@ -26,22 +28,35 @@ type CouponUsage struct {
 	Anonymous bool
 }
 
-// CouponRefusal says why a coupon does not apply, in words for the shopper.
-type CouponRefusal struct{ Msg string }
+// CouponRefusal says why a coupon does not apply, in words for the shopper:
+// the message api.coupon.{Why} of the message files, in the shop's language.
+type CouponRefusal struct {
+	Why string // no_such, inactive, not_yet, expired, min_subtotal, used_up, per_customer, already_used
+	// Code is the code typed (no_such); MinSubtotal and Currency the least
+	// subtotal (min_subtotal).
+	Code        string
+	MinSubtotal int64
+	Currency    string
+}
 
-func (e *CouponRefusal) Error() string { return e.Msg }
+func (e *CouponRefusal) Error() string { return e.Message(locales.Default) }
+
+// Message is the refusal in lang.
+func (e *CouponRefusal) Message(lang string) string {
+	return locales.T(lang, "api.coupon."+e.Why, map[string]any{"Code": e.Code, "Min": locales.Money(lang, e.MinSubtotal, e.Currency)})
+}
 
 // Check says whether the coupon applies to a subtotal now, given its usage.
 func (c *Coupon) Check(now time.Time, subtotal int64, usage CouponUsage, currency string) error {
 	switch {
 	case !c.Active:
-		return &CouponRefusal{"This promo code is no longer valid."}
+		return &CouponRefusal{Why: "inactive"}
 	case c.StartsAt != nil && now.Before(*c.StartsAt):
-		return &CouponRefusal{"This promo code is not valid yet."}
+		return &CouponRefusal{Why: "not_yet"}
 	case c.EndsAt != nil && !now.Before(*c.EndsAt):
-		return &CouponRefusal{"This promo code has expired."}
+		return &CouponRefusal{Why: "expired"}
 	case subtotal < c.MinSubtotal:
-		return &CouponRefusal{"This promo code needs a subtotal of at least " + FormatMoney(c.MinSubtotal, currency) + "."}
+		return &CouponRefusal{Why: "min_subtotal", MinSubtotal: c.MinSubtotal, Currency: currency}
 	}
 	return c.checkLimits(usage)
 }
@@ -50,11 +65,11 @@ func (c *Coupon) Check(now time.Time, subtotal int64, usage CouponUsage, currenc
 func (c *Coupon) checkLimits(usage CouponUsage) error {
 	switch {
 	case c.MaxUses != nil && usage.Total >= *c.MaxUses:
-		return &CouponRefusal{"This promo code has been used up."}
+		return &CouponRefusal{Why: "used_up"}
 	case c.MaxUsesPerCustomer != nil && usage.Anonymous:
-		return &CouponRefusal{"This promo code is limited per customer: give your e-mail address to use it."}
+		return &CouponRefusal{Why: "per_customer"}
 	case c.MaxUsesPerCustomer != nil && usage.ByCustomer >= *c.MaxUsesPerCustomer:
-		return &CouponRefusal{"You have already used this promo code."}
+		return &CouponRefusal{Why: "already_used"}
 	}
 	return nil
 }
@@ -68,12 +83,12 @@ func (c *Coupon) DiscountOn(subtotal int64) int64 {
 	return min(d, subtotal)
 }
 
-// Describe says what the coupon gives, e.g. "10% off".
-func (c *Coupon) Describe(currency string) string {
+// Describe says what the coupon gives in lang, e.g. "10% off".
+func (c *Coupon) Describe(lang, currency string) string {
 	if c.Kind == "percent" {
-		return itoa64(c.Value) + "% off"
+		return locales.T(lang, "api.coupon.percent_off", map[string]any{"Percent": c.Value})
 	}
-	return FormatMoney(c.Value, currency) + " off"
+	return locales.T(lang, "api.coupon.amount_off", map[string]any{"Amount": locales.Money(lang, c.Value, currency)})
 }
 
 // Totals are the amounts of a cart or an order, in minor units.

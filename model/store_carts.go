@@ -7,6 +7,8 @@ import (
 	"encoding/hex"
 	"errors"
 	"time"
+
+	"orderdesk/views/locales"
 )
 
 // CartLine is a product in a cart.
@@ -182,7 +184,7 @@ func priceCart(ctx context.Context, q queryer, t *Tenant, cartID string, custome
 		var refusal *CouponRefusal
 		switch {
 		case errors.As(err, &refusal):
-			v.CouponMessage = refusal.Msg
+			v.CouponMessage = refusal.Message(t.Language)
 		case err != nil:
 			return nil, err
 		default:
@@ -191,11 +193,13 @@ func priceCart(ctx context.Context, q queryer, t *Tenant, cartID string, custome
 				return nil, err
 			}
 			usage.Anonymous = usage.Anonymous && p.checkout
-			if err := c.Check(now, subtotal, usage, t.Currency); err != nil {
-				v.CouponMessage = err.Error()
+			if err := c.Check(now, subtotal, usage, t.Currency); errors.As(err, &refusal) {
+				v.CouponMessage = refusal.Message(t.Language)
+			} else if err != nil {
+				return nil, err
 			} else {
 				v.Coupon = c
-				v.CouponMessage = "Promo code " + c.Code + " applied: " + c.Describe(t.Currency) + "."
+				v.CouponMessage = locales.T(t.Language, "api.coupon.applied", map[string]any{"Code": c.Code, "What": c.Describe(t.Language, t.Currency)})
 			}
 		}
 	}

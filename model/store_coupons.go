@@ -63,7 +63,7 @@ func findCouponByCode(ctx context.Context, q queryer, tenantID int64, code strin
 	code = strings.TrimSpace(code)
 	c, err := scanCoupon(q.QueryRowContext(ctx, `SELECT `+couponColumns+` FROM coupons WHERE tenant_id = ? AND code = ?`, tenantID, code))
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, &CouponRefusal{"There is no promo code " + strings.ToUpper(code) + "."}
+		return nil, &CouponRefusal{Why: "no_such", Code: strings.ToUpper(code)}
 	}
 	return c, err
 }

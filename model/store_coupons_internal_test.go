@@ -55,7 +55,7 @@ func TestRedeemCouponTxChecksTheLimitsInTheTransaction(t *testing.T) {
 		})
 	}
 	var refusal *CouponRefusal
-	if err := redeem(second, "A+x@Example.com"); !errors.As(err, &refusal) || refusal.Msg != "You have already used this promo code." {
+	if err := redeem(second, "A+x@Example.com"); !errors.As(err, &refusal) || refusal.Error() != "You have already used this promo code." {
 		t.Fatalf("a second use by the same customer: %v", err)
 	}
 	// The first order is cancelled: its use is given back, and reinstating it

@@ -9,6 +9,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"orderdesk/views/locales"
 )
 
 // PlaceOrderInput is a checkout: the cart, who orders, where it goes.
@@ -89,10 +91,11 @@ func (s *Store) PlaceOrder(ctx context.Context, t *Tenant, in PlaceOrderInput) (
 			return err
 		}
 		if len(cart.Lines) == 0 {
-			return &ValidationError{Fields: map[string]string{"cart_id": "the cart is empty"}}
+			return &ValidationError{Fields: map[string]string{"cart_id": locales.T(t.Language, "api.cart.empty")}}
 		}
 		if in.Pricing.PromoCode != "" && cart.Coupon == nil {
-			notApplied = "Promo code " + strings.ToUpper(strings.TrimSpace(in.Pricing.PromoCode)) + " was not applied: " + cart.CouponMessage
+			notApplied = locales.T(t.Language, "api.coupon.not_applied", map[string]any{
+				"Code": strings.ToUpper(strings.TrimSpace(in.Pricing.PromoCode)), "Why": cart.CouponMessage})
 		}
 		for _, l := range cart.Lines {
 			if !l.Product.Active {

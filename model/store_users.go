@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"golang.org/x/crypto/bcrypt"
+
+	"orderdesk/views/locales"
 )
 
 // MinPasswordLength is the shortest password accepted.
@@ -77,12 +79,12 @@ func (s *Store) CreateUser(ctx context.Context, tenantID int64, n NewUser) (*Use
 	return &User{ID: id, TenantID: tenantID, Email: n.Email, Name: n.Name, Role: n.Role, Active: true, CreatedAt: now}, nil
 }
 
-const userColumns = `id, tenant_id, email, name, role, active, created_at, session_version`
+const userColumns = `id, tenant_id, email, name, role, active, created_at, session_version, language`
 
 func scanUser(row interface{ Scan(...any) error }) (*User, error) {
 	u := &User{}
 	var role string
-	if err := row.Scan(&u.ID, &u.TenantID, &u.Email, &u.Name, &role, &u.Active, &u.CreatedAt, &u.SessionVersion); err != nil {
+	if err := row.Scan(&u.ID, &u.TenantID, &u.Email, &u.Name, &role, &u.Active, &u.CreatedAt, &u.SessionVersion, &u.Language); err != nil {
 		return nil, notFound(err)
 	}
 	u.Role = Role(role)
@@ -203,7 +205,7 @@ func (s *Store) Authenticate(ctx context.Context, tenantID int64, email, passwor
 func scanUserWithHash(row *sql.Row, hash *string) (*User, error) {
 	u := &User{}
 	var role string
-	if err := row.Scan(&u.ID, &u.TenantID, &u.Email, &u.Name, &role, &u.Active, &u.CreatedAt, &u.SessionVersion, hash); err != nil {
+	if err := row.Scan(&u.ID, &u.TenantID, &u.Email, &u.Name, &role, &u.Active, &u.CreatedAt, &u.SessionVersion, &u.Language, hash); err != nil {
 		return nil, notFound(err)
 	}
 	u.Role = Role(role)
@@ -278,4 +280,25 @@ func throttleWait(ctx context.Context, q queryer, tenantID int64, realm Realm, e
 		}
 	}
 	return wait, nil
+}
+
+// SetUserLanguage records the back office's language of a user of the
+// tenant, chosen by that user: one of locales.Languages, or "" for the
+// shop's own.
+func (s *Store) SetUserLanguage(ctx context.Context, tenantID, userID int64, lang string) error {
+	if lang != "" && !locales.Supported(lang) {
+		return &ValidationError{Fields: map[string]string{"language": "choose one of the languages in the list"}}
+	}
+	res, err := s.DB.W.ExecContext(ctx, `UPDATE users SET language = ? WHERE tenant_id = ? AND id = ?`, lang, tenantID, userID)
+	if err != nil {
+		return err
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		return ErrNotFound
+	}
+	return nil
 }

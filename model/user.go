@@ -30,6 +30,10 @@ func (r Role) Valid() bool {
 // CanManageUsers reports whether the role may create, change and deactivate users.
 func (r Role) CanManageUsers() bool { return r == RoleOwner || r == RoleAdmin }
 
+// CanBuy reports whether r buys orders from suppliers: runs procurement, its
+// jobs and the supplier sessions.
+func (r Role) CanBuy() bool { return r == RoleOperator || r == RoleOwner || r == RoleAdmin }
+
 // CanCloseShop reports whether the role may close the shop to its customers for
 // maintenance (Settings → Maintenance): the owners', whose shop it is.
 func (r Role) CanCloseShop() bool { return r == RoleOwner }
@@ -55,4 +59,16 @@ type User struct {
 	// SessionVersion is stamped into a session at sign-in; a session carrying
 	// another version is signed out (deactivation bumps it).
 	SessionVersion int64
+	// Language is the back office's language the user chose ("en", "ru",
+	// "tr"), or "" for the shop's own.
+	Language string
+}
+
+// LanguageIn is the language the back office speaks to u in shop t: the
+// user's choice, else the shop's.
+func (u *User) LanguageIn(t *Tenant) string {
+	if u != nil && u.Language != "" {
+		return u.Language
+	}
+	return t.Language
 }

@@ -1,13 +1,12 @@
 package views
 
 import (
-	"time"
-
 	"orderdesk/model"
+	"orderdesk/views/locales"
 )
 
-// Down is what the maintenance page shows. Its words are model.Label's
-// "maintenance.…" keys in the shop's language, the one place they live.
+// Down is what the maintenance page shows. Its words are the message files'
+// "common.maintenance.…" keys in the shop's language.
 type Down struct {
 	// Lang is the shop's language (ru, tr, en; others fall back to English).
 	Lang string
@@ -18,7 +17,7 @@ type Down struct {
 	StaffLink bool
 }
 
-func (d Down) word(key string) string { return model.Label(d.Lang, "maintenance."+key) }
+func (d Down) word(key string) string { return locales.T(d.Lang, "common.maintenance."+key) }
 
 // ShopMaintenanceForm is the owner's maintenance page: the shop's state, the
 // installation's, and the form with what was typed and its errors.
@@ -30,6 +29,3 @@ type ShopMaintenanceForm struct {
 	Message  string
 	Errors   FormErrors
 }
-
-// since writes when a maintenance began, in the shop's time zone.
-func since(t time.Time, tn *model.Tenant) string { return when(t, tn.Location()) }

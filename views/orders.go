@@ -177,22 +177,6 @@ func holdsMoney(o *model.Order) bool {
 
 func idStr(id int64) string { return strconv.FormatInt(id, 10) }
 
-func money(minor int64, currency string) string { return model.FormatMoney(minor, currency) }
-
-func when(t time.Time, loc *time.Location) string {
-	if loc == nil {
-		loc = time.UTC
-	}
-	return t.In(loc).Format("2006-01-02 15:04")
-}
-
-func whenPtr(t *time.Time, loc *time.Location) string {
-	if t == nil {
-		return "—"
-	}
-	return when(*t, loc)
-}
-
 // eventText says what an event was, in words.
 func eventText(e model.OrderEvent, lang string) string {
 	switch e.Kind {

@@ -1,7 +1,6 @@
 package views
 
 import (
-	"fmt"
 	"time"
 
 	"orderdesk/model"
@@ -76,29 +75,6 @@ type DashboardData struct {
 	OT         model.OTCounts
 	Now        time.Time
 }
-
-// countdown says how long until t, in words: "5 h 20 min", or "ended".
-func countdown(now, t time.Time) string {
-	d := t.Sub(now)
-	if d <= 0 {
-		return "ended " + roughly(-d) + " ago"
-	}
-	return "in " + roughly(d)
-}
-
-func roughly(d time.Duration) string {
-	switch {
-	case d >= 48*time.Hour:
-		return fmt.Sprintf("%d days", int(d.Hours()/24))
-	case d >= time.Hour:
-		return fmt.Sprintf("%d h %02d min", int(d.Hours()), int(d.Minutes())%60)
-	case d >= time.Minute:
-		return fmt.Sprintf("%d min", int(d.Minutes()))
-	}
-	return "less than a minute"
-}
-
-func fen(v int64) string { return model.FormatMoney(v, "CNY") }
 
 func accountState(a *model.TaobaoAccount, now time.Time) string {
 	switch {
