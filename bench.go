@@ -206,7 +206,9 @@ func cmdBench(args []string, out io.Writer) (err error) {
 	var table strings.Builder
 	fmt.Fprintf(&table, "\n%d orders, wrk -t%d -c%d -d%s, load average after: %s\n\n", *orders, *threads, *conns, duration, loadAverage())
 	tw := tabwriter.NewWriter(&table, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "page\treq/s\tratio\ttarget\tp50\tp99\tnon-2xx\terrors\t")
+	if _, err := fmt.Fprintln(tw, "page\treq/s\tratio\ttarget\tp50\tp99\tnon-2xx\terrors\t"); err != nil {
+		return err
+	}
 	for _, t := range targets {
 		if t.rps == 0 && t.Name != "/healthz" {
 			continue
@@ -222,7 +224,9 @@ func cmdBench(args []string, out io.Writer) (err error) {
 			}
 			target = fmt.Sprintf("≥ %.2f %s", t.MinRatio, mark)
 		}
-		fmt.Fprintf(tw, "%s\t%.0f\t%.3f\t%s\t%s\t%s\t%d\t%s\t\n", t.Name, t.rps, t.ratio, target, fmtDur(t.p50), fmtDur(t.p99), t.non2xx, t.errs)
+		if _, err := fmt.Fprintf(tw, "%s\t%.0f\t%.3f\t%s\t%s\t%s\t%d\t%s\t\n", t.Name, t.rps, t.ratio, target, fmtDur(t.p50), fmtDur(t.p99), t.non2xx, t.errs); err != nil {
+			return err
+		}
 	}
 	if err := tw.Flush(); err != nil {
 		return err
@@ -292,9 +296,8 @@ func startBenchServer(c config, dir, pprofAddr string) (*benchServer, error) {
 	for {
 		res, err := http.Get(c.BaseURL + "/readyz")
 		if err == nil {
-			_, _ = io.Copy(io.Discard, res.Body)
-			res.Body.Close()
-			if res.StatusCode == http.StatusOK {
+			// Not ready yet is no error: the loop asks again.
+			if _, rerr := readBody(res); rerr == nil && res.StatusCode == http.StatusOK {
 				return s, nil
 			}
 		}
@@ -310,12 +313,12 @@ func startBenchServer(c config, dir, pprofAddr string) (*benchServer, error) {
 }
 
 // peakRSS is the server's peak resident memory so far, in kB.
-func (s *benchServer) peakRSS() (int64, error) {
+func (s *benchServer) peakRSS() (kb int64, err error) {
 	f, err := os.Open(fmt.Sprintf("/proc/%d/status", s.cmd.Process.Pid))
 	if err != nil {
 		return 0, fmt.Errorf("peak RSS: %w (it is read from /proc, on Linux)", err)
 	}
-	defer f.Close()
+	defer func() { err = errors.Join(err, f.Close()) }()
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
 		if v, ok := strings.CutPrefix(sc.Text(), "VmHWM:"); ok {
@@ -385,7 +388,9 @@ func benchFixtures(ctx context.Context, c config) (*benchPages, error) {
 	if err != nil {
 		return nil, err
 	}
-	res.Body.Close()
+	if _, err := readBody(res); err != nil {
+		return nil, err
+	}
 	if res.StatusCode != http.StatusSeeOther || res.Header.Get("Location") != "/admin/" {
 		return nil, fmt.Errorf("sign-in: %s to %q", res.Status, res.Header.Get("Location"))
 	}
@@ -456,8 +461,7 @@ func benchFixtures(ctx context.Context, c config) (*benchPages, error) {
 	if err != nil {
 		return nil, err
 	}
-	reply, err := io.ReadAll(res.Body)
-	res.Body.Close()
+	reply, err := readBody(res)
 	if err != nil {
 		return nil, err
 	}
@@ -501,8 +505,7 @@ func benchGet(hc *http.Client, u string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	defer res.Body.Close()
-	b, err := io.ReadAll(res.Body)
+	b, err := readBody(res)
 	if err != nil {
 		return "", err
 	}
@@ -533,8 +536,7 @@ func benchJSON(hc *http.Client, method, u, csrf string, in, out any) error {
 	if err != nil {
 		return err
 	}
-	defer res.Body.Close()
-	b, err := io.ReadAll(res.Body)
+	b, err := readBody(res)
 	if err != nil {
 		return err
 	}
@@ -591,13 +593,13 @@ func runWrk(wrk string, args []string) (benchResult, error) {
 }
 
 // fetchProfile saves a CPU profile of the server taken over d.
-func fetchProfile(pprofAddr, to string, d time.Duration) error {
+func fetchProfile(pprofAddr, to string, d time.Duration) (err error) {
 	secs := max(1, int(d/time.Second))
 	res, err := (&http.Client{Timeout: d + 30*time.Second}).Get(fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", pprofAddr, secs))
 	if err != nil {
 		return err
 	}
-	defer res.Body.Close()
+	defer func() { err = errors.Join(err, res.Body.Close()) }()
 	if res.StatusCode != http.StatusOK {
 		return fmt.Errorf("pprof: %s", res.Status)
 	}
@@ -657,4 +659,10 @@ func cpuTime() time.Duration {
 		return 0
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// readBody reads a response's body to its end and closes it.
+func readBody(res *http.Response) ([]byte, error) {
+	b, err := io.ReadAll(res.Body)
+	return b, errors.Join(err, res.Body.Close())
 }
