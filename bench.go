@@ -48,6 +48,7 @@ type benchTarget struct {
 	non2xx    int64
 	errs      string
 	profileTo string
+	ran       bool // measured in this run (--only skips pages)
 }
 
 // benchResult is what wrk said of one run.
@@ -203,7 +204,7 @@ func cmdBench(args []string, out io.Writer) (err error) {
 				return fmt.Errorf("%s: profile: %w", t.Name, err)
 			}
 		}
-		t.rps, t.p50, t.p99, t.non2xx, t.errs = r.rps, r.p50, r.p99, r.non2xx, r.errs
+		t.rps, t.p50, t.p99, t.non2xx, t.errs, t.ran = r.rps, r.p50, r.p99, r.non2xx, r.errs, true
 	}
 	rss, err := srv.peakRSS()
 	if err != nil {
@@ -217,7 +218,7 @@ func cmdBench(args []string, out io.Writer) (err error) {
 		return err
 	}
 	for _, t := range targets {
-		if t.rps == 0 && t.Name != "/healthz" {
+		if !t.ran {
 			continue
 		}
 		if base > 0 {
