@@ -1,5 +1,5 @@
 # OrderDesk. `make run` builds and serves the demo; `make test` is what CI runs.
-.PHONY: run build generate test vet fmt-check templ-check lint bench
+.PHONY: run build generate test vet fmt-check templ-check lint bench bench-go
 
 BIN := bin/orderdesk
 
@@ -37,5 +37,14 @@ lint:
 test: vet fmt-check templ-check lint
 	go test -race -count=1 ./...
 
-bench:
+# The speed table of issue 12: BENCH_ORDERS orders (100,000 by default) in a
+# temporary data folder, the real server, wrk (Debian: apt-get install wrk)
+# against each page; it prints req/s, the ratio to /healthz, p50, p99 and the
+# server's peak memory. `./bin/orderdesk bench -h` lists its options (--profile
+# writes a CPU profile per page). Not part of `make test`: it asserts no timing.
+bench: build
+	./$(BIN) bench
+
+# The Go benchmarks of the store and the desk (go test -bench).
+bench-go:
 	go test -run '^$$' -bench . -benchmem ./...

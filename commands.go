@@ -61,8 +61,8 @@ var commands = []command{
 	{name: "up", help: "end the maintenance", run: noLog(cmdUp)},
 	{name: "backup", args: "[--to=FILE]", help: "a consistent copy of the database, while it\nruns (default: the data folder's backups/)", run: noLog(cmdBackup)},
 	{name: "demo bulk-orders", args: "--count=N [--tenant=S]", help: "add N synthetic orders (load tests)", run: noLog(cmdBulkOrders)},
-	// Hidden commands (not in the usage) go here, one line each, e.g.
-	// {name: "bench", hidden: true, run: noLog(cmdBench)},
+	// Hidden: a tool for who works on speed (make bench), not in the usage.
+	{name: "bench", hidden: true, run: noLog(cmdBench)},
 }
 
 // noLog adapts a command that logs nothing.

@@ -50,6 +50,9 @@ type config struct {
 	// MetricsAddr is the address of the metrics' own listener; "" serves
 	// them only at /metrics to a signed-in owner.
 	MetricsAddr string
+	// Pprof is the loopback address of the profiler (net/http/pprof); ""
+	// serves none.
+	Pprof string
 }
 
 // backupKeep is how many backups the daily backup job keeps.
@@ -87,6 +90,7 @@ func addConfigFlags(fs *flag.FlagSet, c *config) {
 	fs.Float64Var(&c.TrackRate, "track-rate", envFloat(c.envErrs, "ORDERDESK_TRACK_RATE", "track-rate", 1), "public tracking requests per second per client address, bursts of 20 (ORDERDESK_TRACK_RATE)")
 	fs.StringVar(&c.MetricsAddr, "metrics-addr", os.Getenv("ORDERDESK_METRICS_ADDR"),
 		"serve the Prometheus metrics without sign-in on this address of their own, e.g. 127.0.0.1:9090 (ORDERDESK_METRICS_ADDR); off when empty")
+	fs.StringVar(&c.Pprof, "pprof", os.Getenv("ORDERDESK_PPROF"), "serve Go's profiler on this loopback address, e.g. 127.0.0.1:6060 (ORDERDESK_PPROF); off when empty")
 	fs.StringVar(&c.DefaultTenant, "default-tenant", envOr("ORDERDESK_DEFAULT_TENANT", model.DemoTenantSlug), "tenant served on the bare host (ORDERDESK_DEFAULT_TENANT)")
 }
 
@@ -330,6 +334,17 @@ func serve(ctx context.Context, c config, out io.Writer, log *slog.Logger, extra
 			stopCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 			defer cancel()
 			err = errors.Join(err, stopMetrics(stopCtx))
+		}()
+	}
+	if c.Pprof != "" {
+		stopPprof, err := startPprof(c.Pprof, log)
+		if err != nil {
+			return err
+		}
+		defer func() {
+			stopCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			err = errors.Join(err, stopPprof(stopCtx))
 		}()
 	}
 	srv := &http.Server{

@@ -5,6 +5,7 @@ package handlers
 
 import (
 	"context"
+	"database/sql"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -173,9 +174,12 @@ func (a *App) Handler() http.Handler { return a.echo }
 // the read pool and written through the one writer, like every other query.
 func (a *App) newSessionManager() *scs.SessionManager {
 	sm := scs.New()
+	sm.Codec = sessionCodec
 	sm.Store = &splitStore{
 		read:  sqlite3store.NewWithCleanupInterval(a.store.DB.R, 0),
 		write: sqlite3store.NewWithCleanupInterval(a.store.DB.W, 30*time.Minute),
+		db:    a.store.DB.R,
+		codec: sessionCodec,
 	}
 	sm.Lifetime = 12 * time.Hour   // absolute: sign in again every working day
 	sm.IdleTimeout = 2 * time.Hour // idle: a forgotten browser does not stay signed in
@@ -193,9 +197,13 @@ func (a *App) newSessionManager() *scs.SessionManager {
 
 // splitStore reads sessions through the read pool and writes them through the
 // writer. It stores each session under the SHA-256 of its token, so that a copy
-// of the database (a backup, a stolen file) holds no usable session cookie.
+// of the database (a backup, a stolen file) holds no usable session cookie. A
+// request that changes nothing in its session writes it at most once a minute
+// (session_touch.go).
 type splitStore struct {
 	read, write *sqlite3store.SQLite3Store
+	db          *sql.DB // the read pool, for FindCtx
+	codec       scs.Codec
 }
 
 // Find reads the session of a cookie's token.

@@ -20,10 +20,14 @@ const ctxSessionLoaded = "session_loaded"
 // panics when asked about a session it did not load: webhooks, the bank's
 // return and the error pages of requests that stopped earlier have none).
 func (a *App) loadSession(next echo.HandlerFunc) echo.HandlerFunc {
-	return echo.WrapMiddleware(a.sessions.LoadAndSave)(func(c echo.Context) error {
+	load := echo.WrapMiddleware(a.sessions.LoadAndSave)(func(c echo.Context) error {
 		c.Set(ctxSessionLoaded, true)
 		return next(c)
 	})
+	return func(c echo.Context) error {
+		c.SetRequest(c.Request().WithContext(withSessionRead(c.Request().Context())))
+		return load(c)
+	}
 }
 
 // flash leaves a notice for the next full page this browser loads: what an

@@ -78,6 +78,7 @@ func TestSecurityHeaders(t *testing.T) {
 
 	t.Run("the bank's 3-D Secure page gets the policy that lets it post itself", func(t *testing.T) {
 		e.store.DB.W.Exec(`UPDATE tenants SET currency = 'TRY' WHERE id = ?`, e.demo.ID)
+		e.store.TenantsChanged()
 		e.store.DB.W.Exec(`UPDATE orders SET currency = 'TRY' WHERE tenant_id = ?`, e.demo.ID)
 		c := e.client(t, "")
 		o := e.placeOrder(t, c)

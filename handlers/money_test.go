@@ -52,6 +52,7 @@ func (e *env) ageOrder(t *testing.T, orderID int64) {
 			t.Fatal(err)
 		}
 	}
+	e.store.TenantsChanged()
 }
 
 // runJob presses a job's "Run now" on the jobs page.
@@ -350,7 +351,11 @@ func TestOneOrderIsPaidOnce(t *testing.T) {
 		if _, err := e.store.DB.W.Exec(`UPDATE tenants SET refund_overpayments = 0 WHERE id = ?`, e.demo.ID); err != nil {
 			t.Fatal(err)
 		}
-		defer e.store.DB.W.Exec(`UPDATE tenants SET refund_overpayments = 1 WHERE id = ?`, e.demo.ID)
+		e.store.TenantsChanged()
+		defer func() {
+			e.store.DB.W.Exec(`UPDATE tenants SET refund_overpayments = 1 WHERE id = ?`, e.demo.ID)
+			e.store.TenantsChanged()
+		}()
 		c := e.client(t, "")
 		o := e.placeOrder(t, c)
 		tPage, _ := e.startPayment(t, c, o, "tinkoff")
@@ -770,6 +775,7 @@ func TestKuveytProvisionWithoutAnAnswerIsNotCancelledBlind(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	e.store.TenantsChanged()
 	staff := e.client(t, "demo-tr.localhost")
 	staff.login("owner@demo.test", demoPassword)
 	e.runJob(t, staff, "expire-unpaid")

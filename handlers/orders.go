@@ -244,10 +244,13 @@ func (a *App) orderDetail(c echo.Context) (views.OrderDetail, error) {
 		return views.OrderDetail{}, model.ErrNotFound
 	}
 	t := tenant(c)
-	o, err := a.store.FindOrderByID(c.Request().Context(), t.ID, id)
+	// The order, its lines, its live OT order and its margin in one store
+	// call, with the reads the order and its lines need.
+	v, err := a.store.FindOrderView(c.Request().Context(), t.ID, id)
 	if err != nil {
 		return views.OrderDetail{}, err
 	}
+	o := v.Order
 	events, err := a.store.FindOrderEvents(c.Request().Context(), t.ID, id)
 	if err != nil {
 		return views.OrderDetail{}, err
@@ -260,19 +263,10 @@ func (a *App) orderDetail(c echo.Context) (views.OrderDetail, error) {
 	if err != nil {
 		return views.OrderDetail{}, err
 	}
-	margin, err := a.store.FindOrderMargin(c.Request().Context(), t.ID, id)
-	if err != nil {
-		return views.OrderDetail{}, err
-	}
 	d := views.OrderDetail{Order: o, Events: events, Lang: t.Language, Loc: t.Location(), Payments: payments, Refunds: refunds,
-		Margin: margin, CanRefund: can(c, model.ActionRefund)}
+		Margin: v.Margin, OT: v.OT, CanRefund: can(c, model.ActionRefund)}
 	if d.Shipment, err = a.store.FindOrderShipment(c.Request().Context(), t.ID, id); errors.Is(err, model.ErrNotFound) {
 		d.Shipment = nil
-	} else if err != nil {
-		return views.OrderDetail{}, err
-	}
-	if d.OT, err = a.store.FindLiveOTOrder(c.Request().Context(), t.ID, id); errors.Is(err, model.ErrNotFound) {
-		d.OT = nil
 	} else if err != nil {
 		return views.OrderDetail{}, err
 	}

@@ -22,6 +22,7 @@ func TestMisconfiguredKuveytIsNeverOfferedAndNeverA500(t *testing.T) {
 	if _, err := e.store.DB.W.Exec(`UPDATE tenants SET currency = 'TRY', language = 'tr' WHERE id = ?`, e.demo.ID); err != nil {
 		t.Fatal(err)
 	}
+	e.store.TenantsChanged()
 	c := e.client(t, "")
 	o := e.placeOrder(t, c)
 	pageURL, tx := e.startPayment(t, c, o, "kuveyt") // while the integration is right

@@ -510,6 +510,7 @@ func TestKuveytThreeDSecure(t *testing.T) {
 	// Kuveyt takes lira; the demo shop is in roubles, so this test's shop is
 	// Turkish, as seed 001's is.
 	e.store.DB.W.Exec(`UPDATE tenants SET currency = 'TRY', language = 'tr' WHERE id = ?`, e.demo.ID)
+	e.store.TenantsChanged()
 	e.store.DB.W.Exec(`UPDATE orders SET currency = 'TRY' WHERE tenant_id = ?`, e.demo.ID)
 	c := e.client(t, "")
 	o := e.placeOrder(t, c)

@@ -90,11 +90,14 @@ func (a *App) routes() *echo.Echo {
 	apiManage.POST("/:id/test/", a.APIIntegrationTest)
 
 	// Public tracking: rate-limited per client address, since order numbers are
-	// the only key.
-	track := t.Group("", a.trackLimiter())
-	track.GET("/api/orders/track/:number/", a.APITrack)
-	track.GET("/track", a.TrackForm)
-	track.GET("/track/:number", a.TrackPage)
+	// the only key. The pages change nothing: no session and no CSRF token,
+	// but for the thank-you after checkout (public.go).
+	// Route middleware, not a group's: a group of prefix "" would take over
+	// the tenant group's answer to unknown paths.
+	track := []echo.MiddlewareFunc{a.resolveTenant, limitBody(), a.trackLimiter(), a.sessionWhen(a.shopperPage)}
+	e.GET("/api/orders/track/:number/", a.APITrack, track...)
+	e.GET("/track", a.TrackForm, track...)
+	e.GET("/track/:number", a.TrackPage, track...)
 
 	// The small HTML storefront.
 	t.GET("/shop", a.ShopIndex)

@@ -26,11 +26,7 @@ func (a *App) TrackForm(c echo.Context) error {
 }
 
 func (a *App) renderTrackForm(c echo.Context, status int, f views.TrackLookup) error {
-	customer, err := a.currentCustomer(c)
-	if err != nil {
-		return err
-	}
-	p, h, err := a.shopFrame(c, shopMsg(c, "shop.track.title"), "track", customer, nil)
+	p, h, err := a.publicFrame(c, shopMsg(c, "shop.track.title"), "track")
 	if err != nil {
 		return err
 	}
@@ -56,11 +52,7 @@ func (a *App) TrackPage(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	customer, err := a.currentCustomer(c)
-	if err != nil {
-		return err
-	}
-	p, h, err := a.shopFrame(c, shopMsg(c, "shop.order.title", map[string]any{"Number": o.Number}), "track", customer, nil)
+	p, h, err := a.publicFrame(c, shopMsg(c, "shop.order.title", map[string]any{"Number": o.Number}), "track")
 	if err != nil {
 		return err
 	}
@@ -69,11 +61,14 @@ func (a *App) TrackPage(c echo.Context) error {
 		return err
 	}
 	v := views.TrackView{Tenant: tenant(c), Order: o, Placed: c.QueryParam("placed") == "1", Story: story}
-	// The owner (and nobody else) is offered to pay an unpaid order again.
-	if v.Offer, err = a.payOffer(c, o, p.CSRF); err != nil {
-		return err
+	// The owner (and nobody else) is offered to pay an unpaid order again:
+	// only a request that carries a session can be the owner's.
+	if sessionLoaded(c) {
+		if v.Offer, err = a.payOffer(c, o, p.CSRF); err != nil {
+			return err
+		}
 	}
-	if v.Placed {
+	if v.Placed && sessionLoaded(c) {
 		// Only this shopper's session holds the notice of the order they placed.
 		v.Notice = a.sessions.PopString(c.Request().Context(), orderNoticeKey(o.Number))
 	}

@@ -154,6 +154,10 @@ func TestPushPaySync(t *testing.T) {
 	if m.CostFen != 3900+6500 || m.CostMinor != model.CNYToMinor(3900+6500, 12_500_000) || m.Margin != got.Total-m.CostMinor {
 		t.Errorf("cost and margin: %+v (total %d)", m, got.Total)
 	}
+	// The order's page sums the margin from the lines it read: the same.
+	if v, err := w.store.FindOrderView(ctx, w.t.ID, o.ID); err != nil || v.Margin != m {
+		t.Errorf("the order page's margin %+v (%v), the database's %+v", v.Margin, err, m)
+	}
 	// A second run pushes nothing new.
 	if err := w.proc.PushOrders(ctx, w.t, &jobs.Run{}, 0); err != nil {
 		t.Fatal(err)

@@ -35,6 +35,9 @@ func dsn(path string, write bool) string {
 	q.Set("_busy_timeout", "10000") // wait for a lock rather than fail at once
 	q.Set("_foreign_keys", "on")    // SQLite leaves them off unless asked, per connection
 	q.Set("_synchronous", "NORMAL") // safe in WAL mode, far fewer fsyncs than FULL
+	// Each connection keeps its prepared statements: preparing the order's
+	// query (its joins and subquery) was a quarter of the tracking page's time.
+	q.Set("_stmt_cache_size", "128")
 	if write {
 		q.Set("_txlock", "immediate")
 	} else {

@@ -14,11 +14,13 @@ type Store struct {
 	Keys *Keyring
 	// Now is the clock; tests replace it.
 	Now func() time.Time
+	// tenants is the shops kept in memory (tenant_cache.go).
+	tenants *tenantCache
 }
 
 // NewStore wraps an opened, migrated database and the instance's keys.
 func NewStore(db *DB, keys *Keyring) *Store {
-	return &Store{DB: db, Keys: keys, Now: func() time.Time { return time.Now().UTC() }}
+	return &Store{DB: db, Keys: keys, Now: func() time.Time { return time.Now().UTC() }, tenants: newTenantCache()}
 }
 
 func (s *Store) now() time.Time { return s.Now().UTC() }

@@ -260,14 +260,42 @@ func scanOrder(row interface{ Scan(...any) error }) (*Order, error) {
 
 // FindOrderByID returns the tenant's order with its lines, or ErrNotFound.
 func (s *Store) FindOrderByID(ctx context.Context, tenantID, id int64) (*Order, error) {
-	o, err := scanOrder(s.DB.R.QueryRowContext(ctx, `SELECT `+orderColumns+orderFrom+`WHERE o.tenant_id = ? AND o.id = ?`, tenantID, id))
+	o, _, err := s.findOrderWithOT(ctx, tenantID, id)
+	return o, err
+}
+
+// OrderView is what an order's page shows of the order beyond its row and
+// lines, read with them.
+type OrderView struct {
+	Order *Order
+	// OT is the order's live OT order, nil when it has none.
+	OT     *OTOrder
+	Margin OrderMargin
+}
+
+// FindOrderView reads an order for its page: the order, its lines with OT's
+// record of them, its live OT order and its margin, in the reads the order
+// and its lines need (the margin is summed from the lines read).
+func (s *Store) FindOrderView(ctx context.Context, tenantID, id int64) (*OrderView, error) {
+	o, x, err := s.findOrderWithOT(ctx, tenantID, id)
 	if err != nil {
 		return nil, err
 	}
-	if o.Lines, err = s.findOrderLines(ctx, tenantID, id); err != nil {
-		return nil, err
+	return &OrderView{Order: o, OT: x, Margin: marginOf(o)}, nil
+}
+
+// findOrderWithOT reads an order with its lines and gives the lines OT's
+// record of them, from its live OT order (nil when none), which it returns.
+func (s *Store) findOrderWithOT(ctx context.Context, tenantID, id int64) (*Order, *OTOrder, error) {
+	o, err := scanOrder(s.DB.R.QueryRowContext(ctx, `SELECT `+orderColumns+orderFrom+`WHERE o.tenant_id = ? AND o.id = ?`, tenantID, id))
+	if err != nil {
+		return nil, nil, err
 	}
-	return o, s.attachOTLines(ctx, tenantID, o)
+	if o.Lines, err = s.findOrderLines(ctx, tenantID, id); err != nil {
+		return nil, nil, err
+	}
+	x, err := s.attachOTLines(ctx, tenantID, o)
+	return o, x, err
 }
 
 // FindCustomerOrder returns an order only when it belongs to the customer: another

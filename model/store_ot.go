@@ -284,13 +284,13 @@ func findOTOrder(ctx context.Context, q queryer, tenantID int64, where string, a
 }
 
 // attachOTLines gives an order's lines OT's record of them, from its live
-// OT order.
-func (s *Store) attachOTLines(ctx context.Context, tenantID int64, o *Order) error {
+// OT order, which it returns (nil when there is none).
+func (s *Store) attachOTLines(ctx context.Context, tenantID int64, o *Order) (*OTOrder, error) {
 	x, err := findOTOrder(ctx, s.DB.R, tenantID, "x.order_id = ? AND x.state <> 'cancelled'", o.ID)
 	if errors.Is(err, ErrNotFound) {
-		return nil
+		return nil, nil
 	} else if err != nil {
-		return err
+		return nil, err
 	}
 	for i := range o.Lines {
 		for j := range x.Lines {
@@ -299,7 +299,7 @@ func (s *Store) attachOTLines(ctx context.Context, tenantID int64, o *Order) err
 			}
 		}
 	}
-	return nil
+	return x, nil
 }
 
 // OrderBuysThroughOT reports whether lines of one of the shop's orders are

@@ -427,6 +427,21 @@ type OrderMargin struct {
 	Complete                            bool // every line has a cost
 }
 
+// marginOf sums the frozen costs of an order's lines, read with it, as
+// FindOrderMargin does in the database.
+func marginOf(o *Order) OrderMargin {
+	m := OrderMargin{Revenue: o.Total, Complete: true}
+	for _, l := range o.Lines {
+		m.CostFen += l.CostFen
+		m.CostMinor += l.CostMinor
+		if l.PurchaseID == "" && l.ProcurementStatus != ProcCancelled {
+			m.Complete = false
+		}
+	}
+	m.Margin = m.Revenue - m.CostMinor
+	return m
+}
+
 // FindOrderMargin sums the frozen costs of an order's lines.
 func (s *Store) FindOrderMargin(ctx context.Context, tenantID, orderID int64) (OrderMargin, error) {
 	var m OrderMargin

@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -94,6 +95,7 @@ func (s *Store) CreateTenant(ctx context.Context, n NewTenant) (*Tenant, error) 
 	res, err := s.DB.W.ExecContext(ctx, `INSERT INTO tenants (slug, name, language, currency, timezone, created_at)
 		VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (slug) DO NOTHING`,
 		n.Slug, n.Name, n.Language, n.Currency, n.Timezone, s.now())
+	s.TenantsChanged()
 	if err != nil {
 		return nil, err
 	}
@@ -108,8 +110,21 @@ func (s *Store) CreateTenant(ctx context.Context, n NewTenant) (*Tenant, error) 
 }
 
 // FindTenantBySlug returns the tenant with this slug or ErrNotFound.
+// It is served from memory once read (tenant_cache.go).
 func (s *Store) FindTenantBySlug(ctx context.Context, slug string) (*Tenant, error) {
-	return scanTenant(s.DB.R.QueryRowContext(ctx, `SELECT `+tenantColumns+` FROM tenants WHERE slug = ?`, strings.ToLower(slug)))
+	slug = strings.ToLower(slug)
+	if slug == "" {
+		return nil, ErrNotFound
+	}
+	t, gen, ok := s.tenants.get(slug, 0)
+	if ok {
+		return t, nil
+	}
+	t, err := scanTenant(s.DB.R.QueryRowContext(ctx, `SELECT `+tenantColumns+` FROM tenants WHERE slug = ?`, slug))
+	if err == nil {
+		s.tenants.put(t, gen)
+	}
+	return t, err
 }
 
 // FindTenants lists every tenant, for jobs that work across tenants.
@@ -172,6 +187,7 @@ func (s *Store) UpdateOrderSettings(ctx context.Context, tenantID int64, o Order
 		order_increment_next = max(coalesce(order_increment_next, 0), ?), cny_rate_micro = ?, refund_overpayments = ?, notify_purchased = ? WHERE id = ?`,
 		o.UnpaidExpiryMinutes, o.UnpaidExpiryBatch, o.ZeroStock, strings.Join(o.RequiredAddressFields, ","),
 		o.BonusEarnPercent, o.BonusMaxSharePercent, o.OrderIncrementStart, o.OrderIncrementStart, o.CNYRateMicro, o.RefundOverpayments, o.NotifyPurchased, tenantID)
+	s.TenantsChanged()
 	return err
 }
 
@@ -187,15 +203,34 @@ func splitList(s string) []string {
 
 // Location is the tenant's time zone, for showing times.
 func (t *Tenant) Location() *time.Location {
-	if loc, err := time.LoadLocation(t.Timezone); err == nil {
-		return loc
+	if loc, ok := locations.Load(t.Timezone); ok {
+		return loc.(*time.Location)
 	}
-	return time.UTC
+	// time.LoadLocation reads the zone's file on every call: pages ask for
+	// it per request, so each zone is read once.
+	loc, err := time.LoadLocation(t.Timezone)
+	if err != nil {
+		return time.UTC
+	}
+	locations.Store(t.Timezone, loc)
+	return loc
 }
 
+// locations are the time zones read so far, by name.
+var locations sync.Map
+
 // FindTenantByID returns the tenant with this id or ErrNotFound.
+// It is served from memory once read (tenant_cache.go).
 func (s *Store) FindTenantByID(ctx context.Context, id int64) (*Tenant, error) {
-	return scanTenant(s.DB.R.QueryRowContext(ctx, `SELECT `+tenantColumns+` FROM tenants WHERE id = ?`, id))
+	t, gen, ok := s.tenants.get("", id)
+	if ok {
+		return t, nil
+	}
+	t, err := scanTenant(s.DB.R.QueryRowContext(ctx, `SELECT `+tenantColumns+` FROM tenants WHERE id = ?`, id))
+	if err == nil {
+		s.tenants.put(t, gen)
+	}
+	return t, err
 }
 
 // ShopURL is a shop's public address: the scheme, host and port of the
