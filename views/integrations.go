@@ -1,6 +1,7 @@
 package views
 
 import (
+	"context"
 	"encoding/json"
 
 	"orderdesk/model"
@@ -41,14 +42,13 @@ func providerLabel(p model.ProviderType) string {
 	return string(p)
 }
 
-func statusLabel(s model.IntegrationStatus) string {
-	switch s {
-	case model.IntegrationActive:
-		return "Live"
-	case model.IntegrationTest:
-		return "Test mode"
+// integrationBadgeClass sets a live integration's badge apart from test
+// mode's at a glance: live moves real money.
+func integrationBadgeClass(s model.IntegrationStatus) string {
+	if s == model.IntegrationActive {
+		return "badge badge-live status-active"
 	}
-	return "Disabled"
+	return "badge status-" + string(s)
 }
 
 func integrationFormAction(f IntegrationForm) string {
@@ -58,9 +58,9 @@ func integrationFormAction(f IntegrationForm) string {
 	return "/admin/integrations/" + idStr(f.ID)
 }
 
-func keepPlaceholder(last4 string) string {
+func keepPlaceholder(ctx context.Context, last4 string) string {
 	if last4 == "" {
 		return ""
 	}
-	return "•••• " + last4 + " (leave empty to keep)"
+	return tr(ctx, "admin.integrations.keep", map[string]any{"Last4": last4})
 }
