@@ -176,7 +176,7 @@ func (a *App) APIOrderCreate(c echo.Context) error {
 		st.UseBonus = *req.UseBonus
 	}
 	if st.CartID == "" {
-		return &model.ValidationError{Fields: map[string]string{"cart_id": "the cart is empty"}}
+		return &model.ValidationError{Fields: map[string]string{"cart_id": apiMsg(c, "api.cart.empty")}}
 	}
 	o, err := a.store.PlaceOrder(c.Request().Context(), tenant(c), model.PlaceOrderInput{
 		CartID: st.CartID, Customer: customer, ShippingMethodID: int64(req.ShippingMethodID),

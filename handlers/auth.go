@@ -4,11 +4,13 @@ import (
 	"errors"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/labstack/echo/v4"
 
 	"orderdesk/model"
 	"orderdesk/views"
+	"orderdesk/views/locales"
 )
 
 // LoginPage shows the staff sign-in form.
@@ -16,7 +18,7 @@ func (a *App) LoginPage(c echo.Context) error {
 	if u, err := a.loadUser(c); err == nil && u != nil {
 		return c.Redirect(http.StatusSeeOther, "/admin/")
 	}
-	return a.render(c, http.StatusOK, a.page(c, "Sign in", ""), views.Login(views.LoginForm{Next: c.QueryParam("next")}, a.page(c, "", "").CSRF))
+	return a.render(c, http.StatusOK, a.page(c, locales.T(requestLang(c), "common.login.title"), ""), views.Login(views.LoginForm{Next: c.QueryParam("next")}, a.page(c, "", "").CSRF))
 }
 
 // Login checks the form; on success it renews the session token (so that a token
@@ -30,11 +32,11 @@ func (a *App) Login(c echo.Context) error {
 		switch {
 		case errors.As(err, &te):
 			c.Response().Header().Set("Retry-After", itoa(te.RetryAfterSeconds))
-			form.Error = "Too many failed sign-in attempts for this account or address. Sign-in is slowed down: try again in " + te.RetryIn() + "."
-			return a.render(c, http.StatusTooManyRequests, a.page(c, "Sign in", ""), views.Login(form, a.page(c, "", "").CSRF))
+			form.Error = locales.T(requestLang(c), "common.login.throttled", map[string]any{"Wait": locales.Wait(requestLang(c), time.Duration(te.RetryAfterSeconds)*time.Second)})
+			return a.render(c, http.StatusTooManyRequests, a.page(c, locales.T(requestLang(c), "common.login.title"), ""), views.Login(form, a.page(c, "", "").CSRF))
 		case errors.Is(err, model.ErrInvalidCredentials):
-			form.Error = "The e-mail or password is not correct."
-			return a.render(c, http.StatusUnauthorized, a.page(c, "Sign in", ""), views.Login(form, a.page(c, "", "").CSRF))
+			form.Error = locales.T(requestLang(c), "common.error.bad_credentials")
+			return a.render(c, http.StatusUnauthorized, a.page(c, locales.T(requestLang(c), "common.login.title"), ""), views.Login(form, a.page(c, "", "").CSRF))
 		}
 		return err
 	}

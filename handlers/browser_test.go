@@ -63,7 +63,7 @@ func TestBrowserSignIn(t *testing.T) {
 		t.Fatalf("dashboard heading: %q, %v", heading, err)
 	}
 	who, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(`[data-testid="signed-in-as"]`)))
-	if err != nil || who != "owner@demo.test · owner" {
+	if err != nil || who != "Demo Owner · Owner" {
 		t.Errorf("signed in as: %q, %v", who, err)
 	}
 

@@ -97,7 +97,7 @@ func (a *App) errorHandler(err error, c echo.Context) {
 	// htmx does not swap error responses by default; the page still gets a status
 	// it can act on, and plain browsers get a whole page.
 	c.Response().Header().Add("Vary", "HX-Request")
-	comp := views.ErrorPage(status, title, msg)
+	comp := views.ErrorPageFor(status, title, msg, p.User != nil)
 	if !isFragment(c) {
 		comp = views.Layout(p, comp)
 	}

@@ -165,11 +165,11 @@ func TestLiveBadgeDiffersFromTestMode(t *testing.T) {
 	wantStatus(t, res, http.StatusOK)
 	liveBadge := doc.Find(fmt.Sprintf(`#integration-%d [data-testid="integration-status"]`, live.ID))
 	testBadge := doc.Find(fmt.Sprintf(`#integration-%d [data-testid="integration-status"]`, test.ID))
-	if liveBadge.Text() != "Live" || !liveBadge.HasClass("badge-live") {
+	if liveBadge.Text() != "Live" || !liveBadge.HasClass("tone-live") {
 		c, _ := liveBadge.Attr("class")
 		t.Errorf("the live badge: %q, class %q", liveBadge.Text(), c)
 	}
-	if testBadge.Text() == "Live" || testBadge.HasClass("badge-live") {
+	if testBadge.Text() == "Live" || testBadge.HasClass("tone-live") {
 		c, _ := testBadge.Attr("class")
 		t.Errorf("the test-mode badge: %q, class %q", testBadge.Text(), c)
 	}

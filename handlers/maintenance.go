@@ -16,8 +16,8 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"orderdesk/model"
-	"orderdesk/views/locales"
 	"orderdesk/views"
+	"orderdesk/views/locales"
 )
 
 // maintenanceTTL is how long the app answers from its copy of the

@@ -12,6 +12,7 @@ import (
 	"orderdesk/providers/smtp"
 	"orderdesk/providers/wazzup"
 	"orderdesk/services/messaging"
+	"orderdesk/views/locales"
 )
 
 // sendMessages runs the send-messages job for a shop, as the scheduler does.
@@ -109,7 +110,7 @@ func TestCustomersAreToldByWhatsAppFirst(t *testing.T) {
 	}
 	m := e.messagesOf(t, e.demo, o.ID)[model.MsgOrderPlaced]
 	text := wa[0].Text
-	for _, want := range []string{e.demo.Name, o.Number, model.FormatMoney(o.Total, o.Currency), e.base + "/track/" + o.Number} {
+	for _, want := range []string{e.demo.Name, o.Number, locales.Money("en", o.Total, o.Currency), e.base + "/track/" + o.Number} {
 		if !strings.Contains(text, want) {
 			t.Errorf("the WhatsApp text lacks %q:\n%s", want, text)
 		}
@@ -157,7 +158,7 @@ func TestCustomersAreToldByWhatsAppFirst(t *testing.T) {
 	}
 	e.sendMessages(t, e.demo)
 	mails := e.mails(t)
-	if len(mails) != 1 || !strings.Contains(mails[0].Text, "received your payment of "+model.FormatMoney(o.Total, o.Currency)) {
+	if len(mails) != 1 || !strings.Contains(mails[0].Text, "received your payment of "+locales.Money("en", o.Total, o.Currency)) {
 		t.Errorf("paid message: %+v", mails)
 	}
 	if n := len(e.whatsApps(t)); n != 1 {

@@ -116,6 +116,8 @@ func (a *App) routes() *echo.Echo {
 
 	admin := t.Group("/admin", a.requireStaff)
 	admin.GET("/", a.Dashboard)
+	admin.GET("/account", a.AccountPage)
+	admin.POST("/account/language", a.AccountLanguage)
 	admin.GET("/orders", a.OrdersIndex)
 	admin.GET("/orders/export.csv", a.OrdersExport)
 	admin.POST("/orders/bulk", a.OrdersBulk)

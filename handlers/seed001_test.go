@@ -44,7 +44,7 @@ func TestSeed001OrderFlowOnTheTurkishShop(t *testing.T) {
 	// 2.2 a bad coupon first, then a good one
 	res, body = c.api("POST", "/api/cart/coupon/", map[string]any{"coupon_code": "KUPON123"})
 	wantStatus(t, res, http.StatusBadRequest)
-	if body["success"] != false || !strings.Contains(fmt.Sprint(body["message"]), "no promo code KUPON123") {
+	if body["success"] != false || !strings.Contains(fmt.Sprint(body["message"]), "KUPON123 diye bir kupon kodu yok.") {
 		t.Errorf("bad coupon: %v", body)
 	}
 	res, body = c.api("POST", "/api/cart/coupon/", map[string]any{"coupon_code": "DEMO10"})

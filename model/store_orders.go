@@ -91,7 +91,7 @@ func (s *Store) PlaceOrder(ctx context.Context, t *Tenant, in PlaceOrderInput) (
 			return err
 		}
 		if len(cart.Lines) == 0 {
-			return &ValidationError{Fields: map[string]string{"cart_id": "the cart is empty"}}
+			return &ValidationError{Fields: map[string]string{"cart_id": locales.T(t.Language, "api.cart.empty")}}
 		}
 		if in.Pricing.PromoCode != "" && cart.Coupon == nil {
 			notApplied = locales.T(t.Language, "api.coupon.not_applied", map[string]any{

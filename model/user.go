@@ -30,6 +30,10 @@ func (r Role) Valid() bool {
 // CanManageUsers reports whether the role may create, change and deactivate users.
 func (r Role) CanManageUsers() bool { return r == RoleOwner || r == RoleAdmin }
 
+// CanBuy reports whether r buys orders from suppliers: runs procurement, its
+// jobs and the supplier sessions.
+func (r Role) CanBuy() bool { return r == RoleOperator || r == RoleOwner || r == RoleAdmin }
+
 // CanCloseShop reports whether the role may close the shop to its customers for
 // maintenance (Settings → Maintenance): the owners', whose shop it is.
 func (r Role) CanCloseShop() bool { return r == RoleOwner }

@@ -42,15 +42,6 @@ func providerLabel(p model.ProviderType) string {
 	return string(p)
 }
 
-// integrationBadgeClass sets a live integration's badge apart from test
-// mode's at a glance: live moves real money.
-func integrationBadgeClass(s model.IntegrationStatus) string {
-	if s == model.IntegrationActive {
-		return "badge badge-live status-active"
-	}
-	return "badge status-" + string(s)
-}
-
 func integrationFormAction(f IntegrationForm) string {
 	if f.ID == 0 {
 		return "/admin/integrations"

@@ -27,21 +27,46 @@ const (
 // NavItem is one link of the back-office navigation.
 type NavItem struct {
 	Section Section
-	Label   string
-	Href    string
+	// Key is the link's message id ("common.nav.orders").
+	Key string
+	// Label is the English label, for code without a page's language; pages
+	// write tr(ctx, Key).
+	Label string
+	Href  string
+	// For reports whether a role works in the section; nil is every role.
+	For func(model.Role) bool
 }
 
-// Nav is the navigation of the whole back office.
+// Nav is the navigation of the whole back office. A role sees the sections
+// it works in: staff work orders, payments, messages and the warehouse;
+// operators procurement, its jobs and the warehouse; owners and admins all.
+// (Staff may still open a page of another section by its address, read
+// only; the navigation does not send them there.)
 var Nav = []NavItem{
-	{SectionDashboard, "Dashboard", "/admin/"},
-	{SectionOrders, "Orders", "/admin/orders"},
-	{SectionPayments, "Payments", "/admin/payments"},
-	{SectionMessages, "Messages", "/admin/messages"},
-	{SectionIntegrations, "Integrations", "/admin/integrations"},
-	{SectionProcurement, "Procurement", "/admin/procurement"},
-	{SectionWarehouse, "Warehouse", "/admin/warehouse"},
-	{SectionJobs, "Jobs", "/admin/jobs"},
-	{SectionSettings, "Settings", "/admin/settings"},
+	{SectionDashboard, "common.nav.dashboard", "Dashboard", "/admin/", nil},
+	{SectionOrders, "common.nav.orders", "Orders", "/admin/orders", nil},
+	{SectionPayments, "common.nav.payments", "Payments", "/admin/payments", worksOrders},
+	{SectionMessages, "common.nav.messages", "Messages", "/admin/messages", worksOrders},
+	{SectionIntegrations, "common.nav.integrations", "Integrations", "/admin/integrations", model.Role.CanManageUsers},
+	{SectionProcurement, "common.nav.procurement", "Procurement", "/admin/procurement", model.Role.CanBuy},
+	{SectionWarehouse, "common.nav.warehouse", "Warehouse", "/admin/warehouse", nil},
+	{SectionJobs, "common.nav.jobs", "Jobs", "/admin/jobs", model.Role.CanBuy},
+	{SectionSettings, "common.nav.settings", "Settings", "/admin/settings", nil},
+}
+
+// worksOrders reports whether r handles customers' orders, payments and
+// messages: everyone but the operators, who buy.
+func worksOrders(r model.Role) bool { return r != model.RoleOperator }
+
+// NavFor is the navigation a user of role r sees.
+func NavFor(r model.Role) []NavItem {
+	var out []NavItem
+	for _, item := range Nav {
+		if item.For == nil || item.For(r) {
+			out = append(out, item)
+		}
+	}
+	return out
 }
 
 // htmxConfig fits htmx to the Content-Security-Policy, which refuses inline

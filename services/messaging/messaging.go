@@ -33,6 +33,7 @@ import (
 	"orderdesk/providers/smtp"
 	"orderdesk/providers/wazzup"
 	"orderdesk/services/integrations"
+	"orderdesk/views/locales"
 )
 
 // Timeouts of one call to a provider: a run sends its messages one after
@@ -373,11 +374,12 @@ func (s *Service) sendEmail(ctx context.Context, r *routes, m *model.Message, to
 	return "<" + id + ">", err
 }
 
-// data is what a message of the order may say.
+// data is what a message of the order may say; the amount is written as
+// the shop's language writes money, like every page.
 func (s *Service) data(t *model.Tenant, o *model.Order, m *model.Message) Data {
 	track := s.cfg.ShopURL(t) + "/track/" + url.PathEscape(o.Number)
 	return Data{
-		Shop: t.Name, Number: o.Number, Amount: model.FormatMoney(o.Total, o.Currency), Name: o.Address.FirstName,
+		Shop: t.Name, Number: o.Number, Amount: locales.Money(t.Language, o.Total, o.Currency), Name: o.Address.FirstName,
 		TrackURL: track, PayURL: track, PaymentNumber: m.Payload["payment_number"],
 		Carrier: m.Payload["carrier"], Track: m.Payload["track"], CarrierURL: m.Payload["tracking_url"],
 		CourierName: m.Payload["courier_name"], CourierPhone: m.Payload["courier_phone"],

@@ -126,3 +126,26 @@ func Every(lang string, d time.Duration) string {
 	}
 	return N(lang, "common.every."+unit, n)
 }
+
+// numberFormatters keeps one CLDR formatter per language that writes a
+// whole number without a currency.
+var numberFormatters sync.Map // lang → *currency.Formatter
+
+// Number writes a whole number with lang's digit grouping, by CLDR: "1,234"
+// in English, "1 234" in Russian (a no-break space), "1.234" in Turkish.
+func Number(lang string, n int64) string {
+	lang = Normalize(lang)
+	f, ok := numberFormatters.Load(lang)
+	if !ok {
+		nf := currency.NewFormatter(currency.NewLocale(lang))
+		nf.CurrencyDisplay = currency.DisplayNone
+		nf.MinDigits, nf.MaxDigits = 0, 0
+		f, _ = numberFormatters.LoadOrStore(lang, nf)
+	}
+	// Any currency will do: none is shown, and no fraction digits are.
+	a, err := currency.NewAmountFromInt64(n*100, "USD")
+	if err != nil {
+		return strconv.FormatInt(n, 10)
+	}
+	return f.(*currency.Formatter).Format(a)
+}

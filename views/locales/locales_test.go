@@ -239,3 +239,22 @@ func TestTimesInWords(t *testing.T) {
 		}
 	}
 }
+
+func TestNumbersAreGroupedAsEachLanguageGroupsThem(t *testing.T) {
+	for _, tc := range []struct {
+		lang string
+		n    int64
+		want string
+	}{
+		{"en", 1234, "1,234"},
+		{"ru", 1234, "1\u00a0234"},
+		{"tr", 1234, "1.234"},
+		{"en", 51, "51"},
+		{"ru", 1234567, "1\u00a0234\u00a0567"},
+		{"de", 1234, "1,234"},
+	} {
+		if got := Number(tc.lang, tc.n); got != tc.want {
+			t.Errorf("Number(%q, %d) = %q, want %q", tc.lang, tc.n, got, tc.want)
+		}
+	}
+}
