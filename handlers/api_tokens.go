@@ -22,7 +22,7 @@ func (a *App) renderAPITokens(c echo.Context, status int, v views.APITokensView)
 		return err
 	}
 	v.Tokens, v.ShopURL = tokens, a.shopURL(tenant(c))
-	p := a.page(c, "API tokens", views.SectionSettings)
+	p := a.page(c, pageT(c, "admin.tokens.title"), views.SectionSettings)
 	return a.render(c, status, p, views.APITokens(p, v))
 }
 

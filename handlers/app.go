@@ -144,7 +144,13 @@ func New(store *model.Store, cfg Config) (*App, error) {
 		log:      cfg.Logger,
 		maint:    &maintenanceState{store: store, log: cfg.Logger},
 	}
-	a.integrations = integrations.New(store, cfg.Egress)
+	// The e-mail sandbox speaks SMTP on a port of its own, not under
+	// /sandbox/: its address is named so that it is never a live endpoint.
+	var sandboxes []string
+	if cfg.Sandboxes != nil {
+		sandboxes = append(sandboxes, "smtp://"+cfg.Sandboxes.SMTPAddr())
+	}
+	a.integrations = integrations.New(store, cfg.Egress, sandboxes...)
 	a.providerClient = cfg.Egress.Client(providerTimeout)
 	a.pay = cfg.Payments
 	if a.pay == nil {

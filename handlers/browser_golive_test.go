@@ -15,14 +15,15 @@ import (
 // production password the bank refuses; the confirmation comes back in place
 // with the test's words, and the integration stays in test mode.
 func TestBrowserGoLiveRefused(t *testing.T) {
-	e := newEnv(t)
+	// The live bank of this test is one of its own on loopback (the sandbox
+	// is never a live endpoint), as the test's egress policy allows.
+	banks := startLiveBanks(t)
+	e := newEnvAllowing(t, banks.allowed())
 	bg := context.Background()
-	// The "live" bank of this test is the sandbox, on loopback, as the
-	// test's egress policy allows.
-	sandbox := e.srv.URL + "/sandbox/tinkoff/v2"
+	sandbox, live := e.srv.URL+"/sandbox/tinkoff/v2", banks.tinkoff+"/v2"
 	p, name, key, secret, st := model.ProviderTinkoff, "T-Bank (going live)", tinkoff.DemoTerminalKey, tinkoff.DemoPassword, model.IntegrationTest
 	in, err := e.store.CreateIntegration(bg, e.demo.ID, nil, model.IntegrationInput{Provider: &p, Name: &name, Status: &st,
-		APIKey: &key, APISecret: &secret, TestEndpoint: &sandbox, APIEndpoint: &sandbox})
+		APIKey: &key, APISecret: &secret, TestEndpoint: &sandbox, APIEndpoint: &live})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -52,6 +53,7 @@ func TestBrowserGoLiveRefused(t *testing.T) {
 	}
 	waitProcessed(t, ctx, `[data-testid="integration-confirm"] form`)
 	err = chromedp.Do(ctx,
+		chromedp.SendKeys(chromedp.CSS(`#live-key-`+itoa(in.ID)), liveTinkoffKey),
 		chromedp.SendKeys(chromedp.CSS(`#live-secret-`+itoa(in.ID)), "wrong-production-password"),
 		chromedp.Click(chromedp.CSS(`[data-testid="confirm-live"]`)),
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid="live-refused"]`)),

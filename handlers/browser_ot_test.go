@@ -64,7 +64,7 @@ func TestBrowserOTQuestion(t *testing.T) {
 		t.Fatal(err)
 	}
 	by, _ := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(`[data-testid="ot-answered-by"]`)))
-	if by != "staff:operator@demo.test" {
+	if by != "operator@demo.test" {
 		t.Errorf("answered by on the page: %q", by)
 	}
 	loc, _ := chromedp.Run(ctx, chromedp.Location())

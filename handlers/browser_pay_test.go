@@ -15,9 +15,12 @@ import (
 // mode, tests it and takes it live; then a customer orders and pays in the bank's
 // sandbox, and the order shows as confirmed and paid on the order desk.
 func TestBrowserIntegrationAndPayment(t *testing.T) {
-	e := newEnv(t)
+	// The live bank is one of the test's own on loopback: the sandbox can
+	// never be a live endpoint.
+	banks := startLiveBanks(t)
+	e := newEnvAllowing(t, banks.allowed())
 	ctx := newBrowser(t)
-	sandbox := e.srv.URL + "/sandbox/tinkoff/v2"
+	sandbox, live := e.srv.URL+"/sandbox/tinkoff/v2", banks.tinkoff+"/v2"
 
 	err := chromedp.Do(ctx,
 		chromedp.Navigate(e.base+"/admin/login"),
@@ -32,8 +35,7 @@ func TestBrowserIntegrationAndPayment(t *testing.T) {
 		chromedp.SendKeys(chromedp.CSS(`#api_key`), tinkoff.DemoTerminalKey),
 		chromedp.SendKeys(chromedp.CSS(`#api_secret`), tinkoff.DemoPassword),
 		chromedp.SendKeys(chromedp.CSS(`#test_endpoint`), sandbox),
-		// The "live" bank of this test is the sandbox too: flipping must keep working.
-		chromedp.SendKeys(chromedp.CSS(`#api_endpoint`), sandbox),
+		chromedp.SendKeys(chromedp.CSS(`#api_endpoint`), live),
 		chromedp.Click(chromedp.CSS(`[data-testid="integration-save"]`)),
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid="integrations-table"]`)),
 	)
@@ -88,7 +90,13 @@ func TestBrowserIntegrationAndPayment(t *testing.T) {
 		t.Errorf("the confirmation does not say what changes: %q", what)
 	}
 	waitProcessed(t, ctx, `[data-testid="integration-confirm"] form`)
-	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`[data-testid="confirm-live"]`))); err != nil {
+	// The shop's own live terminal, typed in the confirmation.
+	err = chromedp.Do(ctx,
+		chromedp.SendKeys(chromedp.CSS(`#live-key-`+itoa(created.ID)), liveTinkoffKey),
+		chromedp.SendKeys(chromedp.CSS(`#live-secret-`+itoa(created.ID)), liveTinkoffPass),
+		chromedp.Click(chromedp.CSS(`[data-testid="confirm-live"]`)),
+	)
+	if err != nil {
 		t.Fatal(err)
 	}
 	waitFor(t, ctx, "the row shows Live", `(document.querySelector('`+row+` [data-testid="integration-status"]')||{}).textContent === 'Live'`)

@@ -78,6 +78,13 @@ type env struct {
 // test needs one of its own (a slow one, say).
 func newEnv(t testing.TB, extra ...*jobs.Job) *env {
 	t.Helper()
+	return newEnvAllowing(t, nil, extra...)
+}
+
+// newEnvAllowing is newEnv whose provider calls may also reach the loopback
+// addresses under allowed (a "live" provider of a test's own).
+func newEnvAllowing(t testing.TB, allowed []string, extra ...*jobs.Job) *env {
+	t.Helper()
 	db, err := model.Open(filepath.Join(t.TempDir(), "orderdesk.db"))
 	if err != nil {
 		t.Fatal(err)
@@ -129,7 +136,7 @@ func newEnv(t testing.TB, extra ...*jobs.Job) *env {
 	}
 	// As in the demo, provider calls may reach this server's sandboxes and
 	// nothing else on loopback.
-	policy := egress.Policy{Allowed: []string{addr + "/sandbox/", "smtp://" + sandboxes.SMTPAddr()}}
+	policy := egress.Policy{Allowed: append([]string{addr + "/sandbox/", "smtp://" + sandboxes.SMTPAddr()}, allowed...)}
 	proc := &jobs.Procurement{Store: store, HTTPClient: policy.Client(30 * time.Second)}
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 	pay := payments.New(payments.Config{Store: store, Log: quiet, CallbackBaseURL: addr, HTTPClient: policy.Client(30 * time.Second),

@@ -24,7 +24,7 @@ func (a *App) IntegrationsIndex(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	p := a.page(c, "Integrations", views.SectionIntegrations)
+	p := a.page(c, pageT(c, "admin.integrations.title"), views.SectionIntegrations)
 	return a.render(c, http.StatusOK, p, views.Integrations(p, list, canManage(c)))
 }
 
@@ -73,7 +73,7 @@ func parseConfig(b []byte) (map[string]string, error) {
 
 // IntegrationNew shows the create form.
 func (a *App) IntegrationNew(c echo.Context) error {
-	p := a.page(c, "Add an integration", views.SectionIntegrations)
+	p := a.page(c, pageT(c, "admin.integrations.add"), views.SectionIntegrations)
 	return a.render(c, http.StatusOK, p, views.IntegrationEdit(p, views.IntegrationForm{Status: string(model.IntegrationTest), Config: "{}"}))
 }
 
@@ -86,7 +86,7 @@ func (a *App) IntegrationCreate(c echo.Context) error {
 	}
 	if status, fields, ok := formErrors(err); ok {
 		f.Errors = fields
-		p := a.page(c, "Add an integration", views.SectionIntegrations)
+		p := a.page(c, pageT(c, "admin.integrations.add"), views.SectionIntegrations)
 		return a.render(c, status, p, views.IntegrationEdit(p, f))
 	}
 	if err != nil {
@@ -113,7 +113,7 @@ func (a *App) IntegrationEditPage(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	p := a.page(c, "Edit "+i.Name, views.SectionIntegrations)
+	p := a.page(c, pageT(c, "admin.integrations.edit_title", map[string]any{"Name": i.Name}), views.SectionIntegrations)
 	return a.render(c, http.StatusOK, p, views.IntegrationEdit(p, views.FormFromIntegration(i, changes)))
 }
 
@@ -130,7 +130,7 @@ func (a *App) IntegrationUpdate(c echo.Context) error {
 	}
 	if status, fields, ok := formErrors(err); ok {
 		f.ID, f.Provider, f.KeyLast4, f.SecretLast4, f.Errors = i.ID, string(i.Provider), i.APIKeyLast4, i.APISecretLast4, fields
-		p := a.page(c, "Edit "+i.Name, views.SectionIntegrations)
+		p := a.page(c, pageT(c, "admin.integrations.edit_title", map[string]any{"Name": i.Name}), views.SectionIntegrations)
 		return a.render(c, status, p, views.IntegrationEdit(p, f))
 	}
 	if err != nil {
@@ -149,7 +149,7 @@ func (a *App) IntegrationLiveConfirm(c echo.Context) error {
 	if to != model.IntegrationActive {
 		to = model.IntegrationTest
 	}
-	p := a.page(c, "Integrations", views.SectionIntegrations)
+	p := a.page(c, pageT(c, "admin.integrations.title"), views.SectionIntegrations)
 	if isFragment(c) {
 		return a.renderComponent(c, http.StatusOK, views.IntegrationLiveConfirm(p, i, to, nil))
 	}
@@ -189,7 +189,7 @@ func (a *App) IntegrationSetStatus(c echo.Context) error {
 		in.APISecret = &s
 	}
 	updated, err := a.integrations.Update(c.Request().Context(), tenant(c).ID, currentUser(c), i.ID, in)
-	p := a.page(c, "Integrations", views.SectionIntegrations)
+	p := a.page(c, pageT(c, "admin.integrations.title"), views.SectionIntegrations)
 	if status, fields, ok := formErrors(err); ok {
 		// htmx swaps only 2xx answers: the fragment comes back with 200.
 		if isFragment(c) {
@@ -203,9 +203,9 @@ func (a *App) IntegrationSetStatus(c echo.Context) error {
 	if !isFragment(c) {
 		return a.redirect(c, "/admin/integrations")
 	}
-	msg := "Now in test mode."
+	msg := pageT(c, "admin.integrations.now_test")
 	if updated.Status == model.IntegrationActive {
-		msg = "Now live: calls go to " + updated.APIEndpoint + "."
+		msg = pageT(c, "admin.integrations.now_live", map[string]any{"Endpoint": updated.APIEndpoint})
 	}
 	return a.renderComponent(c, http.StatusOK, views.IntegrationRow(p, updated, true, msg))
 }

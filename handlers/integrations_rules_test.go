@@ -114,20 +114,24 @@ func TestSeed001KuveytIntegrationNeedsTheBanksKeyShape(t *testing.T) {
 }
 
 func TestGoingLiveNeedsAPassingTestOfTheLiveKeys(t *testing.T) {
-	e := newEnv(t)
+	// The live bank is one of the test's own on loopback (never the
+	// sandbox, which cannot be a live endpoint), which the test's egress
+	// policy lets the app reach.
+	banks := startLiveBanks(t)
+	e := newEnvAllowing(t, banks.allowed())
 	ctx := context.Background()
 	owner := e.client(t, "")
 	owner.login("owner@demo.test", demoPassword)
-	sandbox := e.srv.URL + "/sandbox/kuveyt"
+	sandbox, live := e.srv.URL+"/sandbox/kuveyt", banks.kuveyt
 	res, body := owner.api("POST", "/api/integrations/", map[string]any{"provider_type": "kuveyt", "name": "Kuveyt Türk",
-		"status": "test_mode", "api_key": kuveytKey, "api_secret": kuveyt.DemoPassword, "test_endpoint": sandbox, "api_endpoint": sandbox})
+		"status": "test_mode", "api_key": kuveytKey, "api_secret": kuveyt.DemoPassword, "test_endpoint": sandbox, "api_endpoint": live})
 	wantStatus(t, res, http.StatusCreated)
 	id := int64(get(body, "integration", "id").(float64))
 	path := fmt.Sprintf("/api/integrations/%d/", id)
 
 	// The bank refuses the live password: 409 with the bank's words, never
 	// another provider's; nothing changes.
-	res, body = owner.api("PATCH", path, map[string]any{"status": "active", "api_key": kuveytKey, "api_secret": "wrong-live-password"})
+	res, body = owner.api("PATCH", path, map[string]any{"status": "active", "api_key": liveKuveytKey, "api_secret": "wrong-live-password"})
 	wantStatus(t, res, http.StatusConflict)
 	msg := body["message"].(string)
 	if !strings.Contains(msg, "Not live") || !strings.Contains(msg, "Kuveyt") || strings.Contains(msg, "CDEK") {
@@ -141,17 +145,17 @@ func TestGoingLiveNeedsAPassingTestOfTheLiveKeys(t *testing.T) {
 
 	// The edit form says the same by the status field, with what was typed.
 	res, doc := owner.postForm(fmt.Sprintf("/admin/integrations/%d", id), url.Values{"name": {"Kuveyt Türk"}, "status": {"active"},
-		"api_secret": {"wrong-live-password"}, "test_endpoint": {sandbox}, "api_endpoint": {sandbox}, "config": {"{}"}})
+		"api_key": {liveKuveytKey}, "api_secret": {"wrong-live-password"}, "test_endpoint": {sandbox}, "api_endpoint": {live}, "config": {"{}"}})
 	wantStatus(t, res, http.StatusConflict)
 	if got := doc.Find(`[data-testid="error-status"]`).Text(); !strings.Contains(got, "Not live") || !strings.Contains(got, "Kuveyt") {
 		t.Errorf("the form says %q by the status", got)
 	}
-	if v, _ := doc.Find(`#api_endpoint`).Attr("value"); v != sandbox {
+	if v, _ := doc.Find(`#api_endpoint`).Attr("value"); v != live {
 		t.Errorf("the live endpoint typed was not kept: %q", v)
 	}
 
 	// The right keys pass at the live endpoint: live, the test recorded.
-	res, body = owner.api("PATCH", path, map[string]any{"status": "active"})
+	res, body = owner.api("PATCH", path, map[string]any{"status": "active", "api_key": liveKuveytKey, "api_secret": liveKuveytPassword})
 	wantStatus(t, res, http.StatusOK)
 	if get(body, "integration", "status") != "active" || get(body, "integration", "last_test", "ok") != true {
 		t.Fatalf("go-live: %v", body)
@@ -164,13 +168,13 @@ func TestGoingLiveNeedsAPassingTestOfTheLiveKeys(t *testing.T) {
 	// While live, new keys are tested before they replace the working ones.
 	res, _ = owner.api("PATCH", path, map[string]any{"api_secret": "another-wrong-password"})
 	wantStatus(t, res, http.StatusConflict)
-	if sec, _ := e.store.OpenIntegrationSecrets(ctx, e.demo.ID, id); sec.APISecret != kuveyt.DemoPassword {
+	if sec, _ := e.store.OpenIntegrationSecrets(ctx, e.demo.ID, id); sec.APISecret != liveKuveytPassword {
 		t.Error("a live integration took keys that failed the test")
 	}
 
 	// Created live at once: tested first too.
 	res, body = owner.api("POST", "/api/integrations/", map[string]any{"provider_type": "kuveyt", "name": "Kuveyt live",
-		"status": "active", "api_key": kuveytKey, "api_secret": "wrong", "api_endpoint": sandbox})
+		"status": "active", "api_key": liveKuveytKey, "api_secret": "wrong", "api_endpoint": live})
 	wantStatus(t, res, http.StatusConflict)
 	if !strings.Contains(body["message"].(string), "Kuveyt") {
 		t.Errorf("created live with a wrong password: %v", body)

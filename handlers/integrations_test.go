@@ -16,16 +16,17 @@ import (
 )
 
 func TestIntegrationsAPI(t *testing.T) {
-	e := newEnv(t)
+	banks := startLiveBanks(t)
+	e := newEnvAllowing(t, banks.allowed())
 	owner := e.client(t, "")
 	owner.login("owner@demo.test", demoPassword)
-	sandbox := e.srv.URL + "/sandbox/tinkoff/v2"
+	sandbox, live := e.srv.URL+"/sandbox/tinkoff/v2", banks.tinkoff+"/v2"
 
 	// Seed 001, step 1: create in test mode. Secrets never come back.
 	res, body := owner.api("POST", "/api/integrations/", map[string]any{
 		"provider_type": "tinkoff", "name": "T-Bank - Test", "description": "Test ortamı için", "status": "test_mode",
 		"api_key": tinkoff.DemoTerminalKey, "api_secret": tinkoff.DemoPassword,
-		"api_endpoint": sandbox, "test_endpoint": sandbox,
+		"api_endpoint": live, "test_endpoint": sandbox,
 		"config": map[string]any{"return_url": "https://yoursite.com/payment/return", "cancel_url": "https://yoursite.com/payment/cancel"},
 	})
 	wantStatus(t, res, http.StatusCreated)
@@ -61,7 +62,7 @@ func TestIntegrationsAPI(t *testing.T) {
 	}
 	// With keys that pass at the live endpoint it goes live, and the passing
 	// test is its last test.
-	res, body = owner.api("PATCH", "/api/integrations/"+id+"/", map[string]any{"status": "active", "api_key": tinkoff.DemoTerminalKey, "api_secret": tinkoff.DemoPassword})
+	res, body = owner.api("PATCH", "/api/integrations/"+id+"/", map[string]any{"status": "active", "api_key": liveTinkoffKey, "api_secret": liveTinkoffPass})
 	wantStatus(t, res, http.StatusOK)
 	if get(body, "integration", "status") != "active" || get(body, "integration", "last_test", "ok") != true {
 		t.Errorf("live: %v", body)

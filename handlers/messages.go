@@ -54,7 +54,7 @@ func (a *App) MessagesIndex(c echo.Context) error {
 	if len(l.Messages) == f.Limit {
 		l.Next = l.Messages[len(l.Messages)-1].ID
 	}
-	p := a.page(c, "Messages", views.SectionMessages)
+	p := a.page(c, pageT(c, "admin.messages.title"), views.SectionMessages)
 	return a.renderParts(c, http.StatusOK, p, views.Messages(p, l), views.MessagesTable(p, l))
 }
 

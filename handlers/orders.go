@@ -360,7 +360,7 @@ func (a *App) afterOrderChange(c echo.Context, changeErr error, typed map[string
 
 // OrderSettingsPage shows the tenant's order rules.
 func (a *App) OrderSettingsPage(c echo.Context) error {
-	p := a.page(c, "Order settings", views.SectionSettings)
+	p := a.page(c, pageT(c, "admin.settings.orders_title"), views.SectionSettings)
 	return a.render(c, http.StatusOK, p, views.OrderSettings(p, views.OrderSettingsForm{Settings: tenant(c).OrderSettings, Saved: c.QueryParam("saved") == "1"}))
 }
 
@@ -386,7 +386,7 @@ func (a *App) OrderSettingsSave(c echo.Context) error {
 	err := a.store.UpdateOrderSettings(c.Request().Context(), tenant(c).ID, o)
 	var ve *model.ValidationError
 	if errors.As(err, &ve) {
-		p := a.page(c, "Order settings", views.SectionSettings)
+		p := a.page(c, pageT(c, "admin.settings.orders_title"), views.SectionSettings)
 		return a.render(c, http.StatusUnprocessableEntity, p, views.OrderSettings(p, views.OrderSettingsForm{Settings: o, Errors: ve.Fields}))
 	}
 	if err != nil {

@@ -40,7 +40,7 @@ func (a *App) procurementSettingsForm(c echo.Context) (views.ProcurementSettings
 }
 
 func (a *App) renderProcurementSettings(c echo.Context, status int, f views.ProcurementSettingsForm) error {
-	p := a.page(c, "Procurement settings", views.SectionSettings)
+	p := a.page(c, pageT(c, "admin.ot.settings_title"), views.SectionSettings)
 	return a.render(c, status, p, views.ProcurementSettings(p, f))
 }
 
@@ -177,7 +177,7 @@ func (a *App) OTSessionsIndex(c echo.Context) error {
 		return err
 	}
 	v.Waiting = counts.WaitingForSession
-	p := a.page(c, "OT sessions", views.SectionProcurement)
+	p := a.page(c, pageT(c, "admin.procurement.ot_sessions"), views.SectionProcurement)
 	return a.render(c, http.StatusOK, p, views.OTSessions(p, v))
 }
 
@@ -245,7 +245,7 @@ func (a *App) OTActivitiesIndex(c echo.Context) error {
 	if v.Counts, err = a.store.CountOT(ctx, t.ID); err != nil {
 		return err
 	}
-	p := a.page(c, "OT activities", views.SectionProcurement)
+	p := a.page(c, pageT(c, "admin.procurement.ot_activities"), views.SectionProcurement)
 	return a.render(c, http.StatusOK, p, views.OTActivities(p, v))
 }
 

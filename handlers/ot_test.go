@@ -248,7 +248,7 @@ func TestOTAutobuy(t *testing.T) {
 		}
 		res, card := op.htmxPost("/admin/procurement/ot/activities/"+itoa(a.ID)+"/answer", url.Values{"action": {"BuyAtNewPrice"}})
 		wantStatus(t, res, http.StatusOK)
-		if by := card.Find(`[data-testid="ot-answered-by"]`).Text(); by != "staff:operator@demo.test" {
+		if by := card.Find(`[data-testid="ot-answered-by"]`).Text(); by != "operator@demo.test" {
 			t.Errorf("the card names who answered: %q\n%s", by, card.Text())
 		}
 		got := e.activity(t, e.demo, o.ID)
@@ -600,7 +600,7 @@ func TestOTSessionRenewal(t *testing.T) {
 		e.runJob(t, op, "orders-to-ot") // added and paid; its export waits for a session
 		_, doc := op.get("/admin/procurement/ot/sessions")
 		row := doc.Find(`[data-testid="ot-session-row"]`)
-		if row.Find(`[data-testid="ot-session-state"]`).Text() != "needs authorization" || !strings.Contains(row.Text(), "orders-to-ot (1 paid orders") {
+		if row.Find(`[data-testid="ot-session-state"]`).Text() != "needs authorization" || !strings.Contains(row.Text(), "sending paid orders to OT Platform (1 paid orders") {
 			t.Errorf("sessions page: %s", doc.Find(`[data-testid="ot-sessions"]`).Text())
 		}
 		_, dash := owner.get("/admin/")

@@ -56,7 +56,7 @@ func (a *App) ProcurementIndex(c echo.Context) error {
 	if v.Counts, err = a.store.CountProcurement(ctx, t.ID, taobao.CodeInsufficientBalance); err != nil {
 		return err
 	}
-	p := a.page(c, "Procurement", views.SectionProcurement)
+	p := a.page(c, pageT(c, "admin.procurement.title"), views.SectionProcurement)
 	return a.render(c, http.StatusOK, p, views.Procurement(p, v))
 }
 
@@ -92,7 +92,7 @@ func (a *App) ProcurementStep(c echo.Context) error {
 	if isFragment(c) {
 		return a.renderComponent(c, http.StatusOK, views.ProcurementOutcome(r))
 	}
-	p := a.page(c, "Procurement", views.SectionProcurement)
+	p := a.page(c, pageT(c, "admin.procurement.title"), views.SectionProcurement)
 	return a.render(c, http.StatusOK, p, views.ProcurementOutcome(r))
 }
 
@@ -120,7 +120,7 @@ func (a *App) renderAccounts(c echo.Context, status int, errMsg string) error {
 			v.Integrations = append(v.Integrations, in)
 		}
 	}
-	p := a.page(c, "Taobao accounts", views.SectionProcurement)
+	p := a.page(c, pageT(c, "admin.procurement.accounts"), views.SectionProcurement)
 	return a.render(c, status, p, views.Accounts(p, v))
 }
 
@@ -242,7 +242,7 @@ func (a *App) JobsIndex(c echo.Context) error {
 		rows = append(rows, row)
 	}
 	sort.Slice(rows, func(i, j int) bool { return rows[i].Name < rows[j].Name })
-	p := a.page(c, "Jobs", views.SectionJobs)
+	p := a.page(c, pageT(c, "admin.jobs.title"), views.SectionJobs)
 	return a.render(c, http.StatusOK, p, views.Jobs(p, rows))
 }
 

@@ -26,6 +26,7 @@ import (
 	"orderdesk/providers/tinkoff"
 	"orderdesk/providers/wazzup"
 	"orderdesk/providers/yandexpay"
+	"orderdesk/services/integrations"
 )
 
 // Sandboxes are the built-in stand-ins of the outside systems, served by this
@@ -180,28 +181,27 @@ and the switches for failure cases (decline the next payment, insufficient balan
 // mode, pointing at the built-in sandboxes of the server at baseURL.
 func DemoIntegrations(baseURL, smtpAddr string) []model.IntegrationInput {
 	base := strings.TrimSuffix(baseURL, "/") + "/sandbox/"
-	mk := func(p model.ProviderType, name, key, secret, testPath, live string, cfg map[string]string) model.IntegrationInput {
+	mk := func(p model.ProviderType, name, testPath, live string, cfg map[string]string) model.IntegrationInput {
 		st := model.IntegrationTest
 		desc := "Demo: the built-in sandbox"
 		test := base + string(p) + testPath
-		return model.IntegrationInput{Provider: &p, Name: &name, Description: &desc, Status: &st, APIKey: &key, APISecret: &secret,
+		// The sandboxes' accounts: integrations.DemoKeys, which can never go live.
+		keys := integrations.DemoKeys[p]
+		return model.IntegrationInput{Provider: &p, Name: &name, Description: &desc, Status: &st, APIKey: &keys.APIKey, APISecret: &keys.APISecret,
 			TestEndpoint: &test, APIEndpoint: &live, Config: cfg}
 	}
 	return []model.IntegrationInput{
-		mk(model.ProviderKuveyt, "Kuveyt Türk VPOS", kuveyt.DemoMerchantID+":"+kuveyt.DemoCustomerID+":"+kuveyt.DemoUserName, kuveyt.DemoPassword,
-			"", "https://sanalpos.kuveytturk.com.tr/ServiceGateWay", nil),
-		mk(model.ProviderTinkoff, "T-Bank card payments", tinkoff.DemoTerminalKey, tinkoff.DemoPassword, "/v2", tinkoff.ProductionURL, nil),
-		mk(model.ProviderDolyami, "Dolyami (pay in 4 parts)", dolyami.DemoLogin, dolyami.DemoPassword, "/v1", dolyami.ProductionURL, nil),
-		mk(model.ProviderYandexPay, "Yandex Pay", yandexpay.DemoAPIKey, yandexpay.DemoMerchantID, "/api/merchant", yandexpay.ProductionBaseURL,
+		mk(model.ProviderKuveyt, "Kuveyt Türk VPOS", "", "https://sanalpos.kuveytturk.com.tr/ServiceGateWay", nil),
+		mk(model.ProviderTinkoff, "T-Bank card payments", "/v2", tinkoff.ProductionURL, nil),
+		mk(model.ProviderDolyami, "Dolyami (pay in 4 parts)", "/v1", dolyami.ProductionURL, nil),
+		mk(model.ProviderYandexPay, "Yandex Pay", "/api/merchant", yandexpay.ProductionBaseURL,
 			map[string]string{"merchant_id": yandexpay.DemoMerchantID}),
-		mk(model.ProviderPayPal, "PayPal", paypal.DemoBusiness, paypal.DemoAPIUsername+":"+paypal.DemoAPIPassword+":"+paypal.DemoAPISignature,
-			"", paypal.LiveIPNBaseURL, map[string]string{"receiver_email": paypal.DemoBusiness}),
-		mk(model.ProviderTaobao, "Taobao Global", taobao.DemoAppKey, taobao.DemoAppSecret, "/rest", taobao.LiveBaseURL, nil),
-		mk(model.ProviderOTAPI, "OT Platform autobuy", otapi.DemoInstanceKey, otapi.DemoSecret+":"+otapi.DemoOperatorPassword, "/service-json",
-			otapi.ProductionURL, map[string]string{"operator_login": otapi.DemoOperatorLogin}),
-		mk(model.ProviderCDEK, "CDEK", cdek.DemoClientID, cdek.DemoClientSecret, "/v2", cdek.ProductionURL, nil),
-		mk(model.ProviderDostavista, "Dostavista courier", dostavista.DemoAuthToken, dostavista.DemoCallbackSecret, "/api/business/1.5", dostavista.ProductionURL, nil),
-		mk(model.ProviderWazzup, "WhatsApp (Wazzup)", wazzup.DemoAPIKey, wazzup.DemoChannelID, "/v3", wazzup.ProductionURL, nil),
+		mk(model.ProviderPayPal, "PayPal", "", paypal.LiveIPNBaseURL, map[string]string{"receiver_email": paypal.DemoBusiness}),
+		mk(model.ProviderTaobao, "Taobao Global", "/rest", taobao.LiveBaseURL, nil),
+		mk(model.ProviderOTAPI, "OT Platform autobuy", "/service-json", otapi.ProductionURL, map[string]string{"operator_login": otapi.DemoOperatorLogin}),
+		mk(model.ProviderCDEK, "CDEK", "/v2", cdek.ProductionURL, nil),
+		mk(model.ProviderDostavista, "Dostavista courier", "/api/business/1.5", dostavista.ProductionURL, nil),
+		mk(model.ProviderWazzup, "WhatsApp (Wazzup)", "/v3", wazzup.ProductionURL, nil),
 		smtpIntegration(smtpAddr),
 	}
 }
@@ -211,7 +211,8 @@ func DemoIntegrations(baseURL, smtpAddr string) []model.IntegrationInput {
 func smtpIntegration(addr string) model.IntegrationInput {
 	p, st := model.ProviderSMTP, model.IntegrationTest
 	name, desc := "E-mail", "Demo: mail lands in the sandbox outbox (/sandbox/smtp/)"
-	user, pass, test, live := smtp.DemoUsername, smtp.DemoPassword, "smtp://"+addr, "smtp://smtp.example.com:587"
+	keys := integrations.DemoKeys[p]
+	user, pass, test, live := keys.APIKey, keys.APISecret, "smtp://"+addr, "smtp://smtp.example.com:587"
 	return model.IntegrationInput{Provider: &p, Name: &name, Description: &desc, Status: &st, APIKey: &user, APISecret: &pass,
 		TestEndpoint: &test, APIEndpoint: &live, Config: map[string]string{"tls": "off", "from": "shop@orderdesk.test"}}
 }

@@ -128,7 +128,7 @@ func (a *App) DeliverySettingsPage(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	p := a.page(c, "Delivery settings", views.SectionSettings)
+	p := a.page(c, pageT(c, "admin.delivery.title"), views.SectionSettings)
 	return a.render(c, http.StatusOK, p, views.DeliverySettings(p, views.DeliverySettingsForm{Settings: d}))
 }
 
@@ -161,7 +161,7 @@ func (a *App) DeliverySettingsSave(c echo.Context) error {
 	}
 	var ve *model.ValidationError
 	if errors.As(err, &ve) {
-		p := a.page(c, "Delivery settings", views.SectionSettings)
+		p := a.page(c, pageT(c, "admin.delivery.title"), views.SectionSettings)
 		return a.render(c, http.StatusUnprocessableEntity, p, views.DeliverySettings(p, views.DeliverySettingsForm{Settings: d, Errors: ve.Fields, Typed: typed}))
 	}
 	if err != nil {

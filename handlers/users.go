@@ -21,7 +21,7 @@ func (a *App) renderUsers(c echo.Context, status int, form views.UserForm, rowEr
 	if err != nil {
 		return err
 	}
-	p := a.page(c, "Users", views.SectionSettings)
+	p := a.page(c, pageT(c, "admin.users.title"), views.SectionSettings)
 	return a.render(c, status, p, views.Users(p, users, form, rowErr))
 }
 

@@ -12,7 +12,7 @@ import (
 
 // WarehouseIndex is the warehouse's scan page: GET /admin/warehouse.
 func (a *App) WarehouseIndex(c echo.Context) error {
-	p := a.page(c, "Warehouse", views.SectionWarehouse)
+	p := a.page(c, pageT(c, "admin.warehouse.title"), views.SectionWarehouse)
 	return a.render(c, http.StatusOK, p, views.Warehouse(p, views.WarehouseView{Loc: tenant(c).Location()}))
 }
 
@@ -38,6 +38,6 @@ func (a *App) WarehouseScan(c echo.Context) error {
 	default:
 		v.Scan = scan
 	}
-	p := a.page(c, "Warehouse", views.SectionWarehouse)
+	p := a.page(c, pageT(c, "admin.warehouse.title"), views.SectionWarehouse)
 	return a.renderParts(c, status, p, views.Warehouse(p, v), views.WarehouseScanPart(p, v))
 }

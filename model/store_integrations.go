@@ -216,8 +216,9 @@ func insertIntegrationChange(ctx context.Context, tx *sql.Tx, tenantID, id int64
 // UpdateIntegration changes an integration. Going live (or leaving live) is for
 // owners and admins; new production keys can come in the same step (seed 001,
 // step 3). Every change of status or keys is recorded with who made it. A
-// change of keys, endpoints or config forgets the last test, which was of the
-// old settings, unless in.Tested is the test of the new ones.
+// change of status, keys, endpoints or config forgets the last test, in the
+// same write, since it was of the old settings, unless in.Tested is the test
+// of the new ones.
 func (s *Store) UpdateIntegration(ctx context.Context, tenantID int64, actor *User, id int64, in IntegrationInput) (*Integration, error) {
 	if actor != nil && !actor.Role.CanManageUsers() {
 		return nil, ErrForbidden
@@ -258,7 +259,10 @@ func (s *Store) UpdateIntegration(ctx context.Context, tenantID int64, actor *Us
 		sets = append(sets, "config = ?")
 		args = append(args, string(cfg))
 	}
-	settingsChanged := keysReplaced || in.Config != nil || next.APIEndpoint != cur.APIEndpoint || next.TestEndpoint != cur.TestEndpoint
+	// A test is of the settings and the mode it ran in: another status calls
+	// another endpoint (or none), so its last test says nothing of it.
+	settingsChanged := keysReplaced || in.Config != nil || next.APIEndpoint != cur.APIEndpoint || next.TestEndpoint != cur.TestEndpoint ||
+		next.Status != cur.Status
 	switch {
 	case in.Tested != nil:
 		sets = append(sets, "last_test_at = ?", "last_test_ok = ?", "last_test_message = ?")

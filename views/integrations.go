@@ -1,6 +1,7 @@
 package views
 
 import (
+	"context"
 	"encoding/json"
 
 	"orderdesk/model"
@@ -41,16 +42,6 @@ func providerLabel(p model.ProviderType) string {
 	return string(p)
 }
 
-func statusLabel(s model.IntegrationStatus) string {
-	switch s {
-	case model.IntegrationActive:
-		return "Live"
-	case model.IntegrationTest:
-		return "Test mode"
-	}
-	return "Disabled"
-}
-
 func integrationFormAction(f IntegrationForm) string {
 	if f.ID == 0 {
 		return "/admin/integrations"
@@ -58,9 +49,9 @@ func integrationFormAction(f IntegrationForm) string {
 	return "/admin/integrations/" + idStr(f.ID)
 }
 
-func keepPlaceholder(last4 string) string {
+func keepPlaceholder(ctx context.Context, last4 string) string {
 	if last4 == "" {
 		return ""
 	}
-	return "•••• " + last4 + " (leave empty to keep)"
+	return tr(ctx, "admin.integrations.keep", map[string]any{"Last4": last4})
 }

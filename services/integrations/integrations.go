@@ -29,17 +29,24 @@ const TestTimeout = 15 * time.Second
 type Service struct {
 	store *model.Store
 	net   network
+	// sandboxes are the addresses of the built-in sandboxes besides
+	// SandboxPath: never a live endpoint.
+	sandboxes []string
 }
 
 // New returns the service. policy decides which addresses the tests may
 // reach; its client is built once here and kept (it holds the connections).
-func New(store *model.Store, policy egress.Policy) *Service {
-	return &Service{store: store, net: network{client: policy.Client(TestTimeout), policy: policy}}
+// sandboxes are the built-in sandboxes' addresses that are not under
+// SandboxPath (the e-mail sandbox's smtp://host:port), refused as live
+// endpoints.
+func New(store *model.Store, policy egress.Policy, sandboxes ...string) *Service {
+	return &Service{store: store, net: network{client: policy.Client(TestTimeout), policy: policy}, sandboxes: sandboxes}
 }
 
 // Create adds an integration after checking its settings with the
-// provider's rules. One created live is tested at its live endpoint first
-// and refused (*model.ConflictError, in the test's words) unless the test
+// provider's rules. One created live is refused at once with a sandbox as
+// its live endpoint or the demo's keys (LiveRefusal, by the fields); else it
+// is tested at its live endpoint first and refused (*model.ConflictError, in the test's words) unless the test
 // passes.
 func (s *Service) Create(ctx context.Context, tenantID int64, actor *model.User, in model.IntegrationInput) (*model.Integration, error) {
 	if actor != nil && !actor.Role.CanManageUsers() {
@@ -51,6 +58,9 @@ func (s *Service) Create(ctx context.Context, tenantID int64, actor *model.User,
 		return nil, err
 	}
 	if next.Status == model.IntegrationActive {
+		if bad := s.LiveRefusal(next.Provider, next.APIEndpoint, keys); bad != nil {
+			return nil, &model.ValidationError{Fields: bad}
+		}
 		res := s.run(ctx, next, keys, next.APIEndpoint)
 		if !res.OK {
 			return nil, notLive(next, res)
@@ -63,8 +73,9 @@ func (s *Service) Create(ctx context.Context, tenantID int64, actor *model.User,
 // Update changes an integration (seed 001 step 3: {"status": "active",
 // "api_key": …, "api_secret": …}). The settings it would have are checked
 // with the provider's rules. A change that makes it live, or that gives a
-// live integration other keys, another live endpoint or other settings,
-// runs the connection test with those settings at the live endpoint first
+// live integration other keys, another live endpoint or other settings, is
+// refused by the fields with a sandbox as the live endpoint or the demo's
+// keys (LiveRefusal); else it runs the connection test with those settings at the live endpoint first
 // and is saved only when the test passes: otherwise nothing changes and the
 // answer is a *model.ConflictError in the test's words. The passing test is
 // saved as the integration's last test, in the same write, and only if the
@@ -87,6 +98,9 @@ func (s *Service) Update(ctx context.Context, tenantID int64, actor *model.User,
 		return nil, err
 	}
 	if needsLiveTest(cur, next, in) {
+		if bad := s.LiveRefusal(next.Provider, next.APIEndpoint, keys); bad != nil {
+			return nil, &model.ValidationError{Fields: bad}
+		}
 		res := s.run(ctx, next, keys, next.APIEndpoint)
 		if !res.OK {
 			return nil, notLive(next, res)
