@@ -176,7 +176,8 @@ func TestCheckoutOffersMethodsOfTheShopsCurrency(t *testing.T) {
 		e.store.CreateIntegration(ctx, tr.ID, nil, in)
 	}
 	for _, tc := range []struct{ host, want string }{
-		{"", "dolyami,paypal,tinkoff,yandexpay"},
+		// The card first, then instalments, wallets and PayPal.
+		{"", "tinkoff,dolyami,yandexpay,paypal"},
 		{model.DemoTurkishSlug + ".localhost", "kuveyt,paypal"},
 	} {
 		c := e.client(t, tc.host)

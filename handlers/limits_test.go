@@ -79,6 +79,9 @@ func TestLongInputsAreRefusedByTheirField(t *testing.T) {
 		res, doc := c.get("/shop/checkout")
 		wantStatus(t, res, http.StatusOK)
 		for _, f := range model.AddressFields {
+			if f == "country" {
+				continue // a list of countries: nothing to type
+			}
 			if got := doc.Find(`input[name="`+f+`"]`).AttrOr("maxlength", ""); got != fmt.Sprint(model.AddressFieldMaxLen(f)) {
 				t.Errorf("%s maxlength %q", f, got)
 			}
@@ -93,6 +96,9 @@ func TestLongInputsAreRefusedByTheirField(t *testing.T) {
 		for _, f := range model.AddressFields {
 			if shopTID(doc, "error-"+f).Length() != 1 {
 				t.Errorf("no error beside %s", f)
+			}
+			if f == "country" {
+				continue // a list keeps its choices; a forged one is refused by its name above
 			}
 			if got := doc.Find(`input[name="`+f+`"]`).AttrOr("value", ""); got != form.Get(f) {
 				t.Errorf("%s: typed value not kept (%d characters)", f, len(got))

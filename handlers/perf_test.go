@@ -134,6 +134,11 @@ func TestTheTrackingPagesWriteNoSessionAndSetNoCookie(t *testing.T) {
 		c    *client
 	}{{"a guest", e.client(t, "")}, {"a signed-in customer", signedIn}} {
 		for _, path := range []string{"/track/" + o.Number, "/api/orders/track/" + o.Number + "/", "/track"} {
+			if who.c == signedIn && path == "/track/"+o.Number {
+				// The order's page is the shopper's own when the browser
+				// carries their session (their frame, paying again): below.
+				continue
+			}
 			t.Run(who.name+" reads "+path, func(t *testing.T) {
 				res, body := who.c.do("GET", path, nil, nil)
 				wantStatus(t, res, http.StatusOK)
@@ -151,5 +156,13 @@ func TestTheTrackingPagesWriteNoSessionAndSetNoCookie(t *testing.T) {
 	}
 	if got := sessions(); got != rows {
 		t.Errorf("%d sessions after the tracking pages, %d before", got, rows)
+	}
+
+	// The signed-in customer's browser gets the order's page as theirs: the
+	// frame says who is signed in (a page without the session said "Sign in").
+	res, doc := signedIn.get("/track/" + o.Number)
+	wantStatus(t, res, http.StatusOK)
+	if doc.Find(`[data-testid="shop-sign-out"]`).Length() != 1 {
+		t.Error("the signed-in customer's tracking page does not show them signed in")
 	}
 }

@@ -94,10 +94,10 @@ func (a *App) routes() *echo.Echo {
 	// but for the thank-you after checkout (public.go).
 	// Route middleware, not a group's: a group of prefix "" would take over
 	// the tenant group's answer to unknown paths.
-	track := []echo.MiddlewareFunc{a.resolveTenant, limitBody(), a.trackLimiter(), a.sessionWhen(a.shopperPage)}
+	track := []echo.MiddlewareFunc{a.resolveTenant, limitBody(), a.trackLimiter(), a.sessionWhen(placedNotice)}
 	e.GET("/api/orders/track/:number/", a.APITrack, track...)
 	e.GET("/track", a.TrackForm, track...)
-	e.GET("/track/:number", a.TrackPage, track...)
+	e.GET("/track/:number", a.TrackPage, a.resolveTenant, limitBody(), a.trackLimiter(), a.sessionWhen(a.shopperPage))
 
 	// The small HTML storefront.
 	t.GET("/shop", a.ShopIndex)

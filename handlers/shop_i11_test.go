@@ -119,14 +119,16 @@ func TestShopMyOrdersPayButtonWhereDue(t *testing.T) {
 	if rows.Eq(0).AttrOr("data-order-id", "") != itoa(paid.ID) || rows.Eq(1).AttrOr("data-order-id", "") != itoa(declined.ID) {
 		t.Errorf("first rows: %s, %s; want %d then %d", rows.Eq(0).AttrOr("data-order-id", ""), rows.Eq(1).AttrOr("data-order-id", ""), paid.ID, declined.ID)
 	}
-	var prev string
 	rows.Each(func(i int, s *goquery.Selection) {
-		id := s.AttrOr("data-order-id", "")
-		if i > 0 && len(id) >= len(prev) && id > prev {
-			t.Errorf("row %d (order %s) is newer than the row above it (%s)", i, id, prev)
-		}
-		prev = id
+		// Newest first means by when the orders were placed (the demo's
+		// orders were not placed in the order of their ids).
 		o := all.Orders[i]
+		if id := s.AttrOr("data-order-id", ""); id != itoa(o.ID) {
+			t.Errorf("row %d is order %s, want %d", i, id, o.ID)
+		}
+		if i > 0 && o.CreatedAt.After(all.Orders[i-1].CreatedAt) {
+			t.Errorf("row %d (order %d, placed %s) is newer than the row above it (placed %s)", i, o.ID, o.CreatedAt, all.Orders[i-1].CreatedAt)
+		}
 		due := o.PaymentDue() && len(openPayments(t, e, o.ID)) == 0
 		if has := s.Find(`[data-testid="order-pay"]`).Length() == 1; has != due {
 			t.Errorf("order %s (%s / %s): pay button %v, want %v", o.Number, o.Status, o.PaymentStatus, has, due)

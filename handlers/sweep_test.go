@@ -98,6 +98,7 @@ func TestNoShopReachesAnother(t *testing.T) {
 		"/admin/settings/users/":            fmt.Sprint(users[0].ID),
 		"/pay/return/":                      p.Number,
 		"/pay/kuveyt/":                      p.Number,
+		"/pay/again/":                       o.Number,
 		"/track/":                           o.Number,
 		"/api/orders/track/":                o.Number,
 		"/admin/procurement/orders/:id/":    "push",
