@@ -102,7 +102,7 @@ func (a *App) APICartCoupon(c echo.Context) error {
 	}
 	if st.PromoCode != "" && !st.IsActive {
 		// The code stays in the session so the shopper sees what they typed.
-		return c.JSON(http.StatusBadRequest, map[string]any{"success": false, "message": st.Message, "cart": cartJSON(view, st)})
+		return c.JSON(statusInvalid, map[string]any{"success": false, "message": st.Message, "cart": cartJSON(view, st)})
 	}
 	return ok(c, http.StatusOK, st.Message, map[string]any{"cart": cartJSON(view, st)})
 }

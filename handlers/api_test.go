@@ -47,7 +47,7 @@ func TestStorefrontAPIFlow(t *testing.T) {
 
 	// 3. a refused coupon says why; DEMO10 takes 10% off
 	res, body = shopper.api("POST", "/api/cart/coupon/", map[string]any{"coupon_code": "NOPE"})
-	wantStatus(t, res, http.StatusBadRequest)
+	wantStatus(t, res, http.StatusUnprocessableEntity)
 	if body["success"] != false || !strings.Contains(body["message"].(string), "no promo code NOPE") {
 		t.Errorf("refused coupon: %v", body)
 	}
@@ -67,7 +67,7 @@ func TestStorefrontAPIFlow(t *testing.T) {
 
 	// 5. a checkout missing fields names each of them
 	res, body = shopper.api("POST", "/api/orders/", map[string]any{"customer_email": "guest@example.com", "shipping_method_id": shipping["id"]})
-	wantStatus(t, res, http.StatusBadRequest)
+	wantStatus(t, res, http.StatusUnprocessableEntity)
 	errs, _ := body["errors"].(map[string]any)
 	for _, f := range []string{"customer_first_name", "customer_last_name", "customer_phone", "shipping_address.address_line1",
 		"shipping_address.city", "shipping_address.state", "shipping_address.postal_code", "shipping_address.country"} {
@@ -115,7 +115,7 @@ func TestStorefrontAPIFlow(t *testing.T) {
 	res, _ = staff.api("PATCH", "/api/orders/"+id+"/", map[string]any{"status": "confirmed"})
 	wantStatus(t, res, http.StatusOK)
 	res, body = staff.api("PATCH", "/api/orders/"+id+"/", map[string]any{"status": "shipped"})
-	wantStatus(t, res, http.StatusBadRequest)
+	wantStatus(t, res, http.StatusUnprocessableEntity)
 	if get(body, "errors", "tracking_number") == nil {
 		t.Errorf("shipped without tracking number: %v", body)
 	}

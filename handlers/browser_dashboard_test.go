@@ -1,6 +1,7 @@
 package handlers_test
 
 import (
+	"fmt"
 	"testing"
 
 	"github.com/chromedp/chromedp"
@@ -32,6 +33,7 @@ func TestBrowserDashboard(t *testing.T) {
 		if shown, err := chromedp.Run(ctx, chromedp.Evaluate[bool](chartShown)); err != nil || !shown {
 			t.Errorf("at %d px the sales chart is not shown whole (%v)", w.width, err)
 		}
+		checkAxe(t, ctx, fmt.Sprintf("the dashboard at %d px", w.width))
 		if fits, err := chromedp.Run(ctx, chromedp.Evaluate[bool](noSideScroll)); err != nil || !fits {
 			sw, _ := chromedp.Run(ctx, chromedp.Evaluate[int](`document.documentElement.scrollWidth`))
 			t.Errorf("at %d px /admin/ scrolls sideways: %d px wide (%v)", w.width, sw, err)

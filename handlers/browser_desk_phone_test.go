@@ -52,6 +52,7 @@ func TestBrowserDeskAndRefundAtTwoWidths(t *testing.T) {
 			}
 			waitProcessed(t, ctx, `[data-testid="bulk-form"]`)
 			deskFitsWindow(t, ctx, "the desk")
+			checkAxe(t, ctx, "the order desk")
 			if width == 390 {
 				// Each order a row to read: number, customer, status and total
 				// on screen; the rest left to the order's page.
@@ -118,6 +119,7 @@ func TestBrowserDeskAndRefundAtTwoWidths(t *testing.T) {
 			}
 			waitProcessed(t, ctx, `[data-testid="refund-form"]`)
 			deskFitsWindow(t, ctx, "the order page")
+			checkAxe(t, ctx, "the order page with its refund form")
 			err = chromedp.Do(ctx,
 				chromedp.SendKeys(chromedp.CSS(`[data-testid="refund-amount"]`), "100.00"),
 				chromedp.Click(chromedp.CSS(`[data-testid="refund-submit"]`)),
@@ -126,6 +128,7 @@ func TestBrowserDeskAndRefundAtTwoWidths(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			checkAxe(t, ctx, "the refund's confirmation")
 			ask, _ := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(`[data-testid="refund-confirm-text"]`)))
 			if want := "Refund " + locales.Money("en", 10000, pay.Currency) + " of " + locales.Money("en", pay.Amount, pay.Currency) + "?"; strings.TrimSpace(ask) != want {
 				t.Errorf("confirmation: %q, want %q", ask, want)

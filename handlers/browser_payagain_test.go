@@ -49,6 +49,7 @@ func TestBrowserPayAgain(t *testing.T) {
 				t.Fatal(err)
 			}
 			wantNoSideScroll(t, ctx, "the cart")
+			checkAxe(t, ctx, "the cart")
 			err = chromedp.Do(ctx,
 				chromedp.Click(chromedp.CSS(`[data-testid="to-checkout"]`)),
 				chromedp.WaitVisible(chromedp.CSS(`[data-testid="checkout-form"]`)),
@@ -57,6 +58,7 @@ func TestBrowserPayAgain(t *testing.T) {
 				t.Fatal(err)
 			}
 			wantNoSideScroll(t, ctx, "the checkout")
+			checkAxe(t, ctx, "the checkout")
 			fields := map[string]string{"first_name": "Zeynep", "last_name": "Karaca", "email": "zeynep@example.com",
 				"telephone": "+905559876543", "street1": "Bağdat Caddesi 42", "city": "Kadıköy", "state": "Istanbul", "zip": "34710"}
 			var steps []chromedp.Action[chromedp.Void]
@@ -77,6 +79,7 @@ func TestBrowserPayAgain(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			checkAxe(t, ctx, "the payment return offering to pay again")
 			result, _ := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(`[data-testid="payment-result"]`)))
 			if !strings.Contains(result, "did not go through") {
 				t.Errorf("return page after the decline: %q", result)

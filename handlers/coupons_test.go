@@ -24,7 +24,7 @@ func TestRefusedPromoCodeDoesNotBlockTheOrder(t *testing.T) {
 		res, _ := c.api("POST", "/api/cart/add/", map[string]any{"product_id": denim.ID, "quantity": 1})
 		wantStatus(t, res, http.StatusOK)
 		res, _ = c.api("POST", "/api/cart/coupon/", map[string]any{"coupon_code": "NOPE"})
-		wantStatus(t, res, http.StatusBadRequest)
+		wantStatus(t, res, http.StatusUnprocessableEntity)
 		res, body := c.api("POST", "/api/orders/", address("nope@example.com", methods[0].ID))
 		wantStatus(t, res, http.StatusCreated)
 		want := "Promo code NOPE was not applied: There is no promo code NOPE."

@@ -19,6 +19,13 @@ type apiResponse struct {
 	Errors  map[string]string `json:"errors,omitempty"`
 }
 
+// statusInvalid is the status of a request whose input is refused: a form
+// shown again with the message by each field, an API answer naming the
+// fields. Every such answer uses it, so a refused input has one status
+// wherever it is met. A request that cannot be read at all (broken JSON, a
+// form that does not parse) stays 400.
+const statusInvalid = http.StatusUnprocessableEntity
+
 // statusOf maps an error to the HTTP status and the message people see, in
 // English (the back office's words that are not translated yet).
 func statusOf(err error) (int, string, map[string]string) { return statusIn(err, locales.Default) }
@@ -40,7 +47,7 @@ func statusIn(err error, lang string) (int, string, map[string]string) {
 		}
 		return he.Code, msg, nil
 	case errors.As(err, &ve):
-		return http.StatusBadRequest, locales.T(lang, "common.error.please_correct", map[string]any{"What": ve.Error()}), ve.Fields
+		return statusInvalid, locales.T(lang, "common.error.please_correct", map[string]any{"What": ve.Error()}), ve.Fields
 	case errors.As(err, &te):
 		return http.StatusTooManyRequests, locales.T(lang, "common.error.throttled", map[string]any{"Wait": locales.Wait(lang, time.Duration(te.RetryAfterSeconds)*time.Second)}), nil
 	case errors.Is(err, model.ErrNotFound):

@@ -96,7 +96,7 @@ func TestGoLiveRefusesTheSandboxAndTheDemoKeys(t *testing.T) {
 
 	t.Run("the demo's keys are refused by the key and the secret, before any call", func(t *testing.T) {
 		res, body := owner.api("PATCH", path, map[string]any{"status": "active", "api_endpoint": banks.kuveyt})
-		wantStatus(t, res, http.StatusBadRequest)
+		wantStatus(t, res, http.StatusUnprocessableEntity)
 		for _, f := range []string{"api_key", "api_secret"} {
 			if msg, _ := get(body, "errors", f).(string); !strings.Contains(msg, "demo") {
 				t.Errorf("%s: %v", f, body)
@@ -110,7 +110,7 @@ func TestGoLiveRefusesTheSandboxAndTheDemoKeys(t *testing.T) {
 		for _, ep := range []string{sandbox, e.srv.URL + "/x/../sandbox/kuveyt"} {
 			res, body := owner.api("PATCH", path, map[string]any{"status": "active", "api_endpoint": ep,
 				"api_key": liveKuveytKey, "api_secret": liveKuveytPassword})
-			wantStatus(t, res, http.StatusBadRequest)
+			wantStatus(t, res, http.StatusUnprocessableEntity)
 			if msg, _ := get(body, "errors", "api_endpoint").(string); !strings.Contains(msg, "sandbox") {
 				t.Errorf("%s: %v", ep, body)
 			}

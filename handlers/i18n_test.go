@@ -178,7 +178,7 @@ func TestTheTurkishShopAnswersTheAPIInTurkish(t *testing.T) {
 	}
 	// A refusal names the field in the shop's language too.
 	res, body = e.client(t, model.DemoTurkishSlug+".localhost").api("POST", "/api/orders/", seed001Body("", fmt.Sprint(shipping["id"])))
-	wantStatus(t, res, http.StatusBadRequest)
+	wantStatus(t, res, http.StatusUnprocessableEntity)
 	if get(body, "errors", "cart_id") != "sepet boş" {
 		t.Errorf("an order without a cart: %v", body)
 	}

@@ -58,7 +58,7 @@ func TestSeed001KuveytIntegrationNeedsTheBanksKeyShape(t *testing.T) {
 	before := e.integrationCount(t)
 
 	res, body := owner.api("POST", "/api/integrations/", seed001Integration())
-	wantStatus(t, res, http.StatusBadRequest)
+	wantStatus(t, res, http.StatusUnprocessableEntity)
 	msg, _ := get(body, "errors", "api_key").(string)
 	if body["success"] != false || !strings.Contains(msg, "MerchantId:CustomerId:UserName") || !strings.Contains(body["message"].(string), "api_key") {
 		t.Errorf("seed 001's example key: %v", body)
@@ -88,7 +88,7 @@ func TestSeed001KuveytIntegrationNeedsTheBanksKeyShape(t *testing.T) {
 
 	// Seed 001 step 3's placeholders are refused by shape too, before any call.
 	res, body = owner.api("PATCH", "/api/integrations/"+id+"/", map[string]any{"status": "active", "api_key": "production-api-key", "api_secret": "production-api-secret"})
-	wantStatus(t, res, http.StatusBadRequest)
+	wantStatus(t, res, http.StatusUnprocessableEntity)
 	if msg, _ := get(body, "errors", "api_key").(string); !strings.Contains(msg, "MerchantId:CustomerId:UserName") {
 		t.Errorf("step 3's placeholder key: %v", body)
 	}
@@ -97,13 +97,13 @@ func TestSeed001KuveytIntegrationNeedsTheBanksKeyShape(t *testing.T) {
 	// is called.
 	target, seen := counter(t)
 	res, body = owner.api("PATCH", "/api/integrations/"+id+"/", map[string]any{"api_endpoint": target.URL + "/payment"})
-	wantStatus(t, res, http.StatusBadRequest)
+	wantStatus(t, res, http.StatusUnprocessableEntity)
 	if msg, _ := get(body, "errors", "api_endpoint").(string); !strings.Contains(msg, "loopback") || !strings.Contains(msg, "ORDERDESK_ALLOW_PRIVATE_ENDPOINTS") {
 		t.Errorf("a loopback live endpoint: %v", body)
 	}
 	for _, ep := range []string{"http://169.254.169.254/latest/meta-data/", "http://localhost:6379/", "http://[::ffff:10.0.0.1]/"} {
 		res, body = owner.api("PATCH", "/api/integrations/"+id+"/", map[string]any{"test_endpoint": ep})
-		wantStatus(t, res, http.StatusBadRequest)
+		wantStatus(t, res, http.StatusUnprocessableEntity)
 		if get(body, "errors", "test_endpoint") == nil {
 			t.Errorf("%s: %v", ep, body)
 		}

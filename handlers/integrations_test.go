@@ -70,14 +70,14 @@ func TestIntegrationsAPI(t *testing.T) {
 
 	// Bad input: 400 naming the fields, the provider's own among them.
 	res, body = owner.api("POST", "/api/integrations/", map[string]any{"provider_type": "nope", "test_endpoint": "ftp://x"})
-	wantStatus(t, res, http.StatusBadRequest)
+	wantStatus(t, res, http.StatusUnprocessableEntity)
 	for _, f := range []string{"provider_type", "name", "test_endpoint"} {
 		if get(body, "errors", f) == nil {
 			t.Errorf("no error for %s: %v", f, body)
 		}
 	}
 	res, body = owner.api("POST", "/api/integrations/", map[string]any{"provider_type": "tinkoff", "test_endpoint": sandbox})
-	wantStatus(t, res, http.StatusBadRequest)
+	wantStatus(t, res, http.StatusUnprocessableEntity)
 	if msg, _ := get(body, "errors", "api_key").(string); get(body, "errors", "name") == nil || !strings.Contains(msg, "TerminalKey") {
 		t.Errorf("a T-Bank integration without a name or a key: %v", body)
 	}

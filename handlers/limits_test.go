@@ -30,7 +30,7 @@ func TestLongInputsAreRefusedByTheirField(t *testing.T) {
 				"postal_code": long, "country": long},
 			"shipping_method_id": methods[0].ID, "coupon_code": long,
 		})
-		wantStatus(t, res, http.StatusBadRequest)
+		wantStatus(t, res, http.StatusUnprocessableEntity)
 		for _, f := range []string{"customer_email", "customer_first_name", "customer_last_name", "customer_phone", "shipping_address.address_line1",
 			"shipping_address.address_line2", "shipping_address.city", "shipping_address.state", "shipping_address.postal_code",
 			"shipping_address.country", "coupon_code"} {
@@ -50,7 +50,7 @@ func TestLongInputsAreRefusedByTheirField(t *testing.T) {
 		res, _ = c.api("POST", "/api/cart/coupon/", map[string]any{"coupon_code": "DEMO10"})
 		wantStatus(t, res, http.StatusOK)
 		res, body := c.api("POST", "/api/cart/coupon/", map[string]any{"coupon_code": strings.Repeat("A", 1000)})
-		wantStatus(t, res, http.StatusBadRequest)
+		wantStatus(t, res, http.StatusUnprocessableEntity)
 		if !strings.Contains(fmt.Sprint(get(body, "errors", "coupon_code")), "at most 64") {
 			t.Errorf("long code: %v", body)
 		}
@@ -65,7 +65,7 @@ func TestLongInputsAreRefusedByTheirField(t *testing.T) {
 		c := e.client(t, "")
 		res, body := c.api("POST", "/api/auth/register/", map[string]any{"email": "long@example.com", "password": long,
 			"first_name": long, "last_name": long, "phone": long})
-		wantStatus(t, res, http.StatusBadRequest)
+		wantStatus(t, res, http.StatusUnprocessableEntity)
 		for _, f := range []string{"password", "first_name", "last_name", "phone"} {
 			if get(body, "errors", f) == nil {
 				t.Errorf("%s not named: %v", f, body["errors"])

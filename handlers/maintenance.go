@@ -233,7 +233,7 @@ func (a *App) ShopMaintenanceSave(c echo.Context) error {
 	case "up":
 		err, done = a.store.SetShopUp(ctx, t.ID), "The shop is open to customers again."
 	default:
-		return echo.NewHTTPError(http.StatusBadRequest, "Choose to close the shop (action=down) or to open it (action=up).")
+		return echo.NewHTTPError(statusInvalid, "Choose to close the shop (action=down) or to open it (action=up).")
 	}
 	var ve *model.ValidationError
 	if errors.As(err, &ve) {

@@ -91,7 +91,7 @@ func (a *App) OrdersIndex(c echo.Context) error {
 	status := http.StatusOK
 	if len(l.Unknown) > 0 && !isFragment(c) {
 		// htmx swaps only 2xx answers; a whole page says it was refused.
-		status = http.StatusBadRequest
+		status = statusInvalid
 	}
 	p := a.page(c, deskTr(c, "desk.title"), views.SectionOrders)
 	return a.renderParts(c, status, p, views.Orders(p, l), views.OrdersResults(p, l))

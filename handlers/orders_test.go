@@ -104,7 +104,7 @@ func TestOrderDesk(t *testing.T) {
 			t.Error("no error by the date field")
 		}
 		res, body := c.api("GET", "/api/orders/?status=flying", nil)
-		wantStatus(t, res, http.StatusBadRequest)
+		wantStatus(t, res, http.StatusUnprocessableEntity)
 		if get(body, "errors", "status") == nil {
 			t.Errorf("API filter error: %v", body)
 		}

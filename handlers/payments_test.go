@@ -340,7 +340,7 @@ func TestDolyamiPayments(t *testing.T) {
 	}
 	// A confirmation forged with too large an amount is refused by the reservation.
 	res, doc = staff.postForm(refund, url.Values{"amount": {"999999.00"}, "confirm": {"1"}})
-	wantStatus(t, res, http.StatusBadRequest)
+	wantStatus(t, res, http.StatusUnprocessableEntity)
 	if !strings.Contains(doc.Find(`[data-testid="refund-error"]`).Text(), "up to") {
 		t.Errorf("too large a confirmed refund: %q", doc.Find(`[data-testid="refund-error"]`).Text())
 	}

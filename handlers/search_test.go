@@ -144,7 +144,7 @@ func TestOrderSearchBySupplierOrderAndWaybill(t *testing.T) {
 			t.Error("no error by the waybill field")
 		}
 		res, body := staff.api("GET", "/api/orders/?purchase_id="+long, nil)
-		wantStatus(t, res, http.StatusBadRequest)
+		wantStatus(t, res, http.StatusUnprocessableEntity)
 		if get(body, "errors", "purchase_id") == nil || body["success"] != false {
 			t.Errorf("API: %v", body)
 		}
@@ -154,7 +154,7 @@ func TestOrderSearchBySupplierOrderAndWaybill(t *testing.T) {
 		customer := e.client(t, "")
 		customer.apiLogin(model.DemoCustomerEmail, demoPassword)
 		res, body := customer.api("GET", "/api/orders/?purchase_id="+url.QueryEscape(shared), nil)
-		wantStatus(t, res, http.StatusBadRequest)
+		wantStatus(t, res, http.StatusUnprocessableEntity)
 		if get(body, "errors", "purchase_id") == nil {
 			t.Errorf("customer's search: %v", body)
 		}
@@ -170,7 +170,7 @@ func TestOrderListRefusesUnknownParameters(t *testing.T) {
 
 	t.Run("the API answers 400 naming the parameter", func(t *testing.T) {
 		res, body := staff.api("GET", "/api/orders/?status=confirmed&supplier_order=2994830011", nil)
-		wantStatus(t, res, http.StatusBadRequest)
+		wantStatus(t, res, http.StatusUnprocessableEntity)
 		if body["success"] != false || get(body, "errors", "supplier_order") == nil || !strings.Contains(fmt.Sprint(body["message"]), "supplier_order") {
 			t.Errorf("answer: %v", body)
 		}
@@ -181,7 +181,7 @@ func TestOrderListRefusesUnknownParameters(t *testing.T) {
 
 	t.Run("the desk says so, lists nothing, and offers the list without it", func(t *testing.T) {
 		res, doc := staff.get("/admin/orders?status=confirmed&waybil=YT7418529630")
-		wantStatus(t, res, http.StatusBadRequest)
+		wantStatus(t, res, http.StatusUnprocessableEntity)
 		notice := doc.Find(`[data-testid="unknown-filter"]`)
 		if !strings.Contains(notice.Text(), "waybil") {
 			t.Errorf("notice: %q", notice.Text())
@@ -205,7 +205,7 @@ func TestOrderListRefusesUnknownParameters(t *testing.T) {
 
 	t.Run("the CSV export is refused", func(t *testing.T) {
 		res, body := staff.do("GET", "/admin/orders/export.csv?waybil=YT7418529630", nil, nil)
-		wantStatus(t, res, http.StatusBadRequest)
+		wantStatus(t, res, http.StatusUnprocessableEntity)
 		if !strings.Contains(body, "waybil") {
 			t.Errorf("the refusal does not name the parameter: %s", body)
 		}

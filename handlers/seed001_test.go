@@ -43,7 +43,7 @@ func TestSeed001OrderFlowOnTheTurkishShop(t *testing.T) {
 	wantStatus(t, res, http.StatusOK)
 	// 2.2 a bad coupon first, then a good one
 	res, body = c.api("POST", "/api/cart/coupon/", map[string]any{"coupon_code": "KUPON123"})
-	wantStatus(t, res, http.StatusBadRequest)
+	wantStatus(t, res, http.StatusUnprocessableEntity)
 	if body["success"] != false || !strings.Contains(fmt.Sprint(body["message"]), "KUPON123 diye bir kupon kodu yok.") {
 		t.Errorf("bad coupon: %v", body)
 	}
@@ -80,7 +80,7 @@ func TestSeed001OrderFlowOnTheTurkishShop(t *testing.T) {
 	wantStatus(t, res, http.StatusOK)
 	methods := shopMethods(t, e)
 	res, body = d.api("POST", "/api/orders/", seed001Body("", methods[0].ID))
-	wantStatus(t, res, http.StatusBadRequest)
+	wantStatus(t, res, http.StatusUnprocessableEntity)
 	if get(body, "errors", "shipping_address.state") == nil {
 		t.Errorf("the default shop no longer requires state: %v", body)
 	}

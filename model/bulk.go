@@ -38,6 +38,7 @@ const (
 // transaction nobody else adds orders, and the lines need their order's id.
 // The order_status_counts triggers keep the counts as for any order.
 func (s *Store) SeedBulkOrders(ctx context.Context, t *Tenant, n int) (err error) {
+	defer wrapErr(&err, "seed bulk orders (n=%d)", n)
 	products, err := s.FindProducts(ctx, t.ID)
 	if err != nil {
 		return err

@@ -55,7 +55,8 @@ var DemoDeliverySettings = DeliverySettings{SenderName: "Demo Shop warehouse", S
 // catalogue, shipping methods, the DEMO10 coupon, a customer with bonus points
 // and a few dozen orders spread over the statuses. It reports whether it created
 // anything, so that a second start does not seed again.
-func (s *Store) SeedDemo(ctx context.Context, password string) (bool, error) {
+func (s *Store) SeedDemo(ctx context.Context, password string) (_ bool, err error) {
+	defer wrapErr(&err, "seed demo")
 	if _, err := s.FindTenantBySlug(ctx, DemoTenantSlug); err == nil {
 		return false, nil
 	} else if !errors.Is(err, ErrNotFound) {

@@ -2,6 +2,7 @@ package model
 
 import (
 	"errors"
+	"fmt"
 	"sort"
 	"strconv"
 	"strings"
@@ -92,4 +93,26 @@ func humanSeconds(s int) string {
 	default:
 		return strconv.Itoa((s+59)/60) + " minutes"
 	}
+}
+
+// wrapErr names the operation that failed in an unexpected error (a query, a
+// scan, a commit), so that a 500 in the log says what it was doing:
+// "find order (tenantID=3 id=42): database is locked". The errors people are
+// meant to read — not found, forbidden, a conflict, a validation or a
+// throttle — pass unchanged: their words are shown as they are. Store methods
+// call it first thing with defer, as pkgsite's derrors.Wrap does.
+func wrapErr(err *error, format string, args ...any) {
+	if *err == nil || expected(*err) {
+		return
+	}
+	*err = fmt.Errorf(format+": %w", append(args, *err)...)
+}
+
+// expected reports whether err is one of the model's answers to a request,
+// rather than a failure of the store.
+func expected(err error) bool {
+	var ve *ValidationError
+	var te *ThrottledError
+	return errors.Is(err, ErrNotFound) || errors.Is(err, ErrForbidden) || errors.Is(err, ErrConflict) ||
+		errors.Is(err, ErrInvalidCredentials) || errors.As(err, &ve) || errors.As(err, &te)
 }

@@ -59,7 +59,8 @@ var maintenanceSecretRe = regexp.MustCompile(`^[A-Za-z0-9._~-]{8,100}$`)
 
 // MaintenanceSecretHash is how the bypass secret is kept and compared: an HMAC
 // under the instance key, never the secret itself.
-func (s *Store) MaintenanceSecretHash(secret string) (string, error) {
+func (s *Store) MaintenanceSecretHash(secret string) (_ string, err error) {
+	defer wrapErr(&err, "maintenance secret hash")
 	if s.Keys == nil {
 		return "", errors.New("maintenance: the store has no instance key")
 	}
@@ -70,7 +71,8 @@ func (s *Store) MaintenanceSecretHash(secret string) (string, error) {
 // changes the secret, retry and message of a maintenance under way. The secret
 // may be empty (nobody can pass); bad values are a ValidationError on "secret",
 // "retry" or "message".
-func (s *Store) SetInstanceDown(ctx context.Context, secret string, retrySeconds int, message string) error {
+func (s *Store) SetInstanceDown(ctx context.Context, secret string, retrySeconds int, message string) (err error) {
+	defer wrapErr(&err, "set instance down (retrySeconds=%d)", retrySeconds)
 	v := &ValidationError{}
 	message = strings.TrimSpace(message)
 	if secret != "" && !maintenanceSecretRe.MatchString(secret) {
@@ -90,7 +92,7 @@ func (s *Store) SetInstanceDown(ctx context.Context, secret string, retrySeconds
 			return err
 		}
 	}
-	_, err := s.DB.W.ExecContext(ctx, `INSERT INTO instance_maintenance (id, secret_hash, retry_seconds, message, since) VALUES (1, ?, ?, ?, ?)
+	_, err = s.DB.W.ExecContext(ctx, `INSERT INTO instance_maintenance (id, secret_hash, retry_seconds, message, since) VALUES (1, ?, ?, ?, ?)
 		ON CONFLICT (id) DO UPDATE SET secret_hash = excluded.secret_hash, retry_seconds = excluded.retry_seconds, message = excluded.message`,
 		hash, retrySeconds, message, s.now())
 	return err
@@ -98,7 +100,8 @@ func (s *Store) SetInstanceDown(ctx context.Context, secret string, retrySeconds
 
 // SetInstanceUp ends the installation's maintenance; it reports whether it was
 // down.
-func (s *Store) SetInstanceUp(ctx context.Context) (bool, error) {
+func (s *Store) SetInstanceUp(ctx context.Context) (_ bool, err error) {
+	defer wrapErr(&err, "set instance up")
 	res, err := s.DB.W.ExecContext(ctx, `DELETE FROM instance_maintenance WHERE id = 1`)
 	if err != nil {
 		return false, err
@@ -109,9 +112,10 @@ func (s *Store) SetInstanceUp(ctx context.Context) (bool, error) {
 
 // FindInstanceDown returns the installation's maintenance, or ErrNotFound while
 // it is up.
-func (s *Store) FindInstanceDown(ctx context.Context) (*InstanceDown, error) {
+func (s *Store) FindInstanceDown(ctx context.Context) (_ *InstanceDown, err error) {
+	defer wrapErr(&err, "find instance down")
 	d := &InstanceDown{}
-	err := s.DB.R.QueryRowContext(ctx, `SELECT secret_hash, retry_seconds, message, since FROM instance_maintenance WHERE id = 1`).
+	err = s.DB.R.QueryRowContext(ctx, `SELECT secret_hash, retry_seconds, message, since FROM instance_maintenance WHERE id = 1`).
 		Scan(&d.SecretHash, &d.RetrySeconds, &d.Message, &d.Since)
 	if err != nil {
 		return nil, notFound(err)
@@ -122,14 +126,15 @@ func (s *Store) FindInstanceDown(ctx context.Context) (*InstanceDown, error) {
 // SetShopDown closes the shop to its customers, by the owner userID, with a
 // message for them (a ValidationError on "message" when too long). Closing a
 // closed shop changes its message.
-func (s *Store) SetShopDown(ctx context.Context, tenantID, userID int64, message string) error {
+func (s *Store) SetShopDown(ctx context.Context, tenantID, userID int64, message string) (err error) {
+	defer wrapErr(&err, "set shop down (tenantID=%d userID=%d)", tenantID, userID)
 	v := &ValidationError{}
 	message = strings.TrimSpace(message)
 	v.MaxLen("message", message, MaxMaintenanceMessageLen)
 	if err := v.OrNil(); err != nil {
 		return err
 	}
-	_, err := s.DB.W.ExecContext(ctx, `INSERT INTO tenant_maintenance (tenant_id, message, since, by_user_id) VALUES (?, ?, ?, ?)
+	_, err = s.DB.W.ExecContext(ctx, `INSERT INTO tenant_maintenance (tenant_id, message, since, by_user_id) VALUES (?, ?, ?, ?)
 		ON CONFLICT (tenant_id) DO UPDATE SET message = excluded.message, by_user_id = excluded.by_user_id`,
 		tenantID, message, s.now(), userID)
 	return err
@@ -137,8 +142,9 @@ func (s *Store) SetShopDown(ctx context.Context, tenantID, userID int64, message
 
 // SetShopUp opens the shop to its customers again. It does not touch the
 // installation's maintenance: only its operator lifts that (`orderdesk up`).
-func (s *Store) SetShopUp(ctx context.Context, tenantID int64) error {
-	_, err := s.DB.W.ExecContext(ctx, `DELETE FROM tenant_maintenance WHERE tenant_id = ?`, tenantID)
+func (s *Store) SetShopUp(ctx context.Context, tenantID int64) (err error) {
+	defer wrapErr(&err, "set shop up (tenantID=%d)", tenantID)
+	_, err = s.DB.W.ExecContext(ctx, `DELETE FROM tenant_maintenance WHERE tenant_id = ?`, tenantID)
 	return err
 }
 
@@ -156,7 +162,8 @@ func scanShopDown(row rowScanner) (*ShopDown, error) {
 
 // FindShopDown returns the shop's own maintenance, or ErrNotFound while it is
 // open.
-func (s *Store) FindShopDown(ctx context.Context, tenantID int64) (*ShopDown, error) {
+func (s *Store) FindShopDown(ctx context.Context, tenantID int64) (_ *ShopDown, err error) {
+	defer wrapErr(&err, "find shop down (tenantID=%d)", tenantID)
 	return scanShopDown(s.DB.R.QueryRowContext(ctx, `SELECT `+shopDownColumns+`
 		FROM tenant_maintenance m JOIN tenants t ON t.id = m.tenant_id WHERE m.tenant_id = ?`, tenantID))
 }
@@ -165,7 +172,8 @@ func (s *Store) FindShopDown(ctx context.Context, tenantID int64) (*ShopDown, er
 // every shop's row on purpose: it is the HTTP layer's one periodic read
 // (every couple of seconds, not per request), which answers any shop's
 // requests from memory; nothing of it is shown to another shop.
-func (s *Store) FindMaintenance(ctx context.Context) (*Maintenance, error) {
+func (s *Store) FindMaintenance(ctx context.Context) (_ *Maintenance, err error) {
+	defer wrapErr(&err, "find maintenance")
 	m := &Maintenance{Shops: map[string]*ShopDown{}}
 	inst, err := s.FindInstanceDown(ctx)
 	switch {

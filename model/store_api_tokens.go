@@ -45,7 +45,8 @@ func HashToken(token string) string {
 
 // CreateAPIToken gives user a new named API token of their shop. It returns the
 // token, to be shown once, and its record.
-func (s *Store) CreateAPIToken(ctx context.Context, tenantID int64, user *User, name string) (string, *APIToken, error) {
+func (s *Store) CreateAPIToken(ctx context.Context, tenantID int64, user *User, name string) (_ string, _ *APIToken, err error) {
+	defer wrapErr(&err, "create a p i token (tenantID=%d)", tenantID)
 	name = strings.TrimSpace(name)
 	switch {
 	case name == "":
@@ -72,7 +73,8 @@ func (s *Store) CreateAPIToken(ctx context.Context, tenantID int64, user *User, 
 }
 
 // FindAPITokens lists a user's tokens, newest first.
-func (s *Store) FindAPITokens(ctx context.Context, tenantID, userID int64) ([]*APIToken, error) {
+func (s *Store) FindAPITokens(ctx context.Context, tenantID, userID int64) (_ []*APIToken, err error) {
+	defer wrapErr(&err, "find a p i tokens (tenantID=%d userID=%d)", tenantID, userID)
 	rows, err := s.DB.R.QueryContext(ctx, `SELECT id, tenant_id, user_id, name, created_at, last_used_at, revoked_at
 		FROM api_tokens WHERE tenant_id = ? AND user_id = ? ORDER BY created_at DESC, id DESC`, tenantID, userID)
 	return collect(rows, err, func(r rowScanner) (*APIToken, error) {
@@ -93,7 +95,8 @@ func (s *Store) FindAPITokens(ctx context.Context, tenantID, userID int64) ([]*A
 
 // RevokeAPIToken ends one of the user's tokens; another user's token, or an
 // unknown one, is ErrNotFound. Revoking twice is harmless.
-func (s *Store) RevokeAPIToken(ctx context.Context, tenantID, userID, id int64) error {
+func (s *Store) RevokeAPIToken(ctx context.Context, tenantID, userID, id int64) (err error) {
+	defer wrapErr(&err, "revoke a p i token (tenantID=%d userID=%d id=%d)", tenantID, userID, id)
 	res, err := s.DB.W.ExecContext(ctx, `UPDATE api_tokens SET revoked_at = coalesce(revoked_at, ?) WHERE tenant_id = ? AND user_id = ? AND id = ?`,
 		s.now(), tenantID, userID, id)
 	if err != nil {
@@ -112,7 +115,8 @@ func (s *Store) RevokeAPIToken(ctx context.Context, tenantID, userID, id int64) 
 // UserByAPIToken returns the active staff user of the shop whose token this is,
 // and notes the token's use (at most once a minute). A token of another shop, a
 // revoked one, one of a deactivated user, or no token at all is ErrNotFound.
-func (s *Store) UserByAPIToken(ctx context.Context, tenantID int64, token string) (*User, error) {
+func (s *Store) UserByAPIToken(ctx context.Context, tenantID int64, token string) (_ *User, err error) {
+	defer wrapErr(&err, "user by a p i token (tenantID=%d)", tenantID)
 	if !strings.HasPrefix(token, APITokenPrefix) {
 		return nil, ErrNotFound
 	}
@@ -120,7 +124,7 @@ func (s *Store) UserByAPIToken(ctx context.Context, tenantID int64, token string
 	var used sql.NullTime
 	u := &User{}
 	var role string
-	err := s.DB.R.QueryRowContext(ctx, `SELECT t.id, t.last_used_at, u.id, u.tenant_id, u.email, u.name, u.role, u.active, u.created_at, u.session_version
+	err = s.DB.R.QueryRowContext(ctx, `SELECT t.id, t.last_used_at, u.id, u.tenant_id, u.email, u.name, u.role, u.active, u.created_at, u.session_version
 		FROM api_tokens t JOIN users u ON u.id = t.user_id AND u.tenant_id = t.tenant_id
 		WHERE t.tenant_id = ? AND t.token_hash = ? AND t.revoked_at IS NULL AND u.active = 1`, tenantID, HashToken(token)).
 		Scan(&tokenID, &used, &u.ID, &u.TenantID, &u.Email, &u.Name, &role, &u.Active, &u.CreatedAt, &u.SessionVersion)

@@ -46,9 +46,10 @@ func newCartID() string {
 
 // EnsureCart returns cartID when it is a cart of this tenant, else creates a new
 // cart and returns its id. A signed-in customer's id is recorded on the cart.
-func (s *Store) EnsureCart(ctx context.Context, tenantID int64, cartID string, customerID int64) (string, error) {
+func (s *Store) EnsureCart(ctx context.Context, tenantID int64, cartID string, customerID int64) (_ string, err error) {
+	defer wrapErr(&err, "ensure cart (tenantID=%d customerID=%d)", tenantID, customerID)
 	var out string
-	err := s.DB.InTx(ctx, func(tx *sql.Tx) error {
+	err = s.DB.InTx(ctx, func(tx *sql.Tx) error {
 		if cartID != "" {
 			var cid sql.NullInt64
 			err := tx.QueryRowContext(ctx, `SELECT customer_id FROM carts WHERE id = ? AND tenant_id = ?`, cartID, tenantID).Scan(&cid)
@@ -78,7 +79,8 @@ func (s *Store) EnsureCart(ctx context.Context, tenantID int64, cartID string, c
 }
 
 // AddToCart adds quantity of a product (which must be on sale) to the cart.
-func (s *Store) AddToCart(ctx context.Context, tenantID int64, cartID string, productID int64, quantity int) error {
+func (s *Store) AddToCart(ctx context.Context, tenantID int64, cartID string, productID int64, quantity int) (err error) {
+	defer wrapErr(&err, "add to cart (tenantID=%d productID=%d quantity=%d)", tenantID, productID, quantity)
 	if quantity < 1 || quantity > 1000 {
 		return &ValidationError{Fields: map[string]string{"quantity": "give a quantity from 1 to 1000"}}
 	}
@@ -110,12 +112,13 @@ func (s *Store) AddToCart(ctx context.Context, tenantID int64, cartID string, pr
 }
 
 // SetCartQuantity sets a line's quantity; zero removes the line.
-func (s *Store) SetCartQuantity(ctx context.Context, tenantID int64, cartID string, productID int64, quantity int) error {
+func (s *Store) SetCartQuantity(ctx context.Context, tenantID int64, cartID string, productID int64, quantity int) (err error) {
+	defer wrapErr(&err, "set cart quantity (tenantID=%d productID=%d quantity=%d)", tenantID, productID, quantity)
 	if quantity <= 0 {
 		_, err := s.DB.W.ExecContext(ctx, `DELETE FROM cart_lines WHERE tenant_id = ? AND cart_id = ? AND product_id = ?`, tenantID, cartID, productID)
 		return err
 	}
-	_, err := s.DB.W.ExecContext(ctx, `UPDATE cart_lines SET quantity = ? WHERE tenant_id = ? AND cart_id = ? AND product_id = ?`,
+	_, err = s.DB.W.ExecContext(ctx, `UPDATE cart_lines SET quantity = ? WHERE tenant_id = ? AND cart_id = ? AND product_id = ?`,
 		min(quantity, 1000), tenantID, cartID, productID)
 	return err
 }
@@ -150,7 +153,8 @@ type CartPricing struct {
 // PriceCart prices a cart for a shopper (customer nil for a guest). A promo code
 // too long to be one is a *ValidationError on coupon_code; any other code that
 // does not apply is only reported in the view's CouponMessage.
-func (s *Store) PriceCart(ctx context.Context, t *Tenant, cartID string, customer *Customer, p CartPricing) (*CartView, error) {
+func (s *Store) PriceCart(ctx context.Context, t *Tenant, cartID string, customer *Customer, p CartPricing) (_ *CartView, err error) {
+	defer wrapErr(&err, "price cart")
 	return priceCart(ctx, s.DB.R, t, cartID, customer, p, s.now())
 }
 

@@ -21,7 +21,8 @@ func scanProduct(row interface{ Scan(...any) error }) (*Product, error) {
 }
 
 // CreateProduct adds a product to the tenant's catalogue.
-func (s *Store) CreateProduct(ctx context.Context, tenantID int64, p Product) (*Product, error) {
+func (s *Store) CreateProduct(ctx context.Context, tenantID int64, p Product) (_ *Product, err error) {
+	defer wrapErr(&err, "create product (tenantID=%d)", tenantID)
 	v := &ValidationError{}
 	if strings.TrimSpace(p.SKU) == "" {
 		v.Add("sku", "give the product a SKU")
@@ -57,18 +58,21 @@ func (s *Store) CreateProduct(ctx context.Context, tenantID int64, p Product) (*
 }
 
 // FindProductByID returns the tenant's product or ErrNotFound.
-func (s *Store) FindProductByID(ctx context.Context, tenantID, id int64) (*Product, error) {
+func (s *Store) FindProductByID(ctx context.Context, tenantID, id int64) (_ *Product, err error) {
+	defer wrapErr(&err, "find product by id (tenantID=%d id=%d)", tenantID, id)
 	return scanProduct(s.DB.R.QueryRowContext(ctx, `SELECT `+productColumns+` FROM products p WHERE p.tenant_id = ? AND p.id = ?`, tenantID, id))
 }
 
 // FindProducts lists the tenant's active products by title.
-func (s *Store) FindProducts(ctx context.Context, tenantID int64) ([]*Product, error) {
+func (s *Store) FindProducts(ctx context.Context, tenantID int64) (_ []*Product, err error) {
+	defer wrapErr(&err, "find products (tenantID=%d)", tenantID)
 	rows, err := s.DB.R.QueryContext(ctx, `SELECT `+productColumns+` FROM products p WHERE p.tenant_id = ? AND p.active = 1 ORDER BY p.title, p.id`, tenantID)
 	return collect(rows, err, scanProduct)
 }
 
 // CreateShippingMethod adds a delivery option.
-func (s *Store) CreateShippingMethod(ctx context.Context, tenantID int64, m ShippingMethod) (*ShippingMethod, error) {
+func (s *Store) CreateShippingMethod(ctx context.Context, tenantID int64, m ShippingMethod) (_ *ShippingMethod, err error) {
+	defer wrapErr(&err, "create shipping method (tenantID=%d)", tenantID)
 	res, err := s.DB.W.ExecContext(ctx, `INSERT INTO shipping_methods (tenant_id, name, carrier, price, tracking_url, active) VALUES (?, ?, ?, ?, ?, 1)`,
 		tenantID, m.Name, m.Carrier, m.Price, m.TrackingURL)
 	if err != nil {
@@ -92,18 +96,21 @@ func scanShipping(row interface{ Scan(...any) error }) (*ShippingMethod, error) 
 }
 
 // FindShippingMethods lists the tenant's active delivery options by price.
-func (s *Store) FindShippingMethods(ctx context.Context, tenantID int64) ([]*ShippingMethod, error) {
+func (s *Store) FindShippingMethods(ctx context.Context, tenantID int64) (_ []*ShippingMethod, err error) {
+	defer wrapErr(&err, "find shipping methods (tenantID=%d)", tenantID)
 	rows, err := s.DB.R.QueryContext(ctx, `SELECT `+shippingColumns+` FROM shipping_methods WHERE tenant_id = ? AND active = 1 ORDER BY price, id`, tenantID)
 	return collect(rows, err, scanShipping)
 }
 
 // FindShippingMethodByID returns the tenant's delivery option or ErrNotFound.
-func (s *Store) FindShippingMethodByID(ctx context.Context, tenantID, id int64) (*ShippingMethod, error) {
+func (s *Store) FindShippingMethodByID(ctx context.Context, tenantID, id int64) (_ *ShippingMethod, err error) {
+	defer wrapErr(&err, "find shipping method by id (tenantID=%d id=%d)", tenantID, id)
 	return scanShipping(s.DB.R.QueryRowContext(ctx, `SELECT `+shippingColumns+` FROM shipping_methods WHERE tenant_id = ? AND id = ?`, tenantID, id))
 }
 
 // CreateCoupon adds a promo code.
-func (s *Store) CreateCoupon(ctx context.Context, tenantID int64, c Coupon) (*Coupon, error) {
+func (s *Store) CreateCoupon(ctx context.Context, tenantID int64, c Coupon) (_ *Coupon, err error) {
+	defer wrapErr(&err, "create coupon (tenantID=%d)", tenantID)
 	v := &ValidationError{}
 	c.Code = strings.ToUpper(strings.TrimSpace(c.Code))
 	if c.Code == "" {

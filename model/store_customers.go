@@ -26,7 +26,8 @@ type NewCustomer struct {
 }
 
 // RegisterCustomer creates a customer account.
-func (s *Store) RegisterCustomer(ctx context.Context, tenantID int64, n NewCustomer) (*Customer, error) {
+func (s *Store) RegisterCustomer(ctx context.Context, tenantID int64, n NewCustomer) (_ *Customer, err error) {
+	defer wrapErr(&err, "register customer (tenantID=%d)", tenantID)
 	v := &ValidationError{}
 	n.Email = normalizeEmail(v, "email", n.Email)
 	checkPassword(v, "password", n.Password)
@@ -65,9 +66,10 @@ func (s *Store) RegisterCustomer(ctx context.Context, tenantID int64, n NewCusto
 const customerColumns = `id, tenant_id, email, first_name, last_name, phone, created_at`
 
 // FindCustomerByID returns the tenant's customer or ErrNotFound.
-func (s *Store) FindCustomerByID(ctx context.Context, tenantID, id int64) (*Customer, error) {
+func (s *Store) FindCustomerByID(ctx context.Context, tenantID, id int64) (_ *Customer, err error) {
+	defer wrapErr(&err, "find customer by id (tenantID=%d id=%d)", tenantID, id)
 	c := &Customer{}
-	err := s.DB.R.QueryRowContext(ctx, `SELECT `+customerColumns+` FROM customers WHERE tenant_id = ? AND id = ?`, tenantID, id).
+	err = s.DB.R.QueryRowContext(ctx, `SELECT `+customerColumns+` FROM customers WHERE tenant_id = ? AND id = ?`, tenantID, id).
 		Scan(&c.ID, &c.TenantID, &c.Email, &c.FirstName, &c.LastName, &c.Phone, &c.CreatedAt)
 	if err != nil {
 		return nil, notFound(err)
@@ -77,14 +79,15 @@ func (s *Store) FindCustomerByID(ctx context.Context, tenantID, id int64) (*Cust
 
 // AuthenticateCustomer checks a customer sign-in, with the same throttle as staff
 // but counted in the customer realm.
-func (s *Store) AuthenticateCustomer(ctx context.Context, tenantID int64, email, password, ip string) (*Customer, error) {
+func (s *Store) AuthenticateCustomer(ctx context.Context, tenantID int64, email, password, ip string) (_ *Customer, err error) {
+	defer wrapErr(&err, "authenticate customer (tenantID=%d)", tenantID)
 	email = strings.ToLower(strings.TrimSpace(email))
 	if err := s.beginSignIn(ctx, tenantID, RealmCustomer, email, ip); err != nil {
 		return nil, err
 	}
 	var id int64
 	var hash string
-	err := s.DB.R.QueryRowContext(ctx, `SELECT id, password_hash FROM customers WHERE tenant_id = ? AND email = ?`, tenantID, email).Scan(&id, &hash)
+	err = s.DB.R.QueryRowContext(ctx, `SELECT id, password_hash FROM customers WHERE tenant_id = ? AND email = ?`, tenantID, email).Scan(&id, &hash)
 	if err = notFound(err); err != nil && !errors.Is(err, ErrNotFound) {
 		return nil, err
 	}
@@ -95,7 +98,8 @@ func (s *Store) AuthenticateCustomer(ctx context.Context, tenantID int64, email,
 }
 
 // BonusBalance is the customer's bonus points (minor units) from the ledger.
-func (s *Store) BonusBalance(ctx context.Context, tenantID, customerID int64) (int64, error) {
+func (s *Store) BonusBalance(ctx context.Context, tenantID, customerID int64) (_ int64, err error) {
+	defer wrapErr(&err, "bonus balance (tenantID=%d customerID=%d)", tenantID, customerID)
 	return bonusBalance(ctx, s.DB.R, tenantID, customerID)
 }
 
@@ -106,8 +110,9 @@ func bonusBalance(ctx context.Context, q queryer, tenantID, customerID int64) (i
 }
 
 // AdjustBonus adds (or takes away) bonus points by hand, e.g. a goodwill credit.
-func (s *Store) AdjustBonus(ctx context.Context, tenantID, customerID, delta int64) error {
-	_, err := s.DB.W.ExecContext(ctx, `INSERT INTO bonus_ledger (tenant_id, customer_id, delta, reason, created_at) VALUES (?, ?, ?, 'adjusted', ?)`,
+func (s *Store) AdjustBonus(ctx context.Context, tenantID, customerID, delta int64) (err error) {
+	defer wrapErr(&err, "adjust bonus (tenantID=%d customerID=%d delta=%d)", tenantID, customerID, delta)
+	_, err = s.DB.W.ExecContext(ctx, `INSERT INTO bonus_ledger (tenant_id, customer_id, delta, reason, created_at) VALUES (?, ?, ?, 'adjusted', ?)`,
 		tenantID, customerID, delta, s.now())
 	return err
 }

@@ -51,12 +51,13 @@ type DashboardCounts struct {
 // and dashboard_counts) and counts of small partial or selective index ranges,
 // never a scan of the shop's orders. balanceCode is the supplier's code for
 // an insufficient balance.
-func (s *Store) CountDashboard(ctx context.Context, tenantID int64, balanceCode string) (DashboardCounts, error) {
+func (s *Store) CountDashboard(ctx context.Context, tenantID int64, balanceCode string) (_ DashboardCounts, err error) {
+	defer wrapErr(&err, "count dashboard (tenantID=%d)", tenantID)
 	var c DashboardCounts
 	var unpaid, unpaidRecent int
 	// The unpaid count is kept; those placed within the threshold are the few
 	// newest, read from the young end of the expiry job's index.
-	err := s.DB.R.QueryRowContext(ctx, `SELECT
+	err = s.DB.R.QueryRowContext(ctx, `SELECT
 		(SELECT coalesce(sum(n), 0) FROM order_status_counts WHERE tenant_id = ? AND status = 'holded'),
 		(SELECT coalesce(sum(n), 0) FROM dashboard_counts WHERE tenant_id = ? AND bucket = 'to_buy'),
 		(SELECT coalesce(sum(n), 0) FROM dashboard_counts WHERE tenant_id = ? AND bucket = 'needs_person'),
@@ -92,7 +93,8 @@ func (d DayTotals) Margin() int64 { return d.Net() - d.Cost }
 // FindDailyTotals returns the shop's totals of the last days days (today
 // last), each day in the shop's time zone loc, from the quarter-hour totals
 // the triggers keep: at most 96 small rows a day, whatever the shop's size.
-func (s *Store) FindDailyTotals(ctx context.Context, tenantID int64, loc *time.Location, days int) ([]DayTotals, error) {
+func (s *Store) FindDailyTotals(ctx context.Context, tenantID int64, loc *time.Location, days int) (_ []DayTotals, err error) {
+	defer wrapErr(&err, "find daily totals (tenantID=%d days=%d)", tenantID, days)
 	now := s.now().In(loc)
 	today := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, loc)
 	out := make([]DayTotals, days)

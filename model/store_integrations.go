@@ -142,7 +142,8 @@ func (in IntegrationInput) Keys(stored IntegrationSecrets) IntegrationSecrets {
 
 // CreateIntegration adds an integration. Only owners and admins may, and only
 // they may create one that is live at once.
-func (s *Store) CreateIntegration(ctx context.Context, tenantID int64, actor *User, in IntegrationInput) (*Integration, error) {
+func (s *Store) CreateIntegration(ctx context.Context, tenantID int64, actor *User, in IntegrationInput) (_ *Integration, err error) {
+	defer wrapErr(&err, "create integration (tenantID=%d)", tenantID)
 	if actor != nil && !actor.Role.CanManageUsers() {
 		return nil, ErrForbidden
 	}
@@ -219,7 +220,8 @@ func insertIntegrationChange(ctx context.Context, tx *sql.Tx, tenantID, id int64
 // change of status, keys, endpoints or config forgets the last test, in the
 // same write, since it was of the old settings, unless in.Tested is the test
 // of the new ones.
-func (s *Store) UpdateIntegration(ctx context.Context, tenantID int64, actor *User, id int64, in IntegrationInput) (*Integration, error) {
+func (s *Store) UpdateIntegration(ctx context.Context, tenantID int64, actor *User, id int64, in IntegrationInput) (_ *Integration, err error) {
+	defer wrapErr(&err, "update integration (tenantID=%d id=%d)", tenantID, id)
 	if actor != nil && !actor.Role.CanManageUsers() {
 		return nil, ErrForbidden
 	}
@@ -329,25 +331,29 @@ func scanIntegration(row interface{ Scan(...any) error }) (*Integration, error) 
 }
 
 // FindIntegrationByID returns the tenant's integration or ErrNotFound.
-func (s *Store) FindIntegrationByID(ctx context.Context, tenantID, id int64) (*Integration, error) {
+func (s *Store) FindIntegrationByID(ctx context.Context, tenantID, id int64) (_ *Integration, err error) {
+	defer wrapErr(&err, "find integration by id (tenantID=%d id=%d)", tenantID, id)
 	return scanIntegration(s.DB.R.QueryRowContext(ctx, `SELECT `+integrationColumns+` FROM integrations WHERE tenant_id = ? AND id = ?`, tenantID, id))
 }
 
 // FindIntegrationForWebhook returns an integration by id alone: a provider's
 // webhook names the integration in its URL, and the tenant follows from it.
-func (s *Store) FindIntegrationForWebhook(ctx context.Context, provider ProviderType, id int64) (*Integration, error) {
+func (s *Store) FindIntegrationForWebhook(ctx context.Context, provider ProviderType, id int64) (_ *Integration, err error) {
+	defer wrapErr(&err, "find integration for webhook (id=%d)", id)
 	return scanIntegration(s.DB.R.QueryRowContext(ctx, `SELECT `+integrationColumns+` FROM integrations WHERE id = ? AND provider_type = ?`, id, string(provider)))
 }
 
 // FindIntegrations lists the tenant's integrations by provider and name.
-func (s *Store) FindIntegrations(ctx context.Context, tenantID int64) ([]*Integration, error) {
+func (s *Store) FindIntegrations(ctx context.Context, tenantID int64) (_ []*Integration, err error) {
+	defer wrapErr(&err, "find integrations (tenantID=%d)", tenantID)
 	rows, err := s.DB.R.QueryContext(ctx, `SELECT `+integrationColumns+` FROM integrations WHERE tenant_id = ? ORDER BY provider_type, name, id`, tenantID)
 	return collect(rows, err, scanIntegration)
 }
 
 // UsableIntegration returns the tenant's integration for a provider that calls may
 // go through: a live one first, else one in test mode.
-func (s *Store) UsableIntegration(ctx context.Context, tenantID int64, provider ProviderType) (*Integration, error) {
+func (s *Store) UsableIntegration(ctx context.Context, tenantID int64, provider ProviderType) (_ *Integration, err error) {
+	defer wrapErr(&err, "usable integration (tenantID=%d)", tenantID)
 	return scanIntegration(s.DB.R.QueryRowContext(ctx, `SELECT `+integrationColumns+` FROM integrations
 		WHERE tenant_id = ? AND provider_type = ? AND status IN ('active', 'test_mode')
 		ORDER BY status = 'active' DESC, updated_at DESC, id DESC LIMIT 1`, tenantID, string(provider)))
@@ -355,9 +361,10 @@ func (s *Store) UsableIntegration(ctx context.Context, tenantID int64, provider 
 
 // OpenIntegrationSecrets decrypts an integration's keys for the call about to
 // be made.
-func (s *Store) OpenIntegrationSecrets(ctx context.Context, tenantID, id int64) (IntegrationSecrets, error) {
+func (s *Store) OpenIntegrationSecrets(ctx context.Context, tenantID, id int64) (_ IntegrationSecrets, err error) {
+	defer wrapErr(&err, "open integration secrets (tenantID=%d id=%d)", tenantID, id)
 	var keyEnc, secretEnc string
-	err := s.DB.R.QueryRowContext(ctx, `SELECT api_key_enc, api_secret_enc FROM integrations WHERE tenant_id = ? AND id = ?`, tenantID, id).Scan(&keyEnc, &secretEnc)
+	err = s.DB.R.QueryRowContext(ctx, `SELECT api_key_enc, api_secret_enc FROM integrations WHERE tenant_id = ? AND id = ?`, tenantID, id).Scan(&keyEnc, &secretEnc)
 	if err != nil {
 		return IntegrationSecrets{}, notFound(err)
 	}
@@ -380,14 +387,16 @@ func (s *Store) OpenIntegrationSecrets(ctx context.Context, tenantID, id int64) 
 }
 
 // RecordIntegrationTest keeps the result of the last "Test connection".
-func (s *Store) RecordIntegrationTest(ctx context.Context, tenantID, id int64, ok bool, message string) error {
-	_, err := s.DB.W.ExecContext(ctx, `UPDATE integrations SET last_test_at = ?, last_test_ok = ?, last_test_message = ? WHERE tenant_id = ? AND id = ?`,
+func (s *Store) RecordIntegrationTest(ctx context.Context, tenantID, id int64, ok bool, message string) (err error) {
+	defer wrapErr(&err, "record integration test (tenantID=%d id=%d)", tenantID, id)
+	_, err = s.DB.W.ExecContext(ctx, `UPDATE integrations SET last_test_at = ?, last_test_ok = ?, last_test_message = ? WHERE tenant_id = ? AND id = ?`,
 		s.now(), ok, message, tenantID, id)
 	return err
 }
 
 // FindIntegrationChanges lists an integration's recorded changes, newest first.
-func (s *Store) FindIntegrationChanges(ctx context.Context, tenantID, id int64) ([]IntegrationChange, error) {
+func (s *Store) FindIntegrationChanges(ctx context.Context, tenantID, id int64) (_ []IntegrationChange, err error) {
+	defer wrapErr(&err, "find integration changes (tenantID=%d id=%d)", tenantID, id)
 	rows, err := s.DB.R.QueryContext(ctx, `SELECT actor, from_status, to_status, keys_replaced, note, created_at FROM integration_changes
 		WHERE tenant_id = ? AND integration_id = ? ORDER BY id DESC`, tenantID, id)
 	return collect(rows, err, func(r rowScanner) (IntegrationChange, error) {

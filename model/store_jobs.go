@@ -40,7 +40,8 @@ func (r *JobRun) Running(now time.Time, interval time.Duration) bool {
 // is paused in this shop, or when the instance's operator paused it for every
 // shop. A lease row, not a lock in memory, so that two processes (the server and
 // a CLI run, say) never run one shop's job at once.
-func (s *Store) AcquireJobLease(ctx context.Context, tenantID int64, name, holder string, ttl time.Duration) (bool, error) {
+func (s *Store) AcquireJobLease(ctx context.Context, tenantID int64, name, holder string, ttl time.Duration) (_ bool, err error) {
+	defer wrapErr(&err, "acquire job lease (tenantID=%d)", tenantID)
 	now := s.now()
 	// INSERT … SELECT … WHERE: no row at all while the instance pause holds; the
 	// upsert's WHERE keeps a paused or held lease as it is.
@@ -57,24 +58,27 @@ func (s *Store) AcquireJobLease(ctx context.Context, tenantID int64, name, holde
 }
 
 // ReleaseJobLease gives the shop's lease back if holder still has it.
-func (s *Store) ReleaseJobLease(ctx context.Context, tenantID int64, name, holder string) error {
-	_, err := s.DB.W.ExecContext(ctx, `UPDATE job_leases SET expires_at = ? WHERE tenant_id = ? AND name = ? AND holder = ?`,
+func (s *Store) ReleaseJobLease(ctx context.Context, tenantID int64, name, holder string) (err error) {
+	defer wrapErr(&err, "release job lease (tenantID=%d)", tenantID)
+	_, err = s.DB.W.ExecContext(ctx, `UPDATE job_leases SET expires_at = ? WHERE tenant_id = ? AND name = ? AND holder = ?`,
 		time.Time{}.UTC(), tenantID, name, holder)
 	return err
 }
 
 // SetJobPaused pauses or resumes a job in one shop: a paused job's lease cannot
 // be taken there. Other shops are untouched.
-func (s *Store) SetJobPaused(ctx context.Context, tenantID int64, name string, paused bool) error {
-	_, err := s.DB.W.ExecContext(ctx, `INSERT INTO job_leases (tenant_id, name, holder, expires_at, paused) VALUES (?, ?, '', ?, ?)
+func (s *Store) SetJobPaused(ctx context.Context, tenantID int64, name string, paused bool) (err error) {
+	defer wrapErr(&err, "set job paused (tenantID=%d)", tenantID)
+	_, err = s.DB.W.ExecContext(ctx, `INSERT INTO job_leases (tenant_id, name, holder, expires_at, paused) VALUES (?, ?, '', ?, ?)
 		ON CONFLICT (tenant_id, name) DO UPDATE SET paused = excluded.paused`, tenantID, name, time.Time{}.UTC(), paused)
 	return err
 }
 
 // JobPaused reports whether the job is paused in the shop.
-func (s *Store) JobPaused(ctx context.Context, tenantID int64, name string) (bool, error) {
+func (s *Store) JobPaused(ctx context.Context, tenantID int64, name string) (_ bool, err error) {
+	defer wrapErr(&err, "job paused (tenantID=%d)", tenantID)
 	var p bool
-	err := s.DB.R.QueryRowContext(ctx, `SELECT paused FROM job_leases WHERE tenant_id = ? AND name = ?`, tenantID, name).Scan(&p)
+	err = s.DB.R.QueryRowContext(ctx, `SELECT paused FROM job_leases WHERE tenant_id = ? AND name = ?`, tenantID, name).Scan(&p)
 	if errors.Is(err, sql.ErrNoRows) {
 		return false, nil
 	}
@@ -83,25 +87,28 @@ func (s *Store) JobPaused(ctx context.Context, tenantID int64, name string) (boo
 
 // SetInstanceJobPaused pauses or resumes a job for every shop of the instance
 // (the CLI's `orderdesk jobs pause|resume`; no page changes it).
-func (s *Store) SetInstanceJobPaused(ctx context.Context, name string, paused bool) error {
+func (s *Store) SetInstanceJobPaused(ctx context.Context, name string, paused bool) (err error) {
+	defer wrapErr(&err, "set instance job paused")
 	if !paused {
 		_, err := s.DB.W.ExecContext(ctx, `DELETE FROM job_instance_pauses WHERE name = ?`, name)
 		return err
 	}
-	_, err := s.DB.W.ExecContext(ctx, `INSERT INTO job_instance_pauses (name, paused_at) VALUES (?, ?) ON CONFLICT (name) DO NOTHING`, name, s.now())
+	_, err = s.DB.W.ExecContext(ctx, `INSERT INTO job_instance_pauses (name, paused_at) VALUES (?, ?) ON CONFLICT (name) DO NOTHING`, name, s.now())
 	return err
 }
 
 // InstanceJobPaused reports whether the instance's operator paused the job for
 // every shop.
-func (s *Store) InstanceJobPaused(ctx context.Context, name string) (bool, error) {
+func (s *Store) InstanceJobPaused(ctx context.Context, name string) (_ bool, err error) {
+	defer wrapErr(&err, "instance job paused")
 	var n int
-	err := s.DB.R.QueryRowContext(ctx, `SELECT count(*) FROM job_instance_pauses WHERE name = ?`, name).Scan(&n)
+	err = s.DB.R.QueryRowContext(ctx, `SELECT count(*) FROM job_instance_pauses WHERE name = ?`, name).Scan(&n)
 	return n > 0, err
 }
 
 // StartJobRun records the start of a run in the shop.
-func (s *Store) StartJobRun(ctx context.Context, tenantID int64, name string) (*JobRun, error) {
+func (s *Store) StartJobRun(ctx context.Context, tenantID int64, name string) (_ *JobRun, err error) {
+	defer wrapErr(&err, "start job run (tenantID=%d)", tenantID)
 	now := s.now()
 	res, err := s.DB.W.ExecContext(ctx, `INSERT INTO job_runs (tenant_id, name, started_at) VALUES (?, ?, ?)`, tenantID, name, now)
 	if err != nil {
@@ -116,10 +123,11 @@ func (s *Store) StartJobRun(ctx context.Context, tenantID int64, name string) (*
 
 // FinishJobRun records the end of a run with its counts and messages, and drops
 // the shop's runs older than 30 days.
-func (s *Store) FinishJobRun(ctx context.Context, r *JobRun) error {
+func (s *Store) FinishJobRun(ctx context.Context, r *JobRun) (err error) {
+	defer wrapErr(&err, "finish job run")
 	now := s.now()
 	r.FinishedAt = &now
-	_, err := s.DB.W.ExecContext(ctx, `UPDATE job_runs SET finished_at = ?, processed = ?, failed = ?, messages = ?, error = ? WHERE tenant_id = ? AND id = ?`,
+	_, err = s.DB.W.ExecContext(ctx, `UPDATE job_runs SET finished_at = ?, processed = ?, failed = ?, messages = ?, error = ? WHERE tenant_id = ? AND id = ?`,
 		now, r.Processed, r.Failed, strings.Join(r.Messages, "\n"), r.Error, r.TenantID, r.ID)
 	if err != nil {
 		return err
@@ -131,10 +139,11 @@ func (s *Store) FinishJobRun(ctx context.Context, r *JobRun) error {
 // DiscardJobRun deletes a run that did nothing (no count, no message, no
 // error), so that a job polling every few seconds does not leave a row a tick.
 // The run is marked finished all the same, for the caller that reports it.
-func (s *Store) DiscardJobRun(ctx context.Context, r *JobRun) error {
+func (s *Store) DiscardJobRun(ctx context.Context, r *JobRun) (err error) {
+	defer wrapErr(&err, "discard job run")
 	now := s.now()
 	r.FinishedAt = &now
-	_, err := s.DB.W.ExecContext(ctx, `DELETE FROM job_runs WHERE tenant_id = ? AND id = ?`, r.TenantID, r.ID)
+	_, err = s.DB.W.ExecContext(ctx, `DELETE FROM job_runs WHERE tenant_id = ? AND id = ?`, r.TenantID, r.ID)
 	return err
 }
 
@@ -158,12 +167,14 @@ func scanJobRun(row interface{ Scan(...any) error }) (*JobRun, error) {
 
 // FindJobRun returns one of the shop's runs, or ErrNotFound (another shop's run
 // is not found).
-func (s *Store) FindJobRun(ctx context.Context, tenantID, id int64) (*JobRun, error) {
+func (s *Store) FindJobRun(ctx context.Context, tenantID, id int64) (_ *JobRun, err error) {
+	defer wrapErr(&err, "find job run (tenantID=%d id=%d)", tenantID, id)
 	return scanJobRun(s.DB.R.QueryRowContext(ctx, `SELECT `+jobRunColumns+` FROM job_runs WHERE tenant_id = ? AND id = ?`, tenantID, id))
 }
 
 // FindJobRuns lists the shop's latest runs of a job, newest first.
-func (s *Store) FindJobRuns(ctx context.Context, tenantID int64, name string, limit int) ([]*JobRun, error) {
+func (s *Store) FindJobRuns(ctx context.Context, tenantID int64, name string, limit int) (_ []*JobRun, err error) {
+	defer wrapErr(&err, "find job runs (tenantID=%d limit=%d)", tenantID, limit)
 	rows, err := s.DB.R.QueryContext(ctx, `SELECT `+jobRunColumns+` FROM job_runs WHERE tenant_id = ? AND name = ? ORDER BY id DESC LIMIT ?`,
 		tenantID, name, limit)
 	return collect(rows, err, scanJobRun)
@@ -173,7 +184,8 @@ func (s *Store) FindJobRuns(ctx context.Context, tenantID int64, name string, li
 // the installation, not per shop) for holder until ttl from now. It fails
 // (false) while another holder's lease runs or while the instance's operator
 // has paused the job.
-func (s *Store) AcquireInstanceJobLease(ctx context.Context, name, holder string, ttl time.Duration) (bool, error) {
+func (s *Store) AcquireInstanceJobLease(ctx context.Context, name, holder string, ttl time.Duration) (_ bool, err error) {
+	defer wrapErr(&err, "acquire instance job lease")
 	now := s.now()
 	res, err := s.DB.W.ExecContext(ctx, `INSERT INTO instance_job_leases (name, holder, expires_at)
 		SELECT ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM job_instance_pauses WHERE name = ?)
@@ -189,14 +201,16 @@ func (s *Store) AcquireInstanceJobLease(ctx context.Context, name, holder string
 
 // ReleaseInstanceJobLease gives an instance job's lease back if holder still
 // has it.
-func (s *Store) ReleaseInstanceJobLease(ctx context.Context, name, holder string) error {
-	_, err := s.DB.W.ExecContext(ctx, `UPDATE instance_job_leases SET expires_at = ? WHERE name = ? AND holder = ?`,
+func (s *Store) ReleaseInstanceJobLease(ctx context.Context, name, holder string) (err error) {
+	defer wrapErr(&err, "release instance job lease")
+	_, err = s.DB.W.ExecContext(ctx, `UPDATE instance_job_leases SET expires_at = ? WHERE name = ? AND holder = ?`,
 		time.Time{}.UTC(), name, holder)
 	return err
 }
 
 // StartInstanceJobRun records the start of a run of an instance job.
-func (s *Store) StartInstanceJobRun(ctx context.Context, name string) (*JobRun, error) {
+func (s *Store) StartInstanceJobRun(ctx context.Context, name string) (_ *JobRun, err error) {
+	defer wrapErr(&err, "start instance job run")
 	now := s.now()
 	res, err := s.DB.W.ExecContext(ctx, `INSERT INTO instance_job_runs (name, started_at) VALUES (?, ?)`, name, now)
 	if err != nil {
@@ -211,10 +225,11 @@ func (s *Store) StartInstanceJobRun(ctx context.Context, name string) (*JobRun, 
 
 // FinishInstanceJobRun records the end of an instance job's run, and drops
 // the job's runs older than a year (a daily job keeps its history readable).
-func (s *Store) FinishInstanceJobRun(ctx context.Context, r *JobRun) error {
+func (s *Store) FinishInstanceJobRun(ctx context.Context, r *JobRun) (err error) {
+	defer wrapErr(&err, "finish instance job run")
 	now := s.now()
 	r.FinishedAt = &now
-	_, err := s.DB.W.ExecContext(ctx, `UPDATE instance_job_runs SET finished_at = ?, processed = ?, failed = ?, messages = ?, error = ? WHERE id = ?`,
+	_, err = s.DB.W.ExecContext(ctx, `UPDATE instance_job_runs SET finished_at = ?, processed = ?, failed = ?, messages = ?, error = ? WHERE id = ?`,
 		now, r.Processed, r.Failed, strings.Join(r.Messages, "\n"), r.Error, r.ID)
 	if err != nil {
 		return err
@@ -226,7 +241,8 @@ func (s *Store) FinishInstanceJobRun(ctx context.Context, r *JobRun) error {
 const instanceJobRunColumns = `id, 0, name, started_at, finished_at, processed, failed, messages, error`
 
 // FindInstanceJobRuns lists an instance job's latest runs, newest first.
-func (s *Store) FindInstanceJobRuns(ctx context.Context, name string, limit int) ([]*JobRun, error) {
+func (s *Store) FindInstanceJobRuns(ctx context.Context, name string, limit int) (_ []*JobRun, err error) {
+	defer wrapErr(&err, "find instance job runs (limit=%d)", limit)
 	rows, err := s.DB.R.QueryContext(ctx, `SELECT `+instanceJobRunColumns+` FROM instance_job_runs WHERE name = ? ORDER BY id DESC LIMIT ?`,
 		name, limit)
 	return collect(rows, err, scanJobRun)
@@ -235,7 +251,8 @@ func (s *Store) FindInstanceJobRuns(ctx context.Context, name string, limit int)
 // LastGoodInstanceJobRun returns an instance job's latest run that finished
 // without an error, or ErrNotFound: the scheduler counts the job's interval
 // from it, so that restarting the server does not run a daily job again.
-func (s *Store) LastGoodInstanceJobRun(ctx context.Context, name string) (*JobRun, error) {
+func (s *Store) LastGoodInstanceJobRun(ctx context.Context, name string) (_ *JobRun, err error) {
+	defer wrapErr(&err, "last good instance job run")
 	return scanJobRun(s.DB.R.QueryRowContext(ctx, `SELECT `+instanceJobRunColumns+` FROM instance_job_runs
 		WHERE name = ? AND finished_at IS NOT NULL AND error = '' ORDER BY id DESC LIMIT 1`, name))
 }

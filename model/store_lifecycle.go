@@ -41,7 +41,8 @@ type TransitionInput struct {
 // shipped and delivered, the shipment and the customer's message on shipped and
 // delivered, bonus earned on completed), recomputes the payment status, and
 // writes the order_events row.
-func (s *Store) TransitionOrder(ctx context.Context, t *Tenant, orderID int64, to OrderStatus, actor Actor, in TransitionInput) (*Order, error) {
+func (s *Store) TransitionOrder(ctx context.Context, t *Tenant, orderID int64, to OrderStatus, actor Actor, in TransitionInput) (_ *Order, err error) {
+	defer wrapErr(&err, "transition order (orderID=%d)", orderID)
 	v := &ValidationError{}
 	if !to.Valid() {
 		v.Add("status", "unknown status "+string(to))
@@ -57,7 +58,7 @@ func (s *Store) TransitionOrder(ctx context.Context, t *Tenant, orderID int64, t
 		// as they were: refunded follows from refunds only.
 		return nil, ErrRefundThroughRefunds
 	}
-	err := s.DB.InTx(ctx, func(tx *sql.Tx) error {
+	err = s.DB.InTx(ctx, func(tx *sql.Tx) error {
 		if to == OrderCancelled {
 			var pay OrderPaymentStatus
 			if err := tx.QueryRowContext(ctx, `SELECT payment_status FROM orders WHERE tenant_id = ? AND id = ?`, t.ID, orderID).Scan(&pay); err != nil {
@@ -257,7 +258,8 @@ func onPaidTx(ctx context.Context, tx *sql.Tx, tenantID, orderID int64, now time
 // up to the order (the least advanced line) and writes the events. errMsg sets
 // or clears the line's error flag without changing the status when to is the
 // current status.
-func (s *Store) SetLineProcurement(ctx context.Context, t *Tenant, lineID int64, to ProcurementStatus, actor Actor, purchaseID, supplierTrack, raw, errMsg string) error {
+func (s *Store) SetLineProcurement(ctx context.Context, t *Tenant, lineID int64, to ProcurementStatus, actor Actor, purchaseID, supplierTrack, raw, errMsg string) (err error) {
+	defer wrapErr(&err, "set line procurement (lineID=%d)", lineID)
 	return s.DB.InTx(ctx, func(tx *sql.Tx) error {
 		now := s.now()
 		var orderID int64
@@ -339,7 +341,8 @@ type ExpiryCandidate struct {
 
 // FindExpiredUnpaid lists the tenant's pending orders still unpaid after the
 // tenant's expiry minutes, oldest first, at most the tenant's batch size.
-func (s *Store) FindExpiredUnpaid(ctx context.Context, t *Tenant) ([]ExpiryCandidate, error) {
+func (s *Store) FindExpiredUnpaid(ctx context.Context, t *Tenant) (_ []ExpiryCandidate, err error) {
+	defer wrapErr(&err, "find expired unpaid")
 	cutoff := s.now().Add(-time.Duration(t.UnpaidExpiryMinutes) * time.Minute)
 	rows, err := s.DB.R.QueryContext(ctx, `SELECT id, number FROM orders WHERE tenant_id = ? AND payment_status = 'pending' AND status = 'pending'
 		AND created_at < ? ORDER BY created_at, id LIMIT ?`, t.ID, cutoff, t.UnpaidExpiryBatch)
@@ -364,9 +367,10 @@ func (s *Store) FindExpiredUnpaid(ctx context.Context, t *Tenant) ([]ExpiryCandi
 // when the order was paid or changed meanwhile, or when a payment of it is
 // still open: the payment flow closes open payments at their providers first,
 // so that a customer can no longer pay an order that is gone.
-func (s *Store) ExpireOrder(ctx context.Context, t *Tenant, orderID int64, actor Actor) (bool, error) {
+func (s *Store) ExpireOrder(ctx context.Context, t *Tenant, orderID int64, actor Actor) (_ bool, err error) {
+	defer wrapErr(&err, "expire order (orderID=%d)", orderID)
 	cancelled := false
-	err := s.DB.InTx(ctx, func(tx *sql.Tx) error {
+	err = s.DB.InTx(ctx, func(tx *sql.Tx) error {
 		var st, pst string
 		var open int
 		if err := tx.QueryRowContext(ctx, `SELECT status, payment_status, (SELECT count(*) FROM payments WHERE order_id = orders.id AND status IN ('pending', 'processing'))

@@ -202,7 +202,8 @@ type MessageFilter struct {
 }
 
 // FindMessages lists the shop's messages, newest first.
-func (s *Store) FindMessages(ctx context.Context, tenantID int64, f MessageFilter) ([]*Message, error) {
+func (s *Store) FindMessages(ctx context.Context, tenantID int64, f MessageFilter) (_ []*Message, err error) {
+	defer wrapErr(&err, "find messages (tenantID=%d)", tenantID)
 	conds, args := []string{"m.tenant_id = ?"}, []any{tenantID}
 	if f.Status != "" {
 		conds, args = append(conds, "m.status = ?"), append(args, string(f.Status))
@@ -222,12 +223,14 @@ func (s *Store) FindMessages(ctx context.Context, tenantID int64, f MessageFilte
 }
 
 // FindMessage returns one message of the shop, or ErrNotFound.
-func (s *Store) FindMessage(ctx context.Context, tenantID, id int64) (*Message, error) {
+func (s *Store) FindMessage(ctx context.Context, tenantID, id int64) (_ *Message, err error) {
+	defer wrapErr(&err, "find message (tenantID=%d id=%d)", tenantID, id)
 	return scanMessage(s.DB.R.QueryRowContext(ctx, `SELECT `+messageColumns+messageFrom+`WHERE m.tenant_id = ? AND m.id = ?`, tenantID, id))
 }
 
 // CountMessages counts the shop's messages by status, for the filter tabs.
-func (s *Store) CountMessages(ctx context.Context, tenantID int64) (map[MessageStatus]int, error) {
+func (s *Store) CountMessages(ctx context.Context, tenantID int64) (_ map[MessageStatus]int, err error) {
+	defer wrapErr(&err, "count messages (tenantID=%d)", tenantID)
 	rows, err := s.DB.R.QueryContext(ctx, `SELECT status, count(*) FROM outbox WHERE tenant_id = ? GROUP BY status`, tenantID)
 	type count struct {
 		st MessageStatus
@@ -250,7 +253,8 @@ func (s *Store) CountMessages(ctx context.Context, tenantID int64) (map[MessageS
 
 // FindDueMessages lists the shop's messages due for a try now (pending, or
 // failed and past their wait), oldest due first.
-func (s *Store) FindDueMessages(ctx context.Context, tenantID int64, limit int) ([]*Message, error) {
+func (s *Store) FindDueMessages(ctx context.Context, tenantID int64, limit int) (_ []*Message, err error) {
+	defer wrapErr(&err, "find due messages (tenantID=%d limit=%d)", tenantID, limit)
 	rows, err := s.DB.R.QueryContext(ctx, `SELECT `+messageColumns+messageFrom+`WHERE m.tenant_id = ? AND m.status IN ('pending', 'failed')
 		AND m.next_attempt_at <= ? ORDER BY m.next_attempt_at, m.id LIMIT ?`, tenantID, s.now(), limit)
 	return collect(rows, err, scanMessage)
@@ -266,9 +270,10 @@ func (s *Store) FindDueMessages(ctx context.Context, tenantID int64, limit int) 
 // Wazzup then either sends it or answers that it already did. Any other
 // becomes unknown, on the timeline too, and waits for a person: an e-mail
 // cannot be asked back, and sending it blindly could send it twice.
-func (s *Store) RecoverInterruptedMessages(ctx context.Context, t *Tenant, window time.Duration) ([]*Message, error) {
+func (s *Store) RecoverInterruptedMessages(ctx context.Context, t *Tenant, window time.Duration) (_ []*Message, err error) {
+	defer wrapErr(&err, "recover interrupted messages")
 	var resume []*Message
-	err := s.DB.InTx(ctx, func(tx *sql.Tx) error {
+	err = s.DB.InTx(ctx, func(tx *sql.Tx) error {
 		now := s.now()
 		rows, err := tx.QueryContext(ctx, `SELECT `+messageColumns+messageFrom+`WHERE m.tenant_id = ? AND m.status = 'sending' ORDER BY m.id`, t.ID)
 		cut, err := collect(rows, err, scanMessage)
@@ -312,7 +317,8 @@ func NewMessageClaimID() (string, error) {
 // or failed and past its wait), or resumes a cut-off WhatsApp try returned by
 // RecoverInterruptedMessages (m.ClaimID still set). It reports false when
 // the message is not there to take (a person changed it meanwhile).
-func (s *Store) ClaimMessage(ctx context.Context, t *Tenant, m *Message, c MessageClaim) (bool, error) {
+func (s *Store) ClaimMessage(ctx context.Context, t *Tenant, m *Message, c MessageClaim) (_ bool, err error) {
+	defer wrapErr(&err, "claim message")
 	now := s.now()
 	cond := `status IN ('pending', 'failed') AND next_attempt_at <= ?`
 	arg := any(now)
@@ -337,7 +343,8 @@ func (s *Store) ClaimMessage(ctx context.Context, t *Tenant, m *Message, c Messa
 // SwitchMessageChannel records, before the call, that a claimed try goes on by
 // another channel (e-mail after WhatsApp failed), so that a cut-off try is
 // judged by the channel it was in.
-func (s *Store) SwitchMessageChannel(ctx context.Context, t *Tenant, m *Message, channel, recipient string) error {
+func (s *Store) SwitchMessageChannel(ctx context.Context, t *Tenant, m *Message, channel, recipient string) (err error) {
+	defer wrapErr(&err, "switch message channel")
 	res, err := s.DB.W.ExecContext(ctx, `UPDATE outbox SET channel = ?, recipient = ? WHERE tenant_id = ? AND id = ? AND status = 'sending' AND claim_id = ?`,
 		channel, recipient, t.ID, m.ID, m.ClaimID)
 	if err != nil {
@@ -353,7 +360,8 @@ func (s *Store) SwitchMessageChannel(ctx context.Context, t *Tenant, m *Message,
 // RecordMessageSent records a claimed try that the provider accepted, with
 // the provider's id, and puts it on the order's timeline with note (what
 // went wrong on the way, a WhatsApp failure before the e-mail, say).
-func (s *Store) RecordMessageSent(ctx context.Context, t *Tenant, m *Message, providerRef, note string) error {
+func (s *Store) RecordMessageSent(ctx context.Context, t *Tenant, m *Message, providerRef, note string) (err error) {
+	defer wrapErr(&err, "record message sent")
 	return s.DB.InTx(ctx, func(tx *sql.Tx) error {
 		now := s.now()
 		res, err := tx.ExecContext(ctx, `UPDATE outbox SET status = 'sent', sent_at = ?, provider_ref = ?, last_error = ''
@@ -379,7 +387,8 @@ func (s *Store) RecordMessageSent(ctx context.Context, t *Tenant, m *Message, pr
 // (nothing could ever send it: no template, no way to reach the customer).
 // A resumed try that failed is unknown instead: the cut-off try before it
 // may have reached the customer.
-func (s *Store) RecordMessageFailed(ctx context.Context, t *Tenant, m *Message, reason string, final, resumed bool) error {
+func (s *Store) RecordMessageFailed(ctx context.Context, t *Tenant, m *Message, reason string, final, resumed bool) (err error) {
+	defer wrapErr(&err, "record message failed")
 	return s.DB.InTx(ctx, func(tx *sql.Tx) error {
 		now := s.now()
 		to := MessageFailed
@@ -425,8 +434,9 @@ func finishMessageTx(ctx context.Context, tx *sql.Tx, tenantID int64, m *Message
 // RetryMessage queues a failed, dead or unknown message again at once, for a
 // person (the Retry button): the next run of send-messages tries it, once
 // more than its tries so far. Another status is a conflict.
-func (s *Store) RetryMessage(ctx context.Context, t *Tenant, id int64, actor Actor) (*Message, error) {
-	err := s.DB.InTx(ctx, func(tx *sql.Tx) error {
+func (s *Store) RetryMessage(ctx context.Context, t *Tenant, id int64, actor Actor) (_ *Message, err error) {
+	defer wrapErr(&err, "retry message (id=%d)", id)
+	err = s.DB.InTx(ctx, func(tx *sql.Tx) error {
 		now := s.now()
 		m, err := scanMessage(tx.QueryRowContext(ctx, `SELECT `+messageColumns+messageFrom+`WHERE m.tenant_id = ? AND m.id = ?`, t.ID, id))
 		if err != nil {

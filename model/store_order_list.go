@@ -198,7 +198,8 @@ func (o orderSort) keyArg(key int64) any {
 // Pages are keyset-paginated: the cursor holds the sort key and id of the last
 // row, so page 2000 costs what page 1 costs. Past the first page it also says
 // how many orders come before the page and where the previous page starts.
-func (s *Store) FindOrders(ctx context.Context, tenantID int64, f OrderFilter) (*OrderPage, error) {
+func (s *Store) FindOrders(ctx context.Context, tenantID int64, f OrderFilter) (_ *OrderPage, err error) {
+	defer wrapErr(&err, "find orders (tenantID=%d)", tenantID)
 	if f.Limit <= 0 {
 		f.Limit = 50
 	}
@@ -280,7 +281,8 @@ func decodeCursor(c string) (int64, int64, error) {
 
 // CountOrdersByStatus counts the orders matching the filter (its status aside)
 // per order status, for the tabs of the desk.
-func (s *Store) CountOrdersByStatus(ctx context.Context, tenantID int64, f OrderFilter) (map[OrderStatus]int, error) {
+func (s *Store) CountOrdersByStatus(ctx context.Context, tenantID int64, f OrderFilter) (_ map[OrderStatus]int, err error) {
+	defer wrapErr(&err, "count orders by status (tenantID=%d)", tenantID)
 	where, args := f.at(s.now()).where(tenantID, true)
 	query := `SELECT o.status, count(*) FROM orders o WHERE ` + where + ` GROUP BY o.status`
 	if where == "o.tenant_id = ?" {
@@ -323,8 +325,9 @@ const readyCount = `SELECT count(*) FROM orders o INDEXED BY orders_ready_idx WH
 
 // CountReadyToShip counts the shop's orders ready to ship (the desk's tab),
 // from the partial index alone.
-func (s *Store) CountReadyToShip(ctx context.Context, tenantID int64) (int, error) {
+func (s *Store) CountReadyToShip(ctx context.Context, tenantID int64) (_ int, err error) {
+	defer wrapErr(&err, "count ready to ship (tenantID=%d)", tenantID)
 	var n int
-	err := s.DB.R.QueryRowContext(ctx, readyCount, tenantID).Scan(&n)
+	err = s.DB.R.QueryRowContext(ctx, readyCount, tenantID).Scan(&n)
 	return n, err
 }

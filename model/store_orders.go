@@ -46,7 +46,8 @@ func (e *OutOfStockError) Unwrap() error { return ErrConflict }
 // payment succeeds. A promo code that does not apply never stops the order: the
 // order goes through without the discount, and the returned order's
 // CouponNotApplied says why (its timeline too).
-func (s *Store) PlaceOrder(ctx context.Context, t *Tenant, in PlaceOrderInput) (*Order, error) {
+func (s *Store) PlaceOrder(ctx context.Context, t *Tenant, in PlaceOrderInput) (_ *Order, err error) {
+	defer wrapErr(&err, "place order")
 	a := in.Address
 	a.Email = strings.ToLower(strings.TrimSpace(a.Email))
 	if in.Customer != nil && a.Email == "" {
@@ -75,7 +76,7 @@ func (s *Store) PlaceOrder(ctx context.Context, t *Tenant, in PlaceOrderInput) (
 
 	var orderID int64
 	notApplied := ""
-	err := s.DB.InTx(ctx, func(tx *sql.Tx) error {
+	err = s.DB.InTx(ctx, func(tx *sql.Tx) error {
 		now := s.now()
 		ship, err := scanShipping(tx.QueryRowContext(ctx, `SELECT `+shippingColumns+` FROM shipping_methods WHERE tenant_id = ? AND id = ? AND active = 1`, t.ID, in.ShippingMethodID))
 		if errors.Is(err, ErrNotFound) {
@@ -259,7 +260,8 @@ func scanOrder(row interface{ Scan(...any) error }) (*Order, error) {
 }
 
 // FindOrderByID returns the tenant's order with its lines, or ErrNotFound.
-func (s *Store) FindOrderByID(ctx context.Context, tenantID, id int64) (*Order, error) {
+func (s *Store) FindOrderByID(ctx context.Context, tenantID, id int64) (_ *Order, err error) {
+	defer wrapErr(&err, "find order by id (tenantID=%d id=%d)", tenantID, id)
 	o, _, err := s.findOrderWithOT(ctx, tenantID, id)
 	return o, err
 }
@@ -276,7 +278,8 @@ type OrderView struct {
 // FindOrderView reads an order for its page: the order, its lines with OT's
 // record of them, its live OT order and its margin, in the reads the order
 // and its lines need (the margin is summed from the lines read).
-func (s *Store) FindOrderView(ctx context.Context, tenantID, id int64) (*OrderView, error) {
+func (s *Store) FindOrderView(ctx context.Context, tenantID, id int64) (_ *OrderView, err error) {
+	defer wrapErr(&err, "find order view (tenantID=%d id=%d)", tenantID, id)
 	o, x, err := s.findOrderWithOT(ctx, tenantID, id)
 	if err != nil {
 		return nil, err
@@ -300,7 +303,8 @@ func (s *Store) findOrderWithOT(ctx context.Context, tenantID, id int64) (*Order
 
 // FindCustomerOrder returns an order only when it belongs to the customer: another
 // customer's order is ErrNotFound, never a refusal that confirms it exists.
-func (s *Store) FindCustomerOrder(ctx context.Context, tenantID, customerID, id int64) (*Order, error) {
+func (s *Store) FindCustomerOrder(ctx context.Context, tenantID, customerID, id int64) (_ *Order, err error) {
+	defer wrapErr(&err, "find customer order (tenantID=%d customerID=%d id=%d)", tenantID, customerID, id)
 	o, err := s.FindOrderByID(ctx, tenantID, id)
 	if err != nil {
 		return nil, err
@@ -312,7 +316,8 @@ func (s *Store) FindCustomerOrder(ctx context.Context, tenantID, customerID, id 
 }
 
 // FindOrderByNumber returns the tenant's order with this number, or ErrNotFound.
-func (s *Store) FindOrderByNumber(ctx context.Context, tenantID int64, number string) (*Order, error) {
+func (s *Store) FindOrderByNumber(ctx context.Context, tenantID int64, number string) (_ *Order, err error) {
+	defer wrapErr(&err, "find order by number (tenantID=%d)", tenantID)
 	return scanOrder(s.DB.R.QueryRowContext(ctx, `SELECT `+orderColumns+orderFrom+`WHERE o.number = ? AND o.tenant_id = ?`,
 		strings.ToUpper(strings.TrimSpace(number)), tenantID))
 }
@@ -345,7 +350,8 @@ func (s *Store) findOrderLines(ctx context.Context, tenantID, orderID int64) ([]
 
 // LoadOrderLines fills the lines of a page of the tenant's orders (FindOrders
 // leaves them out) with one query, not one per order.
-func (s *Store) LoadOrderLines(ctx context.Context, tenantID int64, orders []*Order) error {
+func (s *Store) LoadOrderLines(ctx context.Context, tenantID int64, orders []*Order) (err error) {
+	defer wrapErr(&err, "load order lines (tenantID=%d)", tenantID)
 	if len(orders) == 0 {
 		return nil
 	}
@@ -377,7 +383,8 @@ func (s *Store) LoadOrderLines(ctx context.Context, tenantID int64, orders []*Or
 }
 
 // FindOrderEvents is the order's timeline, oldest first.
-func (s *Store) FindOrderEvents(ctx context.Context, tenantID, orderID int64) ([]OrderEvent, error) {
+func (s *Store) FindOrderEvents(ctx context.Context, tenantID, orderID int64) (_ []OrderEvent, err error) {
+	defer wrapErr(&err, "find order events (tenantID=%d orderID=%d)", tenantID, orderID)
 	rows, err := s.DB.R.QueryContext(ctx, `SELECT id, kind, actor, from_value, to_value, note, created_at
 		FROM order_events WHERE tenant_id = ? AND order_id = ? ORDER BY id`, tenantID, orderID)
 	return collect(rows, err, func(r rowScanner) (OrderEvent, error) {
@@ -388,7 +395,8 @@ func (s *Store) FindOrderEvents(ctx context.Context, tenantID, orderID int64) ([
 }
 
 // AddOrderNote writes an internal note on the order's timeline.
-func (s *Store) AddOrderNote(ctx context.Context, tenantID, orderID int64, actor Actor, note string) error {
+func (s *Store) AddOrderNote(ctx context.Context, tenantID, orderID int64, actor Actor, note string) (err error) {
+	defer wrapErr(&err, "add order note (tenantID=%d orderID=%d)", tenantID, orderID)
 	note = strings.TrimSpace(note)
 	v := &ValidationError{}
 	if note == "" {

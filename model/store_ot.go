@@ -23,7 +23,8 @@ const (
 
 // FindProcurementSettings returns the shop's procurement settings, or the
 // defaults (direct Taobao, nothing of OT) when it saved none.
-func (s *Store) FindProcurementSettings(ctx context.Context, tenantID int64) (ProcurementSettings, error) {
+func (s *Store) FindProcurementSettings(ctx context.Context, tenantID int64) (_ ProcurementSettings, err error) {
+	defer wrapErr(&err, "find procurement settings (tenantID=%d)", tenantID)
 	return findProcurementSettings(ctx, s.DB.R, tenantID)
 }
 
@@ -42,7 +43,8 @@ func findProcurementSettings(ctx context.Context, q queryer, tenantID int64) (Pr
 // SaveProcurementSettings checks the settings field by field (seed 002's
 // rules for OT's) and saves them; a new buyer password is sealed, an empty
 // one keeps the stored password. A bad field is a ValidationError naming it.
-func (s *Store) SaveProcurementSettings(ctx context.Context, tenantID int64, ps ProcurementSettings) error {
+func (s *Store) SaveProcurementSettings(ctx context.Context, tenantID int64, ps ProcurementSettings) (err error) {
+	defer wrapErr(&err, "save procurement settings (tenantID=%d)", tenantID)
 	ps.normalise()
 	return s.DB.InTx(ctx, func(tx *sql.Tx) error {
 		cur, err := findProcurementSettings(ctx, tx, tenantID)
@@ -78,9 +80,10 @@ func (s *Store) SaveProcurementSettings(ctx context.Context, tenantID int64, ps 
 
 // OpenOTBuyerPassword decrypts the shop's OT buyer password for the sign-in
 // about to be made.
-func (s *Store) OpenOTBuyerPassword(ctx context.Context, tenantID int64) (string, error) {
+func (s *Store) OpenOTBuyerPassword(ctx context.Context, tenantID int64) (_ string, err error) {
+	defer wrapErr(&err, "open ot buyer password (tenantID=%d)", tenantID)
 	var enc string
-	err := s.DB.R.QueryRowContext(ctx, `SELECT ot_buyer_password_enc FROM procurement_settings WHERE tenant_id = ?`, tenantID).Scan(&enc)
+	err = s.DB.R.QueryRowContext(ctx, `SELECT ot_buyer_password_enc FROM procurement_settings WHERE tenant_id = ?`, tenantID).Scan(&enc)
 	if err != nil || enc == "" {
 		return "", &ConflictError{Msg: "The OT buyer's password is not set: see Settings → Procurement."}
 	}
@@ -93,7 +96,8 @@ func (s *Store) OpenOTBuyerPassword(ctx context.Context, tenantID int64) (string
 
 // FindProductChannels lists the shop's products bought through another
 // channel than the shop's.
-func (s *Store) FindProductChannels(ctx context.Context, tenantID int64) ([]ProductChannel, error) {
+func (s *Store) FindProductChannels(ctx context.Context, tenantID int64) (_ []ProductChannel, err error) {
+	defer wrapErr(&err, "find product channels (tenantID=%d)", tenantID)
 	rows, err := s.DB.R.QueryContext(ctx, `SELECT id, sku, title, source, procurement_channel FROM products
 		WHERE tenant_id = ? AND procurement_channel <> '' ORDER BY sku`, tenantID)
 	return collect(rows, err, func(r rowScanner) (ProductChannel, error) {
@@ -106,7 +110,8 @@ func (s *Store) FindProductChannels(ctx context.Context, tenantID int64) ([]Prod
 // SetProductChannel makes the shop's product with this SKU bought through
 // channel, or through the shop's channel when channel is "". An unknown SKU
 // is a ValidationError on "sku".
-func (s *Store) SetProductChannel(ctx context.Context, tenantID int64, sku string, channel ProcurementChannel) error {
+func (s *Store) SetProductChannel(ctx context.Context, tenantID int64, sku string, channel ProcurementChannel) (err error) {
+	defer wrapErr(&err, "set product channel (tenantID=%d)", tenantID)
 	sku = strings.TrimSpace(sku)
 	v := &ValidationError{}
 	if channel != "" && !channel.Valid() {
@@ -133,7 +138,8 @@ func (s *Store) SetProductChannel(ctx context.Context, tenantID int64, sku strin
 
 // FindOTStatusMap returns the shop's mapping of OT's line statuses, or the
 // defaults when it saved none.
-func (s *Store) FindOTStatusMap(ctx context.Context, tenantID int64) ([]OTStatusMapping, error) {
+func (s *Store) FindOTStatusMap(ctx context.Context, tenantID int64) (_ []OTStatusMapping, err error) {
+	defer wrapErr(&err, "find ot status map (tenantID=%d)", tenantID)
 	return findOTStatusMap(ctx, s.DB.R, tenantID)
 }
 
@@ -157,7 +163,8 @@ func findOTStatusMap(ctx context.Context, q queryer, tenantID int64) ([]OTStatus
 // SaveOTStatusMap replaces the shop's mapping. Each row needs OT's status id
 // (once) and one of our procurement statuses; a bad row is a ValidationError
 // on "status_N" or "id_N" (N from 0).
-func (s *Store) SaveOTStatusMap(ctx context.Context, tenantID int64, rows []OTStatusMapping) error {
+func (s *Store) SaveOTStatusMap(ctx context.Context, tenantID int64, rows []OTStatusMapping) (err error) {
+	defer wrapErr(&err, "save ot status map (tenantID=%d)", tenantID)
 	v := &ValidationError{}
 	seen := map[string]bool{}
 	for i, m := range rows {
@@ -215,7 +222,8 @@ const otExportSQL = `SELECT 1 FROM ot_activities a WHERE a.ot_order_id = x.id AN
 // step for, oldest first: lines to add to OT, an OT order to pay, or a paid
 // one whose export has not started. Orders waiting for a person are left
 // out.
-func (s *Store) FindOrdersForOT(ctx context.Context, tenantID int64, limit int) ([]int64, error) {
+func (s *Store) FindOrdersForOT(ctx context.Context, tenantID int64, limit int) (_ []int64, err error) {
+	defer wrapErr(&err, "find orders for ot (tenantID=%d limit=%d)", tenantID, limit)
 	rows, err := s.DB.R.QueryContext(ctx, `SELECT o.id FROM orders o WHERE o.tenant_id = ? AND o.payment_status = 'paid'
 		AND o.status IN ('confirmed', 'processing') AND (
 			EXISTS (SELECT 1 FROM ot_orders x WHERE x.order_id = o.id AND x.last_error = '' AND (x.state IN ('adding', 'added', 'paying')
@@ -304,29 +312,33 @@ func (s *Store) attachOTLines(ctx context.Context, tenantID int64, o *Order) (*O
 
 // OrderBuysThroughOT reports whether lines of one of the shop's orders are
 // bought through OT: held by an OT order, or of the OT channel.
-func (s *Store) OrderBuysThroughOT(ctx context.Context, tenantID, orderID int64) (bool, error) {
+func (s *Store) OrderBuysThroughOT(ctx context.Context, tenantID, orderID int64) (_ bool, err error) {
+	defer wrapErr(&err, "order buys through ot (tenantID=%d orderID=%d)", tenantID, orderID)
 	var n int
-	err := s.DB.R.QueryRowContext(ctx, `SELECT count(*) FROM order_lines l LEFT JOIN products p ON p.id = l.product_id
+	err = s.DB.R.QueryRowContext(ctx, `SELECT count(*) FROM order_lines l LEFT JOIN products p ON p.id = l.product_id
 		WHERE l.tenant_id = ? AND l.order_id = ? AND (`+lineChannelSQL+` = 'ot' OR EXISTS (SELECT 1 FROM ot_lines x WHERE x.order_line_id = l.id))`,
 		tenantID, orderID).Scan(&n)
 	return n > 0, err
 }
 
 // FindOTOrder returns the shop's OT order with its lines, or ErrNotFound.
-func (s *Store) FindOTOrder(ctx context.Context, tenantID, id int64) (*OTOrder, error) {
+func (s *Store) FindOTOrder(ctx context.Context, tenantID, id int64) (_ *OTOrder, err error) {
+	defer wrapErr(&err, "find ot order (tenantID=%d id=%d)", tenantID, id)
 	return findOTOrder(ctx, s.DB.R, tenantID, "x.id = ?", id)
 }
 
 // FindLiveOTOrder returns the OT order of one of the shop's orders that is
 // not cancelled, or ErrNotFound.
-func (s *Store) FindLiveOTOrder(ctx context.Context, tenantID, orderID int64) (*OTOrder, error) {
+func (s *Store) FindLiveOTOrder(ctx context.Context, tenantID, orderID int64) (_ *OTOrder, err error) {
+	defer wrapErr(&err, "find live ot order (tenantID=%d orderID=%d)", tenantID, orderID)
 	return findOTOrder(ctx, s.DB.R, tenantID, "x.order_id = ? AND x.state <> 'cancelled'", orderID)
 }
 
 // FindOTOrdersToSync lists the shop's paid OT orders with a line still on
 // its way (not completed nor cancelled), oldest first: what the sync job
 // reads from OT. With orderID, that order's only.
-func (s *Store) FindOTOrdersToSync(ctx context.Context, tenantID, orderID int64, limit int) ([]*OTOrder, error) {
+func (s *Store) FindOTOrdersToSync(ctx context.Context, tenantID, orderID int64, limit int) (_ []*OTOrder, err error) {
+	defer wrapErr(&err, "find ot orders to sync (tenantID=%d orderID=%d limit=%d)", tenantID, orderID, limit)
 	cond, args := "", []any{tenantID}
 	if orderID != 0 {
 		cond, args = " AND x.order_id = ?", append(args, orderID)
@@ -347,10 +359,11 @@ func (s *Store) FindOTOrdersToSync(ctx context.Context, tenantID, orderID int64,
 // the caller asks OT what happened before acting again. Another run holding
 // the order is a ConflictError; lines without the supplier's item id are a
 // MissingItemError and nothing is taken.
-func (s *Store) TakeOTOrder(ctx context.Context, t *Tenant, orderID, integrationID int64, actor Actor, until time.Time) (*OTOrder, bool, error) {
+func (s *Store) TakeOTOrder(ctx context.Context, t *Tenant, orderID, integrationID int64, actor Actor, until time.Time) (_ *OTOrder, _ bool, err error) {
+	defer wrapErr(&err, "take ot order (orderID=%d integrationID=%d)", orderID, integrationID)
 	var x *OTOrder
 	var resumed bool
-	err := s.DB.InTx(ctx, func(tx *sql.Tx) error {
+	err = s.DB.InTx(ctx, func(tx *sql.Tx) error {
 		now := s.now()
 		var number string
 		var pay OrderPaymentStatus
@@ -436,8 +449,9 @@ func (s *Store) TakeOTOrder(ctx context.Context, t *Tenant, orderID, integration
 }
 
 // ReleaseOTOrder ends a run's hold on an OT order.
-func (s *Store) ReleaseOTOrder(ctx context.Context, tenantID, id int64) error {
-	_, err := s.DB.W.ExecContext(ctx, `UPDATE ot_orders SET claimed_until = NULL WHERE tenant_id = ? AND id = ?`, tenantID, id)
+func (s *Store) ReleaseOTOrder(ctx context.Context, tenantID, id int64) (err error) {
+	defer wrapErr(&err, "release ot order (tenantID=%d id=%d)", tenantID, id)
+	_, err = s.DB.W.ExecContext(ctx, `UPDATE ot_orders SET claimed_until = NULL WHERE tenant_id = ? AND id = ?`, tenantID, id)
 	return err
 }
 
@@ -451,7 +465,8 @@ func otOrderTx(ctx context.Context, tx *sql.Tx, tenantID, id int64) (*OTOrder, e
 // line's OT line, the lines OT skipped (each says seed 002's likely reasons)
 // and the Tmall lines (bought by hand and linked). An order with skipped
 // lines waits for a person: cancel and retry, or continue without them.
-func (s *Store) RecordOTAdded(ctx context.Context, t *Tenant, id int64, a OTAdded, actor Actor) error {
+func (s *Store) RecordOTAdded(ctx context.Context, t *Tenant, id int64, a OTAdded, actor Actor) (err error) {
+	defer wrapErr(&err, "record ot added (id=%d)", id)
 	return s.DB.InTx(ctx, func(tx *sql.Tx) error {
 		now := s.now()
 		x, err := otOrderTx(ctx, tx, t.ID, id)
@@ -516,22 +531,25 @@ func (s *Store) RecordOTAdded(ctx context.Context, t *Tenant, id int64, a OTAdde
 
 // RecordOTPaying records the intent of the simulated payment before OT is
 // asked: a rerun that finds the order paying asks OT what is paid first.
-func (s *Store) RecordOTPaying(ctx context.Context, tenantID, id int64) error {
-	_, err := s.DB.W.ExecContext(ctx, `UPDATE ot_orders SET state = 'paying', updated_at = ? WHERE tenant_id = ? AND id = ? AND state IN ('added', 'paying')`,
+func (s *Store) RecordOTPaying(ctx context.Context, tenantID, id int64) (err error) {
+	defer wrapErr(&err, "record ot paying (tenantID=%d id=%d)", tenantID, id)
+	_, err = s.DB.W.ExecContext(ctx, `UPDATE ot_orders SET state = 'paying', updated_at = ? WHERE tenant_id = ? AND id = ? AND state IN ('added', 'paying')`,
 		s.now(), tenantID, id)
 	return err
 }
 
 // RecordOTToppedUp records what PostTransaction credited to the buyer's
 // account for the order.
-func (s *Store) RecordOTToppedUp(ctx context.Context, tenantID, id, amount int64) error {
-	_, err := s.DB.W.ExecContext(ctx, `UPDATE ot_orders SET topped_up = topped_up + ?, updated_at = ? WHERE tenant_id = ? AND id = ?`,
+func (s *Store) RecordOTToppedUp(ctx context.Context, tenantID, id, amount int64) (err error) {
+	defer wrapErr(&err, "record ot topped up (tenantID=%d id=%d amount=%d)", tenantID, id, amount)
+	_, err = s.DB.W.ExecContext(ctx, `UPDATE ot_orders SET topped_up = topped_up + ?, updated_at = ? WHERE tenant_id = ? AND id = ?`,
 		amount, s.now(), tenantID, id)
 	return err
 }
 
 // RecordOTPaid records that OT holds the order paid (amount paid of total).
-func (s *Store) RecordOTPaid(ctx context.Context, t *Tenant, id, amount, paid int64, actor Actor) error {
+func (s *Store) RecordOTPaid(ctx context.Context, t *Tenant, id, amount, paid int64, actor Actor) (err error) {
+	defer wrapErr(&err, "record ot paid (id=%d amount=%d paid=%d)", id, amount, paid)
 	return s.DB.InTx(ctx, func(tx *sql.Tx) error {
 		now := s.now()
 		x, err := otOrderTx(ctx, tx, t.ID, id)
@@ -553,7 +571,8 @@ func (s *Store) RecordOTPaid(ctx context.Context, t *Tenant, id, amount, paid in
 // RecordOTError keeps why an OT order waits for a person, in words, on the
 // OT order and on its lines not bought yet (the order page and the desk's
 // "needs a person" show it). The OT flow leaves the order until a retry.
-func (s *Store) RecordOTError(ctx context.Context, t *Tenant, id int64, msg string, actor Actor) error {
+func (s *Store) RecordOTError(ctx context.Context, t *Tenant, id int64, msg string, actor Actor) (err error) {
+	defer wrapErr(&err, "record ot error (id=%d)", id)
 	return s.DB.InTx(ctx, func(tx *sql.Tx) error {
 		x, err := otOrderTx(ctx, tx, t.ID, id)
 		if err != nil {
@@ -584,7 +603,8 @@ func markOTLines(ctx context.Context, tx *sql.Tx, x *OTOrder, msg string) error 
 }
 
 // ClearOTError clears an OT order's error before a person's retry.
-func (s *Store) ClearOTError(ctx context.Context, t *Tenant, id int64, actor Actor) error {
+func (s *Store) ClearOTError(ctx context.Context, t *Tenant, id int64, actor Actor) (err error) {
+	defer wrapErr(&err, "clear ot error (id=%d)", id)
 	return s.DB.InTx(ctx, func(tx *sql.Tx) error {
 		x, err := otOrderTx(ctx, tx, t.ID, id)
 		if err != nil {
@@ -618,7 +638,8 @@ func otSkipped(x *OTOrder) int {
 
 // AcceptOTSkipped lets an OT order with skipped items go on without them:
 // the skipped lines keep their message for a person to buy them otherwise.
-func (s *Store) AcceptOTSkipped(ctx context.Context, t *Tenant, id int64, actor Actor) error {
+func (s *Store) AcceptOTSkipped(ctx context.Context, t *Tenant, id int64, actor Actor) (err error) {
+	defer wrapErr(&err, "accept ot skipped (id=%d)", id)
 	return s.DB.InTx(ctx, func(tx *sql.Tx) error {
 		x, err := otOrderTx(ctx, tx, t.ID, id)
 		if err != nil {
@@ -641,7 +662,8 @@ func (s *Store) AcceptOTSkipped(ctx context.Context, t *Tenant, id int64, actor 
 // RecordOTCancelled records that the OT order was cancelled at OT
 // (CancelSalesOrder): its lines are free for a new attempt, their messages
 // cleared.
-func (s *Store) RecordOTCancelled(ctx context.Context, t *Tenant, id int64, actor Actor) error {
+func (s *Store) RecordOTCancelled(ctx context.Context, t *Tenant, id int64, actor Actor) (err error) {
+	defer wrapErr(&err, "record ot cancelled (id=%d)", id)
 	return s.DB.InTx(ctx, func(tx *sql.Tx) error {
 		now := s.now()
 		x, err := otOrderTx(ctx, tx, t.ID, id)
@@ -679,7 +701,8 @@ func (s *Store) RecordOTCancelled(ctx context.Context, t *Tenant, id int64, acto
 // its raw status, and its procurement status by the shop's mapping of OT's
 // status (forward only, as the table allows). A linked Tmall line loses its
 // "buy by hand" message.
-func (s *Store) ApplyOTDetails(ctx context.Context, t *Tenant, id int64, d OTDetails, actor Actor) error {
+func (s *Store) ApplyOTDetails(ctx context.Context, t *Tenant, id int64, d OTDetails, actor Actor) (err error) {
+	defer wrapErr(&err, "apply ot details (id=%d)", id)
 	return s.DB.InTx(ctx, func(tx *sql.Tx) error {
 		now := s.now()
 		x, err := otOrderTx(ctx, tx, t.ID, id)
@@ -818,9 +841,10 @@ func scanOTActivity(r rowScanner) (*OTActivity, error) {
 // BeginOTActivity records an interactive operation on an OT order before
 // OT is asked to start it (state starting). An order has one activity under
 // way at a time: a second is a ConflictError naming the first.
-func (s *Store) BeginOTActivity(ctx context.Context, t *Tenant, x *OTOrder, kind OTActivityKind, params string, actor Actor) (*OTActivity, error) {
+func (s *Store) BeginOTActivity(ctx context.Context, t *Tenant, x *OTOrder, kind OTActivityKind, params string, actor Actor) (_ *OTActivity, err error) {
+	defer wrapErr(&err, "begin ot activity")
 	var id int64
-	err := s.DB.InTx(ctx, func(tx *sql.Tx) error {
+	err = s.DB.InTx(ctx, func(tx *sql.Tx) error {
 		var open string
 		err := tx.QueryRowContext(ctx, `SELECT kind FROM ot_activities WHERE tenant_id = ? AND order_id = ? AND state IN ('starting', 'running', 'awaiting')`,
 			t.ID, x.OrderID).Scan(&open)
@@ -842,7 +866,8 @@ func (s *Store) BeginOTActivity(ctx context.Context, t *Tenant, x *OTOrder, kind
 }
 
 // RecordOTActivityStarted records OT's id of the activity it started.
-func (s *Store) RecordOTActivityStarted(ctx context.Context, t *Tenant, id int64, activityType, activityID string, actor Actor) error {
+func (s *Store) RecordOTActivityStarted(ctx context.Context, t *Tenant, id int64, activityType, activityID string, actor Actor) (err error) {
+	defer wrapErr(&err, "record ot activity started (id=%d)", id)
 	return s.DB.InTx(ctx, func(tx *sql.Tx) error {
 		now := s.now()
 		var orderID int64
@@ -857,7 +882,8 @@ func (s *Store) RecordOTActivityStarted(ctx context.Context, t *Tenant, id int64
 
 // UpdateOTActivity records what OT says of an activity now. An activity
 // that ends says so on the order's timeline.
-func (s *Store) UpdateOTActivity(ctx context.Context, t *Tenant, id int64, u OTActivityUpdate, actor Actor) error {
+func (s *Store) UpdateOTActivity(ctx context.Context, t *Tenant, id int64, u OTActivityUpdate, actor Actor) (err error) {
+	defer wrapErr(&err, "update ot activity (id=%d)", id)
 	steps, err := json.Marshal(nonNil(u.Steps))
 	if err != nil {
 		return err
@@ -908,7 +934,8 @@ func nonNil[T any](s []T) []T {
 
 // RecordOTAnswer records an operator's answer to an activity's question:
 // the action chosen, the question it answered, and who.
-func (s *Store) RecordOTAnswer(ctx context.Context, t *Tenant, id int64, question string, action OTAction, actor Actor) error {
+func (s *Store) RecordOTAnswer(ctx context.Context, t *Tenant, id int64, question string, action OTAction, actor Actor) (err error) {
+	defer wrapErr(&err, "record ot answer (id=%d)", id)
 	return s.DB.InTx(ctx, func(tx *sql.Tx) error {
 		now := s.now()
 		var orderID int64
@@ -927,7 +954,8 @@ func (s *Store) RecordOTAnswer(ctx context.Context, t *Tenant, id int64, questio
 }
 
 // FindOTActivity returns the shop's activity with its answers, or ErrNotFound.
-func (s *Store) FindOTActivity(ctx context.Context, tenantID, id int64) (*OTActivity, error) {
+func (s *Store) FindOTActivity(ctx context.Context, tenantID, id int64) (_ *OTActivity, err error) {
+	defer wrapErr(&err, "find ot activity (tenantID=%d id=%d)", tenantID, id)
 	a, err := scanOTActivity(s.DB.R.QueryRowContext(ctx, `SELECT `+otActivityColumns+otActivityFrom+`WHERE a.tenant_id = ? AND a.id = ?`, tenantID, id))
 	if err != nil {
 		return nil, err
@@ -951,7 +979,8 @@ type OTActivityFilter struct {
 
 // FindOTActivities lists the shop's activities, newest first (the open
 // ones oldest first, as the follower takes them).
-func (s *Store) FindOTActivities(ctx context.Context, tenantID int64, f OTActivityFilter) ([]*OTActivity, error) {
+func (s *Store) FindOTActivities(ctx context.Context, tenantID int64, f OTActivityFilter) (_ []*OTActivity, err error) {
+	defer wrapErr(&err, "find ot activities (tenantID=%d)", tenantID)
 	conds, args := []string{"a.tenant_id = ?"}, []any{tenantID}
 	order := "a.id DESC"
 	if f.OrderID != 0 {
@@ -984,7 +1013,8 @@ func scanOTSession(r rowScanner) (*OTProviderSession, error) {
 // SaveOTProviderSession stores (or renews) a provider account's session
 // after an operator authorised it: sealed, active, error cleared. A zero
 // expiry (OT did not say) is estimated at a day from now.
-func (s *Store) SaveOTProviderSession(ctx context.Context, t *Tenant, integrationID int64, login, sessionID string, expires time.Time, actor Actor) (*OTProviderSession, error) {
+func (s *Store) SaveOTProviderSession(ctx context.Context, t *Tenant, integrationID int64, login, sessionID string, expires time.Time, actor Actor) (_ *OTProviderSession, err error) {
+	defer wrapErr(&err, "save ot provider session (integrationID=%d)", integrationID)
 	enc, err := s.Keys.Seal(otSessionPurpose, []byte(sessionID))
 	if err != nil {
 		return nil, err
@@ -1009,7 +1039,8 @@ func (s *Store) SaveOTProviderSession(ctx context.Context, t *Tenant, integratio
 
 // RefreshOTProviderSession records what OT's list says of a known session
 // now: its id and expiry (a zero expiry leaves ours).
-func (s *Store) RefreshOTProviderSession(ctx context.Context, tenantID, id int64, sessionID string, expires time.Time) error {
+func (s *Store) RefreshOTProviderSession(ctx context.Context, tenantID, id int64, sessionID string, expires time.Time) (err error) {
+	defer wrapErr(&err, "refresh ot provider session (tenantID=%d id=%d)", tenantID, id)
 	enc, err := s.Keys.Seal(otSessionPurpose, []byte(sessionID))
 	if err != nil {
 		return err
@@ -1025,13 +1056,15 @@ func (s *Store) RefreshOTProviderSession(ctx context.Context, tenantID, id int64
 }
 
 // FindOTProviderSessions lists the shop's provider sessions, soonest end first.
-func (s *Store) FindOTProviderSessions(ctx context.Context, tenantID int64) ([]*OTProviderSession, error) {
+func (s *Store) FindOTProviderSessions(ctx context.Context, tenantID int64) (_ []*OTProviderSession, err error) {
+	defer wrapErr(&err, "find ot provider sessions (tenantID=%d)", tenantID)
 	rows, err := s.DB.R.QueryContext(ctx, `SELECT `+otSessionColumns+` FROM ot_provider_sessions WHERE tenant_id = ? ORDER BY expires_at, id`, tenantID)
 	return collect(rows, err, scanOTSession)
 }
 
 // OpenOTProviderSession decrypts a session's id for the call about to be made.
-func (s *Store) OpenOTProviderSession(ctx context.Context, p *OTProviderSession) (string, error) {
+func (s *Store) OpenOTProviderSession(ctx context.Context, p *OTProviderSession) (_ string, err error) {
+	defer wrapErr(&err, "open ot provider session")
 	var enc string
 	if err := s.DB.R.QueryRowContext(ctx, `SELECT session_enc FROM ot_provider_sessions WHERE tenant_id = ? AND id = ?`, p.TenantID, p.ID).Scan(&enc); err != nil {
 		return "", notFound(err)
@@ -1045,16 +1078,18 @@ func (s *Store) OpenOTProviderSession(ctx context.Context, p *OTProviderSession)
 
 // MarkOTProviderSessionNeedsAuthorization records that only a new
 // authorisation helps the shop's provider session.
-func (s *Store) MarkOTProviderSessionNeedsAuthorization(ctx context.Context, tenantID, id int64, reason string) error {
-	_, err := s.DB.W.ExecContext(ctx, `UPDATE ot_provider_sessions SET status = 'needs_authorization', last_error = ?, updated_at = ?
+func (s *Store) MarkOTProviderSessionNeedsAuthorization(ctx context.Context, tenantID, id int64, reason string) (err error) {
+	defer wrapErr(&err, "mark ot provider session needs authorization (tenantID=%d id=%d)", tenantID, id)
+	_, err = s.DB.W.ExecContext(ctx, `UPDATE ot_provider_sessions SET status = 'needs_authorization', last_error = ?, updated_at = ?
 		WHERE tenant_id = ? AND id = ?`, reason, s.now(), tenantID, id)
 	return err
 }
 
 // CountOT counts what waits in the shop's OT work.
-func (s *Store) CountOT(ctx context.Context, tenantID int64) (OTCounts, error) {
+func (s *Store) CountOT(ctx context.Context, tenantID int64) (_ OTCounts, err error) {
+	defer wrapErr(&err, "count ot (tenantID=%d)", tenantID)
 	var c OTCounts
-	err := s.DB.R.QueryRowContext(ctx, `SELECT
+	err = s.DB.R.QueryRowContext(ctx, `SELECT
 		(SELECT count(*) FROM ot_orders x WHERE x.tenant_id = ? AND x.state = 'paid' AND x.last_error = ''
 			AND NOT EXISTS (`+otExportSQL+`)),
 		(SELECT count(*) FROM ot_activities WHERE tenant_id = ? AND state = 'awaiting'),

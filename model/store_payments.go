@@ -68,7 +68,8 @@ func (e *OpenPaymentError) Unwrap() error { return ErrConflict }
 // CheckPayable says whether an order may take a new payment now (nil), or why
 // not (a *ConflictError). It does not look at the order's open payments: the
 // payment flow closes those first.
-func (s *Store) CheckPayable(ctx context.Context, t *Tenant, orderID int64) error {
+func (s *Store) CheckPayable(ctx context.Context, t *Tenant, orderID int64) (err error) {
+	defer wrapErr(&err, "check payable (orderID=%d)", orderID)
 	var status OrderStatus
 	var pay OrderPaymentStatus
 	if err := s.DB.R.QueryRowContext(ctx, `SELECT status, payment_status FROM orders WHERE tenant_id = ? AND id = ?`, t.ID, orderID).
@@ -86,12 +87,13 @@ func (s *Store) CheckPayable(ctx context.Context, t *Tenant, orderID int64) erro
 // usable, the order is not payable or already paid, or another payment of the
 // order is still open (an *OpenPaymentError): the caller closes open payments at
 // their providers first, and two payments started at once cannot both pass.
-func (s *Store) NewPayment(ctx context.Context, t *Tenant, orderID int64, in *Integration) (*Payment, error) {
+func (s *Store) NewPayment(ctx context.Context, t *Tenant, orderID int64, in *Integration) (_ *Payment, err error) {
+	defer wrapErr(&err, "new payment (orderID=%d)", orderID)
 	if in == nil || !in.Usable() || !in.Provider.IsPayment() {
 		return nil, &ConflictError{Msg: "This payment method is not available: the shop has no integration for it in test or live mode."}
 	}
 	var id int64
-	err := s.DB.InTx(ctx, func(tx *sql.Tx) error {
+	err = s.DB.InTx(ctx, func(tx *sql.Tx) error {
 		var status OrderStatus
 		var pay OrderPaymentStatus
 		var total int64
@@ -139,12 +141,14 @@ func (s *Store) NewPayment(ctx context.Context, t *Tenant, orderID int64, in *In
 }
 
 // FindPaymentByID returns the tenant's payment or ErrNotFound.
-func (s *Store) FindPaymentByID(ctx context.Context, tenantID, id int64) (*Payment, error) {
+func (s *Store) FindPaymentByID(ctx context.Context, tenantID, id int64) (_ *Payment, err error) {
+	defer wrapErr(&err, "find payment by id (tenantID=%d id=%d)", tenantID, id)
 	return scanPayment(s.DB.R.QueryRowContext(ctx, `SELECT `+paymentColumns+paymentFrom+`WHERE p.tenant_id = ? AND p.id = ?`, tenantID, id))
 }
 
 // FindPaymentByNumber returns the tenant's payment by its PAY- number.
-func (s *Store) FindPaymentByNumber(ctx context.Context, tenantID int64, number string) (*Payment, error) {
+func (s *Store) FindPaymentByNumber(ctx context.Context, tenantID int64, number string) (_ *Payment, err error) {
+	defer wrapErr(&err, "find payment by number (tenantID=%d)", tenantID)
 	return scanPayment(s.DB.R.QueryRowContext(ctx, `SELECT `+paymentColumns+paymentFrom+`WHERE p.tenant_id = ? AND p.number = ?`, tenantID, strings.TrimSpace(number)))
 }
 
@@ -168,7 +172,8 @@ func findPaymentOfIntegration(ctx context.Context, q queryer, in *Integration, r
 
 // FindPaymentForNotification finds the payment a provider's message is about,
 // among the integration's payments: by the provider's id, else by our reference.
-func (s *Store) FindPaymentForNotification(ctx context.Context, in *Integration, ref, reference string) (*Payment, error) {
+func (s *Store) FindPaymentForNotification(ctx context.Context, in *Integration, ref, reference string) (_ *Payment, err error) {
+	defer wrapErr(&err, "find payment for notification")
 	return findPaymentOfIntegration(ctx, s.DB.R, in, ref, reference)
 }
 
@@ -185,7 +190,8 @@ type PaymentFilter struct {
 }
 
 // FindPayments lists the tenant's payments, newest first.
-func (s *Store) FindPayments(ctx context.Context, tenantID int64, f PaymentFilter) ([]*Payment, error) {
+func (s *Store) FindPayments(ctx context.Context, tenantID int64, f PaymentFilter) (_ []*Payment, err error) {
+	defer wrapErr(&err, "find payments (tenantID=%d)", tenantID)
 	conds, args := []string{"p.tenant_id = ?"}, []any{tenantID}
 	if f.OrderID != 0 {
 		conds, args = append(conds, "p.order_id = ?"), append(args, f.OrderID)
@@ -213,8 +219,9 @@ func (s *Store) FindPayments(ctx context.Context, tenantID int64, f PaymentFilte
 
 // AttachProviderPayment records the provider's id and payment address after the
 // create call succeeded.
-func (s *Store) AttachProviderPayment(ctx context.Context, tenantID, paymentID int64, ref, paymentURL string) error {
-	_, err := s.DB.W.ExecContext(ctx, `UPDATE payments SET provider_ref = ?, payment_url = ?, updated_at = ? WHERE tenant_id = ? AND id = ?`,
+func (s *Store) AttachProviderPayment(ctx context.Context, tenantID, paymentID int64, ref, paymentURL string) (err error) {
+	defer wrapErr(&err, "attach provider payment (tenantID=%d paymentID=%d)", tenantID, paymentID)
+	_, err = s.DB.W.ExecContext(ctx, `UPDATE payments SET provider_ref = ?, payment_url = ?, updated_at = ? WHERE tenant_id = ? AND id = ?`,
 		ref, paymentURL, s.now(), tenantID, paymentID)
 	return err
 }
@@ -242,14 +249,16 @@ func insertPaymentEventTx(ctx context.Context, q interface {
 // RecordPaymentEvent keeps what a provider sent or answered, or a call we made.
 // It reports a duplicate (the same dedup key seen before by the same
 // integration) without storing it twice.
-func (s *Store) RecordPaymentEvent(ctx context.Context, e PaymentEvent) (bool, error) {
+func (s *Store) RecordPaymentEvent(ctx context.Context, e PaymentEvent) (_ bool, err error) {
+	defer wrapErr(&err, "record payment event")
 	return insertPaymentEventTx(ctx, s.DB.W, e, s.now())
 }
 
 // RecordRefusedNotification keeps a notification that could not be verified
 // (or a 3-D Secure answer that cannot be checked with the bank) as an event,
 // and puts it in the review queue once: it changes nothing else.
-func (s *Store) RecordRefusedNotification(ctx context.Context, e PaymentEvent, orderID int64, reason string) error {
+func (s *Store) RecordRefusedNotification(ctx context.Context, e PaymentEvent, orderID int64, reason string) (err error) {
+	defer wrapErr(&err, "record refused notification (orderID=%d)", orderID)
 	return s.DB.InTx(ctx, func(tx *sql.Tx) error {
 		now := s.now()
 		dup, err := insertPaymentEventTx(ctx, tx, e, now)
@@ -261,7 +270,8 @@ func (s *Store) RecordRefusedNotification(ctx context.Context, e PaymentEvent, o
 }
 
 // FindPaymentEvents lists a payment's events, oldest first.
-func (s *Store) FindPaymentEvents(ctx context.Context, tenantID, paymentID int64) ([]PaymentEvent, error) {
+func (s *Store) FindPaymentEvents(ctx context.Context, tenantID, paymentID int64) (_ []PaymentEvent, err error) {
+	defer wrapErr(&err, "find payment events (tenantID=%d paymentID=%d)", tenantID, paymentID)
 	rows, err := s.DB.R.QueryContext(ctx, `SELECT id, tenant_id, coalesce(payment_id, 0), coalesce(integration_id, 0), direction, kind, body, verified, result,
 		coalesce(dedup_key, ''), created_at FROM payment_events WHERE tenant_id = ? AND payment_id = ? ORDER BY id`, tenantID, paymentID)
 	return collect(rows, err, func(r rowScanner) (PaymentEvent, error) {
@@ -283,9 +293,10 @@ func (s *Store) FindPaymentEvents(ctx context.Context, tenantID, paymentID int64
 // and recomputes the order's payment status, which confirms a pending order and
 // queues the side effects of being paid. Refunds it reserved are in
 // Applied.Refunds, for the caller to have made by the provider.
-func (s *Store) ApplyPayment(ctx context.Context, t *Tenant, paymentID int64, obs Observation, ev PaymentEvent) (Applied, error) {
+func (s *Store) ApplyPayment(ctx context.Context, t *Tenant, paymentID int64, obs Observation, ev PaymentEvent) (_ Applied, err error) {
+	defer wrapErr(&err, "apply payment (paymentID=%d)", paymentID)
 	var out Applied
-	err := s.DB.InTx(ctx, func(tx *sql.Tx) error {
+	err = s.DB.InTx(ctx, func(tx *sql.Tx) error {
 		if ev.Kind != "" {
 			ev.TenantID, ev.PaymentID = t.ID, paymentID
 			if _, err := insertPaymentEventTx(ctx, tx, ev, s.now()); err != nil {
@@ -333,12 +344,13 @@ type NoticeResult struct {
 // payments (one that names none is kept for review under a key of its own,
 // so that it never blocks a genuine notification), the status change, the
 // reviews and the outbox rows.
-func (s *Store) ApplyNotification(ctx context.Context, t *Tenant, n Notice) (NoticeResult, error) {
+func (s *Store) ApplyNotification(ctx context.Context, t *Tenant, n Notice) (_ NoticeResult, err error) {
+	defer wrapErr(&err, "apply notification")
 	var out NoticeResult
 	if t.ID != n.Integration.TenantID {
 		return out, fmt.Errorf("notification of integration %d applied to tenant %d", n.Integration.ID, t.ID)
 	}
-	err := s.DB.InTx(ctx, func(tx *sql.Tx) error {
+	err = s.DB.InTx(ctx, func(tx *sql.Tx) error {
 		now := s.now()
 		ev := n.Event
 		ev.TenantID, ev.IntegrationID, ev.Direction = t.ID, n.Integration.ID, "in"
@@ -707,7 +719,8 @@ func addReviewTx(ctx context.Context, tx *sql.Tx, tenantID, paymentID, orderID i
 
 // AddPaymentReview puts something in the review queue (a bad or unknown
 // notification, say).
-func (s *Store) AddPaymentReview(ctx context.Context, tenantID, paymentID, orderID int64, kind, reason string) error {
+func (s *Store) AddPaymentReview(ctx context.Context, tenantID, paymentID, orderID int64, kind, reason string) (err error) {
+	defer wrapErr(&err, "add payment review (tenantID=%d paymentID=%d orderID=%d)", tenantID, paymentID, orderID)
 	return s.DB.InTx(ctx, func(tx *sql.Tx) error {
 		return addReviewTx(ctx, tx, tenantID, paymentID, orderID, kind, reason, s.now())
 	})
@@ -716,7 +729,8 @@ func (s *Store) AddPaymentReview(ctx context.Context, tenantID, paymentID, order
 // AddPaymentReviewOnce puts a payment in the review queue unless an open
 // review of the same kind already asks about it (a job that finds the same
 // problem on every run asks once).
-func (s *Store) AddPaymentReviewOnce(ctx context.Context, tenantID, paymentID, orderID int64, kind, reason string) error {
+func (s *Store) AddPaymentReviewOnce(ctx context.Context, tenantID, paymentID, orderID int64, kind, reason string) (err error) {
+	defer wrapErr(&err, "add payment review once (tenantID=%d paymentID=%d orderID=%d)", tenantID, paymentID, orderID)
 	return s.DB.InTx(ctx, func(tx *sql.Tx) error {
 		var open int
 		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM payment_reviews WHERE tenant_id = ? AND payment_id = ? AND kind = ? AND resolution = ''`,
@@ -749,7 +763,8 @@ func scanReview(row interface{ Scan(...any) error }) (*PaymentReview, error) {
 }
 
 // FindPaymentReviews lists the tenant's review queue: open ones first.
-func (s *Store) FindPaymentReviews(ctx context.Context, tenantID int64, openOnly bool, limit int) ([]*PaymentReview, error) {
+func (s *Store) FindPaymentReviews(ctx context.Context, tenantID int64, openOnly bool, limit int) (_ []*PaymentReview, err error) {
+	defer wrapErr(&err, "find payment reviews (tenantID=%d limit=%d)", tenantID, limit)
 	q := reviewSelect
 	if openOnly {
 		q += ` AND r.resolution = ''`
@@ -760,7 +775,8 @@ func (s *Store) FindPaymentReviews(ctx context.Context, tenantID int64, openOnly
 }
 
 // FindPaymentReview returns one review of the tenant.
-func (s *Store) FindPaymentReview(ctx context.Context, tenantID, id int64) (*PaymentReview, error) {
+func (s *Store) FindPaymentReview(ctx context.Context, tenantID, id int64) (_ *PaymentReview, err error) {
+	defer wrapErr(&err, "find payment review (tenantID=%d id=%d)", tenantID, id)
 	return scanReview(s.DB.R.QueryRowContext(ctx, reviewSelect+` AND r.id = ?`, tenantID, id))
 }
 
@@ -768,7 +784,8 @@ func (s *Store) FindPaymentReview(ctx context.Context, tenantID, id int64) (*Pay
 // held as suspected fraud as paid and releases its order from hold; "refunded"
 // is recorded after the caller refunded through the provider; "dismissed" closes
 // it without change.
-func (s *Store) ResolvePaymentReview(ctx context.Context, t *Tenant, id int64, actor *User, resolution string) error {
+func (s *Store) ResolvePaymentReview(ctx context.Context, t *Tenant, id int64, actor *User, resolution string) (err error) {
+	defer wrapErr(&err, "resolve payment review (id=%d)", id)
 	if resolution != "accepted" && resolution != "refunded" && resolution != "dismissed" {
 		return &ValidationError{Fields: map[string]string{"resolution": "choose accept, refund or dismiss"}}
 	}
@@ -846,7 +863,8 @@ type OutboxItem struct {
 }
 
 // FindOutbox lists an order's queued side effects.
-func (s *Store) FindOutbox(ctx context.Context, tenantID, orderID int64) ([]OutboxItem, error) {
+func (s *Store) FindOutbox(ctx context.Context, tenantID, orderID int64) (_ []OutboxItem, err error) {
+	defer wrapErr(&err, "find outbox (tenantID=%d orderID=%d)", tenantID, orderID)
 	rows, err := s.DB.R.QueryContext(ctx, `SELECT id, order_id, kind, payload, status, attempts FROM outbox WHERE tenant_id = ? AND order_id = ? ORDER BY id`, tenantID, orderID)
 	return collect(rows, err, func(r rowScanner) (OutboxItem, error) {
 		var o OutboxItem

@@ -16,22 +16,24 @@ const tokenPurpose = "taobao-token"
 
 // CreateOAuthState starts an authorization redirect: a single-use state bound to
 // the tenant, the integration and the operator, valid for 10 minutes.
-func (s *Store) CreateOAuthState(ctx context.Context, tenantID, integrationID, userID int64) (string, error) {
+func (s *Store) CreateOAuthState(ctx context.Context, tenantID, integrationID, userID int64) (_ string, err error) {
+	defer wrapErr(&err, "create o auth state (tenantID=%d integrationID=%d userID=%d)", tenantID, integrationID, userID)
 	b := make([]byte, 24)
 	rand.Read(b)
 	state := hex.EncodeToString(b)
 	now := s.now()
-	_, err := s.DB.W.ExecContext(ctx, `INSERT INTO oauth_states (state, tenant_id, integration_id, user_id, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)`,
+	_, err = s.DB.W.ExecContext(ctx, `INSERT INTO oauth_states (state, tenant_id, integration_id, user_id, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)`,
 		state, tenantID, integrationID, userID, now, now.Add(10*time.Minute))
 	return state, err
 }
 
 // UseOAuthState spends a state: it must exist, be unused, unexpired, and belong
 // to this tenant and user. It returns the integration it was made for.
-func (s *Store) UseOAuthState(ctx context.Context, tenantID, userID int64, state string) (int64, error) {
+func (s *Store) UseOAuthState(ctx context.Context, tenantID, userID int64, state string) (_ int64, err error) {
+	defer wrapErr(&err, "use o auth state (tenantID=%d userID=%d)", tenantID, userID)
 	var integrationID int64
 	now := s.now()
-	err := s.DB.W.QueryRowContext(ctx, `UPDATE oauth_states SET used_at = ? WHERE state = ? AND used_at IS NULL AND expires_at > ?
+	err = s.DB.W.QueryRowContext(ctx, `UPDATE oauth_states SET used_at = ? WHERE state = ? AND used_at IS NULL AND expires_at > ?
 		AND tenant_id = ? AND user_id = ? RETURNING integration_id`, now, state, now, tenantID, userID).Scan(&integrationID)
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, ErrInvalidState
@@ -41,7 +43,8 @@ func (s *Store) UseOAuthState(ctx context.Context, tenantID, userID int64, state
 
 // SaveTaobaoAccount stores (or renews) an account's session after an
 // authorization: tokens sealed, status active, error cleared.
-func (s *Store) SaveTaobaoAccount(ctx context.Context, tenantID, integrationID int64, tok AccountTokens) (*TaobaoAccount, error) {
+func (s *Store) SaveTaobaoAccount(ctx context.Context, tenantID, integrationID int64, tok AccountTokens) (_ *TaobaoAccount, err error) {
+	defer wrapErr(&err, "save taobao account (tenantID=%d integrationID=%d)", tenantID, integrationID)
 	access, err := s.Keys.Seal(tokenPurpose, []byte(tok.AccessToken))
 	if err != nil {
 		return nil, err
@@ -68,7 +71,8 @@ func (s *Store) SaveTaobaoAccount(ctx context.Context, tenantID, integrationID i
 }
 
 // UpdateAccessToken keeps a refreshed access token of the tenant's account.
-func (s *Store) UpdateAccessToken(ctx context.Context, tenantID, accountID int64, tok AccountTokens) error {
+func (s *Store) UpdateAccessToken(ctx context.Context, tenantID, accountID int64, tok AccountTokens) (err error) {
+	defer wrapErr(&err, "update access token (tenantID=%d accountID=%d)", tenantID, accountID)
 	access, err := s.Keys.Seal(tokenPurpose, []byte(tok.AccessToken))
 	if err != nil {
 		return err
@@ -85,8 +89,9 @@ func (s *Store) UpdateAccessToken(ctx context.Context, tenantID, accountID int64
 
 // MarkAccountNeedsAuthorization records that only a new authorization helps the
 // tenant's account.
-func (s *Store) MarkAccountNeedsAuthorization(ctx context.Context, tenantID, accountID int64, reason string) error {
-	_, err := s.DB.W.ExecContext(ctx, `UPDATE taobao_accounts SET status = 'needs_authorization', last_error = ?, updated_at = ? WHERE tenant_id = ? AND id = ?`,
+func (s *Store) MarkAccountNeedsAuthorization(ctx context.Context, tenantID, accountID int64, reason string) (err error) {
+	defer wrapErr(&err, "mark account needs authorization (tenantID=%d accountID=%d)", tenantID, accountID)
+	_, err = s.DB.W.ExecContext(ctx, `UPDATE taobao_accounts SET status = 'needs_authorization', last_error = ?, updated_at = ? WHERE tenant_id = ? AND id = ?`,
 		reason, s.now(), tenantID, accountID)
 	return err
 }
@@ -103,18 +108,21 @@ func scanAccount(row interface{ Scan(...any) error }) (*TaobaoAccount, error) {
 }
 
 // FindTaobaoAccount returns the tenant's account or ErrNotFound.
-func (s *Store) FindTaobaoAccount(ctx context.Context, tenantID, id int64) (*TaobaoAccount, error) {
+func (s *Store) FindTaobaoAccount(ctx context.Context, tenantID, id int64) (_ *TaobaoAccount, err error) {
+	defer wrapErr(&err, "find taobao account (tenantID=%d id=%d)", tenantID, id)
 	return scanAccount(s.DB.R.QueryRowContext(ctx, `SELECT `+accountColumns+` FROM taobao_accounts WHERE tenant_id = ? AND id = ?`, tenantID, id))
 }
 
 // FindTaobaoAccounts lists the tenant's accounts, soonest session end first.
-func (s *Store) FindTaobaoAccounts(ctx context.Context, tenantID int64) ([]*TaobaoAccount, error) {
+func (s *Store) FindTaobaoAccounts(ctx context.Context, tenantID int64) (_ []*TaobaoAccount, err error) {
+	defer wrapErr(&err, "find taobao accounts (tenantID=%d)", tenantID)
 	rows, err := s.DB.R.QueryContext(ctx, `SELECT `+accountColumns+` FROM taobao_accounts WHERE tenant_id = ? ORDER BY refresh_expires_at, id`, tenantID)
 	return collect(rows, err, scanAccount)
 }
 
 // OpenAccountTokens decrypts an account's tokens for the call about to be made.
-func (s *Store) OpenAccountTokens(ctx context.Context, a *TaobaoAccount) (AccountTokens, error) {
+func (s *Store) OpenAccountTokens(ctx context.Context, a *TaobaoAccount) (_ AccountTokens, err error) {
+	defer wrapErr(&err, "open account tokens")
 	var accessEnc, refreshEnc string
 	if err := s.DB.R.QueryRowContext(ctx, `SELECT access_token_enc, refresh_token_enc FROM taobao_accounts WHERE tenant_id = ? AND id = ?`, a.TenantID, a.ID).Scan(&accessEnc, &refreshEnc); err != nil {
 		return AccountTokens{}, notFound(err)
@@ -138,7 +146,8 @@ const taobaoLinesSQL = ` FROM order_lines l LEFT JOIN products p ON p.id = l.pro
 // FindOrdersToPurchase lists the tenant's paid orders whose procurement has not
 // started and has no error waiting for a person, with lines bought directly on
 // Taobao, oldest first. Lines of the OT channel are OT's (FindOrdersForOT).
-func (s *Store) FindOrdersToPurchase(ctx context.Context, tenantID int64, limit int) ([]int64, error) {
+func (s *Store) FindOrdersToPurchase(ctx context.Context, tenantID int64, limit int) (_ []int64, err error) {
+	defer wrapErr(&err, "find orders to purchase (tenantID=%d limit=%d)", tenantID, limit)
 	rows, err := s.DB.R.QueryContext(ctx, `SELECT o.id FROM orders o WHERE o.tenant_id = ? AND o.payment_status = 'paid' AND o.procurement_status = 'pending'
 		AND o.procurement_error = '' AND o.status IN ('confirmed', 'processing') AND EXISTS (SELECT 1`+taobaoLinesSQL+` AND l.order_id = o.id)
 		ORDER BY o.id LIMIT ?`, tenantID, limit)
@@ -153,9 +162,10 @@ func (s *Store) FindOrdersToPurchase(ctx context.Context, tenantID int64, limit 
 // transaction before any call to the supplier, and gives the outer id that every
 // try of this order uses. An order claimed before (Resumed) may already have a
 // purchase at the supplier: the caller looks it up by the outer id first.
-func (s *Store) ClaimOrderForPurchase(ctx context.Context, t *Tenant, orderID int64) (*PurchaseClaim, error) {
+func (s *Store) ClaimOrderForPurchase(ctx context.Context, t *Tenant, orderID int64) (_ *PurchaseClaim, err error) {
+	defer wrapErr(&err, "claim order for purchase (orderID=%d)", orderID)
 	c := &PurchaseClaim{OrderID: orderID}
-	err := s.DB.InTx(ctx, func(tx *sql.Tx) error {
+	err = s.DB.InTx(ctx, func(tx *sql.Tx) error {
 		var pay OrderPaymentStatus
 		var proc ProcurementStatus
 		var status OrderStatus
@@ -200,7 +210,8 @@ func (s *Store) ClaimOrderForPurchase(ctx context.Context, t *Tenant, orderID in
 
 // RecordProcurementError flags lines of an order (all of its pending lines when
 // lineIDs is empty) with an error in words; the status stays.
-func (s *Store) RecordProcurementError(ctx context.Context, t *Tenant, orderID int64, lineIDs []int64, msg string, actor Actor) error {
+func (s *Store) RecordProcurementError(ctx context.Context, t *Tenant, orderID int64, lineIDs []int64, msg string, actor Actor) (err error) {
+	defer wrapErr(&err, "record procurement error (orderID=%d)", orderID)
 	return s.DB.InTx(ctx, func(tx *sql.Tx) error {
 		if len(lineIDs) == 0 {
 			if _, err := tx.ExecContext(ctx, `UPDATE order_lines SET procurement_error = ? WHERE tenant_id = ? AND order_id = ? AND procurement_status IN ('pending', 'created')`,
@@ -218,7 +229,8 @@ func (s *Store) RecordProcurementError(ctx context.Context, t *Tenant, orderID i
 }
 
 // ClearProcurementErrors clears an order's errors before a person's retry.
-func (s *Store) ClearProcurementErrors(ctx context.Context, t *Tenant, orderID int64, actor Actor) error {
+func (s *Store) ClearProcurementErrors(ctx context.Context, t *Tenant, orderID int64, actor Actor) (err error) {
+	defer wrapErr(&err, "clear procurement errors (orderID=%d)", orderID)
 	return s.DB.InTx(ctx, func(tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, `UPDATE order_lines SET procurement_error = '' WHERE tenant_id = ? AND order_id = ?`, t.ID, orderID); err != nil {
 			return err
@@ -231,7 +243,8 @@ func (s *Store) ClearProcurementErrors(ctx context.Context, t *Tenant, orderID i
 // transaction: the purchases (a purchase id is recorded once, whatever happens),
 // each line's purchase, cost in CNY and in the tenant's currency at the rate
 // frozen now, and the lines' procurement status pending → created.
-func (s *Store) RecordPurchases(ctx context.Context, t *Tenant, claim *PurchaseClaim, accountID int64, created []CreatedPurchase, actor Actor) error {
+func (s *Store) RecordPurchases(ctx context.Context, t *Tenant, claim *PurchaseClaim, accountID int64, created []CreatedPurchase, actor Actor) (err error) {
+	defer wrapErr(&err, "record purchases (accountID=%d)", accountID)
 	return s.DB.InTx(ctx, func(tx *sql.Tx) error {
 		now := s.now()
 		var rate int64
@@ -279,7 +292,8 @@ type PurchaseFilter struct {
 }
 
 // FindPurchases lists the tenant's purchases (with their orders), oldest first.
-func (s *Store) FindPurchases(ctx context.Context, tenantID int64, f PurchaseFilter) ([]*Purchase, error) {
+func (s *Store) FindPurchases(ctx context.Context, tenantID int64, f PurchaseFilter) (_ []*Purchase, err error) {
+	defer wrapErr(&err, "find purchases (tenantID=%d)", tenantID)
 	conds, args := []string{"p.tenant_id = ?"}, []any{tenantID}
 	if len(f.Stages) > 0 {
 		ph := make([]string, len(f.Stages))
@@ -331,7 +345,8 @@ func (s *Store) FindPurchases(ctx context.Context, tenantID int64, f PurchaseFil
 // status, the stage it maps to, the supplier's track number, or an error in words
 // (the stage then stays). Each of its lines moves through the procurement table;
 // a change the table does not allow is left out.
-func (s *Store) ApplyPurchaseState(ctx context.Context, t *Tenant, purchaseID, raw string, stage ProcurementStatus, track, errMsg string, actor Actor) error {
+func (s *Store) ApplyPurchaseState(ctx context.Context, t *Tenant, purchaseID, raw string, stage ProcurementStatus, track, errMsg string, actor Actor) (err error) {
+	defer wrapErr(&err, "apply purchase state")
 	return s.DB.InTx(ctx, func(tx *sql.Tx) error {
 		now := s.now()
 		var current ProcurementStatus
@@ -409,11 +424,12 @@ type ProcurementCounts struct {
 }
 
 // CountProcurement counts what waits in the tenant's procurement.
-func (s *Store) CountProcurement(ctx context.Context, tenantID int64, balanceCode string) (ProcurementCounts, error) {
+func (s *Store) CountProcurement(ctx context.Context, tenantID int64, balanceCode string) (_ ProcurementCounts, err error) {
+	defer wrapErr(&err, "count procurement (tenantID=%d)", tenantID)
 	var c ProcurementCounts
 	// The order counts are those the triggers of migrations/0015 keep: a
 	// count of the paid orders not bought yet read tens of thousands of rows.
-	err := s.DB.R.QueryRowContext(ctx, `SELECT
+	err = s.DB.R.QueryRowContext(ctx, `SELECT
 		(SELECT coalesce(sum(n), 0) FROM dashboard_counts WHERE tenant_id = ? AND bucket = 'to_buy'),
 		(SELECT count(*) FROM purchases WHERE tenant_id = ? AND stage = 'created' AND error LIKE ?),
 		(SELECT coalesce(sum(n), 0) FROM dashboard_counts WHERE tenant_id = ? AND bucket = 'needs_person')`,
@@ -443,10 +459,11 @@ func marginOf(o *Order) OrderMargin {
 }
 
 // FindOrderMargin sums the frozen costs of an order's lines.
-func (s *Store) FindOrderMargin(ctx context.Context, tenantID, orderID int64) (OrderMargin, error) {
+func (s *Store) FindOrderMargin(ctx context.Context, tenantID, orderID int64) (_ OrderMargin, err error) {
+	defer wrapErr(&err, "find order margin (tenantID=%d orderID=%d)", tenantID, orderID)
 	var m OrderMargin
 	var missing int
-	err := s.DB.R.QueryRowContext(ctx, `SELECT coalesce(sum(l.cost_fen), 0), coalesce(sum(l.cost_minor), 0), o.total,
+	err = s.DB.R.QueryRowContext(ctx, `SELECT coalesce(sum(l.cost_fen), 0), coalesce(sum(l.cost_minor), 0), o.total,
 		sum(CASE WHEN l.purchase_id IS NULL AND l.procurement_status <> 'cancelled' THEN 1 ELSE 0 END)
 		FROM orders o JOIN order_lines l ON l.order_id = o.id WHERE o.tenant_id = ? AND o.id = ? GROUP BY o.id`, tenantID, orderID).
 		Scan(&m.CostFen, &m.CostMinor, &m.Revenue, &missing)

@@ -47,9 +47,10 @@ func refundable(ctx context.Context, tx *sql.Tx, p *Payment) (left, pending int6
 // completed payment, for a person (actor) to have it made by the provider.
 // The reservation and the check that refunds never exceed what was paid are one
 // write transaction, so two clicks or two tabs at once cannot both pass it.
-func (s *Store) ReserveRefund(ctx context.Context, t *Tenant, paymentID, amount int64, actor Actor) (*Refund, error) {
+func (s *Store) ReserveRefund(ctx context.Context, t *Tenant, paymentID, amount int64, actor Actor) (_ *Refund, err error) {
+	defer wrapErr(&err, "reserve refund (paymentID=%d amount=%d)", paymentID, amount)
 	var out *Refund
-	err := s.DB.InTx(ctx, func(tx *sql.Tx) error {
+	err = s.DB.InTx(ctx, func(tx *sql.Tx) error {
 		p, err := scanPayment(tx.QueryRowContext(ctx, `SELECT `+paymentColumns+paymentFrom+`WHERE p.tenant_id = ? AND p.id = ?`, t.ID, paymentID))
 		if err != nil {
 			return err
@@ -101,19 +102,22 @@ func (s *Store) reserveRefundTx(ctx context.Context, tx *sql.Tx, t *Tenant, p *P
 }
 
 // FindRefundByID returns one refund of the tenant.
-func (s *Store) FindRefundByID(ctx context.Context, tenantID, id int64) (*Refund, error) {
+func (s *Store) FindRefundByID(ctx context.Context, tenantID, id int64) (_ *Refund, err error) {
+	defer wrapErr(&err, "find refund by id (tenantID=%d id=%d)", tenantID, id)
 	return scanRefund(s.DB.R.QueryRowContext(ctx, `SELECT `+refundColumns+refundFrom+`WHERE r.tenant_id = ? AND r.id = ?`, tenantID, id))
 }
 
 // FindRefunds lists an order's refunds, oldest first.
-func (s *Store) FindRefunds(ctx context.Context, tenantID, orderID int64) ([]*Refund, error) {
+func (s *Store) FindRefunds(ctx context.Context, tenantID, orderID int64) (_ []*Refund, err error) {
+	defer wrapErr(&err, "find refunds (tenantID=%d orderID=%d)", tenantID, orderID)
 	return s.queryRefunds(ctx, `SELECT `+refundColumns+refundFrom+`WHERE r.tenant_id = ? AND r.order_id = ? ORDER BY r.id`, tenantID, orderID)
 }
 
 // FindPendingRefunds lists the tenant's refunds still pending since before
 // the given time: their provider call did not finish (a crash, a timeout), and
 // asking again with the same key settles them.
-func (s *Store) FindPendingRefunds(ctx context.Context, tenantID int64, before time.Time, limit int) ([]*Refund, error) {
+func (s *Store) FindPendingRefunds(ctx context.Context, tenantID int64, before time.Time, limit int) (_ []*Refund, err error) {
+	defer wrapErr(&err, "find pending refunds (tenantID=%d limit=%d)", tenantID, limit)
 	return s.queryRefunds(ctx, `SELECT `+refundColumns+refundFrom+`WHERE r.tenant_id = ? AND r.status = 'pending' AND r.updated_at < ?
 		ORDER BY r.id LIMIT ?`, tenantID, before.UTC(), limit)
 }
@@ -126,9 +130,10 @@ func (s *Store) queryRefunds(ctx context.Context, q string, args ...any) ([]*Ref
 // FinishRefund records that the provider made a pending refund, and applies it
 // to the payment (refunded amount, status) and the order. A refund already done
 // (a retry that the provider answered again) changes nothing.
-func (s *Store) FinishRefund(ctx context.Context, t *Tenant, refundID int64, providerRef string) (Applied, error) {
+func (s *Store) FinishRefund(ctx context.Context, t *Tenant, refundID int64, providerRef string) (_ Applied, err error) {
+	defer wrapErr(&err, "finish refund (refundID=%d)", refundID)
 	var out Applied
-	err := s.DB.InTx(ctx, func(tx *sql.Tx) error {
+	err = s.DB.InTx(ctx, func(tx *sql.Tx) error {
 		now := s.now()
 		r, err := scanRefund(tx.QueryRowContext(ctx, `SELECT `+refundColumns+refundFrom+`WHERE r.tenant_id = ? AND r.id = ?`, t.ID, refundID))
 		if err != nil {
@@ -156,7 +161,8 @@ func (s *Store) FinishRefund(ctx context.Context, t *Tenant, refundID int64, pro
 
 // FailRefund records that the provider refused a pending refund: nothing was
 // refunded, and the reservation is released.
-func (s *Store) FailRefund(ctx context.Context, t *Tenant, refundID int64, reason string) error {
+func (s *Store) FailRefund(ctx context.Context, t *Tenant, refundID int64, reason string) (err error) {
+	defer wrapErr(&err, "fail refund (refundID=%d)", refundID)
 	return s.DB.InTx(ctx, func(tx *sql.Tx) error {
 		now := s.now()
 		r, err := scanRefund(tx.QueryRowContext(ctx, `SELECT `+refundColumns+refundFrom+`WHERE r.tenant_id = ? AND r.id = ?`, t.ID, refundID))
@@ -178,8 +184,9 @@ func (s *Store) FailRefund(ctx context.Context, t *Tenant, refundID int64, reaso
 // RefundOutcomeUnknown records an attempt whose outcome is unknown (the
 // provider did not answer): the refund stays reserved, and the next attempt
 // asks again with the same key.
-func (s *Store) RefundOutcomeUnknown(ctx context.Context, t *Tenant, refundID int64, reason string) error {
-	_, err := s.DB.W.ExecContext(ctx, `UPDATE refunds SET error = ?, attempts = attempts + 1, updated_at = ? WHERE tenant_id = ? AND id = ? AND status = 'pending'`,
+func (s *Store) RefundOutcomeUnknown(ctx context.Context, t *Tenant, refundID int64, reason string) (err error) {
+	defer wrapErr(&err, "refund outcome unknown (refundID=%d)", refundID)
+	_, err = s.DB.W.ExecContext(ctx, `UPDATE refunds SET error = ?, attempts = attempts + 1, updated_at = ? WHERE tenant_id = ? AND id = ? AND status = 'pending'`,
 		reason, s.now(), t.ID, refundID)
 	return err
 }

@@ -18,7 +18,8 @@ const EventShipment = "shipment"
 
 // FindDeliverySettings returns the shop's delivery settings, or the defaults
 // when the shop has saved none.
-func (s *Store) FindDeliverySettings(ctx context.Context, tenantID int64) (DeliverySettings, error) {
+func (s *Store) FindDeliverySettings(ctx context.Context, tenantID int64) (_ DeliverySettings, err error) {
+	defer wrapErr(&err, "find delivery settings (tenantID=%d)", tenantID)
 	return findDeliverySettings(ctx, s.DB.R, tenantID)
 }
 
@@ -38,7 +39,8 @@ func findDeliverySettings(ctx context.Context, q queryer, tenantID int64) (Deliv
 
 // SaveDeliverySettings checks and saves the shop's delivery settings; a bad
 // field is a ValidationError naming it.
-func (s *Store) SaveDeliverySettings(ctx context.Context, tenantID int64, d DeliverySettings) error {
+func (s *Store) SaveDeliverySettings(ctx context.Context, tenantID int64, d DeliverySettings) (err error) {
+	defer wrapErr(&err, "save delivery settings (tenantID=%d)", tenantID)
 	trim := func(p *string) { *p = strings.TrimSpace(*p) }
 	for _, p := range []*string{&d.SenderName, &d.SenderPhone, &d.SenderCountry, &d.SenderCity, &d.SenderPostalCode, &d.SenderAddress, &d.CDEKShipmentPoint} {
 		trim(p)
@@ -69,7 +71,7 @@ func (s *Store) SaveDeliverySettings(ctx context.Context, tenantID int64, d Deli
 	if err := v.OrNil(); err != nil {
 		return err
 	}
-	_, err := s.DB.W.ExecContext(ctx, `INSERT INTO delivery_settings (tenant_id, sender_name, sender_phone, sender_country, sender_city,
+	_, err = s.DB.W.ExecContext(ctx, `INSERT INTO delivery_settings (tenant_id, sender_name, sender_phone, sender_country, sender_city,
 		sender_postal_code, sender_address, cdek_shipment_point, cdek_tariff_code, package_weight_g, package_length_cm, package_width_cm,
 		package_height_cm, dostavista_vehicle_type, dostavista_window_hours, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (tenant_id) DO UPDATE SET sender_name = excluded.sender_name, sender_phone = excluded.sender_phone,
@@ -108,13 +110,15 @@ func scanShipment(row rowScanner) (*Shipment, error) {
 }
 
 // FindShipmentByID returns the shop's shipment, or ErrNotFound.
-func (s *Store) FindShipmentByID(ctx context.Context, tenantID, id int64) (*Shipment, error) {
+func (s *Store) FindShipmentByID(ctx context.Context, tenantID, id int64) (_ *Shipment, err error) {
+	defer wrapErr(&err, "find shipment by id (tenantID=%d id=%d)", tenantID, id)
 	return scanShipment(s.DB.R.QueryRowContext(ctx, `SELECT `+shipmentColumns+shipmentFrom+`WHERE sh.tenant_id = ? AND sh.id = ?`, tenantID, id))
 }
 
 // FindOrderShipment returns the order's live shipment with its status
 // history, or ErrNotFound when it has none.
-func (s *Store) FindOrderShipment(ctx context.Context, tenantID, orderID int64) (*Shipment, error) {
+func (s *Store) FindOrderShipment(ctx context.Context, tenantID, orderID int64) (_ *Shipment, err error) {
+	defer wrapErr(&err, "find order shipment (tenantID=%d orderID=%d)", tenantID, orderID)
 	sh, err := scanShipment(s.DB.R.QueryRowContext(ctx, `SELECT `+shipmentColumns+shipmentFrom+`WHERE sh.tenant_id = ? AND sh.order_id = ?
 		AND sh.status <> 'cancelled'`, tenantID, orderID))
 	if err != nil {
@@ -134,7 +138,8 @@ func (s *Store) FindOrderShipment(ctx context.Context, tenantID, orderID int64) 
 // carrier still has news of: registered ones waiting for a track or on their
 // way, and registrations whose process stopped (their claim ran out). Oldest
 // first, at most limit.
-func (s *Store) FindShipmentsToFollow(ctx context.Context, tenantID int64, carrier string, limit int) ([]*Shipment, error) {
+func (s *Store) FindShipmentsToFollow(ctx context.Context, tenantID int64, carrier string, limit int) (_ []*Shipment, err error) {
+	defer wrapErr(&err, "find shipments to follow (tenantID=%d limit=%d)", tenantID, limit)
 	rows, err := s.DB.R.QueryContext(ctx, `SELECT `+shipmentColumns+shipmentFrom+`WHERE sh.tenant_id = ? AND sh.carrier = ?
 		AND sh.integration_id IS NOT NULL AND (sh.status IN ('created', 'in_transit')
 			OR (sh.status = 'registering' AND (sh.claimed_until IS NULL OR sh.claimed_until < ?)))
@@ -145,7 +150,8 @@ func (s *Store) FindShipmentsToFollow(ctx context.Context, tenantID int64, carri
 // FindShipmentForCarrier finds the live shipment a carrier's message names,
 // among the shipments of the integration that received it only: by the
 // carrier's id, else by our reference.
-func (s *Store) FindShipmentForCarrier(ctx context.Context, in *Integration, carrierOrderID, reference string) (*Shipment, error) {
+func (s *Store) FindShipmentForCarrier(ctx context.Context, in *Integration, carrierOrderID, reference string) (_ *Shipment, err error) {
+	defer wrapErr(&err, "find shipment for carrier")
 	if carrierOrderID != "" {
 		sh, err := scanShipment(s.DB.R.QueryRowContext(ctx, `SELECT `+shipmentColumns+shipmentFrom+`WHERE sh.tenant_id = ?
 			AND sh.integration_id = ? AND sh.carrier_order_id = ? AND sh.status <> 'cancelled'`, in.TenantID, in.ID, carrierOrderID))
@@ -162,9 +168,10 @@ func (s *Store) FindShipmentForCarrier(ctx context.Context, in *Integration, car
 
 // CountShipmentProblems counts the shop's shipments a person must look at:
 // refused by the carrier, or with a problem on the way.
-func (s *Store) CountShipmentProblems(ctx context.Context, tenantID int64) (int, error) {
+func (s *Store) CountShipmentProblems(ctx context.Context, tenantID int64) (_ int, err error) {
+	defer wrapErr(&err, "count shipment problems (tenantID=%d)", tenantID)
 	var n int
-	err := s.DB.R.QueryRowContext(ctx, `SELECT count(*) FROM shipments WHERE tenant_id = ? AND status IN ('failed', 'problem')`, tenantID).Scan(&n)
+	err = s.DB.R.QueryRowContext(ctx, `SELECT count(*) FROM shipments WHERE tenant_id = ? AND status IN ('failed', 'problem')`, tenantID).Scan(&n)
 	return n, err
 }
 
@@ -199,7 +206,8 @@ func shippable(number string, status OrderStatus, pay OrderPaymentStatus, lang s
 // a claim until claimUntil. A second click while the claim holds is refused;
 // a shipment whose earlier registration failed or stopped comes back Resumed,
 // for the caller to look it up at the carrier before registering again.
-func (s *Store) BeginShipment(ctx context.Context, t *Tenant, orderID int64, in *Integration, actor Actor, claimUntil time.Time) (*ShipmentClaim, error) {
+func (s *Store) BeginShipment(ctx context.Context, t *Tenant, orderID int64, in *Integration, actor Actor, claimUntil time.Time) (_ *ShipmentClaim, err error) {
+	defer wrapErr(&err, "begin shipment (orderID=%d)", orderID)
 	carrier := ""
 	switch in.Provider {
 	case ProviderCDEK:
@@ -214,7 +222,7 @@ func (s *Store) BeginShipment(ctx context.Context, t *Tenant, orderID int64, in 
 	}
 	var shipmentID int64
 	resumed := false
-	err := s.DB.InTx(ctx, func(tx *sql.Tx) error {
+	err = s.DB.InTx(ctx, func(tx *sql.Tx) error {
 		now := s.now()
 		var number string
 		var status OrderStatus
@@ -326,7 +334,8 @@ func (s *Store) findParcel(ctx context.Context, tenantID, orderID int64, d Deliv
 // RecordShipmentRefused records that a carrier refused a registration (or
 // could not be asked): the shipment is failed with the reason in words, on
 // the order page and its timeline, and may be registered again.
-func (s *Store) RecordShipmentRefused(ctx context.Context, t *Tenant, shipmentID int64, reason string, actor Actor) error {
+func (s *Store) RecordShipmentRefused(ctx context.Context, t *Tenant, shipmentID int64, reason string, actor Actor) (err error) {
+	defer wrapErr(&err, "record shipment refused (shipmentID=%d)", shipmentID)
 	return s.DB.InTx(ctx, func(tx *sql.Tx) error {
 		sh, err := scanShipment(tx.QueryRowContext(ctx, `SELECT `+shipmentColumns+shipmentFrom+`WHERE sh.tenant_id = ? AND sh.id = ?`, t.ID, shipmentID))
 		if err != nil {
@@ -363,9 +372,10 @@ type ShipmentResult struct {
 // RecordCarrierMessage keeps a carrier's message that names no shipment of
 // the integration, or that was refused; it reports a duplicate without
 // storing it twice.
-func (s *Store) RecordCarrierMessage(ctx context.Context, tenantID int64, m CarrierMessage) (bool, error) {
+func (s *Store) RecordCarrierMessage(ctx context.Context, tenantID int64, m CarrierMessage) (_ bool, err error) {
+	defer wrapErr(&err, "record carrier message (tenantID=%d)", tenantID)
 	var dup bool
-	err := s.DB.InTx(ctx, func(tx *sql.Tx) error {
+	err = s.DB.InTx(ctx, func(tx *sql.Tx) error {
 		var err error
 		dup, err = insertCarrierMessageTx(ctx, tx, tenantID, 0, m, s.now())
 		return err
@@ -394,9 +404,10 @@ func insertCarrierMessageTx(ctx context.Context, tx *sql.Tx, tenantID, shipmentI
 // msg_courier_assigned; a track with the parcel on its way makes the order
 // shipped (which queues msg_shipped); delivered makes it delivered (which
 // queues msg_delivered); a problem puts the order in front of a person.
-func (s *Store) ApplyShipmentState(ctx context.Context, t *Tenant, shipmentID int64, st ShipmentState, actor Actor, msg *CarrierMessage) (ShipmentResult, error) {
+func (s *Store) ApplyShipmentState(ctx context.Context, t *Tenant, shipmentID int64, st ShipmentState, actor Actor, msg *CarrierMessage) (_ ShipmentResult, err error) {
+	defer wrapErr(&err, "apply shipment state (shipmentID=%d)", shipmentID)
 	var out ShipmentResult
-	err := s.DB.InTx(ctx, func(tx *sql.Tx) error {
+	err = s.DB.InTx(ctx, func(tx *sql.Tx) error {
 		now := s.now()
 		sh, err := scanShipment(tx.QueryRowContext(ctx, `SELECT `+shipmentColumns+shipmentFrom+`WHERE sh.tenant_id = ? AND sh.id = ?`, t.ID, shipmentID))
 		if err != nil {
@@ -571,16 +582,18 @@ func addShipmentEventTx(ctx context.Context, tx *sql.Tx, tenantID int64, sh *Shi
 
 // CarrierSubscribed reports whether the integration subscribed url at its
 // carrier already.
-func (s *Store) CarrierSubscribed(ctx context.Context, in *Integration, url string) (bool, error) {
+func (s *Store) CarrierSubscribed(ctx context.Context, in *Integration, url string) (_ bool, err error) {
+	defer wrapErr(&err, "carrier subscribed")
 	var n int
-	err := s.DB.R.QueryRowContext(ctx, `SELECT count(*) FROM carrier_subscriptions WHERE tenant_id = ? AND integration_id = ? AND url = ?`,
+	err = s.DB.R.QueryRowContext(ctx, `SELECT count(*) FROM carrier_subscriptions WHERE tenant_id = ? AND integration_id = ? AND url = ?`,
 		in.TenantID, in.ID, url).Scan(&n)
 	return n > 0, err
 }
 
 // RecordCarrierSubscription keeps a subscription made at the carrier.
-func (s *Store) RecordCarrierSubscription(ctx context.Context, in *Integration, url, remoteID string) error {
-	_, err := s.DB.W.ExecContext(ctx, `INSERT INTO carrier_subscriptions (integration_id, tenant_id, url, remote_id, created_at) VALUES (?, ?, ?, ?, ?)
+func (s *Store) RecordCarrierSubscription(ctx context.Context, in *Integration, url, remoteID string) (err error) {
+	defer wrapErr(&err, "record carrier subscription")
+	_, err = s.DB.W.ExecContext(ctx, `INSERT INTO carrier_subscriptions (integration_id, tenant_id, url, remote_id, created_at) VALUES (?, ?, ?, ?, ?)
 		ON CONFLICT (integration_id, url) DO UPDATE SET remote_id = excluded.remote_id`, in.ID, in.TenantID, url, remoteID, s.now())
 	return err
 }

@@ -42,7 +42,8 @@ func normalizeEmail(v *ValidationError, field, email string) string {
 }
 
 // CreateUser adds a staff user to the tenant.
-func (s *Store) CreateUser(ctx context.Context, tenantID int64, n NewUser) (*User, error) {
+func (s *Store) CreateUser(ctx context.Context, tenantID int64, n NewUser) (_ *User, err error) {
+	defer wrapErr(&err, "create user (tenantID=%d)", tenantID)
 	v := &ValidationError{}
 	n.Email = normalizeEmail(v, "email", n.Email)
 	n.Name = strings.TrimSpace(n.Name)
@@ -92,12 +93,14 @@ func scanUser(row interface{ Scan(...any) error }) (*User, error) {
 }
 
 // FindUserByID returns the tenant's user with this id, or ErrNotFound.
-func (s *Store) FindUserByID(ctx context.Context, tenantID, id int64) (*User, error) {
+func (s *Store) FindUserByID(ctx context.Context, tenantID, id int64) (_ *User, err error) {
+	defer wrapErr(&err, "find user by id (tenantID=%d id=%d)", tenantID, id)
 	return scanUser(s.DB.R.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE tenant_id = ? AND id = ?`, tenantID, id))
 }
 
 // FindUsers lists the tenant's users, active first, then by e-mail.
-func (s *Store) FindUsers(ctx context.Context, tenantID int64) ([]*User, error) {
+func (s *Store) FindUsers(ctx context.Context, tenantID int64) (_ []*User, err error) {
+	defer wrapErr(&err, "find users (tenantID=%d)", tenantID)
 	rows, err := s.DB.R.QueryContext(ctx, `SELECT `+userColumns+` FROM users WHERE tenant_id = ? ORDER BY active DESC, email`, tenantID)
 	return collect(rows, err, scanUser)
 }
@@ -105,7 +108,8 @@ func (s *Store) FindUsers(ctx context.Context, tenantID int64) ([]*User, error) 
 // UpdateUser changes a user's role and active flag on behalf of actor. The rules:
 // only managers change users, only owners touch owners, nobody demotes or
 // deactivates themselves, and a tenant always keeps one active owner.
-func (s *Store) UpdateUser(ctx context.Context, tenantID int64, actor *User, id int64, role Role, active bool) (*User, error) {
+func (s *Store) UpdateUser(ctx context.Context, tenantID int64, actor *User, id int64, role Role, active bool) (_ *User, err error) {
+	defer wrapErr(&err, "update user (tenantID=%d id=%d)", tenantID, id)
 	if !actor.Role.CanManageUsers() {
 		return nil, ErrForbidden
 	}
@@ -113,7 +117,7 @@ func (s *Store) UpdateUser(ctx context.Context, tenantID int64, actor *User, id 
 		return nil, &ValidationError{Fields: map[string]string{"role": "choose a role"}}
 	}
 	var out *User
-	err := s.DB.InTx(ctx, func(tx *sql.Tx) error {
+	err = s.DB.InTx(ctx, func(tx *sql.Tx) error {
 		u, err := scanUser(tx.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE tenant_id = ? AND id = ?`, tenantID, id))
 		if err != nil {
 			return err
@@ -186,7 +190,8 @@ var dummyHash = sync.OnceValue(func() []byte {
 
 // Authenticate checks a staff sign-in. It returns the user, ErrInvalidCredentials,
 // or a *ThrottledError when the account or the address has failed too often.
-func (s *Store) Authenticate(ctx context.Context, tenantID int64, email, password, ip string) (*User, error) {
+func (s *Store) Authenticate(ctx context.Context, tenantID int64, email, password, ip string) (_ *User, err error) {
+	defer wrapErr(&err, "authenticate (tenantID=%d)", tenantID)
 	email = strings.ToLower(strings.TrimSpace(email))
 	if err := s.beginSignIn(ctx, tenantID, RealmStaff, email, ip); err != nil {
 		return nil, err
@@ -285,7 +290,8 @@ func throttleWait(ctx context.Context, q queryer, tenantID int64, realm Realm, e
 // SetUserLanguage records the back office's language of a user of the
 // tenant, chosen by that user: one of locales.Languages, or "" for the
 // shop's own.
-func (s *Store) SetUserLanguage(ctx context.Context, tenantID, userID int64, lang string) error {
+func (s *Store) SetUserLanguage(ctx context.Context, tenantID, userID int64, lang string) (err error) {
+	defer wrapErr(&err, "set user language (tenantID=%d userID=%d)", tenantID, userID)
 	if lang != "" && !locales.Supported(lang) {
 		return &ValidationError{Fields: map[string]string{"language": "choose one of the languages in the list"}}
 	}

@@ -19,7 +19,8 @@ const MaxScanCodeLen = 64
 // on their orders' timelines. An order whose every line has arrived becomes
 // ready to ship. A line that arrived before is reported Already and not
 // changed; a number of no line of this shop gives a scan without lines.
-func (s *Store) ScanArrival(ctx context.Context, t *Tenant, code string, actor Actor) (*ArrivalScan, error) {
+func (s *Store) ScanArrival(ctx context.Context, t *Tenant, code string, actor Actor) (_ *ArrivalScan, err error) {
+	defer wrapErr(&err, "scan arrival")
 	code = strings.TrimSpace(code)
 	v := &ValidationError{}
 	if code == "" {
@@ -30,7 +31,7 @@ func (s *Store) ScanArrival(ctx context.Context, t *Tenant, code string, actor A
 		return nil, err
 	}
 	scan := &ArrivalScan{Code: code}
-	err := s.DB.InTx(ctx, func(tx *sql.Tx) error {
+	err = s.DB.InTx(ctx, func(tx *sql.Tx) error {
 		now := s.now()
 		rows, err := tx.QueryContext(ctx, `SELECT l.order_id, o.number, l.id, l.sku, l.title, l.quantity, l.arrived_at
 			FROM order_lines l JOIN orders o ON o.id = l.order_id
@@ -119,7 +120,8 @@ func (s *Store) ScanArrival(ctx context.Context, t *Tenant, code string, actor A
 // warehouse (with the supplier's track), arrived, handed to the carrier (with
 // its track and link), delivered. Each step has its date once it happened;
 // nothing personal is in it.
-func (s *Store) TrackingStory(ctx context.Context, t *Tenant, o *Order) ([]TrackStep, error) {
+func (s *Store) TrackingStory(ctx context.Context, t *Tenant, o *Order) (_ []TrackStep, err error) {
+	defer wrapErr(&err, "tracking story")
 	// The first time each step happened, in one read of the order's events.
 	// min() loses the column's type in SQLite: read the text and parse it.
 	var at [3]sql.NullString

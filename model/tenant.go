@@ -88,7 +88,8 @@ func (n *NewTenant) validate() error {
 }
 
 // CreateTenant creates a tenant; a taken slug is a validation error on "slug".
-func (s *Store) CreateTenant(ctx context.Context, n NewTenant) (*Tenant, error) {
+func (s *Store) CreateTenant(ctx context.Context, n NewTenant) (_ *Tenant, err error) {
+	defer wrapErr(&err, "create tenant")
 	if err := n.validate(); err != nil {
 		return nil, err
 	}
@@ -111,7 +112,8 @@ func (s *Store) CreateTenant(ctx context.Context, n NewTenant) (*Tenant, error) 
 
 // FindTenantBySlug returns the tenant with this slug or ErrNotFound.
 // It is served from memory once read (tenant_cache.go).
-func (s *Store) FindTenantBySlug(ctx context.Context, slug string) (*Tenant, error) {
+func (s *Store) FindTenantBySlug(ctx context.Context, slug string) (_ *Tenant, err error) {
+	defer wrapErr(&err, "find tenant by slug")
 	slug = strings.ToLower(slug)
 	if slug == "" {
 		return nil, ErrNotFound
@@ -120,7 +122,7 @@ func (s *Store) FindTenantBySlug(ctx context.Context, slug string) (*Tenant, err
 	if ok {
 		return t, nil
 	}
-	t, err := scanTenant(s.DB.R.QueryRowContext(ctx, `SELECT `+tenantColumns+` FROM tenants WHERE slug = ?`, slug))
+	t, err = scanTenant(s.DB.R.QueryRowContext(ctx, `SELECT `+tenantColumns+` FROM tenants WHERE slug = ?`, slug))
 	if err == nil {
 		s.tenants.put(t, gen)
 	}
@@ -128,7 +130,8 @@ func (s *Store) FindTenantBySlug(ctx context.Context, slug string) (*Tenant, err
 }
 
 // FindTenants lists every tenant, for jobs that work across tenants.
-func (s *Store) FindTenants(ctx context.Context) ([]*Tenant, error) {
+func (s *Store) FindTenants(ctx context.Context) (_ []*Tenant, err error) {
+	defer wrapErr(&err, "find tenants")
 	rows, err := s.DB.R.QueryContext(ctx, `SELECT `+tenantColumns+` FROM tenants ORDER BY id`)
 	return collect(rows, err, scanTenant)
 }
@@ -152,7 +155,8 @@ func scanTenant(row interface{ Scan(...any) error }) (*Tenant, error) {
 var AddressFields = []string{"first_name", "last_name", "email", "telephone", "street1", "street2", "country", "city", "state", "zip"}
 
 // UpdateOrderSettings saves the tenant's order settings.
-func (s *Store) UpdateOrderSettings(ctx context.Context, tenantID int64, o OrderSettings) error {
+func (s *Store) UpdateOrderSettings(ctx context.Context, tenantID int64, o OrderSettings) (err error) {
+	defer wrapErr(&err, "update order settings (tenantID=%d)", tenantID)
 	v := &ValidationError{}
 	if o.UnpaidExpiryMinutes < 1 {
 		v.Add("unpaid_expiry_minutes", "give at least 1 minute")
@@ -182,7 +186,7 @@ func (s *Store) UpdateOrderSettings(ctx context.Context, tenantID int64, o Order
 	}
 	// The increment start matters only for the numbers not given yet: a new
 	// start below the next number would reuse numbers, so the next stays.
-	_, err := s.DB.W.ExecContext(ctx, `UPDATE tenants SET unpaid_expiry_minutes = ?, unpaid_expiry_batch = ?, zero_stock = ?,
+	_, err = s.DB.W.ExecContext(ctx, `UPDATE tenants SET unpaid_expiry_minutes = ?, unpaid_expiry_batch = ?, zero_stock = ?,
 		required_address_fields = ?, bonus_earn_percent = ?, bonus_max_share_percent = ?, order_increment_start = ?,
 		order_increment_next = max(coalesce(order_increment_next, 0), ?), cny_rate_micro = ?, refund_overpayments = ?, notify_purchased = ? WHERE id = ?`,
 		o.UnpaidExpiryMinutes, o.UnpaidExpiryBatch, o.ZeroStock, strings.Join(o.RequiredAddressFields, ","),
@@ -221,12 +225,13 @@ var locations sync.Map
 
 // FindTenantByID returns the tenant with this id or ErrNotFound.
 // It is served from memory once read (tenant_cache.go).
-func (s *Store) FindTenantByID(ctx context.Context, id int64) (*Tenant, error) {
+func (s *Store) FindTenantByID(ctx context.Context, id int64) (_ *Tenant, err error) {
+	defer wrapErr(&err, "find tenant by id (id=%d)", id)
 	t, gen, ok := s.tenants.get("", id)
 	if ok {
 		return t, nil
 	}
-	t, err := scanTenant(s.DB.R.QueryRowContext(ctx, `SELECT `+tenantColumns+` FROM tenants WHERE id = ?`, id))
+	t, err = scanTenant(s.DB.R.QueryRowContext(ctx, `SELECT `+tenantColumns+` FROM tenants WHERE id = ?`, id))
 	if err == nil {
 		s.tenants.put(t, gen)
 	}
