@@ -988,27 +988,18 @@ var payTmpl = sandboxkit.Page("pay", `<!doctype html>
 type controlView struct {
 	BaseURL  string
 	Switches SandboxSwitches
-	Orders   []controlRow
+	Orders   []sandboxkit.Tallied[SandboxOrder]
 	Error    string
-}
-
-type controlRow struct {
-	SandboxOrder
-	Sent, Pending int
 }
 
 func (s *Sandbox) controlPage(w http.ResponseWriter, r *http.Request) {
 	v := controlView{BaseURL: s.BaseURL(), Switches: s.Switches()}
-	orders, err := s.Orders(100)
+	records, err := s.Orders(100)
+	if err == nil {
+		v.Orders, err = sandboxkit.TallyAll(r.Context(), s.outbox, records, func(x SandboxOrder) any { return x.ID })
+	}
 	if err != nil {
 		v.Error = err.Error()
-	}
-	for _, o := range orders {
-		row := controlRow{SandboxOrder: o}
-		if row.Sent, row.Pending, err = s.outbox.Tally(r.Context(), o.ID); err != nil {
-			v.Error = err.Error()
-		}
-		v.Orders = append(v.Orders, row)
 	}
 	sandboxkit.Render(w, http.StatusOK, controlTmpl, v)
 }
@@ -1017,21 +1008,13 @@ func (s *Sandbox) controlPage(w http.ResponseWriter, r *http.Request) {
 // that fails is recorded on its notification, which the page shows as
 // pending: the tester sees it there.
 func (s *Sandbox) control(r *http.Request) error {
-	ctx := r.Context()
 	if ok, err := s.PaymentSwitches.Control(r, failMode); ok {
 		return err
 	}
-	switch r.FormValue("action") {
-	case "resend_pending":
-		_, _ = s.ResendNotifications(ctx)
-	case "resend":
-		_ = s.ResendNotification(ctx, r.FormValue("order_id"))
-	case "send":
-		_ = s.SendNotification(ctx, r.FormValue("order_id"), r.FormValue("status"))
-	default:
-		return sandboxkit.ErrUnknownAction
+	if sandboxkit.NotifyAction(r, s, "order_id") {
+		return nil
 	}
-	return nil
+	return sandboxkit.ErrUnknownAction
 }
 
 // failMode reads a mode of the control page's selects.
@@ -1083,10 +1066,10 @@ var controlTmpl = sandboxkit.Page("control", `<!doctype html>
 <tr><th>Order</th><th>Amount</th><th>Residual</th><th>Status</th><th>Refunded</th><th>Notifications sent / pending</th><th></th></tr>
 {{range .Orders}}
 <tr data-testid="sandbox-order-row">
-<td><a href="pay/{{.ID}}">{{.ID}}</a></td><td>{{rubles .Amount}}</td><td>{{rubles .ResidualAmount}}</td><td>{{.Status}}</td><td>{{rubles .RefundedAmount}}</td><td>{{.Sent}} / {{.Pending}}</td>
+<td><a href="pay/{{.Record.ID}}">{{.Record.ID}}</a></td><td>{{rubles .Record.Amount}}</td><td>{{rubles .Record.ResidualAmount}}</td><td>{{.Record.Status}}</td><td>{{rubles .Record.RefundedAmount}}</td><td>{{.Sent}} / {{.Pending}}</td>
 <td>
-<form method="post" action="_control"><input type="hidden" name="action" value="resend"><input type="hidden" name="order_id" value="{{.ID}}"><button>Resend last</button></form>
-<form method="post" action="_control"><input type="hidden" name="action" value="send"><input type="hidden" name="order_id" value="{{.ID}}">
+<form method="post" action="_control"><input type="hidden" name="action" value="resend"><input type="hidden" name="order_id" value="{{.Record.ID}}"><button>Resend last</button></form>
+<form method="post" action="_control"><input type="hidden" name="action" value="send"><input type="hidden" name="order_id" value="{{.Record.ID}}">
 <select name="status"><option>approved</option><option>wait_for_commit</option><option>committed</option><option>completed</option><option>rejected</option><option>canceled</option></select><button>Send</button></form>
 </td></tr>
 {{end}}

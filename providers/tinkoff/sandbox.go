@@ -1067,48 +1067,31 @@ var payTmpl = sandboxkit.Page("pay", `<!doctype html>
 type controlView struct {
 	BaseURL  string
 	Switches SandboxSwitches
-	Payments []controlRow
+	Payments []sandboxkit.Tallied[SandboxPayment]
 	Error    string
-}
-
-type controlRow struct {
-	SandboxPayment
-	Sent, Pending int
 }
 
 // controlPage lists the payments and the failure switches.
 func (s *Sandbox) controlPage(w http.ResponseWriter, r *http.Request) {
 	v := controlView{BaseURL: s.BaseURL(), Switches: s.Switches()}
-	pays, err := s.Payments(100)
+	records, err := s.Payments(100)
+	if err == nil {
+		v.Payments, err = sandboxkit.TallyAll(r.Context(), s.outbox, records, func(x SandboxPayment) any { return x.PaymentID })
+	}
 	if err != nil {
 		v.Error = err.Error()
-	}
-	for _, p := range pays {
-		row := controlRow{SandboxPayment: p}
-		if row.Sent, row.Pending, err = s.outbox.Tally(r.Context(), p.PaymentID); err != nil {
-			v.Error = err.Error()
-		}
-		v.Payments = append(v.Payments, row)
 	}
 	sandboxkit.Render(w, http.StatusOK, controlTmpl, v)
 }
 
 func (s *Sandbox) control(r *http.Request) error {
-	ctx := r.Context()
 	if ok, err := s.PaymentSwitches.Control(r, failMode); ok {
 		return err
 	}
-	switch r.FormValue("action") {
-	case "resend_pending":
-		_, _ = s.ResendNotifications(ctx)
-	case "resend":
-		_ = s.ResendNotification(ctx, r.FormValue("payment_id"))
-	case "send":
-		_ = s.SendNotification(ctx, r.FormValue("payment_id"), r.FormValue("status"))
-	default:
-		return sandboxkit.ErrUnknownAction
+	if sandboxkit.NotifyAction(r, s, "payment_id") {
+		return nil
 	}
-	return nil
+	return sandboxkit.ErrUnknownAction
 }
 
 // failMode reads a mode of the control page's selects.
@@ -1162,10 +1145,10 @@ var controlTmpl = sandboxkit.Page("control", `<!doctype html>
 <tr><th>PaymentId</th><th>OrderId</th><th>Amount</th><th>Status</th><th>Notifications sent / pending</th><th></th></tr>
 {{range .Payments}}
 <tr data-testid="sandbox-payment-row">
-<td><a href="pay/{{.PaymentID}}">{{.PaymentID}}</a></td><td>{{.OrderID}}</td><td>{{rubles .Amount}}</td><td>{{.Status}}</td><td>{{.Sent}} / {{.Pending}}</td>
+<td><a href="pay/{{.Record.PaymentID}}">{{.Record.PaymentID}}</a></td><td>{{.Record.OrderID}}</td><td>{{rubles .Record.Amount}}</td><td>{{.Record.Status}}</td><td>{{.Sent}} / {{.Pending}}</td>
 <td>
-<form method="post" action="_control"><input type="hidden" name="action" value="resend"><input type="hidden" name="payment_id" value="{{.PaymentID}}"><button>Resend last</button></form>
-<form method="post" action="_control"><input type="hidden" name="action" value="send"><input type="hidden" name="payment_id" value="{{.PaymentID}}">
+<form method="post" action="_control"><input type="hidden" name="action" value="resend"><input type="hidden" name="payment_id" value="{{.Record.PaymentID}}"><button>Resend last</button></form>
+<form method="post" action="_control"><input type="hidden" name="action" value="send"><input type="hidden" name="payment_id" value="{{.Record.PaymentID}}">
 <select name="status"><option>AUTHORIZED</option><option>CONFIRMED</option><option>REJECTED</option><option>REFUNDED</option></select><button>Send</button></form>
 </td></tr>
 {{end}}

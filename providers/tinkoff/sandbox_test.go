@@ -584,6 +584,21 @@ func TestControlPageShowsAndSetsSwitches(t *testing.T) {
 		sw.FailNextCancel != FailRefused || sw.FailNextRefund != FailLostAnswer {
 		t.Errorf("switches = %+v", sw)
 	}
+	// The notification buttons: one sent by hand is tallied on the payment's row.
+	pays, err := e.sb.Payments(1)
+	if err != nil || len(pays) != 1 {
+		t.Fatalf("payments: %v %v", pays, err)
+	}
+	post(url.Values{"action": {"send"}, "payment_id": {pays[0].PaymentID}, "status": {"AUTHORIZED"}})
+	resp, err = e.browser.Get(e.sb.BaseURL() + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(page), "<td>1 / 0</td>") && !strings.Contains(string(page), "<td>0 / 1</td>") {
+		t.Errorf("the row does not tally the notification sent by hand:\n%s", page)
+	}
 	resp, err = e.browser.PostForm(e.sb.BaseURL()+"/_control", url.Values{"action": {"latency"}, "ms": {"-1"}})
 	if err != nil {
 		t.Fatal(err)

@@ -190,3 +190,54 @@ func Accept200(status int, answer []byte) error {
 func answered(status int, answer []byte) error {
 	return fmt.Errorf("the shop answered HTTP %d %q", status, wire.Snippet(answer))
 }
+
+// Tallied is a record of a control page with the tally of the
+// notifications the shop got about it and those still pending.
+type Tallied[R any] struct {
+	Record        R
+	Sent, Pending int
+}
+
+// TallyAll tallies the notifications of each record, named in the outbox by
+// key, for the control page. On a failure it returns what it read so far.
+func TallyAll[R any](ctx context.Context, o *Outbox, records []R, key func(R) any) ([]Tallied[R], error) {
+	rows := make([]Tallied[R], 0, len(records))
+	for _, rec := range records {
+		row := Tallied[R]{Record: rec}
+		var err error
+		if row.Sent, row.Pending, err = o.Tally(ctx, key(rec)); err != nil {
+			return rows, err
+		}
+		rows = append(rows, row)
+	}
+	return rows, nil
+}
+
+// Notifier is a sandbox that notifies the shop, as its control page's
+// notification buttons call it.
+type Notifier interface {
+	ResendNotifications(ctx context.Context) (int, error)
+	ResendNotification(ctx context.Context, id string) error
+	SendNotification(ctx context.Context, id, status string) error
+}
+
+// NotifyAction runs the control page's notification buttons: resend every
+// pending notification, resend the last one about the record whose id is in
+// the form's idField, or send one with a chosen status. It reports false for
+// any other action. A delivery that fails is not the form's error: it is
+// recorded on its notification, which the page then shows as pending — as
+// the provider itself would retry later.
+func NotifyAction(r *http.Request, n Notifier, idField string) bool {
+	ctx, id := r.Context(), r.FormValue(idField)
+	switch r.FormValue("action") {
+	case "resend_pending":
+		_, _ = n.ResendNotifications(ctx)
+	case "resend":
+		_ = n.ResendNotification(ctx, id)
+	case "send":
+		_ = n.SendNotification(ctx, id, r.FormValue("status"))
+	default:
+		return false
+	}
+	return true
+}
