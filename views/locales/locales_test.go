@@ -258,3 +258,33 @@ func TestNumbersAreGroupedAsEachLanguageGroupsThem(t *testing.T) {
 		}
 	}
 }
+
+// Messages are kept once said (the order desk says each status label fifty
+// times a page): each language still reads its own words, asked in any
+// order, and an id no file has still reads as itself.
+func TestAKeptMessageIsStillEachLanguagesOwn(t *testing.T) {
+	c, err := load(fstest.MapFS{
+		"en/x.toml": {Data: []byte("[x]\nshipped = \"Shipped\"\nonly_en = \"Only in English\"\n")},
+		"ru/x.toml": {Data: []byte("[x]\nshipped = \"Отправлен\"\n")},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		for _, tc := range []struct{ lang, id, want string }{
+			{"ru", "x.shipped", "Отправлен"},
+			{"en", "x.shipped", "Shipped"},
+			{"RU", "x.shipped", "Отправлен"},
+			{"tr", "x.shipped", "Shipped"},
+			{"ru", "x.only_en", "Only in English"},
+			{"ru", "x.nothing", "x.nothing"},
+		} {
+			if got := c.t(tc.lang, tc.id); got != tc.want {
+				t.Errorf("%q %s: got %q, want %q", tc.lang, tc.id, got, tc.want)
+			}
+		}
+		if !c.has("x.shipped") || c.has("x.nothing") {
+			t.Errorf("has: x.shipped %v, x.nothing %v", c.has("x.shipped"), c.has("x.nothing"))
+		}
+	}
+}
