@@ -18,6 +18,7 @@ import (
 	"orderdesk/model"
 	"orderdesk/providers/cdek"
 	"orderdesk/providers/dostavista"
+	"orderdesk/views/locales"
 )
 
 // Issue 9, "Warehouse arrival" and "Shipments": through the real router, the
@@ -625,7 +626,7 @@ func TestDostavistaShipments(t *testing.T) {
 		if sh.Status != model.ShipCreated || sh.Cost != at.PaymentAmount || sh.Cost == 0 {
 			t.Errorf("shipment: %+v", sh)
 		}
-		if got := pageShipment(t, owner, o.ID).Find(`[data-testid="shipment-cost"]`).Text(); got != model.FormatMoney(at.PaymentAmount, "RUB") {
+		if got := pageShipment(t, owner, o.ID).Find(`[data-testid="shipment-cost"]`).Text(); got != locales.Money("en", at.PaymentAmount, "RUB") {
 			t.Errorf("cost on the page: %q", got)
 		}
 		if e.order(t, o.ID).Status == model.OrderShipped || len(e.outbox(t, o.ID, "msg_courier_assigned")) != 0 {
