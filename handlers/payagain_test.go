@@ -99,7 +99,7 @@ func TestPayAgainAfterADeclinedCard(t *testing.T) {
 	})
 
 	// Try again: a second payment of the same order, at the same bank; paid.
-	last, body = e.browse(t, owner, last, "pay-retry")
+	last, _ = e.browse(t, owner, last, "pay-retry")
 	if !strings.Contains(last, "/sandbox/tinkoff/") {
 		t.Fatalf("Try again went to %s, want the bank's page", last)
 	}
