@@ -114,17 +114,21 @@ func (a *App) sessionsToRenew(c echo.Context, waitingAtOT, toBuy int) ([]views.S
 }
 
 // failingJobs names the jobs whose latest run for the shop failed (an error,
-// or items that failed): one indexed read of the newest run per job.
+// or items that failed): one statement, an index seek per job.
 func (a *App) failingJobs(c echo.Context) ([]string, error) {
-	ctx := c.Request().Context()
+	jobs := a.jobInfos()
+	names := make([]string, len(jobs))
+	for i, j := range jobs {
+		names[i] = j.Name
+	}
+	latest, err := a.store.FindLatestJobRuns(c.Request().Context(), tenant(c).ID, names)
+	if err != nil {
+		return nil, err
+	}
 	var out []string
-	for _, j := range a.jobInfos() {
-		runs, err := a.store.FindJobRuns(ctx, tenant(c).ID, j.Name, 1)
-		if err != nil {
-			return nil, err
-		}
-		if len(runs) == 1 && runFailed(runs[0]) {
-			out = append(out, j.Name)
+	for _, n := range names {
+		if r := latest[n]; r != nil && runFailed(r) {
+			out = append(out, n)
 		}
 	}
 	return out, nil

@@ -2,6 +2,7 @@ package model
 
 import (
 	"context"
+	"strings"
 	"time"
 )
 
@@ -98,37 +99,44 @@ func (s *Store) FindDailyTotals(ctx context.Context, tenantID int64, loc *time.L
 	now := s.now().In(loc)
 	today := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, loc)
 	out := make([]DayTotals, days)
+	if days <= 0 {
+		return out, nil
+	}
+	// SQLite sums each day's quarters (a quarter is the day's when it starts
+	// on it): the page reads one row a day instead of 96, which cost two
+	// milliseconds a view in Go.
+	values := make([]string, days)
+	args := make([]any, 0, 3*days+1)
 	for i := range out {
 		out[i].Day = today.AddDate(0, 0, i-days+1)
+		values[i] = "(?, ?, ?)"
+		args = append(args, i, firstQuarter(out[i].Day), firstQuarter(out[i].Day.AddDate(0, 0, 1)))
 	}
-	from := out[0].Day
-	end := today.AddDate(0, 0, 1)
-	rows, err := s.DB.R.QueryContext(ctx, `SELECT quarter, paid_orders, sales, refunds, cost FROM order_quarter_totals
-		WHERE tenant_id = ? AND quarter >= ? AND quarter < ?`, tenantID, from.Unix()/900, end.Unix()/900)
-	type quarter struct {
-		q                    int64
-		n                    int
-		sales, refunds, cost int64
+	args = append(args, tenantID)
+	rows, err := s.DB.R.QueryContext(ctx, `WITH d(i, lo, hi) AS (VALUES `+strings.Join(values, ", ")+`)
+		SELECT d.i, sum(q.paid_orders), sum(q.sales), sum(q.refunds), sum(q.cost) FROM d
+		JOIN order_quarter_totals q ON q.tenant_id = ? AND q.quarter >= d.lo AND q.quarter < d.hi GROUP BY d.i`, args...)
+	type day struct {
+		i int
+		t DayTotals
 	}
-	list, err := collect(rows, err, func(r rowScanner) (quarter, error) {
-		var q quarter
-		err := r.Scan(&q.q, &q.n, &q.sales, &q.refunds, &q.cost)
-		return q, err
+	list, err := collect(rows, err, func(r rowScanner) (day, error) {
+		var d day
+		err := r.Scan(&d.i, &d.t.PaidOrders, &d.t.Sales, &d.t.Refunds, &d.t.Cost)
+		return d, err
 	})
 	if err != nil {
 		return nil, err
 	}
-	for _, q := range list {
-		t := time.Unix(q.q*900, 0).In(loc)
-		d := time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, loc)
-		for i := range out {
-			if out[i].Day.Equal(d) {
-				out[i].PaidOrders += q.n
-				out[i].Sales += q.sales
-				out[i].Refunds += q.refunds
-				out[i].Cost += q.cost
-			}
-		}
+	for _, d := range list {
+		d.t.Day = out[d.i].Day
+		out[d.i] = d.t
 	}
 	return out, nil
+}
+
+// firstQuarter is the first quarter-hour (order_quarter_totals.quarter) that
+// starts at or after t.
+func firstQuarter(t time.Time) int64 {
+	return (t.Unix() + 899) / 900
 }

@@ -240,3 +240,44 @@ func TestDailyTotalsFollowTheShopsDay(t *testing.T) {
 		t.Errorf("today: got %+v, want nothing", d)
 	}
 }
+
+// The dashboard's failing jobs read the newest run of each job of the shop:
+// a later run that went well clears an earlier failure, another shop's runs
+// are not the shop's, and a job that never ran has no run.
+func TestFindLatestJobRuns(t *testing.T) {
+	s := newShop(t, 100)
+	ctx := context.Background()
+	other, err := s.store.CreateTenant(ctx, model.NewTenant{Slug: "other", Name: "Other"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	run := func(tenantID int64, name, failure string) {
+		t.Helper()
+		r, err := s.store.StartJobRun(ctx, tenantID, name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r.Error = failure
+		if err := s.store.FinishJobRun(ctx, r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	run(s.tenant.ID, "buy", "the account is gone")
+	run(s.tenant.ID, "buy", "")
+	run(s.tenant.ID, "send", "")
+	run(s.tenant.ID, "send", "SMTP refused")
+	run(other.ID, "buy", "the other shop's failure")
+	run(other.ID, "poll", "the other shop's failure")
+	got, err := s.store.FindLatestJobRuns(ctx, s.tenant.ID, []string{"buy", "send", "poll", "never"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 || got["buy"] == nil || got["buy"].Error != "" || got["send"] == nil || got["send"].Error != "SMTP refused" {
+		t.Errorf("latest runs: %+v, want buy (went well) and send (SMTP refused) only", got)
+	}
+	for name, r := range got {
+		if r.TenantID != s.tenant.ID || r.Name != name {
+			t.Errorf("%s: run %+v", name, r)
+		}
+	}
+}

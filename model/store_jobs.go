@@ -180,6 +180,33 @@ func (s *Store) FindJobRuns(ctx context.Context, tenantID int64, name string, li
 	return collect(rows, err, scanJobRun)
 }
 
+// FindLatestJobRuns returns the shop's newest run of each named job that has
+// run, by name, in one statement: each name is one seek of the (tenant_id,
+// name, id) index (the dashboard asks for every job on every view). The
+// unary + keeps SQLite from reading all the shop's runs to test each id.
+func (s *Store) FindLatestJobRuns(ctx context.Context, tenantID int64, names []string) (map[string]*JobRun, error) {
+	out := map[string]*JobRun{}
+	if len(names) == 0 {
+		return out, nil
+	}
+	args := make([]any, 0, len(names)+2)
+	args = append(args, tenantID, tenantID)
+	for _, n := range names {
+		args = append(args, n)
+	}
+	rows, err := s.DB.R.QueryContext(ctx, `SELECT `+jobRunColumns+` FROM job_runs WHERE +tenant_id = ? AND id IN (
+		SELECT (SELECT max(r.id) FROM job_runs r WHERE r.tenant_id = ? AND r.name = n.column1)
+		FROM (VALUES `+strings.TrimSuffix(strings.Repeat("(?), ", len(names)), ", ")+`) n)`, args...)
+	runs, err := collect(rows, err, scanJobRun)
+	if err != nil {
+		return nil, err
+	}
+	for _, r := range runs {
+		out[r.Name] = r
+	}
+	return out, nil
+}
+
 // AcquireInstanceJobLease takes the lease of an instance job (done once for
 // the installation, not per shop) for holder until ttl from now. It fails
 // (false) while another holder's lease runs or while the instance's operator

@@ -318,7 +318,7 @@ const readyCondition = "o.arrived_at IS NOT NULL AND o.status IN ('confirmed', '
 // SQLite may prefer the status index, which reads every confirmed and
 // processing order of the shop; INDEXED BY holds it to the small partial
 // index (and fails loudly should the condition and the index part).
-const readyFrom = ` FROM orders o INDEXED BY orders_ready_idx LEFT JOIN shipping_methods sm ON sm.id = o.shipping_method_id `
+const readyFrom = ` FROM orders o INDEXED BY orders_ready_idx `
 
 // readyCount counts a shop's orders ready to ship, from the partial index.
 const readyCount = `SELECT count(*) FROM orders o INDEXED BY orders_ready_idx WHERE o.tenant_id = ? AND ` + readyCondition

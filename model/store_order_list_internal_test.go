@@ -70,3 +70,44 @@ func TestLineSearchLooksUpItsLines(t *testing.T) {
 		}
 	})
 }
+
+// A status tab newest first (the desk's default) reads its page from the
+// (tenant_id, status, created_at, id) index in order: no sort, and no orders
+// of other statuses read and skipped; so does the page after a cursor.
+func TestAStatusTabReadsItsPageInOrder(t *testing.T) {
+	ctx := context.Background()
+	db, err := Open(filepath.Join(t.TempDir(), "orderdesk.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	if _, err := db.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	f := OrderFilter{Status: OrderConfirmed}
+	where, args := f.where(1, false)
+	srt := sortOf(f)
+	for name, q := range map[string]string{
+		"first page": `SELECT ` + orderColumns + orderFrom + `WHERE ` + where + ` ORDER BY ` + srt.orderBy(false) + ` LIMIT 51`,
+		"next page":  `SELECT ` + orderColumns + orderFrom + `WHERE ` + where + srt.compare(false) + ` ORDER BY ` + srt.orderBy(false) + ` LIMIT 51`,
+	} {
+		qargs := args
+		if name == "next page" {
+			qargs = append(append([]any{}, args...), srt.keyArg(0), int64(1))
+		}
+		rows, err := db.R.QueryContext(ctx, `EXPLAIN QUERY PLAN `+q, qargs...)
+		steps, err := collect(rows, err, func(r rowScanner) (string, error) {
+			var id, parent, notused int
+			var detail string
+			err := r.Scan(&id, &parent, &notused, &detail)
+			return detail, err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		plan := strings.Join(steps, "\n")
+		if !strings.HasPrefix(steps[0], "SEARCH o USING INDEX orders_status_created_idx (tenant_id=? AND status=?") || strings.Contains(plan, "TEMP B-TREE") {
+			t.Errorf("%s: plan %q, want the page read in order from orders_status_created_idx", name, steps)
+		}
+	}
+}

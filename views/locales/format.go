@@ -30,11 +30,138 @@ func formatter(lang string) *currency.Formatter {
 // This is the one way money is shown to people, on pages and in messages;
 // the API's fields keep model.FormatAmount's "150.00".
 func Money(lang string, minor int64, currencyCode string) string {
+	lang = Normalize(lang)
+	if st := styleOf(lang, currencyCode); st != nil {
+		return st.format(minor)
+	}
 	a, err := currency.NewAmountFromInt64(minor, currencyCode)
 	if err != nil {
 		return fallbackMoney(minor, currencyCode)
 	}
 	return formatter(lang).Format(a)
+}
+
+// moneyStyle is how a language writes amounts of one currency, read once from
+// CLDR's formatter: the text before and after the number for each sign, and
+// the number's separators. The formatter builds a strings.Replacer per call
+// (a tenth of the order desk's time); this writes the same text directly.
+type moneyStyle struct {
+	digits         int          // fraction digits of the currency
+	group, decimal string       // "," and "." in English
+	around         [2][2]string // [negative][prefix, suffix]
+}
+
+type styleKey struct{ lang, code string }
+
+// styles keeps a *moneyStyle per language and currency, or nil where the
+// style is not the plain one moneyStyle writes (other digits, other
+// groupings): those amounts go through the formatter.
+var styles sync.Map // styleKey → *moneyStyle
+
+func styleOf(lang, code string) *moneyStyle {
+	k := styleKey{lang, code}
+	if st, ok := styles.Load(k); ok {
+		return st.(*moneyStyle)
+	}
+	d, ok := currency.GetDigits(code)
+	if !ok {
+		// Unknown codes are not kept: they may come from anywhere.
+		return nil
+	}
+	st := readStyle(formatter(lang), code, int(d))
+	styles.Store(k, st)
+	return st
+}
+
+// readStyle reads the style from the formatter's writing of 1,234,567.99
+// (to the currency's digits) and its negative, and keeps it only when it
+// writes a set of amounts exactly as the formatter does.
+func readStyle(f *currency.Formatter, code string, digits int) *moneyStyle {
+	scale := int64(1)
+	for range digits {
+		scale *= 10
+	}
+	probe := 1234567*scale + scale - 1 // 1,234,567.99 (or .9, .999, or none)
+	st := &moneyStyle{digits: digits}
+	for neg, minor := range []int64{probe, -probe} {
+		a, err := currency.NewAmountFromInt64(minor, code)
+		if err != nil {
+			return nil
+		}
+		out := f.Format(a)
+		first, last := strings.IndexAny(out, "0123456789"), strings.LastIndexAny(out, "0123456789")
+		if first < 0 {
+			return nil
+		}
+		st.around[neg] = [2]string{out[:first], out[last+1:]}
+		num := out[first : last+1]
+		// "1" group "234" group "567" [decimal "99"]
+		rest, ok := strings.CutPrefix(num, "1")
+		if !ok {
+			return nil
+		}
+		st.group, rest, ok = strings.Cut(rest, "234")
+		if !ok {
+			return nil
+		}
+		rest, ok = strings.CutPrefix(rest, st.group+"567")
+		if !ok {
+			return nil
+		}
+		if digits > 0 {
+			st.decimal, ok = strings.CutSuffix(rest, strings.Repeat("9", digits))
+			if !ok {
+				return nil
+			}
+		} else if rest != "" {
+			return nil
+		}
+	}
+	for _, minor := range []int64{0, 1, -1, 5, 99, 100, -100, 999 * scale, 1000 * scale, -1000 * scale, 12345 * scale, 508900, 1086900,
+		123456789 * scale, -98765432 * scale} {
+		a, err := currency.NewAmountFromInt64(minor, code)
+		if err != nil || f.Format(a) != st.format(minor) {
+			return nil
+		}
+	}
+	return st
+}
+
+// format writes minor units of the currency in the style.
+func (st *moneyStyle) format(minor int64) string {
+	neg := 0
+	u := uint64(minor)
+	if minor < 0 {
+		neg, u = 1, uint64(-minor)
+	}
+	scale := uint64(1)
+	for range st.digits {
+		scale *= 10
+	}
+	major := strconv.FormatUint(u/scale, 10)
+	var b strings.Builder
+	b.Grow(len(st.around[neg][0]) + len(major) + len(major)/3*len(st.group) + len(st.decimal) + st.digits + len(st.around[neg][1]))
+	b.WriteString(st.around[neg][0])
+	// Groups of three from the right, the first group what is left over.
+	head := len(major) % 3
+	if head == 0 {
+		head = 3
+	}
+	b.WriteString(major[:head])
+	for i := head; i < len(major); i += 3 {
+		b.WriteString(st.group)
+		b.WriteString(major[i : i+3])
+	}
+	if st.digits > 0 {
+		b.WriteString(st.decimal)
+		frac := strconv.FormatUint(u%scale, 10)
+		for range st.digits - len(frac) {
+			b.WriteByte('0')
+		}
+		b.WriteString(frac)
+	}
+	b.WriteString(st.around[neg][1])
+	return b.String()
 }
 
 func fallbackMoney(minor int64, code string) string {

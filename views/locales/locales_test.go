@@ -3,6 +3,8 @@ package locales
 import (
 	"io/fs"
 	"maps"
+	"math"
+	"math/rand/v2"
 	"path"
 	"regexp"
 	"slices"
@@ -12,6 +14,7 @@ import (
 	"time"
 
 	"github.com/BurntSushi/toml"
+	"github.com/bojanz/currency"
 	"github.com/nicksnyder/go-i18n/v2/i18n"
 )
 
@@ -255,6 +258,67 @@ func TestNumbersAreGroupedAsEachLanguageGroupsThem(t *testing.T) {
 	} {
 		if got := Number(tc.lang, tc.n); got != tc.want {
 			t.Errorf("Number(%q, %d) = %q, want %q", tc.lang, tc.n, got, tc.want)
+		}
+	}
+}
+
+// Messages are kept once said (the order desk says each status label fifty
+// times a page): each language still reads its own words, asked in any
+// order, and an id no file has still reads as itself.
+func TestAKeptMessageIsStillEachLanguagesOwn(t *testing.T) {
+	c, err := load(fstest.MapFS{
+		"en/x.toml": {Data: []byte("[x]\nshipped = \"Shipped\"\nonly_en = \"Only in English\"\n")},
+		"ru/x.toml": {Data: []byte("[x]\nshipped = \"Отправлен\"\n")},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		for _, tc := range []struct{ lang, id, want string }{
+			{"ru", "x.shipped", "Отправлен"},
+			{"en", "x.shipped", "Shipped"},
+			{"RU", "x.shipped", "Отправлен"},
+			{"tr", "x.shipped", "Shipped"},
+			{"ru", "x.only_en", "Only in English"},
+			{"ru", "x.nothing", "x.nothing"},
+		} {
+			if got := c.t(tc.lang, tc.id); got != tc.want {
+				t.Errorf("%q %s: got %q, want %q", tc.lang, tc.id, got, tc.want)
+			}
+		}
+		if !c.has("x.shipped") || c.has("x.nothing") {
+			t.Errorf("has: x.shipped %v, x.nothing %v", c.has("x.shipped"), c.has("x.nothing"))
+		}
+	}
+}
+
+// Money writes amounts without CLDR's formatter where it can (the formatter
+// builds a replacer per call): every language writes every amount of the
+// shops' currencies exactly as the formatter does.
+func TestMoneyWritesWhatTheFormatterWrites(t *testing.T) {
+	rng := rand.New(rand.NewPCG(12, 2026))
+	amounts := []int64{0, 1, -1, 9, 10, 99, 100, 999, 1000, 9999, 10000, 99999, 100000, 999999, 1000000, 123456789012, -123456789012, math.MaxInt64 / 1000}
+	for range 2000 {
+		n := rng.Int64N(1_000_000_000_000) >> rng.UintN(40)
+		if rng.IntN(4) == 0 {
+			n = -n
+		}
+		amounts = append(amounts, n)
+	}
+	for _, lang := range append(Languages, "de") {
+		for _, code := range []string{"RUB", "TRY", "USD", "EUR", "CNY", "KZT", "JPY", "KWD"} {
+			if styleOf(Normalize(lang), code) == nil && code != "KWD" && code != "JPY" {
+				t.Errorf("%s %s: no style read, every amount goes through the formatter", lang, code)
+			}
+			for _, n := range amounts {
+				a, err := currency.NewAmountFromInt64(n, code)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if got, want := Money(lang, n, code), formatter(lang).Format(a); got != want {
+					t.Fatalf("%s %d %s: got %q, the formatter writes %q", lang, n, code, got, want)
+				}
+			}
 		}
 	}
 }
