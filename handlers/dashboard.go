@@ -29,7 +29,7 @@ func (a *App) Dashboard(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	works, buys, owns := canWorkOrders(role), canBuy(role), role.CanManageUsers()
+	works, buys, owns := canWorkOrders(role), role.CanBuy(), role.CanManageUsers()
 	add := func(show bool, key string, n int, href string) {
 		if show {
 			d.Todo = append(d.Todo, views.TodoItem{Key: key, Count: n, Href: href})

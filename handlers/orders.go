@@ -273,7 +273,7 @@ func (a *App) orderDetail(c echo.Context) (views.OrderDetail, error) {
 	if d.OTActivities, err = a.store.FindOTActivities(c.Request().Context(), t.ID, model.OTActivityFilter{OrderID: id, Limit: 20}); err != nil {
 		return views.OrderDetail{}, err
 	}
-	d.CanBuy = canBuy(currentUser(c).Role)
+	d.CanBuy = currentUser(c).Role.CanBuy()
 	if d.BuysThroughOT, err = a.store.OrderBuysThroughOT(c.Request().Context(), t.ID, id); err != nil {
 		return views.OrderDetail{}, err
 	}

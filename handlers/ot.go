@@ -230,7 +230,7 @@ func (a *App) OTReturn(c echo.Context) error {
 func (a *App) OTActivitiesIndex(c echo.Context) error {
 	ctx := c.Request().Context()
 	t := tenant(c)
-	v := views.OTActivitiesView{Loc: t.Location(), CanAct: canBuy(currentUser(c).Role)}
+	v := views.OTActivitiesView{Loc: t.Location(), CanAct: currentUser(c).Role.CanBuy()}
 	all, err := a.store.FindOTActivities(ctx, t.ID, model.OTActivityFilter{Limit: 200})
 	if err != nil {
 		return err
@@ -260,7 +260,7 @@ func activityID(c echo.Context) (int64, error) {
 // renderActivity answers with an activity's card: alone for htmx, on a page
 // of its own otherwise.
 func (a *App) renderActivity(c echo.Context, act *model.OTActivity, refused string) error {
-	v := views.OTActivityView{Activity: act, Loc: tenant(c).Location(), Error: refused, CanAct: canBuy(currentUser(c).Role)}
+	v := views.OTActivityView{Activity: act, Loc: tenant(c).Location(), Error: refused, CanAct: currentUser(c).Role.CanBuy()}
 	p := a.page(c, act.Kind.Label(), views.SectionProcurement)
 	return a.renderParts(c, http.StatusOK, p, views.OTActivityPage(p, v), views.OTActivityCard(p, v))
 }

@@ -17,11 +17,6 @@ import (
 	"orderdesk/views"
 )
 
-// canBuy reports whether the role works procurement.
-func canBuy(r model.Role) bool {
-	return r == model.RoleOperator || r == model.RoleOwner || r == model.RoleAdmin
-}
-
 // ProcurementIndex is the procurement desk.
 func (a *App) ProcurementIndex(c echo.Context) error {
 	ctx := c.Request().Context()

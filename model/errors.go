@@ -113,6 +113,8 @@ func wrapErr(err *error, format string, args ...any) {
 func expected(err error) bool {
 	var ve *ValidationError
 	var te *ThrottledError
+	var mi *MissingItemError
 	return errors.Is(err, ErrNotFound) || errors.Is(err, ErrForbidden) || errors.Is(err, ErrConflict) ||
-		errors.Is(err, ErrInvalidCredentials) || errors.As(err, &ve) || errors.As(err, &te)
+		errors.Is(err, ErrInvalidCredentials) || errors.Is(err, ErrInvalidState) ||
+		errors.As(err, &ve) || errors.As(err, &te) || errors.As(err, &mi)
 }

@@ -25,6 +25,13 @@ func TestStoreErrorsNameWhatFailed(t *testing.T) {
 		t.Errorf("err = %q, want it to name the operation and its ids", err)
 	}
 
+	// The refusal of a used authorization link is shown to the operator as
+	// it is ("Nothing was stored: the authorization link is invalid…").
+	_, err = s.store.UseOAuthState(context.Background(), s.tenant.ID, 1, "no-such-state")
+	if !errors.Is(err, model.ErrInvalidState) || err.Error() != model.ErrInvalidState.Error() {
+		t.Errorf("an unknown authorization link: %q, want the words people are shown", err)
+	}
+
 	_, err = s.store.FindOrderByID(context.Background(), s.tenant.ID, 987654)
 	if !errors.Is(err, model.ErrNotFound) || err.Error() != "not found" {
 		t.Errorf("a missing order: %q, want the plain not found people are shown", err)

@@ -70,7 +70,7 @@ func (r Role) Can(a Action) bool {
 	case ActionRefund, ActionManageShop, ActionManageUsers:
 		return r.CanManageUsers()
 	case ActionBuy, ActionRunJobs:
-		return r == RoleOperator || r == RoleOwner || r == RoleAdmin
+		return r.CanBuy()
 	case ActionCloseShop:
 		return r.CanCloseShop()
 	}
