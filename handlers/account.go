@@ -28,7 +28,7 @@ func (a *App) AccountLanguage(c echo.Context) error {
 	if errors.As(err, &ve) {
 		f := views.AccountForm{Language: lang, ShopLanguage: tenant(c).Language, Error: locales.T(requestLang(c), "common.account.bad_language")}
 		p := a.page(c, locales.T(requestLang(c), "common.account.title"), "")
-		return a.render(c, http.StatusUnprocessableEntity, p, views.Account(p, f))
+		return a.render(c, statusInvalid, p, views.Account(p, f))
 	}
 	if err != nil {
 		return err

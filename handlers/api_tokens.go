@@ -35,7 +35,7 @@ func (a *App) APITokenCreate(c echo.Context) error {
 	var ve *model.ValidationError
 	if errors.As(err, &ve) {
 		form.Errors = ve.Fields
-		return a.renderAPITokens(c, http.StatusUnprocessableEntity, views.APITokensView{Form: form})
+		return a.renderAPITokens(c, statusInvalid, views.APITokensView{Form: form})
 	}
 	if err != nil {
 		return err

@@ -164,7 +164,7 @@ func formErrors(err error) (int, map[string]string, bool) {
 	var ce *model.ConflictError
 	switch {
 	case errors.As(err, &ve):
-		return http.StatusUnprocessableEntity, ve.Fields, true
+		return statusInvalid, ve.Fields, true
 	case errors.As(err, &ce):
 		return http.StatusConflict, map[string]string{"status": ce.Msg}, true
 	}

@@ -42,7 +42,7 @@ func (a *App) KuveytCardSubmit(c echo.Context) error {
 	}
 	pg := a.page(c, "Pay", "")
 	fail := func(msg string) error {
-		return a.render(c, http.StatusUnprocessableEntity, pg, views.KuveytCardForm(pg, p, test, msg))
+		return a.render(c, statusInvalid, pg, views.KuveytCardForm(pg, p, test, msg))
 	}
 	if !p.Open() {
 		return c.Redirect(http.StatusSeeOther, "/pay/return/"+p.Number)

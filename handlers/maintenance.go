@@ -243,7 +243,7 @@ func (a *App) ShopMaintenanceSave(c echo.Context) error {
 		}
 		f.Message, f.Errors = c.FormValue("message"), ve.Fields
 		p := a.page(c, "Maintenance", views.SectionSettings)
-		return a.render(c, http.StatusUnprocessableEntity, p, views.ShopMaintenance(p, f))
+		return a.render(c, statusInvalid, p, views.ShopMaintenance(p, f))
 	}
 	if err != nil {
 		return err

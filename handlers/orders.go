@@ -387,7 +387,7 @@ func (a *App) OrderSettingsSave(c echo.Context) error {
 	var ve *model.ValidationError
 	if errors.As(err, &ve) {
 		p := a.page(c, pageT(c, "admin.settings.orders_title"), views.SectionSettings)
-		return a.render(c, http.StatusUnprocessableEntity, p, views.OrderSettings(p, views.OrderSettingsForm{Settings: o, Errors: ve.Fields}))
+		return a.render(c, statusInvalid, p, views.OrderSettings(p, views.OrderSettingsForm{Settings: o, Errors: ve.Fields}))
 	}
 	if err != nil {
 		return err
@@ -410,5 +410,5 @@ func (a *App) refundAmountRefused(c echo.Context, pay *model.Payment, msg string
 	if isFragment(c) {
 		return a.renderComponent(c, http.StatusOK, views.OrderPaymentsPart(p, d))
 	}
-	return a.render(c, http.StatusUnprocessableEntity, p, views.OrderPage(p, d))
+	return a.render(c, statusInvalid, p, views.OrderPage(p, d))
 }

@@ -71,7 +71,7 @@ func (a *App) ProcurementSettingsSave(c echo.Context) error {
 	if errors.As(err, &ve) {
 		ps.OTBuyerPassword = ""
 		f.Settings, f.Errors = ps, ve.Fields
-		return a.renderProcurementSettings(c, http.StatusUnprocessableEntity, f)
+		return a.renderProcurementSettings(c, statusInvalid, f)
 	}
 	if err != nil {
 		return err
@@ -92,7 +92,7 @@ func (a *App) ProductChannelSave(c echo.Context) error {
 			return ferr
 		}
 		f.Errors, f.ProductSKU, f.ProductChannel = ve.Fields, sku, ch
-		return a.renderProcurementSettings(c, http.StatusUnprocessableEntity, f)
+		return a.renderProcurementSettings(c, statusInvalid, f)
 	}
 	if err != nil {
 		return err
@@ -134,7 +134,7 @@ func (a *App) OTStatusMapSave(c echo.Context) error {
 		if len(rows) == 0 {
 			f.Errors = views.FormErrors{"status_map": "The table needs at least one row with OT's status id."}
 		}
-		return a.renderProcurementSettings(c, http.StatusUnprocessableEntity, f)
+		return a.renderProcurementSettings(c, statusInvalid, f)
 	}
 	if err != nil {
 		return err

@@ -173,7 +173,7 @@ func (a *App) PayAgainSubmit(c echo.Context) error {
 		return err
 	}
 	if !slices.ContainsFunc(opts, func(p views.PaymentOption) bool { return p.Provider == provider }) {
-		return a.renderPayAgain(c, http.StatusUnprocessableEntity, views.PayChoice{
+		return a.renderPayAgain(c, statusInvalid, views.PayChoice{
 			Errors: views.FormErrors{"payment_provider": shopMsg(c, "shop.pay.choose_method")},
 		})
 	}

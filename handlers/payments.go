@@ -515,7 +515,7 @@ func (a *App) PaymentsReconcile(c echo.Context) error {
 	fh, err := c.FormFile("csv")
 	if err != nil {
 		l.Error = "Choose the CSV file to compare."
-		return a.render(c, http.StatusUnprocessableEntity, p, views.Payments(p, l))
+		return a.render(c, statusInvalid, p, views.Payments(p, l))
 	}
 	f, err := fh.Open()
 	if err != nil {
@@ -529,7 +529,7 @@ func (a *App) PaymentsReconcile(c echo.Context) error {
 	}
 	if err != nil {
 		l.Error = "The file could not be read as a settlement CSV: " + err.Error()
-		return a.render(c, http.StatusUnprocessableEntity, p, views.Payments(p, l))
+		return a.render(c, statusInvalid, p, views.Payments(p, l))
 	}
 	// Every PayPal payment: a payment left out would be reported as "not ours".
 	ours, err := a.store.FindPayments(ctx, tenant(c).ID, model.PaymentFilter{Provider: model.ProviderPayPal, Limit: 100_000})

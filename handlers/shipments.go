@@ -162,7 +162,7 @@ func (a *App) DeliverySettingsSave(c echo.Context) error {
 	var ve *model.ValidationError
 	if errors.As(err, &ve) {
 		p := a.page(c, pageT(c, "admin.delivery.title"), views.SectionSettings)
-		return a.render(c, http.StatusUnprocessableEntity, p, views.DeliverySettings(p, views.DeliverySettingsForm{Settings: d, Errors: ve.Fields, Typed: typed}))
+		return a.render(c, statusInvalid, p, views.DeliverySettings(p, views.DeliverySettingsForm{Settings: d, Errors: ve.Fields, Typed: typed}))
 	}
 	if err != nil {
 		return err

@@ -111,12 +111,12 @@ func (a *App) renderShopProducts(c echo.Context, status int, alert string) error
 func (a *App) ShopCartAdd(c echo.Context) error {
 	productID, err := strconv.ParseInt(c.FormValue("product_id"), 10, 64)
 	if err != nil {
-		return a.renderShopProducts(c, http.StatusUnprocessableEntity, shopMsg(c, "shop.msg.choose_product"))
+		return a.renderShopProducts(c, statusInvalid, shopMsg(c, "shop.msg.choose_product"))
 	}
 	qty := 1
 	if s := strings.TrimSpace(c.FormValue("quantity")); s != "" {
 		if qty, err = strconv.Atoi(s); err != nil {
-			return a.renderShopProducts(c, http.StatusUnprocessableEntity, shopMsg(c, "shop.msg.quantity_add"))
+			return a.renderShopProducts(c, statusInvalid, shopMsg(c, "shop.msg.quantity_add"))
 		}
 	}
 	customer, err := a.currentCustomer(c)
@@ -134,7 +134,7 @@ func (a *App) ShopCartAdd(c echo.Context) error {
 		if serr := a.saveShop(c, sess, st); serr != nil {
 			return serr
 		}
-		return a.renderShopProducts(c, http.StatusUnprocessableEntity, shopMsg(c, "shop.msg.not_added", map[string]any{"Why": ve.Error()}))
+		return a.renderShopProducts(c, statusInvalid, shopMsg(c, "shop.msg.not_added", map[string]any{"Why": ve.Error()}))
 	}
 	if err != nil {
 		return err
@@ -190,7 +190,7 @@ func (a *App) ShopCartUpdate(c echo.Context) error {
 	productID, err1 := strconv.ParseInt(c.FormValue("product_id"), 10, 64)
 	qty, err2 := strconv.Atoi(strings.TrimSpace(c.FormValue("quantity")))
 	if err1 != nil || err2 != nil || qty < 0 || qty > 1000 {
-		return a.renderShopCart(c, http.StatusUnprocessableEntity, views.ShopCartPage{Notice: shopMsg(c, "shop.msg.quantity_update")})
+		return a.renderShopCart(c, statusInvalid, views.ShopCartPage{Notice: shopMsg(c, "shop.msg.quantity_update")})
 	}
 	customer, err := a.currentCustomer(c)
 	if err != nil {
@@ -246,7 +246,7 @@ func (a *App) ShopCartCoupon(c echo.Context) error {
 func (a *App) refuseCouponCode(c echo.Context, customer *model.Customer, st *shopState, typed, msg string) error {
 	c.Response().Header().Add("Vary", "HX-Request")
 	if !isFragment(c) {
-		return a.renderShopCart(c, http.StatusUnprocessableEntity, views.ShopCartPage{
+		return a.renderShopCart(c, statusInvalid, views.ShopCartPage{
 			CouponCode: typed, Errors: views.FormErrors{"coupon_code": msg},
 		})
 	}
@@ -454,7 +454,7 @@ func (a *App) ShopCheckoutSubmit(c echo.Context) error {
 		if err := a.saveShop(c, sess, st); err != nil {
 			return err
 		}
-		return a.renderCheckout(c, http.StatusUnprocessableEntity, customer, st, view, methods, form)
+		return a.renderCheckout(c, statusInvalid, customer, st, view, methods, form)
 	case errors.Is(err, model.ErrConflict):
 		form.Alert = err.Error() + " " + shopMsg(c, "shop.msg.change_quantity")
 		if err := a.saveShop(c, sess, st); err != nil {
@@ -629,7 +629,7 @@ func (a *App) ShopLogin(c echo.Context) error {
 	}
 	if len(v) > 0 {
 		form.Errors = v
-		return a.renderShopAuth(c, http.StatusUnprocessableEntity, "login", form)
+		return a.renderShopAuth(c, statusInvalid, "login", form)
 	}
 	cu, err := a.store.AuthenticateCustomer(c.Request().Context(), tenant(c).ID, form.Email, password, clientIP(c))
 	switch {
@@ -672,7 +672,7 @@ func (a *App) ShopRegister(c echo.Context) error {
 	switch {
 	case errors.As(err, &ve):
 		form.Errors = ve.Fields
-		return a.renderShopAuth(c, http.StatusUnprocessableEntity, "register", form)
+		return a.renderShopAuth(c, statusInvalid, "register", form)
 	case shopThrottled(c, err, &form):
 		return a.renderShopAuth(c, http.StatusTooManyRequests, "register", form)
 	case err != nil:

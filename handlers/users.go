@@ -32,7 +32,7 @@ func (a *App) UserCreate(c echo.Context) error {
 	role := model.Role(form.Role)
 	if !currentUser(c).Role.CanGrant(role) && role.Valid() {
 		form.Errors = views.FormErrors{"role": "only an owner can make an owner"}
-		return a.renderUsers(c, http.StatusUnprocessableEntity, form, views.UserRowError{})
+		return a.renderUsers(c, statusInvalid, form, views.UserRowError{})
 	}
 	_, err := a.store.CreateUser(c.Request().Context(), tenant(c).ID, model.NewUser{
 		Email: form.Email, Name: form.Name, Role: role, Password: c.FormValue("password"),
@@ -40,7 +40,7 @@ func (a *App) UserCreate(c echo.Context) error {
 	var ve *model.ValidationError
 	if errors.As(err, &ve) {
 		form.Errors = ve.Fields
-		return a.renderUsers(c, http.StatusUnprocessableEntity, form, views.UserRowError{})
+		return a.renderUsers(c, statusInvalid, form, views.UserRowError{})
 	}
 	if err != nil {
 		return err

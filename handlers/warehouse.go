@@ -31,7 +31,7 @@ func (a *App) WarehouseScan(c echo.Context) error {
 	case errors.As(err, &ve):
 		v.Code, v.Errors = c.FormValue("code"), ve.Fields
 		if !isFragment(c) {
-			status = http.StatusUnprocessableEntity
+			status = statusInvalid
 		}
 	case err != nil:
 		return err
