@@ -451,14 +451,10 @@ func (a *App) APIOrderUpdate(c echo.Context) error {
 // APITrack is the public tracking of an order by its number:
 // GET /api/orders/track/{order_number}/. Nothing personal is shown.
 func (a *App) APITrack(c echo.Context) error {
-	o, err := a.store.FindOrderByNumber(c.Request().Context(), tenant(c).ID, c.Param("number"))
+	o, story, err := a.store.TrackOrder(c.Request().Context(), tenant(c).ID, c.Param("number"))
 	if errors.Is(err, model.ErrNotFound) {
 		return echo.NewHTTPError(http.StatusNotFound, "No order with this number.")
 	}
-	if err != nil {
-		return err
-	}
-	story, err := a.store.TrackingStory(c.Request().Context(), tenant(c), o)
 	if err != nil {
 		return err
 	}

@@ -42,7 +42,7 @@ func (a *App) TrackPage(c echo.Context) error {
 		number = n
 	}
 	number = strings.ToUpper(strings.TrimSpace(number))
-	o, err := a.store.FindOrderByNumber(c.Request().Context(), tenant(c).ID, number)
+	o, story, err := a.store.TrackOrder(c.Request().Context(), tenant(c).ID, number)
 	if errors.Is(err, model.ErrNotFound) {
 		return a.renderTrackForm(c, http.StatusNotFound, views.TrackLookup{
 			Number: number,
@@ -53,10 +53,6 @@ func (a *App) TrackPage(c echo.Context) error {
 		return err
 	}
 	p, h, err := a.publicFrame(c, shopMsg(c, "shop.order.title", map[string]any{"Number": o.Number}), "track")
-	if err != nil {
-		return err
-	}
-	story, err := a.store.TrackingStory(c.Request().Context(), tenant(c), o)
 	if err != nil {
 		return err
 	}

@@ -71,7 +71,7 @@ func Open(path string) (*DB, error) {
 	if err := PrepareFile(path); err != nil {
 		return nil, err
 	}
-	w, err := sql.Open("sqlite3", dsn(path, true))
+	w, err := sql.Open(driverName, dsn(path, true))
 	if err != nil {
 		return nil, err
 	}
@@ -83,7 +83,7 @@ func Open(path string) (*DB, error) {
 	if err := w.Ping(); err != nil {
 		return nil, fmt.Errorf("open database %s: %w", path, errors.Join(err, w.Close()))
 	}
-	r, err := sql.Open("sqlite3", dsn(path, false))
+	r, err := sql.Open(driverName, dsn(path, false))
 	if err != nil {
 		return nil, errors.Join(err, w.Close())
 	}

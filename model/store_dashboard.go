@@ -103,19 +103,19 @@ func (s *Store) FindDailyTotals(ctx context.Context, tenantID int64, loc *time.L
 		return out, nil
 	}
 	// SQLite sums each day's quarters (a quarter is the day's when it starts
-	// on it): the page reads one row a day instead of 96, which cost two
-	// milliseconds a view in Go.
-	values := make([]string, days)
-	args := make([]any, 0, 3*days+1)
+	// on it), one range of the primary key per day: the page reads one row a
+	// day instead of 96, which cost two milliseconds a view in Go, and no
+	// GROUP BY sorts the week's 672 rows (a third of the time of a join of
+	// the days with their quarters).
+	sums := make([]string, days)
+	args := make([]any, 0, 4*days)
 	for i := range out {
 		out[i].Day = today.AddDate(0, 0, i-days+1)
-		values[i] = "(?, ?, ?)"
-		args = append(args, i, firstQuarter(out[i].Day), firstQuarter(out[i].Day.AddDate(0, 0, 1)))
+		sums[i] = `SELECT ?, coalesce(sum(paid_orders), 0), coalesce(sum(sales), 0), coalesce(sum(refunds), 0), coalesce(sum(cost), 0)
+			FROM order_quarter_totals WHERE tenant_id = ? AND quarter >= ? AND quarter < ?`
+		args = append(args, i, tenantID, firstQuarter(out[i].Day), firstQuarter(out[i].Day.AddDate(0, 0, 1)))
 	}
-	args = append(args, tenantID)
-	rows, err := s.DB.R.QueryContext(ctx, `WITH d(i, lo, hi) AS (VALUES `+strings.Join(values, ", ")+`)
-		SELECT d.i, sum(q.paid_orders), sum(q.sales), sum(q.refunds), sum(q.cost) FROM d
-		JOIN order_quarter_totals q ON q.tenant_id = ? AND q.quarter >= d.lo AND q.quarter < d.hi GROUP BY d.i`, args...)
+	rows, err := s.DB.R.QueryContext(ctx, strings.Join(sums, " UNION ALL "), args...)
 	type day struct {
 		i int
 		t DayTotals

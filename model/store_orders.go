@@ -233,17 +233,22 @@ const orderColumns = `o.id, o.tenant_id, o.number, o.increment_id, coalesce(o.cu
 // 10 µs), and the tracking page and the order desk read orders all day.
 const orderFrom = ` FROM orders o `
 
-func scanOrder(row interface{ Scan(...any) error }) (*Order, error) {
+// scanOrder reads a row of orderColumns.
+func scanOrder(row interface{ Scan(...any) error }) (*Order, error) { return scanOrderWith(row) }
+
+// scanOrderWith reads a row of orderColumns, and into extra the columns the
+// statement has after them.
+func scanOrderWith(row interface{ Scan(...any) error }, extra ...any) (*Order, error) {
 	o := &Order{}
 	var trackingTemplate, shipmentURL string
 	var shipped, delivered, arrived sql.NullTime
-	err := row.Scan(&o.ID, &o.TenantID, &o.Number, &o.IncrementID, &o.CustomerID, &o.CartID, &o.Address.Email,
+	err := row.Scan(append([]any{&o.ID, &o.TenantID, &o.Number, &o.IncrementID, &o.CustomerID, &o.CartID, &o.Address.Email,
 		&o.Address.FirstName, &o.Address.LastName, &o.Address.Telephone, &o.Address.Street1, &o.Address.Street2,
 		&o.Address.City, &o.Address.State, &o.Address.Zip, &o.Address.Country,
 		&o.ShippingMethodID, &o.ShippingName, &o.Status, &o.PaymentStatus, &o.ProcurementStatus, &o.ProcurementError,
 		&o.Currency, &o.Subtotal, &o.Discount, &o.BonusUsed, &o.Shipping, &o.Total, &o.ItemCount, &o.CouponCode, &o.StockReserved,
 		&o.TrackingNumber, &o.TrackingCarrier, &trackingTemplate, &shipped, &delivered, &o.CreatedAt, &o.UpdatedAt, &o.NeedsAttention,
-		&arrived, &shipmentURL)
+		&arrived, &shipmentURL}, extra...)...)
 	if err != nil {
 		return nil, notFound(err)
 	}

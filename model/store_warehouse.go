@@ -3,6 +3,7 @@ package model
 import (
 	"context"
 	"database/sql"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -115,26 +116,42 @@ func (s *Store) ScanArrival(ctx context.Context, t *Tenant, code string, actor A
 	return scan, nil
 }
 
-// TrackingStory tells an order's journey for the public tracking page, both
-// legs: ordered, paid, bought from the supplier, on its way to our
-// warehouse (with the supplier's track), arrived, handed to the carrier (with
-// its track and link), delivered. Each step has its date once it happened;
-// nothing personal is in it.
-func (s *Store) TrackingStory(ctx context.Context, t *Tenant, o *Order) (_ []TrackStep, err error) {
-	defer wrapErr(&err, "tracking story")
-	// The first time each step happened, in one read of the order's events.
-	// min() loses the column's type in SQLite: read the text and parse it.
+// trackColumns are what the tracking story reads of an order beyond its row,
+// in the same statement (trackArgs are their parameters): the first time it
+// was paid, bought from the supplier and sent by the supplier, and the
+// supplier's tracks in the order they came. One statement, not three: the
+// tracking pages are the busiest of the shop, and each statement costs its
+// own trip through the driver. min() loses the column's type in SQLite: the
+// times are read as text and parsed.
+const trackColumns = `,
+	(SELECT min(e.created_at) FROM order_events e WHERE e.order_id = o.id AND e.tenant_id = o.tenant_id AND e.kind = ? AND e.to_value = ?),
+	(SELECT min(e.created_at) FROM order_events e WHERE e.order_id = o.id AND e.tenant_id = o.tenant_id AND e.kind = ? AND e.to_value IN (?, ?, ?)),
+	(SELECT min(e.created_at) FROM order_events e WHERE e.order_id = o.id AND e.tenant_id = o.tenant_id AND e.kind = ? AND e.to_value IN (?, ?)),
+	coalesce((SELECT group_concat(t.track, ', ' ORDER BY t.first) FROM (
+		SELECT l.supplier_track AS track, min(l.id) AS first FROM order_lines l INDEXED BY order_lines_tenant_order_idx
+		WHERE l.tenant_id = o.tenant_id AND l.order_id = o.id AND l.supplier_track <> '' GROUP BY l.supplier_track) t), '')`
+
+var trackArgs = []any{
+	EventPaymentStatus, string(PayPaid),
+	EventProcurementStatus, string(ProcPaid), string(ProcShipped), string(ProcCompleted),
+	EventProcurementStatus, string(ProcShipped), string(ProcCompleted),
+}
+
+// TrackOrder reads the tenant's order of this number for the public
+// tracking pages, with its story: ordered, paid, bought from the supplier,
+// on its way to our warehouse (with the supplier's tracks), arrived, handed
+// to the carrier (with its track and link), delivered. Each step has its date
+// once it happened; nothing personal is in the story. An unknown number is
+// ErrNotFound.
+func (s *Store) TrackOrder(ctx context.Context, tenantID int64, number string) (_ *Order, _ []TrackStep, err error) {
+	defer wrapErr(&err, "track order (tenantID=%d)", tenantID)
 	var at [3]sql.NullString
-	if err := s.DB.R.QueryRowContext(ctx, `SELECT
-		min(CASE WHEN kind = ? AND to_value = ? THEN created_at END),
-		min(CASE WHEN kind = ? AND to_value IN (?, ?, ?) THEN created_at END),
-		min(CASE WHEN kind = ? AND to_value IN (?, ?) THEN created_at END)
-		FROM order_events WHERE tenant_id = ? AND order_id = ?`,
-		EventPaymentStatus, string(PayPaid),
-		EventProcurementStatus, string(ProcPaid), string(ProcShipped), string(ProcCompleted),
-		EventProcurementStatus, string(ProcShipped), string(ProcCompleted),
-		t.ID, o.ID).Scan(&at[0], &at[1], &at[2]); err != nil {
-		return nil, err
+	var tracks string
+	args := append(slices.Clone(trackArgs), strings.ToUpper(strings.TrimSpace(number)), tenantID)
+	o, err := scanOrderWith(s.DB.R.QueryRowContext(ctx, `SELECT `+orderColumns+trackColumns+orderFrom+`WHERE o.number = ? AND o.tenant_id = ?`, args...),
+		&at[0], &at[1], &at[2], &tracks)
+	if err != nil {
+		return nil, nil, err
 	}
 	var firsts [3]*time.Time
 	for i, a := range at {
@@ -143,25 +160,12 @@ func (s *Store) TrackingStory(ctx context.Context, t *Tenant, o *Order) (_ []Tra
 		}
 		v, err := parseTime(a.String)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		firsts[i] = &v
 	}
 	paid, bought, sent := firsts[0], firsts[1], firsts[2]
-	// INDEXED BY: the shop's part of order_lines_track_idx looks as good to
-	// SQLite's planner, and is every line of the shop (migration 0016).
-	rows, err := s.DB.R.QueryContext(ctx, `SELECT supplier_track FROM order_lines INDEXED BY order_lines_tenant_order_idx
-		WHERE tenant_id = ? AND order_id = ? AND supplier_track <> ''
-		GROUP BY supplier_track ORDER BY min(id)`, t.ID, o.ID)
-	tracks, err := collect(rows, err, func(r rowScanner) (string, error) {
-		var track string
-		err := r.Scan(&track)
-		return track, err
-	})
-	if err != nil {
-		return nil, err
-	}
-	if sent == nil && len(tracks) > 0 {
+	if sent == nil && tracks != "" {
 		// A track without the roll-up's event (one of several lines shipped).
 		sent = bought
 	}
@@ -170,7 +174,7 @@ func (s *Store) TrackingStory(ctx context.Context, t *Tenant, o *Order) (_ []Tra
 		{Key: "ordered", At: &created},
 		{Key: "paid", At: paid},
 		{Key: "bought", At: bought},
-		{Key: "on_the_way", At: sent, Detail: strings.Join(tracks, ", ")},
+		{Key: "on_the_way", At: sent, Detail: tracks},
 		{Key: "arrived", At: o.ArrivedAt},
 		{Key: "handed_over", At: o.ShippedAt, Detail: o.TrackingNumber, Carrier: CarrierLabel(o.TrackingCarrier), URL: o.TrackingURL},
 		{Key: "delivered", At: o.DeliveredAt},
@@ -178,5 +182,5 @@ func (s *Store) TrackingStory(ctx context.Context, t *Tenant, o *Order) (_ []Tra
 	if o.ShippedAt == nil {
 		steps[5].Detail, steps[5].URL = "", ""
 	}
-	return steps, nil
+	return o, steps, nil
 }
