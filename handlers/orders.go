@@ -53,6 +53,7 @@ func (a *App) ordersList(c echo.Context) (views.OrdersList, error) {
 		return l, err
 	}
 	l.Filter = f
+	f.Summary = true // the rows show a summary of each order
 	ctx := c.Request().Context()
 	if len(l.Unknown) == 0 {
 		page, err := a.store.FindOrders(ctx, t.ID, f)

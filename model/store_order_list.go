@@ -42,6 +42,22 @@ type OrderFilter struct {
 	Sort        string     // newest (default), oldest, total_desc, total_asc
 	After       string     // the cursor of the previous page
 	Limit       int        // default 50, at most 500
+	// Summary reads only what a list of orders shows (orderSummaryColumns):
+	// the desk's 50 rows, where each further column cost the driver a value
+	// per row (at 100,000 orders, a page of every column took 790 µs, of
+	// these 360 µs). The rest of each Order is left zero.
+	Summary bool
+}
+
+// orderSummaryColumns are the columns of an Order a list shows (scanOrderSummary).
+const orderSummaryColumns = `o.id, o.tenant_id, o.number, o.increment_id, o.customer_email, o.first_name, o.last_name,
+	o.status, o.payment_status, o.procurement_status, o.procurement_error, o.currency, o.total, o.item_count, o.created_at`
+
+func scanOrderSummary(r rowScanner) (*Order, error) {
+	o := &Order{}
+	err := r.Scan(&o.ID, &o.TenantID, &o.Number, &o.IncrementID, &o.Address.Email, &o.Address.FirstName, &o.Address.LastName,
+		&o.Status, &o.PaymentStatus, &o.ProcurementStatus, &o.ProcurementError, &o.Currency, &o.Total, &o.ItemCount, &o.CreatedAt)
+	return o, err
 }
 
 // OrderSorts are the sort orders the list offers.
@@ -222,9 +238,13 @@ func (s *Store) FindOrders(ctx context.Context, tenantID int64, f OrderFilter) (
 		pageWhere += srt.compare(false)
 		pageArgs = append(pageArgs, srt.keyArg(key), id)
 	}
-	rows, err := s.DB.R.QueryContext(ctx, `SELECT `+orderColumns+from+`WHERE `+pageWhere+` ORDER BY `+srt.orderBy(false)+` LIMIT ?`,
+	cols, scan := orderColumns, scanOrder
+	if f.Summary {
+		cols, scan = orderSummaryColumns, scanOrderSummary
+	}
+	rows, err := s.DB.R.QueryContext(ctx, `SELECT `+cols+from+`WHERE `+pageWhere+` ORDER BY `+srt.orderBy(false)+` LIMIT ?`,
 		append(pageArgs, f.Limit+1)...)
-	orders, err := collect(rows, err, scanOrder)
+	orders, err := collect(rows, err, scan)
 	if err != nil {
 		return nil, err
 	}
