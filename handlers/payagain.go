@@ -5,7 +5,6 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
-	"strings"
 
 	"github.com/labstack/echo/v4"
 
@@ -103,7 +102,7 @@ func (a *App) ownOrderByNumber(c echo.Context) (*model.Order, error) {
 	if n, err := url.PathUnescape(number); err == nil {
 		number = n
 	}
-	o, err := a.store.FindOrderByNumber(c.Request().Context(), tenant(c).ID, strings.ToUpper(strings.TrimSpace(number)))
+	o, err := a.store.FindOrderByNumber(c.Request().Context(), tenant(c).ID, number)
 	if errors.Is(err, model.ErrNotFound) {
 		return nil, nil
 	} else if err != nil {

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
-	"strings"
 
 	"github.com/labstack/echo/v4"
 
@@ -19,7 +18,7 @@ import (
 // TrackForm asks for an order number: GET /track. With ?number=… it sends the
 // browser on to that order's page.
 func (a *App) TrackForm(c echo.Context) error {
-	if number := strings.ToUpper(strings.TrimSpace(c.QueryParam("number"))); number != "" {
+	if number := model.OrderNumber(c.QueryParam("number")); number != "" {
 		return a.redirect(c, "/track/"+url.PathEscape(number))
 	}
 	return a.renderTrackForm(c, http.StatusOK, views.TrackLookup{})
@@ -41,7 +40,7 @@ func (a *App) TrackPage(c echo.Context) error {
 	if n, err := url.PathUnescape(number); err == nil {
 		number = n
 	}
-	number = strings.ToUpper(strings.TrimSpace(number))
+	number = model.OrderNumber(number)
 	o, story, err := a.store.TrackOrder(c.Request().Context(), tenant(c).ID, number)
 	if errors.Is(err, model.ErrNotFound) {
 		return a.renderTrackForm(c, http.StatusNotFound, views.TrackLookup{

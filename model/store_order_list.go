@@ -102,7 +102,7 @@ func (f OrderFilter) where(tenantID int64, withoutStatus bool) (string, []any) {
 		// used; the column is NOCASE and the value lower-cased.
 		conds, args = append(conds, "o.customer_email >= ? AND o.customer_email < ?"), append(args, e, e+"\U0010FFFF")
 	}
-	if n := strings.ToUpper(strings.TrimSpace(f.Number)); n != "" {
+	if n := OrderNumber(f.Number); n != "" {
 		if incr, err := strconv.ParseInt(n, 10, 64); err == nil {
 			conds, args = append(conds, "o.increment_id = ?"), append(args, incr)
 		} else {

@@ -326,11 +326,15 @@ func (s *Store) FindCustomerOrder(ctx context.Context, tenantID, customerID, id 
 	return o, nil
 }
 
+// OrderNumber is an order number as stored: what a customer types or a link
+// carries, upper-cased and without surrounding spaces.
+func OrderNumber(s string) string { return strings.ToUpper(strings.TrimSpace(s)) }
+
 // FindOrderByNumber returns the tenant's order with this number, or ErrNotFound.
 func (s *Store) FindOrderByNumber(ctx context.Context, tenantID int64, number string) (_ *Order, err error) {
 	defer wrapErr(&err, "find order by number (tenantID=%d)", tenantID)
 	return scanOrder(s.DB.R.QueryRowContext(ctx, `SELECT `+orderColumns+orderFrom+`WHERE o.number = ? AND o.tenant_id = ?`,
-		strings.ToUpper(strings.TrimSpace(number)), tenantID))
+		OrderNumber(number), tenantID))
 }
 
 // orderLineColumns are what an order line is read with (scanOrderLine).
