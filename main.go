@@ -233,6 +233,7 @@ func cmdServe(args []string, out io.Writer, log *slog.Logger) error {
 	if err := s.parse(args); err != nil {
 		return err
 	}
+	tuneGC()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	return serve(ctx, s.c, out, log)
