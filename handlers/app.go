@@ -185,7 +185,6 @@ func (a *App) newSessionManager() *scs.SessionManager {
 		read:  sqlite3store.NewWithCleanupInterval(a.store.DB.R, 0),
 		write: sqlite3store.NewWithCleanupInterval(a.store.DB.W, 30*time.Minute),
 		db:    a.store.DB.R,
-		codec: sessionCodec,
 	}
 	sm.Lifetime = 12 * time.Hour   // absolute: sign in again every working day
 	sm.IdleTimeout = 2 * time.Hour // idle: a forgotten browser does not stay signed in
@@ -209,7 +208,6 @@ func (a *App) newSessionManager() *scs.SessionManager {
 type splitStore struct {
 	read, write *sqlite3store.SQLite3Store
 	db          *sql.DB // the read pool, for FindCtx
-	codec       scs.Codec
 }
 
 // Find reads the session of a cookie's token.
