@@ -1,0 +1,138 @@
+package views
+
+import (
+	"context"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"orderdesk/model"
+)
+
+// deskOrder is an order as the desk lists it, every field of it set.
+func deskOrder() *model.Order {
+	created := time.Date(2026, 11, 30, 9, 15, 0, 0, time.UTC)
+	return &model.Order{ID: 41, TenantID: 1, Number: "ORD-1041", IncrementID: 1041, CustomerID: 3, CartID: "cart",
+		Address: model.Address{FirstName: "Aysel", LastName: "Məmmədova", Email: "aysel@example.com", Telephone: "+994",
+			Street1: "Nizami 5", Street2: "2", City: "Baku", State: "Baku", Zip: "1000", Country: "AZ"},
+		ShippingMethodID: 2, ShippingName: "Courier", Status: model.OrderConfirmed, PaymentStatus: model.PayPaid,
+		ProcurementStatus: model.ProcPending, ProcurementError: "", Currency: "RUB", Subtotal: 500000, Discount: 100,
+		BonusUsed: 200, Shipping: 30000, Total: 508900, ItemCount: 2, CouponCode: "WELCOME", StockReserved: true,
+		TrackingNumber: "TRK1", TrackingCarrier: "cdek", TrackingURL: "https://example.com/t", NeedsAttention: "",
+		CreatedAt: created, UpdatedAt: created}
+}
+
+func renderDeskRow(t *testing.T, ctx context.Context, o *model.Order, checked bool) string {
+	t.Helper()
+	var b strings.Builder
+	if err := deskRow(o, checked).Render(ctx, &b); err != nil {
+		t.Fatal(err)
+	}
+	return b.String()
+}
+
+// changeField sets v, a field of an order, to some other value of its kind.
+func changeField(t *testing.T, name string, v reflect.Value) bool {
+	switch v.Interface().(type) {
+	case time.Time:
+		v.Set(reflect.ValueOf(v.Interface().(time.Time).Add(26*time.Hour + 7*time.Minute)))
+		return true
+	case *time.Time:
+		at := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
+		v.Set(reflect.ValueOf(&at))
+		return true
+	}
+	switch v.Kind() {
+	case reflect.String:
+		// Statuses are strings too: another of its type that exists.
+		switch v.Interface().(type) {
+		case model.OrderStatus:
+			v.SetString(string(model.OrderShipped))
+		case model.OrderPaymentStatus:
+			v.SetString(string(model.PayRefunded))
+		case model.ProcurementStatus:
+			v.SetString(string(model.ProcCancelled))
+		default:
+			v.SetString(v.String() + "-changed")
+		}
+	case reflect.Int, reflect.Int64:
+		v.SetInt(v.Int()*3 + 7)
+	case reflect.Bool:
+		v.SetBool(!v.Bool())
+	case reflect.Slice:
+		return false // the lines: the row does not read them (a summary has none)
+	default:
+		t.Fatalf("field %s of kind %s: teach changeField to change it", name, v.Kind())
+	}
+	return true
+}
+
+// A desk row kept by cachedDeskRow must never show an order as it was: any
+// field of an order that changes what the row shows must change its key.
+// The test changes each field of Order in turn, so a field the row starts
+// to show without being in the key fails here.
+func TestDeskRowKeyHoldsEverythingTheRowShows(t *testing.T) {
+	ctx := WithLocale(context.Background(), Locale{Lang: "ru", Loc: time.FixedZone("Europe/Moscow", 3*3600)})
+	base := deskOrder()
+	baseHTML, baseKey := renderDeskRow(t, ctx, base, false), deskRowKeyOf(ctx, base, false)
+
+	var walk func(prefix string, v reflect.Value)
+	walk = func(prefix string, v reflect.Value) {
+		for i := range v.NumField() {
+			f, name := v.Field(i), prefix+v.Type().Field(i).Name
+			if f.Kind() == reflect.Struct && f.Type() != reflect.TypeOf(time.Time{}) {
+				walk(name+".", f)
+				continue
+			}
+			old := reflect.New(f.Type()).Elem()
+			old.Set(f)
+			if !changeField(t, name, f) {
+				continue
+			}
+			if html := renderDeskRow(t, ctx, base, false); html != baseHTML && deskRowKeyOf(ctx, base, false) == baseKey {
+				t.Errorf("the row shows %s, but its key does not hold it: a changed %s would show as it was", name, name)
+			}
+			f.Set(old)
+		}
+	}
+	walk("", reflect.ValueOf(base).Elem())
+
+	if renderDeskRow(t, ctx, base, true) != baseHTML && deskRowKeyOf(ctx, base, true) == baseKey {
+		t.Error("a ticked row has the key of an unticked one")
+	}
+	en := WithLocale(context.Background(), Locale{Lang: "en", Loc: time.FixedZone("Europe/Moscow", 3*3600)})
+	if deskRowKeyOf(en, base, false) == baseKey {
+		t.Error("a row in English has the key of the same row in Russian")
+	}
+	utc := WithLocale(context.Background(), Locale{Lang: "ru", Loc: time.UTC})
+	if deskRowKeyOf(utc, base, false) == baseKey {
+		t.Error("a row in UTC has the key of the same row in Moscow time")
+	}
+}
+
+// The kept row is the row: rendered once and then taken from deskRows, the
+// order desk shows the same HTML, and a change to the order shows at once.
+func TestAKeptDeskRowShowsTheOrderAsItIsNow(t *testing.T) {
+	ctx := WithLocale(context.Background(), Locale{Lang: "en", Loc: time.UTC})
+	o := deskOrder()
+	o.ID = 987654 // a row no other test keeps
+	want := renderDeskRow(t, ctx, o, false)
+	for range 2 {
+		var b strings.Builder
+		if err := cachedDeskRow(o, false).Render(ctx, &b); err != nil {
+			t.Fatal(err)
+		}
+		if b.String() != want {
+			t.Fatalf("kept row\n%s\nwant\n%s", b.String(), want)
+		}
+	}
+	o.Status = model.OrderCancelled
+	var b strings.Builder
+	if err := cachedDeskRow(o, false).Render(ctx, &b); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(b.String(), `data-status="cancelled"`) {
+		t.Errorf("after the order was cancelled the row still shows\n%s", b.String())
+	}
+}
