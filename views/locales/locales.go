@@ -57,6 +57,11 @@ type catalog struct {
 	// its status labels and headings).
 	said  sync.Map // saidKey → string
 	known sync.Map // id → true
+	// plain holds, per language, the messages whose text only puts data's
+	// fields in ({{.Name}}, no plural forms), split at the fields: filling
+	// them is a few appends, where go-i18n ran a text/template each time (a
+	// twentieth of the tracking page's time). Read-only once loaded.
+	plain map[string]map[string]plainMessage
 }
 
 // saidKey is a message in a language, as said caches it.
@@ -94,7 +99,11 @@ func load(fsys fs.FS) (*catalog, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &catalog{bundle: b}, nil
+	plain, err := loadPlain(fsys)
+	if err != nil {
+		return nil, err
+	}
+	return &catalog{bundle: b, plain: plain}, nil
 }
 
 // Supported reports whether lang is one of Languages.
@@ -124,10 +133,23 @@ func (c *catalog) localizer(lang string) *i18n.Localizer {
 func T(lang, id string, data ...map[string]any) string { return std.t(lang, id, data...) }
 
 func (c *catalog) t(lang, id string, data ...map[string]any) string {
-	if len(data) > 0 && data[0] != nil {
-		return c.localize(lang, &i18n.LocalizeConfig{MessageID: id, TemplateData: data[0]})
+	lang = Normalize(lang)
+	m, ok := c.plain[lang][id]
+	if !ok {
+		// go-i18n says a message lang lacks in English.
+		m, ok = c.plain[Default][id]
 	}
-	k := saidKey{Normalize(lang), id}
+	var d map[string]any
+	if len(data) > 0 {
+		d = data[0]
+	}
+	if ok {
+		return m.fill(d)
+	}
+	if d != nil {
+		return c.localize(lang, &i18n.LocalizeConfig{MessageID: id, TemplateData: d})
+	}
+	k := saidKey{lang, id}
 	if s, ok := c.said.Load(k); ok {
 		return s.(string)
 	}

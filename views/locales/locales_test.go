@@ -262,6 +262,24 @@ func TestNumbersAreGroupedAsEachLanguageGroupsThem(t *testing.T) {
 	}
 }
 
+// Whole numbers are written without the CLDR formatter in every language we
+// speak, and the same as it writes them.
+func TestNumbersWrittenDirectlyAgreeWithCLDR(t *testing.T) {
+	for _, lang := range Languages {
+		if numberStyleOf(lang) == nil {
+			t.Errorf("%s: numbers go through the formatter, not the kept style", lang)
+			continue
+		}
+		for n := int64(0); n <= 3_000_000_000; n = n*7/3 + 1 {
+			for _, n := range []int64{n, -n} {
+				if got, want := Number(lang, n), formatNumber(numberFormatter(lang), n); got != want {
+					t.Errorf("Number(%q, %d) = %q, CLDR writes %q", lang, n, got, want)
+				}
+			}
+		}
+	}
+}
+
 // Messages are kept once said (the order desk says each status label fifty
 // times a page): each language still reads its own words, asked in any
 // order, and an id no file has still reads as itself.
@@ -321,4 +339,53 @@ func TestMoneyWritesWhatTheFormatterWrites(t *testing.T) {
 			}
 		}
 	}
+}
+
+// The messages filled without go-i18n read exactly as go-i18n fills them, in
+// every language, for every message of the files: strings, numbers, and a
+// field left out.
+func TestPlainMessagesReadAsGoI18nFillsThem(t *testing.T) {
+	count := 0
+	for _, lang := range Languages {
+		for id, m := range std.plain[lang] {
+			if want := std.localize(lang, &i18n.LocalizeConfig{MessageID: id}); T(lang, id) != want {
+				t.Errorf("%s %s: %q, go-i18n says %q", lang, id, T(lang, id), want)
+			}
+			if len(m.fields) == 0 {
+				continue
+			}
+			for _, data := range []map[string]any{
+				fieldsOf(m, func(f string) any { return "«" + f + "»" }),
+				fieldsOf(m, func(string) any { return int64(1234) }),
+				fieldsOf(m, func(f string) any {
+					if f == m.fields[0] {
+						return nil
+					}
+					return 7
+				}),
+			} {
+				for k, v := range data {
+					if v == nil {
+						delete(data, k)
+					}
+				}
+				want := std.localize(lang, &i18n.LocalizeConfig{MessageID: id, TemplateData: data})
+				if got := T(lang, id, data); got != want {
+					t.Errorf("%s %s with %v: %q, go-i18n says %q", lang, id, data, got, want)
+				}
+				count++
+			}
+		}
+	}
+	if count < 100 {
+		t.Errorf("only %d messages with fields were compared: are the files read?", count)
+	}
+}
+
+func fieldsOf(m plainMessage, value func(string) any) map[string]any {
+	d := map[string]any{}
+	for _, f := range m.fields {
+		d[f] = value(f)
+	}
+	return d
 }
