@@ -4,6 +4,7 @@ import (
 	"context"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"orderdesk/model"
 )
@@ -66,4 +67,64 @@ func TestOrderSummaryAgreesWithTheOrder(t *testing.T) {
 			t.Errorf("%+v: %d page(s), want several", f, pages)
 		}
 	}
+}
+
+// The tracking pages' order says what the whole order says of everything
+// they show, and holds nothing personal: no name, e-mail, phone or address.
+func TestTrackedOrderAgreesWithTheOrderAndHoldsNothingPersonal(t *testing.T) {
+	ctx := context.Background()
+	db, err := model.Open(filepath.Join(t.TempDir(), "orderdesk.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	if _, err := db.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	store := model.NewStore(db, testKeys())
+	if _, err := store.SeedDemo(ctx, "track-password"); err != nil {
+		t.Fatal(err)
+	}
+	shop, err := store.FindTenantBySlug(ctx, "demo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := store.SeedBulkOrders(ctx, shop, 200); err != nil {
+		t.Fatal(err)
+	}
+	page, err := store.FindOrders(ctx, shop.ID, model.OrderFilter{Limit: 500})
+	if err != nil {
+		t.Fatal(err)
+	}
+	shipped := 0
+	for _, o := range page.Orders {
+		tr, _, err := store.TrackOrder(ctx, shop.ID, o.Number)
+		if err != nil {
+			t.Fatalf("%s: %v", o.Number, err)
+		}
+		if tr.ID != o.ID || tr.TenantID != o.TenantID || tr.Number != o.Number || tr.CustomerID != o.CustomerID ||
+			tr.ShippingName != o.ShippingName || tr.Status != o.Status || tr.PaymentStatus != o.PaymentStatus ||
+			tr.Currency != o.Currency || tr.Total != o.Total || tr.ItemCount != o.ItemCount ||
+			tr.TrackingNumber != o.TrackingNumber || tr.TrackingCarrier != o.TrackingCarrier || tr.TrackingURL != o.TrackingURL ||
+			!sameTime(tr.ShippedAt, o.ShippedAt) || !sameTime(tr.DeliveredAt, o.DeliveredAt) || !sameTime(tr.ArrivedAt, o.ArrivedAt) ||
+			!tr.CreatedAt.Equal(o.CreatedAt) || tr.PaymentDue() != o.PaymentDue() {
+			t.Fatalf("tracked %+v differs from the order %+v", *tr, *o)
+		}
+		if tr.Address != (model.Address{}) {
+			t.Fatalf("%s: the tracking pages' order holds the customer's %+v", o.Number, tr.Address)
+		}
+		if o.ShippedAt != nil && o.TrackingURL != "" {
+			shipped++
+		}
+	}
+	if shipped == 0 {
+		t.Error("no order with a carrier's link was compared: seed one")
+	}
+}
+
+func sameTime(a, b *time.Time) bool {
+	if a == nil || b == nil {
+		return a == b
+	}
+	return a.Equal(*b)
 }

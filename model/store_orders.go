@@ -221,10 +221,13 @@ const orderColumns = `o.id, o.tenant_id, o.number, o.increment_id, coalesce(o.cu
 	o.first_name, o.last_name, o.phone, o.street1, o.street2, o.city, o.state, o.zip, o.country,
 	coalesce(o.shipping_method_id, 0), o.shipping_name, o.status, o.payment_status, o.procurement_status, o.procurement_error,
 	o.currency, o.subtotal, o.discount, o.bonus_used, o.shipping, o.total, o.item_count, o.coupon_code, o.stock_reserved,
-	o.tracking_number, o.tracking_carrier,
-	coalesce((SELECT sm.tracking_url FROM shipping_methods sm WHERE sm.id = o.shipping_method_id), ''),
+	o.tracking_number, o.tracking_carrier, ` + orderTrackingURLColumns + `,
 	o.shipped_at, o.delivered_at, o.created_at, o.updated_at,
-	o.needs_attention, o.arrived_at,
+	o.needs_attention, o.arrived_at`
+
+// orderTrackingURLColumns are the shipping method's link for a tracking
+// number and the shipment's own link, for trackingURL.
+const orderTrackingURLColumns = `coalesce((SELECT sm.tracking_url FROM shipping_methods sm WHERE sm.id = o.shipping_method_id), ''),
 	coalesce((SELECT sh.tracking_url FROM shipments sh WHERE sh.order_id = o.id AND sh.status <> 'cancelled'), '')`
 
 // orderFrom is where orderColumns come from. The shipping method's tracking
@@ -247,27 +250,32 @@ func scanOrderWith(row interface{ Scan(...any) error }, extra ...any) (*Order, e
 		&o.Address.City, &o.Address.State, &o.Address.Zip, &o.Address.Country,
 		&o.ShippingMethodID, &o.ShippingName, &o.Status, &o.PaymentStatus, &o.ProcurementStatus, &o.ProcurementError,
 		&o.Currency, &o.Subtotal, &o.Discount, &o.BonusUsed, &o.Shipping, &o.Total, &o.ItemCount, &o.CouponCode, &o.StockReserved,
-		&o.TrackingNumber, &o.TrackingCarrier, &trackingTemplate, &shipped, &delivered, &o.CreatedAt, &o.UpdatedAt, &o.NeedsAttention,
-		&arrived, &shipmentURL}, extra...)...)
+		&o.TrackingNumber, &o.TrackingCarrier, &trackingTemplate, &shipmentURL, &shipped, &delivered, &o.CreatedAt, &o.UpdatedAt,
+		&o.NeedsAttention, &arrived}, extra...)...)
 	if err != nil {
 		return nil, notFound(err)
 	}
-	if shipped.Valid {
-		o.ShippedAt = &shipped.Time
-	}
-	if delivered.Valid {
-		o.DeliveredAt = &delivered.Time
-	}
-	if arrived.Valid {
-		o.ArrivedAt = &arrived.Time
-	}
-	// The carrier's own page of the shipment (Dostavista's courier map) is
-	// better than the shipping method's page for the number.
-	o.TrackingURL = shipmentURL
-	if o.TrackingURL == "" {
-		o.TrackingURL = TrackingLink(trackingTemplate, o.TrackingNumber)
-	}
+	o.ShippedAt, o.DeliveredAt, o.ArrivedAt = timeOrNil(shipped), timeOrNil(delivered), timeOrNil(arrived)
+	o.TrackingURL = trackingURL(trackingTemplate, shipmentURL, o.TrackingNumber)
 	return o, nil
+}
+
+// trackingURL is where a customer follows the parcel: the carrier's own page
+// of the shipment (Dostavista's courier map) is better than the shipping
+// method's page for the number.
+func trackingURL(methodTemplate, shipmentURL, number string) string {
+	if shipmentURL != "" {
+		return shipmentURL
+	}
+	return TrackingLink(methodTemplate, number)
+}
+
+// timeOrNil is a nullable time as a pointer: nil when NULL.
+func timeOrNil(t sql.NullTime) *time.Time {
+	if !t.Valid {
+		return nil
+	}
+	return &t.Time
 }
 
 // FindOrderByID returns the tenant's order with its lines, or ErrNotFound.

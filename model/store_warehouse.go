@@ -133,6 +133,29 @@ const trackColumns = `,
 		SELECT l.supplier_track AS track, min(l.id) AS first FROM order_lines l INDEXED BY order_lines_tenant_order_idx
 		WHERE l.tenant_id = o.tenant_id AND l.order_id = o.id AND l.supplier_track <> '' GROUP BY l.supplier_track) t), '')`
 
+// trackedOrderColumns are the columns of an order the tracking pages show,
+// and its owner (to offer paying again): a third of orderColumns, read for
+// the busiest page of the shop. The customer's name and address are not
+// read at all.
+const trackedOrderColumns = `o.id, o.tenant_id, o.number, coalesce(o.customer_id, 0), o.shipping_name, o.status, o.payment_status,
+	o.currency, o.total, o.item_count, o.tracking_number, o.tracking_carrier, ` + orderTrackingURLColumns + `,
+	o.shipped_at, o.delivered_at, o.created_at, o.arrived_at`
+
+func scanTrackedOrder(row rowScanner, extra ...any) (*Order, error) {
+	o := &Order{}
+	var trackingTemplate, shipmentURL string
+	var shipped, delivered, arrived sql.NullTime
+	err := row.Scan(append([]any{&o.ID, &o.TenantID, &o.Number, &o.CustomerID, &o.ShippingName, &o.Status, &o.PaymentStatus,
+		&o.Currency, &o.Total, &o.ItemCount, &o.TrackingNumber, &o.TrackingCarrier, &trackingTemplate, &shipmentURL,
+		&shipped, &delivered, &o.CreatedAt, &arrived}, extra...)...)
+	if err != nil {
+		return nil, notFound(err)
+	}
+	o.ShippedAt, o.DeliveredAt, o.ArrivedAt = timeOrNil(shipped), timeOrNil(delivered), timeOrNil(arrived)
+	o.TrackingURL = trackingURL(trackingTemplate, shipmentURL, o.TrackingNumber)
+	return o, nil
+}
+
 var trackArgs = []any{
 	EventPaymentStatus, string(PayPaid),
 	EventProcurementStatus, string(ProcPaid), string(ProcShipped), string(ProcCompleted),
@@ -143,14 +166,15 @@ var trackArgs = []any{
 // tracking pages, with its story: ordered, paid, bought from the supplier,
 // on its way to our warehouse (with the supplier's tracks), arrived, handed
 // to the carrier (with its track and link), delivered. Each step has its date
-// once it happened; nothing personal is in the story. An unknown number is
-// ErrNotFound.
+// once it happened; nothing personal is in the story. The order holds only
+// what the tracking pages show and its owner (trackedOrderColumns), the rest
+// of it zero. An unknown number is ErrNotFound.
 func (s *Store) TrackOrder(ctx context.Context, tenantID int64, number string) (_ *Order, _ []TrackStep, err error) {
 	defer wrapErr(&err, "track order (tenantID=%d)", tenantID)
 	var at [3]sql.NullString
 	var tracks string
 	args := append(slices.Clone(trackArgs), OrderNumber(number), tenantID)
-	o, err := scanOrderWith(s.DB.R.QueryRowContext(ctx, `SELECT `+orderColumns+trackColumns+orderFrom+`WHERE o.number = ? AND o.tenant_id = ?`, args...),
+	o, err := scanTrackedOrder(s.DB.R.QueryRowContext(ctx, `SELECT `+trackedOrderColumns+trackColumns+orderFrom+`WHERE o.number = ? AND o.tenant_id = ?`, args...),
 		&at[0], &at[1], &at[2], &tracks)
 	if err != nil {
 		return nil, nil, err
