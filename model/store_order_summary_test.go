@@ -128,3 +128,73 @@ func sameTime(a, b *time.Time) bool {
 	}
 	return a.Equal(*b)
 }
+
+// The story's "on its way" names each parcel of the supplier once, in the
+// order the order's lines first name it.
+func TestTrackedStoryNamesEachSupplierParcelOnce(t *testing.T) {
+	ctx := context.Background()
+	db, err := model.Open(filepath.Join(t.TempDir(), "orderdesk.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	if _, err := db.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	store := model.NewStore(db, testKeys())
+	if _, err := store.SeedDemo(ctx, "track-password"); err != nil {
+		t.Fatal(err)
+	}
+	shop, err := store.FindTenantBySlug(ctx, "demo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := store.SeedBulkOrders(ctx, shop, 20); err != nil {
+		t.Fatal(err)
+	}
+	var orderID int64
+	var number string
+	if err := db.R.QueryRowContext(ctx, `SELECT o.id, o.number FROM orders o WHERE o.tenant_id = ?
+		AND (SELECT count(*) FROM order_lines l WHERE l.order_id = o.id) >= 2 LIMIT 1`, shop.ID).Scan(&orderID, &number); err != nil {
+		t.Fatalf("an order of two lines: %v", err)
+	}
+	// Three lines, two parcels: the second parcel first named by the second line.
+	if _, err := db.W.ExecContext(ctx, `INSERT INTO order_lines (tenant_id, order_id, product_id, sku, title, quantity, unit_price, line_total)
+		SELECT tenant_id, order_id, product_id, sku, title, quantity, unit_price, line_total FROM order_lines WHERE order_id = ? ORDER BY id LIMIT 1`,
+		orderID); err != nil {
+		t.Fatal(err)
+	}
+	ids, err := db.R.QueryContext(ctx, `SELECT id FROM order_lines WHERE order_id = ? ORDER BY id`, orderID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var lines []int64
+	for ids.Next() {
+		var id int64
+		if err := ids.Scan(&id); err != nil {
+			t.Fatal(err)
+		}
+		lines = append(lines, id)
+	}
+	if err := ids.Close(); err != nil {
+		t.Fatal(err)
+	}
+	for i, track := range []string{"YT222", "YT111", "YT222"} {
+		if _, err := db.W.ExecContext(ctx, `UPDATE order_lines SET supplier_track = ? WHERE id = ?`, track, lines[i]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, story, err := store.TrackOrder(ctx, shop.ID, number)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range story {
+		if s.Key == "on_the_way" {
+			if s.Detail != "YT222, YT111" {
+				t.Errorf("on its way: %q, want %q", s.Detail, "YT222, YT111")
+			}
+			return
+		}
+	}
+	t.Error("no step on_the_way in the story")
+}

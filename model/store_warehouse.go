@@ -129,9 +129,26 @@ const trackColumns = `,
 	(SELECT min(e.created_at) FROM order_events e WHERE e.order_id = o.id AND e.tenant_id = o.tenant_id AND e.kind = ? AND e.to_value IN (?, ?)),
 	-- INDEXED BY: the shop's part of order_lines_track_idx looks as good to
 	-- SQLite's planner, and is every line of the shop (migration 0016).
-	coalesce((SELECT group_concat(t.track, ', ' ORDER BY t.first) FROM (
-		SELECT l.supplier_track AS track, min(l.id) AS first FROM order_lines l INDEXED BY order_lines_tenant_order_idx
-		WHERE l.tenant_id = o.tenant_id AND l.order_id = o.id AND l.supplier_track <> '' GROUP BY l.supplier_track) t), '')`
+	coalesce((SELECT group_concat(l.supplier_track, char(31) ORDER BY l.id) FROM order_lines l INDEXED BY order_lines_tenant_order_idx
+		WHERE l.tenant_id = o.tenant_id AND l.order_id = o.id AND l.supplier_track <> ''), '')`
+
+// supplierTracks are the supplier's tracks of an order's lines as trackColumns
+// reads them (in the lines' order, separated by U+001F), each once, in the
+// order they first came. Lines sharing a parcel share its track; dropping
+// the repeats here, not in SQL, spares SQLite two temporary B-trees (a
+// GROUP BY and an ordered group_concat), a third of the tracking read's time.
+func supplierTracks(concat string) string {
+	if concat == "" {
+		return ""
+	}
+	var tracks []string
+	for _, t := range strings.Split(concat, "\x1f") {
+		if !slices.Contains(tracks, t) {
+			tracks = append(tracks, t)
+		}
+	}
+	return strings.Join(tracks, ", ")
+}
 
 // trackedOrderColumns are the columns of an order the tracking pages show,
 // and its owner (to offer paying again): a third of orderColumns, read for
@@ -191,6 +208,7 @@ func (s *Store) TrackOrder(ctx context.Context, tenantID int64, number string) (
 		firsts[i] = &v
 	}
 	paid, bought, sent := firsts[0], firsts[1], firsts[2]
+	tracks = supplierTracks(tracks)
 	if sent == nil && tracks != "" {
 		// A track without the roll-up's event (one of several lines shipped).
 		sent = bought
