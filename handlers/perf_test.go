@@ -179,3 +179,26 @@ func TestTheTrackingPagesWriteNoSessionAndSetNoCookie(t *testing.T) {
 		t.Error("the signed-in customer's tracking page does not show them signed in")
 	}
 }
+
+// Pages are rendered whole before they are sent, so they say their length
+// rather than come in chunks, for a guest and for a signed-in user alike.
+func TestPagesSayTheirLength(t *testing.T) {
+	e := newEnv(t)
+	o := trackPlace(t, e, e.demo, trackPersonal)
+	guest := e.client(t, "")
+	owner := e.client(t, "")
+	owner.login(model.DemoOwnerEmail, demoPassword)
+	for _, tc := range []struct {
+		c    *client
+		path string
+	}{{guest, "/shop"}, {guest, "/track/" + o.Number}, {owner, "/admin/orders"}, {owner, "/admin/"}} {
+		res, body := tc.c.do("GET", tc.path, nil, nil)
+		wantStatus(t, res, http.StatusOK)
+		if len(res.TransferEncoding) != 0 || res.ContentLength != int64(len(body)) {
+			t.Errorf("%s: %d bytes came with Content-Length %d and Transfer-Encoding %q", tc.path, len(body), res.ContentLength, res.TransferEncoding)
+		}
+		if len(body) < 2048 {
+			t.Errorf("%s: only %d bytes, too short to show chunking", tc.path, len(body))
+		}
+	}
+}

@@ -3,6 +3,8 @@ package handlers
 import (
 	"bytes"
 	"net/http"
+	"strconv"
+	"sync"
 
 	"github.com/a-h/templ"
 	"github.com/labstack/echo/v4"
@@ -46,15 +48,32 @@ func (a *App) renderParts(c echo.Context, status int, p views.Page, content, fra
 
 // renderComponent writes one component as it is (a fragment for htmx, say).
 func (a *App) renderComponent(c echo.Context, status int, comp templ.Component) error {
-	var buf bytes.Buffer
+	buf := renderBuffers.Get().(*bytes.Buffer)
+	buf.Reset()
+	defer func() {
+		// A rare huge page (a long list) does not stay in memory for good.
+		if buf.Cap() <= maxKeptRenderBuffer {
+			renderBuffers.Put(buf)
+		}
+	}()
 	// Every component reads the request's language and time zone from the
 	// context (views.LocaleOf): words, money and dates all follow it.
 	ctx := views.WithLocale(c.Request().Context(), locale(c))
-	if err := comp.Render(ctx, &buf); err != nil {
+	if err := comp.Render(ctx, buf); err != nil {
 		return err
 	}
+	// The page is whole before it is sent: saying its length spares the
+	// chunked encoding net/http uses for a body of over 2 kB otherwise.
+	c.Response().Header().Set(echo.HeaderContentLength, strconv.Itoa(buf.Len()))
 	return c.HTMLBlob(status, buf.Bytes())
 }
+
+// renderBuffers are the buffers pages are rendered into, reused: growing a
+// new one to a page's size was a few percent of a page's time.
+var renderBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+// maxKeptRenderBuffer is the largest buffer put back for reuse.
+const maxKeptRenderBuffer = 1 << 20
 
 // redirect sends htmx an HX-Redirect and everybody else a 303 See Other.
 func (a *App) redirect(c echo.Context, to string) error {
