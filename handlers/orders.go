@@ -53,27 +53,22 @@ func (a *App) ordersList(c echo.Context) (views.OrdersList, error) {
 		return l, err
 	}
 	l.Filter = f
-	f.Summary = true // the rows show a summary of each order
 	ctx := c.Request().Context()
+	desk, err := a.store.FindOrderDesk(ctx, t.ID, f)
+	if errors.As(err, &ve) {
+		l.Errors = ve.Fields
+		f.After = ""
+		desk, err = a.store.FindOrderDesk(ctx, t.ID, f)
+	}
+	if err != nil {
+		return l, err
+	}
 	if len(l.Unknown) == 0 {
-		page, err := a.store.FindOrders(ctx, t.ID, f)
-		if errors.As(err, &ve) {
-			l.Errors = ve.Fields
-			f.After = ""
-			page, err = a.store.FindOrders(ctx, t.ID, f)
-		}
-		if err != nil {
-			return l, err
-		}
+		page := desk.Page
 		l.Orders, l.Next = page.Orders, page.Next
 		l.Offset, l.Prev, l.HasPrev = page.Offset, page.Prev, page.HasPrev
 	}
-	if l.Counts, err = a.store.CountOrdersByStatus(ctx, t.ID, f); err != nil {
-		return l, err
-	}
-	if l.ReadyCount, err = a.store.CountReadyToShip(ctx, t.ID); err != nil {
-		return l, err
-	}
+	l.Counts, l.ReadyCount = desk.Counts, desk.Ready
 	// The counts are of the filters but the status (for the tabs): the
 	// list's own total is its status's, or all of them.
 	l.Total = l.AllCount()

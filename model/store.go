@@ -4,6 +4,8 @@ import (
 	"database/sql"
 	"errors"
 	"time"
+
+	lru "github.com/hashicorp/golang-lru/v2"
 )
 
 // Store is the application's data layer: every query of the application is a method
@@ -16,11 +18,13 @@ type Store struct {
 	Now func() time.Time
 	// tenants is the shops kept in memory (tenant_cache.go).
 	tenants *tenantCache
+	// orderDesks is the order desk views kept in memory (FindOrderDesk).
+	orderDesks *lru.Cache[orderDeskKey, *OrderDesk]
 }
 
 // NewStore wraps an opened, migrated database and the instance's keys.
 func NewStore(db *DB, keys *Keyring) *Store {
-	return &Store{DB: db, Keys: keys, Now: func() time.Time { return time.Now().UTC() }, tenants: newTenantCache()}
+	return &Store{DB: db, Keys: keys, Now: func() time.Time { return time.Now().UTC() }, tenants: newTenantCache(), orderDesks: newOrderDeskCache()}
 }
 
 func (s *Store) now() time.Time { return s.Now().UTC() }

@@ -1,0 +1,50 @@
+-- Each shop's orders have a version: a number that every change to one of
+-- its orders, their lines or their refunds moves on. What the back office
+-- read of a shop's orders (a page of the order desk and its counts, the
+-- week's sales) is kept in memory under the version it was read at, and is
+-- still current while one small row says the same version. Triggers, not Go,
+-- move it, so that no write path can forget to, the command line's and a
+-- restored backup's included.
+CREATE TABLE orders_versions (
+    tenant_id INTEGER PRIMARY KEY REFERENCES tenants(id),
+    version   INTEGER NOT NULL
+);
+
+CREATE TRIGGER orders_version_insert AFTER INSERT ON orders BEGIN
+    INSERT INTO orders_versions (tenant_id, version) VALUES (NEW.tenant_id, 1)
+        ON CONFLICT (tenant_id) DO UPDATE SET version = version + 1;
+END;
+CREATE TRIGGER orders_version_update AFTER UPDATE ON orders BEGIN
+    INSERT INTO orders_versions (tenant_id, version) VALUES (NEW.tenant_id, 1)
+        ON CONFLICT (tenant_id) DO UPDATE SET version = version + 1;
+END;
+CREATE TRIGGER orders_version_delete AFTER DELETE ON orders BEGIN
+    INSERT INTO orders_versions (tenant_id, version) VALUES (OLD.tenant_id, 1)
+        ON CONFLICT (tenant_id) DO UPDATE SET version = version + 1;
+END;
+
+CREATE TRIGGER order_lines_version_insert AFTER INSERT ON order_lines BEGIN
+    INSERT INTO orders_versions (tenant_id, version) VALUES (NEW.tenant_id, 1)
+        ON CONFLICT (tenant_id) DO UPDATE SET version = version + 1;
+END;
+CREATE TRIGGER order_lines_version_update AFTER UPDATE ON order_lines BEGIN
+    INSERT INTO orders_versions (tenant_id, version) VALUES (NEW.tenant_id, 1)
+        ON CONFLICT (tenant_id) DO UPDATE SET version = version + 1;
+END;
+CREATE TRIGGER order_lines_version_delete AFTER DELETE ON order_lines BEGIN
+    INSERT INTO orders_versions (tenant_id, version) VALUES (OLD.tenant_id, 1)
+        ON CONFLICT (tenant_id) DO UPDATE SET version = version + 1;
+END;
+
+CREATE TRIGGER refunds_version_insert AFTER INSERT ON refunds BEGIN
+    INSERT INTO orders_versions (tenant_id, version) VALUES (NEW.tenant_id, 1)
+        ON CONFLICT (tenant_id) DO UPDATE SET version = version + 1;
+END;
+CREATE TRIGGER refunds_version_update AFTER UPDATE ON refunds BEGIN
+    INSERT INTO orders_versions (tenant_id, version) VALUES (NEW.tenant_id, 1)
+        ON CONFLICT (tenant_id) DO UPDATE SET version = version + 1;
+END;
+CREATE TRIGGER refunds_version_delete AFTER DELETE ON refunds BEGIN
+    INSERT INTO orders_versions (tenant_id, version) VALUES (OLD.tenant_id, 1)
+        ON CONFLICT (tenant_id) DO UPDATE SET version = version + 1;
+END;

@@ -1,0 +1,117 @@
+package model
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"maps"
+	"math"
+
+	lru "github.com/hashicorp/golang-lru/v2"
+)
+
+// OrderDesk is what the order desk shows of a filter: a page of order
+// summaries, the count of each status tab and of the orders ready to ship.
+type OrderDesk struct {
+	Page   *OrderPage
+	Counts map[OrderStatus]int
+	Ready  int
+}
+
+// orderDesksKept is how many order desk views are kept: every tab, sort and
+// first pages a shop's staff move between, for a few shops.
+const orderDesksKept = 512
+
+// orderDeskKey is a kept order desk view: the shop, the version of its
+// orders it was read at, and the filter (its dates as numbers, so that equal
+// filters are equal keys).
+type orderDeskKey struct {
+	tenantID, version int64
+	filter            OrderFilter
+	from, to          int64
+}
+
+func newOrderDeskCache() *lru.Cache[orderDeskKey, *OrderDesk] {
+	c, err := lru.New[orderDeskKey, *OrderDesk](orderDesksKept)
+	if err != nil {
+		panic(err) // only for a size below one
+	}
+	return c
+}
+
+// OrdersVersion is the version of the shop's orders: it moves on with every
+// change to one of them, their lines or their refunds (migration 0018).
+func (s *Store) OrdersVersion(ctx context.Context, tenantID int64) (_ int64, err error) {
+	defer wrapErr(&err, "orders version (tenantID=%d)", tenantID)
+	var v int64
+	err = s.DB.R.QueryRowContext(ctx, `SELECT version FROM orders_versions WHERE tenant_id = ?`, tenantID).Scan(&v)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, nil // no order yet
+	}
+	return v, err
+}
+
+// FindOrderDesk reads the order desk of a filter: the page of summaries
+// FindOrders gives with f.Summary, CountOrdersByStatus of f and
+// CountReadyToShip. A shop's staff look at the same tabs again and again
+// between changes, and the page alone cost the driver a third of a
+// millisecond (fifty rows of fifteen values), so what was read is kept under
+// the version of the shop's orders and given again while the version stays:
+// one small read instead of four. A filter whose answer moves with the clock
+// (UnpaidFor) is read every time.
+func (s *Store) FindOrderDesk(ctx context.Context, tenantID int64, f OrderFilter) (*OrderDesk, error) {
+	f.Summary = true
+	if f.UnpaidFor != 0 {
+		return s.readOrderDesk(ctx, tenantID, f)
+	}
+	v, err := s.OrdersVersion(ctx, tenantID)
+	if err != nil {
+		return nil, err
+	}
+	k := orderDeskKey{tenantID: tenantID, version: v, filter: f, from: math.MinInt64, to: math.MinInt64}
+	if f.CreatedFrom != nil {
+		k.from = f.CreatedFrom.UnixNano()
+	}
+	if f.CreatedTo != nil {
+		k.to = f.CreatedTo.UnixNano()
+	}
+	k.filter.CreatedFrom, k.filter.CreatedTo = nil, nil
+	d, ok := s.orderDesks.Get(k)
+	if !ok {
+		if d, err = s.readOrderDesk(ctx, tenantID, f); err != nil {
+			return nil, err
+		}
+		// Read after the version: a change in between makes the view newer
+		// than its key says, never older, and the next read of the new
+		// version reads again.
+		s.orderDesks.Add(k, d)
+	}
+	return d.clone(), nil
+}
+
+func (s *Store) readOrderDesk(ctx context.Context, tenantID int64, f OrderFilter) (*OrderDesk, error) {
+	page, err := s.FindOrders(ctx, tenantID, f)
+	if err != nil {
+		return nil, err
+	}
+	d := &OrderDesk{Page: page}
+	if d.Counts, err = s.CountOrdersByStatus(ctx, tenantID, f); err != nil {
+		return nil, err
+	}
+	if d.Ready, err = s.CountReadyToShip(ctx, tenantID); err != nil {
+		return nil, err
+	}
+	return d, nil
+}
+
+// clone is a copy of a kept view for one request, which may change its
+// copy: the kept one is shared by every request of the same view.
+func (d *OrderDesk) clone() *OrderDesk {
+	page := *d.Page
+	page.Orders = make([]*Order, len(d.Page.Orders))
+	for i, o := range d.Page.Orders {
+		c := *o
+		page.Orders[i] = &c
+	}
+	return &OrderDesk{Page: &page, Counts: maps.Clone(d.Counts), Ready: d.Ready}
+}

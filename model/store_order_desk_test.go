@@ -1,0 +1,161 @@
+package model_test
+
+import (
+	"context"
+	"path/filepath"
+	"testing"
+
+	"orderdesk/model"
+)
+
+// The order desk's kept views are never stale: after any change to an order,
+// whichever way it is written (the store, plain SQL, another process on the
+// same file), the next read shows it; and a shop's view is only its own.
+func TestAKeptOrderDeskShowsEveryChangeAtOnce(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "orderdesk.db")
+	db, err := model.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	if _, err := db.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	store := model.NewStore(db, testKeys())
+	if _, err := store.SeedDemo(ctx, "desk-password"); err != nil {
+		t.Fatal(err)
+	}
+	shop, err := store.FindTenantBySlug(ctx, model.DemoTenantSlug)
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, err := store.FindTenantBySlug(ctx, model.DemoTurkishSlug)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := store.SeedBulkOrders(ctx, shop, 120); err != nil {
+		t.Fatal(err)
+	}
+	confirmed := model.OrderFilter{Status: model.OrderConfirmed}
+
+	// fresh is the same view read without anything kept.
+	fresh := func(tenantID int64, f model.OrderFilter) *model.OrderDesk {
+		t.Helper()
+		f.Summary = true
+		page, err := store.FindOrders(ctx, tenantID, f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		counts, err := store.CountOrdersByStatus(ctx, tenantID, f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ready, err := store.CountReadyToShip(ctx, tenantID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return &model.OrderDesk{Page: page, Counts: counts, Ready: ready}
+	}
+	same := func(step string, tenantID int64, f model.OrderFilter) *model.OrderDesk {
+		t.Helper()
+		got, err := store.FindOrderDesk(ctx, tenantID, f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := fresh(tenantID, f)
+		if len(got.Page.Orders) != len(want.Page.Orders) || got.Page.Next != want.Page.Next || got.Ready != want.Ready ||
+			len(got.Counts) != len(want.Counts) {
+			t.Fatalf("%s: kept view of %d orders (next %q, ready %d, %v), fresh %d (next %q, ready %d, %v)", step,
+				len(got.Page.Orders), got.Page.Next, got.Ready, got.Counts, len(want.Page.Orders), want.Page.Next, want.Ready, want.Counts)
+		}
+		for s, n := range want.Counts {
+			if got.Counts[s] != n {
+				t.Fatalf("%s: kept count of %s %d, fresh %d", step, s, got.Counts[s], n)
+			}
+		}
+		for i, o := range want.Page.Orders {
+			g := got.Page.Orders[i]
+			if g.ID != o.ID || g.Status != o.Status || g.Address != o.Address || g.Total != o.Total || g.ItemCount != o.ItemCount ||
+				g.ProcurementError != o.ProcurementError || g.PaymentStatus != o.PaymentStatus {
+				t.Fatalf("%s: kept row %+v, fresh %+v", step, *g, *o)
+			}
+		}
+		return got
+	}
+
+	first := same("first read", shop.ID, confirmed)
+	target := first.Page.Orders[0]
+
+	// A request that changes its copy does not change what the next one sees.
+	first.Page.Orders[0].Address.FirstName = "Scribbled"
+	first.Counts[model.OrderConfirmed] = -1
+	same("after a request changed its copy", shop.ID, confirmed)
+
+	steps := []struct {
+		name string
+		sql  string
+		args []any
+	}{
+		{"a customer's name changed in SQL", `UPDATE orders SET first_name = 'Renamed' WHERE id = ?`, []any{target.ID}},
+		{"the order cancelled", `UPDATE orders SET status = 'cancelled' WHERE id = ?`, []any{target.ID}},
+		{"a procurement error", `UPDATE orders SET procurement_error = 'Out of stock' WHERE tenant_id = ? AND status = 'confirmed' AND id = (SELECT max(id) FROM orders WHERE tenant_id = ? AND status = 'confirmed')`, []any{shop.ID, shop.ID}},
+		{"an order arrived at the warehouse", `UPDATE orders SET arrived_at = created_at WHERE tenant_id = ? AND status = 'confirmed' AND arrived_at IS NULL AND id = (SELECT min(id) FROM orders WHERE tenant_id = ? AND status = 'confirmed' AND arrived_at IS NULL)`, []any{shop.ID, shop.ID}},
+	}
+	for _, st := range steps {
+		if _, err := db.W.ExecContext(ctx, st.sql, st.args...); err != nil {
+			t.Fatalf("%s: %v", st.name, err)
+		}
+		same(st.name, shop.ID, confirmed)
+		same(st.name+" (all orders)", shop.ID, model.OrderFilter{})
+	}
+
+	// Another process on the same file (the command line) changes an order.
+	before, err := store.OrdersVersion(ctx, shop.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cli, err := model.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	top := same("before the other process", shop.ID, confirmed).Page.Orders[0]
+	if _, err := cli.W.ExecContext(ctx, `UPDATE orders SET total = total + 100 WHERE id = ?`, top.ID); err != nil {
+		t.Fatal(err)
+	}
+	if err := cli.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if got := same("after the other process", shop.ID, confirmed).Page.Orders[0]; got.Total != top.Total+100 {
+		t.Errorf("after another process added 100 the order desk shows %d, want %d", got.Total, top.Total+100)
+	}
+
+	// A line's change moves the version too (the dashboard's costs are the lines').
+	v, err := store.OrdersVersion(ctx, shop.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v <= before {
+		t.Errorf("version %d after a change, %d before", v, before)
+	}
+	if _, err := db.W.ExecContext(ctx, `UPDATE order_lines SET supplier_track = 'YT1' WHERE id = (SELECT min(id) FROM order_lines WHERE tenant_id = ?)`, shop.ID); err != nil {
+		t.Fatal(err)
+	}
+	if after, err := store.OrdersVersion(ctx, shop.ID); err != nil || after <= v {
+		t.Errorf("version %d (%v) after a line changed, %d before", after, err, v)
+	}
+
+	// The other shop's desk is its own, under the same filter, even when
+	// both shops' orders are at the same version.
+	same("this shop at version 7", shop.ID, confirmed)
+	if _, err := db.W.ExecContext(ctx, `UPDATE orders_versions SET version = 7 WHERE tenant_id IN (?, ?)`, shop.ID, other.ID); err != nil {
+		t.Fatal(err)
+	}
+	same("this shop at version 7", shop.ID, confirmed)
+	theirs := same("the other shop at version 7", other.ID, confirmed)
+	for _, o := range theirs.Page.Orders {
+		if o.TenantID != other.ID {
+			t.Fatalf("the other shop's desk lists order %d of shop %d", o.ID, o.TenantID)
+		}
+	}
+}
