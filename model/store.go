@@ -4,8 +4,6 @@ import (
 	"database/sql"
 	"errors"
 	"time"
-
-	lru "github.com/hashicorp/golang-lru/v2"
 )
 
 // Store is the application's data layer: every query of the application is a method
@@ -18,13 +16,17 @@ type Store struct {
 	Now func() time.Time
 	// tenants is the shops kept in memory (tenant_cache.go).
 	tenants *tenantCache
-	// orderDesks is the order desk views kept in memory (FindOrderDesk).
-	orderDesks *lru.Cache[orderDeskKey, *OrderDesk]
+	// orderDesks and trackedOrders are reads of a shop's orders kept in
+	// memory under the version of its orders (FindOrderDesk, TrackOrder).
+	orderDesks    *keptCache[orderDeskKey, *OrderDesk]
+	trackedOrders *keptCache[string, trackedOrder]
 }
 
 // NewStore wraps an opened, migrated database and the instance's keys.
 func NewStore(db *DB, keys *Keyring) *Store {
-	return &Store{DB: db, Keys: keys, Now: func() time.Time { return time.Now().UTC() }, tenants: newTenantCache(), orderDesks: newOrderDeskCache()}
+	return &Store{DB: db, Keys: keys, Now: func() time.Time { return time.Now().UTC() }, tenants: newTenantCache(),
+		orderDesks:    newKeptCache[orderDeskKey, *OrderDesk](orderDesksKept),
+		trackedOrders: newKeptCache[string, trackedOrder](trackedOrdersKept)}
 }
 
 func (s *Store) now() time.Time { return s.Now().UTC() }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"maps"
 	"math"
+	"slices"
 
 	lru "github.com/hashicorp/golang-lru/v2"
 )
@@ -22,21 +23,56 @@ type OrderDesk struct {
 // first pages a shop's staff move between, for a few shops.
 const orderDesksKept = 512
 
-// orderDeskKey is a kept order desk view: the shop, the version of its
-// orders it was read at, and the filter (its dates as numbers, so that equal
-// filters are equal keys).
+// trackedOrdersKept is how many orders' tracking stories are kept: the
+// orders customers are waiting for, which they look at again and again.
+const trackedOrdersKept = 4096
+
+// orderDeskKey is a kept order desk view's filter, its dates as numbers so
+// that equal filters are equal keys.
 type orderDeskKey struct {
-	tenantID, version int64
-	filter            OrderFilter
-	from, to          int64
+	filter   OrderFilter
+	from, to int64
 }
 
-func newOrderDeskCache() *lru.Cache[orderDeskKey, *OrderDesk] {
-	c, err := lru.New[orderDeskKey, *OrderDesk](orderDesksKept)
+// versioned is the key of something kept under a version of a shop's
+// orders: the shop, the version it was read at, and what was read.
+type versioned[K comparable] struct {
+	tenantID, version int64
+	key               K
+}
+
+// keptCache is a bounded cache of reads of a shop's orders.
+type keptCache[K comparable, V any] = lru.Cache[versioned[K], V]
+
+func newKeptCache[K comparable, V any](size int) *keptCache[K, V] {
+	c, err := lru.New[versioned[K], V](size)
 	if err != nil {
 		panic(err) // only for a size below one
 	}
 	return c
+}
+
+// keptRead gives what read reads of the shop's orders, kept in c under key
+// and the current version of the shop's orders: while the version stays,
+// the kept answer is given again. The version is read first, so that a
+// change between it and read makes the kept answer newer than its key says,
+// never older; the next look at the new version reads again.
+func keptRead[K comparable, V any](ctx context.Context, s *Store, c *keptCache[K, V], tenantID int64, key K, read func() (V, error)) (V, error) {
+	var zero V
+	v, err := s.OrdersVersion(ctx, tenantID)
+	if err != nil {
+		return zero, err
+	}
+	k := versioned[K]{tenantID: tenantID, version: v, key: key}
+	if kept, ok := c.Get(k); ok {
+		return kept, nil
+	}
+	got, err := read()
+	if err != nil {
+		return zero, err
+	}
+	c.Add(k, got)
+	return got, nil
 }
 
 // OrdersVersion is the version of the shop's orders: it moves on with every
@@ -64,11 +100,7 @@ func (s *Store) FindOrderDesk(ctx context.Context, tenantID int64, f OrderFilter
 	if f.UnpaidFor != 0 {
 		return s.readOrderDesk(ctx, tenantID, f)
 	}
-	v, err := s.OrdersVersion(ctx, tenantID)
-	if err != nil {
-		return nil, err
-	}
-	k := orderDeskKey{tenantID: tenantID, version: v, filter: f, from: math.MinInt64, to: math.MinInt64}
+	k := orderDeskKey{filter: f, from: math.MinInt64, to: math.MinInt64}
 	if f.CreatedFrom != nil {
 		k.from = f.CreatedFrom.UnixNano()
 	}
@@ -76,15 +108,9 @@ func (s *Store) FindOrderDesk(ctx context.Context, tenantID int64, f OrderFilter
 		k.to = f.CreatedTo.UnixNano()
 	}
 	k.filter.CreatedFrom, k.filter.CreatedTo = nil, nil
-	d, ok := s.orderDesks.Get(k)
-	if !ok {
-		if d, err = s.readOrderDesk(ctx, tenantID, f); err != nil {
-			return nil, err
-		}
-		// Read after the version: a change in between makes the view newer
-		// than its key says, never older, and the next read of the new
-		// version reads again.
-		s.orderDesks.Add(k, d)
+	d, err := keptRead(ctx, s, s.orderDesks, tenantID, k, func() (*OrderDesk, error) { return s.readOrderDesk(ctx, tenantID, f) })
+	if err != nil {
+		return nil, err
 	}
 	return d.clone(), nil
 }
@@ -114,4 +140,27 @@ func (d *OrderDesk) clone() *OrderDesk {
 		page.Orders[i] = &c
 	}
 	return &OrderDesk{Page: &page, Counts: maps.Clone(d.Counts), Ready: d.Ready}
+}
+
+// trackedOrder is an order's tracking story as TrackOrder reads it.
+type trackedOrder struct {
+	order *Order
+	story []TrackStep
+}
+
+// TrackOrder reads the tenant's order of this number for the public
+// tracking pages, with its story (readTrackedOrder), kept under the version
+// of the shop's orders: the busiest pages of a shop, asked again and again
+// of the orders customers are waiting for.
+func (s *Store) TrackOrder(ctx context.Context, tenantID int64, number string) (*Order, []TrackStep, error) {
+	number = OrderNumber(number)
+	t, err := keptRead(ctx, s, s.trackedOrders, tenantID, number, func() (trackedOrder, error) {
+		o, story, err := s.readTrackedOrder(ctx, tenantID, number)
+		return trackedOrder{o, story}, err
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	o := *t.order
+	return &o, slices.Clone(t.story), nil
 }

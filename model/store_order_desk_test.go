@@ -3,6 +3,8 @@ package model_test
 import (
 	"context"
 	"path/filepath"
+	"reflect"
+	"strings"
 	"testing"
 
 	"orderdesk/model"
@@ -157,5 +159,90 @@ func TestAKeptOrderDeskShowsEveryChangeAtOnce(t *testing.T) {
 		if o.TenantID != other.ID {
 			t.Fatalf("the other shop's desk lists order %d of shop %d", o.ID, o.TenantID)
 		}
+	}
+}
+
+// A kept tracking story is never stale: whatever changes what the tracking
+// pages show (the order, a line's parcel, an event, the shipment's link, the
+// shipping method's link), the next read shows it, as a store that keeps
+// nothing reads it.
+func TestAKeptTrackingStoryShowsEveryChangeAtOnce(t *testing.T) {
+	ctx := context.Background()
+	db, err := model.Open(filepath.Join(t.TempDir(), "orderdesk.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	if _, err := db.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	store := model.NewStore(db, testKeys())
+	if _, err := store.SeedDemo(ctx, "track-password"); err != nil {
+		t.Fatal(err)
+	}
+	shop, err := store.FindTenantBySlug(ctx, model.DemoTenantSlug)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := store.SeedBulkOrders(ctx, shop, 30); err != nil {
+		t.Fatal(err)
+	}
+	var id int64
+	var number string
+	if err := db.R.QueryRowContext(ctx, `SELECT id, number FROM orders WHERE tenant_id = ? AND shipping_method_id IS NOT NULL
+		ORDER BY id DESC LIMIT 1`, shop.ID).Scan(&id, &number); err != nil {
+		t.Fatal(err)
+	}
+	same := func(step string) {
+		t.Helper()
+		// Asked in lower case, as a customer may type it: the same kept story.
+		for _, asked := range []string{number, strings.ToLower(number)} {
+			gotOrder, gotStory, err := store.TrackOrder(ctx, shop.ID, asked)
+			if err != nil {
+				t.Fatalf("%s: %v", step, err)
+			}
+			wantOrder, wantStory, err := model.NewStore(db, testKeys()).TrackOrder(ctx, shop.ID, number)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(gotOrder, wantOrder) || !reflect.DeepEqual(gotStory, wantStory) {
+				t.Fatalf("%s: kept\n%+v\n%+v\nfresh\n%+v\n%+v", step, *gotOrder, gotStory, *wantOrder, wantStory)
+			}
+		}
+	}
+	same("first read")
+	// A caller's change to its copy is its own.
+	o, story, err := store.TrackOrder(ctx, shop.ID, number)
+	if err != nil {
+		t.Fatal(err)
+	}
+	o.Status, story[0].Key = "scribbled", "scribbled"
+	same("after a caller changed its copy")
+
+	now := "2026-12-02 10:00:00.000000000+00:00"
+	for _, st := range []struct {
+		name, sql string
+		args      []any
+	}{
+		{"the order shipped", `UPDATE orders SET status = 'shipped', shipped_at = ?, tracking_number = 'CDEK42' WHERE id = ?`, []any{now, id}},
+		{"a line's parcel", `UPDATE order_lines SET supplier_track = 'YT777' WHERE id = (SELECT min(id) FROM order_lines WHERE order_id = ?)`, []any{id}},
+		{"a payment event", `INSERT INTO order_events (tenant_id, order_id, kind, actor, from_value, to_value, created_at)
+			VALUES (?, ?, 'payment_status', 'system', 'pending', 'paid', ?)`, []any{shop.ID, id, now}},
+		{"the shipping method's link", `UPDATE shipping_methods SET tracking_url = 'https://carrier.example/t?n={number}'
+			WHERE id = (SELECT shipping_method_id FROM orders WHERE id = ?)`, []any{id}},
+		{"the shipment's own link", `INSERT INTO shipments (tenant_id, order_id, carrier, track_number, tracking_url, status, created_by, created_at, updated_at)
+			VALUES (?, ?, 'dostavista', 'CDEK42', 'https://courier.example/map/1', 'created', 'test', ?, ?)`, []any{shop.ID, id, now, now}},
+	} {
+		if _, err := db.W.ExecContext(ctx, st.sql, st.args...); err != nil {
+			t.Fatalf("%s: %v", st.name, err)
+		}
+		same(st.name)
+	}
+	o, _, err = store.TrackOrder(ctx, shop.ID, number)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o.TrackingURL != "https://courier.example/map/1" {
+		t.Errorf("tracking link %q after the shipment got its own", o.TrackingURL)
 	}
 }

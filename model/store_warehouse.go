@@ -179,14 +179,14 @@ var trackArgs = []any{
 	EventProcurementStatus, string(ProcShipped), string(ProcCompleted),
 }
 
-// TrackOrder reads the tenant's order of this number for the public
+// readTrackedOrder reads the tenant's order of this number for the public
 // tracking pages, with its story: ordered, paid, bought from the supplier,
 // on its way to our warehouse (with the supplier's tracks), arrived, handed
 // to the carrier (with its track and link), delivered. Each step has its date
 // once it happened; nothing personal is in the story. The order holds only
 // what the tracking pages show and its owner (trackedOrderColumns), the rest
 // of it zero. An unknown number is ErrNotFound.
-func (s *Store) TrackOrder(ctx context.Context, tenantID int64, number string) (_ *Order, _ []TrackStep, err error) {
+func (s *Store) readTrackedOrder(ctx context.Context, tenantID int64, number string) (_ *Order, _ []TrackStep, err error) {
 	defer wrapErr(&err, "track order (tenantID=%d)", tenantID)
 	var at [3]sql.NullString
 	var tracks string

@@ -27,6 +27,9 @@ var (
 // fill writes the message with data's fields, as text/template writes them
 // (fmt's %v; a field data lacks is "<no value>").
 func (m plainMessage) fill(data map[string]any) string {
+	if len(m.fields) == 0 {
+		return m.text[0]
+	}
 	var b strings.Builder
 	for i, f := range m.fields {
 		b.WriteString(m.text[i])
