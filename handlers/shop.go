@@ -95,7 +95,7 @@ func (a *App) renderShopProducts(c echo.Context, status int, alert string) error
 	if err != nil {
 		return err
 	}
-	products, err := a.store.FindProducts(c.Request().Context(), tenant(c).ID)
+	products, err := a.store.FindShelf(c.Request().Context(), tenant(c).ID)
 	if err != nil {
 		return err
 	}

@@ -70,6 +70,21 @@ func (s *Store) FindProducts(ctx context.Context, tenantID int64) (_ []*Product,
 	return collect(rows, err, scanProduct)
 }
 
+// FindShelf lists the tenant's active products as the storefront shows
+// them, by title: their id, title, description, price and stock, the rest of
+// each Product zero. The shop's front page is read on every visit; reading
+// what it shows, and none of what the shop pays (cost_fen) or where it buys,
+// is the storefront's whole need.
+func (s *Store) FindShelf(ctx context.Context, tenantID int64) (_ []*Product, err error) {
+	defer wrapErr(&err, "find shelf (tenantID=%d)", tenantID)
+	rows, err := s.DB.R.QueryContext(ctx, `SELECT p.id, p.tenant_id, p.title, p.description, p.price, p.stock FROM products p
+		WHERE p.tenant_id = ? AND p.active = 1 ORDER BY p.title, p.id`, tenantID)
+	return collect(rows, err, func(r rowScanner) (*Product, error) {
+		p := &Product{Active: true}
+		return p, r.Scan(&p.ID, &p.TenantID, &p.Title, &p.Description, &p.Price, &p.Stock)
+	})
+}
+
 // CreateShippingMethod adds a delivery option.
 func (s *Store) CreateShippingMethod(ctx context.Context, tenantID int64, m ShippingMethod) (_ *ShippingMethod, err error) {
 	defer wrapErr(&err, "create shipping method (tenantID=%d)", tenantID)
