@@ -16,17 +16,20 @@ type Store struct {
 	Now func() time.Time
 	// tenants is the shops kept in memory (tenant_cache.go).
 	tenants *tenantCache
-	// orderDesks and trackedOrders are reads of a shop's orders kept in
-	// memory under the version of its orders (FindOrderDesk, TrackOrder).
+	// orderDesks, trackedOrders and shelves are reads of a shop kept in
+	// memory under its version (kept.go): FindOrderDesk, TrackOrder,
+	// FindShelf.
 	orderDesks    *keptCache[orderDeskKey, *OrderDesk]
 	trackedOrders *keptCache[string, trackedOrder]
+	shelves       *keptCache[struct{}, []*Product]
 }
 
 // NewStore wraps an opened, migrated database and the instance's keys.
 func NewStore(db *DB, keys *Keyring) *Store {
 	return &Store{DB: db, Keys: keys, Now: func() time.Time { return time.Now().UTC() }, tenants: newTenantCache(),
 		orderDesks:    newKeptCache[orderDeskKey, *OrderDesk](orderDesksKept),
-		trackedOrders: newKeptCache[string, trackedOrder](trackedOrdersKept)}
+		trackedOrders: newKeptCache[string, trackedOrder](trackedOrdersKept),
+		shelves:       newKeptCache[struct{}, []*Product](shelvesKept)}
 }
 
 func (s *Store) now() time.Time { return s.Now().UTC() }

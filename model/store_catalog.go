@@ -72,10 +72,23 @@ func (s *Store) FindProducts(ctx context.Context, tenantID int64) (_ []*Product,
 
 // FindShelf lists the tenant's active products as the storefront shows
 // them, by title: their id, title, description, price and stock, the rest of
-// each Product zero. The shop's front page is read on every visit; reading
-// what it shows, and none of what the shop pays (cost_fen) or where it buys,
-// is the storefront's whole need.
-func (s *Store) FindShelf(ctx context.Context, tenantID int64) (_ []*Product, err error) {
+// each Product zero, none of what the shop pays (cost_fen) or where it buys.
+// The shop's front page is read on every visit: the shelf is kept under the
+// shop's version (kept.go), which every change to a product moves on.
+func (s *Store) FindShelf(ctx context.Context, tenantID int64) ([]*Product, error) {
+	kept, err := keptRead(ctx, s, s.shelves, tenantID, struct{}{}, func() ([]*Product, error) { return s.readShelf(ctx, tenantID) })
+	if err != nil {
+		return nil, err
+	}
+	shelf := make([]*Product, len(kept))
+	for i, p := range kept {
+		c := *p
+		shelf[i] = &c
+	}
+	return shelf, nil
+}
+
+func (s *Store) readShelf(ctx context.Context, tenantID int64) (_ []*Product, err error) {
 	defer wrapErr(&err, "find shelf (tenantID=%d)", tenantID)
 	rows, err := s.DB.R.QueryContext(ctx, `SELECT p.id, p.tenant_id, p.title, p.description, p.price, p.stock FROM products p
 		WHERE p.tenant_id = ? AND p.active = 1 ORDER BY p.title, p.id`, tenantID)

@@ -2,13 +2,9 @@ package model
 
 import (
 	"context"
-	"database/sql"
-	"errors"
 	"maps"
 	"math"
 	"slices"
-
-	lru "github.com/hashicorp/golang-lru/v2"
 )
 
 // OrderDesk is what the order desk shows of a filter: a page of order
@@ -27,6 +23,9 @@ const orderDesksKept = 512
 // orders customers are waiting for, which they look at again and again.
 const trackedOrdersKept = 4096
 
+// shelvesKept is how many shops' shelves are kept.
+const shelvesKept = 64
+
 // orderDeskKey is a kept order desk view's filter, its dates as numbers so
 // that equal filters are equal keys.
 type orderDeskKey struct {
@@ -34,65 +33,12 @@ type orderDeskKey struct {
 	from, to int64
 }
 
-// versioned is the key of something kept under a version of a shop's
-// orders: the shop, the version it was read at, and what was read.
-type versioned[K comparable] struct {
-	tenantID, version int64
-	key               K
-}
-
-// keptCache is a bounded cache of reads of a shop's orders.
-type keptCache[K comparable, V any] = lru.Cache[versioned[K], V]
-
-func newKeptCache[K comparable, V any](size int) *keptCache[K, V] {
-	c, err := lru.New[versioned[K], V](size)
-	if err != nil {
-		panic(err) // only for a size below one
-	}
-	return c
-}
-
-// keptRead gives what read reads of the shop's orders, kept in c under key
-// and the current version of the shop's orders: while the version stays,
-// the kept answer is given again. The version is read first, so that a
-// change between it and read makes the kept answer newer than its key says,
-// never older; the next look at the new version reads again.
-func keptRead[K comparable, V any](ctx context.Context, s *Store, c *keptCache[K, V], tenantID int64, key K, read func() (V, error)) (V, error) {
-	var zero V
-	v, err := s.OrdersVersion(ctx, tenantID)
-	if err != nil {
-		return zero, err
-	}
-	k := versioned[K]{tenantID: tenantID, version: v, key: key}
-	if kept, ok := c.Get(k); ok {
-		return kept, nil
-	}
-	got, err := read()
-	if err != nil {
-		return zero, err
-	}
-	c.Add(k, got)
-	return got, nil
-}
-
-// OrdersVersion is the version of the shop's orders: it moves on with every
-// change to one of them, their lines or their refunds (migration 0018).
-func (s *Store) OrdersVersion(ctx context.Context, tenantID int64) (_ int64, err error) {
-	defer wrapErr(&err, "orders version (tenantID=%d)", tenantID)
-	var v int64
-	err = s.DB.R.QueryRowContext(ctx, `SELECT version FROM orders_versions WHERE tenant_id = ?`, tenantID).Scan(&v)
-	if errors.Is(err, sql.ErrNoRows) {
-		return 0, nil // no order yet
-	}
-	return v, err
-}
-
 // FindOrderDesk reads the order desk of a filter: the page of summaries
 // FindOrders gives with f.Summary, CountOrdersByStatus of f and
 // CountReadyToShip. A shop's staff look at the same tabs again and again
 // between changes, and the page alone cost the driver a third of a
 // millisecond (fifty rows of fifteen values), so what was read is kept under
-// the version of the shop's orders and given again while the version stays:
+// the shop's version (ShopVersion) and given again while the version stays:
 // one small read instead of four. A filter whose answer moves with the clock
 // (UnpaidFor) is read every time.
 func (s *Store) FindOrderDesk(ctx context.Context, tenantID int64, f OrderFilter) (*OrderDesk, error) {
@@ -149,8 +95,8 @@ type trackedOrder struct {
 }
 
 // TrackOrder reads the tenant's order of this number for the public
-// tracking pages, with its story (readTrackedOrder), kept under the version
-// of the shop's orders: the busiest pages of a shop, asked again and again
+// tracking pages, with its story (readTrackedOrder), kept under the shop's
+// version: the busiest pages of a shop, asked again and again
 // of the orders customers are waiting for.
 func (s *Store) TrackOrder(ctx context.Context, tenantID int64, number string) (*Order, []TrackStep, error) {
 	number = OrderNumber(number)

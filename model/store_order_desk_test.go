@@ -113,7 +113,7 @@ func TestAKeptOrderDeskShowsEveryChangeAtOnce(t *testing.T) {
 	}
 
 	// Another process on the same file (the command line) changes an order.
-	before, err := store.OrdersVersion(ctx, shop.ID)
+	before, err := store.ShopVersion(ctx, shop.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -133,7 +133,7 @@ func TestAKeptOrderDeskShowsEveryChangeAtOnce(t *testing.T) {
 	}
 
 	// A line's change moves the version too (the dashboard's costs are the lines').
-	v, err := store.OrdersVersion(ctx, shop.ID)
+	v, err := store.ShopVersion(ctx, shop.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -143,18 +143,18 @@ func TestAKeptOrderDeskShowsEveryChangeAtOnce(t *testing.T) {
 	if _, err := db.W.ExecContext(ctx, `UPDATE order_lines SET supplier_track = 'YT1' WHERE id = (SELECT min(id) FROM order_lines WHERE tenant_id = ?)`, shop.ID); err != nil {
 		t.Fatal(err)
 	}
-	if after, err := store.OrdersVersion(ctx, shop.ID); err != nil || after <= v {
+	if after, err := store.ShopVersion(ctx, shop.ID); err != nil || after <= v {
 		t.Errorf("version %d (%v) after a line changed, %d before", after, err, v)
 	}
 
 	// The other shop's desk is its own, under the same filter, even when
 	// both shops' orders are at the same version.
-	same("this shop at version 7", shop.ID, confirmed)
-	if _, err := db.W.ExecContext(ctx, `UPDATE orders_versions SET version = 7 WHERE tenant_id IN (?, ?)`, shop.ID, other.ID); err != nil {
+	same("before both shops are set to one version", shop.ID, confirmed)
+	if _, err := db.W.ExecContext(ctx, `UPDATE shop_versions SET version = 1000000 WHERE tenant_id IN (?, ?)`, shop.ID, other.ID); err != nil {
 		t.Fatal(err)
 	}
-	same("this shop at version 7", shop.ID, confirmed)
-	theirs := same("the other shop at version 7", other.ID, confirmed)
+	same("this shop at version 1,000,000", shop.ID, confirmed)
+	theirs := same("the other shop at version 1,000,000", other.ID, confirmed)
 	for _, o := range theirs.Page.Orders {
 		if o.TenantID != other.ID {
 			t.Fatalf("the other shop's desk lists order %d of shop %d", o.ID, o.TenantID)
@@ -244,5 +244,60 @@ func TestAKeptTrackingStoryShowsEveryChangeAtOnce(t *testing.T) {
 	}
 	if o.TrackingURL != "https://courier.example/map/1" {
 		t.Errorf("tracking link %q after the shipment got its own", o.TrackingURL)
+	}
+}
+
+// The storefront's kept shelf follows every change to the shop's products at
+// once (a price, the stock an order took, a new product, one taken off),
+// and one shop's shelf is never another's.
+func TestAKeptShelfShowsEveryChangeAtOnce(t *testing.T) {
+	s := newShop(t, 5)
+	ctx := context.Background()
+	other, err := s.store.CreateTenant(ctx, model.NewTenant{Slug: "other", Name: "Other"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.store.CreateProduct(ctx, other.ID, model.Product{SKU: "O1", Title: "Their kettle", Price: 100, Stock: 1}); err != nil {
+		t.Fatal(err)
+	}
+	same := func(step string, tenantID int64) []*model.Product {
+		t.Helper()
+		got, err := s.store.FindShelf(ctx, tenantID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := model.NewStore(s.store.DB, testKeys()).FindShelf(ctx, tenantID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Fatalf("%s: kept shelf %+v, fresh %+v", step, got, want)
+		}
+		return got
+	}
+	same("first read", s.tenant.ID)
+	for _, st := range []struct{ name, sql string }{
+		{"a new price", `UPDATE products SET price = 2700 WHERE sku = 'P1'`},
+		{"stock taken by an order", `UPDATE products SET stock = stock - 1 WHERE sku = 'P1'`},
+		{"a new product", `INSERT INTO products (tenant_id, sku, title, price, stock, created_at) SELECT tenant_id, 'P2', 'Cups', 800, 4, created_at FROM products WHERE sku = 'P1'`},
+		{"a product taken off", `UPDATE products SET active = 0 WHERE sku = 'P1'`},
+	} {
+		if _, err := s.store.DB.W.ExecContext(ctx, st.sql); err != nil {
+			t.Fatalf("%s: %v", st.name, err)
+		}
+		same(st.name, s.tenant.ID)
+	}
+	// A caller's change to its copy is its own.
+	shelf := same("before a caller scribbles", s.tenant.ID)
+	shelf[0].Price = -1
+	same("after a caller scribbled", s.tenant.ID)
+
+	// The same version, another shop: its own shelf.
+	if _, err := s.store.DB.W.Exec(`UPDATE shop_versions SET version = 1000000 WHERE tenant_id IN (?, ?)`, s.tenant.ID, other.ID); err != nil {
+		t.Fatal(err)
+	}
+	same("this shop at version 1,000,000", s.tenant.ID)
+	if theirs := same("the other shop at version 1,000,000", other.ID); len(theirs) != 1 || theirs[0].Title != "Their kettle" {
+		t.Errorf("the other shop's shelf: %+v", theirs)
 	}
 }

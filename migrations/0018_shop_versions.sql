@@ -1,90 +1,104 @@
--- Each shop's orders have a version: a number that every change to one of
--- its orders, their lines, events, refunds or shipments (or its shipping
--- methods, whose links the tracking pages show) moves on. What was read of a
--- shop's orders (a page of the order desk and its counts, an order's
--- tracking story) is kept in memory under the version it was read at, and
--- is still current while one small row says the same version. Triggers, not Go,
+-- Each shop has a version: a number that every change to one of its orders
+-- (their lines, events, refunds, shipments), its shipping methods (whose
+-- links the tracking pages show) or its products moves on. What is read
+-- again and again of a shop (a page of the order desk and its counts, an
+-- order's tracking story, the storefront's shelf) is kept in memory under
+-- the version it was read at, and is still current while one small row says
+-- the same version. Triggers, not Go,
 -- move it, so that no write path can forget to, the command line's and a
 -- restored backup's included.
-CREATE TABLE orders_versions (
+CREATE TABLE shop_versions (
     tenant_id INTEGER PRIMARY KEY REFERENCES tenants(id),
     version   INTEGER NOT NULL
 );
 
 CREATE TRIGGER orders_version_insert AFTER INSERT ON orders BEGIN
-    INSERT INTO orders_versions (tenant_id, version) VALUES (NEW.tenant_id, 1)
+    INSERT INTO shop_versions (tenant_id, version) VALUES (NEW.tenant_id, 1)
         ON CONFLICT (tenant_id) DO UPDATE SET version = version + 1;
 END;
 CREATE TRIGGER orders_version_update AFTER UPDATE ON orders BEGIN
-    INSERT INTO orders_versions (tenant_id, version) VALUES (NEW.tenant_id, 1)
+    INSERT INTO shop_versions (tenant_id, version) VALUES (NEW.tenant_id, 1)
         ON CONFLICT (tenant_id) DO UPDATE SET version = version + 1;
 END;
 CREATE TRIGGER orders_version_delete AFTER DELETE ON orders BEGIN
-    INSERT INTO orders_versions (tenant_id, version) VALUES (OLD.tenant_id, 1)
+    INSERT INTO shop_versions (tenant_id, version) VALUES (OLD.tenant_id, 1)
         ON CONFLICT (tenant_id) DO UPDATE SET version = version + 1;
 END;
 
 CREATE TRIGGER order_lines_version_insert AFTER INSERT ON order_lines BEGIN
-    INSERT INTO orders_versions (tenant_id, version) VALUES (NEW.tenant_id, 1)
+    INSERT INTO shop_versions (tenant_id, version) VALUES (NEW.tenant_id, 1)
         ON CONFLICT (tenant_id) DO UPDATE SET version = version + 1;
 END;
 CREATE TRIGGER order_lines_version_update AFTER UPDATE ON order_lines BEGIN
-    INSERT INTO orders_versions (tenant_id, version) VALUES (NEW.tenant_id, 1)
+    INSERT INTO shop_versions (tenant_id, version) VALUES (NEW.tenant_id, 1)
         ON CONFLICT (tenant_id) DO UPDATE SET version = version + 1;
 END;
 CREATE TRIGGER order_lines_version_delete AFTER DELETE ON order_lines BEGIN
-    INSERT INTO orders_versions (tenant_id, version) VALUES (OLD.tenant_id, 1)
+    INSERT INTO shop_versions (tenant_id, version) VALUES (OLD.tenant_id, 1)
         ON CONFLICT (tenant_id) DO UPDATE SET version = version + 1;
 END;
 
 CREATE TRIGGER refunds_version_insert AFTER INSERT ON refunds BEGIN
-    INSERT INTO orders_versions (tenant_id, version) VALUES (NEW.tenant_id, 1)
+    INSERT INTO shop_versions (tenant_id, version) VALUES (NEW.tenant_id, 1)
         ON CONFLICT (tenant_id) DO UPDATE SET version = version + 1;
 END;
 CREATE TRIGGER refunds_version_update AFTER UPDATE ON refunds BEGIN
-    INSERT INTO orders_versions (tenant_id, version) VALUES (NEW.tenant_id, 1)
+    INSERT INTO shop_versions (tenant_id, version) VALUES (NEW.tenant_id, 1)
         ON CONFLICT (tenant_id) DO UPDATE SET version = version + 1;
 END;
 CREATE TRIGGER refunds_version_delete AFTER DELETE ON refunds BEGIN
-    INSERT INTO orders_versions (tenant_id, version) VALUES (OLD.tenant_id, 1)
+    INSERT INTO shop_versions (tenant_id, version) VALUES (OLD.tenant_id, 1)
         ON CONFLICT (tenant_id) DO UPDATE SET version = version + 1;
 END;
 
 CREATE TRIGGER order_events_version_insert AFTER INSERT ON order_events BEGIN
-    INSERT INTO orders_versions (tenant_id, version) VALUES (NEW.tenant_id, 1)
+    INSERT INTO shop_versions (tenant_id, version) VALUES (NEW.tenant_id, 1)
         ON CONFLICT (tenant_id) DO UPDATE SET version = version + 1;
 END;
 CREATE TRIGGER order_events_version_update AFTER UPDATE ON order_events BEGIN
-    INSERT INTO orders_versions (tenant_id, version) VALUES (NEW.tenant_id, 1)
+    INSERT INTO shop_versions (tenant_id, version) VALUES (NEW.tenant_id, 1)
         ON CONFLICT (tenant_id) DO UPDATE SET version = version + 1;
 END;
 CREATE TRIGGER order_events_version_delete AFTER DELETE ON order_events BEGIN
-    INSERT INTO orders_versions (tenant_id, version) VALUES (OLD.tenant_id, 1)
+    INSERT INTO shop_versions (tenant_id, version) VALUES (OLD.tenant_id, 1)
         ON CONFLICT (tenant_id) DO UPDATE SET version = version + 1;
 END;
 
 CREATE TRIGGER shipments_version_insert AFTER INSERT ON shipments BEGIN
-    INSERT INTO orders_versions (tenant_id, version) VALUES (NEW.tenant_id, 1)
+    INSERT INTO shop_versions (tenant_id, version) VALUES (NEW.tenant_id, 1)
         ON CONFLICT (tenant_id) DO UPDATE SET version = version + 1;
 END;
 CREATE TRIGGER shipments_version_update AFTER UPDATE ON shipments BEGIN
-    INSERT INTO orders_versions (tenant_id, version) VALUES (NEW.tenant_id, 1)
+    INSERT INTO shop_versions (tenant_id, version) VALUES (NEW.tenant_id, 1)
         ON CONFLICT (tenant_id) DO UPDATE SET version = version + 1;
 END;
 CREATE TRIGGER shipments_version_delete AFTER DELETE ON shipments BEGIN
-    INSERT INTO orders_versions (tenant_id, version) VALUES (OLD.tenant_id, 1)
+    INSERT INTO shop_versions (tenant_id, version) VALUES (OLD.tenant_id, 1)
         ON CONFLICT (tenant_id) DO UPDATE SET version = version + 1;
 END;
 
 CREATE TRIGGER shipping_methods_version_insert AFTER INSERT ON shipping_methods BEGIN
-    INSERT INTO orders_versions (tenant_id, version) VALUES (NEW.tenant_id, 1)
+    INSERT INTO shop_versions (tenant_id, version) VALUES (NEW.tenant_id, 1)
         ON CONFLICT (tenant_id) DO UPDATE SET version = version + 1;
 END;
 CREATE TRIGGER shipping_methods_version_update AFTER UPDATE ON shipping_methods BEGIN
-    INSERT INTO orders_versions (tenant_id, version) VALUES (NEW.tenant_id, 1)
+    INSERT INTO shop_versions (tenant_id, version) VALUES (NEW.tenant_id, 1)
         ON CONFLICT (tenant_id) DO UPDATE SET version = version + 1;
 END;
 CREATE TRIGGER shipping_methods_version_delete AFTER DELETE ON shipping_methods BEGIN
-    INSERT INTO orders_versions (tenant_id, version) VALUES (OLD.tenant_id, 1)
+    INSERT INTO shop_versions (tenant_id, version) VALUES (OLD.tenant_id, 1)
+        ON CONFLICT (tenant_id) DO UPDATE SET version = version + 1;
+END;
+
+CREATE TRIGGER products_version_insert AFTER INSERT ON products BEGIN
+    INSERT INTO shop_versions (tenant_id, version) VALUES (NEW.tenant_id, 1)
+        ON CONFLICT (tenant_id) DO UPDATE SET version = version + 1;
+END;
+CREATE TRIGGER products_version_update AFTER UPDATE ON products BEGIN
+    INSERT INTO shop_versions (tenant_id, version) VALUES (NEW.tenant_id, 1)
+        ON CONFLICT (tenant_id) DO UPDATE SET version = version + 1;
+END;
+CREATE TRIGGER products_version_delete AFTER DELETE ON products BEGIN
+    INSERT INTO shop_versions (tenant_id, version) VALUES (OLD.tenant_id, 1)
         ON CONFLICT (tenant_id) DO UPDATE SET version = version + 1;
 END;

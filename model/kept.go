@@ -1,0 +1,64 @@
+package model
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+
+	lru "github.com/hashicorp/golang-lru/v2"
+)
+
+// versioned is the key of something kept under a version of a shop
+// (ShopVersion): the shop, the version it was read at, and what was read.
+type versioned[K comparable] struct {
+	tenantID, version int64
+	key               K
+}
+
+// keptCache is a bounded cache of reads of a shop's data.
+type keptCache[K comparable, V any] = lru.Cache[versioned[K], V]
+
+func newKeptCache[K comparable, V any](size int) *keptCache[K, V] {
+	c, err := lru.New[versioned[K], V](size)
+	if err != nil {
+		panic(err) // only for a size below one
+	}
+	return c
+}
+
+// keptRead gives what read reads of the shop's data, kept in c under key and
+// the shop's current version: while the version stays, the kept answer is
+// given again. The version is read first, so that a change between it and
+// read makes the kept answer newer than its key says, never older; the next
+// look at the new version reads again. Errors are not kept (an unknown
+// order number asked a thousand times takes no memory).
+func keptRead[K comparable, V any](ctx context.Context, s *Store, c *keptCache[K, V], tenantID int64, key K, read func() (V, error)) (V, error) {
+	var zero V
+	v, err := s.ShopVersion(ctx, tenantID)
+	if err != nil {
+		return zero, err
+	}
+	k := versioned[K]{tenantID: tenantID, version: v, key: key}
+	if kept, ok := c.Get(k); ok {
+		return kept, nil
+	}
+	got, err := read()
+	if err != nil {
+		return zero, err
+	}
+	c.Add(k, got)
+	return got, nil
+}
+
+// ShopVersion is the version of the shop's data: it moves on with every
+// change to one of its orders (their lines, events, refunds, shipments), its
+// shipping methods or its products (migration 0018).
+func (s *Store) ShopVersion(ctx context.Context, tenantID int64) (_ int64, err error) {
+	defer wrapErr(&err, "shop version (tenantID=%d)", tenantID)
+	var v int64
+	err = s.DB.R.QueryRowContext(ctx, `SELECT version FROM shop_versions WHERE tenant_id = ?`, tenantID).Scan(&v)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, nil // nothing changed yet
+	}
+	return v, err
+}
