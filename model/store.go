@@ -16,12 +16,13 @@ type Store struct {
 	Now func() time.Time
 	// tenants is the shops kept in memory (tenant_cache.go).
 	tenants *tenantCache
-	// orderDesks, trackedOrders and shelves are reads of a shop kept in
-	// memory under its version (kept.go): FindOrderDesk, TrackOrder,
-	// FindShelf.
+	// orderDesks, trackedOrders, shelves and dailyTotals are reads of a
+	// shop kept in memory under its version (kept.go): FindOrderDesk,
+	// TrackOrder, FindShelf, FindDailyTotals.
 	orderDesks    *keptCache[orderDeskKey, *OrderDesk]
 	trackedOrders *keptCache[string, trackedOrder]
 	shelves       *keptCache[struct{}, []*Product]
+	dailyTotals   *keptCache[dailyTotalsKey, []DayTotals]
 }
 
 // NewStore wraps an opened, migrated database and the instance's keys.
@@ -29,7 +30,8 @@ func NewStore(db *DB, keys *Keyring) *Store {
 	return &Store{DB: db, Keys: keys, Now: func() time.Time { return time.Now().UTC() }, tenants: newTenantCache(),
 		orderDesks:    newKeptCache[orderDeskKey, *OrderDesk](orderDesksKept),
 		trackedOrders: newKeptCache[string, trackedOrder](trackedOrdersKept),
-		shelves:       newKeptCache[struct{}, []*Product](shelvesKept)}
+		shelves:       newKeptCache[struct{}, []*Product](shelvesKept),
+		dailyTotals:   newKeptCache[dailyTotalsKey, []DayTotals](shelvesKept)}
 }
 
 func (s *Store) now() time.Time { return s.Now().UTC() }

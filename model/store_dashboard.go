@@ -2,6 +2,7 @@ package model
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"time"
 )
@@ -91,13 +92,32 @@ func (d DayTotals) Net() int64 { return d.Sales - d.Refunds }
 // Margin is what the day's net sales leave after their purchase cost.
 func (d DayTotals) Margin() int64 { return d.Net() - d.Cost }
 
+// dailyTotalsKey is a kept FindDailyTotals: the days up to today in a time
+// zone.
+type dailyTotalsKey struct {
+	zone  string
+	today int64 // midnight, Unix seconds
+	days  int
+}
+
 // FindDailyTotals returns the shop's totals of the last days days (today
 // last), each day in the shop's time zone loc, from the quarter-hour totals
 // the triggers keep: at most 96 small rows a day, whatever the shop's size.
-func (s *Store) FindDailyTotals(ctx context.Context, tenantID int64, loc *time.Location, days int) (_ []DayTotals, err error) {
-	defer wrapErr(&err, "find daily totals (tenantID=%d days=%d)", tenantID, days)
+// Summing a week's quarters was a quarter of the dashboard's time, for
+// totals that change only with the shop's orders: they are kept under the
+// shop's version (kept.go) and the day.
+func (s *Store) FindDailyTotals(ctx context.Context, tenantID int64, loc *time.Location, days int) ([]DayTotals, error) {
 	now := s.now().In(loc)
 	today := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, loc)
+	k := dailyTotalsKey{zone: loc.String(), today: today.Unix(), days: days}
+	totals, err := keptRead(ctx, s, s.dailyTotals, tenantID, k, func() ([]DayTotals, error) {
+		return s.readDailyTotals(ctx, tenantID, today, days)
+	})
+	return slices.Clone(totals), err
+}
+
+func (s *Store) readDailyTotals(ctx context.Context, tenantID int64, today time.Time, days int) (_ []DayTotals, err error) {
+	defer wrapErr(&err, "find daily totals (tenantID=%d days=%d)", tenantID, days)
 	out := make([]DayTotals, days)
 	if days <= 0 {
 		return out, nil

@@ -3,6 +3,7 @@ package model_test
 import (
 	"context"
 	"fmt"
+	"reflect"
 	"testing"
 	"time"
 
@@ -48,6 +49,23 @@ func keptCounts(t *testing.T, s *model.Store, tenantID int64, when string) {
 	}
 	if mismatches != 0 {
 		t.Errorf("%s: %d quarter-hour totals differ from a fresh sum", when, mismatches)
+	}
+	// The week the dashboard shows, kept under the shop's version, is the
+	// week a store that keeps nothing reads.
+	fresh := model.NewStore(s.DB, nil)
+	fresh.Now = s.Now
+	for _, loc := range []*time.Location{time.UTC, time.FixedZone("Asia/Kolkata", 5*3600+1800)} {
+		kept, err := s.FindDailyTotals(ctx, tenantID, loc, 8)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := fresh.FindDailyTotals(ctx, tenantID, loc, 8)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(kept, want) {
+			t.Errorf("%s: the kept week in %s\n%+v\nreads fresh\n%+v", when, loc, kept, want)
+		}
 	}
 }
 

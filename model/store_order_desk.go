@@ -23,7 +23,7 @@ const orderDesksKept = 512
 // orders customers are waiting for, which they look at again and again.
 const trackedOrdersKept = 4096
 
-// shelvesKept is how many shops' shelves are kept.
+// shelvesKept is how many shops' shelves (and dashboards' weeks) are kept.
 const shelvesKept = 64
 
 // orderDeskKey is a kept order desk view's filter, its dates as numbers so
