@@ -143,7 +143,7 @@ func Dashboard(p Page, d DashboardData) templ.Component {
 			return templ_7745c5c3_Err
 		}
 		if d.Days != nil {
-			templ_7745c5c3_Err = salesSection(d).Render(ctx, templ_7745c5c3_Buffer)
+			templ_7745c5c3_Err = cachedSalesSection(d.Days, d.Currency).Render(ctx, templ_7745c5c3_Buffer)
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
@@ -571,7 +571,7 @@ func sessionWarningID(s Session) string {
 // salesSection is today's and the last days' sales, cost and margin, with a
 // chart of the days (SVG drawn here: no script) and the same figures as a
 // table for those who do not see the chart.
-func salesSection(d DashboardData) templ.Component {
+func salesSection(days []model.DayTotals, currency string) templ.Component {
 	return templruntime.GeneratedTemplate(func(templ_7745c5c3_Input templruntime.GeneratedComponentInput) (templ_7745c5c3_Err error) {
 		templ_7745c5c3_W, ctx := templ_7745c5c3_Input.Writer, templ_7745c5c3_Input.Context
 		if templ_7745c5c3_CtxErr := ctx.Err(); templ_7745c5c3_CtxErr != nil {
@@ -609,11 +609,11 @@ func salesSection(d DashboardData) templ.Component {
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = salesFigures("today", tr(ctx, "dashboard.today"), lastDay(d.Days), d.Currency).Render(ctx, templ_7745c5c3_Buffer)
+		templ_7745c5c3_Err = salesFigures("today", tr(ctx, "dashboard.today"), lastDay(days), currency).Render(ctx, templ_7745c5c3_Buffer)
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = salesFigures("week", trn(ctx, "dashboard.last_days", len(d.Days)), sumDays(d.Days), d.Currency).Render(ctx, templ_7745c5c3_Buffer)
+		templ_7745c5c3_Err = salesFigures("week", trn(ctx, "dashboard.last_days", len(days)), sumDays(days), currency).Render(ctx, templ_7745c5c3_Buffer)
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
@@ -621,7 +621,7 @@ func salesSection(d DashboardData) templ.Component {
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = salesChart(d).Render(ctx, templ_7745c5c3_Buffer)
+		templ_7745c5c3_Err = salesChart(days, currency).Render(ctx, templ_7745c5c3_Buffer)
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
@@ -764,7 +764,7 @@ func salesFigures(key, title string, t model.DayTotals, currency string) templ.C
 	})
 }
 
-func salesChart(d DashboardData) templ.Component {
+func salesChart(days []model.DayTotals, currency string) templ.Component {
 	return templruntime.GeneratedTemplate(func(templ_7745c5c3_Input templruntime.GeneratedComponentInput) (templ_7745c5c3_Err error) {
 		templ_7745c5c3_W, ctx := templ_7745c5c3_Input.Writer, templ_7745c5c3_Input.Context
 		if templ_7745c5c3_CtxErr := ctx.Err(); templ_7745c5c3_CtxErr != nil {
@@ -867,7 +867,7 @@ func salesChart(d DashboardData) templ.Component {
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		for _, b := range chartBars(d.Days) {
+		for _, b := range chartBars(days) {
 			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 58, "<g data-testid=\"chart-day\" data-day=\"")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
@@ -912,9 +912,9 @@ func salesChart(d DashboardData) templ.Component {
 				return templ_7745c5c3_Err
 			}
 			var templ_7745c5c3_Var50 string
-			templ_7745c5c3_Var50, templ_7745c5c3_Err = templ.JoinStringErrs(tr(ctx, "dashboard.chart_bar", map[string]any{"Day": date(ctx, b.Day.Day), "Sales": money(ctx, b.Net, d.Currency), "Cost": money(ctx, b.Cost, d.Currency), "Margin": money(ctx, b.Margin, d.Currency)}))
+			templ_7745c5c3_Var50, templ_7745c5c3_Err = templ.JoinStringErrs(tr(ctx, "dashboard.chart_bar", map[string]any{"Day": date(ctx, b.Day.Day), "Sales": money(ctx, b.Net, currency), "Cost": money(ctx, b.Cost, currency), "Margin": money(ctx, b.Margin, currency)}))
 			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/dashboard.templ`, Line: 141, Col: 213}
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/dashboard.templ`, Line: 141, Col: 207}
 			}
 			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var50))
 			if templ_7745c5c3_Err != nil {
@@ -1163,7 +1163,7 @@ func salesChart(d DashboardData) templ.Component {
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		for _, day := range d.Days {
+		for _, day := range days {
 			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 82, "<tr data-testid=\"chart-row\"><th scope=\"row\">")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
@@ -1181,7 +1181,7 @@ func salesChart(d DashboardData) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = Money(day.Net(), d.Currency).Render(ctx, templ_7745c5c3_Buffer)
+			templ_7745c5c3_Err = Money(day.Net(), currency).Render(ctx, templ_7745c5c3_Buffer)
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
@@ -1189,7 +1189,7 @@ func salesChart(d DashboardData) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = Money(day.Cost, d.Currency).Render(ctx, templ_7745c5c3_Buffer)
+			templ_7745c5c3_Err = Money(day.Cost, currency).Render(ctx, templ_7745c5c3_Buffer)
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
@@ -1197,7 +1197,7 @@ func salesChart(d DashboardData) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = Money(day.Margin(), d.Currency).Render(ctx, templ_7745c5c3_Buffer)
+			templ_7745c5c3_Err = Money(day.Margin(), currency).Render(ctx, templ_7745c5c3_Buffer)
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}

@@ -3,6 +3,7 @@ package views
 import (
 	"context"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -134,5 +135,57 @@ func TestAKeptDeskRowShowsTheOrderAsItIsNow(t *testing.T) {
 	}
 	if !strings.Contains(b.String(), `data-status="cancelled"`) {
 		t.Errorf("after the order was cancelled the row still shows\n%s", b.String())
+	}
+}
+
+// The dashboard's kept sales section is the section: rendered once and then
+// taken as kept, it is the same HTML, and any change to a day's totals, the
+// currency, the language or the time zone shows at once.
+func TestAKeptSalesSectionShowsTheWeekAsItIsNow(t *testing.T) {
+	moscow := time.FixedZone("Europe/Moscow", 3*3600)
+	days := make([]model.DayTotals, 7)
+	for i := range days {
+		days[i] = model.DayTotals{Day: time.Date(2026, 11, 26+i, 0, 0, 0, 0, moscow), PaidOrders: i, Sales: int64(i) * 150000,
+			Refunds: int64(i) * 1000, Cost: int64(i) * 90000}
+	}
+	render := func(ctx context.Context, days []model.DayTotals, currency string, kept bool) string {
+		t.Helper()
+		c := salesSection(days, currency)
+		if kept {
+			c = cachedSalesSection(days, currency)
+		}
+		var b strings.Builder
+		if err := c.Render(ctx, &b); err != nil {
+			t.Fatal(err)
+		}
+		return b.String()
+	}
+	ru := WithLocale(context.Background(), Locale{Lang: "ru", Loc: moscow})
+	for range 2 {
+		if got, want := render(ru, days, "RUB", true), render(ru, days, "RUB", false); got != want {
+			t.Fatalf("kept section\n%s\nwant\n%s", got, want)
+		}
+	}
+	changed := slices.Clone(days)
+	for _, change := range []func(d *model.DayTotals){
+		func(d *model.DayTotals) { d.Sales += 100 },
+		func(d *model.DayTotals) { d.Refunds += 100 },
+		func(d *model.DayTotals) { d.Cost += 100 },
+		func(d *model.DayTotals) { d.PaidOrders++ },
+		func(d *model.DayTotals) { d.Day = d.Day.AddDate(0, 0, 1) },
+	} {
+		change(&changed[6])
+		if got, want := render(ru, changed, "RUB", true), render(ru, changed, "RUB", false); got != want {
+			t.Fatalf("after a change to today the kept section\n%s\nwant\n%s", got, want)
+		}
+	}
+	en := WithLocale(context.Background(), Locale{Lang: "en", Loc: time.UTC})
+	for _, tc := range []struct {
+		ctx      context.Context
+		currency string
+	}{{ru, "TRY"}, {en, "RUB"}} {
+		if got, want := render(tc.ctx, days, tc.currency, true), render(tc.ctx, days, tc.currency, false); got != want {
+			t.Fatalf("in %s, %s the kept section\n%s\nwant\n%s", LocaleOf(tc.ctx).Lang, tc.currency, got, want)
+		}
 	}
 }
