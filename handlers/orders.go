@@ -240,49 +240,14 @@ func (a *App) orderDetail(c echo.Context) (views.OrderDetail, error) {
 		return views.OrderDetail{}, model.ErrNotFound
 	}
 	t := tenant(c)
-	// The order, its lines, its live OT order and its margin in one store
-	// call, with the reads the order and its lines need.
-	v, err := a.store.FindOrderView(c.Request().Context(), t.ID, id)
+	r, err := a.store.FindOrderRecord(c.Request().Context(), t.ID, id)
 	if err != nil {
 		return views.OrderDetail{}, err
 	}
-	o := v.Order
-	events, err := a.store.FindOrderEvents(c.Request().Context(), t.ID, id)
-	if err != nil {
-		return views.OrderDetail{}, err
-	}
-	payments, err := a.store.FindPayments(c.Request().Context(), t.ID, model.PaymentFilter{OrderID: id})
-	if err != nil {
-		return views.OrderDetail{}, err
-	}
-	refunds, err := a.store.FindRefunds(c.Request().Context(), t.ID, id)
-	if err != nil {
-		return views.OrderDetail{}, err
-	}
-	d := views.OrderDetail{Order: o, Events: events, Lang: t.Language, Loc: t.Location(), Payments: payments, Refunds: refunds,
-		Margin: v.Margin, OT: v.OT, CanRefund: can(c, model.ActionRefund)}
-	if d.Shipment, err = a.store.FindOrderShipment(c.Request().Context(), t.ID, id); errors.Is(err, model.ErrNotFound) {
-		d.Shipment = nil
-	} else if err != nil {
-		return views.OrderDetail{}, err
-	}
-	if d.OTActivities, err = a.store.FindOTActivities(c.Request().Context(), t.ID, model.OTActivityFilter{OrderID: id, Limit: 20}); err != nil {
-		return views.OrderDetail{}, err
-	}
-	d.CanBuy = currentUser(c).Role.CanBuy()
-	if d.BuysThroughOT, err = a.store.OrderBuysThroughOT(c.Request().Context(), t.ID, id); err != nil {
-		return views.OrderDetail{}, err
-	}
-	if o.ShippingMethodID != 0 {
-		m, err := a.store.FindShippingMethodByID(c.Request().Context(), t.ID, o.ShippingMethodID)
-		if err != nil && !errors.Is(err, model.ErrNotFound) {
-			return views.OrderDetail{}, err
-		}
-		if m != nil {
-			d.ShippingCarrier = m.Carrier
-		}
-	}
-	return d, nil
+	return views.OrderDetail{Order: r.View.Order, Events: r.Events, Lang: t.Language, Loc: t.Location(), Payments: r.Payments,
+		Refunds: r.Refunds, Margin: r.View.Margin, OT: r.View.OT, CanRefund: can(c, model.ActionRefund), Shipment: r.Shipment,
+		OTActivities: r.OTActivities, CanBuy: currentUser(c).Role.CanBuy(), BuysThroughOT: r.BuysThroughOT,
+		ShippingCarrier: r.ShippingCarrier}, nil
 }
 
 // OrderShow is one order's page.

@@ -75,6 +75,21 @@ func TestKeptReadsReadOnlyTablesThatMoveTheShopsVersion(t *testing.T) {
 	if err := db.R.QueryRowContext(ctx, `SELECT number FROM orders WHERE tenant_id = ? LIMIT 1`, shop.ID).Scan(&number); err != nil {
 		t.Fatal(err)
 	}
+	var orderIDs []int64
+	ids, err := db.R.QueryContext(ctx, `SELECT id FROM orders WHERE tenant_id = ?`, shop.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for ids.Next() {
+		var id int64
+		if err := ids.Scan(&id); err != nil {
+			t.Fatal(err)
+		}
+		orderIDs = append(orderIDs, id)
+	}
+	if err := ids.Close(); err != nil {
+		t.Fatal(err)
+	}
 
 	// The same file read through connections that record what they read:
 	// each statement is prepared afresh on them.
@@ -117,6 +132,16 @@ func TestKeptReadsReadOnlyTablesThatMoveTheShopsVersion(t *testing.T) {
 		"TrackOrder": func() error {
 			_, _, err := rs.readTrackedOrder(ctx, shop.ID, number)
 			return err
+		},
+		"FindOrderRecord": func() error {
+			// Every order of the shop, so that each way through the read
+			// (a shipment or none, OT or not) is prepared.
+			for _, id := range orderIDs {
+				if _, err := rs.readOrderRecord(ctx, shop.ID, id); err != nil {
+					return err
+				}
+			}
+			return nil
 		},
 		"FindShelf": func() error {
 			_, err := rs.readShelf(ctx, shop.ID)

@@ -16,13 +16,14 @@ type Store struct {
 	Now func() time.Time
 	// tenants is the shops kept in memory (tenant_cache.go).
 	tenants *tenantCache
-	// orderDesks, trackedOrders, shelves and dailyTotals are reads of a
-	// shop kept in memory under its version (kept.go): FindOrderDesk,
-	// TrackOrder, FindShelf, FindDailyTotals.
+	// orderDesks, trackedOrders, shelves, dailyTotals and orderRecords are
+	// reads of a shop kept in memory under its version (kept.go):
+	// FindOrderDesk, TrackOrder, FindShelf, FindDailyTotals, FindOrderRecord.
 	orderDesks    *keptCache[orderDeskKey, *OrderDesk]
 	trackedOrders *keptCache[string, trackedOrder]
 	shelves       *keptCache[struct{}, []*Product]
 	dailyTotals   *keptCache[dailyTotalsKey, []DayTotals]
+	orderRecords  *keptCache[int64, *OrderRecord]
 }
 
 // NewStore wraps an opened, migrated database and the instance's keys.
@@ -31,7 +32,8 @@ func NewStore(db *DB, keys *Keyring) *Store {
 		orderDesks:    newKeptCache[orderDeskKey, *OrderDesk](orderDesksKept),
 		trackedOrders: newKeptCache[string, trackedOrder](trackedOrdersKept),
 		shelves:       newKeptCache[struct{}, []*Product](shelvesKept),
-		dailyTotals:   newKeptCache[dailyTotalsKey, []DayTotals](shelvesKept)}
+		dailyTotals:   newKeptCache[dailyTotalsKey, []DayTotals](shelvesKept),
+		orderRecords:  newKeptCache[int64, *OrderRecord](orderRecordsKept)}
 }
 
 func (s *Store) now() time.Time { return s.Now().UTC() }

@@ -2,6 +2,7 @@ package model_test
 
 import (
 	"context"
+	"errors"
 	"path/filepath"
 	"reflect"
 	"strings"
@@ -299,5 +300,51 @@ func TestAKeptShelfShowsEveryChangeAtOnce(t *testing.T) {
 	same("this shop at version 1,000,000", s.tenant.ID)
 	if theirs := same("the other shop at version 1,000,000", other.ID); len(theirs) != 1 || theirs[0].Title != "Their kettle" {
 		t.Errorf("the other shop's shelf: %+v", theirs)
+	}
+}
+
+// An order's kept record follows its payments at once (the webhooks' writes),
+// and a request's changes to its copy stay its own.
+func TestAKeptOrderRecordShowsItsPaymentsAtOnce(t *testing.T) {
+	s := newShop(t, 10)
+	ctx := context.Background()
+	o, err := s.order(t, 2, nil, model.CartPricing{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := s.store.FindOrderRecord(ctx, s.tenant.ID, o.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(r.Payments) != 0 || len(r.View.Order.Lines) == 0 {
+		t.Fatalf("a new order's record: %d payments, %d lines", len(r.Payments), len(r.View.Order.Lines))
+	}
+	r.View.Order.Lines[0].Title = "Scribbled"
+	r.View.Order.Status = "scribbled"
+	same, err := s.store.FindOrderRecord(ctx, s.tenant.ID, o.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if same.View.Order.Lines[0].Title == "Scribbled" || same.View.Order.Status == "scribbled" {
+		t.Error("a request's change to its copy of the record reached the next request")
+	}
+	if _, err := s.store.DB.W.Exec(`INSERT INTO integrations (tenant_id, provider_type, name, status, created_at, updated_at) VALUES (?, 'kuveyt', 'K', 'test_mode', ?, ?)`,
+		s.tenant.ID, s.clock, s.clock); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.store.DB.W.Exec(`INSERT INTO payments (tenant_id, order_id, number, provider, integration_id, mode, status, amount, currency, created_at, updated_at)
+		VALUES (?, ?, 'P-1', 'kuveyt', (SELECT id FROM integrations WHERE tenant_id = ?), 'test', 'completed', ?, ?, ?, ?)`,
+		s.tenant.ID, o.ID, s.tenant.ID, o.Total, o.Currency, s.clock, s.clock); err != nil {
+		t.Fatal(err)
+	}
+	again, err := s.store.FindOrderRecord(ctx, s.tenant.ID, o.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(again.Payments) != 1 || again.Payments[0].Amount != o.Total {
+		t.Errorf("after a payment the record shows %d payments", len(again.Payments))
+	}
+	if _, err := s.store.FindOrderRecord(ctx, s.tenant.ID, o.ID+1000); !errors.Is(err, model.ErrNotFound) {
+		t.Errorf("an unknown order: %v, want ErrNotFound", err)
 	}
 }
