@@ -21,14 +21,23 @@ type Locale struct {
 
 type localeKey struct{}
 
-// WithLocale returns ctx carrying l for the components rendered with it.
+// WithLocale returns ctx carrying l for the components rendered with it. The
+// language is normalised here, once a page, not on each of the page's
+// hundreds of words and figures.
 func WithLocale(ctx context.Context, l Locale) context.Context {
-	return context.WithValue(ctx, localeKey{}, l)
+	return context.WithValue(ctx, localeKey{}, normalLocale(l))
 }
 
 // LocaleOf is the locale ctx carries: English and UTC when it carries none.
 func LocaleOf(ctx context.Context) Locale {
-	l, _ := ctx.Value(localeKey{}).(Locale)
+	if l, ok := ctx.Value(localeKey{}).(Locale); ok {
+		return l
+	}
+	return normalLocale(Locale{})
+}
+
+// normalLocale is l with a language OrderDesk speaks and a time zone.
+func normalLocale(l Locale) Locale {
 	l.Lang = locales.Normalize(l.Lang)
 	if l.Loc == nil {
 		l.Loc = time.UTC

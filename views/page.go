@@ -121,8 +121,8 @@ func (f Flash) Class() string {
 
 // CSRFHeaders is the hx-headers value that makes htmx send the CSRF token.
 func (p Page) CSRFHeaders() string {
-	b, _ := json.Marshal(map[string]string{"X-CSRF-Token": p.CSRF})
-	return string(b)
+	token, _ := json.Marshal(p.CSRF) // a string always encodes
+	return `{"X-CSRF-Token":` + string(token) + `}`
 }
 
 // FullTitle is the document title.
