@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"time"
 
 	"github.com/a-h/templ"
 	lru "github.com/hashicorp/golang-lru/v2"
@@ -113,5 +114,58 @@ func salesKeyOf(ctx context.Context, days []model.DayTotals, currency string) sa
 func cachedSalesSection(days []model.DayTotals, currency string) templ.Component {
 	return templ.ComponentFunc(func(ctx context.Context, w io.Writer) error {
 		return salesSections.component(salesKeyOf(ctx, days, currency), salesSection(days, currency)).Render(ctx, w)
+	})
+}
+
+// trackFactsKept is how many orders' tracking facts are kept, per language.
+const trackFactsKept = 4096
+
+// trackFactsParts are the tracking page's statuses, story and facts of an
+// order: the page's busiest part, shown again and again unchanged to the
+// customer waiting for the order.
+var trackFactsParts = newFragments[trackFactsKey](trackFactsKept)
+
+// trackFactsKey is everything trackFacts shows: the page's language and time
+// zone, the order's values it reads (times as Unix nanoseconds, -1 for none)
+// and its story written out. TestTrackFactsKeyHoldsEverythingTheyShow holds it
+// to that.
+type trackFactsKey struct {
+	lang, zone                                          string
+	status                                              model.OrderStatus
+	payment                                             model.OrderPaymentStatus
+	shippingName, trackingNumber, trackingURL, currency string
+	created, shipped, delivered, total                  int64
+	items                                               int
+	story                                               string
+}
+
+func trackFactsKeyOf(ctx context.Context, o *model.Order, story []model.TrackStep) trackFactsKey {
+	l := LocaleOf(ctx)
+	var b strings.Builder
+	for _, s := range story {
+		// Unit and record separators: no key, track or link holds them.
+		fmt.Fprintf(&b, "%s\x1f%d\x1f%s\x1f%s\x1f%s\x1e", s.Key, nanosOrNone(s.At), s.Detail, s.Carrier, s.URL)
+	}
+	return trackFactsKey{
+		lang: l.Lang, zone: l.Loc.String(), status: o.Status, payment: o.PaymentStatus,
+		shippingName: o.ShippingName, trackingNumber: o.TrackingNumber, trackingURL: o.TrackingURL, currency: o.Currency,
+		created: o.CreatedAt.UnixNano(), shipped: nanosOrNone(o.ShippedAt), delivered: nanosOrNone(o.DeliveredAt), total: o.Total,
+		items: o.ItemCount, story: b.String(),
+	}
+}
+
+// nanosOrNone is a time that may not have happened yet, as Unix nanoseconds
+// (-1 when it has not).
+func nanosOrNone(t *time.Time) int64 {
+	if t == nil {
+		return -1
+	}
+	return t.UnixNano()
+}
+
+// cachedTrackFacts writes trackFacts as kept in trackFactsParts.
+func cachedTrackFacts(o *model.Order, story []model.TrackStep) templ.Component {
+	return templ.ComponentFunc(func(ctx context.Context, w io.Writer) error {
+		return trackFactsParts.component(trackFactsKeyOf(ctx, o, story), trackFacts(o, story)).Render(ctx, w)
 	})
 }

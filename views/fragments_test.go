@@ -2,6 +2,7 @@ package views
 
 import (
 	"context"
+	"fmt"
 	"reflect"
 	"slices"
 	"strings"
@@ -186,6 +187,75 @@ func TestAKeptSalesSectionShowsTheWeekAsItIsNow(t *testing.T) {
 	}{{ru, "TRY"}, {en, "RUB"}} {
 		if got, want := render(tc.ctx, days, tc.currency, true), render(tc.ctx, days, tc.currency, false); got != want {
 			t.Fatalf("in %s, %s the kept section\n%s\nwant\n%s", LocaleOf(tc.ctx).Lang, tc.currency, got, want)
+		}
+	}
+}
+
+// The tracking page's kept facts never show an order as it was: any field of
+// the order or of a step of its story that changes what they show changes
+// their key (each field changed in turn, as for the desk's rows).
+func TestTrackFactsKeyHoldsEverythingTheyShow(t *testing.T) {
+	ctx := WithLocale(context.Background(), Locale{Lang: "tr", Loc: time.FixedZone("Europe/Istanbul", 3*3600)})
+	o := deskOrder()
+	shipped, paid := o.CreatedAt.Add(48*time.Hour), o.CreatedAt.Add(time.Hour)
+	o.ShippedAt, o.Status = &shipped, model.OrderShipped
+	story := []model.TrackStep{{Key: "ordered", At: &o.CreatedAt}, {Key: "paid", At: &paid}, {Key: "bought"},
+		{Key: "on_the_way", Detail: "YT1, YT2"}, {Key: "arrived"},
+		{Key: "handed_over", At: &shipped, Detail: "TRK1", Carrier: "CDEK", URL: "https://example.com/t"}, {Key: "delivered"}}
+	render := func() string {
+		var b strings.Builder
+		if err := trackFacts(o, story).Render(ctx, &b); err != nil {
+			t.Fatal(err)
+		}
+		return b.String()
+	}
+	baseHTML, baseKey := render(), trackFactsKeyOf(ctx, o, story)
+
+	check := func(name string, v reflect.Value) {
+		old := reflect.New(v.Type()).Elem()
+		old.Set(v)
+		if !changeField(t, name, v) {
+			return
+		}
+		if render() != baseHTML && trackFactsKeyOf(ctx, o, story) == baseKey {
+			t.Errorf("the tracking facts show %s, but their key does not hold it", name)
+		}
+		v.Set(old)
+	}
+	var walk func(prefix string, v reflect.Value)
+	walk = func(prefix string, v reflect.Value) {
+		for i := range v.NumField() {
+			f, name := v.Field(i), prefix+v.Type().Field(i).Name
+			if f.Kind() == reflect.Struct && f.Type() != reflect.TypeOf(time.Time{}) {
+				walk(name+".", f)
+				continue
+			}
+			check(name, f)
+		}
+	}
+	walk("Order.", reflect.ValueOf(o).Elem())
+	for i := range story {
+		walk(fmt.Sprintf("story[%d].", i), reflect.ValueOf(&story[i]).Elem())
+	}
+	// A step that happens (its time set) and one that is undone.
+	story[2].At = &paid
+	if render() == baseHTML || trackFactsKeyOf(ctx, o, story) == baseKey {
+		t.Error("a step that happened did not change the facts or their key")
+	}
+	story[2].At = nil
+	en := WithLocale(context.Background(), Locale{Lang: "en", Loc: time.FixedZone("Europe/Istanbul", 3*3600)})
+	if trackFactsKeyOf(en, o, story) == baseKey {
+		t.Error("the facts in English have the key of the same facts in Turkish")
+	}
+
+	// Kept, they are the facts.
+	for range 2 {
+		var b strings.Builder
+		if err := cachedTrackFacts(o, story).Render(ctx, &b); err != nil {
+			t.Fatal(err)
+		}
+		if b.String() != baseHTML {
+			t.Fatalf("kept facts\n%s\nwant\n%s", b.String(), baseHTML)
 		}
 	}
 }
