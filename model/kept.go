@@ -50,9 +50,8 @@ func keptRead[K comparable, V any](ctx context.Context, s *Store, c *keptCache[K
 	return got, nil
 }
 
-// ShopVersion is the version of the shop's data: it moves on with every
-// change to one of its orders (their lines, events, refunds, shipments), its
-// shipping methods or its products (migration 0018).
+// ShopVersion is the version of the shop's data: every change to a table a
+// kept read reads moves it on (migration 0018 says which).
 func (s *Store) ShopVersion(ctx context.Context, tenantID int64) (_ int64, err error) {
 	defer wrapErr(&err, "shop version (tenantID=%d)", tenantID)
 	var v int64
@@ -61,4 +60,19 @@ func (s *Store) ShopVersion(ctx context.Context, tenantID int64) (_ int64, err e
 		return 0, nil // nothing changed yet
 	}
 	return v, err
+}
+
+// clonePointers copies a list of pointers to values: new values, not new
+// pointers to the same ones, so that a caller's change to its copy of a kept
+// read stays its own.
+func clonePointers[T any](list []*T) []*T {
+	if list == nil {
+		return nil
+	}
+	out := make([]*T, len(list))
+	for i, p := range list {
+		v := *p
+		out[i] = &v
+	}
+	return out
 }

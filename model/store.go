@@ -32,7 +32,7 @@ func NewStore(db *DB, keys *Keyring) *Store {
 		orderDesks:    newKeptCache[orderDeskKey, *OrderDesk](orderDesksKept),
 		trackedOrders: newKeptCache[string, trackedOrder](trackedOrdersKept),
 		shelves:       newKeptCache[struct{}, []*Product](shelvesKept),
-		dailyTotals:   newKeptCache[dailyTotalsKey, []DayTotals](shelvesKept),
+		dailyTotals:   newKeptCache[dailyTotalsKey, []DayTotals](dailyTotalsKept),
 		orderRecords:  newKeptCache[int64, *OrderRecord](orderRecordsKept)}
 }
 

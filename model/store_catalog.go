@@ -70,6 +70,14 @@ func (s *Store) FindProducts(ctx context.Context, tenantID int64) (_ []*Product,
 	return collect(rows, err, scanProduct)
 }
 
+// shelvesKept is how many shops' shelves are kept.
+const shelvesKept = 64
+
+// shelfQuery reads a shop's active products by title, from products_shelf_idx
+// (migration 0019).
+const shelfQuery = `SELECT p.id, p.tenant_id, p.title, p.description, p.price, p.stock FROM products p
+	WHERE p.tenant_id = ? AND p.active = 1 ORDER BY p.title, p.id`
+
 // FindShelf lists the tenant's active products as the storefront shows
 // them, by title: their id, title, description, price and stock, the rest of
 // each Product zero, none of what the shop pays (cost_fen) or where it buys.
@@ -80,18 +88,12 @@ func (s *Store) FindShelf(ctx context.Context, tenantID int64) ([]*Product, erro
 	if err != nil {
 		return nil, err
 	}
-	shelf := make([]*Product, len(kept))
-	for i, p := range kept {
-		c := *p
-		shelf[i] = &c
-	}
-	return shelf, nil
+	return clonePointers(kept), nil
 }
 
 func (s *Store) readShelf(ctx context.Context, tenantID int64) (_ []*Product, err error) {
 	defer wrapErr(&err, "find shelf (tenantID=%d)", tenantID)
-	rows, err := s.DB.R.QueryContext(ctx, `SELECT p.id, p.tenant_id, p.title, p.description, p.price, p.stock FROM products p
-		WHERE p.tenant_id = ? AND p.active = 1 ORDER BY p.title, p.id`, tenantID)
+	rows, err := s.DB.R.QueryContext(ctx, shelfQuery, tenantID)
 	return collect(rows, err, func(r rowScanner) (*Product, error) {
 		p := &Product{Active: true}
 		return p, r.Scan(&p.ID, &p.TenantID, &p.Title, &p.Description, &p.Price, &p.Stock)

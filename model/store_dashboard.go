@@ -92,6 +92,10 @@ func (d DayTotals) Net() int64 { return d.Sales - d.Refunds }
 // Margin is what the day's net sales leave after their purchase cost.
 func (d DayTotals) Margin() int64 { return d.Net() - d.Cost }
 
+// dailyTotalsKept is how many shops' weeks are kept (a shop's dashboard
+// shows one week in its own time zone).
+const dailyTotalsKept = 64
+
 // dailyTotalsKey is a kept FindDailyTotals: the days up to today in a time
 // zone.
 type dailyTotalsKey struct {

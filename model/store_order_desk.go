@@ -4,7 +4,6 @@ import (
 	"context"
 	"maps"
 	"math"
-	"slices"
 )
 
 // OrderDesk is what the order desk shows of a filter: a page of order
@@ -18,13 +17,6 @@ type OrderDesk struct {
 // orderDesksKept is how many order desk views are kept: every tab, sort and
 // first pages a shop's staff move between, for a few shops.
 const orderDesksKept = 512
-
-// trackedOrdersKept is how many orders' tracking stories are kept: the
-// orders customers are waiting for, which they look at again and again.
-const trackedOrdersKept = 4096
-
-// shelvesKept is how many shops' shelves (and dashboards' weeks) are kept.
-const shelvesKept = 64
 
 // orderDeskKey is a kept order desk view's filter, its dates as numbers so
 // that equal filters are equal keys.
@@ -80,33 +72,6 @@ func (s *Store) readOrderDesk(ctx context.Context, tenantID int64, f OrderFilter
 // copy: the kept one is shared by every request of the same view.
 func (d *OrderDesk) clone() *OrderDesk {
 	page := *d.Page
-	page.Orders = make([]*Order, len(d.Page.Orders))
-	for i, o := range d.Page.Orders {
-		c := *o
-		page.Orders[i] = &c
-	}
+	page.Orders = clonePointers(d.Page.Orders)
 	return &OrderDesk{Page: &page, Counts: maps.Clone(d.Counts), Ready: d.Ready}
-}
-
-// trackedOrder is an order's tracking story as TrackOrder reads it.
-type trackedOrder struct {
-	order *Order
-	story []TrackStep
-}
-
-// TrackOrder reads the tenant's order of this number for the public
-// tracking pages, with its story (readTrackedOrder), kept under the shop's
-// version: the busiest pages of a shop, asked again and again
-// of the orders customers are waiting for.
-func (s *Store) TrackOrder(ctx context.Context, tenantID int64, number string) (*Order, []TrackStep, error) {
-	number = OrderNumber(number)
-	t, err := keptRead(ctx, s, s.trackedOrders, tenantID, number, func() (trackedOrder, error) {
-		o, story, err := s.readTrackedOrder(ctx, tenantID, number)
-		return trackedOrder{o, story}, err
-	})
-	if err != nil {
-		return nil, nil, err
-	}
-	o := *t.order
-	return &o, slices.Clone(t.story), nil
 }

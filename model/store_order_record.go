@@ -105,17 +105,3 @@ func (r *OrderRecord) clone() *OrderRecord {
 	}
 	return &c
 }
-
-// clonePointers copies a list of pointers to values: new values, not new
-// pointers to the same ones.
-func clonePointers[T any](list []*T) []*T {
-	if list == nil {
-		return nil
-	}
-	out := make([]*T, len(list))
-	for i, p := range list {
-		v := *p
-		out[i] = &v
-	}
-	return out
-}

@@ -228,3 +228,30 @@ func (s *Store) readTrackedOrder(ctx context.Context, tenantID int64, number str
 	}
 	return o, steps, nil
 }
+
+// trackedOrdersKept is how many orders' tracking stories are kept: the
+// orders customers are waiting for, which they look at again and again.
+const trackedOrdersKept = 4096
+
+// trackedOrder is an order's tracking story as TrackOrder reads it.
+type trackedOrder struct {
+	order *Order
+	story []TrackStep
+}
+
+// TrackOrder reads the tenant's order of this number for the public
+// tracking pages, with its story (readTrackedOrder), kept under the shop's
+// version: the busiest pages of a shop, asked again and again
+// of the orders customers are waiting for.
+func (s *Store) TrackOrder(ctx context.Context, tenantID int64, number string) (*Order, []TrackStep, error) {
+	number = OrderNumber(number)
+	t, err := keptRead(ctx, s, s.trackedOrders, tenantID, number, func() (trackedOrder, error) {
+		o, story, err := s.readTrackedOrder(ctx, tenantID, number)
+		return trackedOrder{o, story}, err
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	o := *t.order
+	return &o, slices.Clone(t.story), nil
+}

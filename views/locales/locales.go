@@ -50,22 +50,14 @@ type catalog struct {
 	// localizers keeps one Localizer per language: they are safe for
 	// concurrent use and cost a language matcher each to build.
 	localizers sync.Map // lang → *i18n.Localizer
-	// said keeps what a message without data says in each language, and
-	// known whether English has an id: the files are embedded and never
-	// change, and go-i18n matches the language and runs the message's
-	// template on every call (a quarter of the order desk's time went to
-	// its status labels and headings).
-	said  sync.Map // saidKey → string
-	known sync.Map // id → true
-	// plain holds, per language, the messages whose text only puts data's
-	// fields in ({{.Name}}, no plural forms), split at the fields: filling
-	// them is a few appends, where go-i18n ran a text/template each time (a
-	// twentieth of the tracking page's time). Read-only once loaded.
+	// plain holds, per language, the messages that are plain text or only
+	// put data's fields in ({{.Name}}, no plural forms), split at the
+	// fields: saying one is a map read and a few appends, where go-i18n
+	// matched the language and ran a text/template on every call (a quarter
+	// of the order desk's time went to its labels and headings). Read-only
+	// once loaded; the plural messages go through go-i18n.
 	plain map[string]map[string]plainMessage
 }
-
-// saidKey is a message in a language, as said caches it.
-type saidKey struct{ lang, id string }
 
 func mustLoad(fsys fs.FS) *catalog {
 	c, err := load(fsys)
@@ -146,20 +138,7 @@ func (c *catalog) t(lang, id string, data ...map[string]any) string {
 	if ok {
 		return m.fill(d)
 	}
-	if d != nil {
-		return c.localize(lang, &i18n.LocalizeConfig{MessageID: id, TemplateData: d})
-	}
-	k := saidKey{lang, id}
-	if s, ok := c.said.Load(k); ok {
-		return s.(string)
-	}
-	s := c.localize(k.lang, &i18n.LocalizeConfig{MessageID: id})
-	if s != id {
-		// Only the files' messages are kept: an unknown id (it may come
-		// from a request) must not grow the map.
-		c.said.Store(k, s)
-	}
-	return s
+	return c.localize(lang, &i18n.LocalizeConfig{MessageID: id, TemplateData: d})
 }
 
 // N is the message id in the plural form that count takes in lang ("3
@@ -178,14 +157,11 @@ func N(lang, id string, count int64, data ...map[string]any) string {
 func Has(id string) bool { return std.has(id) }
 
 func (c *catalog) has(id string) bool {
-	if ok, found := c.known.Load(id); found {
-		return ok.(bool)
+	if _, ok := c.plain[Default][id]; ok {
+		return true
 	}
+	// A plural message, or none.
 	_, err := c.localizer(Default).Localize(&i18n.LocalizeConfig{MessageID: id, PluralCount: 2})
-	if err == nil {
-		// Unknown ids are not kept, for the reason t gives.
-		c.known.Store(id, true)
-	}
 	return err == nil
 }
 

@@ -280,9 +280,9 @@ func TestNumbersWrittenDirectlyAgreeWithCLDR(t *testing.T) {
 	}
 }
 
-// Messages are kept once said (the order desk says each status label fifty
-// times a page): each language still reads its own words, asked in any
-// order, and an id no file has still reads as itself.
+// Messages said from the plain messages read at load: each language reads
+// its own words, asked in any order, a message a language lacks reads in
+// English, and an id no file has reads as itself.
 func TestAKeptMessageIsStillEachLanguagesOwn(t *testing.T) {
 	c, err := load(fstest.MapFS{
 		"en/x.toml": {Data: []byte("[x]\nshipped = \"Shipped\"\nonly_en = \"Only in English\"\n")},
