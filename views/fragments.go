@@ -2,6 +2,7 @@ package views
 
 import (
 	"context"
+	"crypto/rand"
 	"fmt"
 	"io"
 	"strings"
@@ -44,6 +45,54 @@ func (f fragments[K]) component(k K, part templ.Component) templ.Component {
 		}
 		_, err := io.WriteString(w, html)
 		return err
+	})
+}
+
+// hole stands in for the one value of a kept part that differs from one
+// request to the next, the CSRF token, while the part is rendered to be kept:
+// random for each process and never sent, hexadecimal so that escaping
+// leaves it as it is.
+var hole = "hole" + rand.Text()
+
+// holedFragments keeps parts of pages as rendered with a hole where each
+// request's own value goes (the CSRF token of a form): the rendered part cut
+// at its holes, filled in as it is written.
+type holedFragments[K comparable] struct{ kept *lru.Cache[K, []string] }
+
+func newHoledFragments[K comparable](size int) holedFragments[K] {
+	c, err := lru.New[K, []string](size)
+	if err != nil {
+		panic(err) // only for a size below one
+	}
+	return holedFragments[K]{c}
+}
+
+// component writes the part kept under k with fill, escaped as templ escapes
+// an attribute's value, in its holes; part renders it with a given value in
+// them, and is rendered with hole and kept the first time.
+func (f holedFragments[K]) component(k K, part func(fill string) templ.Component, fill string) templ.Component {
+	return templ.ComponentFunc(func(ctx context.Context, w io.Writer) error {
+		pieces, ok := f.kept.Get(k)
+		if !ok {
+			var b strings.Builder
+			if err := part(hole).Render(ctx, &b); err != nil {
+				return err
+			}
+			pieces = strings.Split(b.String(), hole)
+			f.kept.Add(k, pieces)
+		}
+		fill = templ.EscapeString(fill)
+		for i, p := range pieces {
+			if i > 0 {
+				if _, err := io.WriteString(w, fill); err != nil {
+					return err
+				}
+			}
+			if _, err := io.WriteString(w, p); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 }
 
@@ -167,5 +216,69 @@ func nanosOrNone(t *time.Time) int64 {
 func cachedTrackFacts(o *model.Order, story []model.TrackStep) templ.Component {
 	return templ.ComponentFunc(func(ctx context.Context, w io.Writer) error {
 		return trackFactsParts.component(trackFactsKeyOf(ctx, o, story), trackFacts(o, story)).Render(ctx, w)
+	})
+}
+
+// productCardsKept is how many rendered cards of the storefront are kept:
+// every product of a few hundred shelves, in each language shown.
+const productCardsKept = 4096
+
+// productCards are the storefront's cards, the shelf's page all but its
+// frame: each a dozen values escaped and written, money formatted and the
+// labels of its form; the CSRF token of its form is a hole.
+var productCards = newHoledFragments[productCardKey](productCardsKept)
+
+// productCardKey is everything productCard shows: the page's language, the
+// shop's currency and whether it buys to order, and the product's values
+// the card reads. TestProductCardKeyHoldsEverythingItShows holds it to that.
+type productCardKey struct {
+	lang, currency     string
+	zeroStock          bool
+	id, price          int64
+	stock              int
+	title, description string
+}
+
+func productCardKeyOf(ctx context.Context, t *model.Tenant, p *model.Product) productCardKey {
+	return productCardKey{lang: LocaleOf(ctx).Lang, currency: t.Currency, zeroStock: t.ZeroStock,
+		id: p.ID, price: p.Price, stock: p.Stock, title: p.Title, description: p.Description}
+}
+
+// cachedProductCard writes productCard as kept in productCards, with csrf in
+// its form.
+func cachedProductCard(t *model.Tenant, p *model.Product, csrf string) templ.Component {
+	return templ.ComponentFunc(func(ctx context.Context, w io.Writer) error {
+		card := func(csrf string) templ.Component { return productCard(t, p, csrf) }
+		return productCards.component(productCardKeyOf(ctx, t, p), card, csrf).Render(ctx, w)
+	})
+}
+
+// shopHeadersKept is how many storefront headers are kept: per shop,
+// language, page, cart size and signed-in customer.
+const shopHeadersKept = 1024
+
+// shopHeaders are the storefront's headers (name, menu, who is signed in),
+// the CSRF token of the sign-out form a hole.
+var shopHeaders = newHoledFragments[shopHeaderKey](shopHeadersKept)
+
+// shopHeaderKey is everything shopHeader shows but the CSRF token: the page's
+// language and the header's values.
+type shopHeaderKey struct {
+	lang                    string
+	shop, customer, current string
+	cartCount               int
+}
+
+// cachedShopHeader writes shopHeader as kept in shopHeaders, with h.CSRF in
+// its form.
+func cachedShopHeader(h ShopHeader) templ.Component {
+	return templ.ComponentFunc(func(ctx context.Context, w io.Writer) error {
+		k := shopHeaderKey{lang: LocaleOf(ctx).Lang, shop: h.Shop, customer: h.Customer, current: h.Current, cartCount: h.CartCount}
+		header := func(csrf string) templ.Component {
+			h := h
+			h.CSRF = csrf
+			return shopHeader(h)
+		}
+		return shopHeaders.component(k, header, h.CSRF).Render(ctx, w)
 	})
 }

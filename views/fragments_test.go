@@ -259,3 +259,95 @@ func TestTrackFactsKeyHoldsEverythingTheyShow(t *testing.T) {
 		}
 	}
 }
+
+// walkFields calls change with each field of the struct v points at, nested
+// structs (but times) walked into.
+func walkFields(prefix string, v reflect.Value, change func(name string, f reflect.Value)) {
+	for i := range v.NumField() {
+		f, name := v.Field(i), prefix+v.Type().Field(i).Name
+		if f.Kind() == reflect.Struct && f.Type() != reflect.TypeOf(time.Time{}) {
+			walkFields(name+".", f, change)
+			continue
+		}
+		change(name, f)
+	}
+}
+
+// A kept product card never shows a product or a shop as it was, and its
+// form carries the CSRF token of the page it is on: every field of the
+// product and of the shop is changed in turn, and the card kept twice is the
+// card rendered with each page's own token.
+func TestProductCardKeyHoldsEverythingItShows(t *testing.T) {
+	ctx := WithLocale(context.Background(), Locale{Lang: "ru", Loc: time.UTC})
+	shop := &model.Tenant{ID: 7, Slug: "demo", Name: "Demo", Language: "az", Currency: "AZN", Timezone: "Asia/Baku",
+		CreatedAt: time.Date(2026, 1, 2, 0, 0, 0, 0, time.UTC)}
+	p := &model.Product{ID: 555001, TenantID: 7, SKU: "SKU-1", Title: "Çay <dəsti>", Description: "Armudu stəkan & nəlbəki",
+		Price: 2450, Stock: 3, Source: "taobao", ProviderItemID: "1", ProviderSKUID: "2", CostFen: 900, Active: true,
+		WeightG: 300, LengthCm: 10, WidthCm: 10, HeightCm: 5}
+	render := func(csrf string) string {
+		var b strings.Builder
+		if err := productCard(shop, p, csrf).Render(ctx, &b); err != nil {
+			t.Fatal(err)
+		}
+		return b.String()
+	}
+	baseHTML, baseKey := render("token"), productCardKeyOf(ctx, shop, p)
+	check := func(name string, v reflect.Value) {
+		old := reflect.New(v.Type()).Elem()
+		old.Set(v)
+		if !changeField(t, name, v) {
+			return
+		}
+		if render("token") != baseHTML && productCardKeyOf(ctx, shop, p) == baseKey {
+			t.Errorf("the product card shows %s, but its key does not hold it", name)
+		}
+		v.Set(old)
+	}
+	walkFields("Product.", reflect.ValueOf(p).Elem(), check)
+	walkFields("Tenant.", reflect.ValueOf(shop).Elem(), check)
+	p.Stock = 0 // sold out: no form
+	if render("token") == baseHTML || productCardKeyOf(ctx, shop, p) == baseKey {
+		t.Error("a sold-out product did not change the card or its key")
+	}
+	p.Stock = 3
+	en := WithLocale(context.Background(), Locale{Lang: "en", Loc: time.UTC})
+	if productCardKeyOf(en, shop, p) == baseKey {
+		t.Error("the card in English has the key of the same card in Russian")
+	}
+
+	for _, token := range []string{"first-token", "second-token", `"><script>`} {
+		var b strings.Builder
+		if err := cachedProductCard(shop, p, token).Render(ctx, &b); err != nil {
+			t.Fatal(err)
+		}
+		if want := render(token); b.String() != want {
+			t.Fatalf("kept card with token %q\n%s\nwant\n%s", token, b.String(), want)
+		}
+	}
+}
+
+// The storefront's kept header is the header: for a guest and a signed-in
+// customer (whose sign-out form carries the page's CSRF token), on each page,
+// with each cart size, it is the header rendered afresh.
+func TestAKeptShopHeaderIsTheHeader(t *testing.T) {
+	ctx := WithLocale(context.Background(), Locale{Lang: "tr", Loc: time.UTC})
+	for _, h := range []ShopHeader{
+		{Shop: "Demo", Current: "products", CSRF: "one"},
+		{Shop: "Demo", Current: "products", CSRF: "two"},
+		{Shop: "Demo", Current: "cart", CartCount: 2, CSRF: "two"},
+		{Shop: "Demo", Current: "cart", CartCount: 2, Customer: "ayse@example.com", CSRF: "three"},
+		{Shop: "Demo", Current: "cart", CartCount: 2, Customer: "ayse@example.com", CSRF: "four"},
+		{Shop: "Başka", Current: "orders", CartCount: 3, Customer: "mehmet@example.com", CSRF: "four"},
+	} {
+		var kept, fresh strings.Builder
+		if err := cachedShopHeader(h).Render(ctx, &kept); err != nil {
+			t.Fatal(err)
+		}
+		if err := shopHeader(h).Render(ctx, &fresh); err != nil {
+			t.Fatal(err)
+		}
+		if kept.String() != fresh.String() {
+			t.Fatalf("kept header for %+v\n%s\nwant\n%s", h, kept.String(), fresh.String())
+		}
+	}
+}
