@@ -51,15 +51,18 @@ func keptRead[K comparable, V any](ctx context.Context, s *Store, c *keptCache[K
 }
 
 // ShopVersion is the version of the shop's data: every change to a table a
-// kept read reads moves it on (migration 0018 says which).
+// kept read reads moves it on (migration 0018 says which). Callers asking at
+// the same time share a read begun after they asked (versionReads).
 func (s *Store) ShopVersion(ctx context.Context, tenantID int64) (_ int64, err error) {
 	defer wrapErr(&err, "shop version (tenantID=%d)", tenantID)
-	var v int64
-	err = s.DB.R.QueryRowContext(ctx, `SELECT version FROM shop_versions WHERE tenant_id = ?`, tenantID).Scan(&v)
-	if errors.Is(err, sql.ErrNoRows) {
-		return 0, nil // nothing changed yet
-	}
-	return v, err
+	return s.versionReads.get(ctx, tenantID, func(ctx context.Context) (int64, error) {
+		var v int64
+		err := s.DB.R.QueryRowContext(ctx, `SELECT version FROM shop_versions WHERE tenant_id = ?`, tenantID).Scan(&v)
+		if errors.Is(err, sql.ErrNoRows) {
+			return 0, nil // nothing changed yet
+		}
+		return v, err
+	})
 }
 
 // clonePointers copies a list of pointers to values: new values, not new

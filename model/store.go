@@ -24,6 +24,8 @@ type Store struct {
 	shelves       *keptCache[struct{}, []*Product]
 	dailyTotals   *keptCache[dailyTotalsKey, []DayTotals]
 	orderRecords  *keptCache[int64, *OrderRecord]
+	// versionReads shares reads of ShopVersion among callers at once.
+	versionReads *versionReads
 }
 
 // NewStore wraps an opened, migrated database and the instance's keys.
@@ -33,7 +35,8 @@ func NewStore(db *DB, keys *Keyring) *Store {
 		trackedOrders: newKeptCache[string, trackedOrder](trackedOrdersKept),
 		shelves:       newKeptCache[struct{}, []*Product](shelvesKept),
 		dailyTotals:   newKeptCache[dailyTotalsKey, []DayTotals](dailyTotalsKept),
-		orderRecords:  newKeptCache[int64, *OrderRecord](orderRecordsKept)}
+		orderRecords:  newKeptCache[int64, *OrderRecord](orderRecordsKept),
+		versionReads:  newVersionReads()}
 }
 
 func (s *Store) now() time.Time { return s.Now().UTC() }
