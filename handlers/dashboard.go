@@ -3,6 +3,7 @@ package handlers
 import (
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/labstack/echo/v4"
 
@@ -45,24 +46,16 @@ func (a *App) Dashboard(c echo.Context) error {
 	add(buys, views.TodoBuy, counts.ToBuy, "/admin/orders?procurement=to_buy")
 	add(buys, views.TodoNeedsPerson, counts.NeedsPerson, "/admin/orders?procurement=needs_person")
 	add(buys, views.TodoBalance, counts.WaitingForBalance, "/admin/procurement?purchases=waiting_balance")
+	var procurement model.DashboardState
 	if buys {
-		ot, err := a.store.CountOT(ctx, t.ID)
-		if err != nil {
+		if procurement, err = a.store.FindDashboardState(ctx, t.ID, a.jobNames()); err != nil {
 			return err
 		}
-		add(true, views.TodoOTQuestions, ot.Awaiting, "/admin/procurement/ot/activities")
-		if d.Sessions, err = a.sessionsToRenew(c, ot.WaitingForSession, counts.ToBuy); err != nil {
-			return err
-		}
+		add(true, views.TodoOTQuestions, procurement.OT.Awaiting, "/admin/procurement/ot/activities")
+		d.Sessions = sessionsToRenew(procurement, a.store.Now(), counts.ToBuy)
 	}
 	add(works, views.TodoShip, counts.ReadyToShip, "/admin/orders?ready=1")
-	if buys {
-		failing, err := a.failingJobs(c)
-		if err != nil {
-			return err
-		}
-		add(true, views.TodoJobs, len(failing), "/admin/jobs?failing=1")
-	}
+	add(buys, views.TodoJobs, len(procurement.FailingJobs), "/admin/jobs?failing=1")
 	add(works, views.TodoMessages, counts.Undelivered, "/admin/messages?status=dead")
 	if works {
 		d.ShipmentProblems = counts.ShipmentProblems
@@ -85,57 +78,29 @@ func canWorkOrders(r model.Role) bool { return r != model.RoleOperator }
 // sessionsToRenew lists the shop's Taobao sessions (its own accounts', and
 // those OT holds) that need authorization or end soon, each with the paid
 // orders that wait on its kind.
-func (a *App) sessionsToRenew(c echo.Context, waitingAtOT, toBuy int) ([]views.Session, error) {
-	ctx := c.Request().Context()
-	t := tenant(c)
-	now := a.store.Now()
+func sessionsToRenew(st model.DashboardState, now time.Time, toBuy int) []views.Session {
 	var out []views.Session
-	accounts, err := a.store.FindTaobaoAccounts(ctx, t.ID)
-	if err != nil {
-		return nil, err
-	}
-	for _, acct := range accounts {
+	for _, acct := range st.TaobaoAccounts {
 		if s := views.TaobaoSession(acct); s.Due(now) {
 			s.Waiting = toBuy
 			out = append(out, s)
 		}
 	}
-	otSessions, err := a.store.FindOTProviderSessions(ctx, t.ID)
-	if err != nil {
-		return nil, err
-	}
-	for _, ps := range otSessions {
+	for _, ps := range st.OTSessions {
 		if s := views.OTSession(ps); s.Due(now) {
-			s.Waiting = waitingAtOT
+			s.Waiting = st.OT.WaitingForSession
 			out = append(out, s)
 		}
 	}
-	return out, nil
+	return out
 }
 
-// failingJobs names the jobs whose latest run for the shop failed (an error,
-// or items that failed): one statement, an index seek per job.
-func (a *App) failingJobs(c echo.Context) ([]string, error) {
+// jobNames are the names of the jobs the shop runs.
+func (a *App) jobNames() []string {
 	jobs := a.jobInfos()
 	names := make([]string, len(jobs))
 	for i, j := range jobs {
 		names[i] = j.Name
 	}
-	latest, err := a.store.FindLatestJobRuns(c.Request().Context(), tenant(c).ID, names)
-	if err != nil {
-		return nil, err
-	}
-	var out []string
-	for _, n := range names {
-		if r := latest[n]; r != nil && runFailed(r) {
-			out = append(out, n)
-		}
-	}
-	return out, nil
-}
-
-// runFailed reports whether a finished run failed: its error, or items it
-// could not process.
-func runFailed(r *model.JobRun) bool {
-	return r.FinishedAt != nil && (r.Error != "" || r.Failed > 0)
+	return names
 }

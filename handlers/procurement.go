@@ -221,7 +221,7 @@ func (a *App) JobsIndex(c echo.Context) error {
 		if err != nil {
 			return err
 		}
-		if failing && (len(runs) == 0 || !runFailed(runs[0])) {
+		if failing && (len(runs) == 0 || !runs[0].EndedInFailure()) {
 			continue
 		}
 		row := views.JobRow{Name: j.Name, Interval: j.Interval}

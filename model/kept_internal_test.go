@@ -147,6 +147,10 @@ func TestKeptReadsReadOnlyTablesThatMoveTheShopsVersion(t *testing.T) {
 			_, err := rs.readShelf(ctx, shop.ID)
 			return err
 		},
+		"FindDashboardState": func() error {
+			_, err := rs.readDashboardState(ctx, shop.ID, []string{"orders-to-taobao", "send-messages"})
+			return err
+		},
 		"FindDailyTotals": func() error {
 			_, err := rs.readDailyTotals(ctx, shop.ID, time.Now().UTC().Truncate(24*time.Hour), 7)
 			return err

@@ -24,6 +24,8 @@ type Store struct {
 	shelves       *keptCache[struct{}, []*Product]
 	dailyTotals   *keptCache[dailyTotalsKey, []DayTotals]
 	orderRecords  *keptCache[int64, *OrderRecord]
+	// dashboardStates are FindDashboardState's, by the job names asked for.
+	dashboardStates *keptCache[string, DashboardState]
 	// versionReads shares reads of ShopVersion among callers at once.
 	versionReads *versionReads
 }
@@ -31,12 +33,13 @@ type Store struct {
 // NewStore wraps an opened, migrated database and the instance's keys.
 func NewStore(db *DB, keys *Keyring) *Store {
 	return &Store{DB: db, Keys: keys, Now: func() time.Time { return time.Now().UTC() }, tenants: newTenantCache(),
-		orderDesks:    newKeptCache[orderDeskKey, *OrderDesk](orderDesksKept),
-		trackedOrders: newKeptCache[string, trackedOrder](trackedOrdersKept),
-		shelves:       newKeptCache[struct{}, []*Product](shelvesKept),
-		dailyTotals:   newKeptCache[dailyTotalsKey, []DayTotals](dailyTotalsKept),
-		orderRecords:  newKeptCache[int64, *OrderRecord](orderRecordsKept),
-		versionReads:  newVersionReads()}
+		orderDesks:      newKeptCache[orderDeskKey, *OrderDesk](orderDesksKept),
+		trackedOrders:   newKeptCache[string, trackedOrder](trackedOrdersKept),
+		shelves:         newKeptCache[struct{}, []*Product](shelvesKept),
+		dailyTotals:     newKeptCache[dailyTotalsKey, []DayTotals](dailyTotalsKept),
+		orderRecords:    newKeptCache[int64, *OrderRecord](orderRecordsKept),
+		dashboardStates: newKeptCache[string, DashboardState](dashboardStatesKept),
+		versionReads:    newVersionReads()}
 }
 
 func (s *Store) now() time.Time { return s.Now().UTC() }

@@ -164,3 +164,51 @@ func (s *Store) readDailyTotals(ctx context.Context, tenantID int64, today time.
 func firstQuarter(t time.Time) int64 {
 	return (t.Unix() + 899) / 900
 }
+
+// DashboardState is what the dashboard shows of the shop's procurement
+// besides its counts: OT's counts, the sessions it may ask to renew (the
+// shop's Taobao accounts and the sessions OT holds), and the jobs whose
+// latest run failed.
+type DashboardState struct {
+	OT             OTCounts
+	TaobaoAccounts []*TaobaoAccount
+	OTSessions     []*OTProviderSession
+	FailingJobs    []string // of the names asked for, in their order
+}
+
+// dashboardStatesKept is how many shops' dashboard states are kept.
+const dashboardStatesKept = 256
+
+// FindDashboardState reads the shop's DashboardState for the jobs named.
+// Four statements a view that change with the shop's procurement and job
+// runs, a third of the dashboard's time: kept under the shop's version
+// (kept.go), which their tables move.
+func (s *Store) FindDashboardState(ctx context.Context, tenantID int64, jobNames []string) (DashboardState, error) {
+	st, err := keptRead(ctx, s, s.dashboardStates, tenantID, strings.Join(jobNames, "\x1f"), func() (DashboardState, error) {
+		return s.readDashboardState(ctx, tenantID, jobNames)
+	})
+	return DashboardState{OT: st.OT, TaobaoAccounts: clonePointers(st.TaobaoAccounts), OTSessions: clonePointers(st.OTSessions),
+		FailingJobs: slices.Clone(st.FailingJobs)}, err
+}
+
+func (s *Store) readDashboardState(ctx context.Context, tenantID int64, jobNames []string) (st DashboardState, err error) {
+	if st.OT, err = s.CountOT(ctx, tenantID); err != nil {
+		return st, err
+	}
+	if st.TaobaoAccounts, err = s.FindTaobaoAccounts(ctx, tenantID); err != nil {
+		return st, err
+	}
+	if st.OTSessions, err = s.FindOTProviderSessions(ctx, tenantID); err != nil {
+		return st, err
+	}
+	latest, err := s.FindLatestJobRuns(ctx, tenantID, jobNames)
+	if err != nil {
+		return st, err
+	}
+	for _, n := range jobNames {
+		if r := latest[n]; r != nil && r.EndedInFailure() {
+			st.FailingJobs = append(st.FailingJobs, n)
+		}
+	}
+	return st, nil
+}

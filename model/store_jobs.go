@@ -23,6 +23,12 @@ type JobRun struct {
 	Error      string
 }
 
+// EndedInFailure reports whether a finished run failed: its error, or items it
+// could not process.
+func (r *JobRun) EndedInFailure() bool {
+	return r.FinishedAt != nil && (r.Error != "" || r.Failed > 0)
+}
+
 // JobLeaseTTL is how long a run's lease lasts for a job of this interval: longer
 // than a normal run, so that it is not taken from under a live run, and short
 // enough that the lease of a process that died expires by itself.

@@ -348,3 +348,109 @@ func TestAKeptOrderRecordShowsItsPaymentsAtOnce(t *testing.T) {
 		t.Errorf("an unknown order: %v, want ErrNotFound", err)
 	}
 }
+
+// The dashboard's kept procurement state follows the shop's Taobao accounts,
+// OT's sessions and its job runs at once, whoever writes them (plain SQL
+// here, as another process would), and one shop's never answers for another.
+func TestAKeptDashboardStateShowsEveryChangeAtOnce(t *testing.T) {
+	s := newShop(t, 5)
+	ctx := context.Background()
+	other, err := s.store.CreateTenant(ctx, model.NewTenant{Slug: "other", Name: "Other"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	jobs := []string{"orders-to-taobao", "send-messages"}
+	same := func(step string, tenantID int64) model.DashboardState {
+		t.Helper()
+		got, err := s.store.FindDashboardState(ctx, tenantID, jobs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := model.NewStore(s.store.DB, testKeys()).FindDashboardState(ctx, tenantID, jobs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Fatalf("%s: kept state %+v, fresh %+v", step, got, want)
+		}
+		return got
+	}
+	same("first read", s.tenant.ID)
+
+	// A run that fails, then one that starts and is discarded (a tick with
+	// nothing to do), then one that succeeds: the jobs' own writes.
+	run, err := s.store.StartJobRun(ctx, s.tenant.ID, "send-messages")
+	if err != nil {
+		t.Fatal(err)
+	}
+	run.Error = "SMTP refused"
+	if err := s.store.FinishJobRun(ctx, run); err != nil {
+		t.Fatal(err)
+	}
+	if st := same("a failed run", s.tenant.ID); !reflect.DeepEqual(st.FailingJobs, []string{"send-messages"}) {
+		t.Errorf("failing jobs after a failed run: %v", st.FailingJobs)
+	}
+	tick, err := s.store.StartJobRun(ctx, s.tenant.ID, "send-messages")
+	if err != nil {
+		t.Fatal(err)
+	}
+	same("a run under way", s.tenant.ID)
+	if err := s.store.DiscardJobRun(ctx, tick); err != nil {
+		t.Fatal(err)
+	}
+	if st := same("a run discarded", s.tenant.ID); len(st.FailingJobs) != 1 {
+		t.Errorf("failing jobs after a discarded tick: %v", st.FailingJobs)
+	}
+	ok, err := s.store.StartJobRun(ctx, s.tenant.ID, "send-messages")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ok.Processed = 1
+	if err := s.store.FinishJobRun(ctx, ok); err != nil {
+		t.Fatal(err)
+	}
+	if st := same("a run that succeeded", s.tenant.ID); len(st.FailingJobs) != 0 {
+		t.Errorf("failing jobs after a good run: %v", st.FailingJobs)
+	}
+
+	for _, st := range []struct{ name, sql string }{
+		{"a Taobao integration", `INSERT INTO integrations (tenant_id, provider_type, name, status, created_at, updated_at)
+			VALUES (?, 'taobao', 'Taobao', 'active', '2026-12-01 00:00:00', '2026-12-01 00:00:00')`},
+		{"an account connected", `INSERT INTO taobao_accounts (tenant_id, integration_id, account, access_token_enc, refresh_token_enc,
+			access_expires_at, refresh_expires_at, obtained_at, created_at, updated_at)
+			SELECT tenant_id, id, 'shop-buyer', 'x', 'y', '2026-12-02 00:00:00', '2026-12-03 00:00:00', '2026-12-01 00:00:00',
+			'2026-12-01 00:00:00', '2026-12-01 00:00:00' FROM integrations WHERE tenant_id = ?`},
+		{"an account refused", `UPDATE taobao_accounts SET status = 'needs_authorization' WHERE tenant_id = ?`},
+		{"an OT session", `INSERT INTO ot_provider_sessions (tenant_id, integration_id, login, session_enc, obtained_at, expires_at, created_at, updated_at)
+			SELECT tenant_id, id, 'ot-login', 'z', '2026-12-01 00:00:00', '2026-12-02 00:00:00', '2026-12-01 00:00:00', '2026-12-01 00:00:00'
+			FROM integrations WHERE tenant_id = ?`},
+		{"an OT session renewed", `UPDATE ot_provider_sessions SET expires_at = '2026-12-09 00:00:00' WHERE tenant_id = ?`},
+		{"an OT session removed", `DELETE FROM ot_provider_sessions WHERE tenant_id = ?`},
+		{"an account removed", `DELETE FROM taobao_accounts WHERE tenant_id = ?`},
+	} {
+		if _, err := s.store.DB.W.ExecContext(ctx, st.sql, s.tenant.ID); err != nil {
+			t.Fatalf("%s: %v", st.name, err)
+		}
+		same(st.name, s.tenant.ID)
+	}
+	if _, err := s.store.DB.W.ExecContext(ctx, `INSERT INTO taobao_accounts (tenant_id, integration_id, account, access_token_enc, refresh_token_enc,
+			access_expires_at, refresh_expires_at, obtained_at, created_at, updated_at)
+			SELECT tenant_id, id, 'buyer-2', 'x', 'y', '2026-12-02 00:00:00', '2026-12-03 00:00:00', '2026-12-01 00:00:00',
+			'2026-12-01 00:00:00', '2026-12-01 00:00:00' FROM integrations WHERE tenant_id = ?`, s.tenant.ID); err != nil {
+		t.Fatal(err)
+	}
+	// A caller's change to its copy is its own.
+	st := same("before a caller scribbles", s.tenant.ID)
+	st.TaobaoAccounts[0].Status = "scribbled"
+	st.FailingJobs = append(st.FailingJobs, "scribbled")
+	same("after a caller scribbled", s.tenant.ID)
+
+	// The same version, another shop: its own state.
+	if _, err := s.store.DB.W.Exec(`UPDATE shop_versions SET version = 1000000 WHERE tenant_id IN (?, ?)`, s.tenant.ID, other.ID); err != nil {
+		t.Fatal(err)
+	}
+	same("this shop at version 1,000,000", s.tenant.ID)
+	if theirs := same("the other shop at version 1,000,000", other.ID); len(theirs.TaobaoAccounts) != 0 {
+		t.Errorf("the other shop's accounts: %+v", theirs.TaobaoAccounts)
+	}
+}

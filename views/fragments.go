@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 	"time"
 
@@ -150,13 +151,23 @@ const salesKept = 256
 var salesSections = newFragments[salesKey](salesKept)
 
 // salesKey is everything salesSection shows: the page's language and time
-// zone, the currency and each day's totals (Day as written by %v: its
-// instant and zone).
+// zone, the currency and each day's totals (Day as its instant and zone).
 type salesKey struct{ lang, zone, currency, days string }
 
 func salesKeyOf(ctx context.Context, days []model.DayTotals, currency string) salesKey {
 	l := LocaleOf(ctx)
-	return salesKey{lang: l.Lang, zone: l.Loc.String(), currency: currency, days: fmt.Sprintf("%v", days)}
+	// Written out by hand: fmt's %v of the week was most of this kept part's
+	// time (0.53 of 0.60 s in a profile of the dashboard).
+	b := make([]byte, 0, 64*len(days))
+	for _, d := range days {
+		b = append(b, d.Day.Location().String()...)
+		for _, n := range []int64{d.Day.UnixNano(), int64(d.PaidOrders), d.Sales, d.Refunds, d.Cost} {
+			b = append(b, ' ')
+			b = strconv.AppendInt(b, n, 10)
+		}
+		b = append(b, '\n')
+	}
+	return salesKey{lang: l.Lang, zone: l.Loc.String(), currency: currency, days: string(b)}
 }
 
 // cachedSalesSection writes salesSection as kept in salesSections.
