@@ -185,6 +185,7 @@ func (a *App) newSessionManager() *scs.SessionManager {
 		read:  sqlite3store.NewWithCleanupInterval(a.store.DB.R, 0),
 		write: sqlite3store.NewWithCleanupInterval(a.store.DB.W, 30*time.Minute),
 		db:    a.store.DB.R,
+		kept:  newKeptSessions(),
 	}
 	sm.Lifetime = 12 * time.Hour   // absolute: sign in again every working day
 	sm.IdleTimeout = 2 * time.Hour // idle: a forgotten browser does not stay signed in
@@ -208,17 +209,33 @@ func (a *App) newSessionManager() *scs.SessionManager {
 type splitStore struct {
 	read, write *sqlite3store.SQLite3Store
 	db          *sql.DB // the read pool, for FindCtx
+	kept        *keptSessions
 }
 
 // Find reads the session of a cookie's token.
 func (s *splitStore) Find(token string) ([]byte, bool, error) {
-	return s.read.Find(model.HashToken(token))
+	return s.FindCtx(context.Background(), token)
 }
 
 // Delete removes the session of a token (sign-out, renewal).
-func (s *splitStore) Delete(token string) error { return s.write.Delete(model.HashToken(token)) }
+func (s *splitStore) Delete(token string) error {
+	hashed := model.HashToken(token)
+	err := s.write.Delete(hashed)
+	s.kept.wrote(hashed, keptSession{}, true) // forgotten even if the delete failed
+	return err
+}
 
 // Commit saves the session of a token until expiry.
 func (s *splitStore) Commit(token string, b []byte, expiry time.Time) error {
-	return s.write.Commit(model.HashToken(token), b, expiry)
+	return s.commit(model.HashToken(token), b, expiry)
+}
+
+// commit saves the session of a hashed token and keeps it.
+func (s *splitStore) commit(hashed string, b []byte, expiry time.Time) error {
+	if err := s.write.Commit(hashed, b, expiry); err != nil {
+		s.kept.wrote(hashed, keptSession{}, true) // what is stored is not known
+		return err
+	}
+	s.kept.wrote(hashed, keptSession{data: b, expiry: expiry, at: s.kept.now()}, false)
+	return nil
 }

@@ -39,24 +39,27 @@ func withSessionRead(ctx context.Context) context.Context {
 }
 
 // FindCtx reads the session of a cookie's token, with its stored idle expiry
-// for CommitCtx.
+// for CommitCtx: as kept (session_kept.go), or from the database.
 func (s *splitStore) FindCtx(ctx context.Context, token string) ([]byte, bool, error) {
 	hashed := model.HashToken(token)
-	var (
-		b      []byte
-		julian float64
-	)
-	err := s.db.QueryRowContext(ctx, `SELECT data, expiry FROM sessions WHERE token = ? AND julianday('now') < expiry`, hashed).Scan(&b, &julian)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, false, nil
-	}
-	if err != nil {
-		return nil, false, err
+	found, ok := s.kept.get(hashed)
+	if !ok {
+		writes := s.kept.readBegins()
+		var julian float64
+		err := s.db.QueryRowContext(ctx, `SELECT data, expiry FROM sessions WHERE token = ? AND julianday('now') < expiry`, hashed).Scan(&found.data, &julian)
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil, false, nil
+		}
+		if err != nil {
+			return nil, false, err
+		}
+		found.expiry, found.at = julianTime(julian), s.kept.now()
+		s.kept.read(hashed, found, writes)
 	}
 	if r, ok := ctx.Value(sessionReadKey{}).(*sessionRead); ok {
-		*r = sessionRead{token: hashed, data: b, expiry: julianTime(julian)}
+		*r = sessionRead{token: hashed, data: found.data, expiry: found.expiry}
 	}
-	return b, true, nil
+	return found.data, true, nil
 }
 
 // CommitCtx saves the session of a token until expiry, unless the request only
@@ -68,7 +71,7 @@ func (s *splitStore) CommitCtx(ctx context.Context, token string, b []byte, expi
 		expiry.Sub(r.expiry) < sessionTouchEvery && s.sameData(r.data, b) {
 		return nil
 	}
-	return s.write.Commit(hashed, b, expiry)
+	return s.commit(hashed, b, expiry)
 }
 
 // DeleteCtx removes the session of a token (sign-out, renewal).
