@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 
 	lru "github.com/hashicorp/golang-lru/v2"
 )
@@ -42,12 +43,28 @@ func keptRead[K comparable, V any](ctx context.Context, s *Store, c *keptCache[K
 	if kept, ok := c.Get(k); ok {
 		return kept, nil
 	}
-	got, err := read()
+	// A change to the shop sends every request under way to read again at
+	// once, each the same read: they share one (%#v quotes strings, so two
+	// keys are never written alike).
+	shared, err, _ := s.keptReads.Do(fmt.Sprintf("%p %#v", c, k), func() (any, error) {
+		if kept, ok := c.Get(k); ok { // kept while this caller came
+			return kept, nil
+		}
+		got, err := read()
+		if err != nil {
+			return nil, err
+		}
+		c.Add(k, got)
+		return got, nil
+	})
 	if err != nil {
+		if ctx.Err() == nil && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)) {
+			// The request that read for all was cancelled; this one was not.
+			return read()
+		}
 		return zero, err
 	}
-	c.Add(k, got)
-	return got, nil
+	return shared.(V), nil
 }
 
 // ShopVersion is the version of the shop's data: every change to a table a

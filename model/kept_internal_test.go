@@ -151,6 +151,10 @@ func TestKeptReadsReadOnlyTablesThatMoveTheShopsVersion(t *testing.T) {
 			_, err := rs.readDashboardState(ctx, shop.ID, []string{"orders-to-taobao", "send-messages"})
 			return err
 		},
+		"FindUserByID": func() error {
+			_, err := rs.readUserByID(ctx, shop.ID, 1)
+			return err
+		},
 		"FindDailyTotals": func() error {
 			_, err := rs.readDailyTotals(ctx, shop.ID, time.Now().UTC().Truncate(24*time.Hour), 7)
 			return err

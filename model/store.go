@@ -4,6 +4,8 @@ import (
 	"database/sql"
 	"errors"
 	"time"
+
+	"golang.org/x/sync/singleflight"
 )
 
 // Store is the application's data layer: every query of the application is a method
@@ -16,17 +18,21 @@ type Store struct {
 	Now func() time.Time
 	// tenants is the shops kept in memory (tenant_cache.go).
 	tenants *tenantCache
-	// orderDesks, trackedOrders, shelves, dailyTotals and orderRecords are
-	// reads of a shop kept in memory under its version (kept.go):
-	// FindOrderDesk, TrackOrder, FindShelf, FindDailyTotals, FindOrderRecord.
-	orderDesks    *keptCache[orderDeskKey, *OrderDesk]
-	trackedOrders *keptCache[string, trackedOrder]
-	shelves       *keptCache[struct{}, []*Product]
-	dailyTotals   *keptCache[dailyTotalsKey, []DayTotals]
-	orderRecords  *keptCache[int64, *OrderRecord]
-	// dashboardStates are FindDashboardState's, by the job names asked for.
+	// orderDesks, trackedOrders, shelves, dailyTotals, orderRecords,
+	// dashboardStates and users are reads of a shop kept in memory under its
+	// version (kept.go): FindOrderDesk, TrackOrder, FindShelf,
+	// FindDailyTotals, FindOrderRecord, FindDashboardState (by the job names
+	// asked for), FindUserByID.
+	orderDesks      *keptCache[orderDeskKey, *OrderDesk]
+	trackedOrders   *keptCache[string, trackedOrder]
+	shelves         *keptCache[struct{}, []*Product]
+	dailyTotals     *keptCache[dailyTotalsKey, []DayTotals]
+	orderRecords    *keptCache[int64, *OrderRecord]
+	users           *keptCache[int64, *User]
 	dashboardStates *keptCache[string, DashboardState]
-	// versionReads shares reads of ShopVersion among callers at once.
+	// versionReads shares reads of ShopVersion among callers at once, and
+	// keptReads a kept read's reads of the same key (kept.go).
+	keptReads    singleflight.Group
 	versionReads *versionReads
 }
 
@@ -39,6 +45,7 @@ func NewStore(db *DB, keys *Keyring) *Store {
 		dailyTotals:     newKeptCache[dailyTotalsKey, []DayTotals](dailyTotalsKept),
 		orderRecords:    newKeptCache[int64, *OrderRecord](orderRecordsKept),
 		dashboardStates: newKeptCache[string, DashboardState](dashboardStatesKept),
+		users:           newKeptCache[int64, *User](usersKept),
 		versionReads:    newVersionReads()}
 }
 

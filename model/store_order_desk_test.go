@@ -454,3 +454,63 @@ func TestAKeptDashboardStateShowsEveryChangeAtOnce(t *testing.T) {
 		t.Errorf("the other shop's accounts: %+v", theirs.TaobaoAccounts)
 	}
 }
+
+// A kept user follows every change at once, whoever makes it (plain SQL
+// here, as the command line would): a deactivated user or a revoked session
+// is refused on the very next request.
+func TestAKeptUserShowsEveryChangeAtOnce(t *testing.T) {
+	s := newShop(t, 1)
+	ctx := context.Background()
+	created, err := s.store.CreateUser(ctx, s.tenant.ID, model.NewUser{Email: "staff@example.com", Name: "Staff",
+		Password: "a long enough password", Role: model.RoleStaff})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := created.ID
+	same := func(step string) *model.User {
+		t.Helper()
+		got, err := s.store.FindUserByID(ctx, s.tenant.ID, id)
+		if err != nil {
+			t.Fatalf("%s: %v", step, err)
+		}
+		want, err := model.NewStore(s.store.DB, testKeys()).FindUserByID(ctx, s.tenant.ID, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Fatalf("%s: kept user %+v, fresh %+v", step, got, want)
+		}
+		return got
+	}
+	same("first read")
+	for _, st := range []struct{ name, sql string }{
+		{"deactivated", `UPDATE users SET active = 0 WHERE id = ?`},
+		{"sessions revoked", `UPDATE users SET session_version = session_version + 1 WHERE id = ?`},
+		{"another role", `UPDATE users SET role = 'operator' WHERE id = ?`},
+		{"another language", `UPDATE users SET language = 'tr' WHERE id = ?`},
+	} {
+		if _, err := s.store.DB.W.ExecContext(ctx, st.sql, id); err != nil {
+			t.Fatalf("%s: %v", st.name, err)
+		}
+		same(st.name)
+	}
+	u := same("before a caller scribbles")
+	u.Active = true
+	if same("after a caller scribbled").Active {
+		t.Error("a caller's change to its copy reached the kept user")
+	}
+	if _, err := s.store.DB.W.ExecContext(ctx, `DELETE FROM users WHERE id = ?`, id); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.store.FindUserByID(ctx, s.tenant.ID, id); !errors.Is(err, model.ErrNotFound) {
+		t.Errorf("a deleted user: %v, want ErrNotFound", err)
+	}
+	// Another shop's id at the same version is not found in this shop.
+	other, err := s.store.CreateTenant(ctx, model.NewTenant{Slug: "other", Name: "Other"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.store.FindUserByID(ctx, other.ID, id); !errors.Is(err, model.ErrNotFound) {
+		t.Errorf("this shop's user read as another shop's: %v", err)
+	}
+}

@@ -92,8 +92,25 @@ func scanUser(row interface{ Scan(...any) error }) (*User, error) {
 	return u, nil
 }
 
+// usersKept is how many users are kept: the staff of a few hundred shops.
+const usersKept = 4096
+
 // FindUserByID returns the tenant's user with this id, or ErrNotFound.
-func (s *Store) FindUserByID(ctx context.Context, tenantID, id int64) (_ *User, err error) {
+//
+// Every signed-in request reads its user (is it still active, has its session
+// been revoked?): kept under the shop's version (kept.go), which every change
+// to users moves (migration 0021), so a deactivation ends the user's
+// sessions at once, whoever makes it.
+func (s *Store) FindUserByID(ctx context.Context, tenantID, id int64) (*User, error) {
+	u, err := keptRead(ctx, s, s.users, tenantID, id, func() (*User, error) { return s.readUserByID(ctx, tenantID, id) })
+	if err != nil {
+		return nil, err
+	}
+	cp := *u
+	return &cp, nil
+}
+
+func (s *Store) readUserByID(ctx context.Context, tenantID, id int64) (_ *User, err error) {
 	defer wrapErr(&err, "find user by id (tenantID=%d id=%d)", tenantID, id)
 	return scanUser(s.DB.R.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE tenant_id = ? AND id = ?`, tenantID, id))
 }
