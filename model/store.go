@@ -32,7 +32,7 @@ type Store struct {
 	dashboardStates *keptCache[string, DashboardState]
 	// versionReads shares reads of ShopVersion among callers at once, and
 	// keptReads a kept read's reads of the same key (kept.go).
-	keptReads    singleflight.Group
+	keptReads    *singleflight.Group
 	versionReads *versionReads
 }
 
@@ -46,7 +46,8 @@ func NewStore(db *DB, keys *Keyring) *Store {
 		orderRecords:    newKeptCache[int64, *OrderRecord](orderRecordsKept),
 		dashboardStates: newKeptCache[string, DashboardState](dashboardStatesKept),
 		users:           newKeptCache[int64, *User](usersKept),
-		versionReads:    newVersionReads()}
+		versionReads:    newVersionReads(),
+		keptReads:       &singleflight.Group{}}
 }
 
 func (s *Store) now() time.Time { return s.Now().UTC() }
