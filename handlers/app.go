@@ -101,6 +101,8 @@ type App struct {
 	// providerClient is the egress policy's HTTP client, for every provider
 	// call the handlers make (payments, Taobao); one, for its connections.
 	providerClient *http.Client
+	// admission has page views take turns to compute (admission.go).
+	admission admission
 	// maint is the copy in memory of what is down for maintenance.
 	maint *maintenanceState
 	// metrics are the app's own Prometheus collectors (metrics.go).
@@ -169,6 +171,7 @@ func New(store *model.Store, cfg Config) (*App, error) {
 	a.metrics = newMetrics(store, cfg.Logger)
 	a.sessions = a.newSessionManager()
 	a.shopCookies = newCookieStore(store.Keys, a.secure)
+	a.admission = newAdmission(admittedAtOnce())
 	a.echo = a.routes()
 	return a, nil
 }

@@ -57,7 +57,7 @@ func (a *App) routes() *echo.Echo {
 
 	// Everything else belongs to the tenant of the host. Staff scripts may call the
 	// API with a personal token instead of a session (authenticate).
-	t := e.Group("", a.resolveTenant, limitBody(), a.authenticate, csrfFromBody, a.csrf())
+	t := e.Group("", a.admission.middleware, a.resolveTenant, limitBody(), a.authenticate, csrfFromBody, a.csrf())
 	t.GET("/", func(c echo.Context) error { return c.Redirect(http.StatusSeeOther, "/admin/") })
 	t.GET("/api/auth/csrf/", a.APICSRF)
 
@@ -94,10 +94,11 @@ func (a *App) routes() *echo.Echo {
 	// but for the thank-you after checkout (public.go).
 	// Route middleware, not a group's: a group of prefix "" would take over
 	// the tenant group's answer to unknown paths.
-	track := []echo.MiddlewareFunc{a.resolveTenant, limitBody(), a.trackLimiter(), a.sessionWhen(placedNotice)}
+	// Its views take turns like every page's (admission.go).
+	track := []echo.MiddlewareFunc{a.admission.middleware, a.resolveTenant, limitBody(), a.trackLimiter(), a.sessionWhen(placedNotice)}
 	e.GET("/api/orders/track/:number/", a.APITrack, track...)
 	e.GET("/track", a.TrackForm, track...)
-	e.GET("/track/:number", a.TrackPage, a.resolveTenant, limitBody(), a.trackLimiter(), a.sessionWhen(a.shopperPage))
+	e.GET("/track/:number", a.TrackPage, a.admission.middleware, a.resolveTenant, limitBody(), a.trackLimiter(), a.sessionWhen(a.shopperPage))
 
 	// The small HTML storefront.
 	t.GET("/shop", a.ShopIndex)

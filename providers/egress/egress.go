@@ -331,6 +331,15 @@ func (p Policy) Client(timeout time.Duration) *http.Client {
 	return &http.Client{Timeout: timeout, Transport: &transport{p: p, open: open, guarded: guarded}}
 }
 
+type leavingKey struct{}
+
+// WithLeaving gives ctx a function that each request made under it through a
+// Client calls as it leaves for the network: the server gives back its turn
+// to compute (its admission) while the request waits on a provider.
+func WithLeaving(ctx context.Context, leaving func()) context.Context {
+	return context.WithValue(ctx, leavingKey{}, leaving)
+}
+
 // transport sends requests under an allowed prefix through a plain
 // transport and every other one, after CheckURL, through the guarded one;
 // the two keep separate connection pools, so a connection opened for an
@@ -342,6 +351,9 @@ type transport struct {
 
 // RoundTrip implements http.RoundTripper.
 func (t *transport) RoundTrip(r *http.Request) (*http.Response, error) {
+	if leaving, ok := r.Context().Value(leavingKey{}).(func()); ok {
+		leaving()
+	}
 	if t.p.allowed(r.URL) {
 		return t.open.RoundTrip(r)
 	}
