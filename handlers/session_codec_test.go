@@ -73,3 +73,25 @@ func TestASessionRefusesAValueOfAnotherType(t *testing.T) {
 		t.Errorf("err = %v, want one naming the value \"when\" and its type", err)
 	}
 }
+
+// A session decoded again (kept as decoded) gives each request its own
+// values: a request changing a list in its session changes no other's.
+func TestADecodedSessionIsEachRequestsOwn(t *testing.T) {
+	b, err := sessionCodec.Encode(time.Date(2026, 12, 2, 0, 0, 0, 0, time.UTC), map[string]any{"orders": []int64{1, 2, 3}, "user": int64(7)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, first, err := sessionCodec.Decode(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	first["orders"].([]int64)[0] = 99
+	first["user"] = int64(8)
+	_, second, err := sessionCodec.Decode(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := second["orders"].([]int64); got[0] != 1 || second["user"] != int64(7) {
+		t.Errorf("the second request's session: %v, want the stored one", second)
+	}
+}

@@ -8,9 +8,11 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"time"
 
 	"github.com/alexedwards/scs/v2"
+	lru "github.com/hashicorp/golang-lru/v2"
 
 	"orderdesk/model"
 )
@@ -117,6 +119,15 @@ type sessionJSON struct {
 }
 
 func (jsonSessionCodec) Encode(deadline time.Time, values map[string]any) ([]byte, error) {
+	d, err := sessionJSONOf(deadline, values)
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(d)
+}
+
+// sessionJSONOf is a session's values grouped by type.
+func sessionJSONOf(deadline time.Time, values map[string]any) (sessionJSON, error) {
 	d := sessionJSON{Deadline: deadline}
 	for k, v := range values {
 		switch v := v.(type) {
@@ -136,22 +147,33 @@ func (jsonSessionCodec) Encode(deadline time.Time, values map[string]any) ([]byt
 			}
 			d.Lists[k] = v
 		default:
-			return nil, fmt.Errorf("session value %q is a %T: a session holds int64, string or []int64", k, v)
+			return d, fmt.Errorf("session value %q is a %T: a session holds int64, string or []int64", k, v)
 		}
 	}
-	return json.Marshal(d)
+	return d, nil
 }
 
-func (jsonSessionCodec) Decode(b []byte) (time.Time, map[string]any, error) {
-	var d sessionJSON
-	if err := json.Unmarshal(b, &d); err != nil {
-		// Not JSON: a session GobCodec saved (gob starts with a length, so
-		// the first byte alone cannot tell the two apart).
-		if deadline, values, gerr := (scs.GobCodec{}).Decode(b); gerr == nil {
-			return deadline, values, nil
-		}
-		return time.Time{}, nil, err
+// decodedSessions are sessions as decoded, by their stored bytes: a signed-in
+// browser sends the same session request after request (kept in memory by
+// session_kept.go), and decoding its JSON was a twenty-fifth of a desk page.
+var decodedSessions = func() *lru.Cache[string, sessionJSON] {
+	c, err := lru.New[string, sessionJSON](sessionsKept)
+	if err != nil {
+		panic(err) // only for a size below one
 	}
+	return c
+}()
+
+func (jsonSessionCodec) Decode(b []byte) (time.Time, map[string]any, error) {
+	d, ok := decodedSessions.Get(string(b))
+	if !ok {
+		var err error
+		if d, err = decodeSessionJSON(b); err != nil {
+			return time.Time{}, nil, err
+		}
+		decodedSessions.Add(string(b), d)
+	}
+	// Each request its own values: a list it changes is its own.
 	values := make(map[string]any, len(d.Int64s)+len(d.Strings)+len(d.Lists))
 	for k, v := range d.Int64s {
 		values[k] = v
@@ -160,7 +182,23 @@ func (jsonSessionCodec) Decode(b []byte) (time.Time, map[string]any, error) {
 		values[k] = v
 	}
 	for k, v := range d.Lists {
-		values[k] = v
+		values[k] = slices.Clone(v)
 	}
 	return d.Deadline, values, nil
+}
+
+// decodeSessionJSON decodes a stored session: JSON, or gob as scs's GobCodec
+// saved sessions before this codec.
+func decodeSessionJSON(b []byte) (sessionJSON, error) {
+	var d sessionJSON
+	if err := json.Unmarshal(b, &d); err != nil {
+		// Not JSON: a session GobCodec saved (gob starts with a length, so
+		// the first byte alone cannot tell the two apart).
+		deadline, values, gerr := (scs.GobCodec{}).Decode(b)
+		if gerr != nil {
+			return d, err
+		}
+		return sessionJSONOf(deadline, values)
+	}
+	return d, nil
 }

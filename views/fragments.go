@@ -31,22 +31,21 @@ func newFragments[K comparable](size int) fragments[K] {
 	return fragments[K]{c}
 }
 
-// component writes the part kept under k, rendering part and keeping it the
-// first time.
-func (f fragments[K]) component(k K, part templ.Component) templ.Component {
-	return templ.ComponentFunc(func(ctx context.Context, w io.Writer) error {
-		html, ok := f.kept.Get(k)
-		if !ok {
-			var b strings.Builder
-			if err := part.Render(ctx, &b); err != nil {
-				return err
-			}
-			html = b.String()
-			f.kept.Add(k, html)
+// write writes the part kept under k, rendering part() and keeping it the
+// first time (a part that is kept is not even made: a desk's fifty rows
+// were fifty components made for nothing).
+func (f fragments[K]) write(ctx context.Context, w io.Writer, k K, part func() templ.Component) error {
+	html, ok := f.kept.Get(k)
+	if !ok {
+		var b strings.Builder
+		if err := part().Render(ctx, &b); err != nil {
+			return err
 		}
-		_, err := io.WriteString(w, html)
-		return err
-	})
+		html = b.String()
+		f.kept.Add(k, html)
+	}
+	_, err := io.WriteString(w, html)
+	return err
 }
 
 // hole stands in for the one value of a kept part that differs from one
@@ -68,33 +67,31 @@ func newHoledFragments[K comparable](size int) holedFragments[K] {
 	return holedFragments[K]{c}
 }
 
-// component writes the part kept under k with fill, escaped as templ escapes
-// an attribute's value, in its holes; part renders it with a given value in
+// write writes the part kept under k with fill, escaped as templ escapes an
+// attribute's value, in its holes; part renders it with a given value in
 // them, and is rendered with hole and kept the first time.
-func (f holedFragments[K]) component(k K, part func(fill string) templ.Component, fill string) templ.Component {
-	return templ.ComponentFunc(func(ctx context.Context, w io.Writer) error {
-		pieces, ok := f.kept.Get(k)
-		if !ok {
-			var b strings.Builder
-			if err := part(hole).Render(ctx, &b); err != nil {
-				return err
-			}
-			pieces = strings.Split(b.String(), hole)
-			f.kept.Add(k, pieces)
+func (f holedFragments[K]) write(ctx context.Context, w io.Writer, k K, part func(fill string) templ.Component, fill string) error {
+	pieces, ok := f.kept.Get(k)
+	if !ok {
+		var b strings.Builder
+		if err := part(hole).Render(ctx, &b); err != nil {
+			return err
 		}
-		fill = templ.EscapeString(fill)
-		for i, p := range pieces {
-			if i > 0 {
-				if _, err := io.WriteString(w, fill); err != nil {
-					return err
-				}
-			}
-			if _, err := io.WriteString(w, p); err != nil {
+		pieces = strings.Split(b.String(), hole)
+		f.kept.Add(k, pieces)
+	}
+	fill = templ.EscapeString(fill)
+	for i, p := range pieces {
+		if i > 0 {
+			if _, err := io.WriteString(w, fill); err != nil {
 				return err
 			}
 		}
-		return nil
-	})
+		if _, err := io.WriteString(w, p); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // deskRowsKept is how many rendered rows of the order desk are kept: the
@@ -137,7 +134,7 @@ func deskRowKeyOf(ctx context.Context, o *model.Order, checked bool) deskRowKey 
 // cachedDeskRow writes deskRow as kept in deskRows.
 func cachedDeskRow(o *model.Order, checked bool) templ.Component {
 	return templ.ComponentFunc(func(ctx context.Context, w io.Writer) error {
-		return deskRows.component(deskRowKeyOf(ctx, o, checked), deskRow(o, checked)).Render(ctx, w)
+		return deskRows.write(ctx, w, deskRowKeyOf(ctx, o, checked), func() templ.Component { return deskRow(o, checked) })
 	})
 }
 
@@ -173,7 +170,7 @@ func salesKeyOf(ctx context.Context, days []model.DayTotals, currency string) sa
 // cachedSalesSection writes salesSection as kept in salesSections.
 func cachedSalesSection(days []model.DayTotals, currency string) templ.Component {
 	return templ.ComponentFunc(func(ctx context.Context, w io.Writer) error {
-		return salesSections.component(salesKeyOf(ctx, days, currency), salesSection(days, currency)).Render(ctx, w)
+		return salesSections.write(ctx, w, salesKeyOf(ctx, days, currency), func() templ.Component { return salesSection(days, currency) })
 	})
 }
 
@@ -226,7 +223,7 @@ func nanosOrNone(t *time.Time) int64 {
 // cachedTrackFacts writes trackFacts as kept in trackFactsParts.
 func cachedTrackFacts(o *model.Order, story []model.TrackStep) templ.Component {
 	return templ.ComponentFunc(func(ctx context.Context, w io.Writer) error {
-		return trackFactsParts.component(trackFactsKeyOf(ctx, o, story), trackFacts(o, story)).Render(ctx, w)
+		return trackFactsParts.write(ctx, w, trackFactsKeyOf(ctx, o, story), func() templ.Component { return trackFacts(o, story) })
 	})
 }
 
@@ -260,7 +257,7 @@ func productCardKeyOf(ctx context.Context, t *model.Tenant, p *model.Product) pr
 func cachedProductCard(t *model.Tenant, p *model.Product, csrf string) templ.Component {
 	return templ.ComponentFunc(func(ctx context.Context, w io.Writer) error {
 		card := func(csrf string) templ.Component { return productCard(t, p, csrf) }
-		return productCards.component(productCardKeyOf(ctx, t, p), card, csrf).Render(ctx, w)
+		return productCards.write(ctx, w, productCardKeyOf(ctx, t, p), card, csrf)
 	})
 }
 
@@ -290,6 +287,6 @@ func cachedShopHeader(h ShopHeader) templ.Component {
 			h.CSRF = csrf
 			return shopHeader(h)
 		}
-		return shopHeaders.component(k, header, h.CSRF).Render(ctx, w)
+		return shopHeaders.write(ctx, w, k, header, h.CSRF)
 	})
 }
