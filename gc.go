@@ -12,8 +12,9 @@ import (
 // milliseconds under load. Letting the heap grow to five times the live one
 // before collecting gave 6–25 % more requests a second on every page (make
 // bench at 100,000 orders, GOGC=100 then the default on the same folder) for
-// a peak of ~105 MB; it also lengthens the dashboard's slowest answers (p99
-// ~110 ms at 100, ~220 ms at 400). The soft limit makes the collector work
+// a peak of ~105 MB. (It once lengthened the dashboard's slowest answers,
+// p99 ~110 ms at 100 and ~220 ms at 400; since page views take turns,
+// admission.go, both give ~20 ms.) The soft limit makes the collector work
 // harder before the heap passes a quarter of a gigabyte, should the live heap
 // ever grow that far.
 const (
