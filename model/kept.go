@@ -89,10 +89,12 @@ func clonePointers[T any](list []*T) []*T {
 	if list == nil {
 		return nil
 	}
-	out := make([]*T, len(list))
+	// The values in one array: one allocation, not one per value (a desk's
+	// fifty orders were fifty).
+	values, out := make([]T, len(list)), make([]*T, len(list))
 	for i, p := range list {
-		v := *p
-		out[i] = &v
+		values[i] = *p
+		out[i] = &values[i]
 	}
 	return out
 }

@@ -290,3 +290,38 @@ func cachedShopHeader(h ShopHeader) templ.Component {
 		return shopHeaders.write(ctx, w, k, header, h.CSRF)
 	})
 }
+
+// topBarsKept is how many back-office bars are kept: per shop, member of
+// staff, section and language.
+const topBarsKept = 4096
+
+// topBars are the back office's bars (the shop, the sections of the user's
+// role, who is signed in), on every page of it; the CSRF token of the
+// sign-out form is a hole.
+var topBars = newHoledFragments[topBarKey](topBarsKept)
+
+// topBarKey is everything topBar shows but the CSRF token: the page's
+// language, the shop's name, the user's name, e-mail and role, and the
+// page's section. TestTopBarKeyHoldsEverythingItShows holds it to that.
+type topBarKey struct {
+	lang, shop, name, email string
+	role                    model.Role
+	section                 Section
+}
+
+func topBarKeyOf(ctx context.Context, p Page) topBarKey {
+	return topBarKey{lang: LocaleOf(ctx).Lang, shop: p.Tenant.Name, name: p.User.Name, email: p.User.Email,
+		role: p.User.Role, section: p.Section}
+}
+
+// cachedTopBar writes topBar as kept in topBars, with p.CSRF in its form.
+func cachedTopBar(p Page) templ.Component {
+	return templ.ComponentFunc(func(ctx context.Context, w io.Writer) error {
+		bar := func(csrf string) templ.Component {
+			p := p
+			p.CSRF = csrf
+			return topBar(p)
+		}
+		return topBars.write(ctx, w, topBarKeyOf(ctx, p), bar, p.CSRF)
+	})
+}

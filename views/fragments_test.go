@@ -351,3 +351,67 @@ func TestAKeptShopHeaderIsTheHeader(t *testing.T) {
 		}
 	}
 }
+
+// The back office's kept bar never shows a shop, a user or a section as it
+// was, and its sign-out form carries the page's own CSRF token: each field of
+// the page's shop and user is changed in turn, and the bar kept is the bar
+// rendered afresh with each token.
+func TestTopBarKeyHoldsEverythingItShows(t *testing.T) {
+	ctx := WithLocale(context.Background(), Locale{Lang: "ru", Loc: time.UTC})
+	p := Page{Title: "Orders", Section: SectionOrders,
+		Tenant: &model.Tenant{ID: 3, Slug: "demo", Name: "Demo <shop>", Language: "ru", Currency: "RUB", Timezone: "Europe/Moscow"},
+		User: &model.User{ID: 5, TenantID: 3, Email: "olga@example.com", Name: "Olga & co", Role: model.RoleStaff, Active: true,
+			CreatedAt: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), SessionVersion: 2, Language: "ru"},
+		CSRF: "token"}
+	render := func(p Page) string {
+		var b strings.Builder
+		if err := topBar(p).Render(ctx, &b); err != nil {
+			t.Fatal(err)
+		}
+		return b.String()
+	}
+	baseHTML, baseKey := render(p), topBarKeyOf(ctx, p)
+	check := func(name string, v reflect.Value) {
+		old := reflect.New(v.Type()).Elem()
+		old.Set(v)
+		if !changeField(t, name, v) {
+			return
+		}
+		if render(p) != baseHTML && topBarKeyOf(ctx, p) == baseKey {
+			t.Errorf("the bar shows %s, but its key does not hold it", name)
+		}
+		v.Set(old)
+	}
+	walkFields("Tenant.", reflect.ValueOf(p.Tenant).Elem(), check)
+	walkFields("User.", reflect.ValueOf(p.User).Elem(), check)
+	for _, role := range []model.Role{model.RoleOwner, model.RoleAdmin, model.RoleOperator} {
+		q := p
+		u := *p.User
+		u.Role, q.User = role, &u
+		if render(q) == baseHTML || topBarKeyOf(ctx, q) == baseKey {
+			t.Errorf("the bar of a %s is the bar of staff, or has its key", role)
+		}
+	}
+	for _, section := range []Section{SectionDashboard, SectionProcurement} {
+		q := p
+		q.Section = section
+		if render(q) != baseHTML && topBarKeyOf(ctx, q) == baseKey {
+			t.Errorf("the bar in section %s has the key of the orders' bar", section)
+		}
+	}
+	en := WithLocale(context.Background(), Locale{Lang: "en", Loc: time.UTC})
+	if topBarKeyOf(en, p) == baseKey {
+		t.Error("the bar in English has the key of the same bar in Russian")
+	}
+	for _, token := range []string{"first", "second", `"><script>`} {
+		q := p
+		q.CSRF = token
+		var b strings.Builder
+		if err := cachedTopBar(q).Render(ctx, &b); err != nil {
+			t.Fatal(err)
+		}
+		if want := render(q); b.String() != want {
+			t.Fatalf("kept bar with token %q\n%s\nwant\n%s", token, b.String(), want)
+		}
+	}
+}
