@@ -94,11 +94,12 @@ func (a *App) routes() *echo.Echo {
 	// but for the thank-you after checkout (public.go).
 	// Route middleware, not a group's: a group of prefix "" would take over
 	// the tenant group's answer to unknown paths.
-	// Its views take turns like every page's (admission.go).
-	track := []echo.MiddlewareFunc{a.admission.middleware, a.resolveTenant, limitBody(), a.trackLimiter(), a.sessionWhen(placedNotice)}
+	// Its views take turns like every page's (admission.go), once the limiter
+	// let them through: a flood of refused requests takes no turns.
+	track := []echo.MiddlewareFunc{a.resolveTenant, limitBody(), a.trackLimiter(), a.admission.middleware, a.sessionWhen(placedNotice)}
 	e.GET("/api/orders/track/:number/", a.APITrack, track...)
 	e.GET("/track", a.TrackForm, track...)
-	e.GET("/track/:number", a.TrackPage, a.admission.middleware, a.resolveTenant, limitBody(), a.trackLimiter(), a.sessionWhen(a.shopperPage))
+	e.GET("/track/:number", a.TrackPage, a.resolveTenant, limitBody(), a.trackLimiter(), a.admission.middleware, a.sessionWhen(a.shopperPage))
 
 	// The small HTML storefront.
 	t.GET("/shop", a.ShopIndex)
