@@ -20,57 +20,30 @@ import (
 // key, never a stale part. Rendering with templ escapes and writes each value
 // on its own; parts that the next view of the same page shows again
 // unchanged (the desk's rows, the dashboard's sales) were most of their
-// pages' time.
-type fragments[K comparable] struct{ kept *lru.Cache[K, string] }
+// pages' time. A part may have holes where each request's own value goes
+// (the CSRF token of a form): it is kept cut at its holes, and filled in as
+// it is written.
+type fragments[K comparable] struct{ kept *lru.Cache[K, []string] }
 
 func newFragments[K comparable](size int) fragments[K] {
-	c, err := lru.New[K, string](size)
+	c, err := lru.New[K, []string](size)
 	if err != nil {
 		panic(err) // only for a size below one
 	}
 	return fragments[K]{c}
 }
 
-// write writes the part kept under k, rendering part() and keeping it the
-// first time (a part that is kept is not even made: a desk's fifty rows
-// were fifty components made for nothing).
-func (f fragments[K]) write(ctx context.Context, w io.Writer, k K, part func() templ.Component) error {
-	html, ok := f.kept.Get(k)
-	if !ok {
-		var b strings.Builder
-		if err := part().Render(ctx, &b); err != nil {
-			return err
-		}
-		html = b.String()
-		f.kept.Add(k, html)
-	}
-	_, err := io.WriteString(w, html)
-	return err
-}
-
-// hole stands in for the one value of a kept part that differs from one
-// request to the next, the CSRF token, while the part is rendered to be kept:
-// random for each process and never sent, hexadecimal so that escaping
-// leaves it as it is.
+// hole stands in for the value of a request in a part rendered to be kept:
+// random for each process and never sent, letters and digits so that
+// escaping leaves it as it is.
 var hole = "hole" + rand.Text()
 
-// holedFragments keeps parts of pages as rendered with a hole where each
-// request's own value goes (the CSRF token of a form): the rendered part cut
-// at its holes, filled in as it is written.
-type holedFragments[K comparable] struct{ kept *lru.Cache[K, []string] }
-
-func newHoledFragments[K comparable](size int) holedFragments[K] {
-	c, err := lru.New[K, []string](size)
-	if err != nil {
-		panic(err) // only for a size below one
-	}
-	return holedFragments[K]{c}
-}
-
 // write writes the part kept under k with fill, escaped as templ escapes an
-// attribute's value, in its holes; part renders it with a given value in
-// them, and is rendered with hole and kept the first time.
-func (f holedFragments[K]) write(ctx context.Context, w io.Writer, k K, part func(fill string) templ.Component, fill string) error {
+// attribute's value, in its holes. The first time, part renders it with hole
+// for the value (a part without a hole ignores it) and it is kept; a part
+// that is kept is not even made (a desk's fifty rows were fifty components
+// made for nothing).
+func (f fragments[K]) write(ctx context.Context, w io.Writer, k K, part func(fill string) templ.Component, fill string) error {
 	pieces, ok := f.kept.Get(k)
 	if !ok {
 		var b strings.Builder
@@ -134,7 +107,7 @@ func deskRowKeyOf(ctx context.Context, o *model.Order, checked bool) deskRowKey 
 // cachedDeskRow writes deskRow as kept in deskRows.
 func cachedDeskRow(o *model.Order, checked bool) templ.Component {
 	return templ.ComponentFunc(func(ctx context.Context, w io.Writer) error {
-		return deskRows.write(ctx, w, deskRowKeyOf(ctx, o, checked), func() templ.Component { return deskRow(o, checked) })
+		return deskRows.write(ctx, w, deskRowKeyOf(ctx, o, checked), func(string) templ.Component { return deskRow(o, checked) }, "")
 	})
 }
 
@@ -170,7 +143,7 @@ func salesKeyOf(ctx context.Context, days []model.DayTotals, currency string) sa
 // cachedSalesSection writes salesSection as kept in salesSections.
 func cachedSalesSection(days []model.DayTotals, currency string) templ.Component {
 	return templ.ComponentFunc(func(ctx context.Context, w io.Writer) error {
-		return salesSections.write(ctx, w, salesKeyOf(ctx, days, currency), func() templ.Component { return salesSection(days, currency) })
+		return salesSections.write(ctx, w, salesKeyOf(ctx, days, currency), func(string) templ.Component { return salesSection(days, currency) }, "")
 	})
 }
 
@@ -223,7 +196,7 @@ func nanosOrNone(t *time.Time) int64 {
 // cachedTrackFacts writes trackFacts as kept in trackFactsParts.
 func cachedTrackFacts(o *model.Order, story []model.TrackStep) templ.Component {
 	return templ.ComponentFunc(func(ctx context.Context, w io.Writer) error {
-		return trackFactsParts.write(ctx, w, trackFactsKeyOf(ctx, o, story), func() templ.Component { return trackFacts(o, story) })
+		return trackFactsParts.write(ctx, w, trackFactsKeyOf(ctx, o, story), func(string) templ.Component { return trackFacts(o, story) }, "")
 	})
 }
 
@@ -234,7 +207,7 @@ const productCardsKept = 4096
 // productCards are the storefront's cards, the shelf's page all but its
 // frame: each a dozen values escaped and written, money formatted and the
 // labels of its form; the CSRF token of its form is a hole.
-var productCards = newHoledFragments[productCardKey](productCardsKept)
+var productCards = newFragments[productCardKey](productCardsKept)
 
 // productCardKey is everything productCard shows: the page's language, the
 // shop's currency and whether it buys to order, and the product's values
@@ -267,7 +240,7 @@ const shopHeadersKept = 1024
 
 // shopHeaders are the storefront's headers (name, menu, who is signed in),
 // the CSRF token of the sign-out form a hole.
-var shopHeaders = newHoledFragments[shopHeaderKey](shopHeadersKept)
+var shopHeaders = newFragments[shopHeaderKey](shopHeadersKept)
 
 // shopHeaderKey is everything shopHeader shows but the CSRF token: the page's
 // language and the header's values.
@@ -298,7 +271,7 @@ const topBarsKept = 4096
 // topBars are the back office's bars (the shop, the sections of the user's
 // role, who is signed in), on every page of it; the CSRF token of the
 // sign-out form is a hole.
-var topBars = newHoledFragments[topBarKey](topBarsKept)
+var topBars = newFragments[topBarKey](topBarsKept)
 
 // topBarKey is everything topBar shows but the CSRF token: the page's
 // language, the shop's name, the user's name, e-mail and role, and the
